@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is a step of theirs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HOPEN_SHARED_DIR ?= $(abspath ../shared)
+PYTEST_WORKERS ?= 2
+
+.PHONY: install demo test test-long bench lint fhir-packages system-deps node-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(STAMP) fhir-packages system-deps node-deps
+
+# HL7 base packages through `npm pack`, French packages from ../shared (FHIR_PACKAGE_PATH); idempotent.
+fhir-packages: $(STAMP)
+	$(BIN)/conformance packages install --quiet-if-present hl7.fhir.r4.core#4.0.1 \
+		$(HOPEN_SHARED_DIR)/fhir-packages/hl7.fhir.fr.core-2.2.0.tgz
+
+# Debian packages the tests use: chromium renders the HTML report headless.
+system-deps:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+node-deps:
+	@true
+
+demo: install
+	$(BIN)/conformance validate --summary $(HOPEN_SHARED_DIR)/fhir-packages/hl7.fhir.fr.core-2.2.0.tgz
+
+test: install
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+test-long: install
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m slow
+
+bench: install
+	$(BIN)/python tools/bench.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check conformance tests test_suites tools
+	$(BIN)/ruff format --check conformance tests test_suites tools
+
+clean:
+	rm -rf $(VENV) build *.egg-info

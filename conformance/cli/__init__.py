@@ -1,0 +1,50 @@
+"""The `conformance` command: a thin layer over the library. Each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from conformance import __version__
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from conformance.versions import describe_versions
+
+    click.echo(f"hopen-conformance {__version__}")
+    for line in describe_versions():
+        click.echo(f"  {line}")
+    ctx.exit(0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the tool version and the versions of the FHIR packages and rule sets it loads.",
+)
+def cli() -> None:
+    """Conformance harness for French hospital interoperability (Hop'en, HOP'EN 2, Ségur)."""
+
+
+def _register() -> None:
+    from conformance.cli import packages, report, run, serve, validate, verify
+
+    for module in (packages, validate, run, serve, report, verify):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="conformance", standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)

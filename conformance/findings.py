@@ -1,0 +1,181 @@
+"""One shape for every finding, whatever produced it (FHIR, HL7 v2, CDA validators, suite assertions).
+
+A Finding mirrors one OperationOutcome.issue as the HL7 Java validator writes it: severity, an IssueType
+code, a stable rule id (the validator's message id or the constraint key), a location (FHIRPath for FHIR,
+`PID-3[2].4.2` for HL7 v2, XPath for CDA) and a message in French and English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+MESSAGE_ID_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
+ISSUE_SOURCE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-source"
+ISSUE_LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
+
+
+class Severity(StrEnum):
+    FATAL = "fatal"
+    ERROR = "error"
+    WARNING = "warning"
+    INFORMATION = "information"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (Severity.FATAL, Severity.ERROR)
+
+
+_RANKS = {Severity.FATAL: 3, Severity.ERROR: 2, Severity.WARNING: 1, Severity.INFORMATION: 0}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One issue. `code` is a FHIR IssueType code; `rule` is the stable id users grep for."""
+
+    severity: Severity
+    code: str
+    rule: str
+    location: str
+    message_fr: str
+    message_en: str
+    source: str = ""  # "fhir", "hl7v2", "cda", "xdm", "suite", "tool"
+    profile: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def message(self, lang: str = "fr") -> str:
+        return self.message_en if lang == "en" else self.message_fr
+
+    def to_issue(self, lang: str = "fr") -> dict[str, Any]:
+        """This finding as an OperationOutcome.issue (JSON)."""
+        extensions: list[dict[str, Any]] = [{"url": MESSAGE_ID_EXTENSION, "valueString": self.rule}]
+        if self.source:
+            extensions.append({"url": ISSUE_SOURCE_EXTENSION, "valueString": self.source})
+        if self.line is not None:
+            extensions.append({"url": ISSUE_LINE_EXTENSION, "valueInteger": self.line})
+        issue: dict[str, Any] = {
+            "extension": extensions,
+            "severity": self.severity.value,
+            "code": self.code,
+            "details": {"text": self.message(lang)},
+            "expression": [self.location] if self.location else [],
+        }
+        if not issue["expression"]:
+            del issue["expression"]
+        if self.profile:
+            issue["details"]["coding"] = [{"system": self.profile, "code": self.rule}]
+        return issue
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "severity": self.severity.value,
+            "code": self.code,
+            "rule": self.rule,
+            "location": self.location,
+            "message": {"fr": self.message_fr, "en": self.message_en},
+            "source": self.source,
+        }
+        for key in ("profile", "line", "column"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        message = data.get("message", {})
+        return cls(
+            severity=Severity(data["severity"]),
+            code=data["code"],
+            rule=data["rule"],
+            location=data.get("location", ""),
+            message_fr=message.get("fr", ""),
+            message_en=message.get("en", ""),
+            source=data.get("source", ""),
+            profile=data.get("profile"),
+            line=data.get("line"),
+            column=data.get("column"),
+        )
+
+    def render(self, lang: str = "fr") -> str:
+        where = f" @ {self.location}" if self.location else ""
+        return f"{self.severity.value.upper():<11} [{self.rule}]{where}: {self.message(lang)}"
+
+
+def finding(
+    severity: Severity | str,
+    code: str,
+    rule: str,
+    location: str,
+    fr: str,
+    en: str,
+    **extra: Any,
+) -> Finding:
+    """Short constructor used by validators: finding("error", "structure", "fhir-unknown-element", ...)."""
+    return Finding(Severity(severity), code, rule, location, fr, en, **extra)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The findings for one validated subject (a resource, a message, a document, a package)."""
+
+    subject: str
+    kind: str  # "fhir", "hl7v2", "cda", "xdm", ...
+    findings: list[Finding] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. profiles used, message type
+
+    def add(self, item: Finding) -> None:
+        self.findings.append(item)
+
+    def extend(self, items: Iterable[Finding]) -> None:
+        self.findings.extend(items)
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.findings)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity.is_failure]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+    def to_operation_outcome(self, lang: str = "fr") -> dict[str, Any]:
+        issues = [f.to_issue(lang) for f in sorted(self.findings, key=lambda f: -f.severity.rank)]
+        if not issues:
+            issues = [
+                {
+                    "severity": "information",
+                    "code": "informational",
+                    "details": {"text": "Aucun problème détecté" if lang == "fr" else "No issues detected"},
+                }
+            ]
+        return {"resourceType": "OperationOutcome", "issue": issues}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "kind": self.kind,
+            "valid": self.is_valid,
+            "findings": [f.to_dict() for f in self.findings],
+            "details": self.details,
+        }
+
+    def render(self, lang: str = "fr") -> str:
+        verdict = (
+            ("VALIDE" if lang == "fr" else "VALID") if self.is_valid else ("INVALIDE" if lang == "fr" else "INVALID")
+        )
+        head = f"{self.subject} [{self.kind}]: {verdict} ({len(self.errors)} error(s), {len(self.warnings)} warning(s))"
+        return "\n".join([head, *("  " + f.render(lang) for f in self.findings)])

@@ -1,0 +1,68 @@
+"""The in-memory shape of a campaign run: what the suites produce and the reports read.
+
+The pytest plugin fills TestResult objects as tests finish; the evidence layer writes them to
+`results.json` (schema in conformance/reports/) and the reports render them. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from conformance.findings import Finding
+
+
+class TestOutcome(StrEnum):
+    __test__ = False  # not a pytest test class
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"  # the harness could not complete the test (timeout, unreachable, crash)
+    SKIPPED = "skipped"  # the configuration does not provide what the test needs (reason given)
+
+
+@dataclass(slots=True)
+class Requirement:
+    """What a test verifies: a specification and the section, e.g. ("IHE PAM FR 2.11", "§6.5 MSH-12")."""
+
+    specification: str
+    section: str
+    text: str = ""
+
+
+@dataclass(slots=True)
+class TestResult:
+    __test__ = False
+
+    id: str  # stable: "<suite>/<group>/<test>", e.g. "fhir-basics/capability/metadata-is-r4"
+    title: str  # French title; title_en for English reports
+    title_en: str
+    suite: str
+    group: str
+    capabilities: list[str]  # capability ids, e.g. "fhir.rest.read", "ins.search"
+    requirements: list[Requirement]
+    outcome: TestOutcome
+    messages: list[str] = field(default_factory=list)  # why it failed / was skipped, in the run's language
+    findings: list[Finding] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)  # paths relative to the run folder
+    started: datetime | None = None
+    finished: datetime | None = None
+    indicators: list[str] = field(default_factory=list)  # filled from the catalogue at report time
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_id: str
+    tool_version: str
+    packages: dict[str, str]  # FHIR package / rule set name -> version actually loaded
+    target: dict[str, Any]  # endpoints under test (no secrets)
+    configuration: dict[str, Any]  # the run configuration, secrets redacted
+    programme: str  # indicator catalogue id, e.g. "hopen2-2024"
+    language: str
+    started: datetime
+    finished: datetime | None = None
+    complete: bool = False  # False while running or when interrupted
+    tests: list[TestResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. TLS verification off, generated signing key

@@ -1,0 +1,63 @@
+"""Tell what kind of artefact some bytes are, so `conformance validate` can route them."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from lxml import etree
+
+
+class Kind(StrEnum):
+    FHIR_JSON = "fhir-json"
+    FHIR_NDJSON = "fhir-ndjson"
+    FHIR_XML = "fhir-xml"
+    CDA = "cda"
+    XDM = "xdm"
+    HL7V2 = "hl7v2"
+    UNKNOWN = "unknown"
+
+
+_MLLP_START = b"\x0b"
+_HL7_START = re.compile(rb"^(MSH|FHS|BHS)[^\r\n]")
+_FHIR_NS = "http://hl7.org/fhir"
+_CDA_NS = "urn:hl7-org:v3"
+
+
+def detect_kind(data: bytes) -> Kind:
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"PK\x03\x04"):
+        return Kind.XDM
+    if head.startswith(_MLLP_START) or _HL7_START.match(head):
+        return Kind.HL7V2
+    if head.startswith(b"{"):
+        lines = [line for line in head.splitlines() if line.strip()]
+        if len(lines) > 1 and all(line.lstrip().startswith(b"{") and line.rstrip().endswith(b"}") for line in lines):
+            return Kind.FHIR_NDJSON
+        return Kind.FHIR_JSON
+    if head.startswith(b"<"):
+        return _xml_kind(head)
+    return Kind.UNKNOWN
+
+
+def _xml_kind(data: bytes) -> Kind:
+    root_tag = _root_tag(data)
+    if root_tag is None:
+        return Kind.UNKNOWN
+    namespace, _, local = root_tag[1:].partition("}") if root_tag.startswith("{") else ("", "", root_tag)
+    if namespace == _CDA_NS and local == "ClinicalDocument":
+        return Kind.CDA
+    if namespace == _FHIR_NS:
+        return Kind.FHIR_XML
+    return Kind.UNKNOWN
+
+
+def _root_tag(data: bytes) -> str | None:
+    parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True)
+    try:
+        parser.feed(data[:65536])
+        for _event, element in parser.read_events():
+            return element.tag
+    except etree.XMLSyntaxError:
+        return None
+    return None
