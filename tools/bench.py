@@ -1,0 +1,52 @@
+"""`make bench`: runs every tools/bench_*.py module's run(), prints the figures, writes bench-results.json.
+
+Each module returns a flat dict of named figures. Nothing here asserts: figures are for people and for
+comparing runs (bench-results.json keeps the last run; compare it with a previous copy).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+TOOLS = Path(__file__).resolve().parent
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str]) -> int:
+    only = set(argv)
+    results: dict[str, object] = {
+        "machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count()},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    for path in sorted(TOOLS.glob("bench_*.py")):
+        name = path.stem.removeprefix("bench_")
+        if only and name not in only:
+            continue
+        print(f"== {name}", flush=True)
+        try:
+            figures = _load(path).run()
+        except Exception as exc:  # a broken bench must not hide the others
+            figures = {"error": f"{type(exc).__name__}: {exc}"}
+        for key, value in figures.items():
+            print(f"  {key:<55} {value}", flush=True)
+        results[name] = figures
+    out = Path("bench-results.json")
+    out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    print(f"figures written to {out.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
