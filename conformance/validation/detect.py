@@ -19,7 +19,7 @@ class Kind(StrEnum):
 
 
 _MLLP_START = b"\x0b"
-_HL7_START = re.compile(rb"^(MSH|FHS|BHS)[^\r\n]")
+_HL7_START = re.compile(rb"^(MSH|FHS|BHS)[^A-Za-z0-9\s]")  # MSH then its field separator
 _FHIR_NS = "http://hl7.org/fhir"
 _CDA_NS = "urn:hl7-org:v3"
 

@@ -1,0 +1,28 @@
+"""Routing raw input to the right validator."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.validation.detect import Kind, detect_kind
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b'{"resourceType": "Patient"}', Kind.FHIR_JSON),
+        (b'\xef\xbb\xbf  {"resourceType": "Bundle"}', Kind.FHIR_JSON),
+        (b'{"resourceType": "Patient"}\n{"resourceType": "Patient"}\n', Kind.FHIR_NDJSON),
+        (b'<Patient xmlns="http://hl7.org/fhir"><id value="a"/></Patient>', Kind.FHIR_XML),
+        (b'<?xml version="1.0"?>\n<ClinicalDocument xmlns="urn:hl7-org:v3"/>', Kind.CDA),
+        (b"MSH|^~\\&|APP|FAC\rPID|1", Kind.HL7V2),
+        (b"\x0bMSH|^~\\&|APP\r\x1c\r", Kind.HL7V2),
+        (b"PK\x03\x04rest-of-zip", Kind.XDM),
+        (b"<html><body>erreur</body></html>", Kind.UNKNOWN),
+        (b"<not closed", Kind.UNKNOWN),
+        (b"", Kind.UNKNOWN),
+        (b"MSHX", Kind.UNKNOWN),
+    ],
+)
+def test_detect_kind(data: bytes, kind: Kind) -> None:
+    assert detect_kind(data) is kind
