@@ -1,0 +1,808 @@
+"""MLLP (Minimal Lower Layer Protocol) over TCP, optionally TLS: asyncio client and server, blocking helpers.
+
+A frame is 0x0B <message bytes> 0x1C 0x0D. Every frame sent or received, and every framing fault, is handed
+to the optional `sink` as an `MllpFrame` (faults carry `error`). Nothing here writes files.
+
+Faults never hang: each read has a timeout, frames have a maximum size, and the decoder reports garbage
+between frames, a start block inside a frame (missing end block), a bad end block and a peer closing
+mid-frame as `MllpFramingError`s (recorded first).
+
+Character sets come from MSH-18: `UNICODE UTF-8`, `8859/15`, `8859/1` (and the other ISO 8859 parts,
+`ASCII`). An empty MSH-18 is decoded as UTF-8 (a superset of the HL7 default, ASCII). Bytes that do not
+decode in the declared set raise `MllpCharsetError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import ssl
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.evidence.exchange import ExchangeSink, MllpFrame, utc_now
+
+START_BLOCK = 0x0B
+END_BLOCK = 0x1C
+CARRIAGE_RETURN = 0x0D
+_START = bytes([START_BLOCK])
+_END = bytes([END_BLOCK, CARRIAGE_RETURN])
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_IDLE_TIMEOUT = 300.0
+DEFAULT_MAX_FRAME = 16 * 1024 * 1024
+_READ_CHUNK = 65536
+_IGNORED_BETWEEN_FRAMES = frozenset(b" \t\r\n")
+
+
+# ----------------------------------------------------------------------------------------------- errors
+
+
+class MllpError(Exception):
+    """Any MLLP transport failure. `str(error)` is the clear reason recorded in the evidence."""
+
+
+class MllpTimeoutError(MllpError):
+    pass
+
+
+class MllpFramingError(MllpError):
+    pass
+
+
+class MllpClosedError(MllpError):
+    pass
+
+
+class MllpCharsetError(MllpError):
+    pass
+
+
+class MllpConnectError(MllpError):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------- charsets
+
+_CHARSETS = {
+    "": "utf-8",
+    "ASCII": "ascii",
+    "UNICODE UTF-8": "utf-8",
+    "UNICODE": "utf-8",
+    **{f"8859/{part}": f"iso-8859-{part}" for part in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15)},
+}
+
+
+def declared_charset(payload: bytes | str) -> str:
+    """MSH-18 (first repetition) of a message, read from its raw bytes; '' when absent."""
+    head = payload[:2048]
+    text = head.decode("latin-1") if isinstance(head, bytes) else head
+    if not text.startswith("MSH") or len(text) < 4:
+        return ""
+    separator = text[3]
+    first_segment = text.replace("\n", "\r").split("\r", 1)[0]
+    fields = first_segment.split(separator)
+    # fields[0] = "MSH", fields[1] = encoding characters (MSH-2): MSH-n is fields[n - 1]
+    if len(fields) < 18:
+        return ""
+    repetition = fields[1][1] if len(fields[1]) > 1 else "~"
+    return fields[17].split(repetition)[0].strip()
+
+
+def python_codec(charset: str) -> str | None:
+    """The Python codec for an MSH-18 value, or None when the value is not supported."""
+    return _CHARSETS.get(charset.strip().upper())
+
+
+def decode_message(payload: bytes) -> str:
+    """Decode message bytes as their MSH-18 declares; MllpCharsetError when unknown or not matching."""
+    charset = declared_charset(payload)
+    codec = python_codec(charset)
+    if codec is None:
+        raise MllpCharsetError(f"unsupported character set in MSH-18: {charset!r}")
+    try:
+        return payload.decode(codec)
+    except UnicodeDecodeError as exc:
+        shown = charset or "(empty MSH-18, decoded as UTF-8)"
+        raise MllpCharsetError(
+            f"bytes do not match the declared character set {shown}: invalid byte 0x{payload[exc.start]:02X} "
+            f"at offset {exc.start}"
+        ) from exc
+
+
+def encode_message(message: str | bytes) -> bytes:
+    """Encode a message in the character set its MSH-18 declares (bytes pass through unchanged)."""
+    if isinstance(message, bytes):
+        return message
+    charset = declared_charset(message)
+    codec = python_codec(charset)
+    if codec is None:
+        raise MllpCharsetError(f"unsupported character set in MSH-18: {charset!r}")
+    try:
+        return message.encode(codec)
+    except UnicodeEncodeError as exc:
+        raise MllpCharsetError(
+            f"character {message[exc.start]!r} at offset {exc.start} cannot be encoded in {charset or 'UTF-8'}"
+        ) from exc
+
+
+def frame(payload: bytes) -> bytes:
+    """Wrap message bytes in the MLLP envelope."""
+    return _START + payload + _END
+
+
+# ----------------------------------------------------------------------------------------------- decoding
+
+
+@dataclass(slots=True)
+class DecodedItem:
+    """One thing the decoder found: a complete frame (`error` None) or a framing fault."""
+
+    payload: bytes
+    error: str | None = None
+    fatal: bool = False  # the connection cannot continue (oversized frame)
+
+
+class FrameDecoder:
+    """Incremental MLLP decoder: feed() it any chunks; it returns frames and faults in stream order."""
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+        self._in_frame = False
+        self._garbage = bytearray()
+        self._discarding = False
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    @property
+    def in_frame(self) -> bool:
+        return self._in_frame
+
+    def feed(self, data: bytes) -> list[DecodedItem]:
+        items: list[DecodedItem] = []
+        position = 0
+        while position < len(data):
+            position = self._step(data, position, items)
+        return items
+
+    def _step(self, data: bytes, position: int, items: list[DecodedItem]) -> int:
+        if self._discarding:
+            start = data.find(_START, position)
+            if start < 0:
+                return len(data)
+            self._discarding = False
+            return start
+        if not self._in_frame:
+            return self._outside_frame(data, position, items)
+        return self._inside_frame(data, position, items)
+
+    def _outside_frame(self, data: bytes, position: int, items: list[DecodedItem]) -> int:
+        start = data.find(_START, position)
+        chunk = data[position : len(data) if start < 0 else start]
+        self._garbage.extend(byte for byte in chunk if byte not in _IGNORED_BETWEEN_FRAMES)
+        if start < 0:
+            return len(data)
+        self._flush_garbage(items)
+        self._in_frame = True
+        self._buffer.clear()
+        return start + 1
+
+    def _flush_garbage(self, items: list[DecodedItem]) -> None:
+        if self._garbage:
+            items.append(
+                DecodedItem(
+                    bytes(self._garbage[:4096]),
+                    f"garbage between frames: {len(self._garbage)} byte(s) outside any MLLP frame were ignored",
+                )
+            )
+            self._garbage.clear()
+
+    def _inside_frame(self, data: bytes, position: int, items: list[DecodedItem]) -> int:
+        # A pending 0x1C at the end of the previous chunk waits for its 0x0D.
+        if self._buffer.endswith(b"\x1c"):
+            if data[position] == CARRIAGE_RETURN:
+                self._emit(bytes(self._buffer[:-1]), items)
+                return position + 1
+            self._bad_end_block(items)
+            return position
+        end = data.find(b"\x1c", position)
+        restart = data.find(_START, position)
+        if restart >= 0 and (end < 0 or restart < end):
+            self._buffer.extend(data[position:restart])
+            items.append(
+                DecodedItem(
+                    bytes(self._buffer),
+                    "missing end block: a new start block (0x0B) arrived before the end of the previous frame",
+                )
+            )
+            self._buffer.clear()
+            return restart + 1
+        stop = len(data) if end < 0 else end + 1
+        self._buffer.extend(data[position:stop])
+        if len(self._buffer) > self.max_frame + 1:
+            items.append(
+                DecodedItem(
+                    bytes(self._buffer[:4096]),
+                    f"frame larger than the maximum size ({self.max_frame} bytes): discarded",
+                    fatal=True,
+                )
+            )
+            self._buffer.clear()
+            self._in_frame = False
+            self._discarding = True
+        return stop
+
+    def _bad_end_block(self, items: list[DecodedItem]) -> None:
+        items.append(
+            DecodedItem(bytes(self._buffer[:-1]), "bad end block: 0x1C not followed by 0x0D; frame discarded")
+        )
+        self._buffer.clear()
+        self._in_frame = False
+
+    def _emit(self, payload: bytes, items: list[DecodedItem]) -> None:
+        items.append(DecodedItem(payload))
+        self._buffer.clear()
+        self._in_frame = False
+
+    def eof(self) -> list[DecodedItem]:
+        """The peer closed: report what was pending (a partial frame, trailing garbage)."""
+        items: list[DecodedItem] = []
+        if self._in_frame:
+            items.append(
+                DecodedItem(
+                    bytes(self._buffer),
+                    f"peer closed the connection mid-frame ({len(self._buffer)} byte(s) without an end block)",
+                )
+            )
+            self._buffer.clear()
+            self._in_frame = False
+        self._flush_garbage(items)
+        return items
+
+
+# ----------------------------------------------------------------------------------------------- TLS
+
+
+def client_ssl_context(
+    cafile: str | Path | None = None,
+    certfile: str | Path | None = None,
+    keyfile: str | Path | None = None,
+    *,
+    verify: bool = True,
+) -> ssl.SSLContext:
+    """A TLS client context; certfile/keyfile present a client certificate (mutual TLS)."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cafile) if cafile else None)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if certfile:
+        context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+    return context
+
+
+def server_ssl_context(
+    certfile: str | Path,
+    keyfile: str | Path | None = None,
+    *,
+    client_cafile: str | Path | None = None,
+    require_client_cert: bool = False,
+) -> ssl.SSLContext:
+    """A TLS server context; with client_cafile, client certificates are verified (required if asked)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+    if client_cafile:
+        context.load_verify_locations(str(client_cafile))
+        context.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
+    return context
+
+
+# ----------------------------------------------------------------------------------------------- connection
+
+
+def _address(sockname: object) -> str:
+    if isinstance(sockname, tuple) and len(sockname) >= 2:
+        host = sockname[0]
+        return f"[{host}]:{sockname[1]}" if ":" in str(host) else f"{host}:{sockname[1]}"
+    return str(sockname or "")
+
+
+class MllpConnection:
+    """One open MLLP stream (either side): framed writes, framed reads with timeouts, recording."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        sink: ExchangeSink | None = None,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.read_timeout = read_timeout
+        self.sink = sink
+        self.decoder = FrameDecoder(max_frame)
+        self._pending: list[DecodedItem] = []
+        self.local = _address(writer.get_extra_info("sockname"))
+        self.peer = _address(writer.get_extra_info("peername"))
+        self.errors: list[str] = []
+        self.closed = False
+
+    def record(self, direction: str, payload: bytes, error: str | None = None) -> None:
+        if error:
+            self.errors.append(error)
+        if self.sink is not None:
+            self.sink.record(MllpFrame(direction, self.local, self.peer, payload, utc_now(), error))
+
+    @property
+    def peer_certificate(self) -> dict | None:
+        ssl_object = self._writer.get_extra_info("ssl_object")
+        return ssl_object.getpeercert() if ssl_object is not None else None
+
+    async def send(self, message: str | bytes) -> bytes:
+        """Frame and send one message; returns the payload bytes sent."""
+        try:
+            payload = encode_message(message)
+        except MllpCharsetError as exc:
+            self.record("sent", message.encode("utf-8", "replace") if isinstance(message, str) else message, str(exc))
+            raise
+        try:
+            self._writer.write(frame(payload))
+            await asyncio.wait_for(self._writer.drain(), self.read_timeout)
+        except (TimeoutError, OSError, ConnectionError) as exc:
+            reason = "send timed out" if isinstance(exc, TimeoutError) else f"send failed: {exc}"
+            self.record("sent", payload, reason)
+            raise MllpClosedError(reason) from exc
+        self.record("sent", payload)
+        return payload
+
+    async def receive_frame(self, timeout: float | None = None) -> bytes:
+        """The next complete frame's payload. Recoverable faults (garbage) are recorded and skipped."""
+        timeout = self.read_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            while self._pending:
+                item = self._pending.pop(0)
+                if item.error is None:
+                    self.record("received", item.payload)
+                    return item.payload
+                self.record("received", item.payload, item.error)
+                if item.fatal or "closed" in item.error:
+                    raise MllpFramingError(item.error)
+            if self.closed:
+                raise MllpClosedError("connection closed")
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise self._timeout(timeout)
+            try:
+                data = await asyncio.wait_for(self._reader.read(_READ_CHUNK), remaining)
+            except TimeoutError:
+                raise self._timeout(timeout) from None
+            except (OSError, ConnectionError, ssl.SSLError) as exc:
+                self.closed = True
+                self.record("received", b"", f"connection error: {exc}")
+                raise MllpClosedError(f"connection error: {exc}") from exc
+            if not data:
+                self.closed = True
+                pending = self.decoder.eof()
+                if not pending:
+                    self.record("received", b"", "peer closed the connection")
+                    raise MllpClosedError("peer closed the connection")
+                self._pending.extend(pending)
+            else:
+                self._pending.extend(self.decoder.feed(data))
+
+    def _timeout(self, timeout: float) -> MllpTimeoutError:
+        if self.decoder.in_frame:
+            reason = (
+                f"no end block within {timeout:g} s: {self.decoder.buffered} byte(s) of an unfinished frame "
+                "(missing end block?)"
+            )
+        else:
+            reason = f"no answer within {timeout:g} s"
+        self.record("received", b"", reason)
+        return MllpTimeoutError(reason)
+
+    async def receive(self, timeout: float | None = None) -> str:
+        """The next message, decoded as its MSH-18 declares."""
+        payload = await self.receive_frame(timeout)
+        try:
+            return decode_message(payload)
+        except MllpCharsetError as exc:
+            self.record("received", payload, str(exc))
+            raise
+
+    async def close(self) -> None:
+        if self._writer.is_closing():
+            return
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._writer.wait_closed(), 2.0)
+
+
+# ----------------------------------------------------------------------------------------------- client
+
+
+class MllpClient:
+    """asyncio MLLP client: `async with MllpClient(host, port) as client: ack = await client.send_and_receive(msg)`."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        sink: ExchangeSink | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self.server_hostname = server_hostname
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_frame = max_frame
+        self.sink = sink
+        self.connection: MllpConnection | None = None
+
+    async def connect(self) -> MllpConnection:
+        if self.connection is not None and not self.connection.closed:
+            return self.connection
+        kwargs = {}
+        if self.ssl_context is not None:
+            kwargs = {"ssl": self.ssl_context, "server_hostname": self.server_hostname or self.host}
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port, limit=_READ_CHUNK * 4, **kwargs), self.connect_timeout
+            )
+        except TimeoutError:
+            raise self._connect_failed(f"connect to {self.host}:{self.port} timed out after {self.connect_timeout:g} s")
+        except (OSError, ssl.SSLError) as exc:
+            raise self._connect_failed(f"connect to {self.host}:{self.port} failed: {exc}") from exc
+        self.connection = MllpConnection(
+            reader, writer, read_timeout=self.read_timeout, max_frame=self.max_frame, sink=self.sink
+        )
+        return self.connection
+
+    def _connect_failed(self, reason: str) -> MllpConnectError:
+        if self.sink is not None:
+            self.sink.record(MllpFrame("sent", "", f"{self.host}:{self.port}", b"", utc_now(), reason))
+        return MllpConnectError(reason)
+
+    async def send(self, message: str | bytes) -> bytes:
+        connection = await self.connect()
+        return await connection.send(message)
+
+    async def receive(self, timeout: float | None = None) -> str:
+        connection = await self.connect()
+        return await connection.receive(timeout)
+
+    async def send_and_receive(self, message: str | bytes, timeout: float | None = None) -> str:
+        """Send one message and wait for its acknowledgement (`timeout` = ack timeout)."""
+        await self.send(message)
+        return await self.receive(timeout)
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+            self.connection = None
+
+    async def __aenter__(self) -> MllpClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+# ----------------------------------------------------------------------------------------------- server
+
+# A handler gets the decoded message and returns the ACK to send (None: send nothing).
+Handler = Callable[[str], "str | bytes | None | Awaitable[str | bytes | None]"]
+# Called when a received frame cannot be decoded (charset): returns the reply to send, if any.
+ErrorHandler = Callable[[bytes, str], "str | bytes | None"]
+
+
+class MllpServer:
+    """asyncio MLLP server. Several messages per connection; each goes to `handler`, whose answer is framed back."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        read_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        sink: ExchangeSink | None = None,
+        on_undecodable: ErrorHandler | None = None,
+        handler_timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self.read_timeout = read_timeout
+        self.max_frame = max_frame
+        self.sink = sink
+        self.on_undecodable = on_undecodable or _reject_undecodable
+        self.handler_timeout = handler_timeout
+        self._server: asyncio.base_events.Server | None = None
+        self._connections: set[asyncio.Task] = set()
+        self.received: list[str] = []  # decoded messages, in arrival order (handy for suites)
+        self.errors: list[str] = []
+
+    async def start(self) -> MllpServer:
+        self._server = await asyncio.start_server(
+            self._serve_connection, self.host, self.port, ssl=self.ssl_context, limit=_READ_CHUNK * 4
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        connection = MllpConnection(
+            reader, writer, read_timeout=self.read_timeout, max_frame=self.max_frame, sink=self.sink
+        )
+        try:
+            await self._serve_frames(connection)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self.errors.extend(connection.errors)
+            await connection.close()
+            if task is not None:
+                self._connections.discard(task)
+
+    async def _serve_frames(self, connection: MllpConnection) -> None:
+        while True:
+            try:
+                payload = await connection.receive_frame()
+            except MllpError:
+                return  # recorded by the connection: timeout, close, oversized frame
+            reply = await self._reply_to(connection, payload)
+            if reply is not None:
+                try:
+                    await connection.send(reply)
+                except MllpError:
+                    return
+
+    async def _reply_to(self, connection: MllpConnection, payload: bytes) -> str | bytes | None:
+        try:
+            message = decode_message(payload)
+        except MllpCharsetError as exc:
+            connection.record("received", payload, str(exc))
+            return self.on_undecodable(payload, str(exc))
+        self.received.append(message)
+        try:
+            result = self.handler(message)
+            if inspect.isawaitable(result):
+                result = await asyncio.wait_for(result, self.handler_timeout)
+            return result
+        except Exception as exc:  # a broken handler must not kill the server
+            connection.record("received", payload, f"handler failed: {type(exc).__name__}: {exc}")
+            return None
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.wait(list(self._connections), timeout=5.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 5.0)
+        self._server = None
+
+    async def __aenter__(self) -> MllpServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+def _reject_undecodable(payload: bytes, reason: str) -> str | None:
+    """Default answer to bytes that do not match MSH-18: an AR acknowledgement naming the fault."""
+    try:
+        from conformance.validation.hl7v2.ack import make_ack_for_undecodable
+    except ImportError:
+        return None
+    return make_ack_for_undecodable(payload, reason)
+
+
+# ----------------------------------------------------------------------------------------------- blocking helpers
+
+
+def _run(coroutine: Awaitable):
+    """Run a coroutine to completion from sync code, even when this thread already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("value")
+
+
+def send_messages(
+    host: str,
+    port: int,
+    messages: Sequence[str | bytes],
+    *,
+    timeout: float = DEFAULT_READ_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ssl_context: ssl.SSLContext | None = None,
+    max_frame: int = DEFAULT_MAX_FRAME,
+    sink: ExchangeSink | None = None,
+) -> list[str]:
+    """Blocking: send the messages one after the other on one connection; returns the ACKs (raises MllpError)."""
+
+    async def exchange() -> list[str]:
+        client = MllpClient(
+            host,
+            port,
+            ssl_context=ssl_context,
+            connect_timeout=connect_timeout,
+            read_timeout=timeout,
+            max_frame=max_frame,
+            sink=sink,
+        )
+        try:
+            return [await client.send_and_receive(message) for message in messages]
+        finally:
+            await client.close()
+
+    return _run(exchange())
+
+
+def send_and_receive(
+    host: str,
+    port: int,
+    message: str | bytes,
+    *,
+    timeout: float = DEFAULT_READ_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ssl_context: ssl.SSLContext | None = None,
+    max_frame: int = DEFAULT_MAX_FRAME,
+    sink: ExchangeSink | None = None,
+) -> str:
+    """Blocking: send one message, return the decoded ACK. Raises MllpError subclasses (recorded in `sink`)."""
+    return send_messages(
+        host,
+        port,
+        [message],
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        ssl_context=ssl_context,
+        max_frame=max_frame,
+        sink=sink,
+    )[0]
+
+
+class ThreadedMllpServer:
+    """An MllpServer on its own event loop thread, for sync callers (pytest suites, reference endpoints).
+
+    with ThreadedMllpServer(lambda message: make_ack(message)) as server:
+        send_and_receive("127.0.0.1", server.port, adt)
+
+    The handler runs in a worker thread, so it may block (call validators, wait for a test).
+    """
+
+    def __init__(
+        self,
+        handler: Callable[[str], str | bytes | None],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        read_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        sink: ExchangeSink | None = None,
+        on_undecodable: ErrorHandler | None = None,
+        handler_timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> None:
+        self._sync_handler = handler
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server = MllpServer(
+            self._handle,
+            host,
+            port,
+            ssl_context=ssl_context,
+            read_timeout=read_timeout,
+            max_frame=max_frame,
+            sink=sink,
+            on_undecodable=on_undecodable,
+            handler_timeout=handler_timeout,
+        )
+
+    async def _handle(self, message: str) -> str | bytes | None:
+        return await asyncio.to_thread(self._sync_handler, message)
+
+    @property
+    def host(self) -> str:
+        return self._server.host
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
+    def received(self) -> list[str]:
+        return self._server.received
+
+    @property
+    def errors(self) -> list[str]:
+        return self._server.errors
+
+    def start(self, timeout: float = 10.0) -> ThreadedMllpServer:
+        if self._thread is not None:
+            return self
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._server.start())
+            except BaseException as exc:
+                failure.append(exc)
+                started.set()
+                loop.close()
+                return
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self._server.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name=f"mllp-server-{id(self):x}", daemon=True)
+        self._thread.start()
+        if not started.wait(timeout):
+            raise MllpError("MLLP server did not start in time")
+        if failure:
+            self._thread = None
+            raise MllpError(f"MLLP server could not start: {failure[0]}") from failure[0]
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)
+        self._thread = None
+        self._loop = None
+
+    def __enter__(self) -> ThreadedMllpServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
