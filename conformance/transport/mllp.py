@@ -240,9 +240,7 @@ class FrameDecoder:
         return stop
 
     def _bad_end_block(self, items: list[DecodedItem]) -> None:
-        items.append(
-            DecodedItem(bytes(self._buffer[:-1]), "bad end block: 0x1C not followed by 0x0D; frame discarded")
-        )
+        items.append(DecodedItem(bytes(self._buffer[:-1]), "bad end block: 0x1C not followed by 0x0D; frame discarded"))
         self._buffer.clear()
         self._in_frame = False
 
@@ -469,7 +467,8 @@ class MllpClient:
                 asyncio.open_connection(self.host, self.port, limit=_READ_CHUNK * 4, **kwargs), self.connect_timeout
             )
         except TimeoutError:
-            raise self._connect_failed(f"connect to {self.host}:{self.port} timed out after {self.connect_timeout:g} s")
+            reason = f"connect to {self.host}:{self.port} timed out after {self.connect_timeout:g} s"
+            raise self._connect_failed(reason) from None
         except (OSError, ssl.SSLError) as exc:
             raise self._connect_failed(f"connect to {self.host}:{self.port} failed: {exc}") from exc
         self.connection = MllpConnection(
@@ -511,7 +510,7 @@ class MllpClient:
 # ----------------------------------------------------------------------------------------------- server
 
 # A handler gets the decoded message and returns the ACK to send (None: send nothing).
-Handler = Callable[[str], "str | bytes | None | Awaitable[str | bytes | None]"]
+Handler = Callable[[str], "str | bytes | Awaitable[str | bytes | None] | None"]
 # Called when a received frame cannot be decoded (charset): returns the reply to send, if any.
 ErrorHandler = Callable[[bytes, str], "str | bytes | None"]
 
