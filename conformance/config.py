@@ -1,0 +1,564 @@
+"""The run configuration: one TOML file describing the system under test and how to run the campaign.
+
+Every key is validated; an error names the file and the key (`campaign.toml: [fhir.auth] token: ...`).
+Secrets (passwords, tokens, client secrets, key passwords) are wrapped in `Secret`, whose repr/str never
+show the value; `RunConfig.secrets()` lists them for the evidence recorder's redaction and
+`RunConfig.redacted()` is the copy written into the results. Relative paths are relative to the file.
+
+Layout (every section optional except what the chosen suites need; see examples/campaign.toml):
+
+    [run]        suites, language, output, programme, signing_key, pseudonymize, name
+    [fhir]       base_url, packages, max_response_bytes, allow_cross_host_redirects, max_redirects
+    [fhir.auth]  type = none | basic | bearer | oauth2-client-credentials | smart-backend-services, ...
+    [tls]        verify, ca_bundle, client_cert, client_key, client_key_password
+    [timeouts]   connect, read, total, retries, retry_backoff
+    [mllp]       host, port (the system's receiver), tls, max_frame_bytes
+    [mllp.listener] host, port (where the system sends to the harness), wait_seconds, expect_messages
+    [hl7v2]      sending/receiving application and facility, documents (MDM/ORU when true)
+    [test_data]  patients (test-INS identities), practitioners, organizations, documents
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+SUITES = ("fhir-basics", "identity", "documents", "directory", "pam", "documents-hl7v2")
+AUTH_TYPES = ("none", "basic", "bearer", "oauth2-client-credentials", "smart-backend-services")
+LANGUAGES = ("fr", "en")
+DEFAULT_PACKAGES = (
+    "hl7.fhir.fr.core#2.2.0",
+    "ans.fhir.fr.pdsm#3.1.1",
+    "ans.fhir.fr.annuaire#1.2.0-snapshot-2",
+)
+INS_NIR_OID = "1.2.250.1.213.1.4.8"
+INS_TEST_NIR_OID = "1.2.250.1.213.1.4.10"
+REDACTED = "***"
+
+
+class Secret:
+    """A secret value: shown as '***' everywhere except through `reveal()`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return REDACTED
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+class ConfigError(Exception):
+    """A configuration problem, naming the file and the key, in French and English."""
+
+    def __init__(self, file: str, key: str, message_fr: str, message_en: str) -> None:
+        self.file = file
+        self.key = key
+        self.message_fr = message_fr
+        self.message_en = message_en
+        super().__init__(self.render("en"))
+
+    def render(self, lang: str = "fr") -> str:
+        where = f"{self.file}: {self.key}: " if self.key else f"{self.file}: "
+        return where + (self.message_fr if lang == "fr" else self.message_en)
+
+
+@dataclass(slots=True)
+class AuthConfig:
+    type: str = "none"
+    username: str | None = None
+    password: Secret | None = None
+    token: Secret | None = None
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    private_key: Path | None = None  # SMART backend services: PEM key signing the client assertion
+    private_key_password: Secret | None = None
+    key_id: str | None = None
+    algorithm: str = "RS384"  # RS384 or ES384 (SMART backend services)
+    scope: str | None = None
+
+
+@dataclass(slots=True)
+class TlsConfig:
+    verify: bool = True
+    ca_bundle: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    client_key_password: Secret | None = None
+
+
+@dataclass(slots=True)
+class Timeouts:
+    connect: float = 5.0
+    read: float = 30.0
+    total: float = 120.0  # one exchange, redirects and retries included
+    retries: int = 1  # extra attempts for connection failures and 502/503/504 on idempotent requests
+    retry_backoff: float = 0.5
+
+
+@dataclass(slots=True)
+class FhirConfig:
+    base_url: str | None = None
+    packages: list[str] = field(default_factory=lambda: list(DEFAULT_PACKAGES))
+    max_response_bytes: int = 50 * 1024 * 1024
+    allow_cross_host_redirects: bool = False
+    max_redirects: int = 5
+    auth: AuthConfig = field(default_factory=AuthConfig)
+
+
+@dataclass(slots=True)
+class ListenerConfig:
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port (printed at start)
+    wait_seconds: float = 10.0  # how long the harness collects what the system sends
+    expect_messages: int = 1  # stop waiting early once this many messages arrived and the stream went quiet
+
+
+@dataclass(slots=True)
+class MllpConfig:
+    host: str | None = None  # the system's receiver
+    port: int | None = None
+    tls: bool = False
+    max_frame_bytes: int = 10 * 1024 * 1024
+    listener: ListenerConfig | None = None  # None: the receiver-side tests are skipped
+
+
+@dataclass(slots=True)
+class Hl7v2Config:
+    sending_application: str = "HOPEN_CONFORMANCE"
+    sending_facility: str = "HOPEN"
+    receiving_application: str = "SUT"
+    receiving_facility: str = "SUT"
+    documents: bool = False  # MDM^T02 / ORU^R01 document transmission suite
+
+
+@dataclass(slots=True)
+class PatientData:
+    ins: str  # NIR/NIA (15 characters)
+    oid: str = INS_TEST_NIR_OID
+    family: str = ""
+    given: str = ""
+    birth_date: str = ""  # YYYY-MM-DD
+    gender: str = ""  # male | female | other | unknown
+    id: str | None = None  # server id when known
+
+
+@dataclass(slots=True)
+class TestData:
+    __test__ = False
+
+    patients: list[PatientData] = field(default_factory=list)
+    practitioners: list[str] = field(default_factory=list)  # RPPS numbers (idNatPs without the '8' prefix)
+    organizations: list[str] = field(default_factory=list)  # FINESS numbers
+    document_patient: str | None = None  # INS of the patient that has documents (default: the first patient)
+    cda_document: Path | None = None  # CDA document provided in ITI-65 / MDM (default: a pack example)
+
+
+@dataclass(slots=True)
+class RunSettings:
+    name: str = ""
+    suites: list[str] = field(default_factory=lambda: list(SUITES))
+    language: str = "fr"
+    output: Path | None = None
+    programme: str = "hopen2-2024"
+    signing_key: Path | None = None
+    pseudonymize: bool = False
+
+
+@dataclass(slots=True)
+class RunConfig:
+    source: str = "<memory>"
+    run: RunSettings = field(default_factory=RunSettings)
+    fhir: FhirConfig = field(default_factory=FhirConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    mllp: MllpConfig = field(default_factory=MllpConfig)
+    hl7v2: Hl7v2Config = field(default_factory=Hl7v2Config)
+    test_data: TestData = field(default_factory=TestData)
+
+    def secrets(self) -> list[str]:
+        """Every secret string, for redaction of everything written (headers, bodies, logs)."""
+        return sorted({s.reveal() for s in _walk_secrets(self) if s.reveal()}, key=len, reverse=True)
+
+    def redacted(self) -> dict[str, Any]:
+        """The configuration as JSON-ready data, secrets replaced by '***' (the copy in results.json)."""
+        return _to_data(self)
+
+    def warnings(self) -> list[str]:
+        notes = []
+        if not self.tls.verify:
+            notes.append(
+                "TLS certificate verification is OFF (tls.verify = false): the server's identity was not checked"
+            )
+        return notes
+
+    def target(self) -> dict[str, Any]:
+        target: dict[str, Any] = {"name": self.run.name}
+        if self.fhir.base_url:
+            target["fhir_base_url"] = self.fhir.base_url
+        if self.mllp.host:
+            target["mllp_receiver"] = f"{self.mllp.host}:{self.mllp.port}"
+        if self.mllp.listener:
+            target["mllp_listener"] = f"{self.mllp.listener.host}:{self.mllp.listener.port}"
+        return target
+
+
+def _walk_secrets(obj: Any) -> Iterator[Secret]:
+    if isinstance(obj, Secret):
+        yield obj
+    elif is_dataclass(obj):
+        for f in fields(obj):
+            yield from _walk_secrets(getattr(obj, f.name))
+    elif isinstance(obj, list):
+        for item in obj:
+            yield from _walk_secrets(item)
+
+
+def _to_data(obj: Any) -> Any:
+    if isinstance(obj, Secret):
+        return REDACTED
+    if is_dataclass(obj):
+        return {f.name: _to_data(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, list):
+        return [_to_data(item) for item in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a TOML configuration file. Raises ConfigError naming the file and the key."""
+    path = Path(path)
+    name = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(name, "", "fichier introuvable", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(name, "", f"lecture impossible ({exc})", f"cannot be read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(name, "", f"TOML invalide: {exc}", f"invalid TOML: {exc}") from None
+    return parse_config(data, source=name, base_dir=path.resolve().parent)
+
+
+def parse_config(data: Mapping[str, Any], *, source: str = "<memory>", base_dir: Path | None = None) -> RunConfig:
+    reader = _Reader(source, base_dir or Path.cwd())
+    top = reader.table(data, "", {"run", "fhir", "tls", "timeouts", "mllp", "hl7v2", "test_data"})
+    config = RunConfig(source=source)
+    config.run = reader.run_settings(top.get("run", {}))
+    config.fhir = reader.fhir(top.get("fhir", {}))
+    config.tls = reader.tls(top.get("tls", {}))
+    config.timeouts = reader.timeouts(top.get("timeouts", {}))
+    config.mllp = reader.mllp(top.get("mllp", {}))
+    config.hl7v2 = reader.hl7v2(top.get("hl7v2", {}))
+    config.test_data = reader.test_data(top.get("test_data", {}))
+    return config
+
+
+class _Reader:
+    """Typed accessors that raise ConfigError with the file and the dotted key."""
+
+    def __init__(self, source: str, base_dir: Path) -> None:
+        self.source = source
+        self.base_dir = base_dir
+
+    def error(self, key: str, fr: str, en: str) -> ConfigError:
+        return ConfigError(self.source, key, fr, en)
+
+    def table(self, value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+        label = f"[{where}]" if where else "(racine)"
+        if not isinstance(value, Mapping):
+            raise self.error(label, "doit être une table", "must be a table")
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            key = f"{where}.{unknown[0]}" if where else unknown[0]
+            raise self.error(
+                key,
+                f"clé inconnue (clés permises: {', '.join(sorted(allowed))})",
+                f"unknown key (allowed keys: {', '.join(sorted(allowed))})",
+            )
+        return dict(value)
+
+    def string(self, table: Mapping[str, Any], where: str, key: str, default: str | None = None) -> str | None:
+        value = table.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise self.error(f"{where}.{key}", "doit être une chaîne", "must be a string")
+        return value
+
+    def choice(self, table: Mapping[str, Any], where: str, key: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.string(table, where, key, default)
+        if value not in allowed:
+            raise self.error(
+                f"{where}.{key}",
+                f"valeur {value!r} non permise (valeurs: {', '.join(allowed)})",
+                f"value {value!r} not allowed (values: {', '.join(allowed)})",
+            )
+        return value
+
+    def boolean(self, table: Mapping[str, Any], where: str, key: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(f"{where}.{key}", "doit être true ou false", "must be true or false")
+        return value
+
+    def number(
+        self, table: Mapping[str, Any], where: str, key: str, default: float, *, integer: bool = False, minimum=0
+    ) -> Any:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
+            kind_fr, kind_en = ("un entier", "an integer") if integer else ("un nombre", "a number")
+            raise self.error(f"{where}.{key}", f"doit être {kind_fr}", f"must be {kind_en}")
+        if value < minimum:
+            raise self.error(f"{where}.{key}", f"doit être >= {minimum}", f"must be >= {minimum}")
+        return value
+
+    def strings(self, table: Mapping[str, Any], where: str, key: str, default: list[str]) -> list[str]:
+        value = table.get(key, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(f"{where}.{key}", "doit être une liste de chaînes", "must be a list of strings")
+        return list(value)
+
+    def secret(self, table: Mapping[str, Any], where: str, key: str) -> Secret | None:
+        value = self.string(table, where, key)
+        return Secret(value) if value is not None else None
+
+    def path(self, table: Mapping[str, Any], where: str, key: str, *, must_exist: bool = True) -> Path | None:
+        value = self.string(table, where, key)
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = self.base_dir / path
+        if must_exist and not path.exists():
+            raise self.error(f"{where}.{key}", f"fichier introuvable: {path}", f"file not found: {path}")
+        return path
+
+    def port(self, table: Mapping[str, Any], where: str, key: str, default: int | None) -> int | None:
+        if key not in table:
+            return default
+        value = self.number(table, where, key, 0, integer=True)
+        if value > 65535:
+            raise self.error(f"{where}.{key}", "port hors limites (0-65535)", "port out of range (0-65535)")
+        return value
+
+    # ---------------------------------------------------------------- sections
+
+    def run_settings(self, value: Any) -> RunSettings:
+        w = "run"
+        t = self.table(value, w, {"name", "suites", "language", "output", "programme", "signing_key", "pseudonymize"})
+        suites = self.strings(t, w, "suites", list(SUITES))
+        for suite in suites:
+            if suite not in SUITES:
+                raise self.error(
+                    f"{w}.suites",
+                    f"suite inconnue {suite!r} (suites: {', '.join(SUITES)})",
+                    f"unknown suite {suite!r} (suites: {', '.join(SUITES)})",
+                )
+        programme = self.string(t, w, "programme", "hopen2-2024")
+        if not programme:
+            raise self.error(f"{w}.programme", "ne doit pas être vide", "must not be empty")
+        return RunSettings(
+            name=self.string(t, w, "name", "") or "",
+            suites=suites,
+            language=self.choice(t, w, "language", LANGUAGES, "fr"),
+            output=self.path(t, w, "output", must_exist=False),
+            programme=programme,
+            signing_key=self.path(t, w, "signing_key"),
+            pseudonymize=self.boolean(t, w, "pseudonymize", False),
+        )
+
+    def fhir(self, value: Any) -> FhirConfig:
+        w = "fhir"
+        allowed = {"base_url", "packages", "max_response_bytes", "allow_cross_host_redirects", "max_redirects", "auth"}
+        t = self.table(value, w, allowed)
+        base_url = self.string(t, w, "base_url")
+        if base_url is not None:
+            parts = urlsplit(base_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise self.error(
+                    f"{w}.base_url",
+                    f"URL http(s) attendue, reçu {base_url!r}",
+                    f"an http(s) URL is expected, got {base_url!r}",
+                )
+            base_url = base_url.rstrip("/")
+        packages = self.strings(t, w, "packages", list(DEFAULT_PACKAGES))
+        for package in packages:
+            if "#" not in package and not package.endswith(".tgz"):
+                raise self.error(
+                    f"{w}.packages",
+                    f"{package!r}: forme NOM#VERSION ou chemin .tgz attendue",
+                    f"{package!r}: NAME#VERSION or a .tgz path expected",
+                )
+        return FhirConfig(
+            base_url=base_url,
+            packages=packages,
+            max_response_bytes=self.number(t, w, "max_response_bytes", 50 * 1024 * 1024, integer=True, minimum=1),
+            allow_cross_host_redirects=self.boolean(t, w, "allow_cross_host_redirects", False),
+            max_redirects=self.number(t, w, "max_redirects", 5, integer=True),
+            auth=self.auth(t.get("auth", {})),
+        )
+
+    def auth(self, value: Any) -> AuthConfig:
+        w = "fhir.auth"
+        allowed = {
+            "type",
+            "username",
+            "password",
+            "token",
+            "token_url",
+            "client_id",
+            "client_secret",
+            "private_key",
+            "private_key_password",
+            "key_id",
+            "algorithm",
+            "scope",
+        }
+        t = self.table(value, w, allowed)
+        auth = AuthConfig(
+            type=self.choice(t, w, "type", AUTH_TYPES, "none"),
+            username=self.string(t, w, "username"),
+            password=self.secret(t, w, "password"),
+            token=self.secret(t, w, "token"),
+            token_url=self.string(t, w, "token_url"),
+            client_id=self.string(t, w, "client_id"),
+            client_secret=self.secret(t, w, "client_secret"),
+            private_key=self.path(t, w, "private_key"),
+            private_key_password=self.secret(t, w, "private_key_password"),
+            key_id=self.string(t, w, "key_id"),
+            algorithm=self.choice(t, w, "algorithm", ("RS384", "ES384"), "RS384"),
+            scope=self.string(t, w, "scope"),
+        )
+        required = {
+            "basic": ("username", "password"),
+            "bearer": ("token",),
+            "oauth2-client-credentials": ("token_url", "client_id", "client_secret"),
+            "smart-backend-services": ("token_url", "client_id", "private_key"),
+        }.get(auth.type, ())
+        for key in required:
+            if not getattr(auth, key):
+                raise self.error(
+                    f"{w}.{key}",
+                    f"obligatoire quand type = {auth.type!r}",
+                    f"required when type = {auth.type!r}",
+                )
+        if auth.token_url and urlsplit(auth.token_url).scheme not in ("http", "https"):
+            raise self.error(f"{w}.token_url", "URL http(s) attendue", "an http(s) URL is expected")
+        return auth
+
+    def tls(self, value: Any) -> TlsConfig:
+        w = "tls"
+        t = self.table(value, w, {"verify", "ca_bundle", "client_cert", "client_key", "client_key_password"})
+        tls = TlsConfig(
+            verify=self.boolean(t, w, "verify", True),
+            ca_bundle=self.path(t, w, "ca_bundle"),
+            client_cert=self.path(t, w, "client_cert"),
+            client_key=self.path(t, w, "client_key"),
+            client_key_password=self.secret(t, w, "client_key_password"),
+        )
+        if tls.client_key and not tls.client_cert:
+            raise self.error(f"{w}.client_cert", "obligatoire avec client_key", "required when client_key is given")
+        return tls
+
+    def timeouts(self, value: Any) -> Timeouts:
+        w = "timeouts"
+        t = self.table(value, w, {"connect", "read", "total", "retries", "retry_backoff"})
+        timeouts = Timeouts(
+            connect=self.number(t, w, "connect", 5.0, minimum=0.001),
+            read=self.number(t, w, "read", 30.0, minimum=0.001),
+            total=self.number(t, w, "total", 120.0, minimum=0.001),
+            retries=self.number(t, w, "retries", 1, integer=True),
+            retry_backoff=self.number(t, w, "retry_backoff", 0.5),
+        )
+        if timeouts.retries > 10:
+            raise self.error(f"{w}.retries", "au plus 10", "at most 10")
+        return timeouts
+
+    def mllp(self, value: Any) -> MllpConfig:
+        w = "mllp"
+        t = self.table(value, w, {"host", "port", "tls", "max_frame_bytes", "listener"})
+        mllp = MllpConfig(
+            host=self.string(t, w, "host"),
+            port=self.port(t, w, "port", None),
+            tls=self.boolean(t, w, "tls", False),
+            max_frame_bytes=self.number(t, w, "max_frame_bytes", 10 * 1024 * 1024, integer=True, minimum=1),
+        )
+        if (mllp.host is None) != (mllp.port is None):
+            missing = "port" if mllp.port is None else "host"
+            raise self.error(f"{w}.{missing}", "host et port vont ensemble", "host and port go together")
+        if "listener" in t:
+            lw = "mllp.listener"
+            lt = self.table(t["listener"], lw, {"host", "port", "wait_seconds", "expect_messages"})
+            mllp.listener = ListenerConfig(
+                host=self.string(lt, lw, "host", "127.0.0.1") or "127.0.0.1",
+                port=self.port(lt, lw, "port", 0) or 0,
+                wait_seconds=self.number(lt, lw, "wait_seconds", 10.0),
+                expect_messages=self.number(lt, lw, "expect_messages", 1, integer=True),
+            )
+        return mllp
+
+    def hl7v2(self, value: Any) -> Hl7v2Config:
+        w = "hl7v2"
+        keys = ("sending_application", "sending_facility", "receiving_application", "receiving_facility")
+        t = self.table(value, w, {*keys, "documents"})
+        defaults = Hl7v2Config()
+        values = {k: self.string(t, w, k, getattr(defaults, k)) or getattr(defaults, k) for k in keys}
+        return Hl7v2Config(**values, documents=self.boolean(t, w, "documents", False))
+
+    def test_data(self, value: Any) -> TestData:
+        w = "test_data"
+        t = self.table(value, w, {"patients", "practitioners", "organizations", "document_patient", "cda_document"})
+        patients_raw = t.get("patients", [])
+        if not isinstance(patients_raw, list):
+            raise self.error(f"{w}.patients", "doit être une liste de tables", "must be an array of tables")
+        patients = [self.patient(item, f"{w}.patients[{i}]") for i, item in enumerate(patients_raw)]
+        return TestData(
+            patients=patients,
+            practitioners=self.strings(t, w, "practitioners", []),
+            organizations=self.strings(t, w, "organizations", []),
+            document_patient=self.string(t, w, "document_patient"),
+            cda_document=self.path(t, w, "cda_document"),
+        )
+
+    def patient(self, value: Any, w: str) -> PatientData:
+        t = self.table(value, w, {"ins", "oid", "family", "given", "birth_date", "gender", "id"})
+        ins = self.string(t, w, "ins")
+        if not ins:
+            raise self.error(f"{w}.ins", "obligatoire (NIR ou NIA de test)", "required (test NIR or NIA)")
+        if len(ins) != 15 or not ins[:1].isdigit():
+            raise self.error(f"{w}.ins", "un INS a 15 caractères", "an INS has 15 characters")
+        gender = self.string(t, w, "gender", "") or ""
+        if gender and gender not in ("male", "female", "other", "unknown"):
+            raise self.error(f"{w}.gender", "male, female, other ou unknown", "male, female, other or unknown")
+        return PatientData(
+            ins=ins,
+            oid=self.string(t, w, "oid", INS_TEST_NIR_OID) or INS_TEST_NIR_OID,
+            family=self.string(t, w, "family", "") or "",
+            given=self.string(t, w, "given", "") or "",
+            birth_date=self.string(t, w, "birth_date", "") or "",
+            gender=gender,
+            id=self.string(t, w, "id"),
+        )

@@ -1,0 +1,552 @@
+"""FHIR REST client over requests: authentication, TLS/mTLS, timeouts, size limit, redirects, retries.
+
+Every exchange (including failed ones) is handed to an ExchangeSink as an HttpExchange; redirects and
+token requests are recorded as exchanges of their own. Nothing here writes files.
+
+Failures raise `TransportError` (a message in French and English naming the fault); a response that
+exceeds `max_response_bytes` is cut, recorded with `truncated=True` and raises `ResponseTooLarge`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+
+from conformance import __version__
+from conformance.config import AuthConfig, RunConfig, Timeouts, TlsConfig
+from conformance.evidence.exchange import (
+    ExchangeSink,
+    HttpExchange,
+    HttpRequestRecord,
+    HttpResponseRecord,
+    utc_now,
+)
+
+FHIR_JSON = "application/fhir+json"
+FHIR_XML = "application/fhir+xml"
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+CHUNK = 64 * 1024
+
+
+class TransportError(Exception):
+    """The exchange could not be completed. `kind`: timeout, connection, tls, too-large, redirect, auth."""
+
+    def __init__(self, kind: str, message_fr: str, message_en: str) -> None:
+        self.kind = kind
+        self.message_fr = message_fr
+        self.message_en = message_en
+        super().__init__(message_en)
+
+    def message(self, lang: str = "fr") -> str:
+        return self.message_fr if lang == "fr" else self.message_en
+
+
+class ResponseTooLarge(TransportError):
+    def __init__(self, limit: int, url: str) -> None:
+        super().__init__(
+            "too-large",
+            f"réponse de {url} au-delà de la taille maximale ({limit} octets): lecture interrompue",
+            f"response from {url} exceeds the maximum size ({limit} bytes): reading aborted",
+        )
+
+
+@dataclass(slots=True)
+class FhirResponse:
+    status: int
+    reason: str
+    headers: CaseInsensitiveDict
+    body: bytes
+    url: str
+    elapsed_ms: float = 0.0
+    history: list[str] = field(default_factory=list)  # redirect URLs followed
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        """The parsed JSON body, or None when the body is not JSON."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    @property
+    def resource(self) -> dict | None:
+        data = self.json()
+        return data if isinstance(data, dict) and "resourceType" in data else None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class _TlsAdapter(HTTPAdapter):
+    def __init__(self, ssl_context: ssl.SSLContext | None, **kwargs: Any) -> None:
+        self._ssl_context = ssl_context
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        if self._ssl_context is not None:
+            kwargs["ssl_context"] = self._ssl_context
+        super().init_poolmanager(*args, **kwargs)
+
+
+def build_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
+    """The client TLS context: CA bundle (or system roots), optional client certificate for mutual TLS."""
+    context = ssl.create_default_context(cafile=str(tls.ca_bundle) if tls.ca_bundle else None)
+    if not tls.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if tls.client_cert:
+        password = tls.client_key_password.reveal() if tls.client_key_password else None
+        try:
+            context.load_cert_chain(
+                str(tls.client_cert), str(tls.client_key) if tls.client_key else None, password=password
+            )
+        except (ssl.SSLError, OSError) as exc:
+            raise TransportError(
+                "tls",
+                f"certificat client ou clé illisible ({type(exc).__name__}); vérifiez le mot de passe de la clé",
+                f"client certificate or key unreadable ({type(exc).__name__}); check the key password",
+            ) from None
+    return context
+
+
+class FhirClient:
+    """A FHIR REST client for the system under test. Thread-safe enough for sequential suites."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: AuthConfig | None = None,
+        tls: TlsConfig | None = None,
+        timeouts: Timeouts | None = None,
+        max_response_bytes: int = 50 * 1024 * 1024,
+        allow_cross_host_redirects: bool = False,
+        max_redirects: int = 5,
+        sink: ExchangeSink | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth or AuthConfig()
+        self.tls = tls or TlsConfig()
+        self.timeouts = timeouts or Timeouts()
+        self.max_response_bytes = max_response_bytes
+        self.allow_cross_host_redirects = allow_cross_host_redirects
+        self.max_redirects = max_redirects
+        self.sink = sink
+        self._session = requests.Session()
+        self._session.trust_env = False  # the configuration, not the environment, decides proxies and certs
+        adapter = _TlsAdapter(build_ssl_context(self.tls) if self._uses_tls() else None)
+        self._session.mount("https://", adapter)
+        self._token: tuple[str, float] | None = None
+        self._token_lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: RunConfig, sink: ExchangeSink | None = None) -> FhirClient:
+        if not config.fhir.base_url:
+            raise ValueError("fhir.base_url is not configured")
+        return cls(
+            config.fhir.base_url,
+            auth=config.fhir.auth,
+            tls=config.tls,
+            timeouts=config.timeouts,
+            max_response_bytes=config.fhir.max_response_bytes,
+            allow_cross_host_redirects=config.fhir.allow_cross_host_redirects,
+            max_redirects=config.fhir.max_redirects,
+            sink=sink,
+        )
+
+    def _uses_tls(self) -> bool:
+        urls = [self.base_url, self.auth.token_url or ""]
+        return any(u.startswith("https://") for u in urls)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> FhirClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- FHIR helpers
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
+
+    def metadata(self, fmt: str = FHIR_JSON) -> FhirResponse:
+        return self.get("metadata", accept=fmt)
+
+    def read(self, resource_type: str, resource_id: str, **kwargs: Any) -> FhirResponse:
+        return self.get(f"{resource_type}/{resource_id}", **kwargs)
+
+    def vread(self, resource_type: str, resource_id: str, version: str, **kwargs: Any) -> FhirResponse:
+        return self.get(f"{resource_type}/{resource_id}/_history/{version}", **kwargs)
+
+    def search(self, resource_type: str, params: Mapping[str, Any] | list[tuple[str, str]] | None = None, **kw: Any):
+        return self.get(resource_type, params=params, **kw)
+
+    def transaction(self, bundle: dict, **kwargs: Any) -> FhirResponse:
+        return self.post("", json_body=bundle, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> FhirResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> FhirResponse:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> FhirResponse:
+        return self.request("PUT", path, **kwargs)
+
+    # ---------------------------------------------------------------- the exchange
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        json_body: Any = None,
+        content_type: str | None = None,
+        accept: str | None = FHIR_JSON,
+    ) -> FhirResponse:
+        """One FHIR interaction, with redirects and retries. Raises TransportError when it cannot complete."""
+        method = method.upper()
+        url = self.url(path)
+        if params:
+            url = requests.Request("GET", url, params=params).prepare().url or url
+        all_headers = {"User-Agent": f"hopen-conformance/{__version__}"}
+        if accept:
+            all_headers["Accept"] = accept
+        if json_body is not None:
+            body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            content_type = content_type or FHIR_JSON
+        if content_type:
+            all_headers["Content-Type"] = content_type
+        all_headers.update(self._auth_headers())
+        all_headers.update(headers or {})
+        deadline = time.monotonic() + self.timeouts.total
+        attempts = 1 + (self.timeouts.retries if method in IDEMPOTENT_METHODS else 0)
+        for attempt in range(attempts):
+            try:
+                response = self._follow_redirects(method, url, all_headers, body or b"", deadline)
+            except TransportError as exc:
+                if exc.kind != "connection" or attempt + 1 >= attempts:
+                    raise
+            else:
+                if response.status not in RETRYABLE_STATUSES or attempt + 1 >= attempts:
+                    return response
+            self._pause_before_retry(attempt, deadline)
+        raise AssertionError("unreachable")
+
+    def _pause_before_retry(self, attempt: int, deadline: float) -> None:
+        pause = self.timeouts.retry_backoff * (2**attempt)
+        if time.monotonic() + pause >= deadline:
+            raise TransportError(
+                "timeout",
+                f"délai total dépassé ({self.timeouts.total} s) avant la nouvelle tentative",
+                f"total timeout ({self.timeouts.total} s) reached before retrying",
+            )
+        time.sleep(pause)
+
+    def _follow_redirects(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, deadline: float
+    ) -> FhirResponse:
+        seen = [url]
+        origin = _origin(url)
+        while True:
+            response = self._exchange(method, url, headers, body, deadline)
+            location = response.headers.get("Location")
+            if response.status not in (301, 302, 303, 307, 308) or not location:
+                response.history = seen[:-1]
+                return response
+            target = urljoin(url, location)
+            if target in seen:
+                raise TransportError(
+                    "redirect",
+                    f"boucle de redirections détectée: {' -> '.join([*seen, target])}",
+                    f"redirect loop detected: {' -> '.join([*seen, target])}",
+                )
+            if len(seen) > self.max_redirects:
+                raise TransportError(
+                    "redirect",
+                    f"plus de {self.max_redirects} redirections",
+                    f"more than {self.max_redirects} redirects",
+                )
+            if _origin(target) != origin:
+                if not self.allow_cross_host_redirects:
+                    raise TransportError(
+                        "redirect",
+                        f"redirection vers un autre hôte refusée: {target} (fhir.allow_cross_host_redirects)",
+                        f"redirect to another host refused: {target} (fhir.allow_cross_host_redirects)",
+                    )
+                # credentials stay with the configured server
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+                method, body = "GET", b""
+                headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+            seen.append(target)
+            url = target
+
+    def _exchange(self, method: str, url: str, headers: dict[str, str], body: bytes, deadline: float) -> FhirResponse:
+        """One HTTP request/response, streamed under the size limit and the total deadline; always recorded."""
+        started = utc_now()
+        request_record = HttpRequestRecord(method=method, url=url, headers=dict(headers), body=body)
+        response_record: HttpResponseRecord | None = None
+        try:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _total_timeout(self.timeouts.total, url)
+            raw = self._send(method, url, headers, body, remaining)
+            try:
+                response_record = HttpResponseRecord(
+                    status=raw.status_code, reason=raw.reason or "", headers=dict(raw.headers)
+                )
+                request_record.headers = dict(raw.request.headers)
+                response_record.body = self._read_body(raw, response_record, url, deadline)
+            finally:
+                raw.close()
+        except TransportError as exc:
+            self._record(request_record, response_record, started, exc.message_en)
+            raise
+        self._record(request_record, response_record, started, None)
+        return FhirResponse(
+            status=response_record.status,
+            reason=response_record.reason,
+            headers=CaseInsensitiveDict(response_record.headers),
+            body=response_record.body,
+            url=url,
+            elapsed_ms=(utc_now() - started).total_seconds() * 1000,
+        )
+
+    def _send(self, method: str, url: str, headers: dict[str, str], body: bytes, remaining: float):
+        verify: bool | str = str(self.tls.ca_bundle) if self.tls.ca_bundle else self.tls.verify
+        if not self.tls.verify:
+            verify = False
+        try:
+            return self._session.request(
+                method,
+                url,
+                headers=headers,
+                data=body or None,
+                timeout=(min(self.timeouts.connect, remaining), min(self.timeouts.read, remaining)),
+                allow_redirects=False,
+                stream=True,
+                verify=verify,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise TransportError(
+                "tls", f"échec TLS avec {url}: {_short(exc)}", f"TLS failure with {url}: {_short(exc)}"
+            ) from None
+        except requests.exceptions.ConnectTimeout:
+            raise TransportError(
+                "timeout",
+                f"délai de connexion dépassé ({self.timeouts.connect} s) vers {url}",
+                f"connect timeout ({self.timeouts.connect} s) to {url}",
+            ) from None
+        except requests.exceptions.ReadTimeout:
+            raise TransportError(
+                "timeout",
+                f"pas de réponse de {url} dans le délai de lecture ({self.timeouts.read} s)",
+                f"no response from {url} within the read timeout ({self.timeouts.read} s)",
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise TransportError(
+                "connection", f"connexion impossible à {url}: {_short(exc)}", f"cannot connect to {url}: {_short(exc)}"
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(
+                "connection",
+                f"échange impossible avec {url}: {_short(exc)}",
+                f"exchange failed with {url}: {_short(exc)}",
+            ) from None
+
+    def _read_body(self, raw: requests.Response, record: HttpResponseRecord, url: str, deadline: float) -> bytes:
+        declared = raw.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            record.truncated = True
+            raise ResponseTooLarge(self.max_response_bytes, url)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                # read1 returns what is available, so a slow (byte-a-second) server cannot outlive the deadline
+                chunk = raw.raw.read1(CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    keep = len(chunk) - (size - self.max_response_bytes)
+                    chunks.append(chunk[:keep])
+                    record.body, record.truncated = b"".join(chunks), True
+                    raise ResponseTooLarge(self.max_response_bytes, url)
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    record.body = b"".join(chunks)
+                    raise _total_timeout(self.timeouts.total, url)
+        except TransportError:
+            raise
+        except Exception as exc:  # urllib3 read errors: timeout mid-body, connection reset, bad chunking
+            record.body = b"".join(chunks)
+            timeout = "timed out" in str(exc).lower() or "timeout" in type(exc).__name__.lower()
+            raise TransportError(
+                "timeout" if timeout else "connection",
+                f"lecture de la réponse de {url} interrompue: {_short(exc)}",
+                f"reading the response from {url} was interrupted: {_short(exc)}",
+            ) from None
+        return b"".join(chunks)
+
+    def _record(
+        self,
+        request: HttpRequestRecord,
+        response: HttpResponseRecord | None,
+        started: Any,
+        error: str | None,
+    ) -> None:
+        if self.sink is not None:
+            self.sink.record(
+                HttpExchange(request=request, response=response, started=started, finished=utc_now(), error=error)
+            )
+
+    # ---------------------------------------------------------------- authentication
+
+    def _auth_headers(self) -> dict[str, str]:
+        auth = self.auth
+        if auth.type == "basic" and auth.username is not None and auth.password is not None:
+            raw = f"{auth.username}:{auth.password.reveal()}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+        if auth.type == "bearer" and auth.token is not None:
+            return {"Authorization": f"Bearer {auth.token.reveal()}"}
+        if auth.type in ("oauth2-client-credentials", "smart-backend-services"):
+            return {"Authorization": f"Bearer {self._access_token()}"}
+        return {}
+
+    def _access_token(self) -> str:
+        with self._token_lock:
+            if self._token and self._token[1] > time.monotonic() + 10:
+                return self._token[0]
+            self._token = self._fetch_token()
+            return self._token[0]
+
+    def _fetch_token(self) -> tuple[str, float]:
+        auth = self.auth
+        assert auth.token_url and auth.client_id
+        form: dict[str, str] = {"grant_type": "client_credentials"}
+        if auth.scope:
+            form["scope"] = auth.scope
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        if auth.type == "smart-backend-services":
+            form["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            form["client_assertion"] = client_assertion(auth)
+        else:
+            assert auth.client_secret is not None
+            raw = f"{_form_quote(auth.client_id)}:{_form_quote(auth.client_secret.reveal())}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+        body = "&".join(f"{k}={_form_quote(v)}" for k, v in form.items()).encode("ascii")
+        deadline = time.monotonic() + self.timeouts.total
+        response = self._exchange("POST", auth.token_url, headers, body, deadline)
+        data = response.json() if response.ok else None
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise TransportError(
+                "auth",
+                f"le serveur d'autorisation {auth.token_url} n'a pas délivré de jeton (HTTP {response.status})",
+                f"the authorisation server {auth.token_url} issued no access token (HTTP {response.status})",
+            )
+        expires_in = data.get("expires_in", 300)
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 300.0
+        return token, time.monotonic() + lifetime
+
+
+def client_assertion(auth: AuthConfig) -> str:
+    """A SMART backend services client assertion: a JWT signed with the configured private key (RS384/ES384)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    assert auth.private_key is not None and auth.client_id and auth.token_url
+    password = auth.private_key_password.reveal().encode() if auth.private_key_password else None
+    try:
+        key = serialization.load_pem_private_key(auth.private_key.read_bytes(), password=password)
+    except (ValueError, TypeError, OSError) as exc:
+        raise TransportError(
+            "auth",
+            f"clé privée {auth.private_key.name} illisible ({type(exc).__name__}); vérifiez le mot de passe",
+            f"private key {auth.private_key.name} unreadable ({type(exc).__name__}); check its password",
+        ) from None
+    header: dict[str, str] = {"alg": auth.algorithm, "typ": "JWT"}
+    if auth.key_id:
+        header["kid"] = auth.key_id
+    now = int(time.time())
+    claims = {
+        "iss": auth.client_id,
+        "sub": auth.client_id,
+        "aud": auth.token_url,
+        "exp": now + 300,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+    }
+    signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}".encode()
+    if auth.algorithm == "RS384" and isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA384())
+    elif auth.algorithm == "ES384" and isinstance(key, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA384())))
+        signature = r.to_bytes(48, "big") + s.to_bytes(48, "big")
+    else:
+        raise TransportError(
+            "auth",
+            f"la clé privée ne correspond pas à l'algorithme {auth.algorithm}",
+            f"the private key does not match algorithm {auth.algorithm}",
+        )
+    return f"{signing_input.decode()}.{_b64url(signature)}"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _form_quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _total_timeout(total: float, url: str) -> TransportError:
+    return TransportError(
+        "timeout",
+        f"délai total dépassé ({total} s) pour {url}",
+        f"total timeout ({total} s) exceeded for {url}",
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    reason = getattr(exc, "args", None)
+    if reason and isinstance(reason[0], Exception) and getattr(reason[0], "reason", None):
+        text = str(reason[0].reason)
+    return text[:300]
