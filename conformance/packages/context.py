@@ -1,0 +1,287 @@
+"""FhirContext: every conformance resource of a set of loaded packages, by canonical URL.
+
+The canonical index (url -> package + file) is built once per package set and kept on disk under the
+tool cache; resources themselves are read lazily (orjson) on first use and memoised. Resources returned
+are shared: treat them as read-only (copy before changing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from conformance import settings
+from conformance.packages.cache import PackageCache, PackageInfo
+from conformance.packages.indexing import read_index_file, scan_package
+from conformance.packages.manager import CORE, MissingPackage, PackageManager, missing_message
+from conformance.packages.spec import version_key
+
+DEFAULT_PACKAGES = ("hl7.fhir.fr.core#2.2.0",)
+FHIR_BASE = "http://hl7.org/fhir/StructureDefinition/"
+INDEX_FORMAT = 1
+# Compact entry layout in the on-disk index: one list per resource.
+_FIELDS = ("filename", "resourceType", "id", "url", "version", "kind", "type", "derivation", "content", "supplements")
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """Where one resource lives: `package` is the PackageInfo, `filename` relative to its folder."""
+
+    package: PackageInfo
+    filename: str
+    resource_type: str
+    id: str
+    url: str
+    version: str
+    kind: str
+    type: str
+    derivation: str
+
+    @property
+    def path(self) -> Path:
+        return self.package.path / self.filename
+
+
+class FhirContext:
+    def __init__(
+        self,
+        packages: Sequence[PackageInfo],
+        missing: Sequence[MissingPackage] = (),
+        warnings: Sequence[str] = (),
+        *,
+        index_dir: Path | None = None,
+    ) -> None:
+        self.packages: list[PackageInfo] = list(packages)
+        self.missing_details: list[MissingPackage] = list(missing)
+        self.missing: list[str] = [f"{m.name}#{m.version}" if m.version else m.name for m in missing]
+        self.warnings: list[str] = list(warnings)
+        self.index_cache_hit = False
+        self._resources: dict[Path, dict | None] = {}
+        self._lock = threading.Lock()
+        self._entries: list[IndexEntry] = []
+        self._by_url: dict[str, list[IndexEntry]] = {}
+        self._by_type: dict[str, list[IndexEntry]] = {}
+        self._sd_by_type: dict[str, list[IndexEntry]] = {}
+        self._build(index_dir if index_dir is not None else settings.tool_cache_dir() / "fhir-index")
+
+    # --- index ------------------------------------------------------------------------------------------
+
+    def _build(self, index_dir: Path) -> None:
+        per_package = self._load_or_build_index(index_dir)
+        for package, rows in zip(self.packages, per_package, strict=True):
+            for row in rows:
+                values = dict(zip(_FIELDS, row, strict=False))
+                entry = IndexEntry(
+                    package,
+                    values["filename"],
+                    values["resourceType"],
+                    values["id"],
+                    values["url"],
+                    values["version"],
+                    values["kind"],
+                    values["type"],
+                    values["derivation"],
+                )
+                self._entries.append(entry)
+                self._by_type.setdefault(entry.resource_type, []).append(entry)
+                if entry.url:
+                    self._by_url.setdefault(entry.url, []).append(entry)
+                if entry.resource_type == "StructureDefinition" and entry.type:
+                    self._sd_by_type.setdefault(entry.type, []).append(entry)
+
+    def _fingerprint(self) -> str:
+        digest = hashlib.sha256(f"format={INDEX_FORMAT}".encode())
+        for package in self.packages:
+            digest.update(f"|{package.ref}|{package.path}".encode())
+            for name in ("package.json", ".index.json"):
+                try:
+                    stat = (package.path / name).stat()
+                    digest.update(f"|{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+                except OSError:
+                    digest.update(f"|{name}:-".encode())
+            if not (package.path / ".index.json").is_file():
+                digest.update(f"|dir:{package.path.stat().st_mtime_ns}".encode())
+        return digest.hexdigest()[:32]
+
+    def _load_or_build_index(self, index_dir: Path) -> list[list[list[str]]]:
+        cache_file = index_dir / f"context-{self._fingerprint()}.json"
+        try:
+            data = orjson.loads(cache_file.read_bytes())
+            if data.get("format") == INDEX_FORMAT and len(data.get("packages", [])) == len(self.packages):
+                self.index_cache_hit = True
+                return data["packages"]
+        except (OSError, orjson.JSONDecodeError, AttributeError):
+            pass
+        per_package = [self._package_rows(p) for p in self.packages]
+        try:
+            index_dir.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(orjson.dumps({"format": INDEX_FORMAT, "packages": per_package}))
+            os.replace(tmp, cache_file)
+        except OSError as exc:  # a read-only cache only costs speed
+            self.warnings.append(f"canonical index not saved to {index_dir}: {exc}")
+        return per_package
+
+    def _package_rows(self, package: PackageInfo) -> list[list[str]]:
+        entries = read_index_file(package.path)
+        if entries is None:
+            entries, problems = scan_package(package.path)
+            self.warnings.extend(f"{package.ref}: unreadable file {p}" for p in problems[:20])
+        return [[str(e.get(f, "")) for f in _FIELDS] for e in entries]
+
+    # --- lookups ----------------------------------------------------------------------------------------
+
+    def entry(self, url: str) -> IndexEntry | None:
+        """The index entry for a canonical URL (`url|version` allowed): the highest version when several
+        packages define it (the first loaded on a tie); `|major.minor` matches any patch of it."""
+        url, _, version = url.partition("|")
+        candidates = self._by_url.get(url)
+        if not candidates:
+            return None
+        if version:
+            exact = [e for e in candidates if e.version == version]
+            candidates = exact or [e for e in candidates if e.version.startswith(version + ".")]
+            if not candidates:
+                return None
+        if len(candidates) == 1:
+            return candidates[0]
+        best = candidates[0]
+        for candidate in candidates[1:]:
+            if version_key(candidate.version) > version_key(best.version):
+                best = candidate
+        return best
+
+    def load(self, entry: IndexEntry) -> dict | None:
+        path = entry.path
+        try:
+            return self._resources[path]
+        except KeyError:
+            pass
+        try:
+            resource = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            resource = None
+        if not isinstance(resource, dict):
+            resource = None
+        with self._lock:
+            self._resources[path] = resource
+        return resource
+
+    def resolve(self, url: str) -> dict | None:
+        entry = self.entry(url)
+        return self.load(entry) if entry else None
+
+    def structure_definition(self, url_or_type: str) -> dict | None:
+        """A StructureDefinition by canonical URL, or the base definition of a type name ("Patient")."""
+        url = url_or_type if ("/" in url_or_type or ":" in url_or_type) else FHIR_BASE + url_or_type
+        return self._typed(url, "StructureDefinition")
+
+    def value_set(self, url: str) -> dict | None:
+        return self._typed(url, "ValueSet")
+
+    def code_system(self, url: str) -> dict | None:
+        return self._typed(url, "CodeSystem")
+
+    def _typed(self, url: str, resource_type: str) -> dict | None:
+        entry = self.entry(url)
+        if entry is None or entry.resource_type != resource_type:
+            # Another kind of resource may share the URL: look for one of the wanted type.
+            base, _, version = url.partition("|")
+            typed = [e for e in self._by_url.get(base, ()) if e.resource_type == resource_type]
+            if version:
+                typed = [e for e in typed if e.version == version or e.version.startswith(version + ".")]
+            if not typed:
+                return None
+            entry = max(typed, key=lambda e: version_key(e.version))
+        return self.load(entry)
+
+    def resources_of_type(self, resource_type: str) -> Iterator[dict]:
+        for entry in self._by_type.get(resource_type, ()):
+            resource = self.load(entry)
+            if resource is not None:
+                yield resource
+
+    def entries(self, resource_type: str | None = None) -> list[IndexEntry]:
+        """Index metadata without reading any file."""
+        return list(self._by_type.get(resource_type, ())) if resource_type else list(self._entries)
+
+    def structure_definitions_for_type(self, type_name: str, *, derivation: str | None = None) -> list[dict]:
+        """Every StructureDefinition whose `type` is `type_name` (base definition and profiles);
+        `derivation="constraint"` keeps the profiles only."""
+        found = []
+        for entry in self._sd_by_type.get(type_name, ()):
+            if derivation and entry.derivation != derivation:
+                continue
+            resource = self.load(entry)
+            if resource is not None:
+                found.append(resource)
+        return found
+
+    def structure_definition_entries_for_type(self, type_name: str) -> list[IndexEntry]:
+        return list(self._sd_by_type.get(type_name, ()))
+
+    def package_of(self, url: str) -> PackageInfo | None:
+        entry = self.entry(url)
+        return entry.package if entry else None
+
+    def __repr__(self) -> str:
+        refs = ", ".join(p.ref for p in self.packages)
+        return f"FhirContext({refs}; {len(self._entries)} resources; missing={self.missing})"
+
+
+_CONTEXTS: dict[tuple, FhirContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def load_context(
+    packages: Sequence[str] = DEFAULT_PACKAGES,
+    igs: Sequence[str | Path] = (),
+    *,
+    cache_dir: Path | None = None,
+    search_path: Sequence[Path] | None = None,
+    network: bool = False,
+    fresh: bool = False,
+) -> FhirContext:
+    """Load packages (NAME#VERSION) and IGs (.tgz or folders) with their dependencies, plus
+    hl7.fhir.r4.core#4.0.1 always. Offline by default (search path + cache): packages not installed
+    are listed in `ctx.missing` (install them with `conformance packages install`). `network=True`
+    also tries the registries and npm. Contexts are memoised per process (`fresh=True` rebuilds)."""
+    cache = PackageCache(cache_dir)
+    folders = [Path(p) for p in search_path] if search_path is not None else settings.fhir_package_search_path()
+    key = (
+        tuple(packages),
+        tuple(str(i) for i in igs),
+        str(cache.root),
+        tuple(str(f) for f in folders),
+        network,
+        str(settings.tool_cache_dir()),
+    )
+    with _CONTEXTS_LOCK:
+        if not fresh and key in _CONTEXTS:
+            return _CONTEXTS[key]
+        manager = PackageManager(cache, folders, network=network)
+        sources: list[str | Path] = [*igs, *packages]
+        resolution = manager.resolve(sources)
+        if not any(p.name == CORE.name for p in resolution.packages) and not any(
+            m.name == CORE.name for m in resolution.missing
+        ):
+            extra = manager.resolve([str(CORE)], with_dependencies=False)
+            resolution.packages.extend(extra.packages)
+            resolution.missing.extend(extra.missing)
+            resolution.warnings.extend(extra.warnings)
+        warnings = list(resolution.warnings)
+        warnings.extend(missing_message(m) for m in resolution.missing)
+        ctx = FhirContext(resolution.packages, resolution.missing, warnings)
+        _CONTEXTS[key] = ctx
+        return ctx
+
+
+def clear_context_cache() -> None:
+    with _CONTEXTS_LOCK:
+        _CONTEXTS.clear()
