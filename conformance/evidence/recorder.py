@@ -1,0 +1,295 @@
+"""EvidenceRecorder: the ExchangeSink that writes each exchange to the run folder as it happens.
+
+Layout (relative to the run folder):
+    evidence/<test-id-slug>/001-http.json            one HTTP exchange (request + response or error)
+    evidence/<test-id-slug>/002-mllp-sent.json       one MLLP frame (payload inline, ER7 with \\r kept)
+    evidence/<test-id-slug>/001-http.response.json   a body too large or not text-like to inline
+    evidence/<test-id-slug>/<name>                   attachments (validated document, OperationOutcome)
+    evidence/_run/...                                exchanges recorded outside any test
+Every record is redacted (secrets) and, when asked, pseudonymised before it is written; each file is
+written to a temporary name then renamed, so a killed run leaves whole files only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from conformance.evidence.exchange import Exchange, HttpExchange, MllpFrame
+from conformance.evidence.pseudonymize import Pseudonymizer
+from conformance.evidence.redaction import Redactor
+
+EVIDENCE_DIR = "evidence"
+OUTSIDE_TEST = "_run"
+INLINE_BODY_LIMIT = 64 * 1024  # larger bodies go to their own file
+_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_TEXT_MEDIA = ("json", "xml", "text", "hl7", "html", "x-www-form-urlencoded", "ndjson")
+_EXTENSIONS = {"json": ".json", "xml": ".xml", "html": ".html", "hl7": ".hl7", "text/plain": ".txt"}
+
+_ACTIVE_PRIVACY: dict[Path, Privacy] = {}
+
+
+class Privacy:
+    """Redaction (always) and pseudonymisation (optional) applied to everything a run writes."""
+
+    def __init__(self, secrets: Iterable[str] = (), pseudonymize: bool = False) -> None:
+        self.redactor = Redactor(secrets)
+        self.pseudonymizer = Pseudonymizer() if pseudonymize else None
+
+    @property
+    def pseudonymize(self) -> bool:
+        return self.pseudonymizer is not None
+
+    def learn(self, headers: Mapping[str, str] | None = None, body: bytes = b"", url: str = "") -> None:
+        if headers:
+            self.redactor.learn_from_headers(headers)
+        if body:
+            self.redactor.learn_from_body(body)
+        if self.pseudonymizer is not None:
+            if body:
+                self.pseudonymizer.learn(body)
+            if url:
+                self.pseudonymizer.learn_from_url(url)
+
+    def text(self, value: str) -> str:
+        value = self.redactor.redact_text(value)
+        return self.pseudonymizer.apply(value) if self.pseudonymizer is not None else value
+
+    def bytes(self, value: bytes) -> bytes:
+        value = self.redactor.redact_bytes(value)
+        return self.pseudonymizer.apply_bytes(value) if self.pseudonymizer is not None else value
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        redacted = self.redactor.redact_headers(headers)
+        if self.pseudonymizer is None:
+            return redacted
+        return {name: self.pseudonymizer.apply(value) for name, value in redacted.items()}
+
+    def data(self, value: Any) -> Any:
+        """A JSON-like structure with every string cleaned (keys too)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {self.text(str(k)): self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+def privacy_for(run_dir: Path) -> Privacy | None:
+    """The privacy settings of the recorder writing to `run_dir`, if one was created in this process."""
+    return _ACTIVE_PRIVACY.get(Path(run_dir).resolve())
+
+
+def slugify_test_id(test_id: str) -> str:
+    """A file-system-safe, stable folder name for a test id ("suite/group/test" -> "suite__group__test")."""
+    slug = _SLUG_UNSAFE.sub("-", test_id.replace("/", "__")).strip("-.") or "test"
+    if len(slug) > 100 or slug != test_id.replace("/", "__"):
+        # Different ids could slug alike once characters are replaced: a short hash keeps them apart.
+        slug = f"{slug[:90]}-{hashlib.sha256(test_id.encode()).hexdigest()[:8]}"
+    return slug
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+
+
+class EvidenceRecorder:
+    """Implements ExchangeSink. One per run; `begin_test`/`end_test` attach records to the running test."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        secrets: Sequence[str] = (),
+        pseudonymize: bool = False,
+        *,
+        known_patients: Iterable[Mapping[str, Any]] = (),
+        inline_body_limit: int = INLINE_BODY_LIMIT,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.privacy = Privacy(secrets, pseudonymize)
+        self.inline_body_limit = inline_body_limit
+        self._lock = threading.RLock()
+        self._current: str | None = None
+        self._counters: dict[str, int] = {}
+        self._paths: dict[str, list[str]] = {}
+        self.recorded = 0
+        for patient in known_patients:
+            self.learn_patient(**patient)
+        _ACTIVE_PRIVACY[self.run_dir.resolve()] = self.privacy
+
+    # -- ExchangeSink ---------------------------------------------------------------------------
+    def record(self, exchange: Exchange) -> None:
+        with self._lock:
+            test_id = self._current or OUTSIDE_TEST
+            number = self._next_number(test_id)
+            if isinstance(exchange, HttpExchange):
+                self._record_http(test_id, number, exchange)
+            elif isinstance(exchange, MllpFrame):
+                self._record_mllp(test_id, number, exchange)
+            else:
+                self._write_json(test_id, f"{number:03d}-unknown.json", {"record": self.privacy.text(repr(exchange))})
+            self.recorded += 1
+
+    # -- test boundaries ------------------------------------------------------------------------
+    def begin_test(self, test_id: str) -> None:
+        with self._lock:
+            self._current = test_id
+            self._paths.setdefault(test_id, [])
+
+    def end_test(self) -> list[str]:
+        with self._lock:
+            test_id, self._current = self._current, None
+            return list(self._paths.get(test_id or OUTSIDE_TEST, []))
+
+    def evidence_of(self, test_id: str) -> list[str]:
+        with self._lock:
+            return list(self._paths.get(test_id, []))
+
+    def attach(self, test_id: str, name: str, data: bytes | str, media_type: str) -> str:
+        """Writes an attachment (cleaned like exchanges) under the test's folder; returns its relative path."""
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        with self._lock:
+            if _is_text(media_type, raw):
+                self.privacy.learn(body=raw)
+            cleaned = self._clean_body(raw, media_type)
+            safe_name = _SLUG_UNSAFE.sub("-", name).strip("-.") or "attachment"
+            return self._write(test_id, safe_name, cleaned)
+
+    def learn_patient(
+        self,
+        family: str | None = None,
+        given: Iterable[str] = (),
+        birth_date: str | None = None,
+        identifiers: Iterable[str] = (),
+        **_ignored: Any,
+    ) -> None:
+        """Tells the pseudonymiser about a test patient before any exchange mentions it."""
+        if self.privacy.pseudonymizer is not None:
+            self.privacy.pseudonymizer.learn_identity(family, given, birth_date, identifiers)
+
+    def add_secrets(self, *secrets: str) -> None:
+        self.privacy.redactor.add(*secrets)
+
+    # -- writers --------------------------------------------------------------------------------
+    def _record_http(self, test_id: str, number: int, exchange: HttpExchange) -> None:
+        request, response = exchange.request, exchange.response
+        # Learn from both sides first: a response may name a patient that the request URL searched for.
+        self.privacy.learn(request.headers, request.body, request.url)
+        if response is not None:
+            self.privacy.learn(response.headers, response.body)
+        stem = f"{number:03d}-http"
+        record: dict[str, Any] = {
+            "kind": "http",
+            "test": test_id,
+            "started": exchange.started.isoformat(),
+            "finished": exchange.finished.isoformat(),
+            "elapsed_ms": round(exchange.elapsed_ms, 3),
+            "error": self.privacy.text(exchange.error) if exchange.error else None,
+            "request": {
+                "method": request.method,
+                "url": self.privacy.text(request.url),
+                "headers": self.privacy.headers(request.headers),
+                **self._body_fields(test_id, f"{stem}.request", request.body, request.headers),
+            },
+            "response": None,
+        }
+        if response is not None:
+            record["response"] = {
+                "status": response.status,
+                "reason": self.privacy.text(response.reason),
+                "headers": self.privacy.headers(response.headers),
+                "truncated": response.truncated,
+                **self._body_fields(test_id, f"{stem}.response", response.body, response.headers),
+            }
+        self._write_json(test_id, f"{stem}.json", record)
+
+    def _record_mllp(self, test_id: str, number: int, frame: MllpFrame) -> None:
+        self.privacy.learn(body=frame.payload)
+        direction = frame.direction if frame.direction in ("sent", "received") else "frame"
+        stem = f"{number:03d}-mllp-{direction}"
+        record = {
+            "kind": "mllp",
+            "test": test_id,
+            "direction": frame.direction,
+            "timestamp": frame.timestamp.isoformat(),
+            "local": frame.local,
+            "peer": frame.peer,
+            "error": self.privacy.text(frame.error) if frame.error else None,
+            **self._body_fields(test_id, f"{stem}.payload", frame.payload, {"content-type": "x-application/hl7-v2+er7"}),
+        }
+        self._write_json(test_id, f"{stem}.json", record)
+
+    def _body_fields(self, test_id: str, stem: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        if not body:
+            return {"body": None, "body_size": 0}
+        media_type = _content_type(headers)
+        # No hash of the raw body is kept: it would fingerprint the secrets it may contain.
+        fields: dict[str, Any] = {"body_size": len(body)}
+        cleaned = self._clean_body(body, media_type)
+        text_like = _is_text(media_type, body)
+        if text_like and len(cleaned) <= self.inline_body_limit:
+            fields["body"] = cleaned.decode("utf-8", "replace")
+            return fields
+        extension = _extension(media_type) if text_like else ".bin"
+        fields["body"] = None
+        fields["body_file"] = self._write(test_id, f"{stem}{extension}", cleaned)
+        return fields
+
+    def _clean_body(self, body: bytes, media_type: str) -> bytes:
+        if self.privacy.pseudonymize and not _is_text(media_type, body):
+            # Binary bodies (zip, PDF, images) cannot be pseudonymised value by value: withhold them.
+            return f"[binary body withheld: pseudonymisation is on; {len(body)} bytes]".encode()
+        return self.privacy.bytes(body)
+
+    def _write_json(self, test_id: str, name: str, record: Mapping[str, Any]) -> str:
+        data = json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8")
+        return self._write(test_id, name, data)
+
+    def _write(self, test_id: str, name: str, data: bytes) -> str:
+        relative = f"{EVIDENCE_DIR}/{slugify_test_id(test_id)}/{name}"
+        write_atomic(self.run_dir / relative, data)
+        with self._lock:
+            self._paths.setdefault(test_id, []).append(relative)
+        return relative
+
+    def _next_number(self, test_id: str) -> int:
+        self._counters[test_id] = self._counters.get(test_id, 0) + 1
+        return self._counters[test_id]
+
+
+def _content_type(headers: Mapping[str, str]) -> str:
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            return value.lower()
+    return ""
+
+
+def _is_text(media_type: str, body: bytes) -> bool:
+    if any(marker in media_type for marker in _TEXT_MEDIA):
+        return True
+    if media_type and not media_type.startswith("text"):
+        return False
+    try:
+        body[:4096].decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.start > 4090  # a multi-byte character cut at the probe's end
+    return b"\x00" not in body[:4096]
+
+
+def _extension(media_type: str) -> str:
+    for marker, extension in _EXTENSIONS.items():
+        if marker in media_type:
+            return extension
+    return ".txt"

@@ -1,0 +1,242 @@
+"""Secret redaction: applied to every exchange, attachment and log line before anything is written.
+
+Two sources of secrets:
+- configured ones (`secrets=`: bearer tokens, passwords, client secrets, key passphrases);
+- learned ones: the values of credential headers (Authorization, Cookie, ...) and of token fields in
+  OAuth2 responses seen during the run, so a server that echoes them back is redacted too.
+
+Each secret is searched in its plain, URL-encoded, JSON-escaped and base64 forms; any base64 run in the
+text that decodes to something containing a secret (e.g. `Basic dXNlcjpwYXNz` for a configured password)
+is redacted whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
+
+REDACTED = "[REDACTED]"
+REDACTED_BYTES = REDACTED.encode()
+
+# Headers whose whole value is a credential.
+SENSITIVE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-access-token",
+        "esante-api-key",
+    }
+)
+# Query-string, form and JSON field names whose value is a credential.
+SENSITIVE_FIELDS = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token",
+        "client_secret",
+        "client_assertion",
+        "password",
+        "passwd",
+        "passphrase",
+        "api_key",
+        "apikey",
+        "secret",
+        "code_verifier",
+    }
+)
+# Secrets shorter than this are not searched for inside text: a 2-letter "secret" would shred every body.
+MIN_SECRET_LENGTH = 4
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{8,}={0,2}")
+_FIELD_PATTERN_TEXT = "|".join(sorted(SENSITIVE_FIELDS, key=len, reverse=True))
+# key=value in URLs and forms; "key": "value" in JSON.
+_QUERY_FIELD = re.compile(rb"(?i)(?<![A-Za-z0-9_])(" + _FIELD_PATTERN_TEXT.encode() + rb")=([^&\s#\"']+)")
+_JSON_FIELD = re.compile(rb'(?i)"(' + _FIELD_PATTERN_TEXT.encode() + rb')"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _forms(secret: str) -> set[bytes]:
+    """The encodings under which a secret may appear on the wire or in a file."""
+    raw = secret.encode("utf-8")
+    forms = {
+        raw,
+        quote(secret, safe="").encode(),
+        quote_plus(secret, safe="").encode(),
+        json.dumps(secret)[1:-1].encode(),
+        json.dumps(secret, ensure_ascii=False)[1:-1].encode(),
+        base64.b64encode(raw),
+        base64.b64encode(raw).rstrip(b"="),
+        base64.urlsafe_b64encode(raw).rstrip(b"="),
+    }
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+class Redactor:
+    """Replaces secrets with [REDACTED] in bytes, text, headers and URLs. Thread-safe; learns as it goes."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[bytes] | None = None
+        self.add(*secrets)
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return frozenset(self._secrets)
+
+    def add(self, *secrets: str | None) -> None:
+        """Registers more secrets (learned credentials). Empty and very short values are ignored."""
+        fresh = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH and s not in self._secrets}
+        if not fresh:
+            return
+        with self._lock:
+            self._secrets |= fresh
+            forms: set[bytes] = set()
+            for secret in self._secrets:
+                forms |= _forms(secret)
+            # Longest first so that a secret containing another is replaced whole.
+            alternatives = sorted(forms, key=len, reverse=True)
+            self._pattern = re.compile(b"|".join(re.escape(form) for form in alternatives))
+
+    def learn_from_headers(self, headers: Mapping[str, str]) -> None:
+        """Remembers credential header values (the token after the scheme, cookie values, basic user:pass)."""
+        for name, value in headers.items():
+            if name.lower() not in SENSITIVE_HEADERS or not value:
+                continue
+            self.add(*_credential_parts(name.lower(), value))
+
+    def learn_from_body(self, body: bytes) -> None:
+        """Remembers token fields of OAuth2 responses/requests (JSON or form encoded)."""
+        if not body or len(body) > 1_000_000:
+            return
+        found = [m.group(2) for m in _JSON_FIELD.finditer(body)] + [m.group(2) for m in _QUERY_FIELD.finditer(body)]
+        self.add(*(value.decode("utf-8", "replace") for value in found))
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        if not data:
+            return data
+        data = _QUERY_FIELD.sub(lambda m: m.group(1) + b"=" + REDACTED_BYTES, data)
+        data = _JSON_FIELD.sub(lambda m: b'"' + m.group(1) + b'": "' + REDACTED_BYTES + b'"', data)
+        pattern = self._pattern
+        if pattern is not None:
+            data = pattern.sub(REDACTED_BYTES, data)
+            data = _BASE64_RUN.sub(self._redact_encoded_run, data)
+        return data
+
+    def redact_text(self, text: str) -> str:
+        if not text:
+            return text
+        return self.redact_bytes(text.encode("utf-8", "surrogateescape")).decode("utf-8", "surrogateescape")
+
+    def redact_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """Credential headers keep their scheme only ("Bearer [REDACTED]"); other values are scanned."""
+        result: dict[str, str] = {}
+        for name, value in headers.items():
+            if name.lower() in SENSITIVE_HEADERS:
+                scheme = value.split(" ", 1)[0] if name.lower().endswith("authorization") and " " in value else ""
+                result[name] = f"{scheme} {REDACTED}".strip()
+            else:
+                result[name] = self.redact_text(str(value))
+        return result
+
+    def _redact_encoded_run(self, match: re.Match[bytes]) -> bytes:
+        run = match.group(0)
+        decoded = _try_b64decode(run)
+        if decoded and any(secret.encode() in decoded for secret in self._secrets):
+            return REDACTED_BYTES
+        return run
+
+
+def _try_b64decode(run: bytes) -> bytes | None:
+    padded = run + b"=" * (-len(run) % 4)
+    for decoder in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            return decoder(padded)
+        except (binascii.Error, ValueError):
+            continue
+    return None
+
+
+def _credential_parts(header: str, value: str) -> list[str]:
+    parts = [value]
+    if header.endswith("authorization") and " " in value:
+        scheme, _, token = value.partition(" ")
+        token = token.strip()
+        parts.append(token)
+        if scheme.lower() == "basic":
+            decoded = _try_b64decode(token.encode())
+            if decoded:
+                text = decoded.decode("utf-8", "replace")
+                user, _, password = text.partition(":")
+                parts += [text, password]
+    elif header in ("cookie", "set-cookie"):
+        # A Set-Cookie's attributes (Path, Expires...) are not secret; every Cookie pair is.
+        items = value.split(";")[:1] if header == "set-cookie" else value.split(";")
+        for item in items:
+            _, _, cookie_value = item.strip().partition("=")
+            parts.append(cookie_value)
+    return parts
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that rewrites each record's message with the secrets redacted.
+
+    Attach it to handlers (filters on a logger do not see records propagated from child loggers):
+    `install_log_redaction(redactor)` does that for the root logger's handlers.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not break logging
+            message = str(record.msg)
+        record.msg = self.redactor.redact_text(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redactor.redact_text(record.exc_text)
+        return True
+
+
+def install_log_redaction(redactor: Redactor, logger: logging.Logger | None = None) -> RedactingFilter:
+    """Adds a RedactingFilter to every handler of `logger` (root by default). Returns it for removal."""
+    target = logger or logging.getLogger()
+    log_filter = RedactingFilter(redactor)
+    for handler in target.handlers:
+        handler.addFilter(log_filter)
+    return log_filter
+
+
+def redact_mapping(data: object, redactor: Redactor) -> object:
+    """A copy of a configuration-like structure with secret-looking keys and known secrets redacted."""
+    if isinstance(data, Mapping):
+        result = {}
+        for key, value in data.items():
+            lowered = str(key).lower()
+            if isinstance(value, str) and (
+                lowered in SENSITIVE_FIELDS or lowered in SENSITIVE_HEADERS or lowered.endswith(("password", "secret"))
+            ):
+                result[key] = REDACTED
+            else:
+                result[key] = redact_mapping(value, redactor)
+        return result
+    if isinstance(data, list | tuple):
+        return [redact_mapping(item, redactor) for item in data]
+    if isinstance(data, str):
+        return redactor.redact_text(data)
+    return data

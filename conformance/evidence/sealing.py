@@ -1,0 +1,348 @@
+"""Sealing a finished run: manifest.json (SHA-256 of every file) signed with Ed25519; and verification.
+
+Files of a sealed run folder:
+    manifest.json   {"format", "version", "run_id", "sealed", "files": {path: {"sha256", "size"}}, "key": {...}}
+    manifest.sig    base64 Ed25519 signature of the exact bytes of manifest.json
+    renderings/     later re-renderings (`conformance report`): NOT sealed, listed separately by verify
+Every other file, at any depth, must be listed in the manifest with its hash: anything changed, added,
+removed or renamed is reported by `verify_run`, naming the file.
+
+Keys: a PEM Ed25519 private key (PKCS#8, optionally encrypted) from the configuration. Without one, a
+key is generated for this run only, its private half discarded after signing: the seal then proves that
+the files were not changed since sealing, not who sealed them. This is recorded as a warning in
+results.json and in the manifest. The public key is embedded in the manifest; `verify_run(...,
+public_key=...)` additionally checks that the seal was made with an expected key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from conformance.evidence.recorder import write_atomic
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+RENDERINGS_DIR = "renderings"
+RESULTS = "results.json"
+MANIFEST_FORMAT = "hopen-conformance-manifest"
+MANIFEST_VERSION = 1
+INCOMPLETE = "incomplete run, not sealed"
+GENERATED_KEY_WARNING_FR = (
+    "Clé de signature générée pour cette exécution (aucune clé configurée) : le sceau prouve que les fichiers "
+    "n'ont pas été modifiés depuis la fin de l'exécution, pas qui les a produits."
+)
+GENERATED_KEY_WARNING_EN = (
+    "Signing key generated for this run (no key configured): the seal proves the files were not changed "
+    "since the run ended, not who produced them."
+)
+_CHUNK = 1024 * 1024
+
+
+class SealError(Exception):
+    """The run cannot be sealed (incomplete, already sealed, unreadable key)."""
+
+
+@dataclass(slots=True)
+class SigningKey:
+    private_key: Ed25519PrivateKey
+    source: str  # "configured" or "generated"
+    path: str | None = None
+
+    @property
+    def generated(self) -> bool:
+        return self.source == "generated"
+
+    @property
+    def public_key_b64(self) -> str:
+        raw = self.private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return base64.b64encode(raw).decode()
+
+    @property
+    def fingerprint(self) -> str:
+        return key_fingerprint(base64.b64decode(self.public_key_b64))
+
+
+@dataclass(slots=True)
+class Verification:
+    problems: list[str] = field(default_factory=list)
+    renderings: list[str] = field(default_factory=list)  # unsealed files under renderings/
+    files: int = 0
+    key_fingerprint: str | None = None
+    key_source: str | None = None
+    sealed: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def key_fingerprint(public_raw: bytes) -> str:
+    return "SHA256:" + hashlib.sha256(public_raw).hexdigest()[:32]
+
+
+def load_signing_key(path: Path | None = None, password: bytes | None = None) -> SigningKey:
+    """The configured key, or a freshly generated one (logged as a warning) when `path` is None."""
+    if path is None:
+        log.warning(GENERATED_KEY_WARNING_EN)
+        return SigningKey(Ed25519PrivateKey.generate(), "generated")
+    try:
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=password)
+    except (OSError, ValueError, TypeError) as error:
+        raise SealError(f"cannot read the signing key {path}: {type(error).__name__}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SealError(f"the signing key {path} is not an Ed25519 key")
+    return SigningKey(key, "configured", str(path))
+
+
+def generate_key_file(path: Path, password: bytes | None = None) -> str:
+    """Writes a new Ed25519 private key (PEM PKCS#8, mode 0600) and returns its public fingerprint."""
+    key = Ed25519PrivateKey.generate()
+    encryption = (
+        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return key_fingerprint(raw)
+
+
+def seal_run(
+    run_dir: Path,
+    signing_key: Path | SigningKey | None = None,
+    *,
+    key_password: bytes | None = None,
+) -> Path:
+    """Writes manifest.json and manifest.sig for a complete run. Returns the manifest path.
+
+    Refuses an incomplete run (results.json missing or "complete": false) and an already sealed one.
+    """
+    run_dir = Path(run_dir)
+    if not _run_is_complete(run_dir):
+        raise SealError(f"{run_dir}: {INCOMPLETE}")
+    if (run_dir / MANIFEST).exists() or (run_dir / SIGNATURE).exists():
+        raise SealError(f"{run_dir}: already sealed")
+    key = signing_key if isinstance(signing_key, SigningKey) else load_signing_key(signing_key, key_password)
+    if key.generated:
+        _record_generated_key_warning(run_dir)
+    files = {relative: _describe(run_dir / relative) for relative in sorted(_sealable_files(run_dir))}
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
+        "run_id": _run_id(run_dir),
+        "sealed": datetime.now(UTC).isoformat(),
+        "algorithm": "sha256",
+        "signature": {"algorithm": "Ed25519", "file": SIGNATURE, "covers": "the exact bytes of manifest.json"},
+        "key": {
+            "source": key.source,
+            "public_key": key.public_key_b64,
+            "fingerprint": key.fingerprint,
+            **({"warning": GENERATED_KEY_WARNING_EN} if key.generated else {}),
+        },
+        "excluded": [f"{RENDERINGS_DIR}/ (re-renderings made after sealing)"],
+        "files": files,
+    }
+    data = json.dumps(manifest, indent=1, ensure_ascii=False, sort_keys=False).encode("utf-8")
+    write_atomic(run_dir / MANIFEST, data)
+    signature = base64.b64encode(key.private_key.sign(data)) + b"\n"
+    write_atomic(run_dir / SIGNATURE, signature)
+    return run_dir / MANIFEST
+
+
+def verify_run(run_dir: Path, public_key: Path | bytes | str | None = None) -> list[str]:
+    """Problems found in a run folder; an empty list means intact. See `verify_details` for more."""
+    return verify_details(run_dir, public_key).problems
+
+
+def verify_details(run_dir: Path, public_key: Path | bytes | str | None = None) -> Verification:
+    run_dir = Path(run_dir)
+    result = Verification()
+    if not run_dir.is_dir():
+        result.problems.append(f"not a run folder: {run_dir}")
+        return result
+    result.renderings = sorted(_renderings(run_dir))
+    manifest_path, signature_path = run_dir / MANIFEST, run_dir / SIGNATURE
+    if not manifest_path.exists():
+        complete = _results_complete_flag(run_dir)
+        result.problems.append(INCOMPLETE if complete is False else f"not sealed: {MANIFEST} missing")
+        return result
+    data = manifest_path.read_bytes()
+    manifest = _parse_manifest(data, result)
+    if manifest is None:
+        return result
+    result.key_fingerprint = manifest["key"].get("fingerprint")
+    result.key_source = manifest["key"].get("source")
+    result.sealed = manifest.get("sealed")
+    _check_signature(data, manifest, signature_path, public_key, result)
+    _check_files(run_dir, manifest["files"], result)
+    if _results_complete_flag(run_dir) is False:
+        result.problems.append(f"{RESULTS}: says the run is incomplete, yet it is sealed")
+    return result
+
+
+# -- internals ----------------------------------------------------------------------------------
+def _parse_manifest(data: bytes, result: Verification) -> dict[str, Any] | None:
+    try:
+        manifest = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        result.problems.append(f"{MANIFEST}: not valid JSON (edited or damaged)")
+        return None
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != MANIFEST_FORMAT
+        or not isinstance(manifest.get("files"), dict)
+        or not isinstance(manifest.get("key"), dict)
+    ):
+        result.problems.append(f"{MANIFEST}: not a hopen-conformance manifest (edited or damaged)")
+        return None
+    return manifest
+
+
+def _check_signature(
+    data: bytes,
+    manifest: dict[str, Any],
+    signature_path: Path,
+    expected_key: Path | bytes | str | None,
+    result: Verification,
+) -> None:
+    if not signature_path.exists():
+        result.problems.append(f"{SIGNATURE}: missing (removed)")
+        return
+    try:
+        embedded = Ed25519PublicKey.from_public_bytes(base64.b64decode(manifest["key"]["public_key"], validate=True))
+        signature = base64.b64decode(signature_path.read_bytes().strip(), validate=True)
+    except (KeyError, ValueError, TypeError):
+        result.problems.append(f"{MANIFEST}/{SIGNATURE}: unreadable key or signature (edited)")
+        return
+    try:
+        embedded.verify(signature, data)
+    except InvalidSignature:
+        result.problems.append(f"{MANIFEST}: signature does not match ({MANIFEST} or {SIGNATURE} edited)")
+    if expected_key is not None:
+        expected = _load_public_key(expected_key)
+        raw = embedded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        if expected != raw:
+            result.problems.append(f"{MANIFEST}: sealed with another key than the expected one ({key_fingerprint(raw)})")
+
+
+def _load_public_key(value: Path | bytes | str) -> bytes:
+    """Raw 32 bytes from a PEM public or private key file/bytes, or a base64 raw key."""
+    data = Path(value).read_bytes() if isinstance(value, Path) else value
+    data = data.encode() if isinstance(data, str) else data
+    if b"PRIVATE KEY" in data:
+        private = serialization.load_pem_private_key(data, password=None)
+        public = private.public_key()
+    elif b"PUBLIC KEY" in data:
+        public = serialization.load_pem_public_key(data)
+    else:
+        return base64.b64decode(data.strip())
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _check_files(run_dir: Path, listed: dict[str, Any], result: Verification) -> None:
+    on_disk = set(_sealable_files(run_dir))
+    result.files = len(listed)
+    for relative in sorted(listed):
+        entry = listed[relative]
+        path = run_dir / relative
+        if relative not in on_disk:
+            result.problems.append(f"{relative}: missing (removed or renamed)")
+            continue
+        if not isinstance(entry, dict) or _describe(path) != {"sha256": entry.get("sha256"), "size": entry.get("size")}:
+            result.problems.append(f"{relative}: modified (SHA-256 differs from the manifest)")
+    for relative in sorted(on_disk - set(listed)):
+        result.problems.append(f"{relative}: added after sealing (not in the manifest)")
+    for link in sorted(_symlinks(run_dir)):
+        result.problems.append(f"{link}: symbolic link (not allowed in a sealed run)")
+
+
+def _walk(run_dir: Path) -> Iterator[tuple[str, Path]]:
+    for root, directories, files in os.walk(run_dir):
+        directories.sort()
+        for name in sorted(files):
+            path = Path(root) / name
+            yield path.relative_to(run_dir).as_posix(), path
+
+
+def _sealable_files(run_dir: Path) -> Iterator[str]:
+    for relative, path in _walk(run_dir):
+        if relative in (MANIFEST, SIGNATURE) or relative.startswith(f"{RENDERINGS_DIR}/") or path.is_symlink():
+            continue
+        yield relative
+
+
+def _renderings(run_dir: Path) -> Iterator[str]:
+    for relative, _path in _walk(run_dir):
+        if relative.startswith(f"{RENDERINGS_DIR}/"):
+            yield relative
+
+
+def _symlinks(run_dir: Path) -> Iterator[str]:
+    for relative, path in _walk(run_dir):
+        if path.is_symlink():
+            yield relative
+
+
+def _describe(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"sha256": digest.hexdigest(), "size": size}
+
+
+def _read_results(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((run_dir / RESULTS).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _results_complete_flag(run_dir: Path) -> bool | None:
+    results = _read_results(run_dir)
+    if results is None:
+        return False if not (run_dir / MANIFEST).exists() else None
+    return results.get("complete") is True
+
+
+def _run_is_complete(run_dir: Path) -> bool:
+    results = _read_results(run_dir)
+    return bool(results) and results.get("complete") is True
+
+
+def _run_id(run_dir: Path) -> str | None:
+    results = _read_results(run_dir)
+    return results.get("run_id") if results else None
+
+
+def _record_generated_key_warning(run_dir: Path) -> None:
+    """Adds the generated-key warning to results.json if the writer did not already (it is not sealed yet)."""
+    results = _read_results(run_dir)
+    if results is None:
+        return
+    warnings = results.setdefault("warnings", [])
+    if any(w.get("code") == "generated-signing-key" for w in warnings if isinstance(w, dict)):
+        return
+    warnings.append({"code": "generated-signing-key", "fr": GENERATED_KEY_WARNING_FR, "en": GENERATED_KEY_WARNING_EN})
+    write_atomic(run_dir / RESULTS, json.dumps(results, indent=1, ensure_ascii=False).encode("utf-8"))
