@@ -17,10 +17,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) fhir-packages system-deps node-deps
 
-# HL7 base packages through `npm pack`, French packages from ../shared (FHIR_PACKAGE_PATH); idempotent.
+# HL7 base packages through `npm pack` (hl7.fhir.r4.core#4.0.1 comes from hl7.fhir.r4.examples@4.0.1),
+# the French packages from ../shared and their dependencies. Idempotent: a second run only reads the cache.
 fhir-packages: $(STAMP)
-	$(BIN)/conformance packages install --quiet-if-present hl7.fhir.r4.core#4.0.1 \
-		$(HOPEN_SHARED_DIR)/fhir-packages/hl7.fhir.fr.core-2.2.0.tgz
+	$(BIN)/conformance packages install -q hl7.fhir.r4.core#4.0.1 hl7.fhir.r4.examples#4.0.1 \
+		$(sort $(wildcard $(HOPEN_SHARED_DIR)/fhir-packages/*.tgz))
 
 # Debian packages the tests use: chromium renders the HTML report headless.
 system-deps:

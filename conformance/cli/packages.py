@@ -1,11 +1,254 @@
-"""`conformance packages` (being built: see the issue tracker)."""
+"""`conformance packages install|list|show`: the FHIR package cache and the canonical index."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import click
 
+EXIT_NOT_FOUND = 1  # a package asked for explicitly, or a canonical, was not found / could not be installed
+EXIT_MISSING_DEPENDENCIES = 3  # only with --strict: some dependencies could not be found
 
-@click.command(name="packages")
+
+def _lang() -> str:
+    return "en" if os.environ.get("HOPEN_LANG", "fr").lower().startswith("en") else "fr"
+
+
+def _t(fr: str, en: str) -> str:
+    return fr if _lang() == "fr" else en
+
+
+def _warn(message: str) -> None:
+    from conformance.packages.errors import localise
+
+    click.echo(_t("attention : ", "warning: ") + localise(message, _lang()), err=True)
+
+
+def _cache(cache_dir: Path | None):
+    from conformance.packages import PackageCache
+
+    return PackageCache(cache_dir)
+
+
+cache_option = click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="FHIR package cache (default: FHIR_PACKAGE_CACHE or ~/.fhir/packages).",
+)
+
+
+@click.group(name="packages")
 def command() -> None:
-    """Not available yet."""
-    raise click.ClickException("'packages' is not available yet")
+    """Install, list and inspect FHIR packages (NPM format, standard cache)."""
+
+
+@command.command(name="install")
+@click.argument("sources", nargs=-1, required=True)
+@cache_option
+@click.option(
+    "--registry",
+    "registries",
+    multiple=True,
+    help="FHIR package registry base URL (repeatable; default: FHIR_PACKAGE_REGISTRY, none if unset).",
+)
+@click.option("--offline", is_flag=True, help="Only the search path and the cache: no registry, no npm.")
+@click.option("--no-npm", is_flag=True, help="Do not use the npm client.")
+@click.option("--no-deps", is_flag=True, help="Do not install dependencies.")
+@click.option("--refresh", is_flag=True, help="Ask the network sources again (ignore what they said recently).")
+@click.option(
+    "--fallback",
+    type=click.Choice(["minor", "patch", "none"]),
+    default="minor",
+    show_default=True,
+    help="When a version is not available: nearest patch only, or also the nearest minor of the same major.",
+)
+@click.option("--strict", is_flag=True, help=f"Exit {EXIT_MISSING_DEPENDENCIES} when a dependency is missing.")
+@click.option("-q", "--quiet", is_flag=True, help="One summary line (plus errors).")
+def install(
+    sources: tuple[str, ...],
+    cache_dir: Path | None,
+    registries: tuple[str, ...],
+    offline: bool,
+    no_npm: bool,
+    no_deps: bool,
+    refresh: bool,
+    fallback: str,
+    strict: bool,
+    quiet: bool,
+) -> None:
+    """Install packages and their dependencies into the cache.
+
+    SOURCES: NAME#VERSION, NAME@VERSION, a package .tgz, or an unpacked package folder.
+    """
+    from conformance.packages import PackageError, PackageManager
+    from conformance.packages.spec import looks_like_path, parse_ref
+
+    manager = PackageManager(
+        _cache(cache_dir),
+        registries=list(registries) if registries else None,
+        network=not offline,
+        use_npm=not no_npm,
+        fallback=fallback,
+        refresh=refresh,
+    )
+    try:
+        for source in sources:
+            if not looks_like_path(source):
+                parse_ref(source)
+        result = manager.resolve(list(sources), with_dependencies=not no_deps)
+    except PackageError as exc:
+        click.echo(_t("erreur : ", "error: ") + exc.message(_lang()), err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    requested_missing = [m for m in result.missing if not m.required_by]
+    dependency_missing = [m for m in result.missing if m.required_by]
+    if quiet:
+        _print_summary(result, dependency_missing)
+    else:
+        for warning in result.warnings:
+            _warn(warning)
+        for line in result.installed:
+            click.echo(_t("installé : ", "installed: ") + line)
+        click.echo(_t("paquets prêts :", "packages ready:"))
+        for info in result.packages:
+            click.echo(f"  {info.ref}  {info.path}")
+        for missing in dependency_missing:
+            click.echo(
+                _t(
+                    f"dépendance introuvable : {missing.name}#{missing.version} (requise par {missing.required_by})",
+                    f"dependency not found: {missing.name}#{missing.version} (required by {missing.required_by})",
+                ),
+                err=True,
+            )
+    for missing in requested_missing:
+        click.echo(
+            _t(
+                f"erreur : paquet introuvable dans toutes les sources : {missing}",
+                f"error: package not found in any source: {missing}",
+            ),
+            err=True,
+        )
+    if requested_missing:
+        sys.exit(EXIT_NOT_FOUND)
+    if strict and dependency_missing:
+        sys.exit(EXIT_MISSING_DEPENDENCIES)
+
+
+def _print_summary(result, dependency_missing) -> None:
+    names = sorted({f"{m.name}#{m.version}" for m in dependency_missing})
+    line = _t(f"{len(result.packages)} paquets FHIR prêts", f"{len(result.packages)} FHIR packages ready")
+    if result.installed:
+        line += _t(f" ({len(result.installed)} installés)", f" ({len(result.installed)} installed)")
+    if names:
+        line += _t(" ; introuvables : ", "; not found: ") + ", ".join(names)
+    click.echo(line)
+
+
+@command.command(name="list")
+@cache_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_packages(cache_dir: Path | None, as_json: bool) -> None:
+    """List the packages in the cache."""
+    import orjson
+
+    cache = _cache(cache_dir)
+    rows = []
+    for info in cache.installed():
+        try:
+            manifest = info.manifest()
+        except Exception:  # a damaged entry is listed, not fatal
+            manifest = {}
+        marker = cache.install_marker(info.name, info.version)
+        rows.append(
+            {
+                "name": info.name,
+                "version": info.version,
+                "title": manifest.get("title", ""),
+                "provided_by": manifest.get("x-hopen-provided-by", ""),
+                "source": marker.get("source", ""),
+                "path": str(info.path),
+            }
+        )
+    if as_json:
+        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        return
+    if not rows:
+        click.echo(_t(f"aucun paquet dans {cache.root}", f"no package in {cache.root}"))
+        return
+    click.echo(_t(f"cache : {cache.root}", f"cache: {cache.root}"))
+    width = max(len(f"{r['name']}#{r['version']}") for r in rows)
+    for row in rows:
+        ref = f"{row['name']}#{row['version']}"
+        extra = (
+            _t(f" (fourni par {row['provided_by']})", f" (provided by {row['provided_by']})")
+            if row["provided_by"]
+            else ""
+        )
+        click.echo(f"  {ref:<{width}}  {row['title']}{extra}")
+
+
+@command.command(name="show")
+@click.argument("canonical")
+@cache_option
+@click.option(
+    "-p",
+    "--package",
+    "packages",
+    multiple=True,
+    help="Packages to load (NAME#VERSION; default: hl7.fhir.fr.core#2.2.0).",
+)
+@click.option(
+    "--ig", "igs", multiple=True, type=click.Path(exists=True, path_type=Path), help="Extra IG .tgz or folder."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the resource itself as JSON.")
+def show(
+    canonical: str, cache_dir: Path | None, packages: tuple[str, ...], igs: tuple[Path, ...], as_json: bool
+) -> None:
+    """Show which package defines a canonical URL (optionally URL|VERSION), or a FHIR type name."""
+    import orjson
+
+    from conformance.packages import DEFAULT_PACKAGES, PackageError, load_context
+
+    try:
+        ctx = load_context(list(packages) or list(DEFAULT_PACKAGES), list(igs), cache_dir=cache_dir)
+    except PackageError as exc:
+        click.echo(_t("erreur : ", "error: ") + exc.message(_lang()), err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    url = canonical
+    if "/" not in canonical and ":" not in canonical:
+        from conformance.packages.context import FHIR_BASE
+
+        url = FHIR_BASE + canonical
+    entry = ctx.entry(url)
+    if entry is None:
+        loaded = ", ".join(p.ref for p in ctx.packages) or "-"
+        click.echo(
+            _t(
+                f"erreur : {canonical} n'est défini dans aucun paquet chargé ({loaded})",
+                f"error: {canonical} is not defined in any loaded package ({loaded})",
+            ),
+            err=True,
+        )
+        if ctx.missing:
+            click.echo(_t("paquets manquants : ", "missing packages: ") + ", ".join(ctx.missing), err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    resource = ctx.load(entry)
+    if as_json:
+        if resource is None:
+            click.echo(_t(f"erreur : fichier illisible {entry.path}", f"error: unreadable file {entry.path}"), err=True)
+            sys.exit(EXIT_NOT_FOUND)
+        click.echo(orjson.dumps(resource, option=orjson.OPT_INDENT_2).decode())
+        return
+    click.echo(f"{_t('URL', 'URL')} : {entry.url}")
+    click.echo(f"{_t('version', 'version')} : {entry.version or '-'}")
+    click.echo(f"{_t('type', 'type')} : {entry.resource_type}" + (f" ({entry.type})" if entry.type else ""))
+    click.echo(f"{_t('id', 'id')} : {entry.id}")
+    click.echo(f"{_t('paquet', 'package')} : {entry.package.ref}")
+    click.echo(f"{_t('fichier', 'file')} : {entry.path}")
+    if resource is not None:
+        for key in ("name", "title", "status"):
+            if isinstance(resource.get(key), str):
+                click.echo(f"{key} : {resource[key]}")

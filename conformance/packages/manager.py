@@ -8,11 +8,16 @@ version of the same major, always with a warning. A package found nowhere is rep
 
 from __future__ import annotations
 
+import os
 import tempfile
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
+from conformance import settings
 from conformance.packages.cache import PackageCache, PackageInfo, package_dir_of, read_manifest, source_matches
 from conformance.packages.errors import Message, PackageError
 from conformance.packages.sources import NPM_ALIASES, Npm, Registry, SearchPath, SourceError, configured_registries
@@ -58,6 +63,8 @@ class PackageManager:
         use_npm: bool = True,
         fallback: str = "minor",
         npm: Npm | None = None,
+        state_dir: Path | None = None,
+        refresh: bool = False,
     ) -> None:
         self.cache = cache if isinstance(cache, PackageCache) else PackageCache(cache)
         self.search_path = SearchPath(search_path)
@@ -68,6 +75,7 @@ class PackageManager:
             raise ValueError("fallback must be 'none', 'patch' or 'minor'")
         self.fallback = fallback
         self._failed_sources: set[str] = set()
+        self._known = NetworkVersions(state_dir, ttl=0 if refresh else None)
 
     # --- one package ----------------------------------------------------------------------------------
 
@@ -109,6 +117,9 @@ class PackageManager:
         return info
 
     def _download(self, name: str, version: str, result: Resolution) -> PackageInfo | None:
+        known = self._known.get(self._sources_key(name))
+        if known is not None and version not in known and (name, version) not in NPM_ALIASES:
+            return None  # the network sources said recently that this version does not exist
         with tempfile.TemporaryDirectory(prefix="hopen-pkg-") as tmp:
             for registry in self.registries:
                 key = f"registry:{registry.base_url}"
@@ -156,19 +167,33 @@ class PackageManager:
         versions = set(self.search_path.versions(name)) | set(self.cache.versions(name))
         versions |= {v for (n, v) in NPM_ALIASES if n == name}
         if self.network:
-            for registry in self.registries:
-                key = f"registry:{registry.base_url}"
-                if key in self._failed_sources:
-                    continue
-                try:
-                    versions |= set(registry.versions(name))
-                except SourceError as exc:
-                    self._note_source_failure(key, str(exc), result)
-            if self.npm is not None and "npm" not in self._failed_sources:
-                try:
-                    versions |= set(self.npm.versions(name))
-                except SourceError as exc:
-                    self._note_source_failure("npm", str(exc), result)
+            versions |= set(self._network_versions(name, result))
+        return sorted(versions, key=version_key)
+
+    def _sources_key(self, name: str) -> str:
+        registries = ",".join(r.base_url for r in self.registries)
+        return f"{name}|{registries}|npm={self.npm is not None}"
+
+    def _network_versions(self, name: str, result: Resolution) -> list[str]:
+        known = self._known.get(self._sources_key(name))
+        if known is not None:
+            return known
+        versions: set[str] = set()
+        for registry in self.registries:
+            key = f"registry:{registry.base_url}"
+            if key in self._failed_sources:
+                continue
+            try:
+                versions |= set(registry.versions(name))
+            except SourceError as exc:
+                self._note_source_failure(key, str(exc), result)
+        if self.npm is not None and "npm" not in self._failed_sources:
+            try:
+                versions |= set(self.npm.versions(name))
+            except SourceError as exc:
+                self._note_source_failure("npm", str(exc), result)
+        if not self._failed_sources:  # remember only complete answers
+            self._known.put(self._sources_key(name), sorted(versions, key=version_key))
         return sorted(versions, key=version_key)
 
     def _fallback_version(self, ref: PackageRef, result: Resolution) -> str | None:
@@ -216,22 +241,74 @@ class PackageManager:
             item, required_by = queue.popleft()
             if isinstance(item, Path):
                 info = self._explicit_once(item, chosen, result)
+                if any(p.ref == info.ref for p in result.packages):
+                    continue
+                chosen.setdefault(info.name, info)
+                result.packages.append(info)
+                if with_dependencies:
+                    for dep_name, dep_version in info.dependencies().items():
+                        queue.append((PackageRef(dep_name, dep_version), info.ref))
+                continue
+            if required_by == "" and any(p.ref == f"{item.name}#{item.version}" for p in result.packages):
+                continue
+            if required_by == "" and item.version:
+                # Asked for by name: install it even when another version of the name is loaded.
+                info = self.find(item, result)
+                if info is None:
+                    result.missing.append(MissingPackage(item.name, item.version, required_by))
+                    continue
+                if any(p.ref == info.ref for p in result.packages):
+                    continue
             else:
-                if item.name in chosen or item.name in missing_names:
+                if item.name in chosen:
+                    self._note_other_version(item, required_by, chosen[item.name], result)
+                    continue
+                if f"{item.name}#{item.version}" in missing_names:
                     continue
                 info = self.find(item, result)
                 if info is None:
-                    missing_names.add(item.name)
+                    missing_names.add(f"{item.name}#{item.version}")
                     result.missing.append(MissingPackage(item.name, item.version, required_by))
                     continue
-            if info.name in chosen:
+            if info.name in chosen and required_by:
                 continue
-            chosen[info.name] = info
+            chosen.setdefault(info.name, info)
             result.packages.append(info)
             if with_dependencies:
                 for dep_name, dep_version in info.dependencies().items():
                     queue.append((PackageRef(dep_name, dep_version), info.ref))
+        self._settle_missing(result, chosen)
         return result
+
+    @staticmethod
+    def _note_other_version(item: PackageRef, required_by: str, loaded: PackageInfo, result: Resolution) -> None:
+        wanted, have = parse_version(item.version), parse_version(loaded.version)
+        if not item.version or (wanted and have and (wanted.major, wanted.minor) == (have.major, have.minor)):
+            return
+        message = Message(
+            f"{required_by} asks {item}: {loaded.ref} is loaded instead",
+            f"{required_by} demande {item} : {loaded.ref} est chargé à la place",
+        )
+        if message not in result.warnings:
+            result.warnings.append(message)
+
+    @staticmethod
+    def _settle_missing(result: Resolution, chosen: dict[str, PackageInfo]) -> None:
+        """A dependency version found nowhere while another version of the same package is loaded is
+        not missing: that other version serves (one version per package name), with a warning."""
+        still_missing = []
+        for missing in result.missing:
+            loaded = chosen.get(missing.name)
+            if loaded is not None and missing.required_by:
+                result.warnings.append(
+                    Message(
+                        f"{missing.required_by} asks {missing.name}#{missing.version}: {loaded.ref} is loaded instead",
+                        f"{missing.required_by} demande {missing.name}#{missing.version} : {loaded.ref} est chargé à la place",
+                    )
+                )
+            else:
+                still_missing.append(missing)
+        result.missing = still_missing
 
     def _explicit_once(self, path: Path, chosen: dict[str, PackageInfo], result: Resolution) -> PackageInfo:
         if path.is_file():
@@ -264,3 +341,41 @@ def missing_message(missing: MissingPackage) -> Message:
         f"package {ref}{by_en} not found; the rest is loaded (to add it: conformance packages install {ref})",
         f"paquet {ref}{by_fr} introuvable ; le reste est chargé (pour l'ajouter : conformance packages install {ref})",
     )
+
+
+class NetworkVersions:
+    """What the network sources (registries, npm) said exists, remembered for a while on disk so that
+    repeated installs and loads do not ask again for packages that exist nowhere (keeps `make` fast)."""
+
+    def __init__(self, state_dir: Path | None = None, ttl: float | None = None) -> None:
+        directory = state_dir if state_dir is not None else settings.tool_cache_dir()
+        self.path = Path(directory) / "package-versions.json"
+        self.ttl = ttl if ttl is not None else float(os.environ.get("HOPEN_PACKAGE_VERSIONS_TTL", 6 * 3600))
+        self._data: dict | None = None
+
+    def _load(self) -> dict:
+        if self._data is None:
+            try:
+                data = orjson.loads(self.path.read_bytes())
+                self._data = data if isinstance(data, dict) else {}
+            except (OSError, orjson.JSONDecodeError):
+                self._data = {}
+        return self._data
+
+    def get(self, name: str) -> list[str] | None:
+        record = self._load().get(name)
+        if not isinstance(record, dict) or time.time() - float(record.get("at", 0)) > self.ttl:
+            return None
+        versions = record.get("versions")
+        return list(versions) if isinstance(versions, list) else None
+
+    def put(self, name: str, versions: list[str]) -> None:
+        data = self._load()
+        data[name] = {"at": time.time(), "versions": versions}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(orjson.dumps(data))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # only a speed-up
