@@ -6,12 +6,14 @@ archive never damages what is already installed."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import tarfile
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +76,17 @@ class PackageCache:
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root else settings.fhir_cache_dir()
 
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialise installs between processes (parallel test workers, two shells)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".hopen-install.lock").open("a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def entry_dir(self, name: str, version: str) -> Path:
         return self.root / f"{name}#{version}"
 
@@ -99,7 +112,7 @@ class PackageCache:
         found = []
         for entry in sorted(self.root.iterdir()):
             name, sep, version = entry.name.partition("#")
-            if sep and (entry / "package" / "package.json").is_file():
+            if sep and not name.startswith(".") and (entry / "package" / "package.json").is_file():
                 found.append(PackageInfo(name, version, entry / "package"))
         return found
 

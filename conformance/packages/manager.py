@@ -109,12 +109,19 @@ class PackageManager:
             package = package_dir_of(path)
             return PackageInfo(name, version, package)
         path = path.resolve()
-        cached = self.cache.get(name, version)
-        if cached is not None and source_matches(self.cache.install_marker(name, version), path):
-            return cached
-        info = self.cache.install_tgz(path)
+        if self._installed_from(name, version, path):
+            return self.cache.get(name, version)
+        with self.cache.lock():
+            if self._installed_from(name, version, path):  # another process just did it
+                return self.cache.get(name, version)
+            info = self.cache.install_tgz(path)
         result.installed.append(f"{info.ref} <- {path}")
         return info
+
+    def _installed_from(self, name: str, version: str, path: Path) -> bool:
+        return self.cache.get(name, version) is not None and source_matches(
+            self.cache.install_marker(name, version), path
+        )
 
     def _download(self, name: str, version: str, result: Resolution) -> PackageInfo | None:
         known = self._known.get(self._sources_key(name))
@@ -131,7 +138,8 @@ class PackageManager:
                     self._note_source_failure(key, str(exc), result)
                     continue
                 if tgz is not None:
-                    info = self.cache.install_tgz(tgz, source=f"{registry.base_url}/{name}/{version}")
+                    with self.cache.lock():
+                        info = self.cache.install_tgz(tgz, source=f"{registry.base_url}/{name}/{version}")
                     result.installed.append(f"{info.ref} <- {registry.base_url}")
                     return info
             if self.npm is not None and "npm" not in self._failed_sources:
@@ -149,11 +157,15 @@ class PackageManager:
             tgz = self.npm.pack(npm_name, npm_version, tmp)
             if tgz is None:
                 return None
-            provider = self.cache.install_tgz(tgz, source=f"npm:{npm_name}@{npm_version}")
+            with self.cache.lock():
+                provider = self.cache.install_tgz(tgz, source=f"npm:{npm_name}@{npm_version}")
             result.installed.append(f"{provider.ref} <- npm pack {npm_name}@{npm_version}")
         if (npm_name, npm_version) == (name, version):
             return provider
-        info = self.cache.install_folder(provider.path, source=f"npm:{npm_name}@{npm_version}", alias=(name, version))
+        with self.cache.lock():
+            info = self.cache.get(name, version) or self.cache.install_folder(
+                provider.path, source=f"npm:{npm_name}@{npm_version}", alias=(name, version)
+            )
         result.installed.append(f"{info.ref} <- {provider.ref} (same definitions, installed under the core name)")
         return info
 
@@ -219,7 +231,8 @@ class PackageManager:
             return PackageInfo(str(manifest["name"]), str(manifest["version"]), package)
         if not path.exists():
             raise PackageError(f"fichier introuvable : {path}", f"file not found: {path}")
-        info = self.cache.install_tgz(path.resolve())
+        with self.cache.lock():
+            info = self.cache.install_tgz(path.resolve())
         result.installed.append(f"{info.ref} <- {path}")
         return info
 

@@ -75,8 +75,8 @@ def version_key(text: str) -> tuple:
 
 
 def nearest_version(wanted: str, available: list[str], *, same_minor_only: bool = True) -> str | None:
-    """The available version closest to `wanted`: same major.minor (nearest patch, a release before
-    a pre-release, the higher on a tie); if `same_minor_only` is False, then same major (nearest minor)."""
+    """The available version closest to `wanted` within the same major.minor (or, if `same_minor_only`
+    is False, the same major): releases before pre-releases (ballots), then the nearest, the higher on a tie."""
     target = parse_version(wanted)
     if target is None:
         return None
@@ -88,7 +88,7 @@ def nearest_version(wanted: str, available: list[str], *, same_minor_only: bool 
         if same_minor_only and parsed.minor != target.minor:
             continue
         distance = (abs(parsed.minor - target.minor), abs(parsed.patch - target.patch))
-        candidates.append((distance, parsed.is_prerelease, [-x for x in (parsed.minor, parsed.patch)], text))
+        candidates.append((parsed.is_prerelease, distance, [-x for x in (parsed.minor, parsed.patch)], text))
     if not candidates:
         return None
     candidates.sort()
