@@ -227,7 +227,9 @@ class EvidenceRecorder:
             "local": frame.local,
             "peer": frame.peer,
             "error": self.privacy.text(frame.error) if frame.error else None,
-            **self._body_fields(test_id, f"{stem}.payload", frame.payload, {"content-type": "x-application/hl7-v2+er7"}),
+            **self._body_fields(
+                test_id, f"{stem}.payload", frame.payload, {"content-type": "x-application/hl7-v2+er7"}
+            ),
         }
         self._write_json(test_id, f"{stem}.json", record)
 

@@ -112,9 +112,7 @@ def load_signing_key(path: Path | None = None, password: bytes | None = None) ->
 def generate_key_file(path: Path, password: bytes | None = None) -> str:
     """Writes a new Ed25519 private key (PEM PKCS#8, mode 0600) and returns its public fingerprint."""
     key = Ed25519PrivateKey.generate()
-    encryption = (
-        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
-    )
+    encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,7 +238,9 @@ def _check_signature(
         expected = _load_public_key(expected_key)
         raw = embedded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         if expected != raw:
-            result.problems.append(f"{MANIFEST}: sealed with another key than the expected one ({key_fingerprint(raw)})")
+            result.problems.append(
+                f"{MANIFEST}: sealed with another key than the expected one ({key_fingerprint(raw)})"
+            )
 
 
 def _load_public_key(value: Path | bytes | str) -> bytes:

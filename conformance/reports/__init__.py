@@ -1,0 +1,139 @@
+"""Run outputs: results.json, report.html, junit.xml, testreport.json, allure-results/, report.pdf.
+
+Order of a finished run (what `finalize_run` does):
+    write_run_outputs(run_dir, run)  ->  seal_run(run_dir, key)
+During a run, `write_partial` keeps results.json current with "complete": false, so a killed run leaves
+a folder that says it is incomplete and that is never sealed.
+
+Later renderings (`conformance report DIR --lang en --pdf --allure`, i.e. `rerender_run`) go to
+DIR/renderings/, which the manifest excludes and `verify` lists separately: the sealed files stay intact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from conformance.evidence.recorder import Privacy, privacy_for, write_atomic
+from conformance.evidence.sealing import (
+    GENERATED_KEY_WARNING_EN,
+    GENERATED_KEY_WARNING_FR,
+    RENDERINGS_DIR,
+    load_signing_key,
+    seal_run,
+)
+from conformance.reports.allure import render_allure, write_allure_results
+from conformance.reports.html import render_html
+from conformance.reports.junit import render_junit
+from conformance.reports.pdf import html_to_pdf
+from conformance.reports.results_json import build_results, results_from_file
+from conformance.reports.testreport import render_testreport
+from conformance.results import RunResult
+
+__all__ = ["finalize_run", "rerender_run", "write_partial", "write_run_outputs"]
+
+RESULTS = "results.json"
+REPORT_HTML = "report.html"
+REPORT_PDF = "report.pdf"
+JUNIT = "junit.xml"
+TESTREPORT = "testreport.json"
+ALLURE_RESULTS = "allure-results"
+
+
+def _json_bytes(data: Any) -> bytes:
+    return json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8")
+
+
+def _privacy(run_dir: Path, privacy: Privacy | None) -> Privacy:
+    return privacy or privacy_for(run_dir) or Privacy()
+
+
+def write_partial(run_dir: Path, run: RunResult, *, privacy: Privacy | None = None) -> None:
+    """results.json with "complete": false (atomic replace: a kill mid-write keeps the previous file)."""
+    run_dir = Path(run_dir)
+    results = build_results(run, complete=False, privacy=_privacy(run_dir, privacy))
+    write_atomic(run_dir / RESULTS, _json_bytes(results))
+
+
+def write_run_outputs(
+    run_dir: Path,
+    run: RunResult,
+    *,
+    lang: str = "fr",
+    privacy: Privacy | None = None,
+    pdf: bool = False,
+    extra_warnings: Sequence[Mapping[str, str]] = (),
+) -> list[Path]:
+    """Writes every output of the run; results.json says complete only if `run.complete` is true."""
+    run_dir = Path(run_dir)
+    results = build_results(
+        run, complete=run.complete, privacy=_privacy(run_dir, privacy), extra_warnings=list(extra_warnings)
+    )
+    return write_outputs_from_results(run_dir, results, lang=lang, pdf=pdf)
+
+
+def write_outputs_from_results(run_dir: Path, results: dict[str, Any], *, lang: str, pdf: bool) -> list[Path]:
+    written = []
+    for name, data in (
+        (RESULTS, _json_bytes(results)),
+        (REPORT_HTML, render_html(results, lang).encode("utf-8")),
+        (JUNIT, render_junit(results, lang)),
+        (TESTREPORT, _json_bytes(render_testreport(results, lang))),
+    ):
+        write_atomic(run_dir / name, data)
+        written.append(run_dir / name)
+    allure_dir = run_dir / ALLURE_RESULTS
+    if not allure_dir.exists() or not any(allure_dir.iterdir()):
+        written.append(write_allure_results(results, allure_dir, lang))
+    if pdf:
+        written.append(html_to_pdf(run_dir / REPORT_HTML, run_dir / REPORT_PDF))
+    return written
+
+
+def finalize_run(
+    run_dir: Path,
+    run: RunResult,
+    *,
+    lang: str = "fr",
+    signing_key: Path | None = None,
+    key_password: bytes | None = None,
+    privacy: Privacy | None = None,
+    pdf: bool = False,
+) -> Path | None:
+    """Writes the outputs and, if the run is complete, seals them. Returns manifest.json (None: not sealed).
+
+    Without a configured key a one-run key is generated, and results.json and the report say so.
+    """
+    run_dir = Path(run_dir)
+    key = load_signing_key(signing_key, key_password)
+    warnings = []
+    if key.generated:
+        warnings.append(
+            {"code": "generated-signing-key", "fr": GENERATED_KEY_WARNING_FR, "en": GENERATED_KEY_WARNING_EN}
+        )
+    write_run_outputs(run_dir, run, lang=lang, privacy=privacy, pdf=pdf, extra_warnings=warnings)
+    if not run.complete:
+        return None
+    return seal_run(run_dir, key)
+
+
+def rerender_run(run_dir: Path, *, lang: str = "fr", pdf: bool = False, allure: bool = False) -> list[Path]:
+    """Renders an existing run again into DIR/renderings/ (never touching sealed files)."""
+    run_dir = Path(run_dir)
+    results = results_from_file(run_dir)
+    out = run_dir / RENDERINGS_DIR
+    out.mkdir(exist_ok=True)
+    written = []
+    html_path = out / f"report.{lang}.html"
+    write_atomic(html_path, render_html(results, lang, base="../").encode("utf-8"))
+    written.append(html_path)
+    if pdf:
+        written.append(html_to_pdf(html_path, out / f"report.{lang}.pdf"))
+    if allure:
+        source = run_dir / ALLURE_RESULTS
+        if not source.is_dir() or not any(source.iterdir()):
+            source = write_allure_results(results, out / ALLURE_RESULTS, lang)
+        written.append(render_allure(source, out / "allure-report"))
+    return written

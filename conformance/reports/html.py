@@ -1,0 +1,62 @@
+"""report.html: self-contained (inline CSS, no script, no external fetch), French or English, printable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+import yaml
+
+from conformance.settings import REPORT_TEMPLATES_DIR
+
+LANGUAGES = ("fr", "en")
+MAX_EVIDENCE_LINKS = 200
+_ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+@lru_cache(maxsize=4)
+def translations(lang: str) -> dict[str, Any]:
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported language {lang!r} (supported: {', '.join(LANGUAGES)})")
+    return yaml.safe_load((REPORT_TEMPLATES_DIR / "i18n" / f"{lang}.yaml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(REPORT_TEMPLATES_DIR / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _anchor(test_id: str) -> str:
+    readable = _ANCHOR_UNSAFE.sub("-", test_id)[:60]
+    return f"{readable}-{hashlib.sha256(test_id.encode()).hexdigest()[:6]}"
+
+
+def render_html(results: dict[str, Any], lang: str = "fr", *, base: str = "") -> str:
+    """The report for a results.json document. `base` prefixes evidence links (e.g. "../" from renderings/)."""
+    environment = _environment()
+    css = (REPORT_TEMPLATES_DIR / "templates" / "report.css").read_text(encoding="utf-8")
+    tests_by_id = {test["id"]: test for test in results["tests"]}
+    return environment.get_template("report.html.j2").render(
+        r=results,
+        t=translations(lang),
+        lang=lang,
+        css=css,
+        base=base,
+        outcomes=("passed", "failed", "error", "skipped"),
+        tests_by_id=tests_by_id,
+        anchors={test_id: _anchor(test_id) for test_id in tests_by_id},
+        max_evidence_links=MAX_EVIDENCE_LINKS,
+        config_json=json.dumps(results.get("configuration", {}), indent=2, ensure_ascii=False),
+        generated=datetime.now(UTC).isoformat(timespec="seconds"),
+    )

@@ -1,0 +1,187 @@
+"""Indicator catalogues (profiles/indicators/<programme>.yaml) and the evaluation of a run against one.
+
+An indicator's technical requirements are judged from the tests of its capabilities:
+- met:          every capability of the indicator has executed tests, and all of them passed;
+- partial:      the executed tests passed, but some capabilities of the indicator were not tested;
+- not_met:      at least one executed test of its capabilities failed or errored;
+- not_tested:   no test of its capabilities was executed (none exist, or all were skipped);
+- out_of_scope: the indicator maps to no capability the harness can test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.settings import PROFILES_DIR
+
+INDICATORS_DIR = PROFILES_DIR / "indicators"
+CAPABILITIES_FILE = "capabilities.yaml"
+DEFAULT_PROGRAMME = "hopen2-2024"
+STATUSES = ("met", "partial", "not_met", "not_tested", "out_of_scope")
+
+
+class CatalogueError(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    id: str
+    code: str | None
+    level: str
+    title_fr: str
+    title_en: str
+    title_verbatim: bool
+    status: str  # "established" or "unconfirmed"
+    capabilities: tuple[str, ...]
+    parent: str | None = None
+    note: str | None = None
+    target: Mapping[str, str] | None = None
+
+    def title(self, lang: str = "fr") -> str:
+        return self.title_en if lang == "en" else self.title_fr
+
+    @property
+    def label(self) -> str:
+        """The official code when there is one, else this tool's id."""
+        return self.code or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    id: str
+    version: str
+    name_fr: str
+    name_en: str
+    source: Mapping[str, Any]
+    usage_statement: Mapping[str, str]
+    indicators: tuple[Indicator, ...]
+    path: str = ""
+
+    def name(self, lang: str = "fr") -> str:
+        return self.name_en if lang == "en" else self.name_fr
+
+    def indicators_for(self, capabilities: Iterable[str]) -> list[Indicator]:
+        wanted = set(capabilities)
+        return [i for i in self.indicators if wanted & set(i.capabilities)]
+
+
+@dataclass(slots=True)
+class CapabilityEvaluation:
+    id: str
+    status: str
+    tests: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IndicatorEvaluation:
+    indicator: Indicator
+    status: str
+    capabilities: list[CapabilityEvaluation]
+    counts: dict[str, int]
+
+
+def available_programmes() -> list[str]:
+    return sorted(p.stem for p in INDICATORS_DIR.glob("*.yaml") if p.name != CAPABILITIES_FILE)
+
+
+@lru_cache(maxsize=16)
+def load_catalogue(programme: str = DEFAULT_PROGRAMME, directory: Path | None = None) -> Catalogue:
+    """The catalogue of one programme ("hopen-2019", "hopen2-2024", "segur-referencement")."""
+    base = Path(directory) if directory else INDICATORS_DIR
+    path = base / f"{programme}.yaml"
+    if not path.is_file() or "/" in programme or programme == CAPABILITIES_FILE.removesuffix(".yaml"):
+        known = ", ".join(available_programmes())
+        raise CatalogueError(f"unknown programme {programme!r} (known: {known})")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        meta = data["programme"]
+        indicators = tuple(_indicator(entry) for entry in data["indicators"])
+        return Catalogue(
+            id=data["catalogue"],
+            version=str(data["version"]),
+            name_fr=meta["name_fr"],
+            name_en=meta["name_en"],
+            source=meta.get("source", {}),
+            usage_statement=data.get("usage_statement", {}),
+            indicators=indicators,
+            path=str(path),
+        )
+    except (yaml.YAMLError, KeyError, TypeError) as error:
+        raise CatalogueError(f"{path}: malformed catalogue ({type(error).__name__}: {error})") from None
+
+
+@lru_cache(maxsize=1)
+def load_capabilities() -> dict[str, dict[str, str]]:
+    """Capability id -> {"fr": title, "en": title}."""
+    data = yaml.safe_load((INDICATORS_DIR / CAPABILITIES_FILE).read_text(encoding="utf-8"))
+    return {key: dict(value) for key, value in data["capabilities"].items()}
+
+
+def capability_title(capability: str, lang: str = "fr") -> str:
+    titles = load_capabilities().get(capability)
+    return titles.get(lang, titles.get("fr", capability)) if titles else capability
+
+
+def _indicator(entry: Mapping[str, Any]) -> Indicator:
+    code = entry.get("code")
+    return Indicator(
+        id=str(entry["id"]),
+        code=str(code) if code is not None else None,
+        level=str(entry.get("level", "indicator")),
+        title_fr=str(entry["title_fr"]),
+        title_en=str(entry.get("title_en", entry["title_fr"])),
+        title_verbatim=bool(entry.get("title_verbatim", False)),
+        status=str(entry.get("status", "unconfirmed")),
+        capabilities=tuple(entry.get("capabilities") or ()),
+        parent=entry.get("parent"),
+        note=entry.get("note"),
+        target=entry.get("target"),
+    )
+
+
+def evaluate(catalogue: Catalogue, tests: Sequence[Mapping[str, Any]]) -> list[IndicatorEvaluation]:
+    """Judges each indicator from the tests (results.json test entries: id, capabilities, outcome)."""
+    by_capability: dict[str, list[Mapping[str, Any]]] = {}
+    for test in tests:
+        for capability in test.get("capabilities", []):
+            by_capability.setdefault(capability, []).append(test)
+    evaluations = []
+    for indicator in catalogue.indicators:
+        capabilities = [_evaluate_capability(c, by_capability.get(c, [])) for c in indicator.capabilities]
+        relevant = {t["id"]: t for c in indicator.capabilities for t in by_capability.get(c, [])}
+        counts = {outcome: 0 for outcome in ("passed", "failed", "error", "skipped")}
+        for test in relevant.values():
+            counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
+        evaluations.append(IndicatorEvaluation(indicator, _indicator_status(capabilities), capabilities, counts))
+    return evaluations
+
+
+def _evaluate_capability(capability: str, tests: list[Mapping[str, Any]]) -> CapabilityEvaluation:
+    executed = [t for t in tests if t["outcome"] != "skipped"]
+    if not executed:
+        status = "not_tested"
+    elif any(t["outcome"] in ("failed", "error") for t in executed):
+        status = "not_met"
+    else:
+        status = "met"
+    return CapabilityEvaluation(capability, status, [t["id"] for t in tests])
+
+
+def _indicator_status(capabilities: list[CapabilityEvaluation]) -> str:
+    if not capabilities:
+        return "out_of_scope"
+    statuses = {c.status for c in capabilities}
+    if "not_met" in statuses:
+        return "not_met"
+    if statuses == {"met"}:
+        return "met"
+    if "met" in statuses:
+        return "partial"
+    return "not_tested"

@@ -1,0 +1,177 @@
+"""results.json: the run as data (schema: conformance/reports/schema/results.schema.json, version 1.0).
+
+Every renderer (HTML, JUnit, TestReport, Allure) reads this dictionary, never the RunResult, so that
+`conformance report DIR` renders an existing run exactly as the run itself did.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from conformance.evidence.recorder import Privacy
+from conformance.evidence.redaction import redact_mapping
+from conformance.reports.indicators import Catalogue, CatalogueError, capability_title, evaluate, load_catalogue
+from conformance.results import RunResult, TestResult
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_FILE = Path(__file__).resolve().parent / "schema" / "results.schema.json"
+SCHEMA_ID = "https://hopen-conformance.invalid/schemas/results-1.0.schema.json"
+TOOL_NAME = "hopen-conformance"
+OUTCOMES = ("passed", "failed", "error", "skipped")
+_KNOWN_WARNING_CODES = {
+    r"(?i)signing key generated|clé de signature générée": "generated-signing-key",
+    r"(?i)tls verification|vérification tls|verify.*(off|disabled)": "tls-verification-off",
+}
+
+
+def load_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def build_results(
+    run: RunResult,
+    *,
+    complete: bool,
+    privacy: Privacy | None = None,
+    catalogue: Catalogue | None = None,
+    extra_warnings: list[Mapping[str, str]] = (),
+) -> dict[str, Any]:
+    """The results.json document for a run (complete or not), cleaned of secrets (and patient data)."""
+    privacy = privacy or Privacy()
+    warnings: list[dict[str, Any]] = [_warning(w) for w in run.warnings] + [dict(w) for w in extra_warnings]
+    if catalogue is None:
+        try:
+            catalogue = load_catalogue(run.programme)
+        except CatalogueError as error:
+            warnings.append({"code": "unknown-programme", "fr": str(error), "en": str(error)})
+    tests = [_test(t, catalogue) for t in run.tests]
+    document: dict[str, Any] = {
+        "$schema": SCHEMA_ID,
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run.run_id,
+        "complete": bool(complete and run.complete),
+        "tool": {"name": TOOL_NAME, "version": run.tool_version},
+        "packages": dict(run.packages),
+        "target": redact_mapping(run.target, privacy.redactor),
+        "configuration": redact_mapping(run.configuration, privacy.redactor),
+        "language": run.language if run.language in ("fr", "en") else "fr",
+        "started": _iso(run.started),
+        "finished": _iso(run.finished),
+        "programme": _programme(catalogue, run.programme),
+        "summary": _summary(tests),
+        "indicators": _indicators(catalogue, tests),
+        "tests": tests,
+        "warnings": _dedupe(warnings),
+    }
+    document["privacy"] = {
+        "secrets_redacted": True,
+        "pseudonymized": privacy.pseudonymize,
+    }
+    return privacy.data(document)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _warning(text: str) -> dict[str, Any]:
+    code = next((c for pattern, c in _KNOWN_WARNING_CODES.items() if re.search(pattern, text)), None)
+    return {"code": code, "fr": text, "en": text}
+
+
+def _dedupe(warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen, result = set(), []
+    for warning in warnings:
+        key = (warning.get("code"), warning.get("fr")) if warning.get("code") is None else warning.get("code")
+        if key not in seen:
+            seen.add(key)
+            result.append(warning)
+    return result
+
+
+def _programme(catalogue: Catalogue | None, requested: str) -> dict[str, Any]:
+    if catalogue is None:
+        return {"id": requested, "name": {"fr": requested, "en": requested}, "catalogue_version": None}
+    return {
+        "id": catalogue.id,
+        "name": {"fr": catalogue.name_fr, "en": catalogue.name_en},
+        "catalogue_version": catalogue.version,
+        "source": dict(catalogue.source),
+        "usage_statement": dict(catalogue.usage_statement),
+    }
+
+
+def _test(test: TestResult, catalogue: Catalogue | None) -> dict[str, Any]:
+    indicators = list(test.indicators)
+    if not indicators and catalogue is not None:
+        indicators = [i.label for i in catalogue.indicators_for(test.capabilities)]
+    duration = None
+    if test.started and test.finished:
+        duration = round((test.finished - test.started).total_seconds() * 1000, 3)
+    return {
+        "id": test.id,
+        "title": test.title,
+        "title_en": test.title_en or test.title,
+        "suite": test.suite,
+        "group": test.group,
+        "capabilities": list(test.capabilities),
+        "indicators": indicators,
+        "requirements": [
+            {"specification": r.specification, "section": r.section, "text": r.text} for r in test.requirements
+        ],
+        "outcome": str(test.outcome.value if hasattr(test.outcome, "value") else test.outcome),
+        "messages": list(test.messages),
+        "findings": [f.to_dict() for f in test.findings],
+        "evidence": list(test.evidence),
+        "started": _iso(test.started),
+        "finished": _iso(test.finished),
+        "duration_ms": duration,
+    }
+
+
+def _summary(tests: list[dict[str, Any]]) -> dict[str, int]:
+    summary = {"total": len(tests), **{outcome: 0 for outcome in OUTCOMES}}
+    for test in tests:
+        summary[test["outcome"]] = summary.get(test["outcome"], 0) + 1
+    return summary
+
+
+def _indicators(catalogue: Catalogue | None, tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if catalogue is None:
+        return []
+    result = []
+    for evaluation in evaluate(catalogue, tests):
+        indicator = evaluation.indicator
+        entry: dict[str, Any] = {
+            "id": indicator.id,
+            "code": indicator.code,
+            "level": indicator.level,
+            "parent": indicator.parent,
+            "title": {"fr": indicator.title_fr, "en": indicator.title_en},
+            "title_verbatim": indicator.title_verbatim,
+            "confirmation": indicator.status,
+            "note": indicator.note,
+            "target": dict(indicator.target) if indicator.target else None,
+            "status": evaluation.status,
+            "counts": evaluation.counts,
+            "capabilities": [
+                {
+                    "id": c.id,
+                    "title": {"fr": capability_title(c.id, "fr"), "en": capability_title(c.id, "en")},
+                    "status": c.status,
+                    "tests": c.tests,
+                }
+                for c in evaluation.capabilities
+            ],
+        }
+        result.append(entry)
+    return result
+
+
+def results_from_file(run_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / "results.json").read_text(encoding="utf-8"))

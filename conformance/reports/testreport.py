@@ -1,0 +1,68 @@
+"""testreport.json: the run as a FHIR R4 TestReport (one TestReport.test per test, one assert each)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_ASSERT_RESULT = {"passed": "pass", "failed": "fail", "error": "error", "skipped": "skip"}
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
+TOOL_URI = "urn:hopen-conformance"  # the test engine participant (urn: keeps it a valid uri with no host)
+
+
+def _resource_id(run_id: str) -> str:
+    cleaned = _ID_UNSAFE.sub("-", run_id).strip("-") or "run"
+    return cleaned[:64]
+
+
+def _markdown(text: str) -> str:
+    return text.strip() or "-"
+
+
+def render_testreport(results: dict[str, Any], lang: str = "fr") -> dict[str, Any]:
+    summary = results["summary"]
+    executed = summary["total"] - summary["skipped"]
+    failed = summary["failed"] + summary["error"]
+    if not results["complete"]:
+        overall = "pending"
+    else:
+        overall = "fail" if failed else "pass"
+    report: dict[str, Any] = {
+        "resourceType": "TestReport",
+        "id": _resource_id(results["run_id"]),
+        "identifier": {"system": f"{TOOL_URI}:run", "value": results["run_id"]},
+        "name": f"hopen-conformance — {results['programme']['name'][lang]}",
+        "status": "completed" if results["complete"] else "in-progress",
+        "testScript": {"display": f"hopen-conformance {results['tool']['version']} — {results['programme']['id']}"},
+        "result": overall,
+        "tester": "hopen-conformance",
+        "participant": [
+            {"type": "test-engine", "uri": TOOL_URI, "display": f"hopen-conformance {results['tool']['version']}"}
+        ],
+    }
+    if executed:
+        report["score"] = round(100.0 * summary["passed"] / executed, 2)
+    if results.get("finished"):
+        report["issued"] = results["finished"]
+    target = results.get("target") or {}
+    server = next((v for v in target.values() if isinstance(v, str) and re.match(r"^[a-z][a-z0-9+.-]*:", v)), None)
+    if server:
+        report["participant"].append({"type": "server", "uri": server})
+    tests = [_test(test, lang) for test in results["tests"]]
+    if tests:
+        report["test"] = tests
+    return report
+
+
+def _test(test: dict[str, Any], lang: str) -> dict[str, Any]:
+    title = test["title_en"] if lang == "en" else test["title"]
+    lines = [*test["messages"]]
+    for finding in test["findings"][:50]:
+        lines.append(f"{finding['severity']} [{finding['rule']}] {finding['location']}: {finding['message'][lang]}")
+    assertion: dict[str, Any] = {"result": _ASSERT_RESULT[test["outcome"]]}
+    if lines:
+        assertion["message"] = _markdown("\n".join(lines))
+    if test["evidence"]:
+        assertion["detail"] = " ".join(test["evidence"][:20])
+    entry: dict[str, Any] = {"name": test["id"], "description": title or test["id"], "action": [{"assert": assertion}]}
+    return entry
