@@ -26,9 +26,11 @@ fhir-packages: $(STAMP)
 # Debian packages the tests use: chromium renders the HTML report headless.
 system-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@fc-list 2>/dev/null | grep -qi dejavu || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null; }
 
 node-deps:
 	@true
+	@test -d reports/allure/node_modules/allure || { cd reports/allure && npm ci --silent --no-audit --no-fund; }
 
 demo: install
 	$(BIN)/conformance validate --summary $(HOPEN_SHARED_DIR)/fhir-packages/hl7.fhir.fr.core-2.2.0.tgz

@@ -1,11 +1,36 @@
-"""`conformance report` (being built: see the issue tracker)."""
+"""`conformance report DIR`: render an existing run again (other language, PDF, Allure) into DIR/renderings/.
+
+The sealed files of the run are never touched, so `conformance verify DIR` still passes; verify lists the
+renderings separately as unsealed.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 
 @click.command(name="report")
-def command() -> None:
-    """Not available yet."""
-    raise click.ClickException("'report' is not available yet")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Report language.")
+@click.option("--pdf", is_flag=True, help="Also print the report to PDF (headless chromium, or weasyprint).")
+@click.option("--allure", is_flag=True, help="Also render allure-results/ with Allure 3 (npm, no Java).")
+def command(run_dir: Path, lang: str, pdf: bool, allure: bool) -> None:
+    """Render the report of the run in RUN_DIR again, into RUN_DIR/renderings/."""
+    from conformance.reports import rerender_run
+    from conformance.reports.allure import AllureError
+    from conformance.reports.pdf import PdfError
+
+    if not (run_dir / "results.json").is_file():
+        raise click.ClickException(
+            f"{run_dir}: no results.json (not a run folder)"
+            if lang == "en"
+            else f"{run_dir} : pas de results.json (ce n'est pas un dossier d'exécution)"
+        )
+    try:
+        written = rerender_run(run_dir, lang=lang, pdf=pdf, allure=allure)
+    except (PdfError, AllureError, ValueError, KeyError) as error:
+        raise click.ClickException(str(error)) from None
+    for path in written:
+        click.echo(str(path))

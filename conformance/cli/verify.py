@@ -1,11 +1,50 @@
-"""`conformance verify` (being built: see the issue tracker)."""
+"""`conformance verify DIR`: exit 0 when the sealed run is intact; non-zero, naming each file, otherwise."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+_MESSAGES = {
+    "fr": {
+        "intact": "INTÈGRE : {n} fichiers conformes au manifeste signé (clé {fp}, {src}).",
+        "broken": "ALTÉRÉ OU NON SCELLÉ : {n} problème(s)",
+        "renderings": "Rendus ultérieurs non scellés (renderings/) : {n} fichier(s)",
+        "generated": "clé générée pour l'exécution : intégrité prouvée, pas l'origine",
+        "configured": "clé configurée",
+    },
+    "en": {
+        "intact": "INTACT: {n} files match the signed manifest (key {fp}, {src}).",
+        "broken": "ALTERED OR NOT SEALED: {n} problem(s)",
+        "renderings": "Later renderings, not sealed (renderings/): {n} file(s)",
+        "generated": "key generated for the run: integrity proven, not origin",
+        "configured": "configured key",
+    },
+}
 
 
 @click.command(name="verify")
-def command() -> None:
-    """Not available yet."""
-    raise click.ClickException("'verify' is not available yet")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also require the seal to be made with this key (PEM public or private key).",
+)
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+def command(run_dir: Path, public_key: Path | None, lang: str) -> None:
+    """Check that the run in RUN_DIR is sealed and that no file was changed, added, removed or renamed."""
+    from conformance.evidence.sealing import verify_details
+
+    text = _MESSAGES[lang]
+    result = verify_details(run_dir, public_key)
+    if result.renderings:
+        click.echo(text["renderings"].format(n=len(result.renderings)))
+    if result.intact:
+        source = text.get(result.key_source or "", result.key_source or "?")
+        click.echo(text["intact"].format(n=result.files, fp=result.key_fingerprint, src=source))
+        return
+    click.echo(text["broken"].format(n=len(result.problems)), err=True)
+    for problem in result.problems:
+        click.echo(f"  {problem}", err=True)
+    raise SystemExit(1)

@@ -177,7 +177,7 @@ def _credential_parts(header: str, value: str) -> list[str]:
             decoded = _try_b64decode(token.encode())
             if decoded:
                 text = decoded.decode("utf-8", "replace")
-                user, _, password = text.partition(":")
+                _user, _, password = text.partition(":")
                 parts += [text, password]
     elif header in ("cookie", "set-cookie"):
         # A Set-Cookie's attributes (Path, Expires...) are not secret; every Cookie pair is.

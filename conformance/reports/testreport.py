@@ -23,10 +23,7 @@ def render_testreport(results: dict[str, Any], lang: str = "fr") -> dict[str, An
     summary = results["summary"]
     executed = summary["total"] - summary["skipped"]
     failed = summary["failed"] + summary["error"]
-    if not results["complete"]:
-        overall = "pending"
-    else:
-        overall = "fail" if failed else "pass"
+    overall = "pending" if not results["complete"] else ("fail" if failed else "pass")
     report: dict[str, Any] = {
         "resourceType": "TestReport",
         "id": _resource_id(results["run_id"]),
