@@ -94,6 +94,7 @@ def install(
         use_npm=not no_npm,
         fallback=fallback,
         refresh=refresh,
+        copy_folders=True,
     )
     try:
         for source in sources:

@@ -136,14 +136,19 @@ class PackageCache:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def install_folder(self, folder: Path, *, source: str = "", alias: tuple[str, str] | None = None) -> PackageInfo:
-        """Copy an unpacked package into the cache (hard links when possible: same content, no space)."""
+    def install_folder(
+        self, folder: Path, *, source: str = "", alias: tuple[str, str] | None = None, link: bool = False
+    ) -> PackageInfo:
+        """Copy an unpacked package into the cache; `link` uses hard links where possible (for a folder that
+        is itself in the cache, e.g. the provider of an alias: same content, no extra space)."""
         src = package_dir_of(folder)
         read_manifest(src)
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".tmp-install-", dir=self.root))
         try:
-            shutil.copytree(src, staging / "package", copy_function=_link_or_copy, symlinks=False)
+            shutil.copytree(
+                src, staging / "package", copy_function=_link_or_copy if link else shutil.copy2, symlinks=False
+            )
             # package.json and the index are rewritten below: never share them with the source.
             for special in ("package.json", ".index.json"):
                 target = staging / "package" / special

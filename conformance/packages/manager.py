@@ -65,6 +65,7 @@ class PackageManager:
         npm: Npm | None = None,
         state_dir: Path | None = None,
         refresh: bool = False,
+        copy_folders: bool = False,
     ) -> None:
         self.cache = cache if isinstance(cache, PackageCache) else PackageCache(cache)
         self.search_path = SearchPath(search_path)
@@ -76,6 +77,7 @@ class PackageManager:
         self.fallback = fallback
         self._failed_sources: set[str] = set()
         self._known = NetworkVersions(state_dir, ttl=0 if refresh else None)
+        self.copy_folders = copy_folders  # install explicit folders into the cache (CLI) or use them in place
 
     # --- one package ----------------------------------------------------------------------------------
 
@@ -164,7 +166,7 @@ class PackageManager:
             return provider
         with self.cache.lock():
             info = self.cache.get(name, version) or self.cache.install_folder(
-                provider.path, source=f"npm:{npm_name}@{npm_version}", alias=(name, version)
+                provider.path, source=f"npm:{npm_name}@{npm_version}", alias=(name, version), link=True
             )
         result.installed.append(f"{info.ref} <- {provider.ref} (same definitions, installed under the core name)")
         return info
@@ -223,11 +225,16 @@ class PackageManager:
     # --- explicit sources and closures ----------------------------------------------------------------
 
     def add_explicit(self, source: str | Path, result: Resolution) -> PackageInfo:
-        """A .tgz is installed into the cache; a folder is used where it is."""
+        """A .tgz is installed into the cache; a folder is used where it is (or copied, `copy_folders`)."""
         path = Path(source).expanduser()
         if path.is_dir():
             package = package_dir_of(path)
             manifest = read_manifest(package)
+            if self.copy_folders:
+                with self.cache.lock():
+                    info = self.cache.install_folder(path.resolve())
+                result.installed.append(f"{info.ref} <- {path}")
+                return info
             return PackageInfo(str(manifest["name"]), str(manifest["version"]), package)
         if not path.exists():
             raise PackageError(f"fichier introuvable : {path}", f"file not found: {path}")

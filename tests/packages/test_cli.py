@@ -97,3 +97,13 @@ def test_version_lists_default_packages_and_registered_providers(
     assert "  FHIR package hl7.fhir.r4.core#4.0.1: not found" in lines
     assert "  HL7 v2 profile pam-fr-2.11" in lines
     assert any(line.startswith("  cda: unavailable (RuntimeError: rules not built)") for line in lines)
+
+
+def test_install_folder_copies_it_into_the_cache(env: dict[str, Path]) -> None:
+    folder = make_package(env["work"], "folder.pkg", "3.0.0", folder=True)
+    result = _run("packages", "install", "--offline", str(folder))
+    assert result.exit_code == 0, result.output
+    installed = env["cache"] / "folder.pkg#3.0.0" / "package"
+    assert (installed / "package.json").is_file()
+    assert (installed / ".index.json").is_file()
+    assert not (folder / "package" / ".index.json").exists()  # the source folder is left untouched
