@@ -838,6 +838,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_bytes(self, status: int, ctype: str | None, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
+        ctype = getattr(self, "override_content_type", None) or ctype  # hostile wrong-media-type
         if ctype:
             self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
