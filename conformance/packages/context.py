@@ -29,6 +29,17 @@ INDEX_FORMAT = 1
 _FIELDS = ("filename", "resourceType", "id", "url", "version", "kind", "type", "derivation", "content", "supplements")
 
 
+# Canonical bases of packages that FR guides depend on but that are often not installable (observed in
+# the references of FR Core, PDSm and Annuaire): used only to explain an unresolved reference.
+KNOWN_CANONICAL_BASES: dict[str, tuple[str, ...]] = {
+    "ans.fr.terminologies": ("https://mos.esante.gouv.fr/NOS/", "https://smt.esante.gouv.fr/fhir/"),
+    "ans.fr.nos": ("https://mos.esante.gouv.fr/NOS/",),
+    "ihe.iti.mhd": ("https://profiles.ihe.net/ITI/MHD/",),
+    "hl7.fhir.uv.xver-r5.r4": ("http://hl7.org/fhir/5.0/StructureDefinition/",),
+    "hl7.fhir.uv.tools": ("http://hl7.org/fhir/tools/",),
+}
+
+
 @dataclass(frozen=True)
 class IndexEntry:
     """Where one resource lives: `package` is the PackageInfo, `filename` relative to its folder."""
@@ -225,6 +236,18 @@ class FhirContext:
 
     def structure_definition_entries_for_type(self, type_name: str) -> list[IndexEntry]:
         return list(self._sd_by_type.get(type_name, ()))
+
+    def missing_package_for(self, url: str) -> str | None:
+        """If `url` does not resolve and its canonical base belongs to a package that could not be loaded
+        (e.g. the French national terminologies), that package's `name#version`: for messages such as
+        "ValueSet X is defined in ans.fr.terminologies#1.7.0, which is not installed"."""
+        if self.entry(url) is not None:
+            return None
+        base = url.partition("|")[0]
+        for missing in self.missing_details:
+            if any(base.startswith(prefix) for prefix in KNOWN_CANONICAL_BASES.get(missing.name, ())):
+                return f"{missing.name}#{missing.version}" if missing.version else missing.name
+        return None
 
     def package_of(self, url: str) -> PackageInfo | None:
         entry = self.entry(url)

@@ -107,3 +107,15 @@ def test_install_folder_copies_it_into_the_cache(env: dict[str, Path]) -> None:
     assert (installed / "package.json").is_file()
     assert (installed / ".index.json").is_file()
     assert not (folder / "package" / ".index.json").exists()  # the source folder is left untouched
+
+
+def test_install_real_fr_core_names_unreachable_dependencies_and_lists_them(
+    real_base: dict[str, Path], fhir_packages_dir: Path
+) -> None:
+    result = _run("packages", "install", "--offline", str(fhir_packages_dir / "hl7.fhir.fr.core-2.2.0.tgz"))
+    assert result.exit_code == 0, result.output
+    assert "ans.fr.terminologies#1.7.0" in result.output
+    assert "hl7.terminology.r4#7.0.1" in result.output  # 7.1.0 asked: nearest available, with a warning
+    listing = _run("packages", "list")
+    assert "hl7.fhir.fr.core#2.2.0" in listing.output
+    assert "hl7.fhir.r4.core#4.0.1" in listing.output

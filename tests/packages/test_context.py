@@ -120,3 +120,11 @@ def test_explicit_ig_archive(env: dict[str, Path]) -> None:
     ctx = load_context([], igs=[tgz])
     assert ctx.packages[0].ref == "ig.pkg#0.1.0"
     assert ctx.resolve("http://example.org/ig.pkg/StructureDefinition/sd")["id"] == "ig.pkg-sd"
+
+
+def test_unresolved_reference_is_attributed_to_the_missing_package(fr_ctx) -> None:
+    civilite = "https://mos.esante.gouv.fr/NOS/JDV_J245-Civilite-CISIS/FHIR/JDV-J245-Civilite-CISIS"
+    assert fr_ctx.resolve(civilite) is None
+    assert fr_ctx.missing_package_for(civilite) == "ans.fr.terminologies#1.7.0"
+    assert fr_ctx.missing_package_for(FR_PATIENT) is None
+    assert fr_ctx.missing_package_for("http://example.org/unknown") is None

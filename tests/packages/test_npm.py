@@ -64,3 +64,14 @@ def test_absent_npm_client_is_a_clear_warning(env: dict[str, Path], monkeypatch:
     result = _manager(env).resolve(["some.pkg#1.0.0"])
     assert [m.name for m in result.missing] == ["some.pkg"]
     assert any("npm client" in w and "not installed" in w for w in result.warnings)
+
+
+@pytest.mark.slow
+def test_r4_core_from_npm_examples_package_in_an_empty_cache(env: dict[str, Path]) -> None:
+    """The full path `make fhir-packages` takes on a fresh machine (30 MB download, 190 MB unpacked)."""
+    result = _manager(env).resolve(["hl7.fhir.r4.core#4.0.1"])
+    assert [p.ref for p in result.packages] == ["hl7.fhir.r4.core#4.0.1"]
+    core = result.packages[0].path
+    assert len(list(core.glob("StructureDefinition-*.json"))) == 655
+    assert (env["cache"] / "hl7.fhir.r4.examples#4.0.1" / "package" / "package.json").is_file()
+    assert (core / "StructureDefinition-Patient.json").stat().st_nlink >= 2  # shared with the examples
