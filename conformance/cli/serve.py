@@ -1,11 +1,139 @@
-"""`conformance serve` (being built: see the issue tracker)."""
+"""`conformance serve`: start the reference endpoints (FHIR server, PAM FR MLLP peers) until Ctrl-C."""
 
 from __future__ import annotations
+
+import json
+import signal
+import threading
 
 import click
 
 
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
 @click.command(name="serve")
-def command() -> None:
-    """Not available yet."""
-    raise click.ClickException("'serve' is not available yet")
+@click.option("--faults", default="", metavar="A,B", help="Seeded defects to switch on (see --list).")
+@click.option("--hostile", default=None, metavar="MODE", help="Hostile behaviour (see --list).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind (loopback only unless --allow-non-loopback).",
+)
+@click.option(
+    "--fhir-port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="FHIR server port (0 = any free port).",
+)
+@click.option(
+    "--mllp-port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="MLLP receiver port (0 = any free port).",
+)
+@click.option("--tls", is_flag=True, help="Serve FHIR over HTTPS with a throwaway test CA.")
+@click.option("--mutual-tls", is_flag=True, help="Like --tls, and require a client certificate from the test CA.")
+@click.option(
+    "--allow-non-loopback", is_flag=True, help="Allow binding an address other than loopback (test data only!)."
+)
+@click.option(
+    "--send-to", default=None, metavar="HOST:PORT", help="Also emit the scripted PAM FR sequence to this MLLP listener."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the endpoints and test data as JSON.")
+@click.option("--list", "list_only", is_flag=True, help="List the fault and hostile mode names, then exit.")
+def command(
+    faults: str,
+    hostile: str | None,
+    host: str,
+    fhir_port: int,
+    mllp_port: int,
+    tls: bool,
+    mutual_tls: bool,
+    allow_non_loopback: bool,
+    send_to: str | None,
+    as_json: bool,
+    list_only: bool,
+) -> None:
+    """Démarre les points de terminaison de référence / Start the reference endpoints (until Ctrl-C)."""
+    from conformance.reference.endpoints import NonLoopbackError, ReferenceEndpoints
+    from conformance.reference.faults import FAULTS, UnknownFaultError
+    from conformance.reference.hostile import HOSTILE_MODES, UnknownHostileModeError
+    from conformance.reference.test_data import TestDataError
+
+    if list_only:
+        click.echo("Faults:")
+        for fault in FAULTS.values():
+            click.echo(f"  {fault.name:32} [{fault.endpoint}, {fault.capability}] {fault.description_en}")
+        click.echo("Hostile modes:")
+        for mode in HOSTILE_MODES.values():
+            click.echo(f"  {mode.name:32} [{mode.endpoints}] {mode.description}")
+        return
+    try:
+        endpoints = ReferenceEndpoints(
+            set(_split(faults)),
+            hostile,
+            host=host,
+            fhir_port=fhir_port,
+            mllp_port=mllp_port,
+            tls=tls,
+            mutual_tls=mutual_tls,
+            allow_non_loopback=allow_non_loopback,
+        )
+    except (UnknownFaultError, UnknownHostileModeError, NonLoopbackError, TestDataError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        endpoints.start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot start the reference endpoints: {exc}") from exc
+    try:
+        _announce(endpoints, as_json)
+        if send_to:
+            target_host, _, target_port = send_to.rpartition(":")
+            run = endpoints.start_mllp_sender(target_host or "127.0.0.1", int(target_port))
+            click.echo(f"PAM FR sequence being sent to {send_to}", err=True)
+            threading.Thread(target=_report_sender, args=(run,), daemon=True).start()
+        stop.wait()
+    finally:
+        endpoints.stop()
+        click.echo("reference endpoints stopped", err=True)
+
+
+def _announce(endpoints, as_json: bool) -> None:
+    info = endpoints.describe()
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False), nl=True)
+        return
+    click.echo(f"FHIR base URL      {info['fhir_base_url']}")
+    click.echo(f"MLLP receiver      {info['mllp_receiver']['host']}:{info['mllp_receiver']['port']}")
+    click.echo(f"Faults             {', '.join(info['faults']) or '(none)'}")
+    click.echo(f"Hostile mode       {info['hostile'] or '(none)'}")
+    if "tls" in info:
+        click.echo(f"Test CA            {info['tls']['ca_cert']}")
+    data = info["test_data"]
+    for patient in data["patients"]:
+        status = "VALI" if patient["qualified"] else "PROV"
+        click.echo(f"Patient            {patient['id']:16} {status}  INS {patient['ins_token'] or '-'}")
+    click.echo(f"Practitioner       {data['practitioner']['id']:16} RPPS {data['practitioner']['rpps']}")
+    click.echo(f"Organization       {data['organization']['id']:16} FINESS {data['organization']['finess']}")
+    for document in data["documents"]:
+        click.echo(
+            f"Document           DocumentReference/{document['document_reference_id']}  Binary/{document['binary_id']}"
+        )
+    click.echo("Ctrl-C to stop.", err=True)
+
+
+def _report_sender(run) -> None:
+    run.wait()
+    for sent in run.sent:
+        click.echo(
+            f"  sent {sent.label:10} ack {sent.ack_code or '-':3} {'ok' if sent.ack_ok else 'NOT OK'} {sent.error}",
+            err=True,
+        )
