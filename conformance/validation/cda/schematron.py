@@ -1,0 +1,597 @@
+"""ISO Schematron (queryBinding xslt2) compiled to XSLT 3 and run on Saxon-HE (saxonche).
+
+Our own compiler, in the shape of the ISO reference pipeline (include -> abstract expansion -> SVRL
+stylesheet), written in Python with lxml so that the ANS pack's defects can be handled where they occur:
+
+* includes resolve relative to the including file; when the exact name is missing, a name that differs
+  only by case is used and a tool finding says so (the pack relies on case-insensitive file systems);
+* abstract patterns (`is-a` + `param`), abstract rules (`extends`), lets (schema, phase, pattern, rule),
+  phases (`defaultPhase` or a named one) and `report`s are supported;
+* `doc()`/`document()` calls with a literal relative URI that does not exist (the pack's missing
+  `voc-*-DYNAMIC.xml`) are pointed at an empty value set and reported, instead of aborting the run.
+
+Generated XSLT is cached on disk under `tool_cache_dir()/schematron`, keyed by the content hash of the
+schematron and of every file it includes; compiled executables are kept in memory per process.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from conformance import settings
+
+SCH_NS = "http://purl.oclc.org/dsdl/schematron"
+XSL_NS = "http://www.w3.org/1999/XSL/Transform"
+SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
+HOPEN_NS = "urn:hopen-conformance:schematron"
+COMPILER_VERSION = "hopen-sch-2"  # bump when the generated XSLT changes shape
+
+_S = f"{{{SCH_NS}}}"
+_X = f"{{{XSL_NS}}}"
+_DOC_CALL = re.compile(r"""\b(doc|document|doc-available)\(\s*(['"])([^'"]+)\2\s*\)""")
+_EMPTY_VALUE_SET = "<empty-value-set/>\n"
+
+
+class SchematronError(Exception):
+    """The schematron cannot be compiled at all (unreadable file, XSLT static error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolNote:
+    """A defect of the schematron pack met while compiling: becomes a "tool" finding, never a document error."""
+
+    rule: str
+    severity: str  # "warning" or "information"
+    message_fr: str
+    message_en: str
+    location: str = ""
+
+
+@dataclass(slots=True)
+class SvrlAssertion:
+    """One failed assert or successful report, as SVRL reports it."""
+
+    kind: str  # "failed-assert" or "successful-report"
+    rule_id: str
+    test: str
+    location: str
+    role: str
+    text: str
+    pattern: str
+    see: str = ""
+    unknown_value_set: bool = False  # the test depends on a value set missing from the pack
+
+
+@dataclass(slots=True)
+class SchematronRun:
+    assertions: list[SvrlAssertion]
+    fired_rules: int
+    active_patterns: int
+
+
+@dataclass(slots=True)
+class CompiledSchematron:
+    source: Path
+    phase: str
+    xslt: str
+    notes: list[ToolNote]
+    title: str
+    cache_hit: bool
+    compile_seconds: float
+    executable: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self, document: Any) -> SchematronRun:
+        """Apply to a document parsed by `parse_for_saxon` and return what the SVRL says."""
+        with self.lock:
+            output = self.executable.transform_to_string(xdm_node=document)
+        return parse_svrl(output or "")
+
+
+# ---------------------------------------------------------------- assembling: includes, abstracts
+
+
+class _Assembler:
+    def __init__(self, main: Path) -> None:
+        self.main = main
+        self.notes: list[ToolNote] = []
+        self.files: dict[str, str] = {}  # path -> sha256 of content, for the cache key
+
+    def load(self, path: Path) -> etree._Element:
+        data = path.read_bytes()
+        self.files[str(path)] = hashlib.sha256(data).hexdigest()
+        parser = etree.XMLParser(remove_comments=True, resolve_entities=False, no_network=True)
+        root = etree.fromstring(data, parser, base_url=str(path))
+        self._expand_includes(root, path.parent)
+        return root
+
+    def _expand_includes(self, root: etree._Element, base: Path) -> None:
+        for include in list(root.iter(_S + "include")):
+            href = include.get("href", "")
+            target = self._resolve(base, href, include)
+            parent = include.getparent()
+            if target is None:
+                parent.remove(include)
+                continue
+            included = self.load(target)
+            if included.tag == _S + "schema":  # a whole schema: splice its children
+                index = parent.index(include)
+                parent.remove(include)
+                for offset, child in enumerate(list(included)):
+                    parent.insert(index + offset, child)
+            else:
+                parent.replace(include, included)
+
+    def _resolve(self, base: Path, href: str, element: etree._Element) -> Path | None:
+        href = href.split("#", 1)[0]
+        exact = (base / href).resolve()
+        if exact.is_file():
+            return exact
+        relaxed = _case_insensitive(base, href)
+        if relaxed is not None:
+            self.notes.append(
+                ToolNote(
+                    "cda-pack-include-case",
+                    "warning",
+                    f"Le schématron inclut « {href} » mais le fichier présent est « {relaxed.name} » (casse différente) :"
+                    " inclusion résolue sans tenir compte de la casse.",
+                    f"The schematron includes '{href}' but the file on disk is '{relaxed.name}' (different case):"
+                    " include resolved case-insensitively.",
+                    location=href,
+                )
+            )
+            return relaxed
+        self.notes.append(
+            ToolNote(
+                "cda-pack-include-missing",
+                "warning",
+                f"Fichier inclus introuvable dans le paquet de schématrons : « {href} » ; ses règles sont ignorées.",
+                f"Included file not found in the schematron pack: '{href}'; its rules are skipped.",
+                location=href,
+            )
+        )
+        return None
+
+
+def _case_insensitive(base: Path, href: str) -> Path | None:
+    current = base
+    for part in Path(href).parts:
+        if part in ("..", "."):
+            current = (current / part).resolve()
+            continue
+        candidate = current / part
+        if candidate.exists():
+            current = candidate
+            continue
+        if not current.is_dir():
+            return None
+        matches = [p for p in current.iterdir() if p.name.lower() == part.lower()]
+        if not matches:
+            return None
+        current = matches[0]
+    return current.resolve() if current.is_file() else None
+
+
+def _substitute(text: str, params: dict[str, str]) -> str:
+    for name in sorted(params, key=len, reverse=True):
+        text = re.sub(r"\$" + re.escape(name) + r"(?![\w.\-])", lambda _m, v=params[name]: v, text)
+    return text
+
+
+def _instantiate_abstract_patterns(schema: etree._Element) -> None:
+    abstracts = {p.get("id"): p for p in schema.iter(_S + "pattern") if p.get("abstract") == "true"}
+    for pattern in list(schema.iter(_S + "pattern")):
+        base_id = pattern.get("is-a")
+        if not base_id:
+            continue
+        template = abstracts.get(base_id)
+        if template is None:
+            continue
+        params = {p.get("name"): p.get("value", "") for p in pattern.findall(_S + "param")}
+        instance = copy.deepcopy(template)
+        instance.attrib.pop("abstract", None)
+        instance.set("id", pattern.get("id") or base_id)
+        for element in instance.iter():
+            for key, value in element.attrib.items():
+                if "$" in value:
+                    element.set(key, _substitute(value, params))
+        pattern.getparent().replace(pattern, instance)
+    for template in abstracts.values():
+        if template.getparent() is not None:
+            template.getparent().remove(template)
+
+
+def _expand_abstract_rules(schema: etree._Element) -> None:
+    abstracts = {r.get("id"): r for r in schema.iter(_S + "rule") if r.get("abstract") == "true"}
+    for _round in range(20):  # abstract rules may extend other abstract rules
+        pending = list(schema.iter(_S + "extends"))
+        if not pending:
+            break
+        for extends in pending:
+            rule = abstracts.get(extends.get("rule", ""))
+            parent = extends.getparent()
+            index = parent.index(extends)
+            parent.remove(extends)
+            if rule is None:
+                continue
+            for offset, child in enumerate(copy.deepcopy(list(rule))):
+                parent.insert(index + offset, child)
+    for rule in abstracts.values():
+        if rule.getparent() is not None:
+            rule.getparent().remove(rule)
+
+
+# ---------------------------------------------------------------- generating XSLT
+
+
+def _xpath_literals(text: str, base: Path, notes: list[ToolNote], empty_uri: str) -> str:
+    """Point literal doc()/document() URIs that do not exist at an empty document, with a tool note."""
+
+    def replace(match: re.Match[str]) -> str:
+        function, quote, uri = match.groups()
+        if ":" in uri.split("/", 1)[0]:  # absolute URI: leave it
+            return match.group(0)
+        path = (base / uri).resolve()
+        if path.is_file():
+            return match.group(0)
+        relaxed = _case_insensitive(base, uri)
+        if relaxed is not None:
+            return f"{function}({quote}{relaxed.as_uri()}{quote})"
+        if function == "doc-available":
+            return match.group(0)
+        note = ToolNote(
+            "cda-pack-valueset-missing",
+            "warning",
+            f"Jeu de valeurs absent du paquet : « {uri} » ; les codes qui en dépendent ne peuvent pas être vérifiés.",
+            f"Value set missing from the pack: '{uri}'; codes that depend on it cannot be checked.",
+            location=uri,
+        )
+        if note not in notes:
+            notes.append(note)
+        return f"{function}({quote}{empty_uri}{quote})"
+
+    return _DOC_CALL.sub(replace, text)
+
+
+class _Generator:
+    def __init__(self, schema: etree._Element, main: Path, phase: str | None, notes: list[ToolNote], empty_uri: str):
+        self.schema = schema
+        self.main = main
+        self.notes = notes
+        self.empty_uri = empty_uri
+        self.phase = phase or schema.get("defaultPhase") or "#ALL"
+
+    def xpath(self, text: str) -> str:
+        return _xpath_literals(text, self.main.parent, self.notes, self.empty_uri)
+
+    def active_patterns(self) -> tuple[list[etree._Element], list[etree._Element]]:
+        patterns = [p for p in self.schema.iter(_S + "pattern") if p.get("abstract") != "true"]
+        if self.phase == "#ALL":
+            return patterns, []
+        phase = next((p for p in self.schema.iter(_S + "phase") if p.get("id") == self.phase), None)
+        if phase is None:
+            raise SchematronError(f"phase {self.phase!r} not found in {self.main.name}")
+        wanted = [a.get("pattern") for a in phase.findall(_S + "active")]
+        by_id: dict[str, list[etree._Element]] = {}
+        for pattern in patterns:
+            by_id.setdefault(pattern.get("id", ""), []).append(pattern)
+        active: list[etree._Element] = []
+        for pattern_id in wanted:
+            active.extend(by_id.get(pattern_id, []))
+        return active, phase.findall(_S + "let")
+
+    def generate(self) -> str:
+        namespaces = {ns.get("prefix"): ns.get("uri") for ns in self.schema.iter(_S + "ns")}
+        nsmap = {"xsl": XSL_NS, "svrl": SVRL_NS, "hopen": HOPEN_NS, "xs": "http://www.w3.org/2001/XMLSchema"}
+        for prefix, uri in namespaces.items():
+            if prefix and prefix not in ("xsl", "svrl", "hopen", "xml"):
+                nsmap[prefix] = uri
+        sheet = etree.Element(_X + "stylesheet", nsmap=nsmap, version="3.0")
+        sheet.set("{http://www.w3.org/XML/1998/namespace}base", self.main.as_uri())
+        sheet.set("exclude-result-prefixes", " ".join(p for p in nsmap if p not in ("xsl", "svrl")))
+        etree.SubElement(sheet, _X + "output", method="xml", indent="no")
+        self._path_function(sheet, namespaces)
+        active, phase_lets = self.active_patterns()
+        declared: set[str] = set()
+        global_lets = [
+            *self.schema.findall(_S + "let"),
+            *phase_lets,
+            *(let for p in self.schema.iter(_S + "pattern") for let in p.findall(_S + "let")),
+        ]
+        for let in global_lets:
+            name = let.get("name")
+            if name and name not in declared:
+                declared.add(name)
+                self._variable(sheet, let)
+        root = etree.SubElement(sheet, _X + "template", match="/")
+        output = etree.SubElement(root, f"{{{SVRL_NS}}}schematron-output", phase=self.phase)
+        title = self.schema.find(_S + "title")
+        output.set("title", " ".join((title.xpath("string()") if title is not None else "").split()))
+        for index, pattern in enumerate(active):
+            marker = etree.SubElement(output, f"{{{SVRL_NS}}}active-pattern")
+            marker.set("id", pattern.get("id") or f"pattern-{index}")
+            etree.SubElement(output, _X + "apply-templates", select="/", mode=f"M{index}")
+        for index, pattern in enumerate(active):
+            self._pattern(sheet, pattern, index)
+        return etree.tostring(sheet, encoding="unicode")
+
+    def _path_function(self, sheet: etree._Element, namespaces: dict[str, str]) -> None:
+        preferred = {"urn:hl7-org:v3": "cda"}
+        for prefix, uri in namespaces.items():
+            preferred.setdefault(uri, prefix)
+        function = etree.SubElement(sheet, _X + "function", name="hopen:path", **{"as": "xs:string"})
+        etree.SubElement(function, _X + "param", name="node", **{"as": "node()"})
+        cases = " ".join(f"if ($ns = '{uri}') then '{prefix}:' else" for uri, prefix in preferred.items() if prefix)
+        body = (
+            "string-join(for $n in $node/ancestor-or-self::node()[parent::node()] return "
+            "if ($n instance of attribute()) then concat('@', name($n)) "
+            "else if ($n instance of element()) then "
+            f"(let $ns := namespace-uri($n), $p := ({cases} if ($ns = '') then '' else concat('Q{{', $ns, '}}')) "
+            "return concat($p, local-name($n), '[', count($n/preceding-sibling::*[node-name(.) = node-name($n)]) + 1, ']')) "
+            "else if ($n instance of text()) then 'text()' else name($n), '/')"
+        )
+        etree.SubElement(function, _X + "sequence", select=f"concat('/', {body})")
+
+    def _variable(self, parent: etree._Element, let: etree._Element) -> None:
+        variable = etree.SubElement(parent, _X + "variable", name=let.get("name"))
+        if let.get("value") is not None:
+            variable.set("select", self.xpath(let.get("value")))
+        else:
+            for child in let:
+                variable.append(copy.deepcopy(child))
+
+    def _pattern(self, sheet: etree._Element, pattern: etree._Element, index: int) -> None:
+        mode = f"M{index}"
+        pattern_id = pattern.get("id") or f"pattern-{index}"
+        rules = [r for r in pattern.iter(_S + "rule") if r.get("abstract") != "true" and r.get("context")]
+        counter = 0
+        for position, rule in enumerate(rules):
+            match = self.xpath(rule.get("context"))
+            context_unknown = self.empty_uri in match
+            template = etree.SubElement(sheet, _X + "template", match=match, mode=mode, priority=str(1000 - position))
+            fired = etree.SubElement(template, f"{{{SVRL_NS}}}fired-rule")
+            fired.set("context", rule.get("context"))
+            for child in rule:
+                if child.tag == _S + "let":
+                    self._variable(template, child)
+                elif child.tag in (_S + "assert", _S + "report"):
+                    counter += 1
+                    rule_id = child.get("id") or f"{rule.get('id') or pattern_id}-{counter}"
+                    self._check(template, child, rule_id, pattern_id, context_unknown)
+            etree.SubElement(template, _X + "apply-templates", select="@*|*", mode=mode)
+        etree.SubElement(sheet, _X + "template", match="text()", mode=mode, priority="-1")
+        fallback = etree.SubElement(sheet, _X + "template", match="@*|node()", mode=mode, priority="-2")
+        etree.SubElement(fallback, _X + "apply-templates", select="@*|*", mode=mode)
+
+    def _check(
+        self, template: etree._Element, check: etree._Element, rule_id: str, pattern_id: str, context_unknown: bool
+    ) -> None:
+        is_assert = check.tag == _S + "assert"
+        test = self.xpath(check.get("test", "true()"))
+        lets_unknown = any(self.empty_uri in (v.get("select") or "") for v in template.findall(_X + "variable"))
+        condition = etree.SubElement(template, _X + "if", test=f"not({test})" if is_assert else test)
+        name = "failed-assert" if is_assert else "successful-report"
+        result = etree.SubElement(condition, f"{{{SVRL_NS}}}{name}")
+        result.set("id", rule_id)
+        result.set("test", check.get("test", ""))
+        result.set("role", check.get("role", ""))
+        result.set("pattern", pattern_id)
+        if check.get("see"):
+            result.set("see", check.get("see"))
+        if context_unknown or lets_unknown or self.empty_uri in test:
+            result.set("unknown-value-set", "true")
+        location = etree.SubElement(result, _X + "attribute", name="location")
+        etree.SubElement(location, _X + "value-of", select="hopen:path(.)")
+        text = etree.SubElement(result, f"{{{SVRL_NS}}}text")
+        self._message(text, check)
+
+    def _message(self, target: etree._Element, source: etree._Element) -> None:
+        if source.text:
+            _append_text(target, source.text)
+        for child in source:
+            if child.tag == _S + "value-of":
+                etree.SubElement(target, _X + "value-of", select=self.xpath(child.get("select", ".")))
+            elif child.tag == _S + "name":
+                etree.SubElement(target, _X + "value-of", select=f"name({self.xpath(child.get('path', '.'))})")
+            elif isinstance(child.tag, str):
+                self._message(target, child)
+            if child.tail:
+                _append_text(target, child.tail)
+
+
+def _append_text(target: etree._Element, text: str) -> None:
+    node = etree.SubElement(target, _X + "text")
+    node.text = text
+
+
+# ---------------------------------------------------------------- SVRL
+
+
+def parse_svrl(text: str) -> SchematronRun:
+    if not text.strip():
+        return SchematronRun([], 0, 0)
+    root = etree.fromstring(text.encode("utf-8"))
+    assertions: list[SvrlAssertion] = []
+    for element in root:
+        local = etree.QName(element).localname
+        if local not in ("failed-assert", "successful-report"):
+            continue
+        message = element.find(f"{{{SVRL_NS}}}text")
+        assertions.append(
+            SvrlAssertion(
+                kind=local,
+                rule_id=element.get("id", ""),
+                test=element.get("test", ""),
+                location=element.get("location", ""),
+                role=element.get("role", ""),
+                text=" ".join((message.xpath("string()") if message is not None else "").split()),
+                pattern=element.get("pattern", ""),
+                see=element.get("see", ""),
+                unknown_value_set=element.get("unknown-value-set") == "true",
+            )
+        )
+    fired = len(root.findall(f"{{{SVRL_NS}}}fired-rule"))
+    active = len(root.findall(f"{{{SVRL_NS}}}active-pattern"))
+    return SchematronRun(assertions, fired, active)
+
+
+# ---------------------------------------------------------------- compiling with cache
+
+
+_PROCESSOR_LOCK = threading.Lock()
+_processor: Any = None
+_compiled: dict[tuple[str, str], CompiledSchematron] = {}
+
+
+def saxon() -> Any:
+    """The process-wide Saxon processor (saxonche allows one per process)."""
+    global _processor
+    with _PROCESSOR_LOCK:
+        if _processor is None:
+            from saxonche import PySaxonProcessor
+
+            _processor = PySaxonProcessor(license=False)
+        return _processor
+
+
+def parse_for_saxon(data: bytes) -> Any:
+    """Parse document bytes once, for every schematron to run on (raises on malformed XML)."""
+    text = data.decode(_declared_encoding(data), errors="replace").lstrip("\ufeff")
+    return saxon().parse_xml(xml_text=text)
+
+
+def _declared_encoding(data: bytes) -> str:
+    match = re.match(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", data)
+    name = match.group(1).decode("ascii") if match else "utf-8"
+    try:
+        "".encode(name)
+    except LookupError:
+        return "utf-8"
+    return name
+
+
+def cache_dir() -> Path:
+    return settings.tool_cache_dir() / "schematron"
+
+
+def _empty_value_set_uri() -> str:
+    path = cache_dir() / "empty-value-set.xml"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_EMPTY_VALUE_SET, encoding="utf-8")
+    return path.as_uri()
+
+
+def _cache_key(source: Path, phase: str | None) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{COMPILER_VERSION}\0{source.resolve()}\0{phase or ''}\0".encode())
+    digest.update(source.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _load_cached(key: str) -> tuple[str, list[ToolNote]] | None:
+    meta_path = cache_dir() / f"{key}.json"
+    xslt_path = cache_dir() / f"{key}.xsl"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        for name, digest in meta["files"].items():
+            if hashlib.sha256(Path(name).read_bytes()).hexdigest() != digest:
+                return None
+        notes = [ToolNote(**note) for note in meta["notes"]]
+        return xslt_path.read_text(encoding="utf-8"), notes
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _store_cached(key: str, xslt: str, files: dict[str, str], notes: list[ToolNote]) -> None:
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f"{key}.xsl.{threading.get_ident()}.tmp"
+        tmp.write_text(xslt, encoding="utf-8")
+        tmp.replace(directory / f"{key}.xsl")
+        meta = {
+            "files": files,
+            "notes": [_note_dict(note) for note in notes],
+        }
+        tmp = directory / f"{key}.json.{threading.get_ident()}.tmp"
+        tmp.write_text(json.dumps(meta), encoding="utf-8")
+        tmp.replace(directory / f"{key}.json")
+    except OSError:
+        pass  # an unwritable cache only costs time
+
+
+def _note_dict(note: ToolNote) -> dict[str, str]:
+    return {k: getattr(note, k) for k in ("rule", "severity", "message_fr", "message_en", "location")}
+
+
+def schematron_to_xslt(source: Path, phase: str | None = None) -> tuple[str, list[ToolNote], dict[str, str], str]:
+    """The XSLT for one schematron (and phase), the pack defects met, the files read, and the title."""
+    assembler = _Assembler(source)
+    try:
+        schema = assembler.load(source)
+    except (OSError, etree.XMLSyntaxError) as exc:
+        raise SchematronError(f"cannot read schematron {source}: {exc}") from exc
+    _instantiate_abstract_patterns(schema)
+    _expand_abstract_rules(schema)
+    generator = _Generator(schema, source, phase, assembler.notes, _empty_value_set_uri())
+    xslt = generator.generate()
+    title = schema.find(_S + "title")
+    return (
+        xslt,
+        assembler.notes,
+        assembler.files,
+        " ".join((title.xpath("string()") if title is not None else "").split()),
+    )
+
+
+def compile_schematron(source: Path, phase: str | None = None, *, use_disk_cache: bool = True) -> CompiledSchematron:
+    """Compile once per process; reuse generated XSLT from the disk cache across processes."""
+    source = source.resolve()
+    memo_key = (str(source), phase or "")
+    if memo_key in _compiled:
+        return _compiled[memo_key]
+    started = time.perf_counter()
+    key = _cache_key(source, phase)
+    cached = _load_cached(key) if use_disk_cache else None
+    if cached is not None:
+        xslt, notes = cached
+        title = ""
+    else:
+        xslt, notes, files, title = schematron_to_xslt(source, phase)
+        if use_disk_cache:
+            _store_cached(key, xslt, files, notes)
+    processor = saxon()
+    with _PROCESSOR_LOCK:
+        compiler = processor.new_xslt30_processor()
+        try:
+            executable = compiler.compile_stylesheet(stylesheet_text=xslt, encoding="utf-8")
+        except Exception as exc:  # saxonche raises PySaxonApiError with the static errors
+            raise SchematronError(f"XSLT generated from {source.name} does not compile: {exc}") from exc
+    compiled = CompiledSchematron(
+        source=source,
+        phase=phase or "",
+        xslt=xslt,
+        notes=notes,
+        title=title,
+        cache_hit=cached is not None,
+        compile_seconds=time.perf_counter() - started,
+        executable=executable,
+    )
+    _compiled[memo_key] = compiled
+    return compiled
+
+
+def clear_memory_cache() -> None:
+    """Forget compiled executables (the bench uses it to measure cold and disk-cached compiles)."""
+    _compiled.clear()
