@@ -1,15 +1,27 @@
 """What `conformance --version` reports: the FHIR packages and rule sets the harness loads.
 
-Other areas add their rule-set versions with `register_version_provider(fn)`: `fn()` returns lines
-(e.g. ["HL7 v2 profile pam-fr-2.11"]). Providers must be cheap; one that fails is reported, never fatal.
+Two ways for other areas to add their rule-set versions (lines such as "HL7 v2 profile pam-fr-2.11"):
+- a module `versions.py` with `version_lines() -> list[str]` in one of CONVENTIONAL_PROVIDERS' packages
+  (found and imported only when `--version` runs);
+- `register_version_provider(fn)` from code that is imported anyway.
+Providers must be cheap; one that fails is reported as unavailable, never fatal.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Callable, Iterable
 
 VersionProvider = Callable[[], Iterable[str]]
 _PROVIDERS: list[tuple[str, VersionProvider]] = []
+CONVENTIONAL_PROVIDERS = (
+    "conformance.validation.fhir.versions",
+    "conformance.validation.hl7v2.versions",
+    "conformance.validation.cda.versions",
+    "conformance.reports.versions",
+    "conformance.campaign.versions",
+)
 
 
 def register_version_provider(fn: VersionProvider, *, name: str | None = None) -> VersionProvider:
@@ -39,9 +51,34 @@ def _provided_by(package) -> str:
     return f" (from {provider})" if provider else ""
 
 
+def _conventional_providers() -> list[tuple[str, VersionProvider]]:
+    found: list[tuple[str, VersionProvider]] = []
+    for module_name in CONVENTIONAL_PROVIDERS:
+        parts = module_name.split(".")
+        label = parts[-2] if len(parts) > 1 else module_name
+        try:
+            if importlib.util.find_spec(module_name) is None:
+                continue
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # that area has not landed yet
+        except Exception:
+            pass  # reported below by the import itself
+        try:
+            provider = importlib.import_module(module_name).version_lines
+        except Exception as exc:  # a broken module must not break --version
+
+            def provider(exc: Exception = exc) -> list[str]:
+                raise exc
+
+        found.append((label, provider))
+    return found
+
+
 def describe_versions() -> list[str]:
     lines: list[str] = []
-    for label, provider in [("fhir-packages", fhir_package_versions), *_PROVIDERS]:
+    providers = [("fhir-packages", fhir_package_versions), *_conventional_providers(), *_PROVIDERS]
+    for label, provider in providers:
         try:
             lines.extend(str(line) for line in provider())
         except Exception as exc:  # --version must always answer

@@ -119,3 +119,18 @@ def test_install_real_fr_core_names_unreachable_dependencies_and_lists_them(
     listing = _run("packages", "list")
     assert "hl7.fhir.fr.core#2.2.0" in listing.output
     assert "hl7.fhir.r4.core#4.0.1" in listing.output
+
+
+def test_version_finds_conventional_provider_modules(
+    env: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fake_area_versions.py").write_text("def version_lines():\n    return ['CDA rules 2025.01']\n")
+    (tmp_path / "broken_area_versions.py").write_text("raise ImportError('half-written module')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(
+        versions, "CONVENTIONAL_PROVIDERS", ("fake_area_versions", "broken_area_versions", "absent.module.versions")
+    )
+    lines = versions.describe_versions()
+    assert "CDA rules 2025.01" in lines
+    assert any("unavailable (ImportError: half-written module)" in line for line in lines)
+    assert not any("absent" in line for line in lines)
