@@ -79,8 +79,12 @@ class PackageCache:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Serialise installs between processes (parallel test workers, two shells)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".hopen-install.lock").open("a+b") as handle:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = (self.root / ".hopen-install.lock").open("a+b")
+        except OSError as exc:
+            raise _write_error(self.root, exc) from exc
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -127,12 +131,13 @@ class PackageCache:
     def install_tgz(self, tgz: Path, *, source: str = "", alias: tuple[str, str] | None = None) -> PackageInfo:
         """Unpack `tgz` into the cache (replacing the same name#version). `alias` installs it under another
         (name, version), rewriting package.json (how hl7.fhir.r4.examples serves as hl7.fhir.r4.core)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".tmp-install-", dir=self.root))
+        staging = self._staging()
         try:
             _extract(tgz, staging)
             package = _normalise_layout(staging)
             return self._commit(staging, package, source=source or str(tgz), alias=alias, origin=tgz)
+        except OSError as exc:
+            raise _write_error(self.root, exc) from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -143,8 +148,7 @@ class PackageCache:
         is itself in the cache, e.g. the provider of an alias: same content, no extra space)."""
         src = package_dir_of(folder)
         read_manifest(src)
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".tmp-install-", dir=self.root))
+        staging = self._staging()
         try:
             shutil.copytree(
                 src, staging / "package", copy_function=_link_or_copy if link else shutil.copy2, symlinks=False
@@ -157,8 +161,17 @@ class PackageCache:
                     target.unlink()
                     target.write_bytes(data)
             return self._commit(staging, staging / "package", source=source or str(folder), alias=alias, origin=src)
+        except OSError as exc:
+            raise _write_error(self.root, exc) from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _staging(self) -> Path:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=".tmp-install-", dir=self.root))
+        except OSError as exc:
+            raise _write_error(self.root, exc) from exc
 
     def _commit(
         self, staging: Path, package: Path, *, source: str, alias: tuple[str, str] | None, origin: Path
@@ -183,6 +196,13 @@ class PackageCache:
                 f"installation de {name}#{version} introuvable après copie", f"{name}#{version} vanished after install"
             )
         return info
+
+
+def _write_error(root: Path, exc: OSError) -> PackageError:
+    return PackageError(
+        f"impossible d'écrire dans le cache de paquets {root} : {exc}",
+        f"cannot write to the package cache {root}: {exc}",
+    )
 
 
 def _fingerprint(path: Path) -> dict:

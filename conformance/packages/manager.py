@@ -98,7 +98,12 @@ class PackageManager:
     def _find_exact(self, name: str, version: str, result: Resolution) -> PackageInfo | None:
         local = self.search_path.find(name, version)
         if local is not None:
-            return self._from_local(local.path, name, version, result)
+            try:
+                return self._from_local(local.path, name, version, result)
+            except PackageError as exc:  # a damaged file on the search path: say so, use the next source
+                result.warnings.append(
+                    Message(f"{exc.message_en}; trying the next source", f"{exc.message_fr} ; source suivante")
+                )
         cached = self.cache.get(name, version)
         if cached is not None:
             return cached
@@ -140,13 +145,19 @@ class PackageManager:
                     self._note_source_failure(key, str(exc), result)
                     continue
                 if tgz is not None:
-                    with self.cache.lock():
-                        info = self.cache.install_tgz(tgz, source=f"{registry.base_url}/{name}/{version}")
+                    try:
+                        with self.cache.lock():
+                            info = self.cache.install_tgz(tgz, source=f"{registry.base_url}/{name}/{version}")
+                    except PackageError as exc:
+                        self._note_source_failure(key, f"registry {registry.base_url}: {exc.message_en}", result)
+                        continue
                     result.installed.append(f"{info.ref} <- {registry.base_url}")
                     return info
             if self.npm is not None and "npm" not in self._failed_sources:
                 try:
                     return self._from_npm(name, version, Path(tmp), result)
+                except PackageError as exc:
+                    self._note_source_failure("npm", f"npm: {exc.message_en}", result)
                 except SourceError as exc:
                     self._note_source_failure("npm", str(exc), result)
         return None

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from pkg_helpers import make_package
 
-from conformance.packages import PackageCache, PackageManager
+from conformance.packages import PackageCache, PackageError, PackageManager
 
 
 def _variant(dest: Path, tag: str, name: str = "demo.pkg", version: str = "1.0.0", **kw) -> Path:
@@ -143,3 +143,27 @@ def test_offline_manager_never_contacts_the_registry(env: dict[str, Path], regis
     result = _manager(env, registries=[registry.url], network=False).resolve(["demo.pkg#1.0.0"])
     assert result.packages == []
     assert registry.requests == []
+
+
+def test_bare_name_takes_the_highest_release(env: dict[str, Path]) -> None:
+    for version in ("1.0.0", "1.1.0", "2.0.0-ballot"):
+        make_package(env["search"], "b.pkg", version)
+    result = _manager(env).resolve(["b.pkg"])
+    assert [p.ref for p in result.packages] == ["b.pkg#1.1.0"]
+
+
+def test_damaged_archive_on_search_path_falls_back_to_the_cache(env: dict[str, Path]) -> None:
+    PackageCache(env["cache"]).install_tgz(_variant(env["work"], "cached"))
+    (env["search"] / "demo.pkg-1.0.0.tgz").write_bytes(b"\x1f\x8b broken")
+    result = _manager(env).resolve(["demo.pkg#1.0.0"])
+    assert _tag(result.packages[0]) == "cached"
+    assert any("corrupt or truncated" in w and "next source" in w for w in result.warnings)
+
+
+def test_unwritable_cache_is_a_clear_error(env: dict[str, Path]) -> None:
+    blocker = env["work"] / "not-a-folder"
+    blocker.write_text("a file where the cache should be")
+    tgz = make_package(env["work"], "demo.pkg", "1.0.0")
+    with pytest.raises(PackageError) as caught:
+        PackageManager(PackageCache(blocker / "cache"), [], [], use_npm=False).resolve([str(tgz)])
+    assert "cannot write to the package cache" in str(caught.value)
