@@ -110,7 +110,8 @@ def load_signing_key(path: Path | None = None, password: bytes | None = None) ->
 
 
 def generate_key_file(path: Path, password: bytes | None = None) -> str:
-    """Writes a new Ed25519 private key (PEM PKCS#8, mode 0600) and returns its public fingerprint."""
+    """Writes a new Ed25519 private key (PEM PKCS#8, mode 0600) and `<path>.pub` (PEM public key, to give to
+    whoever verifies: `conformance verify DIR --public-key seal.pem.pub`). Returns the key's fingerprint."""
     key = Ed25519PrivateKey.generate()
     encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
@@ -119,6 +120,10 @@ def generate_key_file(path: Path, password: bytes | None = None) -> str:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    Path(f"{path}.pub").write_bytes(public_pem)
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return key_fingerprint(raw)
 

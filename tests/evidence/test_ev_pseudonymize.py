@@ -1,0 +1,77 @@
+"""Pseudonymisation of patient data in FHIR JSON/XML, HL7 v2 PID and CDA recordTarget, consistent in a run."""
+
+from __future__ import annotations
+
+import json
+
+from conformance.evidence.pseudonymize import Pseudonymizer
+from conformance.evidence.sample import PATIENT, adt_message, patient_resource
+
+CDA = """<?xml version="1.0" encoding="UTF-8"?>
+<ClinicalDocument xmlns="urn:hl7-org:v3"><recordTarget><patientRole>
+<id root="1.2.250.1.213.1.4.10" extension="2870675123456"/>
+<patient><name><given>Clothilde</given><family qualifier="BR">DESMAREAUX</family></name>
+<birthTime value="19870614"/></patient></patientRole></recordTarget>
+<component><text>Patiente Clothilde DESMAREAUX, née le 14/06/1987</text></component></ClinicalDocument>"""
+
+FHIR_XML = """<Patient xmlns="http://hl7.org/fhir"><identifier><value value="2870675123456"/></identifier>
+<name><family value="DESMAREAUX"/><given value="Clothilde"/></name><birthDate value="1987-06-14"/></Patient>"""
+
+
+def _absent(text: str) -> None:
+    for value in (PATIENT.family, PATIENT.given, PATIENT.birth_date, PATIENT.hl7_birth, PATIENT.ins, "14/06/1987"):
+        assert value.lower() not in text.lower(), value
+
+
+def test_fhir_json_patient_is_pseudonymised() -> None:
+    pseudonymizer = Pseudonymizer()
+    body = json.dumps(patient_resource())
+    pseudonymizer.learn(body)
+    out = pseudonymizer.apply(body)
+    _absent(out)
+    assert json.loads(out)["resourceType"] == "Patient"  # still valid JSON
+
+
+def test_hl7v2_pid_is_pseudonymised_and_structure_kept() -> None:
+    pseudonymizer = Pseudonymizer()
+    message = adt_message()
+    pseudonymizer.learn(message)
+    out = pseudonymizer.apply(message)
+    _absent(out)
+    assert out.count("\r") == message.count("\r") and out.split("\r")[2].count("|") == message.split("\r")[2].count("|")
+
+
+def test_cda_record_target_and_fhir_xml_are_pseudonymised() -> None:
+    for document in (CDA, FHIR_XML):
+        pseudonymizer = Pseudonymizer()
+        pseudonymizer.learn(document)
+        _absent(pseudonymizer.apply(document))
+
+
+def test_same_input_same_pseudonym_within_a_run_and_learned_values_apply_everywhere() -> None:
+    pseudonymizer = Pseudonymizer()
+    pseudonymizer.learn(json.dumps(patient_resource()))
+    first = pseudonymizer.apply(f"GET /Patient?family={PATIENT.family}")
+    second = pseudonymizer.apply(f"MSH...PID|||x||{PATIENT.family.lower()}^y")
+    pseudonym = first.rsplit("=", 1)[1]
+    assert pseudonym != PATIENT.family and pseudonym in second
+    other_run = Pseudonymizer()
+    other_run.learn(json.dumps(patient_resource()))
+    assert pseudonym not in other_run.apply(PATIENT.family)
+
+
+def test_url_search_parameters_teach_the_pseudonymiser() -> None:
+    pseudonymizer = Pseudonymizer()
+    pseudonymizer.learn_from_url(
+        "http://h/Patient?family=Zorglub&birthdate=eq1950-02-03&identifier=urn:oid:1.2.250.1.213.1.4.10|1500299123456"
+    )
+    _out = pseudonymizer.apply("Zorglub 1950-02-03 1500299123456 19500203")
+    for value in ("Zorglub", "1950-02-03", "1500299123456", "19500203"):
+        assert value not in _out
+
+
+def test_garbage_never_raises() -> None:
+    pseudonymizer = Pseudonymizer()
+    for body in (b"{not json", b"<unclosed", b"MSH|", b"\x00\xff\xfe", b"MSH|^~\\&|\rPID|||"):
+        pseudonymizer.learn(body)
+        pseudonymizer.apply_bytes(body)

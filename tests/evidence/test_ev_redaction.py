@@ -1,0 +1,85 @@
+"""Redaction of secrets in bytes, headers and logs, in every encoding they may travel in."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+from urllib.parse import quote
+
+from conformance.evidence.redaction import REDACTED, Redactor, install_log_redaction, redact_mapping
+
+SECRET = "s3cr3t/P@ss+word=="
+
+
+def test_plain_url_json_and_base64_forms_are_redacted() -> None:
+    redactor = Redactor([SECRET])
+    for form in (SECRET, quote(SECRET, safe=""), json.dumps(SECRET)[1:-1], base64.b64encode(SECRET.encode()).decode()):
+        cleaned = redactor.redact_text(f"before {form} after")
+        assert form not in cleaned and REDACTED in cleaned, form
+
+
+def test_basic_credentials_containing_a_configured_password_are_redacted_anywhere() -> None:
+    redactor = Redactor([SECRET])
+    basic = base64.b64encode(f"someone:{SECRET}".encode()).decode()
+    body = json.dumps({"echo": f"Authorization: Basic {basic}"}).encode()
+    cleaned = redactor.redact_bytes(body)
+    assert basic.encode() not in cleaned
+    assert SECRET.encode() not in cleaned
+
+
+def test_credential_headers_keep_only_their_scheme() -> None:
+    redactor = Redactor()
+    headers = {"Authorization": "Bearer abc.def.ghi", "Cookie": "sid=xyz123", "Accept": "application/fhir+json"}
+    cleaned = redactor.redact_headers(headers)
+    assert cleaned == {"Authorization": f"Bearer {REDACTED}", "Cookie": REDACTED, "Accept": "application/fhir+json"}
+
+
+def test_learned_header_credentials_are_redacted_when_echoed_in_a_body() -> None:
+    redactor = Redactor()
+    redactor.learn_from_headers(
+        {"Authorization": "Bearer learned-token-123456", "Cookie": "a=cookievalue99; b=other-cookie-77"}
+    )
+    cleaned = redactor.redact_text("server says: learned-token-123456 cookievalue99 other-cookie-77")
+    for value in ("learned-token-123456", "cookievalue99", "other-cookie-77"):
+        assert value not in cleaned
+
+
+def test_oauth_token_fields_are_redacted_and_learned() -> None:
+    redactor = Redactor()
+    response = b'{"access_token": "tok-abcdef-98765", "token_type": "Bearer"}'
+    redactor.learn_from_body(response)
+    assert b"tok-abcdef-98765" not in redactor.redact_bytes(response)
+    assert "tok-abcdef-98765" not in redactor.redact_text("later echo of tok-abcdef-98765")
+    form = b"grant_type=client_credentials&client_secret=zzz-unknown-secret&client_id=x"
+    assert b"zzz-unknown-secret" not in redactor.redact_bytes(form)
+
+
+def test_log_filter_redacts_messages_arguments_and_tracebacks() -> None:
+    redactor = Redactor([SECRET])
+    stream = io.StringIO()
+    logger = logging.getLogger("test-ev-redaction")
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.propagate = False
+    install_log_redaction(redactor, logger)
+    try:
+        logger.warning("connecting with %s", SECRET)
+        try:
+            raise ValueError(f"bad password {SECRET}")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert "connecting with" in output and "bad password" in output
+    assert SECRET not in output
+
+
+def test_configuration_mapping_hides_secret_keys_and_values() -> None:
+    redactor = Redactor([SECRET])
+    config = {"auth": {"password": "short", "client_secret": "x" * 10, "url": f"http://h/?k={SECRET}"}, "port": 1}
+    cleaned = redact_mapping(config, redactor)
+    assert cleaned["auth"]["password"] == REDACTED and cleaned["auth"]["client_secret"] == REDACTED
+    assert SECRET not in json.dumps(cleaned) and cleaned["port"] == 1
