@@ -161,6 +161,9 @@ class PatientData:
     birth_date: str = ""  # YYYY-MM-DD
     gender: str = ""  # male | female | other | unknown
     id: str | None = None  # server id when known
+    qualified: bool = True  # identity status VALI: only then may the INS travel
+    ipp: str | None = None  # the facility's patient identifier (to find an unqualified identity)
+    ipp_system: str | None = None
 
 
 @dataclass(slots=True)
@@ -544,21 +547,27 @@ class _Reader:
         )
 
     def patient(self, value: Any, w: str) -> PatientData:
-        t = self.table(value, w, {"ins", "oid", "family", "given", "birth_date", "gender", "id"})
-        ins = self.string(t, w, "ins")
-        if not ins:
+        t = self.table(
+            value, w, {"ins", "oid", "family", "given", "birth_date", "gender", "id", "qualified", "ipp", "ipp_system"}
+        )
+        ins = self.string(t, w, "ins") or ""
+        qualified = self.boolean(t, w, "qualified", True)
+        if not ins and qualified:
             raise self.error(f"{w}.ins", "obligatoire (NIR ou NIA de test)", "required (test NIR or NIA)")
-        if len(ins) != 15 or not ins[:1].isdigit():
+        if ins and (len(ins) != 15 or not ins[:1].isdigit()):
             raise self.error(f"{w}.ins", "un INS a 15 caractères", "an INS has 15 characters")
         gender = self.string(t, w, "gender", "") or ""
         if gender and gender not in ("male", "female", "other", "unknown"):
             raise self.error(f"{w}.gender", "male, female, other ou unknown", "male, female, other or unknown")
         return PatientData(
             ins=ins,
-            oid=self.string(t, w, "oid", INS_TEST_NIR_OID) or INS_TEST_NIR_OID,
+            oid=(self.string(t, w, "oid", INS_TEST_NIR_OID) or INS_TEST_NIR_OID).removeprefix("urn:oid:"),
             family=self.string(t, w, "family", "") or "",
             given=self.string(t, w, "given", "") or "",
             birth_date=self.string(t, w, "birth_date", "") or "",
             gender=gender,
             id=self.string(t, w, "id"),
+            qualified=qualified,
+            ipp=self.string(t, w, "ipp"),
+            ipp_system=self.string(t, w, "ipp_system"),
         )

@@ -1,11 +1,116 @@
-"""`conformance run` (being built: see the issue tracker)."""
+"""`conformance run`: run the conformance campaign described by a TOML configuration.
+
+Exit codes: 0 every executed test passed; 1 some failed or errored; 2 the harness itself could not run
+(bad configuration, unusable output folder, broken suites); 130 interrupted (partial, unsealed run folder).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from pathlib import Path
+
 import click
+
+from conformance.config import LANGUAGES, SUITES
 
 
 @click.command(name="run")
-def command() -> None:
-    """Not available yet."""
-    raise click.ClickException("'run' is not available yet")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML configuration of the system under test (see examples/campaign.toml).",
+)
+@click.option(
+    "--suite",
+    "suites",
+    multiple=True,
+    type=click.Choice(SUITES),
+    help="Suite to run (repeatable); default: [run] suites of the configuration.",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder (created; must be empty). Default: <[run] output or runs/>/<run id>.",
+)
+@click.option(
+    "--lang", type=click.Choice(LANGUAGES), help="Language of the messages and report (default: [run] language)."
+)
+@click.option("--pdf", is_flag=True, help="Also write report.pdf.")
+@click.option(
+    "--reference",
+    is_flag=True,
+    help="Start the embedded reference endpoints and run against them (the configuration is optional).",
+)
+@click.option(
+    "--faults", default="", help="With --reference: seeded faults, comma-separated (conformance serve --list)."
+)
+@click.option("--quiet", is_flag=True, help="No per-test progress lines (the summary is still printed).")
+def command(
+    config_path: Path | None,
+    suites: tuple[str, ...],
+    output: Path | None,
+    lang: str | None,
+    pdf: bool,
+    reference: bool,
+    faults: str,
+    quiet: bool,
+) -> None:
+    """Run the conformance campaign and write a sealed report (résultats, rapport, preuves)."""
+    from conformance.campaign import EXIT_HARNESS, CampaignError, run_campaign
+    from conformance.campaign.runner import print_summary
+    from conformance.config import ConfigError, RunConfig, load_config
+
+    message_lang = lang or "fr"
+    try:
+        if config_path is None and not reference:
+            raise click.UsageError("--config FILE is required (or --reference)")
+        config = load_config(config_path) if config_path else RunConfig(source="<reference endpoints>")
+        message_lang = lang or config.run.language
+        with contextlib.ExitStack() as stack:
+            callbacks = []
+            if reference:
+                config, callback = _start_reference(stack, config, faults)
+                callbacks.append(callback)
+            elif faults:
+                raise click.UsageError("--faults needs --reference")
+            result = run_campaign(
+                config,
+                suites=list(suites) or None,
+                output=output,
+                lang=lang,
+                pdf=pdf,
+                listener_callbacks=callbacks,
+                progress=None if quiet else sys.stdout,
+            )
+        if quiet:
+            print_summary(result, message_lang)
+    except ConfigError as exc:
+        click.echo(exc.render(message_lang), err=True)
+        sys.exit(EXIT_HARNESS)
+    except CampaignError as exc:
+        click.echo(exc.render(message_lang), err=True)
+        sys.exit(EXIT_HARNESS)
+    sys.exit(result.exit_code)
+
+
+def _start_reference(stack: contextlib.ExitStack, config, faults: str):
+    from conformance.campaign import CampaignError
+    from conformance.campaign.reference import reference_config, sender_callback
+
+    try:
+        from conformance.reference import ReferenceEndpoints
+    except ImportError as exc:
+        raise CampaignError(
+            f"points de référence indisponibles: {exc}", f"reference endpoints unavailable: {exc}"
+        ) from None
+    try:
+        ref = stack.enter_context(ReferenceEndpoints(faults=faults or frozenset()))
+    except ValueError as exc:
+        raise CampaignError(f"points de référence: {exc}", f"reference endpoints: {exc}") from None
+    click.echo(
+        f"reference endpoints: FHIR {ref.fhir_base_url}, MLLP {ref.mllp_receiver[0]}:{ref.mllp_receiver[1]}"
+        + (f", faults: {faults}" if faults else "")
+    )
+    return reference_config(ref, config), sender_callback(ref)

@@ -1,0 +1,28 @@
+"""The campaign: runs the conformance suites (test_suites/) against the system under test.
+
+Public API: run_campaign(config, suites=, output=, lang=, pdf=, listener_callbacks=, progress=) -> CampaignResult;
+exit codes EXIT_OK / EXIT_FAILED / EXIT_HARNESS / EXIT_INTERRUPTED; suite helpers in
+conformance.campaign.checks (expect, expect_valid, ConformanceFailure) and conformance.campaign.hl7v2.
+"""
+
+from __future__ import annotations
+
+from conformance.campaign.runner import (
+    EXIT_FAILED,
+    EXIT_HARNESS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CampaignError,
+    CampaignResult,
+    run_campaign,
+)
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_HARNESS",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "CampaignError",
+    "CampaignResult",
+    "run_campaign",
+]

@@ -1,0 +1,69 @@
+"""Running the campaign against the embedded reference endpoints (`conformance run --reference`, `make demo`).
+
+`reference_config(ref, base)` points a configuration at a running ReferenceEndpoints and fills the test data
+from what it seeded; `sender_callback(ref)` makes the reference MLLP sender emit its scripted sequence to the
+harness's listener as soon as the listener is up.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from conformance.config import ListenerConfig, PatientData, RunConfig, TestData
+
+TEST_OID_PREFIX = "urn:oid:"
+
+
+def reference_test_data(ref: Any) -> TestData:
+    data = ref.test_data
+    patients = []
+    for p in data.patients:
+        patients.append(
+            PatientData(
+                ins=p.ins_value if p.qualified else "",
+                oid=(p.ins_system or "urn:oid:1.2.250.1.213.1.4.10").removeprefix(TEST_OID_PREFIX),
+                family=p.family,
+                given=p.given,
+                birth_date=p.birth_date,
+                gender=p.gender,
+                id=p.id,
+                qualified=p.qualified,
+                ipp=p.ipp_value,
+                ipp_system=p.ipp_system,
+            )
+        )
+    document_patient = None
+    if data.documents:
+        owner = next((p for p in data.patients if p.id == data.documents[0].patient_id), None)
+        document_patient = owner.ins_value if owner and owner.qualified else None
+    return TestData(
+        patients=patients,
+        practitioners=[data.practitioner_rpps],
+        organizations=[data.organization_finess],
+        document_patient=document_patient,
+    )
+
+
+def reference_config(ref: Any, base: RunConfig | None = None) -> RunConfig:
+    """A copy of `base` (or the defaults) pointed at the reference endpoints, with their test data."""
+    config = copy.deepcopy(base) if base is not None else RunConfig(source="<reference endpoints>")
+    config.fhir.base_url = ref.fhir_base_url
+    config.mllp.host, config.mllp.port = ref.mllp_receiver
+    if config.mllp.listener is None:
+        config.mllp.listener = ListenerConfig(host="127.0.0.1", port=0, wait_seconds=20.0, expect_messages=8)
+    config.hl7v2.documents = True
+    config.test_data = reference_test_data(ref)
+    if not config.run.name:
+        config.run.name = "Reference endpoints (hopen-conformance)"
+    return config
+
+
+def sender_callback(ref: Any):
+    runs: list[Any] = []
+
+    def start(host: str, port: int) -> None:
+        runs.append(ref.start_mllp_sender(host, port))
+
+    start.runs = runs  # type: ignore[attr-defined]
+    return start

@@ -1,0 +1,80 @@
+"""Access to the validators for the suites, loaded once per session, with clear errors when unavailable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.findings import Outcome
+
+
+class HarnessUnavailable(RuntimeError):
+    """A part of the harness the test needs could not be loaded: the test is an ERROR, not a pass."""
+
+    def __init__(self, message_fr: str, message_en: str) -> None:
+        self.message_fr = message_fr
+        self.message_en = message_en
+        self.kind = "unavailable"
+        super().__init__(message_en)
+
+    def message(self, lang: str = "fr") -> str:
+        return self.message_fr if lang == "fr" else self.message_en
+
+
+def load_fhir_validator(state: Any) -> Any:
+    cached = getattr(state, "_fhir_validator", None)
+    if cached is not None:
+        return cached
+    failure = getattr(state, "_fhir_validator_failure", None)
+    if failure is not None:
+        raise failure
+    try:
+        from conformance.packages import load_context
+        from conformance.validation.fhir import FhirValidator
+
+        context = load_context(packages=list(state.config.fhir.packages))
+        validator = FhirValidator(context)
+    except Exception as exc:
+        failure = HarnessUnavailable(
+            f"validateur FHIR indisponible: {type(exc).__name__}: {exc}",
+            f"FHIR validator unavailable: {type(exc).__name__}: {exc}",
+        )
+        state._fhir_validator_failure = failure
+        raise failure from None
+    for info in getattr(context, "packages", []) or []:
+        state.run.packages[str(info.name)] = str(info.version)
+    for missing in getattr(context, "missing", []) or []:
+        note = f"FHIR package dependency not available: {missing}"
+        if note not in state.run.warnings:
+            state.run.warnings.append(note)
+    state._fhir_validator = validator
+    state._fhir_context = context
+    return validator
+
+
+def validate_fhir(validator: Any, resource: Any, profiles: list[str], lang: str) -> Outcome:
+    return validator.validate(resource, profiles=profiles, lang=lang)
+
+
+def validate_cda(data: bytes, lang: str, name: str = "document") -> Outcome:
+    try:
+        from conformance.validation.cda import validate_document
+        from conformance.validation.options import ValidateOptions
+    except ImportError as exc:
+        raise HarnessUnavailable(f"validateur CDA indisponible: {exc}", f"CDA validator unavailable: {exc}") from None
+    return validate_document(data, ValidateOptions(lang=lang), name=name)
+
+
+def validate_hl7v2(message: str | bytes, lang: str, profile: str = "pam-fr-2.11") -> Outcome:
+    try:
+        from conformance.validation.hl7v2 import validate_message
+    except ImportError as exc:
+        raise HarnessUnavailable(
+            f"validateur HL7 v2 indisponible: {exc}", f"HL7 v2 validator unavailable: {exc}"
+        ) from None
+    return validate_message(message, profile=profile, lang=lang)
+
+
+def fhir_context(state: Any) -> Any:
+    """The FhirContext the validator was built with (loads the validator first)."""
+    load_fhir_validator(state)
+    return getattr(state, "_fhir_context", None)

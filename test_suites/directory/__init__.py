@@ -1,0 +1,1 @@
+"""Directory (Annuaire Santé): Practitioner by RPPS / idNatPs, PractitionerRole, Organization by FINESS."""

@@ -1,0 +1,1 @@
+"""FHIR server basics: CapabilityStatement, formats, errors, read/vread/ETag, search and paging."""
