@@ -30,6 +30,7 @@ system-deps:
 
 node-deps:
 	@true
+	@command -v npm >/dev/null || exit 0; test tests/thirdparty/node_modules/.package-lock.json -nt tests/thirdparty/package-lock.json || (cd tests/thirdparty && npm ci --no-audit --no-fund --loglevel=error)
 	@test -d reports/allure/node_modules/allure || { cd reports/allure && npm ci --silent --no-audit --no-fund; }
 
 demo: install
