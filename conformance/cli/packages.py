@@ -113,7 +113,8 @@ def install(
             _warn(warning)
         for line in result.installed:
             click.echo(_t("installé : ", "installed: ") + line)
-        click.echo(_t("paquets prêts :", "packages ready:"))
+        if result.packages:
+            click.echo(_t("paquets prêts :", "packages ready:"))
         for info in result.packages:
             click.echo(f"  {info.ref}  {info.path}")
         for missing in dependency_missing:

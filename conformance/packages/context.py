@@ -25,6 +25,7 @@ from conformance.packages.spec import version_key
 DEFAULT_PACKAGES = ("hl7.fhir.fr.core#2.2.0",)
 FHIR_BASE = "http://hl7.org/fhir/StructureDefinition/"
 INDEX_FORMAT = 1
+MAX_INDEX_FILES = 64
 # Compact entry layout in the on-disk index: one list per resource.
 _FIELDS = ("filename", "resourceType", "id", "url", "version", "kind", "type", "derivation", "content", "supplements")
 
@@ -135,6 +136,7 @@ class FhirContext:
             tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_bytes(orjson.dumps({"format": INDEX_FORMAT, "packages": per_package}))
             os.replace(tmp, cache_file)
+            _prune_index_files(index_dir)
         except OSError as exc:  # a read-only cache only costs speed
             self.warnings.append(f"canonical index not saved to {index_dir}: {exc}")
         return per_package
@@ -256,6 +258,20 @@ class FhirContext:
     def __repr__(self) -> str:
         refs = ", ".join(p.ref for p in self.packages)
         return f"FhirContext({refs}; {len(self._entries)} resources; missing={self.missing})"
+
+
+def _prune_index_files(index_dir: Path, keep: int | None = None) -> None:
+    """Keep the most recently written indexes: each package set has its own, old ones pile up."""
+    keep = MAX_INDEX_FILES if keep is None else keep
+    files = []
+    for path in index_dir.glob("context-*.json"):
+        try:
+            files.append((path.stat().st_mtime, path))
+        except OSError:
+            continue
+    files.sort(reverse=True)
+    for _mtime, path in files[keep:]:
+        path.unlink(missing_ok=True)
 
 
 _CONTEXTS: dict[tuple, FhirContext] = {}

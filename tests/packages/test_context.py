@@ -128,3 +128,13 @@ def test_unresolved_reference_is_attributed_to_the_missing_package(fr_ctx) -> No
     assert fr_ctx.missing_package_for(civilite) == "ans.fr.terminologies#1.7.0"
     assert fr_ctx.missing_package_for(FR_PATIENT) is None
     assert fr_ctx.missing_package_for("http://example.org/unknown") is None
+
+
+def test_old_index_files_are_pruned(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.packages import context as context_module
+
+    monkeypatch.setattr(context_module, "MAX_INDEX_FILES", 2)
+    for name in ("p1.pkg", "p2.pkg", "p3.pkg"):
+        make_package(env["search"], name, "1.0.0")
+        load_context([f"{name}#1.0.0"])
+    assert len(list((env["tool"] / "fhir-index").glob("context-*.json"))) == 2
