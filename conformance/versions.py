@@ -36,10 +36,10 @@ def fhir_package_versions() -> list[str]:
     """The packages the default context loads, read from the cache metadata only (no index, no network)."""
     from conformance.packages import DEFAULT_PACKAGES, PackageManager
 
-    manager = PackageManager(network=False)
+    manager = PackageManager(network=False, read_only=True)
     result = manager.resolve(list(DEFAULT_PACKAGES), include_core=True)
     lines = [f"FHIR package {p.ref}{_provided_by(p)}" for p in result.packages]
-    lines += [f"FHIR package {m.name}#{m.version}: not found" for m in result.missing]
+    lines += [f"FHIR package {m.name}#{m.version}: not installed" for m in result.missing]
     return lines
 
 

@@ -66,6 +66,7 @@ class PackageManager:
         state_dir: Path | None = None,
         refresh: bool = False,
         copy_folders: bool = False,
+        read_only: bool = False,
     ) -> None:
         self.cache = cache if isinstance(cache, PackageCache) else PackageCache(cache)
         self.search_path = SearchPath(search_path)
@@ -78,6 +79,7 @@ class PackageManager:
         self._failed_sources: set[str] = set()
         self._known = NetworkVersions(state_dir, ttl=0 if refresh else None)
         self.copy_folders = copy_folders  # install explicit folders into the cache (CLI) or use them in place
+        self.read_only = read_only  # never write the cache: what is installed is what there is (--version)
 
     # --- one package ----------------------------------------------------------------------------------
 
@@ -99,7 +101,9 @@ class PackageManager:
         local = self.search_path.find(name, version)
         if local is not None:
             try:
-                return self._from_local(local.path, name, version, result)
+                found = self._from_local(local.path, name, version, result)
+                if found is not None:
+                    return found
             except PackageError as exc:  # a damaged file on the search path: say so, use the next source
                 result.warnings.append(
                     Message(f"{exc.message_en}; trying the next source", f"{exc.message_fr} ; source suivante")
@@ -111,11 +115,13 @@ class PackageManager:
             return None
         return self._download(name, version, result)
 
-    def _from_local(self, path: Path, name: str, version: str, result: Resolution) -> PackageInfo:
+    def _from_local(self, path: Path, name: str, version: str, result: Resolution) -> PackageInfo | None:
         if path.is_dir():
             package = package_dir_of(path)
             return PackageInfo(name, version, package)
         path = path.resolve()
+        if self.read_only:
+            return self.cache.get(name, version)
         if self._installed_from(name, version, path):
             return self.cache.get(name, version)
         with self.cache.lock():

@@ -88,13 +88,16 @@ def test_version_lists_default_packages_and_registered_providers(
         raise RuntimeError("rules not built")
 
     versions.register_version_provider(broken, name="cda")
-    make_package(env["search"], "hl7.fhir.fr.core", "2.2.0", dependencies={"hl7.fhir.r4.core": "4.0.1"})
+    tgz = make_package(env["search"], "hl7.fhir.fr.core", "2.2.0", dependencies={"hl7.fhir.r4.core": "4.0.1"})
+    assert "  FHIR package hl7.fhir.fr.core#2.2.0: not installed" in _run("--version").output.splitlines()
+    assert not (env["cache"] / "hl7.fhir.fr.core#2.2.0").exists()  # --version never installs
+    assert _run("packages", "install", "--offline", str(tgz)).exit_code == 0
     result = _run("--version")
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].startswith("hopen-conformance ")
     assert "  FHIR package hl7.fhir.fr.core#2.2.0" in lines
-    assert "  FHIR package hl7.fhir.r4.core#4.0.1: not found" in lines
+    assert "  FHIR package hl7.fhir.r4.core#4.0.1: not installed" in lines
     assert "  HL7 v2 profile pam-fr-2.11" in lines
     assert any(line.startswith("  cda: unavailable (RuntimeError: rules not built)") for line in lines)
 
