@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import Any
 
 _ASSERT_RESULT = {"passed": "pass", "failed": "fail", "error": "error", "skipped": "skip"}
@@ -37,6 +38,7 @@ def render_testreport(results: dict[str, Any], lang: str = "fr") -> dict[str, An
             {"type": "test-engine", "uri": TOOL_URI, "display": f"hopen-conformance {results['tool']['version']}"}
         ],
     }
+    report["text"] = {"status": "generated", "div": _narrative(results, lang)}
     if executed:
         report["score"] = round(100.0 * summary["passed"] / executed, 2)
     if results.get("finished"):
@@ -63,3 +65,12 @@ def _test(test: dict[str, Any], lang: str) -> dict[str, Any]:
         assertion["detail"] = " ".join(test["evidence"][:20])
     entry: dict[str, Any] = {"name": test["id"], "description": title or test["id"], "action": [{"assert": assertion}]}
     return entry
+
+
+def _narrative(results: dict[str, Any], lang: str) -> str:
+    summary = results["summary"]
+    labels = ("passed", "failed", "error", "skipped")
+    counts = ", ".join(f"{label} {summary[label]}" for label in labels)
+    title = escape(results["programme"]["name"][lang])
+    run_id = escape(results["run_id"])
+    return f'<div xmlns="http://www.w3.org/1999/xhtml"><p>hopen-conformance {run_id}: {title}</p><p>{counts}</p></div>'
