@@ -339,6 +339,8 @@ def _indicator_lines(result: CampaignResult, lang: str) -> list[str]:
             continue
         code = item.get("code") or item.get("id") or "?"
         title = item.get("title_fr" if fr else "title_en") or item.get("title") or ""
+        if isinstance(title, dict):
+            title = title.get(lang) or title.get("fr") or ""
         status = item.get("status") or item.get("verdict") or ""
         lines.append(f"  {code:<10} {status!s:<12} {title}"[:160])
     return lines
