@@ -1,11 +1,202 @@
-"""`conformance validate` (being built: see the issue tracker)."""
+"""`conformance validate FILE|DIR|PACKAGE.tgz...`: validate FHIR (JSON/XML/ndjson/Bundles/packages), HL7 v2 and CDA.
+
+Each input's kind is detected from its bytes and routed to `conformance.validation.<fhir|hl7v2|cda>.validate_input`.
+Exit status: 0 when no error or fatal issue, 1 otherwise, 2 on usage errors.
+"""
 
 from __future__ import annotations
 
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
 import click
+
+from conformance.findings import Outcome, finding
+from conformance.validation.options import ValidateOptions
+
+_ROUTES = {
+    "fhir-json": "fhir",
+    "fhir-ndjson": "fhir",
+    "fhir-xml": "fhir",
+    "hl7v2": "hl7v2",
+    "cda": "cda",
+    "xdm": "cda",
+}
+_MAX_INPUT = 512 * 1024 * 1024
 
 
 @click.command(name="validate")
-def command() -> None:
-    """Not available yet."""
-    raise click.ClickException("'validate' is not available yet")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    metavar="URL",
+    help="Profile canonical URL to validate against (repeatable).",
+)
+@click.option(
+    "--ig",
+    "igs",
+    multiple=True,
+    metavar="SOURCE",
+    help="Extra conformance resources: NAME#VER, .tgz, folder or file (repeatable).",
+)
+@click.option("--hl7v2-profile", metavar="P", help="HL7 v2 profile: 'pam-fr-2.11' or an XML conformance profile.")
+@click.option(
+    "--cda-pack", type=click.Path(exists=True, file_okay=False, path_type=Path), help="ANS CDA test pack folder."
+)
+@click.option("--schematron", metavar="S", help="Schematron file name or path (instead of detection).")
+@click.option("--tx", "terminology_server", metavar="URL", help="Terminology server base URL (off by default).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--summary", is_flag=True, help="One line per validated item and totals, instead of every issue.")
+def command(
+    inputs: tuple[Path, ...],
+    profiles: tuple[str, ...],
+    igs: tuple[str, ...],
+    hl7v2_profile: str | None,
+    cda_pack: Path | None,
+    schematron: str | None,
+    terminology_server: str | None,
+    output_format: str,
+    lang: str,
+    summary: bool,
+) -> None:
+    """Validate files, folders or FHIR packages; prints issues (text) or OperationOutcomes (json)."""
+    options = ValidateOptions(
+        lang=lang,
+        profiles=list(profiles),
+        igs=list(igs),
+        terminology_server=terminology_server,
+        hl7v2_profile=hl7v2_profile,
+        cda_pack=cda_pack,
+        schematron=schematron,
+    )
+    outcomes: list[Outcome] = []
+    for path in _expand(inputs):
+        outcomes.extend(validate_path(path, options))
+    if output_format == "json":
+        click.echo(json.dumps(_as_json(outcomes, lang), ensure_ascii=False, indent=2))
+    elif summary:
+        _print_summary(outcomes, lang)
+    else:
+        for outcome in outcomes:
+            click.echo(outcome.render(lang))
+    sys.exit(0 if all(o.is_valid for o in outcomes) else 1)
+
+
+def _expand(inputs: tuple[Path, ...]) -> Iterator[Path]:
+    for path in inputs:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
+                    yield child
+        else:
+            yield path
+
+
+def validate_path(path: Path, options: ValidateOptions) -> list[Outcome]:
+    """Validate one file (any supported kind); never raises for bad content."""
+    name = str(path)
+    try:
+        if path.stat().st_size > _MAX_INPUT:
+            return [_problem(name, "input-too-large", "Fichier trop volumineux", "File too large")]
+        data = path.read_bytes()
+    except OSError as exc:
+        return [_problem(name, "input-unreadable", f"Lecture impossible : {exc}", f"Cannot read: {exc}")]
+    return validate_bytes(data, name, options)
+
+
+def validate_bytes(data: bytes, name: str, options: ValidateOptions) -> list[Outcome]:
+    from conformance.validation.detect import detect_kind
+
+    if data[:2] == b"\x1f\x8b":  # a FHIR NPM package (.tgz)
+        area = "fhir"
+    else:
+        kind = str(detect_kind(data))
+        area = _ROUTES.get(kind)
+        if area is None:
+            return [
+                _problem(
+                    name,
+                    "input-unknown-kind",
+                    "Type de contenu non reconnu (ni FHIR JSON/XML, ni HL7 v2, ni CDA/XDM)",
+                    "Unrecognised content (not FHIR JSON/XML, HL7 v2 or CDA/XDM)",
+                )
+            ]
+    try:
+        module = importlib.import_module(f"conformance.validation.{area}")
+        validate_input = module.validate_input
+    except (ImportError, AttributeError):
+        return [
+            _problem(
+                name,
+                "input-not-supported",
+                f"La validation {area} n'est pas encore disponible",
+                f"{area} validation is not supported yet",
+            )
+        ]
+    try:
+        return list(validate_input(data, name=name, options=options))
+    except Exception as exc:  # a validator bug must not hide the other inputs' results
+        return [_problem(name, "validator-failure", f"Échec du validateur : {exc!r}", f"Validator failure: {exc!r}")]
+
+
+def _problem(name: str, rule: str, fr: str, en: str) -> Outcome:
+    outcome = Outcome(subject=name, kind="input")
+    outcome.add(finding("fatal", "processing", rule, "", fr, en, source="tool"))
+    return outcome
+
+
+def _as_json(outcomes: list[Outcome], lang: str) -> dict:
+    documents = []
+    for outcome in outcomes:
+        oo = outcome.to_operation_outcome(lang)
+        oo["id"] = f"o{len(documents) + 1}"
+        oo["extension"] = [
+            {"url": "http://hl7.org/fhir/StructureDefinition/operationoutcome-file", "valueString": outcome.subject}
+        ]
+        documents.append(oo)
+    if len(documents) == 1:
+        return documents[0]
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "total": len(documents),
+        "entry": [{"fullUrl": f"urn:uuid:{_uuid(i)}", "resource": doc} for i, doc in enumerate(documents)],
+    }
+
+
+def _uuid(index: int) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hopen-conformance/validate/{index}"))
+
+
+def _print_summary(outcomes: list[Outcome], lang: str) -> None:
+    fr = lang == "fr"
+    width = min(90, max((len(o.subject) for o in outcomes), default=10))
+    header = ("Élément" if fr else "Item").ljust(width)
+    click.echo(f"{header}  {'Verdict':<9} {'Err':>4} {'Avert' if fr else 'Warn':>5} {'Info':>5}")
+    totals = [0, 0, 0, 0]
+    for outcome in outcomes:
+        errors = len(outcome.errors)
+        warnings = len(outcome.warnings)
+        infos = len(outcome.findings) - errors - warnings
+        verdict = ("VALIDE" if fr else "VALID") if outcome.is_valid else ("INVALIDE" if fr else "INVALID")
+        subject = outcome.subject if len(outcome.subject) <= width else "…" + outcome.subject[-(width - 1) :]
+        click.echo(f"{subject.ljust(width)}  {verdict:<9} {errors:>4} {warnings:>5} {infos:>5}")
+        totals[0 if outcome.is_valid else 1] += 1
+        totals[2] += errors
+        totals[3] += warnings
+    if fr:
+        click.echo(
+            f"Total : {len(outcomes)} élément(s), {totals[0]} valide(s), {totals[1]} invalide(s), {totals[2]} erreur(s), {totals[3]} avertissement(s)"
+        )
+    else:
+        click.echo(
+            f"Total: {len(outcomes)} item(s), {totals[0]} valid, {totals[1]} invalid, {totals[2]} error(s), {totals[3]} warning(s)"
+        )

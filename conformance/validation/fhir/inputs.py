@@ -1,0 +1,121 @@
+"""`validate_input`: bytes of a file (JSON, XML, ndjson, or a package .tgz) -> one Outcome per resource."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from typing import Any
+
+import orjson
+
+from conformance.findings import Outcome, finding
+from conformance.validation.options import ValidateOptions
+
+_CONFORMANCE_TYPES = frozenset(
+    {
+        "StructureDefinition",
+        "ValueSet",
+        "CodeSystem",
+        "ImplementationGuide",
+        "SearchParameter",
+        "CapabilityStatement",
+        "OperationDefinition",
+        "ConceptMap",
+        "NamingSystem",
+        "StructureMap",
+        "CompartmentDefinition",
+        "GraphDefinition",
+        "MessageDefinition",
+    }
+)
+_MAX_TGZ_MEMBER = 64 * 1024 * 1024
+
+
+def validate_input(data: bytes, *, name: str, options: ValidateOptions) -> list[Outcome]:
+    from conformance.validation.detect import Kind, detect_kind
+
+    validator = _validator_for(options)
+    if data[:2] == b"\x1f\x8b":
+        return _validate_package(data, name, options, validator)
+    kind = detect_kind(data)
+    if kind == Kind.FHIR_NDJSON:
+        outcomes = []
+        for number, line in enumerate(data.splitlines(), start=1):
+            if line.strip():
+                outcome = _validate_one(line, f"{name}:{number}", options, validator)
+                outcomes.append(outcome)
+        return outcomes
+    return [_validate_one(data, name, options, validator)]
+
+
+def _validator_for(options: ValidateOptions) -> Any:
+    from conformance.validation.fhir import get_validator
+
+    context = None
+    if options.igs:
+        from conformance.packages import load_context
+
+        context = load_context(igs=list(options.igs))
+    return get_validator(context, options.terminology_server)
+
+
+def _validate_one(data: bytes, name: str, options: ValidateOptions, validator: Any) -> Outcome:
+    from conformance.validation.fhir.xml import looks_like_xml, xml_to_json
+
+    if looks_like_xml(data):
+        resource, problem = xml_to_json(data, validator)
+        if resource is None:
+            problem.subject = name
+            return problem
+        outcome = validator.validate(resource, options.profiles, options.lang)
+    else:
+        outcome = validator.validate(data, options.profiles, options.lang)
+    outcome.details["file"] = name
+    outcome.subject = f"{name} ({outcome.subject})" if outcome.subject not in ("resource", name) else name
+    return outcome
+
+
+def _validate_package(data: bytes, name: str, options: ValidateOptions, validator: Any) -> list[Outcome]:
+    """A FHIR NPM package: its example instances (not its conformance resources) against their meta.profile."""
+    outcomes: list[Outcome] = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            members = archive.getmembers()
+            has_examples = any("/example/" in m.name for m in members)
+            for member in members:
+                if not member.isfile() or not member.name.endswith(".json") or member.size > _MAX_TGZ_MEMBER:
+                    continue
+                base = member.name.rsplit("/", 1)[-1]
+                if base in ("package.json", ".index.json") or base.startswith("."):
+                    continue
+                if has_examples and "/example/" not in member.name:
+                    continue
+                handle = archive.extractfile(member)
+                if handle is None:
+                    continue
+                content = handle.read()
+                try:
+                    parsed = orjson.loads(content)
+                except orjson.JSONDecodeError:
+                    continue
+                if not isinstance(parsed, dict) or parsed.get("resourceType") in _CONFORMANCE_TYPES:
+                    continue
+                outcome = validator.validate(parsed, options.profiles, options.lang)
+                outcome.details["file"] = f"{name}!{member.name}"
+                outcome.subject = f"{name.rsplit('/', 1)[-1]}!{base}"
+                outcomes.append(outcome)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        outcome = Outcome(subject=name, kind="fhir")
+        outcome.add(
+            finding(
+                "fatal",
+                "structure",
+                "package-unreadable",
+                "",
+                f"Package illisible : {exc}",
+                f"Unreadable package: {exc}",
+                source="fhir",
+            )
+        )
+        outcomes.append(outcome)
+    return outcomes

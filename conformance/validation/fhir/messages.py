@@ -1,0 +1,229 @@
+"""French and English texts for every rule id the FHIR validator emits (ids follow the HL7 Java validator)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "Unrecognised_property_": ("Propriété inconnue '{0}'", "Unrecognised property '{0}'"),
+    "Unable_to_find_resourceType_property": (
+        "Propriété resourceType introuvable",
+        "Unable to find resourceType property",
+    ),
+    "This_does_not_appear_to_be_a_FHIR_resource_unknown_name_": (
+        "Ceci ne semble pas être une ressource FHIR (nom inconnu '{0}')",
+        "This does not appear to be a FHIR resource (unknown name '{0}')",
+    ),
+    "Validation_VAL_Profile_NoDefinition": (
+        "Aucune définition trouvée pour le type de ressource '{0}'",
+        "No definition found for resource type '{0}'",
+    ),
+    "Error_parsing_JSON_": ("Erreur d'analyse JSON : {0}", "Error parsing JSON: {0}"),
+    "Error_parsing_XML_": ("Erreur d'analyse XML : {0}", "Error parsing XML: {0}"),
+    "This_property_must_be_an_Array_not_": (
+        "La propriété {0} doit être un tableau JSON, pas {1}",
+        "The property {0} must be a JSON Array, not {1}",
+    ),
+    "This_property_must_be_an_simple_value_not_": (
+        "La propriété {0} doit être une valeur simple, pas {1}",
+        "This property must be an simple value, not {1} ({0})",
+    ),
+    "This_property_must_be_an_object_not_": (
+        "La propriété {0} doit être un objet, pas {1}",
+        "This property must be an object, not {1} ({0})",
+    ),
+    "This_property_must_be__not_": (
+        "La propriété {0} doit être {1}, pas {2}",
+        "The property {0} must be {1}, not {2}",
+    ),
+    "Object_must_have_some_content": ("L'objet doit avoir un contenu", "Object must have some content"),
+    "Array_cannot_be_empty": (
+        "Un tableau ne peut pas être vide : la propriété ne doit pas être présente si elle n'a pas de valeur",
+        "Array cannot be empty - the property should not be present if it has no values",
+    ),
+    "Type_Specific_Checks_DT_Primitive_NotEmpty": ("@value ne peut pas être vide", "@value cannot be empty"),
+    "Type_Specific_Checks_DT_Primitive_ValueExt": (
+        "Les types primitifs doivent avoir une valeur ou des extensions",
+        "Primitive types must have a value or must have child extensions",
+    ),
+    "primitive": ("Valeur invalide pour le type {0} : {1}", "{1}"),
+    "Validation_VAL_Profile_Minimum": (
+        "{0} : minimum requis = {1}, mais seulement {2} trouvé(s) (profil {3})",
+        "{0}: minimum required = {1}, but only found {2} (from {3})",
+    ),
+    "Validation_VAL_Profile_Maximum": (
+        "{0} : maximum autorisé = {1}, mais {2} trouvé(s) (profil {3})",
+        "{0}: max allowed = {1}, but found {2} (from {3})",
+    ),
+    "_DT_Fixed_Wrong": ("La valeur est '{0}' mais doit être '{1}'", "Value is '{0}' but must be '{1}'"),
+    "Profile_VAL_MissingElement": (
+        "Élément manquant '{0}' : requis par la valeur fixe/motif du profil {1}",
+        "Missing element '{0}' - required by fixed value assigned in profile {1}",
+    ),
+    "Validation_VAL_Profile_NotSlice": (
+        "Cet élément ne correspond à aucune tranche (slice) connue {0} et le découpage est fermé : {1}",
+        "This element does not match any known slice {0} and slicing is CLOSED: {1}",
+    ),
+    "Validation_VAL_Profile_SliceOrder": (
+        "Selon le profil {0}, l'élément '{1}' n'est pas dans l'ordre du découpage ordonné",
+        "As specified by profile {0}, Element '{1}' is out of order in ordered slice",
+    ),
+    "Validation_VAL_Profile_OpenAtEnd": (
+        "Selon le profil {0}, l'élément '{1}' ne correspond à aucune tranche et doit être placé à la fin",
+        "As specified by profile {0}, Element '{1}' does not match a slice and must come after the slices (openAtEnd)",
+    ),
+    "Extension_EXT_Unknown": ("Extension inconnue {0}", "Unknown extension {0}"),
+    "Extension_EXT_Unknown_NotHere": (
+        "L'extension {0} est inconnue et n'est pas autorisée ici",
+        "The extension {0} is unknown, and not allowed here",
+    ),
+    "Extension_EXT_Type": (
+        "La définition de l'extension '{0}' autorise les types {1} mais le type {2} a été trouvé",
+        "The Extension '{0}' definition allows for the types {1} but found type {2}",
+    ),
+    "Extension_EXT_Simple": (
+        "L'extension '{0}' est simple : elle doit porter une valeur, pas des extensions",
+        "The Extension '{0}' definition is for a simple extension, so it must contain a value, not extensions",
+    ),
+    "Extension_EXT_SubExtension_Invalid": (
+        "La sous-extension '{0}' n'est pas définie par l'extension {1}",
+        "Sub-extension url '{0}' is not defined by the Extension {1}",
+    ),
+    "Extension_EXTP_Context_Wrong": (
+        "L'extension {0} n'est pas autorisée à cet endroit (autorisé = {1} ; cet élément est {2})",
+        "The extension {0} is not allowed to be used at this point (allowed = {1}; this element is {2})",
+    ),
+    "Extension_EXT_Modifier_N": (
+        "L'extension '{0}' ne doit pas être utilisée comme extension (c'est une modifierExtension)",
+        "The Extension '{0}' must not be used as an extension (it's a modifierExtension)",
+    ),
+    "Extension_EXT_Modifier_Y": (
+        "L'extension '{0}' doit être utilisée comme modifierExtension",
+        "The Extension '{0}' must be used as a modifierExtension",
+    ),
+    "Terminology_TX_NoValid_1_CC": (
+        "Aucun des codages fournis n'appartient au jeu de valeurs {0}, et un codage de ce jeu est requis (codes = {1})",
+        "None of the codings provided are in the value set {0}, and a coding from this value set is required (codes = {1})",
+    ),
+    "Terminology_TX_NoValid_2_CC": (
+        "Aucun des codages fournis n'appartient au jeu de valeurs {0}, et un codage devrait en provenir sauf s'il n'a pas de code adapté (codes = {1})",
+        "None of the codings provided are in the value set {0}, and a coding should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable) (codes = {1})",
+    ),
+    "Terminology_TX_NoValid_3_CC": (
+        "Aucun des codages fournis n'appartient au jeu de valeurs {0}, et il est recommandé qu'un codage en provienne (codes = {1})",
+        "None of the codings provided are in the value set {0}, and a coding is recommended to come from this value set (codes = {1})",
+    ),
+    "Terminology_TX_NoValid_12": (
+        "Le codage fourni ({1}) n'appartient pas au jeu de valeurs {0}, et un code de ce jeu est requis",
+        "The Coding provided ({1}) is not in the value set {0}, and a code is required from this value set",
+    ),
+    "Terminology_TX_NoValid_13": (
+        "Le codage fourni ({1}) n'appartient pas au jeu de valeurs {0}, et un code devrait en provenir sauf s'il n'a pas de code adapté",
+        "The Coding provided ({1}) is not in the value set {0}, and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable)",
+    ),
+    "Terminology_TX_NoValid_14": (
+        "Le codage fourni ({1}) n'appartient pas au jeu de valeurs {0}, et il est recommandé qu'un code en provienne",
+        "The Coding provided ({1}) is not in the value set {0}, and a code is recommended to come from this value set",
+    ),
+    "Terminology_TX_NoValid_16": (
+        "La valeur fournie ('{1}') n'appartient pas au jeu de valeurs {0}, et un code de ce jeu est requis",
+        "The value provided ('{1}') is not in the value set {0}, and a code is required from this value set",
+    ),
+    "Terminology_TX_NoValid_17": (
+        "La valeur fournie ('{1}') n'appartient pas au jeu de valeurs {0}, et un code devrait en provenir sauf s'il n'a pas de code adapté",
+        "The value provided ('{1}') is not in the value set {0}, and a code should come from this value set unless it has no suitable code (note that the validator cannot judge what is suitable)",
+    ),
+    "Terminology_TX_NoValid_18": (
+        "La valeur fournie ('{1}') n'appartient pas au jeu de valeurs {0}, et il est recommandé qu'un code en provienne",
+        "The value provided ('{1}') is not in the value set {0}, and a code is recommended to come from this value set",
+    ),
+    "Terminology_TX_ValueSet_NotFound": (
+        "Jeu de valeurs {0} introuvable dans les packages chargés : le code ({1}) n'a pas pu être vérifié",
+        "ValueSet {0} not found by validator: the code ({1}) could not be checked",
+    ),
+    "Terminology_TX_NotChecked": (
+        "Le code ({1}) n'a pas pu être vérifié dans le jeu de valeurs {0} : non disponible localement : {2}",
+        "The code ({1}) could not be checked against the value set {0}: not available locally: {2}",
+    ),
+    "Terminology_TX_Code_Unknown": (
+        "Code inconnu '{1}' dans le système de codes '{0}'",
+        "Unknown code '{1}' in the CodeSystem '{0}'",
+    ),
+    "Terminology_TX_Code_ValueSet": (
+        "Aucun code fourni, alors qu'un code du jeu de valeurs {0} est requis",
+        "No code provided, and a code is required from the value set {0}",
+    ),
+    "Terminology_TX_System_Relative": (
+        "Coding.system doit être une référence absolue, pas locale",
+        "Coding.system must be an absolute reference, not a local reference",
+    ),
+    "Type_Specific_Checks_DT_Identifier_System": (
+        "Identifier.system doit être une référence absolue, pas locale",
+        "Identifier.system must be an absolute reference, not a local reference",
+    ),
+    "invariant": ("Contrainte {0} non respectée : {1} [{2}]", "Constraint {0} failed: {1} [{2}]"),
+    "Reference_REF_Format1": (
+        "Les URL relatives doivent être de la forme [TypeRessource]/[id] (trouvé {0})",
+        "Relative URLs must be of the format [ResourceName]/[id], or a search URL is allowed ([type]?parameters. Encountered {0})",
+    ),
+    "Reference_REF_BadTargetType": (
+        "Type de ressource cible invalide : {0} trouvé, mais attendu parmi ({1})",
+        "Invalid Resource target type. Found {0}, but expected one of ({1})",
+    ),
+    "Reference_REF_ResourceType": (
+        "La référence {0} désigne une ressource {1} qui ne correspond pas au type indiqué",
+        "Matching reference for reference {0} has resourceType {1}",
+    ),
+    "Reference_REF_NotFound_Bundle": (
+        "Référence locale ou contenue introuvable dans le bundle/la ressource : {0}",
+        "Bundled or contained reference not found within the bundle/resource {0}",
+    ),
+    "Reference_REF_CantResolve": ("Impossible de résoudre la ressource '{0}'", "Unable to resolve resource '{0}'"),
+    "Bundle_BUNDLE_Entry_IdUrlMismatch": (
+        "L'id de la ressource ne correspond pas à l'id du fullUrl de l'entrée ('{0}' vs '{1}')",
+        "Resource ID does not match the ID in the entry full URL ('{0}' vs '{1}')",
+    ),
+    "Bundle_BUNDLE_Entry_NoFullUrl": ("Entrée de bundle sans fullUrl", "Bundle entry missing fullUrl"),
+    "Bundle_BUNDLE_Not_Local": (
+        "La référence URN n'est pas contenue dans le bundle : {0}",
+        "URN reference is not locally contained within the bundle {0}",
+    ),
+    "Bundle_BUNDLE_MultipleMatches": (
+        "Plusieurs entrées du bundle correspondent à la référence {0}",
+        "Multiple matches in bundle for reference {0}",
+    ),
+    "Validation_VAL_Profile_Unknown": (
+        "Le profil '{0}' n'a pas été vérifié car il est inconnu (absent des packages chargés{1})",
+        "Profile reference '{0}' has not been checked because it is unknown (not in the loaded packages{1})",
+    ),
+    "Validation_VAL_Unknown_Profile": (
+        "Profil inconnu {0} : introuvable dans les packages chargés{1}",
+        "Unknown profile {0}: not found in the loaded packages{1}",
+    ),
+    "Validation_VAL_Profile_WrongType": (
+        "Le profil {0} s'applique au type {1}, pas à {2}",
+        "Profile {0} is for type {1}, not {2}",
+    ),
+    "XHTML_XHTML_Name_Invalid": (
+        "Nom invalide pour le XHTML ('{0}') : doit commencer par div",
+        "Wrong name on the XHTML ('{0}') - must start with div",
+    ),
+    "XHTML_XHTML_NS_InValid": (
+        "Espace de noms incorrect pour le XHTML ('{0}', devrait être 'http://www.w3.org/1999/xhtml')",
+        "Wrong namespace on the XHTML ('{0}', should be 'http://www.w3.org/1999/xhtml')",
+    ),
+    "Validation_VAL_Profile_NoType": (
+        "Le type de l'élément {0} est inconnu ; types valides ici : {1}",
+        "The type of element {0} is not known, which is illegal. Valid types at this point are {1}",
+    ),
+    "FHIRPATH_NOT_EVALUATED": (
+        "La contrainte {0} n'a pas pu être évaluée par le moteur FHIRPath : {1}",
+        "The constraint {0} could not be evaluated by the FHIRPath engine: {1}",
+    ),
+}
+
+
+def texts(rule: str, *args: Any) -> tuple[str, str]:
+    fr, en = MESSAGES[rule]
+    values = [str(a) for a in args]
+    return fr.format(*values), en.format(*values)

@@ -1,0 +1,222 @@
+"""StructureDefinition snapshots compiled once into trees of `ElementNode`s the validator walks.
+
+Each node keeps what validation needs (cardinality, JSON names of choice types, fixed/pattern, binding,
+constraints, slicing and its slices) so that walking an instance is dictionary look-ups, not searches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.validation.fhir.primitives import PRIMITIVES, SYSTEM_TYPE_PREFIX
+
+RESOURCE_TYPES_EXTRA = frozenset({"Resource", "DomainResource"})
+
+
+@dataclass(slots=True)
+class TypeRef:
+    code: str
+    profiles: tuple[str, ...] = ()
+    target_profiles: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Constraint:
+    key: str
+    severity: str
+    human: str
+    expression: str
+    source: str
+
+
+@dataclass(slots=True)
+class Slicing:
+    discriminators: tuple[tuple[str, str], ...]  # (type, path)
+    rules: str
+    ordered: bool
+
+
+class ElementNode:
+    """One element of a snapshot: `children` holds its sub-elements (in snapshot order), `slices` its slices."""
+
+    __slots__ = (
+        "array",
+        "binding",
+        "children",
+        "constraints",
+        "content_reference",
+        "element_id",
+        "fixed",
+        "json_names",
+        "max",
+        "min",
+        "name",
+        "path",
+        "pattern",
+        "required_children",
+        "slice_name",
+        "slices",
+        "slicing",
+        "type_slices",
+        "types",
+    )
+
+    def __init__(self, element: dict[str, Any]) -> None:
+        self.path: str = element["path"]
+        self.element_id: str = element.get("id") or element["path"]
+        self.name: str = self.path.rsplit(".", 1)[-1]
+        self.slice_name: str | None = element.get("sliceName")
+        self.min: int = int(element.get("min", 0))
+        raw_max = element.get("max", "*")
+        self.max: int | None = None if raw_max == "*" else int(raw_max)
+        base_max = (element.get("base") or {}).get("max", raw_max)
+        self.array: bool = base_max != "1" and base_max != "0"
+        self.types: list[TypeRef] = [
+            TypeRef(
+                _type_code(t),
+                tuple(t.get("profile", ())),
+                tuple(t.get("targetProfile", ())),
+            )
+            for t in element.get("type", ())
+        ]
+        self.fixed: tuple[str, Any] | None = None
+        self.pattern: tuple[str, Any] | None = None
+        for key, value in element.items():
+            if key.startswith("fixed"):
+                self.fixed = (key[5:], value)
+            elif key.startswith("pattern"):
+                self.pattern = (key[7:], value)
+        binding = element.get("binding")
+        self.binding: tuple[str, str] | None = (
+            (binding.get("strength", "example"), binding["valueSet"]) if binding and binding.get("valueSet") else None
+        )
+        self.constraints: list[Constraint] = [
+            Constraint(
+                c.get("key", "?"),
+                c.get("severity", "error"),
+                c.get("human", ""),
+                c.get("expression", ""),
+                c.get("source", ""),
+            )
+            for c in element.get("constraint", ())
+            if c.get("expression")
+        ]
+        slicing = element.get("slicing")
+        self.slicing: Slicing | None = (
+            Slicing(
+                tuple((d.get("type", "value"), d.get("path", "$this")) for d in slicing.get("discriminator", ())),
+                slicing.get("rules", "open"),
+                bool(slicing.get("ordered", False)),
+            )
+            if slicing
+            else None
+        )
+        self.content_reference: str | None = element.get("contentReference")
+        self.children: list[ElementNode] = []
+        self.slices: list[ElementNode] = []
+        self.type_slices: dict[str, ElementNode] = {}  # choice type slices: "Quantity" -> node
+        self.json_names: dict[str, tuple[ElementNode, str | None]] = {}
+        self.required_children: list[ElementNode] = []
+
+    @property
+    def is_choice(self) -> bool:
+        return self.name.endswith("[x]")
+
+    @property
+    def type_codes(self) -> list[str]:
+        return [t.code for t in self.types]
+
+    def finish(self) -> None:
+        """Index children by their JSON property names (choice types expand to one name per type)."""
+        names: dict[str, tuple[ElementNode, str | None]] = {}
+        for child in self.children:
+            if child.is_choice:
+                base = child.name[:-3]
+                for code in child.type_codes:
+                    names[base + code[0].upper() + code[1:]] = (child, code)
+            else:
+                names[child.name] = (child, child.types[0].code if len(child.types) == 1 else None)
+        self.json_names = names
+        self.required_children = [c for c in self.children if c.min > 0]
+
+    def __repr__(self) -> str:
+        return f"ElementNode({self.element_id})"
+
+
+def _type_code(type_entry: dict[str, Any]) -> str:
+    code = type_entry.get("code", "")
+    if code.startswith(SYSTEM_TYPE_PREFIX):
+        return "string"  # the `value` of primitive types: checked through the primitive's own rules
+    for ext in type_entry.get("extension", ()):
+        if ext.get("url") == "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type":
+            return ext.get("valueUrl") or ext.get("valueUri") or code
+    return code
+
+
+class CompiledStructure:
+    """A StructureDefinition compiled from its snapshot."""
+
+    __slots__ = ("by_id", "derivation", "kind", "name", "root", "sd", "type", "url")
+
+    def __init__(self, sd: dict[str, Any]) -> None:
+        self.sd = sd
+        self.url: str = sd.get("url", "")
+        self.name: str = sd.get("name", "")
+        self.type: str = sd.get("type", "")
+        self.kind: str = sd.get("kind", "")
+        self.derivation: str = sd.get("derivation", "specialization")
+        elements = (sd.get("snapshot") or {}).get("element") or []
+        if not elements:
+            raise ValueError(f"StructureDefinition {self.url} has no snapshot")
+        self.by_id: dict[str, ElementNode] = {}
+        self.root = self._build(elements)
+
+    def _build(self, elements: list[dict[str, Any]]) -> ElementNode:
+        root: ElementNode | None = None
+        for element in elements:
+            node = ElementNode(element)
+            self.by_id[node.element_id] = node
+            if root is None:
+                root = node
+                continue
+            parent_id, _, last = node.element_id.rpartition(".")
+            if ":" in last and node.slice_name is not None:
+                base_id = (
+                    f"{parent_id}.{last.rsplit(':', 1)[0]}" if "/" not in last else node.element_id.rsplit("/", 1)[0]
+                )
+                base = self.by_id.get(base_id)
+                if base is None:
+                    continue
+                base.slices.append(node)
+                if base.is_choice and node.slice_name.startswith(base.name[:-3]):
+                    base.type_slices[node.slice_name[len(base.name) - 3 :]] = node
+                continue
+            parent = self.by_id.get(parent_id)
+            if parent is None:
+                continue
+            parent.children.append(node)
+        assert root is not None
+        for node in self.by_id.values():
+            node.finish()
+            for code, type_slice in list(node.type_slices.items()):
+                # the slice name is e.g. valueQuantity; map it back to the declared type code's case
+                for declared in node.type_codes:
+                    if declared.lower() == code.lower():
+                        node.type_slices[declared] = type_slice
+        return root
+
+    def node_for_reference(self, reference: str) -> ElementNode | None:
+        """`#Questionnaire.item` -> the element it designates."""
+        target = reference.split("#", 1)[-1]
+        node = self.by_id.get(target)
+        if node is not None:
+            return node
+        for candidate in self.by_id.values():
+            if candidate.path == target and candidate.slice_name is None:
+                return candidate
+        return None
+
+
+def is_primitive(code: str) -> bool:
+    return code in PRIMITIVES

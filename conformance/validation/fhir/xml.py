@@ -1,0 +1,165 @@
+"""FHIR XML -> the JSON model, using the compiled definitions to know arrays and primitive JSON types.
+
+Elements the definitions do not know are carried over as-is so the validator reports them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from conformance.findings import Outcome, finding
+from conformance.validation.fhir.primitives import JSON_KIND, PRIMITIVES
+
+FHIR_NS = "http://hl7.org/fhir"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+
+
+def looks_like_xml(text: str | bytes) -> bool:
+    head = text[:200].lstrip() if isinstance(text, str) else text[:200].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith("<" if isinstance(text, str) else b"<")
+
+
+def xml_to_json(text: str | bytes, validator: Any) -> tuple[dict[str, Any] | None, Outcome]:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    outcome = Outcome(subject="resource", kind="fhir")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        outcome.add(
+            finding(
+                "fatal",
+                "structure",
+                "Error_parsing_XML_",
+                "",
+                f"Erreur d'analyse XML : {exc}",
+                f"Error parsing XML: {exc}",
+                source="fhir",
+                line=exc.lineno,
+            )
+        )
+        return None, outcome
+    namespace, _, _local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
+    if namespace != FHIR_NS:
+        outcome.add(
+            finding(
+                "fatal",
+                "structure",
+                "Wrong_namespace__expected_",
+                "",
+                f"Espace de noms incorrect : '{FHIR_NS}' attendu",
+                f"Wrong namespace - expected '{FHIR_NS}'",
+                source="fhir",
+            )
+        )
+        return None, outcome
+    return _Converter(validator).resource(root), outcome
+
+
+class _Converter:
+    def __init__(self, validator: Any) -> None:
+        self.validator = validator
+
+    def resource(self, element: etree._Element) -> dict[str, Any]:
+        resource_type = etree.QName(element).localname
+        struct = self.validator.structure(resource_type)
+        result: dict[str, Any] = {"resourceType": resource_type}
+        self._fill(element, struct.root if struct else None, result)
+        return result
+
+    def _fill(self, element: etree._Element, defs: Any, out: dict[str, Any]) -> None:
+        names = defs.json_names if defs is not None else {}
+        for name, value in element.attrib.items():
+            if name in ("id", "url"):
+                out[name] = value
+            elif name != "value":
+                out["@" + name] = value
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            name = etree.QName(child).localname
+            entry = names.get(name)
+            node, type_code = entry if entry else (None, None)
+            if node is not None and type_code is None and node.type_codes:
+                type_code = node.type_codes[0]
+            array = bool(node.array) if node is not None else False
+            if type_code == "xhtml" or (type_code is None and name == "div"):
+                self._put(out, name, etree.tostring(child, encoding="unicode", with_tail=False), None, array)
+            elif type_code in PRIMITIVES:
+                value = child.get("value")
+                converted = _convert(value, type_code) if value is not None else None
+                ext: dict[str, Any] = {}
+                if child.get("id"):
+                    ext["id"] = child.get("id")
+                extensions = [
+                    self._complex(e, "Extension")
+                    for e in child
+                    if isinstance(e.tag, str) and etree.QName(e).localname == "extension"
+                ]
+                if extensions:
+                    ext["extension"] = extensions
+                self._put(out, name, converted, ext or None, array)
+            elif type_code in ("Resource", "DomainResource") or (
+                node is None and len(child) == 1 and _is_resource_wrapper(name)
+            ):
+                inner = next((c for c in child if isinstance(c.tag, str)), None)
+                self._put(out, name, self.resource(inner) if inner is not None else {}, None, array)
+            else:
+                sub_defs = self.validator._children_of(node, type_code) if node is not None else None
+                obj: dict[str, Any] = {}
+                self._fill(child, sub_defs, obj)
+                if node is None and not obj and child.get("value") is not None:
+                    self._put(out, name, child.get("value"), None, array)
+                else:
+                    self._put(out, name, obj, None, array)
+
+    def _complex(self, element: etree._Element, type_code: str) -> dict[str, Any]:
+        struct = self.validator.structure(type_code)
+        obj: dict[str, Any] = {}
+        self._fill(element, struct.root if struct else None, obj)
+        return obj
+
+    @staticmethod
+    def _put(out: dict[str, Any], name: str, value: Any, ext: dict[str, Any] | None, array: bool) -> None:
+        if array:
+            values = out.setdefault(name, []) if value is not None or name in out else None
+            exts = out.get("_" + name)
+            if values is None:
+                values = out.setdefault(name, [])
+            values.append(value)
+            if ext is not None or exts is not None:
+                exts = out.setdefault("_" + name, [None] * (len(values) - 1))
+                exts.append(ext)
+            if all(v is None for v in values):
+                del out[name]
+            return
+        if name in out or "_" + name in out:
+            existing = out.get(name)
+            out[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+            return
+        if value is not None:
+            out[name] = value
+        if ext is not None:
+            out["_" + name] = ext
+
+
+def _is_resource_wrapper(name: str) -> bool:
+    return name in ("contained", "resource", "outcome", "return")
+
+
+def _convert(value: str, type_code: str) -> Any:
+    kind = JSON_KIND.get(type_code)
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(value, value)
+    if kind == "number":
+        try:
+            return (
+                int(value)
+                if type_code != "decimal" or ("." not in value and "e" not in value.lower())
+                else float(value)
+            )
+        except ValueError:
+            return value
+    return value
