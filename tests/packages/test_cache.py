@@ -80,3 +80,26 @@ def test_reinstall_replaces_the_previous_content(env: dict[str, Path]) -> None:
     second = make_package(env["work"] / "b", "demo.pkg", "1.0.0", resources=[{"resourceType": "Basic", "id": "new"}])
     info = cache.install_tgz(second)
     assert sorted(p.name for p in info.path.iterdir()) == [".index.json", "Basic-new.json", "package.json"]
+
+
+def test_parallel_installs_of_the_same_package_do_not_clash(env: dict[str, Path]) -> None:
+    import subprocess
+    import sys
+
+    make_package(
+        env["search"], "demo.pkg", "1.0.0", resources=[{"resourceType": "Basic", "id": f"r{i}"} for i in range(200)]
+    )
+    script = (
+        "from pathlib import Path; from conformance.packages import PackageManager;"
+        f"r = PackageManager(Path({str(env['cache'])!r}), [Path({str(env['search'])!r})], [], use_npm=False,"
+        f" state_dir=Path({str(env['tool'])!r})).resolve(['demo.pkg#1.0.0']);"
+        "print(len(r.packages), len(r.installed))"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [p.communicate(timeout=60)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert all(out[0] == "1" for out in outputs)
+    assert sum(int(out[1]) for out in outputs) == 1  # installed once, the others found it done
+    package = env["cache"] / "demo.pkg#1.0.0" / "package"
+    assert len(list(package.glob("Basic-*.json"))) == 200
+    assert not [p for p in env["cache"].iterdir() if p.name.startswith((".tmp-", ".trash-"))]
