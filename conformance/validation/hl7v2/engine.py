@@ -1,0 +1,568 @@
+"""Checks a parsed message against a MessageProfile: structure (segment order, usage, cardinality, groups),
+then every field, repetition, component and subcomponent (usage, cardinality, length, data type, table,
+fixed values, conditions). Produces Findings with stable rule ids and locations such as `PID-3[2].4.2`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from conformance.findings import Finding, finding
+from conformance.validation.hl7v2 import reference
+from conformance.validation.hl7v2.conditions import ConditionError, Context, evaluate
+from conformance.validation.hl7v2.er7 import Message, Segment, components, location, repetitions, subcomponents
+from conformance.validation.hl7v2.profile import ComponentDef, GroupRef, MessageProfile, SegmentRef
+
+NULL = '""'
+
+_FORMATS = {
+    "DT": re.compile(r"^\d{4}(\d{2}(\d{2})?)?$"),
+    "DTM": re.compile(r"^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,4})?)?)?)?)?)?([+-]\d{4})?$"),
+    "TM": re.compile(r"^\d{2}(\d{2}(\d{2}(\.\d{1,4})?)?)?([+-]\d{4})?$"),
+    "NM": re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$"),
+    "SI": re.compile(r"^\d+$"),
+}
+_FORMAT_NAMES = {
+    "DT": "YYYY[MM[DD]]",
+    "DTM": "YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]",
+    "TM": "HH[MM[SS[.S]]][+/-ZZZZ]",
+    "NM": "a number",
+    "SI": "a positive integer",
+}
+_CODED = frozenset({"CE", "CWE", "CNE", "CF"})
+_USAGE_NAMES_FR = {"R": "obligatoire", "X": "interdit"}
+
+
+@dataclass(slots=True)
+class _Element:
+    """A field or component definition after merging the profile with the base standard."""
+
+    usage: str
+    min: int
+    max: int
+    datatype: str
+    length: int | None
+    table: str | None
+    fixed: str | None
+    values: tuple[str, ...]
+    condition: str | None
+    else_usage: str
+    name: str
+    severity: str
+    note: str
+    components: dict[int, ComponentDef]
+
+
+class ProfileChecker:
+    def __init__(self, message: Message, profile: MessageProfile, *, source_profile: str = "") -> None:
+        self.message = message
+        self.profile = profile
+        self.delimiters = message.delimiters
+        version = message.version if message.version in ("2.5", "2.5.1", "2.6", "2.7", "2.8") else ""
+        self.version = version or profile.hl7_version
+        self.event = message.message_type[1]
+        self.profile_id = source_profile or profile.id
+        self.findings: list[Finding] = []
+
+    # ------------------------------------------------------------------ helpers
+
+    def add(
+        self,
+        severity: str,
+        rule: str,
+        where: str,
+        fr: str,
+        en: str,
+        segment: Segment | None = None,
+        field_number: int | None = None,
+        code: str = "structure",
+    ) -> None:
+        line = segment.line if segment is not None else None
+        column = segment.column(field_number) if segment is not None and field_number is not None else None
+        self.findings.append(
+            finding(
+                severity, code, rule, where, fr, en, source="hl7v2", profile=self.profile_id, line=line, column=column
+            )
+        )
+
+    def condition_holds(self, condition: str, segment: Segment | None) -> bool | None:
+        try:
+            return evaluate(condition, Context(self.message, segment, self.event))
+        except (ConditionError, ValueError) as exc:
+            self.add(
+                "warning",
+                "hl7v2-profile-condition",
+                segment.label() if segment else "",
+                f"Condition du profil illisible, ignorée : {exc}",
+                f"Unreadable profile condition, ignored: {exc}",
+                code="informational",
+            )
+            return None
+
+    def effective_usage(self, usage: str, condition: str | None, else_usage: str, segment: Segment | None) -> str:
+        if usage != "C" or not condition:
+            return usage
+        holds = self.condition_holds(condition, segment)
+        if holds is None:
+            return "O"
+        return "R" if holds else else_usage
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> list[Finding]:
+        for line, problem in self.message.problems:
+            self.add(
+                "error",
+                "hl7v2-segment-id",
+                "",
+                f"Ligne {line} : identifiant de segment invalide ({problem})",
+                f"Line {line}: invalid segment id ({problem})",
+            )
+        self.check_structure()
+        for segment in self.message.segments:
+            self.check_segment(segment)
+        return self.findings
+
+    # ------------------------------------------------------------------ structure
+
+    def check_structure(self) -> None:
+        segments = self.message.segments
+        position = self._match(self.profile.elements, segments, 0, top=True, path="")
+        for segment in segments[position:]:
+            self._unexpected(segment)
+
+    def _first_names(self, element: SegmentRef | GroupRef) -> set[str]:
+        if isinstance(element, SegmentRef):
+            return {element.name}
+        names: set[str] = set()
+        for child in element.children:
+            names |= self._first_names(child)
+            if child.min > 0:
+                break
+        return names
+
+    def _known_names(self, elements: list[SegmentRef | GroupRef]) -> set[str]:
+        names: set[str] = set()
+        for element in elements:
+            names |= {element.name} if isinstance(element, SegmentRef) else self._known_names(element.children)
+        return names
+
+    def _match(
+        self, elements: list[SegmentRef | GroupRef], segments: list[Segment], position: int, *, top: bool, path: str
+    ) -> int:
+        counts = [0] * len(elements)
+        first_seen: list[Segment | None] = [None] * len(elements)
+        index = 0
+        while position < len(segments) and index < len(elements):
+            segment = segments[position]
+            element = elements[index]
+            fits = element.max < 0 or counts[index] < element.max
+            if fits and segment.name in self._first_names(element):
+                first_seen[index] = first_seen[index] or segment
+                counts[index] += 1
+                if isinstance(element, SegmentRef):
+                    self._segment_usage(element, segment)
+                    position += 1
+                else:
+                    position = self._match(
+                        element.children, segments, position, top=False, path=f"{path}{element.name}."
+                    )
+                continue
+            later = next(
+                (
+                    k
+                    for k in range(index + 1, len(elements))
+                    if segment.name in self._first_names(elements[k])
+                    and (elements[k].max < 0 or counts[k] < elements[k].max)
+                ),
+                None,
+            )
+            if later is not None:
+                index = later
+                continue
+            if not top:
+                break
+            self._unexpected(segment, too_many=segment.name in self._known_names(elements))
+            position += 1
+        anchor = segments[min(position, len(segments) - 1)] if segments else None
+        for element, count, seen in zip(elements, counts, first_seen, strict=True):
+            self._check_element_count(element, count, seen, anchor, path)
+        return position
+
+    def _segment_usage(self, ref: SegmentRef, segment: Segment) -> None:
+        usage = self.effective_usage(ref.usage, ref.condition, "O", segment)
+        if usage == "X":
+            self.add(
+                "error",
+                "hl7v2-usage-X",
+                segment.label(),
+                f"Le segment {segment.name} n'est pas autorisé dans ce message{_note(ref.note)}",
+                f"Segment {segment.name} is not allowed in this message{_note(ref.note)}",
+                segment,
+            )
+
+    def _check_element_count(
+        self, element: SegmentRef | GroupRef, count: int, seen: Segment | None, anchor: Segment | None, path: str
+    ) -> None:
+        usage = self.effective_usage(element.usage, element.condition, "O", None)
+        kind_fr = "groupe" if isinstance(element, GroupRef) else "segment"
+        name = f"{path}{element.name}"
+        minimum = max(element.min, 1) if usage == "R" else (element.min if usage not in ("C", "O", "RE", "X") else 0)
+        if usage == "R" and element.min == 0:
+            minimum = 1
+        if count < minimum:
+            rule = "hl7v2-usage-R" if count == 0 else "hl7v2-cardinality-min"
+            self.add(
+                "error",
+                rule,
+                element.name if isinstance(element, SegmentRef) else name,
+                f"Le {kind_fr} {name} est obligatoire (au moins {minimum}, trouvé {count}){_note(element.note)}",
+                f"The {'group' if isinstance(element, GroupRef) else 'segment'} {name} is required "
+                f"(at least {minimum}, found {count}){_note(element.note)}",
+            )
+        elif usage == "RE" and count == 0 and element.note:
+            self.add(
+                "information",
+                "hl7v2-usage-RE",
+                element.name,
+                f"Le segment {name} est attendu s'il est connu{_note(element.note)}",
+                f"Segment {name} is expected when known{_note(element.note)}",
+                code="informational",
+            )
+
+    def _unexpected(self, segment: Segment, too_many: bool = False) -> None:
+        if too_many or segment.name in self._known_names(self.profile.elements):
+            self.add(
+                "error",
+                "hl7v2-segment-order",
+                segment.label(),
+                f"Segment {segment.name} inattendu à cette position (ordre ou nombre d'occurrences non conforme à "
+                f"la structure {self.profile.structure_id})",
+                f"Segment {segment.name} not expected at this position (order or number of occurrences does not "
+                f"match structure {self.profile.structure_id})",
+                segment,
+            )
+        else:
+            self.add(
+                "error",
+                "hl7v2-segment-unexpected",
+                segment.label(),
+                f"Le segment {segment.name} ne fait pas partie de la structure {self.profile.structure_id}",
+                f"Segment {segment.name} is not part of structure {self.profile.structure_id}",
+                segment,
+            )
+
+    # ------------------------------------------------------------------ fields
+
+    def _merged_field(self, segment_name: str, number: int) -> _Element | None:
+        definition = self.profile.segments.get(segment_name)
+        profile_field = definition.fields.get(number) if definition else None
+        base = reference.base_fields(self.version, segment_name) or {}
+        base_field = base.get(number)
+        if profile_field is None and base_field is None:
+            return None
+        if profile_field is None:
+            assert base_field is not None
+            return _Element(
+                "O", 0, base_field.max, base_field.datatype, None, None, None, (), None, "O", base_field.name,
+                "error", "", {},
+            )  # fmt: skip
+        maximum = profile_field.max
+        if maximum is None:
+            maximum = base_field.max if base_field is not None else 1
+        return _Element(
+            profile_field.usage,
+            profile_field.min,
+            maximum,
+            profile_field.datatype or (base_field.datatype if base_field else "ST"),
+            profile_field.length,
+            profile_field.table or None,
+            profile_field.fixed,
+            profile_field.values,
+            profile_field.condition,
+            profile_field.else_usage,
+            profile_field.name or (base_field.name if base_field else ""),
+            profile_field.severity,
+            profile_field.note,
+            profile_field.components,
+        )
+
+    def _field_count_known(self, segment_name: str) -> int | None:
+        definition = self.profile.segments.get(segment_name)
+        base = reference.base_fields(self.version, segment_name)
+        positions = set(definition.fields) if definition else set()
+        if base:
+            positions |= set(base)
+        if not positions:
+            return None
+        if definition is not None and not definition.closed and not base:
+            return None
+        return max(positions)
+
+    def check_segment(self, segment: Segment) -> None:
+        known = self._field_count_known(segment.name)
+        definition = self.profile.segments.get(segment.name)
+        numbers = set(definition.fields) if definition else set()
+        numbers |= set(range(1, segment.field_count + 1))
+        for number in sorted(numbers):
+            if segment.name == "MSH" and number in (1, 2):
+                continue
+            element = self._merged_field(segment.name, number)
+            if element is None:
+                if known is not None and number > known and segment.field(number) not in ("",):
+                    self.add(
+                        "warning",
+                        "hl7v2-field-extra",
+                        location(segment, number),
+                        f"Champ {segment.name}-{number} au-delà de la définition du segment (ignoré)",
+                        f"Field {segment.name}-{number} is beyond the segment definition (ignored)",
+                        segment,
+                        number,
+                    )
+                continue
+            self.check_field(segment, number, element)
+
+    def check_field(self, segment: Segment, number: int, element: _Element) -> None:
+        reps = repetitions(segment, number, self.delimiters)
+        valued = [rep for rep in reps if rep != ""]
+        usage = self.effective_usage(element.usage, element.condition, element.else_usage, segment)
+        where = location(segment, number)
+        label = f"{segment.name}-{number}" + (f" ({element.name})" if element.name else "")
+        if usage == "R" and not valued:
+            condition = f" (condition : {element.condition})" if element.condition else ""
+            condition_en = f" (condition: {element.condition})" if element.condition else ""
+            self.add(
+                element.severity,
+                "hl7v2-usage-R",
+                where,
+                f"Le champ {label} est obligatoire{condition}{_note(element.note)}",
+                f"Field {label} is required{condition_en}{_note(element.note)}",
+                segment,
+                number,
+                code="required",
+            )
+            return
+        if usage == "X" and valued:
+            self.add(
+                element.severity,
+                "hl7v2-usage-X",
+                where,
+                f"Le champ {label} ne doit pas être renseigné{_note(element.note)}",
+                f"Field {label} must not be valued{_note(element.note)}",
+                segment,
+                number,
+            )
+            return
+        if element.max >= 0 and len(valued) > element.max:
+            self.add(
+                "error",
+                "hl7v2-cardinality-max",
+                location(segment, number, element.max + 1),
+                f"Le champ {label} est répété {len(valued)} fois (maximum {element.max})",
+                f"Field {label} is repeated {len(valued)} times (maximum {element.max})",
+                segment,
+                number,
+            )
+        for index, rep in enumerate(reps, start=1):
+            if rep in ("", NULL):
+                continue
+            self.check_value(segment, number, index, None, rep, element, label)
+
+    def check_value(
+        self,
+        segment: Segment,
+        number: int,
+        repetition: int,
+        component: int | None,
+        value: str,
+        element: _Element,
+        label: str,
+    ) -> None:
+        where = location(segment, number, repetition, component)
+        if element.length and len(value) > element.length:
+            self.add(
+                "warning",
+                "hl7v2-length",
+                where,
+                f"{label} : longueur {len(value)} supérieure au maximum {element.length}",
+                f"{label}: length {len(value)} exceeds the maximum {element.length}",
+                segment,
+                number,
+            )
+        if element.fixed is not None and value != element.fixed:
+            self.add(
+                element.severity,
+                "hl7v2-fixed-value",
+                where,
+                f"{label} doit valoir « {element.fixed} » (trouvé « {value[:60]} »){_note(element.note)}",
+                f"{label} must be '{element.fixed}' (found '{value[:60]}'){_note(element.note)}",
+                segment,
+                number,
+                code="value",
+            )
+        self._check_code(segment, number, where, value, element, label)
+        components_def = _components_for(self.version, element)
+        if not components_def and not element.components:
+            self._check_primitive(segment, number, where, value, element.datatype, label)
+            return
+        parts = components(value, self.delimiters) if component is None else subcomponents(value, self.delimiters)
+        separator = "composant" if component is None else "sous-composant"
+        if components_def and len(parts) > len(components_def) and any(p for p in parts[len(components_def) :]):
+            extra = len(components_def) + 1
+            extra_where = (
+                location(segment, number, repetition, extra)
+                if component is None
+                else location(segment, number, repetition, component, extra)
+            )
+            self.add(
+                "warning",
+                "hl7v2-component-extra",
+                extra_where,
+                f"{label} : {separator} {extra} au-delà du type {element.datatype} ({len(components_def)} composants)",
+                f"{label}: {'component' if component is None else 'subcomponent'} {extra} is beyond data type "
+                f"{element.datatype} ({len(components_def)} components)",
+                segment,
+                number,
+            )
+        positions = set(element.components) | set(range(1, min(len(parts), len(components_def) or len(parts)) + 1))
+        for position in sorted(positions):
+            sub_value = parts[position - 1] if position <= len(parts) else ""
+            sub_element = self._component_element(element, position, components_def)
+            sub_label = (
+                f"{label.split(' ')[0]}.{position}" if component is None else f"{label.split(' ')[0]}.{position}"
+            )
+            if component is not None:
+                # subcomponent level: primitive checks only
+                self._check_leaf(segment, number, repetition, component, position, sub_value, sub_element, sub_label)
+                continue
+            usage = self.effective_usage(sub_element.usage, sub_element.condition, sub_element.else_usage, segment)
+            sub_where = location(segment, number, repetition, position)
+            if usage == "R" and sub_value in ("",):
+                self.add(
+                    "error",
+                    "hl7v2-usage-R",
+                    sub_where,
+                    f"Le composant {sub_label}{_name(sub_element)} est obligatoire",
+                    f"Component {sub_label}{_name(sub_element)} is required",
+                    segment,
+                    number,
+                    code="required",
+                )
+                continue
+            if usage == "X" and sub_value not in ("",):
+                self.add(
+                    "error",
+                    "hl7v2-usage-X",
+                    sub_where,
+                    f"Le composant {sub_label}{_name(sub_element)} ne doit pas être renseigné",
+                    f"Component {sub_label}{_name(sub_element)} must not be valued",
+                    segment,
+                    number,
+                )
+                continue
+            if sub_value in ("", NULL):
+                continue
+            self.check_value(segment, number, repetition, position, sub_value, sub_element, sub_label)
+
+    def _check_leaf(
+        self, segment: Segment, number: int, repetition: int, component: int, position: int, value: str,
+        element: _Element, label: str,
+    ) -> None:  # fmt: skip
+        where = location(segment, number, repetition, component, position)
+        usage = self.effective_usage(element.usage, element.condition, element.else_usage, segment)
+        if usage == "R" and value == "":
+            self.add("error", "hl7v2-usage-R", where, f"Le sous-composant {label} est obligatoire",
+                     f"Subcomponent {label} is required", segment, number, code="required")  # fmt: skip
+            return
+        if value in ("", NULL):
+            return
+        if element.fixed is not None and value != element.fixed:
+            self.add("error", "hl7v2-fixed-value", where, f"{label} doit valoir « {element.fixed} »",
+                     f"{label} must be '{element.fixed}'", segment, number, code="value")  # fmt: skip
+        self._check_code(segment, number, where, value, element, label)
+        self._check_primitive(segment, number, where, value, element.datatype, label)
+
+    def _component_element(
+        self, parent: _Element, position: int, base: tuple[reference.BaseComponent, ...]
+    ) -> _Element:
+        defined = parent.components.get(position)
+        base_component = base[position - 1] if position <= len(base) else None
+        datatype = (defined.datatype if defined and defined.datatype else "") or (
+            base_component.datatype if base_component else "ST"
+        )
+        return _Element(
+            defined.usage if defined else "O",
+            0,
+            1,
+            datatype,
+            defined.length if defined else None,
+            defined.table if defined else None,
+            defined.fixed if defined else None,
+            defined.values if defined else (),
+            defined.condition if defined else None,
+            defined.else_usage if defined else "O",
+            (defined.name if defined and defined.name else (base_component.name if base_component else "")),
+            "error",
+            "",
+            defined.components if defined else {},
+        )
+
+    def _check_code(self, segment: Segment, number: int, where: str, value: str, element: _Element, label: str) -> None:
+        allowed: frozenset[str] | None = None
+        if element.values:
+            allowed = frozenset(element.values)
+        elif element.table and element.table in self.profile.tables:
+            allowed = self.profile.tables[element.table]
+        if allowed is None:
+            return
+        code = value
+        if element.datatype in _CODED or (
+            element.datatype not in ("ID", "IS", "ST") and self.delimiters.component in value
+        ):
+            code = value.split(self.delimiters.component)[0]
+        if code in ("", NULL) or code in allowed:
+            return
+        table = f" (table {element.table})" if element.table else ""
+        shown = ", ".join(sorted(allowed)[:25]) + ("…" if len(allowed) > 25 else "")
+        self.add(
+            element.severity,
+            "hl7v2-table-value",
+            where,
+            f"{label} : code « {code[:40]} » non autorisé{table} ; valeurs possibles : {shown}{_note(element.note)}",
+            f"{label}: code '{code[:40]}' is not allowed{table}; allowed: {shown}{_note(element.note)}",
+            segment,
+            number,
+            code="code-invalid",
+        )
+
+    def _check_primitive(
+        self, segment: Segment, number: int, where: str, value: str, datatype: str, label: str
+    ) -> None:
+        pattern = _FORMATS.get(datatype)
+        if pattern is None or pattern.match(value):
+            return
+        self.add(
+            "error",
+            "hl7v2-datatype",
+            where,
+            f"{label} : « {value[:40]} » n'est pas une valeur {datatype} valide (attendu {_FORMAT_NAMES[datatype]})",
+            f"{label}: '{value[:40]}' is not a valid {datatype} value (expected {_FORMAT_NAMES[datatype]})",
+            segment,
+            number,
+            code="value",
+        )
+
+
+def _components_for(version: str, element: _Element) -> tuple[reference.BaseComponent, ...]:
+    if not element.datatype or element.datatype in reference.PRIMITIVES:
+        return ()
+    return reference.base_components(version, element.datatype)
+
+
+def _note(note: str) -> str:
+    return f" [{note}]" if note else ""
+
+
+def _name(element: _Element) -> str:
+    return f" ({element.name})" if element.name else ""

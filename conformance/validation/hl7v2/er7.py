@@ -1,0 +1,294 @@
+"""A tolerant ER7 (pipe-and-hat) reader that keeps the raw text and exact positions.
+
+Why our own splitter and not hl7apy's parser: hl7apy's parser drops positions (we need `PID-3[2].4.2`, line
+and column for evidence), refuses or restructures unknown Z segments in strict mode, and is slow on the 64 KB
+base64 OBX of document messages. hl7apy supplies the HL7 v2.5/2.6 reference definitions instead (see
+reference.py). This reader never raises on bad input except `Er7Error` for text that is not a message at all.
+
+Positions: field n of segment SEG is `SEG-n`; MSH-1 is the field separator and MSH-2 the encoding characters,
+as in the standard. Segment occurrence, repetition, component and subcomponent are 1-based.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+
+
+class Er7Error(ValueError):
+    """The text is not an ER7 message (no MSH, no separators)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    field: str = "|"
+    component: str = "^"
+    repetition: str = "~"
+    escape: str = "\\"
+    subcomponent: str = "&"
+
+    @property
+    def encoding_characters(self) -> str:
+        return f"{self.component}{self.repetition}{self.escape}{self.subcomponent}"
+
+
+@dataclass(slots=True)
+class Segment:
+    name: str
+    index: int  # 0-based position among the message's segments
+    occurrence: int  # 1-based count among segments of the same name
+    line: int  # 1-based line in the text
+    offset: int  # character offset of the segment in the text
+    raw: str
+    fields: list[str]  # fields[n] is SEG-n (fields[0] is the name)
+    field_offsets: list[int]  # column (0-based, within the segment) where fields[n] starts
+
+    def field(self, number: int) -> str:
+        return self.fields[number] if 0 <= number < len(self.fields) else ""
+
+    @property
+    def field_count(self) -> int:
+        return len(self.fields) - 1
+
+    def label(self) -> str:
+        return self.name if self.occurrence == 1 else f"{self.name}[{self.occurrence}]"
+
+    def column(self, number: int) -> int:
+        """1-based column of field `number` on its line."""
+        if 0 <= number < len(self.field_offsets):
+            return self.field_offsets[number] + 1
+        return len(self.raw) + 1
+
+
+@dataclass(slots=True)
+class Message:
+    text: str
+    delimiters: Delimiters
+    segments: list[Segment]
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, description) found while splitting
+
+    def all(self, name: str) -> list[Segment]:
+        return [segment for segment in self.segments if segment.name == name]
+
+    def first(self, name: str) -> Segment | None:
+        for segment in self.segments:
+            if segment.name == name:
+                return segment
+        return None
+
+    @property
+    def msh(self) -> Segment:
+        return self.segments[0]
+
+    def get(self, location: str) -> str:
+        """The raw value at a location such as `PID-3[2].4.2` or `OBX[2]-5` ('' when absent)."""
+        loc = parse_location(location)
+        segments = self.all(loc.segment)
+        if len(segments) < loc.occurrence:
+            return ""
+        return value_at(segments[loc.occurrence - 1], loc, self.delimiters)
+
+    @property
+    def message_type(self) -> tuple[str, str, str]:
+        """MSH-9 as (code, event, structure)."""
+        parts = self.msh.field(9).split(self.delimiters.component)
+        parts += ["", "", ""]
+        return parts[0].strip(), parts[1].strip(), parts[2].strip()
+
+    @property
+    def control_id(self) -> str:
+        return self.msh.field(10)
+
+    @property
+    def version(self) -> str:
+        return self.msh.field(12).split(self.delimiters.component)[0].strip()
+
+
+def split_segments(text: str) -> list[tuple[int, int, str]]:
+    """(line, offset, raw) for each non-empty segment; CR, LF and CRLF all end a segment."""
+    result: list[tuple[int, int, str]] = []
+    line = 0
+    for match in re.finditer(r"[^\r\n]*(?:\r\n|\r|\n|$)", text):
+        chunk = match.group(0)
+        if not chunk:
+            break
+        line += 1
+        raw = chunk.rstrip("\r\n")
+        if raw.strip():
+            result.append((line, match.start(), raw))
+    return result
+
+
+def parse(text: str) -> Message:
+    """Split an ER7 message. Raises Er7Error only when there is no usable MSH segment."""
+    text = text.lstrip("\ufeff\x0b").rstrip("\x1c")
+    parts = split_segments(text)
+    if not parts:
+        raise Er7Error("empty message")
+    first_line, _, first = parts[0]
+    if not first.startswith("MSH") or len(first) < 8:
+        raise Er7Error("the message does not start with an MSH segment")
+    delimiters = _delimiters(first)
+    message = Message(text=text, delimiters=delimiters, segments=[])
+    counts: dict[str, int] = {}
+    for index, (line, offset, raw) in enumerate(parts):
+        segment = _segment(raw, index, line, offset, delimiters, counts)
+        if not _SEGMENT_ID.match(segment.name):
+            message.problems.append((line, f"line {line} does not start with a segment id: {raw[:20]!r}"))
+        message.segments.append(segment)
+    if first_line != 1:
+        message.problems.append((1, "blank lines before MSH"))
+    return message
+
+
+def _delimiters(msh: str) -> Delimiters:
+    separator = msh[3]
+    encoding = msh[4:].split(separator, 1)[0]
+    if separator.isalnum() or separator.isspace() or len(encoding) < 2:
+        raise Er7Error(f"MSH-1/MSH-2 do not define usable delimiters: {msh[:12]!r}")
+    encoding = encoding.ljust(4, "\x00")
+    return Delimiters(separator, encoding[0], encoding[1], encoding[2], encoding[3])
+
+
+def _segment(raw: str, index: int, line: int, offset: int, delimiters: Delimiters, counts: dict[str, int]) -> Segment:
+    pieces = raw.split(delimiters.field)
+    offsets: list[int] = []
+    position = 0
+    for piece in pieces:
+        offsets.append(position)
+        position += len(piece) + 1
+    name = pieces[0].strip()
+    if name == "MSH" and index == 0:
+        # MSH-1 is the separator itself: shift so that fields[n] is MSH-n.
+        pieces = ["MSH", delimiters.field, *pieces[1:]]
+        offsets = [0, 3, *offsets[1:]]
+    counts[name] = counts.get(name, 0) + 1
+    return Segment(name, index, counts[name], line, offset, raw, pieces, offsets)
+
+
+# ----------------------------------------------------------------------------------------------- locations
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    segment: str
+    occurrence: int = 1
+    field: int | None = None
+    repetition: int = 1
+    component: int | None = None
+    subcomponent: int | None = None
+
+    def __str__(self) -> str:
+        text = self.segment if self.occurrence == 1 else f"{self.segment}[{self.occurrence}]"
+        if self.field is None:
+            return text
+        text += f"-{self.field}"
+        if self.repetition != 1:
+            text += f"[{self.repetition}]"
+        if self.component is not None:
+            text += f".{self.component}"
+            if self.subcomponent is not None:
+                text += f".{self.subcomponent}"
+        return text
+
+
+_LOCATION = re.compile(
+    r"^(?P<seg>[A-Z][A-Z0-9]{2})(?:\[(?P<occ>\d+)\])?"
+    r"(?:-(?P<field>\d+)(?:\[(?P<rep>\d+)\])?(?:\.(?P<comp>\d+)(?:\.(?P<sub>\d+))?)?)?$"
+)
+
+
+def parse_location(text: str) -> Location:
+    match = _LOCATION.match(text.strip())
+    if not match:
+        raise ValueError(f"not an HL7 v2 location: {text!r}")
+
+    def number(name: str) -> int | None:
+        value = match.group(name)
+        return int(value) if value else None
+
+    return Location(
+        match.group("seg"),
+        number("occ") or 1,
+        number("field"),
+        number("rep") or 1,
+        number("comp"),
+        number("sub"),
+    )
+
+
+def location(
+    segment: Segment,
+    field_number: int | None = None,
+    repetition: int = 1,
+    component: int | None = None,
+    subcomponent: int | None = None,
+) -> str:
+    return str(Location(segment.name, segment.occurrence, field_number, repetition, component, subcomponent))
+
+
+def repetitions(segment: Segment, number: int, delimiters: Delimiters) -> list[str]:
+    value = segment.field(number)
+    if segment.name == "MSH" and number in (1, 2):
+        return [value] if value else []
+    if value == "":
+        return []
+    return value.split(delimiters.repetition)
+
+
+def components(value: str, delimiters: Delimiters) -> list[str]:
+    return value.split(delimiters.component)
+
+
+def subcomponents(value: str, delimiters: Delimiters) -> list[str]:
+    return value.split(delimiters.subcomponent)
+
+
+def value_at(segment: Segment, loc: Location, delimiters: Delimiters) -> str:
+    if loc.field is None:
+        return segment.raw
+    reps = repetitions(segment, loc.field, delimiters)
+    if len(reps) < loc.repetition:
+        return ""
+    value = reps[loc.repetition - 1]
+    if loc.component is None:
+        return value
+    comps = components(value, delimiters)
+    if len(comps) < loc.component:
+        return ""
+    value = comps[loc.component - 1]
+    if loc.subcomponent is None:
+        return value
+    subs = subcomponents(value, delimiters)
+    return subs[loc.subcomponent - 1] if len(subs) >= loc.subcomponent else ""
+
+
+def unescape(value: str, delimiters: Delimiters) -> str:
+    """Resolve the standard escape sequences (\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\X..\\ \\.br\\)."""
+    esc = delimiters.escape
+    if esc not in value:
+        return value
+    replacements = {
+        "F": delimiters.field,
+        "S": delimiters.component,
+        "T": delimiters.subcomponent,
+        "R": delimiters.repetition,
+        "E": esc,
+        ".br": "\r",
+    }
+    pattern = re.compile(re.escape(esc) + r"([^" + re.escape(esc) + r"]*)" + re.escape(esc))
+
+    def replace(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code in replacements:
+            return replacements[code]
+        if code.startswith("X") and len(code) % 2 == 1:
+            try:
+                return bytes.fromhex(code[1:]).decode("latin-1")
+            except ValueError:
+                return match.group(0)
+        return match.group(0)
+
+    return pattern.sub(replace, value)
