@@ -312,7 +312,8 @@ def build_ack(message: str, judgement: Judgement, *, faults: frozenset[str] = fr
     acked_id = judgement.control_id
     if "ack-wrong-msa2" in faults:
         acked_id = f"{acked_id}0" if acked_id else "0"
-    version = f(12) or PAM_VERSION
+    # The ACK speaks a version this receiver supports: the message's own when supported, PAM FR's otherwise.
+    version = f(12) if f(12) in (PAM_VERSION, "2.5", "2.6") else PAM_VERSION
     charset = f(18) or "UNICODE UTF-8"
     event = judgement.event or "A01"
     segments = [
@@ -453,10 +454,20 @@ class PamMessageFactory:
             p.birth_date.replace("-", ""),
             gender,
         ]
+        fields += ["", "", self._birth_place(p)]  # PID-11: birth place (XAD-7 BDL, XAD-9 INSEE code), §6.6.6
         fields += [""] * (18 - len(fields)) + [account] + [""] * 13 + [status]
         return "|".join(fields)
 
-    def pv1(self, patient_class: str = "I", location: str = "^^^HOPEN-TEST&000897406&M^O^^") -> str:
+    def _birth_place(self, p: TestPatient) -> str:
+        resource = self.test_data.resources.get(f"Patient/{p.id}", {})
+        for ext in resource.get("extension", []):
+            if ext.get("url", "").endswith("patient-birthPlace"):
+                address = ext.get("valueAddress", {})
+                code = next((e["valueCoding"]["code"] for e in address.get("extension", []) if "valueCoding" in e), "")
+                return f"^^{address.get('city', '')}^^^^BDL^^{code}"
+        return ""
+
+    def pv1(self, patient_class: str = "I", location: str = "4420^^^HOPEN-TEST&000897406&M^O^^") -> str:
         fields = (
             ["PV1", "1", patient_class, location, "R"]
             + [""] * 14
@@ -540,6 +551,7 @@ class PamMessageFactory:
             p.birth_date.replace("-", ""),
             gender,
         ]
+        fields += ["", "", self._birth_place(p)]
         fields += [""] * (18 - len(fields)) + [f"{self.nda}^^^{self.facility}&{self.finess}&M^AN"]
         return "|".join(fields)
 

@@ -312,6 +312,32 @@ def _annuaire_resources() -> tuple[dict, dict, dict]:
     return practitioner, organization, role
 
 
+ANNUAIRE_SOURCE = "https://annuaire.esante.gouv.fr"
+ANNUAIRE_PROFILES = {
+    "Practitioner": ("fr-core-practitioner", "as-dp-practitioner"),
+    "PractitionerRole": ("fr-core-practitioner-role", "as-dp-practitionerrole"),
+    "Organization": ("fr-core-organization", "as-dp-organization"),
+}
+
+
+def conform_annuaire_meta(resource: dict, *, contained: bool) -> dict:
+    """The PDSm examples carry Annuaire resources whose meta the Annuaire profiles reject (source
+    `https://annuaire.sante.fr`, unversioned canonicals, versionId in contained resources): fix them."""
+    names = ANNUAIRE_PROFILES.get(resource.get("resourceType", ""))
+    if names is None:
+        return resource
+    meta = dict(resource.get("meta") or {})
+    for key in ("versionId", "lastUpdated") if contained else ():
+        meta.pop(key, None)
+    meta["source"] = ANNUAIRE_SOURCE
+    meta["profile"] = [
+        f"{FR_CORE}{names[0]}|2.2.0",
+        f"https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/{names[1]}|1.2.0-snapshot-2",
+    ]
+    resource["meta"] = meta
+    return resource
+
+
 def _identifier_value(resource: dict, system: str) -> str:
     return next((i["value"] for i in resource.get("identifier", []) if i.get("system") == system), "")
 
@@ -321,6 +347,7 @@ def build_document_reference(
 ) -> dict:
     """The PDSm comprehensive DocumentReference example, pointed at our patient and CDA Binary."""
     doc = copy.deepcopy(template)
+    doc["contained"] = [conform_annuaire_meta(c, contained=True) for c in doc.get("contained", [])]
     doc["id"] = doc_id
     doc["meta"] = {"profile": [PROFILE_DOCREF]}
     doc["masterIdentifier"] = {"use": "usual", "system": "urn:ietf:rfc:3986", "value": master_identifier}
@@ -362,6 +389,7 @@ def build_document_reference(
 
 def build_submission_set(template: dict, *, list_id: str, patient_id: str, doc_ids: list[str], date: str) -> dict:
     ss = copy.deepcopy(template)
+    ss["contained"] = [conform_annuaire_meta(c, contained=True) for c in ss.get("contained", [])]
     ss["id"] = list_id
     ss["meta"] = {"profile": [PROFILE_SUBMISSIONSET]}
     ss["identifier"] = [
@@ -385,7 +413,7 @@ def build_test_data() -> TestData:
     practitioner, organization, role = _annuaire_resources()
     for resource in (practitioner, organization, role):
         resources[f"{resource['resourceType']}/{resource['id']}"] = resource
-    pdsm_org = read_package_example(PDSM_PACKAGE, "Organization-org-example")
+    pdsm_org = conform_annuaire_meta(read_package_example(PDSM_PACKAGE, "Organization-org-example"), contained=False)
     resources[f"Organization/{pdsm_org['id']}"] = pdsm_org
 
     cda = read_cda_example()
