@@ -429,9 +429,7 @@ class ProfileChecker:
         for position in sorted(positions):
             sub_value = parts[position - 1] if position <= len(parts) else ""
             sub_element = self._component_element(element, position, components_def)
-            sub_label = (
-                f"{label.split(' ')[0]}.{position}" if component is None else f"{label.split(' ')[0]}.{position}"
-            )
+            sub_label = f"{label.split(' ')[0]}.{position}"
             if component is not None:
                 # subcomponent level: primitive checks only
                 self._check_leaf(segment, number, repetition, component, position, sub_value, sub_element, sub_label)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+_LINE = re.compile(r"([^\r\n]*)(?:\r\n|\r|\n)|([^\r\n]+)$")
 
 
 class Er7Error(ValueError):
@@ -109,13 +110,8 @@ class Message:
 def split_segments(text: str) -> list[tuple[int, int, str]]:
     """(line, offset, raw) for each non-empty segment; CR, LF and CRLF all end a segment."""
     result: list[tuple[int, int, str]] = []
-    line = 0
-    for match in re.finditer(r"[^\r\n]*(?:\r\n|\r|\n|$)", text):
-        chunk = match.group(0)
-        if not chunk:
-            break
-        line += 1
-        raw = chunk.rstrip("\r\n")
+    for line, match in enumerate(_LINE.finditer(text), start=1):
+        raw = match.group(1) if match.group(1) is not None else match.group(2)
         if raw.strip():
             result.append((line, match.start(), raw))
     return result
