@@ -13,13 +13,14 @@ written to a temporary name then renamed, so a killed run leaves whole files onl
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from conformance.evidence.exchange import Exchange, HttpExchange, MllpFrame
 from conformance.evidence.pseudonymize import Pseudonymizer
@@ -256,8 +257,7 @@ class EvidenceRecorder:
         return self.privacy.bytes(body)
 
     def _write_json(self, test_id: str, name: str, record: Mapping[str, Any]) -> str:
-        data = json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8")
-        return self._write(test_id, name, data)
+        return self._write(test_id, name, orjson.dumps(record, option=orjson.OPT_INDENT_2))
 
     def _write(self, test_id: str, name: str, data: bytes) -> str:
         relative = f"{EVIDENCE_DIR}/{slugify_test_id(test_id)}/{name}"
