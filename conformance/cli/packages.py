@@ -107,6 +107,8 @@ def install(
     requested_missing = [m for m in result.missing if not m.required_by]
     dependency_missing = [m for m in result.missing if m.required_by]
     if quiet:
+        for failure in result.source_failures:
+            _warn(failure)
         _print_summary(result, dependency_missing)
     else:
         for warning in result.warnings:
@@ -137,6 +139,14 @@ def install(
         sys.exit(EXIT_NOT_FOUND)
     if strict and dependency_missing:
         sys.exit(EXIT_MISSING_DEPENDENCIES)
+
+
+def _entry_by_id(ctx, resource_id: str):
+    """`show fr-core-patient`: a resource id, conformance resources first."""
+    matches = [e for e in ctx.entries() if e.id == resource_id and e.url]
+    order = ("StructureDefinition", "ValueSet", "CodeSystem")
+    matches.sort(key=lambda e: order.index(e.resource_type) if e.resource_type in order else len(order))
+    return matches[0] if matches else None
 
 
 def _print_summary(result, dependency_missing) -> None:
@@ -209,7 +219,7 @@ def list_packages(cache_dir: Path | None, as_json: bool) -> None:
 def show(
     canonical: str, cache_dir: Path | None, packages: tuple[str, ...], igs: tuple[Path, ...], as_json: bool
 ) -> None:
-    """Show which package defines a canonical URL (optionally URL|VERSION), or a FHIR type name."""
+    """Show which package defines a canonical URL (optionally URL|VERSION), a FHIR type name, or a resource id."""
     import orjson
 
     from conformance.packages import DEFAULT_PACKAGES, PackageError, load_context
@@ -225,6 +235,8 @@ def show(
 
         url = FHIR_BASE + canonical
     entry = ctx.entry(url)
+    if entry is None and url != canonical:
+        entry = _entry_by_id(ctx, canonical)
     if entry is None:
         loaded = ", ".join(p.ref for p in ctx.packages) or "-"
         click.echo(

@@ -50,6 +50,7 @@ class Resolution:
     missing: list[MissingPackage] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     installed: list[str] = field(default_factory=list)  # what this call newly put in the cache
+    source_failures: list[str] = field(default_factory=list)  # sources that could not be consulted
 
 
 class PackageManager:
@@ -190,9 +191,9 @@ class PackageManager:
 
     def _note_source_failure(self, key: str, message: str, result: Resolution) -> None:
         self._failed_sources.add(key)
-        result.warnings.append(
-            Message(f"{message}; trying the next source", f"{message} ; passage à la source suivante")
-        )
+        warning = Message(f"{message}; trying the next source", f"{message} ; passage à la source suivante")
+        result.warnings.append(warning)
+        result.source_failures.append(warning)
 
     def available_versions(self, name: str, result: Resolution) -> list[str]:
         versions = set(self.search_path.versions(name)) | set(self.cache.versions(name))

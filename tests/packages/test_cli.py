@@ -137,3 +137,32 @@ def test_version_finds_conventional_provider_modules(
     assert "CDA rules 2025.01" in lines
     assert any("unavailable (ImportError: half-written module)" in line for line in lines)
     assert not any("absent" in line for line in lines)
+
+
+def test_show_accepts_a_resource_id(env: dict[str, Path]) -> None:
+    make_package(env["search"], "demo.pkg", "1.0.0")
+    result = _run("packages", "show", "-p", "demo.pkg#1.0.0", "demo.pkg-sd")
+    assert result.exit_code == 0, result.output
+    assert "http://example.org/demo.pkg/StructureDefinition/sd" in result.output
+
+
+def test_install_from_a_registry_given_on_the_command_line(env: dict[str, Path], registry) -> None:
+    registry.add(make_package(env["work"], "reg.pkg", "0.9.0"), "reg.pkg", "0.9.0")
+    result = _run("packages", "install", "--no-npm", "--registry", registry.url, "reg.pkg@0.9.0")
+    assert result.exit_code == 0, result.output
+    assert registry.url in result.output
+    assert (env["cache"] / "reg.pkg#0.9.0" / "package" / "package.json").is_file()
+
+
+def test_dead_registry_on_the_command_line_is_reported_then_missing(env: dict[str, Path], dead_url: str) -> None:
+    result = _run("packages", "install", "--no-npm", "--registry", dead_url, "reg.pkg#0.9.0")
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert dead_url in result.output and "unreachable" in result.output
+    assert "reg.pkg#0.9.0" in result.output
+
+
+def test_quiet_install_still_reports_unusable_sources(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOPEN_NPM", "no-such-npm-client")
+    result = _run("packages", "install", "-q", "some.pkg#1.0.0")
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert "npm client" in result.output and "not installed" in result.output
