@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -517,14 +518,14 @@ def _store_cached(key: str, xslt: str, files: dict[str, str], notes: list[ToolNo
     directory = cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / f"{key}.xsl.{threading.get_ident()}.tmp"
+        tmp = directory / f"{key}.xsl.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_text(xslt, encoding="utf-8")
         tmp.replace(directory / f"{key}.xsl")
         meta = {
             "files": files,
             "notes": [_note_dict(note) for note in notes],
         }
-        tmp = directory / f"{key}.json.{threading.get_ident()}.tmp"
+        tmp = directory / f"{key}.json.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_text(json.dumps(meta), encoding="utf-8")
         tmp.replace(directory / f"{key}.json")
     except OSError:

@@ -1,0 +1,131 @@
+"""Our schematron-to-XSLT compiler on small schematrons written for each feature it must support."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.validation.cda import schematron as sch
+
+SCH = 'xmlns="http://purl.oclc.org/dsdl/schematron"'
+
+
+def _write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOPEN_CACHE_DIR", str(tmp_path / "cache"))
+    sch.clear_memory_cache()
+    yield tmp_path / "cache"
+    sch.clear_memory_cache()
+
+
+def _schema(tmp_path: Path) -> Path:
+    _write(
+        tmp_path,
+        "lib/Abstract.sch",
+        f"""<pattern {SCH} id="inValueSet" abstract="true">
+  <rule context="$elt"><assert test="@code = document($vs)//code/@v">code <value-of select="@code"/> not in $vs</assert></rule>
+</pattern>""",
+    )
+    _write(
+        tmp_path,
+        "lib/Instance.sch",
+        f"""<pattern {SCH} id="colours" is-a="inValueSet">
+  <param name="elt" value="colour"/><param name="vs" value="$colours"/></pattern>""",
+    )
+    _write(tmp_path, "vs/colours.xml", "<vs><code v='red'/><code v='blue'/></vs>")
+    return _write(
+        tmp_path,
+        "main.sch",
+        f"""<schema {SCH} queryBinding="xslt2" defaultPhase="normal">
+  <title>Test schema</title>
+  <include href="lib/abstract.sch"/>
+  <include href="lib/Instance.sch"/>
+  <phase id="normal"><active pattern="vars"/><active pattern="colours"/><active pattern="people"/></phase>
+  <phase id="only-people"><active pattern="people"/></phase>
+  <pattern id="vars"><let name="colours" value="'vs/colours.xml'"/></pattern>
+  <pattern id="people">
+    <rule abstract="true" id="named"><assert test="@name" id="person-name">a person has a name</assert></rule>
+    <rule context="person[@vip]"><let name="n" value="string-length(@name)"/>
+      <report test="$n &gt; 5" role="warning">long VIP name <name/></report></rule>
+    <rule context="person"><extends rule="named"/><assert test="number(@age) ge 0">age is not negative</assert></rule>
+    <rule context="unknown"><assert test="doc('vs/missing-DYNAMIC.xml')//x">needs a missing value set</assert></rule>
+  </pattern>
+</schema>""",
+    )
+
+
+def _run(compiled: sch.CompiledSchematron, xml: str) -> list[sch.SvrlAssertion]:
+    return compiled.run(sch.parse_for_saxon(xml.encode())).assertions
+
+
+def test_includes_abstract_patterns_rules_lets_and_reports(tmp_path: Path, cache: Path) -> None:
+    compiled = sch.compile_schematron(_schema(tmp_path))
+    found = _run(
+        compiled,
+        "<doc><colour code='green'/><colour code='red'/><person age='-1'/>"
+        "<person vip='1' name='Alexandra' age='3'/><person name='Bo' age='4'/></doc>",
+    )
+    by_id = {(a.rule_id, a.location) for a in found}
+    assert ("person-name", "/doc[1]/person[1]") in by_id  # from the abstract rule, via extends
+    assert any(a.pattern == "colours" and "green" in a.text and a.location == "/doc[1]/colour[1]" for a in found)
+    assert not any("red" in a.text for a in found)  # the value set was found through the pattern-level let
+    assert any(a.kind == "successful-report" and a.role == "warning" and "person" in a.text for a in found)
+    # first matching rule wins inside a pattern: the VIP person is not checked by the plain person rule
+    assert not any(a.location == "/doc[1]/person[2]" and a.kind == "failed-assert" for a in found)
+    assert any(a.location == "/doc[1]/person[1]" and "negative" in a.text for a in found)
+
+
+def test_case_differing_include_is_resolved_and_reported(tmp_path: Path, cache: Path) -> None:
+    compiled = sch.compile_schematron(_schema(tmp_path))
+    notes = {note.rule: note for note in compiled.notes}
+    assert "cda-pack-include-case" in notes
+    assert notes["cda-pack-include-case"].location == "lib/abstract.sch"
+    assert notes["cda-pack-include-case"].severity in ("warning", "information")
+
+
+def test_missing_value_set_is_unknown_not_fatal(tmp_path: Path, cache: Path) -> None:
+    compiled = sch.compile_schematron(_schema(tmp_path))
+    assert any(n.rule == "cda-pack-valueset-missing" and "missing-DYNAMIC" in n.location for n in compiled.notes)
+    found = _run(compiled, "<doc><unknown/></doc>")
+    assert [a.unknown_value_set for a in found] == [True]
+
+
+def test_phases_select_patterns(tmp_path: Path, cache: Path) -> None:
+    compiled = sch.compile_schematron(_schema(tmp_path), "only-people")
+    found = _run(compiled, "<doc><colour code='green'/><person age='1'/></doc>")
+    assert {a.pattern for a in found} == {"people"}
+    with pytest.raises(sch.SchematronError):
+        sch.compile_schematron(_schema(tmp_path), "no-such-phase")
+
+
+def test_disk_cache_is_keyed_by_content(tmp_path: Path, cache: Path) -> None:
+    source = _schema(tmp_path)
+    first = sch.compile_schematron(source)
+    assert not first.cache_hit
+    sch.clear_memory_cache()
+    second = sch.compile_schematron(source)
+    assert second.cache_hit and second.xslt == first.xslt
+    # editing an included file invalidates the cached XSLT
+    instance = tmp_path / "lib" / "Instance.sch"
+    instance.write_text(instance.read_text().replace('value="colour"', 'value="color"'), encoding="utf-8")
+    sch.clear_memory_cache()
+    third = sch.compile_schematron(source)
+    assert not third.cache_hit and "color" in third.xslt
+
+
+def test_broken_xpath_is_a_schematron_error(tmp_path: Path, cache: Path) -> None:
+    broken = _write(
+        tmp_path,
+        "broken.sch",
+        f'<schema {SCH} queryBinding="xslt2"><pattern><rule context="a"><assert test="((">x</assert></rule></pattern></schema>',
+    )
+    with pytest.raises(sch.SchematronError):
+        sch.compile_schematron(broken)
