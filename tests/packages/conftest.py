@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from pkg_helpers import CORE_REF, link_real_package
+from pkg_helpers import CORE_REF, REAL_CACHE, link_real_package
 
 from conformance.packages import clear_context_cache
 
@@ -41,8 +41,11 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
 def real_base(env: dict[str, Path]) -> dict[str, Path]:
     """An isolated cache holding (as symlinks) the real R4 core, THO and extensions; FR Core comes from
     ../shared through the search path."""
-    for ref in (CORE_REF, "hl7.terminology.r4#7.0.1", "hl7.fhir.uv.extensions.r4#5.3.0-ballot-tc1"):
-        link_real_package(env["cache"], ref)
+    link_real_package(env["cache"], CORE_REF)
+    # Whatever versions `make fhir-packages` found on npm (7.0.1 and 5.3.0-ballot-tc1 today).
+    for name in ("hl7.terminology.r4", "hl7.fhir.uv.extensions.r4"):
+        for entry in REAL_CACHE.glob(f"{name}#*"):
+            link_real_package(env["cache"], entry.name)
     return env
 
 

@@ -118,7 +118,7 @@ def test_install_real_fr_core_names_unreachable_dependencies_and_lists_them(
     result = _run("packages", "install", "--offline", str(fhir_packages_dir / "hl7.fhir.fr.core-2.2.0.tgz"))
     assert result.exit_code == 0, result.output
     assert "ans.fr.terminologies#1.7.0" in result.output
-    assert "hl7.terminology.r4#7.0.1" in result.output  # 7.1.0 asked: nearest available, with a warning
+    assert "hl7.terminology.r4#" in result.output  # 7.1.0 asked; today npm has 7.0.1: used with a warning
     listing = _run("packages", "list")
     assert "hl7.fhir.fr.core#2.2.0" in listing.output
     assert "hl7.fhir.r4.core#4.0.1" in listing.output
