@@ -9,12 +9,15 @@ Two steps, so that a value is replaced wherever it appears (URLs, narratives, me
 Pseudonyms are keyed HMACs with a random per-run key: the same input gets the same pseudonym within a
 run (so exchanges stay linkable), and nothing links them across runs. The mapping is never written.
 
-Known limit: values inside base64 payloads (a CDA carried in an HL7 OBX-5 ED field, an XDM zip) are not
-rewritten; such bodies are detected and replaced by a placeholder when pseudonymisation is on.
+Documents carried in base64 (a CDA in FHIR Binary.data / Attachment.data, or in an HL7 OBX-5 ED field) are
+decoded, learned from and rewritten too, then re-encoded. Binary payloads that cannot be rewritten value
+by value (an XDM zip, a PDF) are withheld by the recorder when pseudonymisation is on.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -36,6 +39,8 @@ _URL_NAME_PARAMS = {"family", "given", "name", "phonetic", "family:exact", "give
 _URL_DATE_PARAMS = {"birthdate"}
 _URL_ID_PARAMS = {"identifier", "patient.identifier", "subject.identifier", "subject:patient.identifier"}
 _MIN_NAME_LENGTH = 2
+_EMBEDDED_BASE64 = re.compile(r"[A-Za-z0-9+/]{64,}={0,2}")
+_MAX_EMBEDDED = 20_000_000
 
 
 class Pseudonymizer:
@@ -61,9 +66,12 @@ class Pseudonymizer:
         self._add_date(birth_date)
         self._add_identifiers(identifiers)
 
-    def learn(self, body: bytes | str) -> None:
+    def learn(self, body: bytes | str, _depth: int = 0) -> None:
         """Extracts patient values from a FHIR JSON/XML resource, an HL7 v2 message or a CDA document."""
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        if _depth == 0:
+            for decoded in _embedded_documents(text):
+                self.learn(decoded, _depth=1)
         stripped = text.lstrip("\ufeff \t\r\n")
         if not stripped:
             return
@@ -95,7 +103,17 @@ class Pseudonymizer:
         pattern = self._pattern
         if pattern is None or not text:
             return text
+        text = _EMBEDDED_BASE64.sub(self._rewrite_embedded, text)
         return pattern.sub(self._replacement, text)
+
+    def _rewrite_embedded(self, match: re.Match[str]) -> str:
+        decoded = _decode_document(match.group(0))
+        if decoded is None:
+            return match.group(0)
+        rewritten = self.apply(decoded)
+        if rewritten == decoded:
+            return match.group(0)
+        return base64.b64encode(rewritten.encode("utf-8")).decode("ascii")
 
     def apply_bytes(self, data: bytes) -> bytes:
         if self._pattern is None or not data:
@@ -268,3 +286,20 @@ def _as_list(value: Any) -> list[Any]:
 
 def _mentions_ins(text: str) -> bool:
     return any(oid in text for oid in INS_OIDS) or "INS-NIR" in text or "INS-NIA" in text
+
+
+def _decode_document(run: str) -> str | None:
+    """The text of a base64 run when it decodes to a UTF-8 document (XML, JSON, HL7 v2), else None."""
+    if len(run) > _MAX_EMBEDDED:
+        return None
+    try:
+        data = base64.b64decode(run, validate=True)
+        text = data.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    stripped = text.lstrip("\ufeff \t\r\n")
+    return text if stripped[:1] in ("<", "{", "[") or stripped.startswith("MSH") else None
+
+
+def _embedded_documents(text: str) -> list[str]:
+    return [d for m in _EMBEDDED_BASE64.finditer(text) if (d := _decode_document(m.group(0))) is not None]

@@ -107,6 +107,31 @@ def adt_message(patient: SamplePatient = PATIENT, control_id: str = "MSG0001") -
     return "\r".join(segments) + "\r"
 
 
+def cda_document(patient: SamplePatient = PATIENT) -> str:
+    """A minimal CDA header naming the patient (for the document exchanges)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><ClinicalDocument xmlns="urn:hl7-org:v3">'
+        f'<recordTarget><patientRole><id root="1.2.250.1.213.1.4.10" extension="{patient.ins}{patient.ins_key}"/>'
+        f"<patient><name><given>{patient.given}</given><family>{patient.family}</family></name>"
+        f'<birthTime value="{patient.hl7_birth}"/></patient></patientRole></recordTarget></ClinicalDocument>'
+    )
+
+
+def provide_bundle(patient: SamplePatient = PATIENT) -> dict:
+    document = base64.b64encode(cda_document(patient).encode()).decode()
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": patient_resource(patient), "request": {"method": "POST", "url": "Patient"}},
+            {
+                "resource": {"resourceType": "Binary", "contentType": "text/xml", "data": document},
+                "request": {"method": "POST", "url": "Binary"},
+            },
+        ],
+    }
+
+
 def ack_message(control_id: str = "MSG0001", code: str = "AA") -> str:
     return (
         f"MSH|^~\\&|SUT|HOSP|HARNESS|HOPEN|20260101120001||ACK^A01^ACK|ACK{control_id}|P|2.5^FRA^2.11\r"
@@ -336,7 +361,18 @@ def fabricate_run(
             TestOutcome.ERROR,
             messages=["Délai dépassé : aucune réponse du serveur en 30 s"],
         ),
-        [_http(clock, "POST", f"{base}/", None, b"", secrets=secrets, request_body=bundle, error="timeout after 30 s")],
+        [
+            _http(
+                clock,
+                "POST",
+                f"{base}/",
+                None,
+                b"",
+                secrets=secrets,
+                request_body=json.dumps(provide_bundle(patient)).encode(),
+                error="timeout after 30 s",
+            )
+        ],
     )
     add(
         t(

@@ -75,3 +75,19 @@ def test_garbage_never_raises() -> None:
     for body in (b"{not json", b"<unclosed", b"MSH|", b"\x00\xff\xfe", b"MSH|^~\\&|\rPID|||"):
         pseudonymizer.learn(body)
         pseudonymizer.apply_bytes(body)
+
+
+def test_documents_embedded_in_base64_are_pseudonymised_and_reencoded() -> None:
+    import base64
+
+    encoded = base64.b64encode(CDA.encode()).decode()
+    binary = json.dumps({"resourceType": "Binary", "contentType": "text/xml", "data": encoded})
+    mdm = f"MSH|^~\\&|A|B|C|D|20260101||MDM^T02|1|P|2.5\rOBX|1|ED|11488-4^CR^LN||^text^XML^Base64^{encoded}||||||F\r"
+    for body in (binary, mdm):
+        pseudonymizer = Pseudonymizer()
+        pseudonymizer.learn(body)
+        out = pseudonymizer.apply(body)
+        _absent(out)
+        run = out.split("Base64^")[1].split("|")[0] if body is mdm else json.loads(out)["data"]
+        _absent(base64.b64decode(run).decode())
+        assert base64.b64decode(run).decode().startswith("<?xml")

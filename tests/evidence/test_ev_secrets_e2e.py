@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -164,6 +165,10 @@ def test_pseudonymised_run_has_no_patient_identity_in_any_file(tmp_path: Path) -
         "14/06/1987",
     ]
     assert _leaks(run_dir, [f.encode() for f in forbidden]) == []
+    # Documents carried in base64 (the ITI-65 Binary) were rewritten too.
+    encoded_runs = re.findall(rb"[A-Za-z0-9+/]{64,}={0,2}", b"".join(p.read_bytes() for p in run_dir.rglob("*.json")))
+    decoded = [base64.b64decode(r) for r in encoded_runs if base64.b64decode(r, validate=False).startswith(b"<?xml")]
+    assert decoded and not [d for d in decoded for f in forbidden if f.encode() in d]
     results = json.loads((run_dir / "results.json").read_text())
     assert results["privacy"]["pseudonymized"] is True
     # The evidence is still there and still readable: the HL7 message kept its structure.
