@@ -6,6 +6,7 @@ from typing import Any
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "Unrecognised_property_": ("Propriété inconnue '{0}'", "Unrecognised property '{0}'"),
+    "Resource_RES_ID_Malformed": ("Id de ressource invalide ('{0}')", "Invalid Resource id ('{0}')"),
     "Unable_to_find_resourceType_property": (
         "Propriété resourceType introuvable",
         "Unable to find resourceType property",

@@ -88,7 +88,13 @@ class Expansion:
         if system is None:
             if any(c == code for _, c in self.codes):
                 return True
-            return None if (self.unknown_systems or self.whole_systems) else False
+            for whole in self.whole_systems:
+                index = indexes.get(whole)
+                if index is None:
+                    return None
+                if index.has(code):
+                    return True
+            return None if (self.unknown_systems or self.missing) else False
         if (system, code) in self.codes:
             return True
         if system in self.whole_systems:

@@ -18,7 +18,7 @@ import orjson
 from conformance.findings import Finding, Outcome, Severity
 from conformance.validation.fhir.fhirpath import NATIVE_RESOURCE, SKIPPED, ExpressionCache, ext_1, ref_1
 from conformance.validation.fhir.messages import texts
-from conformance.validation.fhir.primitives import JSON_KIND, PRIMITIVES, check_primitive
+from conformance.validation.fhir.primitives import JSON_KIND, PRIMITIVES, REGEX, check_primitive
 from conformance.validation.fhir.structure import CompiledStructure, Constraint, ElementNode
 from conformance.validation.fhir.terminology import EXTERNAL_SYSTEMS, Terminology
 
@@ -201,6 +201,9 @@ class FhirValidator:
             self._index_bundle(resource, run)
         profiles = list(dict.fromkeys([*self._meta_profiles(resource), *extra_profiles]))
         run.profile, run.base_pass = None, True
+        resource_id = resource.get("id")
+        if isinstance(resource_id, str) and resource_id and REGEX["id"].fullmatch(resource_id) is None:
+            run.report("error", "invalid", "Resource_RES_ID_Malformed", f"{loc}.id", resource_id)
         run.profiled = any(self.structure(url.split("|", 1)[0]) is not None for url in profiles)
         self._walk_resource(resource, base, loc, run)
         if resource_type == "Bundle":

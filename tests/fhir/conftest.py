@@ -1,0 +1,54 @@
+"""Fixtures for the FHIR validator tests: the real packages (FR Core 2.2.0 + R4 core), loaded once."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from conformance.settings import fhir_cache_dir
+
+
+@pytest.fixture(scope="session")
+def fhir_context() -> Any:
+    from conformance.packages import load_context
+
+    return load_context()
+
+
+@pytest.fixture(scope="session")
+def validator(fhir_context: Any) -> Any:
+    from conformance.validation.fhir import get_validator
+
+    return get_validator(fhir_context)
+
+
+@pytest.fixture(scope="session")
+def r4_examples_dir() -> Path:
+    path = fhir_cache_dir() / "hl7.fhir.r4.examples#4.0.1" / "package"
+    if not path.is_dir():
+        pytest.skip("hl7.fhir.r4.examples#4.0.1 is not installed: run `make fhir-packages`")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fr_core_dir() -> Path:
+    path = fhir_cache_dir() / "hl7.fhir.fr.core#2.2.0" / "package"
+    if not path.is_dir():
+        pytest.skip("hl7.fhir.fr.core#2.2.0 is not installed: run `make fhir-packages`")
+    return path
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    return copy.deepcopy(orjson.loads(path.read_bytes()))
+
+
+def rules(outcome: Any, severity: str | None = None) -> set[str]:
+    return {f.rule for f in outcome.findings if severity is None or f.severity.value == severity}
+
+
+def find(outcome: Any, rule: str) -> list[Any]:
+    return [f for f in outcome.findings if f.rule == rule]
