@@ -11,8 +11,8 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -41,8 +41,7 @@ KNOWN_CANONICAL_BASES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
     """Where one resource lives: `package` is the PackageInfo, `filename` relative to its folder."""
 
     package: PackageInfo
@@ -86,26 +85,18 @@ class FhirContext:
 
     def _build(self, index_dir: Path) -> None:
         per_package = self._load_or_build_index(index_dir)
+        by_type = self._by_type
+        by_url = self._by_url
+        sd_by_type = self._sd_by_type
         for package, rows in zip(self.packages, per_package, strict=True):
             for row in rows:
-                values = dict(zip(_FIELDS, row, strict=False))
-                entry = IndexEntry(
-                    package,
-                    values["filename"],
-                    values["resourceType"],
-                    values["id"],
-                    values["url"],
-                    values["version"],
-                    values["kind"],
-                    values["type"],
-                    values["derivation"],
-                )
+                entry = IndexEntry(package, *row[:8])
                 self._entries.append(entry)
-                self._by_type.setdefault(entry.resource_type, []).append(entry)
+                by_type.setdefault(entry.resource_type, []).append(entry)
                 if entry.url:
-                    self._by_url.setdefault(entry.url, []).append(entry)
+                    by_url.setdefault(entry.url, []).append(entry)
                 if entry.resource_type == "StructureDefinition" and entry.type:
-                    self._sd_by_type.setdefault(entry.type, []).append(entry)
+                    sd_by_type.setdefault(entry.type, []).append(entry)
 
     def _fingerprint(self) -> str:
         digest = hashlib.sha256(f"format={INDEX_FORMAT}".encode())
