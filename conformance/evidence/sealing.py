@@ -51,6 +51,7 @@ GENERATED_KEY_WARNING_EN = (
     "since the run ended, not who produced them."
 )
 _CHUNK = 1024 * 1024
+KEY_PASSWORD_ENV = "HOPEN_SIGNING_KEY_PASSWORD"  # passphrase of an encrypted configured key
 
 
 class SealError(Exception):
@@ -96,10 +97,14 @@ def key_fingerprint(public_raw: bytes) -> str:
 
 
 def load_signing_key(path: Path | None = None, password: bytes | None = None) -> SigningKey:
-    """The configured key, or a freshly generated one (logged as a warning) when `path` is None."""
+    """The configured key, or a freshly generated one (logged as a warning) when `path` is None.
+
+    An encrypted key's passphrase comes from `password` or the HOPEN_SIGNING_KEY_PASSWORD variable."""
     if path is None:
         log.warning(GENERATED_KEY_WARNING_EN)
         return SigningKey(Ed25519PrivateKey.generate(), "generated")
+    if password is None and os.environ.get(KEY_PASSWORD_ENV):
+        password = os.environ[KEY_PASSWORD_ENV].encode("utf-8")
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=password)
     except (OSError, ValueError, TypeError) as error:
@@ -351,3 +356,10 @@ def _record_generated_key_warning(run_dir: Path) -> None:
         return
     warnings.append({"code": "generated-signing-key", "fr": GENERATED_KEY_WARNING_FR, "en": GENERATED_KEY_WARNING_EN})
     write_atomic(run_dir / RESULTS, json.dumps(results, indent=1, ensure_ascii=False).encode("utf-8"))
+    if (run_dir / "report.html").exists():
+        # The report must show the warning too; it is re-rendered from the updated results (not sealed yet).
+        from conformance.reports.html import render_html
+
+        head = (run_dir / "report.html").read_bytes()[:300]
+        language = "en" if b'<html lang="en"' in head else "fr"
+        write_atomic(run_dir / "report.html", render_html(results, language).encode("utf-8"))

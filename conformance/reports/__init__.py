@@ -32,7 +32,7 @@ from conformance.reports.results_json import build_results, results_from_file
 from conformance.reports.testreport import render_testreport
 from conformance.results import RunResult
 
-__all__ = ["finalize_run", "rerender_run", "write_partial", "write_run_outputs"]
+__all__ = ["finalize_run", "rerender_run", "write_partial", "write_pdf", "write_run_outputs"]
 
 RESULTS = "results.json"
 REPORT_HTML = "report.html"
@@ -90,6 +90,14 @@ def write_outputs_from_results(run_dir: Path, results: dict[str, Any], *, lang: 
     if pdf:
         written.append(html_to_pdf(run_dir / REPORT_HTML, run_dir / REPORT_PDF))
     return written
+
+
+def write_pdf(run_dir: Path, *, lang: str = "fr") -> Path:
+    """report.pdf beside report.html (call before sealing; afterwards use rerender_run(..., pdf=True))."""
+    run_dir = Path(run_dir)
+    if not (run_dir / REPORT_HTML).exists():
+        write_atomic(run_dir / REPORT_HTML, render_html(results_from_file(run_dir), lang).encode("utf-8"))
+    return html_to_pdf(run_dir / REPORT_HTML, run_dir / REPORT_PDF)
 
 
 def finalize_run(

@@ -150,3 +150,28 @@ def test_sealing_twice_and_unsealed_complete_runs(tmp_path: Path, sealed_run: Pa
     run, _ = fabricate_run(run_dir)
     write_run_outputs(run_dir, run)
     assert verify_run(run_dir) == [f"not sealed: {MANIFEST} missing"]
+
+
+def test_campaign_order_outputs_then_seal_records_the_generated_key_in_results_and_report(tmp_path: Path) -> None:
+    """The campaign calls write_run_outputs then seal_run(run_dir, signing_key=None): the warning still shows."""
+    run_dir = tmp_path / "run"
+    run, _ = fabricate_run(run_dir)
+    write_run_outputs(run_dir, run, lang="en")
+    assert "Signing key generated" not in (run_dir / "report.html").read_text()
+    seal_run(run_dir, signing_key=None)
+    results = json.loads((run_dir / "results.json").read_text())
+    assert [w["code"] for w in results["warnings"]] == ["generated-signing-key"]
+    report = (run_dir / "report.html").read_text()
+    assert "Signing key generated" in report and 'lang="en"' in report
+    assert verify_run(run_dir) == []
+
+
+def test_encrypted_key_passphrase_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = tmp_path / "seal.pem"
+    generate_key_file(key, password=b"env-pass-77")
+    run_dir = tmp_path / "run"
+    run, _ = fabricate_run(run_dir)
+    write_run_outputs(run_dir, run)
+    monkeypatch.setenv("HOPEN_SIGNING_KEY_PASSWORD", "env-pass-77")
+    seal_run(run_dir, signing_key=key)
+    assert verify_details(run_dir, public_key=Path(f"{key}.pub")).intact
