@@ -178,7 +178,9 @@ class ProfileChecker:
                 ),
                 None,
             )
-            if later is not None:
+            if later is not None and not self._skips_required_seen_later(
+                elements, counts, index, later, segments, position
+            ):
                 index = later
                 continue
             if not top:
@@ -189,6 +191,25 @@ class ProfileChecker:
         for element, count, seen in zip(elements, counts, first_seen, strict=True):
             self._check_element_count(element, count, seen, anchor, path)
         return position
+
+    def _skips_required_seen_later(
+        self,
+        elements: list[SegmentRef | GroupRef],
+        counts: list[int],
+        index: int,
+        later: int,
+        segments: list[Segment],
+        position: int,
+    ) -> bool:
+        """Jumping ahead would pass a required element that still occurs further on: the current segment is out
+        of order (reported and skipped) rather than everything in between."""
+        coming = {segment.name for segment in segments[position + 1 :]}
+        for k in range(index, later):
+            element = elements[k]
+            required = element.min > 0 or element.usage == "R"
+            if required and counts[k] == 0 and self._first_names(element) & coming:
+                return True
+        return False
 
     def _segment_usage(self, ref: SegmentRef, segment: Segment) -> None:
         usage = self.effective_usage(ref.usage, ref.condition, "O", segment)

@@ -285,9 +285,17 @@ def _read_yaml(path: Path) -> Any:
 
 
 def _merge_segment_files(folder: Path, files: list[str]) -> dict[str, SegmentDef]:
+    """Later files win field by field (a volet refines a shared segment without repeating it)."""
     segments: dict[str, SegmentDef] = {}
     for name in files:
-        segments.update(_segments_from_yaml(_read_yaml(folder / name) or {}))
+        for segment_name, definition in _segments_from_yaml(_read_yaml(folder / name) or {}).items():
+            existing = segments.get(segment_name)
+            if existing is None:
+                segments[segment_name] = definition
+                continue
+            existing.fields.update(definition.fields)
+            existing.description = definition.description or existing.description
+            existing.closed = existing.closed or definition.closed
     return segments
 
 
@@ -363,7 +371,7 @@ def _with_usage_overrides(
                 elif item.usage == "R":
                     item.min = max(item.min, 1)
                 elif item.usage == "X":
-                    item.min, item.max = 0, 0
+                    item.min = 0  # still matched, so that its presence is reported as usage X
                 if "condition" in change:
                     item.condition = change["condition"]
                 if "note" in change:
