@@ -552,8 +552,36 @@ class PamMessageFactory:
             gender,
         ]
         fields += ["", "", self._birth_place(p)]
-        fields += [""] * (18 - len(fields)) + [f"{self.nda}^^^{self.facility}&{self.finess}&M^AN"]
+        fields += (
+            [""] * (18 - len(fields)) + [f"{self.nda}^^^{self.facility}&{self.finess}&M^AN"] + [""] * 13 + ["VALI"]
+        )
         return "|".join(fields)
+
+    def _document_participants_and_metadata(self, value_type: str) -> list[str]:
+        """PRT sender (SB) after the document OBX, then the required MetaDMPMSS OBX groups in order (S4 §6e-f)."""
+        data = self.test_data
+        practitioner = data.resources.get(f"Practitioner/{data.practitioner_id}", {})
+        name = (practitioner.get("name") or [{}])[0]
+        given = (name.get("given") or [""])[0]
+        sender = (
+            f"PRT||UC||SB^Send by^participation|{data.practitioner_idnps}^{name.get('family', '')}^{given}"
+            "^^^^^^ASIP-SANTE-PS&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
+        )
+        flags = [
+            ("MASQUE_PS", "Masqué aux professionnels de Santé", "N"),
+            ("INVISIBLE_PATIENT", "Document Non Visible par le patient", "N"),
+            ("INVISIBLE_REP_LEGAUX", "Non visible par les représentants Légaux du patient", "N"),
+            ("CONNEXION_SECRETE", "Connexion Secrete", "N"),
+            ("MODIF_CONF_CODE", "Modification Confidentiality Code", "N"),
+            ("DESTDMP", "Destinataire DMP", "Y"),
+            ("DESTMSSANTEPS", "Destinataire (Professionnel de Santé, organisation ou BAL applicative)", "N"),
+            ("DESTMSSANTEPAT", "Destinataire Patient", "N"),
+        ]
+        obx = [
+            f"OBX|{index}|{value_type}|{code}^{label}^MetaDMPMSS||{flag}^^expandedYes-NoIndicator||||||F"
+            for index, (code, label, flag) in enumerate(flags, start=2)
+        ]
+        return [sender, *obx]
 
     def mdm_t02(self) -> str:
         document = self.test_data.documents[0]
@@ -566,6 +594,7 @@ class PamMessageFactory:
             f"OBR|1|||{document.type_code}^Lettre de liaison^LN",
             f"TXA|1|{document.type_code}|TEXT|{hl7_now()}||||||||{document.master_identifier.removeprefix('urn:oid:')}|||||AU",
             self._obx_document(document.type_code, "Lettre de liaison"),
+            *self._document_participants_and_metadata("CWE"),
         ]
         return "\r".join(segments) + "\r"
 
@@ -578,6 +607,7 @@ class PamMessageFactory:
             "ORC|NW",
             f"OBR|1|||{document.type_code}^Lettre de liaison^LN",
             self._obx_document(document.type_code, "Lettre de liaison"),
+            *self._document_participants_and_metadata("CE"),
         ]
         return "\r".join(segments) + "\r"
 
