@@ -1,0 +1,111 @@
+"""`conformance validate`: routing by detected kind, output formats, summary, exit codes (0 valid, 1 invalid, 2 usage)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conformance.cli import cli
+from conformance.settings import shared_dir
+
+DIV = '<div xmlns=\\"http://www.w3.org/1999/xhtml\\">x</div>'
+VALID = (
+    f'{{"resourceType": "Patient", "id": "a", "text": {{"status": "generated", "div": "{DIV}"}}, "gender": "female"}}'
+)
+INVALID = (
+    f'{{"resourceType": "Patient", "id": "b", "text": {{"status": "generated", "div": "{DIV}"}}, "gender": "robot"}}'
+)
+XML = '<Patient xmlns="http://hl7.org/fhir"><id value="c"/><gender value="male"/></Patient>'
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["validate", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    paths = {
+        "valid": tmp_path / "valid.json",
+        "invalid": tmp_path / "invalid.json",
+        "xml": tmp_path / "patient.xml",
+        "ndjson": tmp_path / "bulk.ndjson",
+        "hl7": tmp_path / "message.hl7",
+        "junk": tmp_path / "junk.bin",
+    }
+    paths["valid"].write_text(VALID, encoding="utf-8")
+    paths["invalid"].write_text(INVALID, encoding="utf-8")
+    paths["xml"].write_text(XML, encoding="utf-8")
+    paths["ndjson"].write_text(VALID + "\n" + INVALID + "\n", encoding="utf-8")
+    paths["hl7"].write_bytes(b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01^ADT_A01|1|P|2.5\rPID|||123||DOE^JOHN\r")
+    paths["junk"].write_bytes(b"\x00\x01 not a known format")
+    return paths
+
+
+def test_valid_file_exits_0(files: dict[str, Path]) -> None:
+    code, output = run("--lang", "en", str(files["valid"]))
+    assert code == 0, output
+    assert "VALID" in output
+
+
+def test_invalid_file_exits_1_and_names_the_rule(files: dict[str, Path]) -> None:
+    code, output = run(str(files["invalid"]))
+    assert code == 1
+    assert "Terminology_TX_NoValid_16" in output and "Patient.gender" in output
+    assert "INVALIDE" in output  # French by default
+
+
+def test_usage_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
+    assert run(str(tmp_path / "missing.json"))[0] == 2
+    assert run("--format", "yaml", str(files["valid"]))[0] == 2
+    assert run()[0] == 2
+
+
+def test_json_output_one_operation_outcome_or_a_bundle(files: dict[str, Path]) -> None:
+    code, output = run("--format", "json", str(files["invalid"]))
+    assert code == 1
+    document = json.loads(output)
+    assert document["resourceType"] == "OperationOutcome"
+    issue = next(i for i in document["issue"] if i["severity"] == "error")
+    assert issue["expression"] == ["Patient.gender"] and issue["code"] == "code-invalid"
+    code, output = run("--format", "json", "--lang", "en", str(files["valid"]), str(files["invalid"]))
+    bundle = json.loads(output)
+    assert bundle["resourceType"] == "Bundle" and len(bundle["entry"]) == 2
+    assert all(e["resource"]["resourceType"] == "OperationOutcome" for e in bundle["entry"])
+
+
+def test_directory_xml_and_ndjson(files: dict[str, Path], tmp_path: Path) -> None:
+    code, output = run("--summary", "--lang", "en", str(files["xml"]), str(files["ndjson"]))
+    assert code == 1  # the second ndjson line is invalid
+    assert "bulk.ndjson:1" in output and "bulk.ndjson:2" in output and "patient.xml" in output
+    assert "Total: 3 item(s), 2 valid, 1 invalid" in output
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.json").write_text(VALID, encoding="utf-8")
+    assert run(str(folder))[0] == 0
+
+
+def test_profile_option(files: dict[str, Path]) -> None:
+    code, output = run("--lang", "en", "--profile", "https://example.org/StructureDefinition/none", str(files["valid"]))
+    assert code == 1 and "Validation_VAL_Unknown_Profile" in output
+
+
+def test_other_kinds_are_routed_never_a_traceback(files: dict[str, Path]) -> None:
+    code, output = run("--lang", "en", str(files["hl7"]), str(files["junk"]))
+    assert "Traceback" not in output
+    assert "input-unknown-kind" in output
+    assert "message.hl7" in output
+    assert code == 1
+
+
+def test_fr_core_package_summary() -> None:
+    package = shared_dir() / "fhir-packages" / "hl7.fhir.fr.core-2.2.0.tgz"
+    code, output = run("--summary", "--lang", "en", str(package))
+    lines = [line for line in output.splitlines() if "!" in line]
+    assert len(lines) >= 30 and all(".json" in line for line in lines)
+    assert not any("StructureDefinition-" in line for line in lines)  # examples only
+    assert output.strip().splitlines()[-1].startswith("Total:")
+    assert code == 0, output
