@@ -585,7 +585,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Last-Modified": http_date(resource["meta"]["lastUpdated"])}
         if "etag-missing" not in self.app.faults:
             headers["ETag"] = weak_etag(resource)
-        self._send_resource(200, resource, headers)
+        self._send_resource(200, apply_output_faults(resource, self.app.faults), headers)
 
     def _send_not_modified(self, resource: Resource) -> None:
         self.send_response(304)

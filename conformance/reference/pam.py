@@ -387,7 +387,10 @@ class PamMessageFactory:
     ) -> None:
         self.test_data = test_data
         self.faults = faults
-        self.patient: TestPatient = test_data.qualified_patient
+        # with ins-unqualified the messages are about the provisional identity, INS included (PID-32 = PROV)
+        self.patient: TestPatient = (
+            test_data.unqualified_patient if "ins-unqualified" in faults else test_data.qualified_patient
+        )
         self.sending_app = sending_app
         self.facility = facility
         self.finess = "000897406"

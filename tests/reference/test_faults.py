@@ -1,0 +1,204 @@
+"""Each seeded fault changes what it says, and only when switched on (the baseline is checked alongside)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+
+import pytest
+
+from conformance.reference import ReferenceEndpoints
+from conformance.reference.faults import FAULTS, UnknownFaultError, parse_faults
+from conformance.reference.pam import Er7, PamMessageFactory, build_ack, check_pam_message, parse_ack
+from conformance.transport import mllp
+from tests.reference.helpers import http
+
+INS_TEST = "urn:oid:1.2.250.1.213.1.4.10"
+
+
+def emitted(ref: ReferenceEndpoints) -> list[str]:
+    """What the reference sender emits to a listener of ours."""
+    received: list[str] = []
+
+    def listener(message: str) -> str:
+        received.append(message)
+        return build_ack(message, check_pam_message(message))
+
+    with mllp.ThreadedMllpServer(listener) as server:
+        assert ref.start_mllp_sender("127.0.0.1", server.port).wait(60)
+    return received
+
+
+def segment(message: str, name: str) -> list[str] | None:
+    return Er7.parse(message).segment(name)
+
+
+def ins_of_pid(message: str) -> str:
+    pid = segment(message, "PID") or []
+    return next((rep for rep in pid[3].split("~") if rep.endswith("^INS")), "") if len(pid) > 3 else ""
+
+
+# each check returns True when the endpoints show the fault, False when they behave
+def ins_wrong_oid(ref: ReferenceEndpoints) -> bool:
+    found = http(f"{ref.fhir_base_url}/Patient?identifier={INS_TEST}|279035121518989").json["total"]
+    legacy = "&1.2.250.1.213.1.4.2&" in ins_of_pid(emitted(ref)[1])
+    assert (found == 0) == legacy
+    return legacy
+
+
+def ins_unqualified(ref: ReferenceEndpoints) -> bool:
+    p = ref.test_data.unqualified_patient
+    found = http(f"{ref.fhir_base_url}/Patient?identifier={p.ins_system}|{p.ins_value}").json["total"]
+    message = emitted(ref)[0]
+    sent = bool(ins_of_pid(message)) and (segment(message, "PID") or [""] * 33)[32] == "PROV"
+    assert (found == 1) == sent
+    return sent
+
+
+def patient_profile_invalid(ref: ReferenceEndpoints) -> bool:
+    patient = http(f"{ref.fhir_base_url}/Patient/pat-trois").json
+    return "extension" not in patient and "extension" not in patient["name"][0]
+
+
+def capability_missing_interaction(ref: ReferenceEndpoints) -> bool:
+    cs = http(f"{ref.fhir_base_url}/metadata").json
+    docref = next(r for r in cs["rest"][0]["resource"] if r["type"] == "DocumentReference")
+    return "search-type" not in {i["code"] for i in docref["interaction"]}
+
+
+def docref_invalid(ref: ReferenceEndpoints) -> bool:
+    doc = http(f"{ref.fhir_base_url}/DocumentReference/{ref.test_data.documents[0].document_reference_id}").json
+    return "date" not in doc and "custodian" not in doc
+
+
+def binary_mismatch(ref: ReferenceEndpoints) -> bool:
+    doc = ref.test_data.documents[0]
+    data = http(f"{ref.fhir_base_url}/Binary/{doc.binary_id}", headers={"Accept": "text/xml"}).body
+    return base64.b64encode(hashlib.sha1(data).digest()).decode() != doc.sha1_base64 and len(data) != doc.size
+
+
+def paging_broken(ref: ReferenceEndpoints) -> bool:
+    page = http(f"{ref.fhir_base_url}/Patient?_count=1").json
+    next_url = next(k["url"] for k in page["link"] if k["relation"] == "next")
+    return http(next_url).status == 404
+
+
+def count_ignored(ref: ReferenceEndpoints) -> bool:
+    page = http(f"{ref.fhir_base_url}/Patient?_count=1").json
+    return len(page["entry"]) == page["total"] > 1 and all(k["relation"] != "next" for k in page["link"])
+
+
+def errors_html(ref: ReferenceEndpoints) -> bool:
+    reply = http(f"{ref.fhir_base_url}/Patient/does-not-exist")
+    assert reply.status == 404
+    return reply.content_type.startswith("text/html")
+
+
+def xml_unsupported(ref: ReferenceEndpoints) -> bool:
+    return http(f"{ref.fhir_base_url}/Patient/pat-trois?_format=xml").content_type.startswith("application/fhir+json")
+
+
+def etag_missing(ref: ReferenceEndpoints) -> bool:
+    reply = http(f"{ref.fhir_base_url}/Patient/pat-trois")
+    again = http(f"{ref.fhir_base_url}/Patient/pat-trois", headers={"If-None-Match": 'W/"1"'})
+    return "etag" not in reply.headers and again.status == 200
+
+
+def transaction_response_invalid(ref: ReferenceEndpoints) -> bool:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:5b9a0e54-31b5-4b7e-9d9c-0a8a5e1c2d11",
+                "resource": {"resourceType": "Patient"},
+                "request": {"method": "POST", "url": "Patient"},
+            }
+        ],
+    }
+    response = http(ref.fhir_base_url, "POST", bundle).json
+    return response["type"] == "batch-response" and "location" not in response["entry"][0]["response"]
+
+
+def rpps_missing(ref: ReferenceEndpoints) -> bool:
+    return (
+        http(
+            f"{ref.fhir_base_url}/Practitioner?identifier=https://rpps.esante.gouv.fr|{ref.test_data.practitioner_rpps}"
+        ).json["total"]
+        == 0
+    )
+
+
+def finess_missing(ref: ReferenceEndpoints) -> bool:
+    return (
+        http(
+            f"{ref.fhir_base_url}/Organization?identifier=https://finess.esante.gouv.fr|{ref.test_data.organization_finess}"
+        ).json["total"]
+        == 0
+    )
+
+
+def zbe_missing(ref: ReferenceEndpoints) -> bool:
+    messages = emitted(ref)
+    return all(segment(m, "ZBE") is None for m in messages[1:4])
+
+
+def msh12_wrong(ref: ReferenceEndpoints) -> bool:
+    return Er7.parse(emitted(ref)[1]).field("MSH", 12) == "2.5"
+
+
+def _receiver_ack(ref: ReferenceEndpoints, message: str) -> str:
+    return mllp.send_and_receive(*ref.mllp_receiver, message, timeout=10)
+
+
+def ack_wrong_msa2(ref: ReferenceEndpoints) -> bool:
+    message = PamMessageFactory(ref.test_data).a01()
+    return parse_ack(_receiver_ack(ref, message))[1] != Er7.parse(message).field("MSH", 10)
+
+
+def ack_aa_for_defective(ref: ReferenceEndpoints) -> bool:
+    message, _ = PamMessageFactory(ref.test_data).defective()["missing-zbe"]
+    ack = _receiver_ack(ref, message)
+    return parse_ack(ack)[0] == "AA" and "\rERR|" not in ack
+
+
+def ack_no_err(ref: ReferenceEndpoints) -> bool:
+    message, _ = PamMessageFactory(ref.test_data).defective()["missing-zbe"]
+    ack = _receiver_ack(ref, message)
+    assert parse_ack(ack)[0] == "AE"
+    return "\rERR|" not in ack
+
+
+def oru_obx_not_base64(ref: ReferenceEndpoints) -> bool:
+    oru = emitted(ref)[7]
+    obx = next(s for s in Er7.parse(oru).all("OBX") if s[2] == "ED")
+    not_base64 = obx[5].split("^")[3] == "A"
+    assert not_base64 == (check_pam_message(oru).ack_code == "AE")
+    return not_base64
+
+
+CHECKS: dict[str, Callable[[ReferenceEndpoints], bool]] = {name: globals()[name.replace("-", "_")] for name in FAULTS}
+
+
+def test_every_fault_has_a_check() -> None:
+    assert set(CHECKS) == set(FAULTS)
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    with ReferenceEndpoints() as ref:
+        yield ref
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_fault_changes_what_it_names(name: str, baseline: ReferenceEndpoints) -> None:
+    assert CHECKS[name](baseline) is False, f"{name} shows without the fault"
+    with ReferenceEndpoints(faults={name}) as faulty:
+        assert CHECKS[name](faulty) is True, f"{name} does not show with the fault"
+
+
+def test_unknown_fault_is_refused_with_the_known_names() -> None:
+    with pytest.raises(UnknownFaultError, match="ins-wrong-oid"):
+        parse_faults("no-such-fault")
+    assert parse_faults("zbe-missing, msh12-wrong") == {"zbe-missing", "msh12-wrong"}
