@@ -41,7 +41,8 @@ class Indicator:
     status: str  # "established" or "unconfirmed"
     capabilities: tuple[str, ...]
     parent: str | None = None
-    note: str | None = None
+    note: str | None = None  # English
+    note_fr: str | None = None
     target: Mapping[str, str] | None = None
 
     def title(self, lang: str = "fr") -> str:
@@ -142,6 +143,7 @@ def _indicator(entry: Mapping[str, Any]) -> Indicator:
         capabilities=tuple(entry.get("capabilities") or ()),
         parent=entry.get("parent"),
         note=entry.get("note"),
+        note_fr=entry.get("note_fr") or entry.get("note"),
         target=entry.get("target"),
     )
 

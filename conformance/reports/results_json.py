@@ -155,7 +155,7 @@ def _indicators(catalogue: Catalogue | None, tests: list[dict[str, Any]]) -> lis
             "title": {"fr": indicator.title_fr, "en": indicator.title_en},
             "title_verbatim": indicator.title_verbatim,
             "confirmation": indicator.status,
-            "note": indicator.note,
+            "note": {"fr": indicator.note_fr, "en": indicator.note} if indicator.note else None,
             "target": dict(indicator.target) if indicator.target else None,
             "status": evaluation.status,
             "counts": evaluation.counts,

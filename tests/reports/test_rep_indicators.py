@@ -65,6 +65,7 @@ def test_hopen_2019_facts_from_public_sources() -> None:
     # No invented sub-codes for P4 and D6.
     assert not [code for code in catalogue if code.startswith(("P4.", "D6."))]
     assert "not found" in catalogue["P4"].note and "not found" in catalogue["D6"].note
+    assert "aucun sous-code" in catalogue["P4"].note_fr and "aucun sous-code" in catalogue["D6"].note_fr
 
 
 def test_unknown_programme_is_a_clear_error() -> None:
