@@ -1,0 +1,74 @@
+"""The pytest plugin turns each test into a TestResult: passed / failed with findings / error / skipped."""
+
+from __future__ import annotations
+
+import json
+
+pytest_plugins = ["pytester"]
+
+SUITE = '''
+import pytest
+from conformance.campaign.checks import expect
+from conformance.transport.http import TransportError
+
+
+@pytest.mark.requirement("FHIR R4", "§3.1.0", text="t")
+@pytest.mark.capability("fhir.rest.read")
+@pytest.mark.title_en("Passes")
+def test_passes(config):
+    """Réussit"""
+
+
+@pytest.mark.capability("fhir.rest.search")
+def test_fails_with_finding():
+    """Échoue"""
+    expect(False, "my-rule", "message fr", "message en", location="Bundle.entry")
+
+
+def test_errors():
+    """Erreur"""
+    raise TransportError("timeout", "délai dépassé", "timed out")
+
+
+def test_needs_fhir(fhir_client):
+    """Ignoré faute de FHIR"""
+'''
+
+
+def test_results_per_test(pytester, tmp_path):
+    suite = pytester.mkpydir("fhir_basics")
+    (suite / "test_things.py").write_text(SUITE, encoding="utf-8")
+    config = tmp_path / "c.toml"
+    config.write_text("[run]\nsuites = ['fhir-basics']\nlanguage = 'en'\n", encoding="utf-8")
+    out = tmp_path / "run"
+    result = pytester.runpytest_subprocess(
+        "--conformance-config", str(config), "--conformance-output", str(out), "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1, failed=2, skipped=1)
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    tests = {t["id"]: t for t in data["tests"]}
+    assert tests["fhir-basics/things/passes"]["outcome"] == "passed"
+    assert tests["fhir-basics/things/passes"]["title"] == "Réussit"
+    assert tests["fhir-basics/things/passes"]["capabilities"] == ["fhir.rest.read"]
+    failed = tests["fhir-basics/things/fails-with-finding"]
+    assert failed["outcome"] == "failed" and failed["findings"][0]["rule"] == "my-rule"
+    assert failed["messages"] == ["message en"]
+    errored = tests["fhir-basics/things/errors"]
+    assert errored["outcome"] == "error" and "timed out" in errored["messages"][0]
+    skipped = tests["fhir-basics/things/needs-fhir"]
+    assert skipped["outcome"] == "skipped" and "fhir.base_url" in skipped["messages"][0]
+    assert data["complete"] is True and (out / "manifest.json").exists()
+
+
+def test_inert_without_configuration(pytester):
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_bad_configuration_is_a_usage_error(pytester, tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[fhir]\nbase_url = 42\n", encoding="utf-8")
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest_subprocess("--conformance-config", str(config))
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*fhir.base_url*"])
