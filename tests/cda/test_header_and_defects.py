@@ -69,7 +69,7 @@ def test_header_rules_name_their_element() -> None:
         root.find("cda:versionNumber", NS).set("value", "0")
         root.find("cda:effectiveTime", NS).set("value", "2018")
         author_id = root.find("cda:author/cda:assignedAuthor/cda:id", NS)
-        author_id.set("extension", "12")
+        author_id.set("extension", "812")
         custodian = root.find("cda:custodian/cda:assignedCustodian/cda:representedCustodianOrganization/cda:id", NS)
         custodian.set("root", "1.2.250.1.71.4.2.2")
         custodian.set("extension", "1ABC")
