@@ -323,8 +323,10 @@ class MllpConnection:
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         max_frame: int = DEFAULT_MAX_FRAME,
         sink: ExchangeSink | None = None,
+        close_between_frames_is_error: bool = True,
     ) -> None:
         self._reader = reader
+        self.close_between_frames_is_error = close_between_frames_is_error
         self._writer = writer
         self.read_timeout = read_timeout
         self.sink = sink
@@ -394,7 +396,8 @@ class MllpConnection:
                 self.closed = True
                 pending = self.decoder.eof()
                 if not pending:
-                    self.record("received", b"", "peer closed the connection")
+                    if self.close_between_frames_is_error:  # a client waiting for its ACK; a server just ends
+                        self.record("received", b"", "peer closed the connection")
                     raise MllpClosedError("peer closed the connection")
                 self._pending.extend(pending)
             else:
@@ -557,7 +560,12 @@ class MllpServer:
         if task is not None:
             self._connections.add(task)
         connection = MllpConnection(
-            reader, writer, read_timeout=self.read_timeout, max_frame=self.max_frame, sink=self.sink
+            reader,
+            writer,
+            read_timeout=self.read_timeout,
+            max_frame=self.max_frame,
+            sink=self.sink,
+            close_between_frames_is_error=False,
         )
         try:
             await self._serve_frames(connection)
@@ -602,10 +610,13 @@ class MllpServer:
         if self._server is None:
             return
         self._server.close()
-        for task in list(self._connections):
-            task.cancel()
-        if self._connections:
-            await asyncio.wait(list(self._connections), timeout=5.0)
+        # Connections accepted just before close() register on the next loop turns: give them those turns.
+        for _ in range(3):
+            await asyncio.sleep(0.01)
+            for task in list(self._connections):
+                task.cancel()
+            if self._connections:
+                await asyncio.wait(list(self._connections), timeout=5.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 5.0)
         self._server = None
@@ -781,6 +792,11 @@ class ThreadedMllpServer:
             started.set()
             loop.run_forever()
             loop.run_until_complete(self._server.stop())
+            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.wait(pending, timeout=5.0))
             loop.close()
 
         self._thread = threading.Thread(target=serve, name=f"mllp-server-{id(self):x}", daemon=True)

@@ -27,7 +27,7 @@ def as_event(message: str, event: str, structure: str) -> str:
 
 
 def test_the_reference_adt_is_valid() -> None:
-    outcome, found = findings_of(ADT_A01)
+    outcome, _ = findings_of(ADT_A01)
     assert outcome.is_valid, outcome.render("en")
     assert not [f for f in outcome.findings if f.severity.value == "warning"], outcome.render("en")
     assert outcome.details["profile"] == "pam-fr-2.11#ADT^A01"
@@ -192,7 +192,7 @@ def test_charset_mismatch_is_reported_on_bytes() -> None:
 
 
 def test_unreadable_message_is_fatal_not_a_crash() -> None:
-    outcome, found = findings_of("PID|1||x\r")
+    outcome, _ = findings_of("PID|1||x\r")
     assert [f.rule for f in outcome.findings] == ["hl7v2-parse"]
     assert not outcome.is_valid
 
