@@ -24,7 +24,7 @@ import orjson
 
 from conformance.evidence.exchange import Exchange, HttpExchange, MllpFrame
 from conformance.evidence.pseudonymize import Pseudonymizer
-from conformance.evidence.redaction import Redactor
+from conformance.evidence.redaction import Redactor, redact_all_logs
 
 EVIDENCE_DIR = "evidence"
 OUTSIDE_TEST = "_run"
@@ -116,6 +116,7 @@ class EvidenceRecorder:
         *,
         known_patients: Iterable[Mapping[str, Any]] = (),
         inline_body_limit: int = INLINE_BODY_LIMIT,
+        redact_logs: bool = True,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -129,6 +130,8 @@ class EvidenceRecorder:
         for patient in known_patients:
             self.learn_patient(**patient)
         _ACTIVE_PRIVACY[self.run_dir.resolve()] = self.privacy
+        if redact_logs:
+            redact_all_logs(self.privacy.redactor)
 
     # -- ExchangeSink ---------------------------------------------------------------------------
     def record(self, exchange: Exchange) -> None:

@@ -222,6 +222,54 @@ def install_log_redaction(redactor: Redactor, logger: logging.Logger | None = No
     return log_filter
 
 
+_GLOBAL_REDACTORS: list[Redactor] = []
+_FACTORY_LOCK = threading.Lock()
+_factory_installed = False
+
+
+def redact_all_logs(redactor: Redactor) -> None:
+    """Redacts `redactor`'s secrets from every log record created from now on in this process, whatever
+    handler receives it (pytest's capture, a file, the console): the record factory is wrapped once."""
+    global _factory_installed
+    with _FACTORY_LOCK:
+        if redactor not in _GLOBAL_REDACTORS:
+            _GLOBAL_REDACTORS.append(redactor)
+        if _factory_installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            if _GLOBAL_REDACTORS:
+                _redact_record(record, _GLOBAL_REDACTORS)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _factory_installed = True
+
+
+def forget_log_redactor(redactor: Redactor) -> None:
+    with _FACTORY_LOCK:
+        if redactor in _GLOBAL_REDACTORS:
+            _GLOBAL_REDACTORS.remove(redactor)
+
+
+def _redact_record(record: logging.LogRecord, redactors: list[Redactor]) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:
+        message = str(record.msg)
+    for redactor in list(redactors):
+        message = redactor.redact_text(message)
+    record.msg, record.args = message, None
+    if record.exc_info:
+        text = logging.Formatter().formatException(record.exc_info)
+        for redactor in list(redactors):
+            text = redactor.redact_text(text)
+        # Handlers print exc_text when set; the live exception object (with the secret) is dropped.
+        record.exc_text, record.exc_info = text, None
+
+
 def redact_mapping(data: object, redactor: Redactor) -> object:
     """A copy of a configuration-like structure with secret-looking keys and known secrets redacted."""
     if isinstance(data, Mapping):

@@ -83,3 +83,22 @@ def test_configuration_mapping_hides_secret_keys_and_values() -> None:
     cleaned = redact_mapping(config, redactor)
     assert cleaned["auth"]["password"] == REDACTED and cleaned["auth"]["client_secret"] == REDACTED
     assert SECRET not in json.dumps(cleaned) and cleaned["port"] == 1
+
+
+def test_a_recorder_redacts_every_log_record_whatever_the_handler(tmp_path, caplog) -> None:
+    from conformance.evidence.recorder import EvidenceRecorder
+    from conformance.evidence.redaction import forget_log_redactor
+
+    secret = "recorder-log-secret-5150"
+    recorder = EvidenceRecorder(tmp_path, secrets=[secret])
+    try:
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("conformance.anything").info("sending %s", secret)
+            try:
+                raise RuntimeError(f"failed with {secret}")
+            except RuntimeError:
+                logging.getLogger("conformance.anything").exception("boom")
+        assert "sending [REDACTED]" in caplog.text
+        assert secret not in caplog.text and "failed with [REDACTED]" in caplog.text
+    finally:
+        forget_log_redactor(recorder.privacy.redactor)
