@@ -1,0 +1,62 @@
+"""`conformance serve`: prints the endpoints, serves until interrupted, refuses non-loopback addresses."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from conformance.cli import cli
+from tests.reference.helpers import http
+
+
+def test_serve_prints_endpoints_and_stops_on_sigint() -> None:
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "conformance"), "serve", "--json", "--faults", "zbe-missing"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("}"):
+                break
+        info = json.loads("".join(lines))
+        assert info["faults"] == ["zbe-missing"]
+        assert info["fhir_base_url"].startswith("http://127.0.0.1:")
+        assert http(f"{info['fhir_base_url']}/metadata").status == 200
+        assert info["test_data"]["patients"][0]["ins_token"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+
+
+def test_serve_refuses_a_non_loopback_address_and_unknown_names() -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code != 0 and "loopback" in result.output
+    result = runner.invoke(cli, ["serve", "--faults", "nope"])
+    assert result.exit_code != 0 and "unknown fault" in result.output
+    result = runner.invoke(cli, ["serve", "--hostile", "nope"])
+    assert result.exit_code != 0 and "unknown hostile mode" in result.output
+
+
+def test_serve_list_names_every_fault_and_mode() -> None:
+    from conformance.reference.faults import FAULTS
+    from conformance.reference.hostile import HOSTILE_MODES
+
+    result = CliRunner().invoke(cli, ["serve", "--list"])
+    assert result.exit_code == 0
+    for name in [*FAULTS, *HOSTILE_MODES]:
+        assert name in result.output
