@@ -85,3 +85,19 @@ def test_allure_rendering(run_folder: Path) -> None:
     report = run_folder / "renderings" / "allure-report"
     assert (report / "index.html").is_file()
     assert verify_details(run_folder).intact
+
+
+def test_write_pdf_before_sealing(tmp_path: Path) -> None:
+    from conformance.evidence.sample import fabricate_run
+    from conformance.evidence.sealing import seal_run
+    from conformance.reports import write_pdf, write_run_outputs
+    from conformance.reports.pdf import find_chromium
+
+    if find_chromium() is None and importlib.util.find_spec("weasyprint") is None:
+        pytest.skip("no PDF engine (chromium or weasyprint)")
+    run, _ = fabricate_run(tmp_path)
+    write_run_outputs(tmp_path, run)
+    assert write_pdf(tmp_path).read_bytes().startswith(b"%PDF")
+    seal_run(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "report.pdf" in manifest["files"] and verify_details(tmp_path).intact
