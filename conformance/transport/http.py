@@ -10,7 +10,9 @@ exceeds `max_response_bytes` is cut, recorded with `truncated=True` and raises `
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import socket
 import ssl
 import threading
 import time
@@ -21,6 +23,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.connection
+import urllib3.connectionpool
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -94,6 +98,64 @@ class FhirResponse:
         return 200 <= self.status < 300
 
 
+class _DeadlineWatch(threading.local):
+    """The sockets of the exchange running in this thread, so a deadline timer can cut them."""
+
+    sockets: list[socket.socket] | None = None
+
+
+_WATCH = _DeadlineWatch()
+
+
+def _watch_socket(sock: socket.socket | None) -> None:
+    if sock is not None and _WATCH.sockets is not None:
+        _WATCH.sockets.append(sock)
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        _watch_socket(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        _watch_socket(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+@contextlib.contextmanager
+def _deadline_watch(remaining: float):
+    """Cut the connection when the total deadline passes while the status line and headers are read:
+    the per-read timeout alone lets a byte-a-second server hold the harness for minutes."""
+    sockets: list[socket.socket] = []
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(remaining, 0.001), cut)
+    timer.daemon = True
+    _WATCH.sockets = sockets
+    timer.start()
+    try:
+        yield expired
+    finally:
+        timer.cancel()
+        _WATCH.sockets = None
+
+
 class _TlsAdapter(HTTPAdapter):
     def __init__(self, ssl_context: ssl.SSLContext | None, **kwargs: Any) -> None:
         self._ssl_context = ssl_context
@@ -103,6 +165,7 @@ class _TlsAdapter(HTTPAdapter):
         if self._ssl_context is not None:
             kwargs["ssl_context"] = self._ssl_context
         super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
 def build_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
@@ -153,6 +216,7 @@ class FhirClient:
         self._session.trust_env = False  # the configuration, not the environment, decides proxies and certs
         adapter = _TlsAdapter(build_ssl_context(self.tls) if self._uses_tls() else None)
         self._session.mount("https://", adapter)
+        self._session.mount("http://", _TlsAdapter(None))
         self._token: tuple[str, float] | None = None
         self._token_lock = threading.Lock()
 
@@ -281,21 +345,24 @@ class FhirClient:
                 return response
             target = urljoin(url, location)
             if target in seen:
-                raise TransportError(
-                    "redirect",
+                raise self._refused_redirect(
+                    method,
+                    target,
                     f"boucle de redirections détectée: {' -> '.join([*seen, target])}",
                     f"redirect loop detected: {' -> '.join([*seen, target])}",
                 )
             if len(seen) > self.max_redirects:
-                raise TransportError(
-                    "redirect",
+                raise self._refused_redirect(
+                    method,
+                    target,
                     f"plus de {self.max_redirects} redirections",
                     f"more than {self.max_redirects} redirects",
                 )
             if _origin(target) != origin:
                 if not self.allow_cross_host_redirects:
-                    raise TransportError(
-                        "redirect",
+                    raise self._refused_redirect(
+                        method,
+                        target,
                         f"redirection vers un autre hôte refusée: {target} (fhir.allow_cross_host_redirects)",
                         f"redirect to another host refused: {target} (fhir.allow_cross_host_redirects)",
                     )
@@ -306,6 +373,12 @@ class FhirClient:
                 headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
             seen.append(target)
             url = target
+
+    def _refused_redirect(self, method: str, target: str, message_fr: str, message_en: str) -> TransportError:
+        """The hop not taken is recorded too, so the evidence ends with the fault rather than a plain 302."""
+        started = utc_now()
+        self._record(HttpRequestRecord(method=method, url=target, headers={}, body=b""), None, started, message_en)
+        return TransportError("redirect", message_fr, message_en)
 
     def _exchange(self, method: str, url: str, headers: dict[str, str], body: bytes, deadline: float) -> FhirResponse:
         """One HTTP request/response, streamed under the size limit and the total deadline; always recorded."""
@@ -343,16 +416,22 @@ class FhirClient:
         if not self.tls.verify:
             verify = False
         try:
-            return self._session.request(
-                method,
-                url,
-                headers=headers,
-                data=body or None,
-                timeout=(min(self.timeouts.connect, remaining), min(self.timeouts.read, remaining)),
-                allow_redirects=False,
-                stream=True,
-                verify=verify,
-            )
+            with _deadline_watch(remaining) as expired:
+                try:
+                    return self._session.request(
+                        method,
+                        url,
+                        headers=headers,
+                        data=body or None,
+                        timeout=(min(self.timeouts.connect, remaining), min(self.timeouts.read, remaining)),
+                        allow_redirects=False,
+                        stream=True,
+                        verify=verify,
+                    )
+                except requests.exceptions.RequestException:
+                    if expired.is_set():
+                        raise _total_timeout(self.timeouts.total, url) from None
+                    raise
         except requests.exceptions.SSLError as exc:
             raise TransportError(
                 "tls", f"échec TLS avec {url}: {_short(exc)}", f"TLS failure with {url}: {_short(exc)}"
@@ -370,6 +449,12 @@ class FhirClient:
                 f"no response from {url} within the read timeout ({self.timeouts.read} s)",
             ) from None
         except requests.exceptions.ConnectionError as exc:
+            if url.startswith("http://") and _speaks_tls(url, self.timeouts.connect):
+                raise TransportError(
+                    "tls",
+                    f"{url}: le serveur exige TLS (https://) mais l'URL configurée est en clair (http://)",
+                    f"{url}: the server requires TLS (https://) but the configured URL is plain http://",
+                ) from None
             raise TransportError(
                 "connection", f"connexion impossible à {url}: {_short(exc)}", f"cannot connect to {url}: {_short(exc)}"
             ) from None
@@ -542,6 +627,22 @@ def _total_timeout(total: float, url: str) -> TransportError:
         f"délai total dépassé ({total} s) pour {url}",
         f"total timeout ({total} s) exceeded for {url}",
     )
+
+
+def _speaks_tls(url: str, timeout: float) -> bool:
+    """Whether the server behind a plain http:// URL completes a TLS handshake (plain offered, TLS required)."""
+    parts = urlsplit(url)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((parts.hostname or "", parts.port or 80), timeout=min(timeout, 3.0)) as sock,
+            context.wrap_socket(sock, server_hostname=parts.hostname),
+        ):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def _short(exc: BaseException) -> str:
