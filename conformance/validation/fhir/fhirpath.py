@@ -17,6 +17,8 @@ from fhirpathpy import compile as fp_compile
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
+from conformance.validation.fhir.fastpath import Fallback, compile_fast
+
 _MODEL = models["r4"]
 _AS_CALL = re.compile(r"\.as\(")
 
@@ -61,9 +63,15 @@ def _lower_first(name: str) -> str:
 
 
 class ExpressionCache:
-    """Compiled expressions keyed by text. A compile failure is remembered (None) and reported once."""
+    """Compiled expressions keyed by text. A compile failure is remembered (None) and reported once.
 
-    def __init__(self) -> None:
+    Each expression is compiled by the fast subset compiler when it can be (fastpath.py), and by fhirpathpy
+    otherwise or when the fast form asks for the full engine at run time.
+    """
+
+    def __init__(self, use_fast: bool = True) -> None:
+        self._fast: dict[str, Callable[..., list[Any]] | None] = {}
+        self.use_fast = use_fast
         self._compiled: dict[str, Callable[..., list[Any]] | None] = {}
         self._errors: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -84,8 +92,31 @@ class ExpressionCache:
     def error(self, expression: str) -> str | None:
         return self._errors.get(expression)
 
+    def fast(self, expression: str) -> Callable[..., list[Any]] | None:
+        try:
+            return self._fast[expression]
+        except KeyError:
+            pass
+        try:
+            compiled = compile_fast(expression)
+        except Exception:  # Unsupported, or a parse error the full engine will report
+            compiled = None
+        self._fast[expression] = compiled
+        return compiled
+
     def evaluate(self, expression: str, item: Any, resource: Any, root: Any, path: str = "") -> bool | None:
         """True/False for a boolean invariant; None when the engine cannot evaluate it."""
+        if self.use_fast:
+            fast = self.fast(expression)
+            if fast is not None:
+                try:
+                    return _verdict(fast(item, resource, root))
+                except Fallback:
+                    pass
+        return self.evaluate_full(expression, item, resource, root, path)
+
+    def evaluate_full(self, expression: str, item: Any, resource: Any, root: Any, path: str = "") -> bool | None:
+        """The same question asked of fhirpathpy only."""
         compiled = self.get(expression)
         if compiled is None:
             return None
@@ -96,9 +127,12 @@ class ExpressionCache:
         except Exception as exc:  # engine limitation, not an instance defect
             self._errors[expression] = f"{type(exc).__name__}: {exc}"
             return None
-        if not result:
-            return True  # an empty result does not fail an invariant
-        return not (len(result) == 1 and result[0] is False)
+        return _verdict(result)
+
+
+def _verdict(result: list[Any]) -> bool:
+    """An invariant fails only on a single `false`; an empty result does not fail it."""
+    return not (len(result) == 1 and result[0] is False)
 
 
 # ---- native implementations of the hottest constraints -------------------------------------------------

@@ -12,6 +12,9 @@ from typing import Any
 from conformance.validation.fhir.primitives import PRIMITIVES, SYSTEM_TYPE_PREFIX
 
 RESOURCE_TYPES_EXTRA = frozenset({"Resource", "DomainResource"})
+# ele-1 is enforced by the walk itself (empty objects, primitives without value or extension); the narrative
+# XHTML rules txt-1/txt-2 (htmlChecks) by the xhtml check.
+STRUCTURAL_CONSTRAINTS = frozenset({"ele-1", "txt-1", "txt-2"})
 
 
 @dataclass(slots=True)
@@ -48,6 +51,7 @@ class ElementNode:
         "content_reference",
         "element_id",
         "fixed",
+        "is_choice",
         "json_names",
         "max",
         "min",
@@ -66,6 +70,7 @@ class ElementNode:
         self.path: str = element["path"]
         self.element_id: str = element.get("id") or element["path"]
         self.name: str = self.path.rsplit(".", 1)[-1]
+        self.is_choice: bool = self.name.endswith("[x]")
         self.slice_name: str | None = element.get("sliceName")
         self.min: int = int(element.get("min", 0))
         raw_max = element.get("max", "*")
@@ -100,7 +105,7 @@ class ElementNode:
                 c.get("source", ""),
             )
             for c in element.get("constraint", ())
-            if c.get("expression")
+            if c.get("expression") and c.get("key") not in STRUCTURAL_CONSTRAINTS
         ]
         slicing = element.get("slicing")
         self.slicing: Slicing | None = (
@@ -118,10 +123,6 @@ class ElementNode:
         self.type_slices: dict[str, ElementNode] = {}  # choice type slices: "Quantity" -> node
         self.json_names: dict[str, tuple[ElementNode, str | None]] = {}
         self.required_children: list[ElementNode] = []
-
-    @property
-    def is_choice(self) -> bool:
-        return self.name.endswith("[x]")
 
     @property
     def type_codes(self) -> list[str]:

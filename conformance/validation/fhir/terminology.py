@@ -81,12 +81,18 @@ class Expansion:
     missing: list[str] = field(default_factory=list)  # value sets / code systems not found
     excluded: set[tuple[str, str]] = field(default_factory=set)
     has_excludes_unknown: bool = False
+    _bare_codes: set[str] | None = None
+
+    def bare_codes(self) -> set[str]:
+        if self._bare_codes is None:
+            self._bare_codes = {c for _, c in self.codes}
+        return self._bare_codes
 
     def contains(self, system: str | None, code: str, indexes: dict[str, CodeSystemIndex]) -> bool | None:
         if system is not None and (system, code) in self.excluded:
             return False
         if system is None:
-            if any(c == code for _, c in self.codes):
+            if code in self.bare_codes():
                 return True
             for whole in self.whole_systems:
                 index = indexes.get(whole)

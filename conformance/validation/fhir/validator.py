@@ -104,6 +104,7 @@ class FhirValidator:
         self._lock = threading.RLock()
         self._resource_types: set[str] | None = None
         self._expectation_cache: dict[tuple[int, str], list[tuple[str, Any]]] = {}
+        self._merged: dict[tuple[int, int, str | None], list[Constraint]] = {}
         self._missing_packages = ", ".join(str(m) for m in getattr(ctx, "missing", ()) or ())
 
     # ---- definitions ----------------------------------------------------------------------------------
@@ -486,15 +487,25 @@ class FhirValidator:
             system = value.get("system")
             if isinstance(system, str) and system and ":" not in system:
                 run.report("error", "invalid", "Type_Specific_Checks_DT_Identifier_System", f"{loc}.system")
-        constraints = node.constraints
-        if defs is not node and defs.constraints:
-            constraints = _merge_constraints(constraints, defs.constraints)
-        elif node.children and type_code and (type_struct := self.structure(type_code)) is not None:
-            constraints = _merge_constraints(constraints, type_struct.root.constraints)
-        self._check_constraints(
-            value, constraints, loc, run, resource, node.path if node.children else (type_code or "")
-        )
+        constraints = self._constraints_for(node, defs, type_code)
+        if constraints:
+            self._check_constraints(
+                value, constraints, loc, run, resource, node.path if node.children else (type_code or "")
+            )
         self._check_type_profiles(value, node, type_code, loc, run, resource)
+
+    def _constraints_for(self, node: ElementNode, defs: ElementNode, type_code: str | None) -> list[Constraint]:
+        """The element's own constraints plus its type's (e.g. per-1 on any Period), merged once per pair."""
+        key = (id(node), id(defs), type_code)
+        merged = self._merged.get(key)
+        if merged is None:
+            merged = node.constraints
+            if defs is not node and defs.constraints:
+                merged = _merge_constraints(merged, defs.constraints)
+            elif node.children and type_code and (type_struct := self.structure(type_code)) is not None:
+                merged = _merge_constraints(merged, type_struct.root.constraints)
+            self._merged[key] = merged
+        return merged
 
     def _check_type_profiles(
         self,
