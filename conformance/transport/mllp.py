@@ -165,6 +165,17 @@ class FrameDecoder:
     def in_frame(self) -> bool:
         return self._in_frame
 
+    @property
+    def partial(self) -> bytes:
+        """The bytes of the unfinished frame (what a missing end block leaves behind)."""
+        return bytes(self._buffer)
+
+    def flush_garbage(self) -> list[DecodedItem]:
+        """Report the bytes seen outside any frame so far (a timeout must not hide them)."""
+        items: list[DecodedItem] = []
+        self._flush_garbage(items)
+        return items
+
     def feed(self, data: bytes) -> list[DecodedItem]:
         items: list[DecodedItem] = []
         position = 0
@@ -404,14 +415,22 @@ class MllpConnection:
                 self._pending.extend(self.decoder.feed(data))
 
     def _timeout(self, timeout: float) -> MllpTimeoutError:
+        # What arrived before the timeout is evidence too: garbage, or the start of a frame never ended.
+        garbage = self.decoder.flush_garbage()
+        for item in garbage:
+            self.record("received", item.payload, item.error)
+        partial = b""
         if self.decoder.in_frame:
+            partial = self.decoder.partial
             reason = (
                 f"no end block within {timeout:g} s: {self.decoder.buffered} byte(s) of an unfinished frame "
                 "(missing end block?)"
             )
         else:
             reason = f"no answer within {timeout:g} s"
-        self.record("received", b"", reason)
+            if garbage:
+                reason += ": only garbage was received (bytes outside any MLLP frame, no start block 0x0B)"
+        self.record("received", partial, reason)
         return MllpTimeoutError(reason)
 
     async def receive(self, timeout: float | None = None) -> str:
