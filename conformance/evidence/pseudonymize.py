@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from lxml import etree
 
@@ -215,7 +215,8 @@ class Pseudonymizer:
         return hmac.new(self._key, f"{category}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
     def _add_names(self, names: Iterable[str | None]) -> None:
-        fresh = {}
+        fresh: dict[str, str] = {}
+        encoded: dict[str, str] = {}
         for name in names:
             if not isinstance(name, str):
                 continue
@@ -223,8 +224,10 @@ class Pseudonymizer:
                 part = part.strip(" ,.")
                 if len(part) >= _MIN_NAME_LENGTH and not part.isdigit() and part.casefold() not in self._names:
                     fresh[part.casefold()] = f"NOM-{self._pseudonym('name', part.casefold())[:6].upper()}"
+                    if quote(part) != part:  # "Hélène" travels as "H%C3%A9l%C3%A8ne" in URLs
+                        encoded[quote(part)] = fresh[part.casefold()]
         if fresh:
-            self._update(names=fresh)
+            self._update(names=fresh, literals=encoded)
 
     def _add_identifiers(self, identifiers: Iterable[str | None]) -> None:
         fresh = {}
@@ -271,7 +274,8 @@ class Pseudonymizer:
             alternatives = sorted([*self._literals, *self._names], key=len, reverse=True)
             escaped = "|".join(re.escape(a) for a in alternatives)
             # Names and identifiers only as whole words; dates also when followed by a time ("19800101120000").
-            self._pattern = re.compile(rf"(?<![\w])(?:{escaped})(?![^\W\d])", re.IGNORECASE)
+            # A value may follow a percent-escape in a URL ("identifier=urn%3Aoid%3A...%7C2870675...").
+            self._pattern = re.compile(rf"(?:(?<![\w])|(?<=%[0-9A-Fa-f]{{2}}))(?:{escaped})(?![^\W\d])", re.IGNORECASE)
 
 
 def _field(fields: list[str], index: int) -> str:

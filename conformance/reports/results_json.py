@@ -43,6 +43,8 @@ def build_results(
 ) -> dict[str, Any]:
     """The results.json document for a run (complete or not), cleaned of secrets (and patient data)."""
     privacy = privacy or Privacy()
+    if privacy.pseudonymizer is not None:
+        _learn_configured_patients(run.configuration, privacy)
     warnings: list[dict[str, Any]] = [_warning(w) for w in run.warnings] + [dict(w) for w in extra_warnings]
     if catalogue is None:
         try:
@@ -175,3 +177,24 @@ def _indicators(catalogue: Catalogue | None, tests: list[dict[str, Any]]) -> lis
 
 def results_from_file(run_dir: Path) -> dict[str, Any]:
     return json.loads((Path(run_dir) / "results.json").read_text(encoding="utf-8"))
+
+
+_PATIENT_KEYS = {"family", "given", "birth_date", "birthdate", "ins", "ipp", "nir"}
+
+
+def _learn_configured_patients(node: Any, privacy: Privacy) -> None:
+    """Test patients listed in the configuration are pseudonymised in the results too."""
+    if isinstance(node, Mapping):
+        if len(_PATIENT_KEYS & {str(k).lower() for k in node}) >= 2 and privacy.pseudonymizer is not None:
+            given = node.get("given")
+            privacy.pseudonymizer.learn_identity(
+                family=node.get("family") if isinstance(node.get("family"), str) else None,
+                given=[given] if isinstance(given, str) else [g for g in given or [] if isinstance(g, str)],
+                birth_date=node.get("birth_date") or node.get("birthdate"),
+                identifiers=[str(node[k]) for k in ("ins", "ipp", "nir") if node.get(k)],
+            )
+        for value in node.values():
+            _learn_configured_patients(value, privacy)
+    elif isinstance(node, list):
+        for item in node:
+            _learn_configured_patients(item, privacy)

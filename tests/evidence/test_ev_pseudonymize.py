@@ -91,3 +91,12 @@ def test_documents_embedded_in_base64_are_pseudonymised_and_reencoded() -> None:
         run = out.split("Base64^")[1].split("|")[0] if body is mdm else json.loads(out)["data"]
         _absent(base64.b64decode(run).decode())
         assert base64.b64decode(run).decode().startswith("<?xml")
+
+
+def test_url_encoded_values_are_pseudonymised() -> None:
+    pseudonymizer = Pseudonymizer()
+    pseudonymizer.learn_identity(family="Hélène-Martin", given=["Zoé"], identifiers=["287067512345642"])
+    url = "http://h/Patient?identifier=urn%3Aoid%3A1.2.250.1.213.1.4.10%7C287067512345642&family=H%C3%A9l%C3%A8ne-Martin&given=Zo%C3%A9"
+    out = pseudonymizer.apply(url)
+    for value in ("287067512345642", "H%C3%A9l%C3%A8ne", "Zo%C3%A9"):
+        assert value not in out
