@@ -10,6 +10,7 @@ with ReferenceEndpoints(faults={"missing-zbe"}) as ref:
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import threading
 from typing import NamedTuple
 
@@ -140,7 +141,12 @@ class ReferenceEndpoints:
                 self.hostile, self.stop_event, host=self.host, port=self.mllp_port
             ).start()
         else:
-            self.receiver = ReferenceMllpReceiver(faults=self.faults, host=self.host, port=self.mllp_port).start()
+            ssl_context = None
+            if self.pki is not None and self.hostile is None:  # MLLP over TLS too (mutual when asked)
+                ssl_context = self.pki.server_context(require_client_cert=self.mutual_tls)
+            self.receiver = ReferenceMllpReceiver(
+                faults=self.faults, host=self.host, port=self.mllp_port, ssl_context=ssl_context
+            ).start()
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -169,7 +175,14 @@ class ReferenceEndpoints:
             raise RuntimeError("the reference endpoints are not started")
         return MllpAddress(str(self.receiver.host), int(self.receiver.port))
 
-    def start_mllp_sender(self, target_host: str, target_port: int, *, include_documents: bool = True) -> SenderRun:
+    def start_mllp_sender(
+        self,
+        target_host: str,
+        target_port: int,
+        *,
+        include_documents: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> SenderRun:
         """Emit the scripted PAM FR sequence (then MDM^T02 and ORU^R01) to the harness's listener, in a thread.
 
         Returns a SenderRun: `.wait(timeout)`, `.sent` (each message, its ACK, whether the ACK was right).

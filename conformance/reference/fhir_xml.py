@@ -200,8 +200,10 @@ def _fill(element: etree._Element, obj: dict, *, is_resource: bool, in_extension
             _append(element, key, value, shadow)
     # primitives that exist only as `_name` (an extension without a value)
     for key, shadow in obj.items():
-        if key.startswith("_") and key[1:] not in obj and isinstance(shadow, dict):
-            _append(element, key[1:], None, shadow)
+        if key.startswith("_") and key[1:] not in obj:
+            for item in shadow if isinstance(shadow, list) else [shadow]:
+                if isinstance(item, dict):
+                    _append(element, key[1:], None, item)
 
 
 def _append(parent: etree._Element, name: str, value: Any, shadow: Any) -> None:
@@ -232,7 +234,7 @@ def _append(parent: etree._Element, name: str, value: Any, shadow: Any) -> None:
 
 
 def xml_to_resource(data: bytes) -> dict:
-    """Best-effort XML -> JSON (see the module docstring); FhirXmlError when it is not FHIR XML."""
+    """XML -> JSON (see the module docstring); FhirXmlError when it is not FHIR XML."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
         root = etree.fromstring(data, parser)
@@ -240,7 +242,157 @@ def xml_to_resource(data: bytes) -> dict:
         raise FhirXmlError(f"malformed XML: {exc}") from exc
     if etree.QName(root).namespace != FHIR_NS:
         raise FhirXmlError(f"root element {root.tag} is not in the FHIR namespace {FHIR_NS}")
+    definitions = _definitions()
+    if definitions is not None:
+        return definitions.resource(root)
     return _resource_from(root)
+
+
+# -- driven by the R4 StructureDefinitions (the packages area's context), when they are installed
+
+_NUMBER_TYPES = {"integer": int, "positiveInt": int, "unsignedInt": int, "integer64": int}
+
+
+class _Definitions:
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self._elements: dict[str, dict[str, dict]] = {}
+
+    def elements(self, type_name: str) -> dict[str, dict]:
+        if type_name not in self._elements:
+            sd = self.context.structure_definition(type_name) or {}
+            self._elements[type_name] = {e["path"]: e for e in (sd.get("snapshot") or {}).get("element", [])}
+        return self._elements[type_name]
+
+    def child(self, type_name: str, path: str, name: str) -> tuple[bool, str, str, str]:
+        """(repeats, json name, type name, path inside that type) of child element `name` at `path`."""
+        elements = self.elements(type_name)
+        element = elements.get(f"{path}.{name}")
+        json_name = name
+        type_code = ""
+        if element is None:  # a choice: valueCoding -> value[x] of type Coding
+            for candidate, definition in elements.items():
+                if candidate.startswith(f"{path}.") and candidate.endswith("[x]"):
+                    prefix = candidate[len(path) + 1 : -3]
+                    if name.startswith(prefix) and name[len(prefix) :][:1].isupper():
+                        element = definition
+                        suffix = name[len(prefix) :]
+                        codes = [t.get("code", "") for t in definition.get("type", [])]
+                        type_code = next((c for c in codes if c.lower() == suffix.lower()), suffix)
+                        break
+        if element is None:
+            return name in REPEATING, json_name, "", ""
+        if "contentReference" in element:
+            target = element["contentReference"].lstrip("#")
+            element = {**elements.get(target, {}), "max": element.get("max", "1")}
+            return element.get("max") != "1", json_name, type_name, target
+        repeats = element.get("max", "1") != "1"
+        if not type_code:
+            codes = [t.get("code", "") for t in element.get("type", [])]
+            type_code = codes[0] if len(codes) == 1 else ""
+        if type_code in ("BackboneElement", "Element") or (type_code == "" and not element.get("type")):
+            return repeats, json_name, type_name, f"{path}.{name}"
+        return repeats, json_name, type_code, type_code
+
+    def resource(self, element: etree._Element) -> dict:
+        rtype = etree.QName(element).localname
+        out: dict[str, Any] = {"resourceType": rtype}
+        self._children(element, out, rtype, rtype)
+        return out
+
+    def _children(self, element: etree._Element, out: dict, type_name: str, path: str) -> None:
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            qname = etree.QName(child)
+            if qname.namespace == XHTML_NS:
+                out[qname.localname] = etree.tostring(child, encoding="unicode")
+                continue
+            name = qname.localname
+            repeats, json_name, child_type, child_path = self.child(type_name, path, name)
+            primitive = child_type[:1].islower()
+            value = (
+                self._value(child, child_type, child_path) if not primitive else _typed(child.get("value"), child_type)
+            )
+            shadow = self._primitive_shadow(child) if primitive else None
+            if repeats:
+                values = out.setdefault(json_name, [])
+                values.append(value)
+                if shadow is not None:
+                    shadows = out.setdefault("_" + json_name, [])
+                    shadows.extend([None] * (len(values) - 1 - len(shadows)))
+                    shadows.append(shadow)
+            else:
+                if value is not None:
+                    out[json_name] = value
+                if shadow is not None:
+                    out["_" + json_name] = shadow
+
+    def _primitive_shadow(self, child: etree._Element) -> dict | None:
+        """The `_name` JSON object of a primitive: its id and extensions, if any."""
+        extensions = [c for c in child if isinstance(c.tag, str) and etree.QName(c).localname == "extension"]
+        if not extensions and "id" not in child.attrib:
+            return None
+        shadow: dict[str, Any] = {}
+        if "id" in child.attrib:
+            shadow["id"] = child.get("id")
+        if extensions:
+            shadow["extension"] = [self._value(e, "Extension", "Extension") for e in extensions]
+        return shadow
+
+    def _value(self, child: etree._Element, type_name: str, path: str) -> Any:
+        if type_name == "Resource" or (
+            type_name == "" and len(child) == 1 and etree.QName(child[0]).localname[:1].isupper()
+        ):
+            inner = [c for c in child if isinstance(c.tag, str)]
+            if len(inner) == 1:
+                return self.resource(inner[0])
+        if "value" in child.attrib:
+            return _typed(child.get("value", ""), type_name)
+        obj: dict[str, Any] = {}
+        if "id" in child.attrib:
+            obj["id"] = child.get("id")
+        if "url" in child.attrib:
+            obj["url"] = child.get("url")
+        self._children(child, obj, type_name or "Element", path or "Element")
+        return obj
+
+
+def _typed(text: str | None, type_code: str) -> Any:
+    if text is None:
+        return None
+    if type_code == "boolean":
+        return text == "true"
+    if type_code in _NUMBER_TYPES:
+        try:
+            return int(text)
+        except ValueError:
+            return text
+    if type_code == "decimal":
+        try:
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+        except ValueError:
+            return text
+    return text
+
+
+_DEFINITIONS: list[_Definitions | None] = []
+
+
+def _definitions() -> _Definitions | None:
+    """The R4 definitions through the packages area, or None (then the table below is used)."""
+    if not _DEFINITIONS:
+        try:
+            from conformance.packages import load_context
+
+            context = load_context()
+            _DEFINITIONS.append(_Definitions(context) if context.structure_definition("Patient") else None)
+        except Exception:  # no package cache, packages area unavailable: fall back, never fail the request
+            _DEFINITIONS.append(None)
+    return _DEFINITIONS[0]
+
+
+# -- fallback table (when no StructureDefinitions are installed)
 
 
 def _resource_from(element: etree._Element) -> dict:
@@ -255,7 +407,7 @@ def _is_repeating(parent_name: str, name: str) -> bool:
         return True
     if (parent_name, name) in SINGLE_IN:
         return False
-    return name in REPEATING and name not in {"name", "type", "code", "address", "item"}
+    return name in REPEATING
 
 
 def _convert_primitive(name: str, text: str) -> Any:

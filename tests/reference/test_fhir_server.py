@@ -10,7 +10,7 @@ import uuid
 
 from lxml import etree
 
-from conformance.reference.fhir_xml import resource_to_xml
+from conformance.reference.fhir_xml import resource_to_xml, xml_to_resource
 from tests.reference.helpers import http
 
 INS_TEST = "urn:oid:1.2.250.1.213.1.4.10"
@@ -105,11 +105,25 @@ def test_xml_error_when_xml_was_asked(base: str) -> None:
     assert etree.fromstring(reply.body).tag == "{http://hl7.org/fhir}OperationOutcome"
 
 
-def test_xml_round_trip_of_every_seeded_resource_keeps_primitive_values(ref) -> None:
-    for resource in ref.test_data.resources.values():
-        root = etree.fromstring(resource_to_xml(resource))
+def _without_null_lists(value):
+    """`line: [null]` + `_line: [{...}]` is the canonical JSON of extension-only primitives; the examples omit it."""
+    if isinstance(value, dict):
+        return {
+            k: _without_null_lists(v)
+            for k, v in value.items()
+            if not (isinstance(v, list) and all(x is None for x in v))
+        }
+    if isinstance(value, list):
+        return [_without_null_lists(v) for v in value]
+    return value
+
+
+def test_xml_round_trip_of_every_seeded_resource(ref) -> None:
+    for key, resource in ref.test_data.resources.items():
+        xml = resource_to_xml(resource)
+        root = etree.fromstring(xml)
         assert root.tag == f"{{http://hl7.org/fhir}}{resource['resourceType']}"
-        assert root.find("{http://hl7.org/fhir}id").get("value") == resource["id"]
+        assert _without_null_lists(xml_to_resource(xml)) == resource, key
 
 
 def test_create_from_xml_body(base: str) -> None:

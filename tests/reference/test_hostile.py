@@ -218,3 +218,12 @@ def test_mllp_burst_writes_ten_thousand_messages_back_to_back() -> None:
         run = ref.start_mllp_sender("127.0.0.1", server.port)
         assert run.wait(120)
     assert run.error == "" and len(received) == 10_000 and run.sent[0].ack_ok
+
+
+def test_mllp_receiver_speaks_mutual_tls_when_asked() -> None:
+    with ReferenceEndpoints(mutual_tls=True) as ref:
+        message = PamMessageFactory(ref.test_data).a28()
+        ack = mllp.send_and_receive(*ref.mllp_receiver, message, timeout=5, ssl_context=ref.pki.client_context())
+        assert parse_ack(ack)[0] == "AA"
+        with pytest.raises(mllp.MllpError):
+            mllp.send_and_receive(*ref.mllp_receiver, message, timeout=SHORT)  # plain text refused
