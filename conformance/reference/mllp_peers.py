@@ -83,6 +83,7 @@ class SentMessage:
     ack_code: str = ""
     ack_ok: bool = False  # MSA-1 AA/CA and MSA-2 = MSH-10
     error: str = ""
+    ack_problems: list[str] = field(default_factory=list)  # what the hl7v2 ACK checker finds (informational)
 
 
 @dataclass
@@ -100,6 +101,17 @@ class SenderRun:
     @property
     def all_acknowledged(self) -> bool:
         return bool(self.sent) and all(s.ack_ok for s in self.sent)
+
+
+def _ack_problems(message: str, ack: str) -> list[str]:
+    try:
+        from conformance.validation.hl7v2 import check_ack
+    except ImportError:
+        return []
+    try:
+        return [f.message_en for f in check_ack(message, ack).errors]
+    except Exception as exc:  # a checker failure must not stop the sender
+        return [f"ACK checker failed: {type(exc).__name__}: {exc}"]
 
 
 def control_id_of(message: str) -> str:
@@ -151,6 +163,7 @@ class ReferenceMllpSender:
                     continue
                 sent.ack_code, acked = parse_ack(sent.ack)
                 sent.ack_ok = sent.ack_code in ("AA", "CA") and acked == control_id_of(message)
+                sent.ack_problems = _ack_problems(message, sent.ack)
         except Exception as exc:  # the sender runs in a thread: report, never die silently
             run.error = f"{type(exc).__name__}: {exc}"
         finally:

@@ -98,6 +98,7 @@ def test_sender_emits_the_scripted_sequence_and_checks_acks(ref) -> None:
     events = [Er7.parse(m).field("MSH", 9).split("^")[1] for m in received]
     assert events == [*SEQUENCE, "T02", "R01"]
     assert run.all_acknowledged
+    assert all(s.ack_problems == [] for s in run.sent), [s.ack_problems for s in run.sent]
     for message in received[1:4]:  # A01, A02, A03 carry ZBE
         assert _segments(message, "ZBE")
     pid = Er7.parse(received[0]).segment("PID")
