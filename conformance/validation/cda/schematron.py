@@ -35,7 +35,7 @@ SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 HOPEN_NS = "urn:hopen-conformance:schematron"
-COMPILER_VERSION = "hopen-sch-2"  # bump when the generated XSLT changes shape
+COMPILER_VERSION = "hopen-sch-3"  # bump when the generated XSLT changes shape
 
 _S = f"{{{SCH_NS}}}"
 _X = f"{{{XSL_NS}}}"
@@ -85,6 +85,7 @@ class CompiledSchematron:
     source: Path
     phase: str
     xslt: str
+    checks: list[dict[str, Any]]
     notes: list[ToolNote]
     title: str
     cache_hit: bool
@@ -96,7 +97,7 @@ class CompiledSchematron:
         """Apply to a document parsed by `parse_for_saxon` and return what the SVRL says."""
         with self.lock:
             output = self.executable.transform_to_string(xdm_node=document)
-        return parse_svrl(output or "")
+        return parse_svrl(output or "", self.checks)
 
 
 # ---------------------------------------------------------------- assembling: includes, abstracts
@@ -271,6 +272,7 @@ class _Generator:
         self.notes = notes
         self.empty_uri = empty_uri
         self.phase = phase or schema.get("defaultPhase") or "#ALL"
+        self.checks: list[dict[str, Any]] = []
 
     def xpath(self, text: str) -> str:
         return _xpath_literals(text, self.main.parent, self.notes, self.empty_uri)
@@ -360,8 +362,7 @@ class _Generator:
             match = self.xpath(rule.get("context"))
             context_unknown = self.empty_uri in match
             template = etree.SubElement(sheet, _X + "template", match=match, mode=mode, priority=str(1000 - position))
-            fired = etree.SubElement(template, f"{{{SVRL_NS}}}fired-rule")
-            fired.set("context", rule.get("context"))
+            etree.SubElement(template, f"{{{SVRL_NS}}}fired-rule")
             for child in rule:
                 if child.tag == _S + "let":
                     self._variable(template, child)
@@ -377,24 +378,30 @@ class _Generator:
     def _check(
         self, template: etree._Element, check: etree._Element, rule_id: str, pattern_id: str, context_unknown: bool
     ) -> None:
+        """Emit the test only; the assertion's static metadata stays in `self.checks`, indexed by `n`.
+
+        Keeping ids, test texts and roles out of the XSLT makes it a fraction of the size, and Saxon's
+        compile time (the cost of first use, which Saxon-HE cannot cache to disk) follows the size.
+        """
         is_assert = check.tag == _S + "assert"
         test = self.xpath(check.get("test", "true()"))
         lets_unknown = any(self.empty_uri in (v.get("select") or "") for v in template.findall(_X + "variable"))
+        self.checks.append(
+            {
+                "kind": "failed-assert" if is_assert else "successful-report",
+                "id": rule_id,
+                "test": check.get("test", ""),
+                "role": check.get("role", ""),
+                "pattern": pattern_id,
+                "see": check.get("see", ""),
+                "unknown": bool(context_unknown or lets_unknown or self.empty_uri in test),
+            }
+        )
         condition = etree.SubElement(template, _X + "if", test=f"not({test})" if is_assert else test)
-        name = "failed-assert" if is_assert else "successful-report"
-        result = etree.SubElement(condition, f"{{{SVRL_NS}}}{name}")
-        result.set("id", rule_id)
-        result.set("test", check.get("test", ""))
-        result.set("role", check.get("role", ""))
-        result.set("pattern", pattern_id)
-        if check.get("see"):
-            result.set("see", check.get("see"))
-        if context_unknown or lets_unknown or self.empty_uri in test:
-            result.set("unknown-value-set", "true")
-        location = etree.SubElement(result, _X + "attribute", name="location")
-        etree.SubElement(location, _X + "value-of", select="hopen:path(.)")
-        text = etree.SubElement(result, f"{{{SVRL_NS}}}text")
-        self._message(text, check)
+        result = etree.SubElement(condition, f"{{{SVRL_NS}}}f")
+        result.set("n", str(len(self.checks) - 1))
+        result.set("location", "{hopen:path(.)}")
+        self._message(result, check)
 
     def _message(self, target: etree._Element, source: etree._Element) -> None:
         if source.text:
@@ -411,34 +418,42 @@ class _Generator:
 
 
 def _append_text(target: etree._Element, text: str) -> None:
+    """Literal text, whitespace collapsed; a lone space needs xsl:text (the stylesheet strips blank nodes)."""
+    collapsed = re.sub(r"\s+", " ", text)
+    if not collapsed:
+        return
+    if collapsed.strip():
+        if len(target):
+            target[-1].tail = (target[-1].tail or "") + collapsed
+        else:
+            target.text = (target.text or "") + collapsed
+        return
     node = etree.SubElement(target, _X + "text")
-    node.text = text
+    node.text = " "
 
 
 # ---------------------------------------------------------------- SVRL
 
 
-def parse_svrl(text: str) -> SchematronRun:
+def parse_svrl(text: str, checks: list[dict[str, Any]]) -> SchematronRun:
+    """Read our compact SVRL (`svrl:f n=… location=…`) back into assertions, with their static metadata."""
     if not text.strip():
         return SchematronRun([], 0, 0)
     root = etree.fromstring(text.encode("utf-8"))
     assertions: list[SvrlAssertion] = []
-    for element in root:
-        local = etree.QName(element).localname
-        if local not in ("failed-assert", "successful-report"):
-            continue
-        message = element.find(f"{{{SVRL_NS}}}text")
+    for element in root.iter(f"{{{SVRL_NS}}}f"):
+        check = checks[int(element.get("n", "0"))]
         assertions.append(
             SvrlAssertion(
-                kind=local,
-                rule_id=element.get("id", ""),
-                test=element.get("test", ""),
+                kind=check["kind"],
+                rule_id=check["id"],
+                test=check["test"],
                 location=element.get("location", ""),
-                role=element.get("role", ""),
-                text=" ".join((message.xpath("string()") if message is not None else "").split()),
-                pattern=element.get("pattern", ""),
-                see=element.get("see", ""),
-                unknown_value_set=element.get("unknown-value-set") == "true",
+                role=check["role"],
+                text=" ".join(element.xpath("string()").split()),
+                pattern=check["pattern"],
+                see=check["see"],
+                unknown_value_set=check["unknown"],
             )
         )
     fired = len(root.findall(f"{{{SVRL_NS}}}fired-rule"))
@@ -500,7 +515,18 @@ def _cache_key(source: Path, phase: str | None) -> str:
     return digest.hexdigest()[:32]
 
 
-def _load_cached(key: str) -> tuple[str, list[ToolNote]] | None:
+@dataclass(slots=True)
+class GeneratedXslt:
+    """What the schematron-to-XSLT step produces, and what the disk cache keeps."""
+
+    xslt: str
+    checks: list[dict[str, Any]]
+    notes: list[ToolNote]
+    files: dict[str, str]  # every file read -> sha256, to validate the cache entry
+    title: str
+
+
+def _load_cached(key: str) -> GeneratedXslt | None:
     meta_path = cache_dir() / f"{key}.json"
     xslt_path = cache_dir() / f"{key}.xsl"
     try:
@@ -508,26 +534,35 @@ def _load_cached(key: str) -> tuple[str, list[ToolNote]] | None:
         for name, digest in meta["files"].items():
             if hashlib.sha256(Path(name).read_bytes()).hexdigest() != digest:
                 return None
-        notes = [ToolNote(**note) for note in meta["notes"]]
-        return xslt_path.read_text(encoding="utf-8"), notes
+        return GeneratedXslt(
+            xslt=xslt_path.read_text(encoding="utf-8"),
+            checks=meta["checks"],
+            notes=[ToolNote(**note) for note in meta["notes"]],
+            files=meta["files"],
+            title=meta["title"],
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _store_cached(key: str, xslt: str, files: dict[str, str], notes: list[ToolNote]) -> None:
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _store_cached(key: str, generated: GeneratedXslt) -> None:
     directory = cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / f"{key}.xsl.{os.getpid()}.{threading.get_ident()}.tmp"
-        tmp.write_text(xslt, encoding="utf-8")
-        tmp.replace(directory / f"{key}.xsl")
+        _atomic_write(directory / f"{key}.xsl", generated.xslt)
         meta = {
-            "files": files,
-            "notes": [_note_dict(note) for note in notes],
+            "files": generated.files,
+            "checks": generated.checks,
+            "notes": [_note_dict(note) for note in generated.notes],
+            "title": generated.title,
         }
-        tmp = directory / f"{key}.json.{os.getpid()}.{threading.get_ident()}.tmp"
-        tmp.write_text(json.dumps(meta), encoding="utf-8")
-        tmp.replace(directory / f"{key}.json")
+        _atomic_write(directory / f"{key}.json", json.dumps(meta))  # written last: it validates the entry
     except OSError:
         pass  # an unwritable cache only costs time
 
@@ -536,8 +571,8 @@ def _note_dict(note: ToolNote) -> dict[str, str]:
     return {k: getattr(note, k) for k in ("rule", "severity", "message_fr", "message_en", "location")}
 
 
-def schematron_to_xslt(source: Path, phase: str | None = None) -> tuple[str, list[ToolNote], dict[str, str], str]:
-    """The XSLT for one schematron (and phase), the pack defects met, the files read, and the title."""
+def schematron_to_xslt(source: Path, phase: str | None = None) -> GeneratedXslt:
+    """The XSLT for one schematron (and phase), with the pack defects met and the files read."""
     assembler = _Assembler(source)
     try:
         schema = assembler.load(source)
@@ -548,44 +583,48 @@ def schematron_to_xslt(source: Path, phase: str | None = None) -> tuple[str, lis
     generator = _Generator(schema, source, phase, assembler.notes, _empty_value_set_uri())
     xslt = generator.generate()
     title = schema.find(_S + "title")
-    return (
-        xslt,
-        assembler.notes,
-        assembler.files,
-        " ".join((title.xpath("string()") if title is not None else "").split()),
+    return GeneratedXslt(
+        xslt=xslt,
+        checks=generator.checks,
+        notes=assembler.notes,
+        files=assembler.files,
+        title=" ".join((title.xpath("string()") if title is not None else "").split()),
     )
 
 
 def compile_schematron(source: Path, phase: str | None = None, *, use_disk_cache: bool = True) -> CompiledSchematron:
-    """Compile once per process; reuse generated XSLT from the disk cache across processes."""
+    """Compile once per process; reuse the generated XSLT from the disk cache across processes.
+
+    Saxon-HE cannot export compiled stylesheets (SEF needs Saxon-EE), so a new process still pays the
+    Saxon compile; the disk cache saves the include resolution and XSLT generation.
+    """
     source = source.resolve()
     memo_key = (str(source), phase or "")
     if memo_key in _compiled:
         return _compiled[memo_key]
     started = time.perf_counter()
     key = _cache_key(source, phase)
-    cached = _load_cached(key) if use_disk_cache else None
-    if cached is not None:
-        xslt, notes = cached
-        title = ""
-    else:
-        xslt, notes, files, title = schematron_to_xslt(source, phase)
+    generated = _load_cached(key) if use_disk_cache else None
+    cache_hit = generated is not None
+    if generated is None:
+        generated = schematron_to_xslt(source, phase)
         if use_disk_cache:
-            _store_cached(key, xslt, files, notes)
+            _store_cached(key, generated)
     processor = saxon()
     with _PROCESSOR_LOCK:
         compiler = processor.new_xslt30_processor()
         try:
-            executable = compiler.compile_stylesheet(stylesheet_text=xslt, encoding="utf-8")
+            executable = compiler.compile_stylesheet(stylesheet_text=generated.xslt, encoding="utf-8")
         except Exception as exc:  # saxonche raises PySaxonApiError with the static errors
             raise SchematronError(f"XSLT generated from {source.name} does not compile: {exc}") from exc
     compiled = CompiledSchematron(
         source=source,
         phase=phase or "",
-        xslt=xslt,
-        notes=notes,
-        title=title,
-        cache_hit=cached is not None,
+        xslt=generated.xslt,
+        checks=generated.checks,
+        notes=generated.notes,
+        title=generated.title,
+        cache_hit=cache_hit,
         compile_seconds=time.perf_counter() - started,
         executable=executable,
     )
