@@ -372,6 +372,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol-level errors (bad request line, unsupported method...) as OperationOutcome, not HTML."""
+        self.close_connection = True
+        if not hasattr(self, "response_format"):
+            self.response_format = "json"
+            self.pretty = False
+        text = message or self.responses.get(code, ("error",))[0]
+        self._send_error(
+            code, "not-supported" if code in (405, 501) else "invalid", f"{text}{': ' + explain if explain else ''}"
+        )
+
     @property
     def app(self) -> ReferenceFhirServer:
         return self.server.app

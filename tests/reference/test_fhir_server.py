@@ -320,3 +320,9 @@ def test_transaction_without_request_is_400(base: str) -> None:
         {"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": {"resourceType": "Patient"}}]},
     )
     assert reply.status == 400 and reply.json["resourceType"] == "OperationOutcome"
+
+
+def test_protocol_errors_are_operation_outcomes_too(base: str) -> None:
+    reply = http(f"{base}/metadata", "OPTIONS")
+    assert reply.status == 501
+    assert reply.json["resourceType"] == "OperationOutcome"
