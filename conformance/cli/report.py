@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import jinja2
 
 
 @click.command(name="report")
@@ -30,7 +31,14 @@ def command(run_dir: Path, lang: str, pdf: bool, allure: bool) -> None:
         )
     try:
         written = rerender_run(run_dir, lang=lang, pdf=pdf, allure=allure)
-    except (PdfError, AllureError, ValueError, KeyError) as error:
+    except (PdfError, AllureError) as error:
         raise click.ClickException(str(error)) from None
+    except (ValueError, KeyError, TypeError, jinja2.TemplateError) as error:
+        problem = f"{type(error).__name__}: {error}"
+        raise click.ClickException(
+            f"{run_dir}/results.json cannot be rendered ({problem})"
+            if lang == "en"
+            else f"{run_dir}/results.json ne peut pas être rendu ({problem})"
+        ) from None
     for path in written:
         click.echo(str(path))

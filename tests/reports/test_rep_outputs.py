@@ -101,3 +101,14 @@ def test_write_pdf_before_sealing(tmp_path: Path) -> None:
     seal_run(tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert "report.pdf" in manifest["files"] and verify_details(tmp_path).intact
+
+
+def test_report_command_on_a_damaged_results_file(run_folder: Path) -> None:
+    results = run_folder / "results.json"
+    data = json.loads(results.read_text())
+    del data["tests"][0]["outcome"]
+    results.write_text(json.dumps(data))
+    outcome = CliRunner().invoke(cli, ["report", str(run_folder), "--lang", "en"])
+    assert outcome.exit_code != 0 and "cannot be rendered" in outcome.output
+    results.write_text("{ not json")
+    assert CliRunner().invoke(cli, ["report", str(run_folder)]).exit_code != 0
