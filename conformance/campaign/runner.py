@@ -129,6 +129,7 @@ def run_campaign(
     state = CampaignState(config=config, run_dir=run_dir, lang=lang, suites=selected, run_id=run_id)
     state.listener_callbacks.extend(listener_callbacks)
     state.open()
+    write_partial_results(state)  # from the first moment, the folder says the run is incomplete
     display = Progress(progress, lang) if progress is not None else None
     if display is not None:
         state.on_result = display.result

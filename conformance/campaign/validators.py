@@ -64,14 +64,17 @@ def validate_cda(data: bytes, lang: str, name: str = "document") -> Outcome:
     return validate_document(data, ValidateOptions(lang=lang), name=name)
 
 
-def validate_hl7v2(message: str | bytes, lang: str, profile: str = "pam-fr-2.11") -> Outcome:
+def validate_hl7v2(message: str | bytes, lang: str, profile: str = "pam-fr-2.11", *, check_cda: bool = True) -> Outcome:
     try:
         from conformance.validation.hl7v2 import validate_message
     except ImportError as exc:
         raise HarnessUnavailable(
             f"validateur HL7 v2 indisponible: {exc}", f"HL7 v2 validator unavailable: {exc}"
         ) from None
-    return validate_message(message, profile=profile, lang=lang)
+    try:
+        return validate_message(message, profile=profile, lang=lang, check_cda=check_cda)
+    except TypeError:  # an older validate_message without check_cda
+        return validate_message(message, profile=profile, lang=lang)
 
 
 def fhir_context(state: Any) -> Any:
