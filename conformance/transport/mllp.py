@@ -225,8 +225,26 @@ class FrameDecoder:
             return position
         end = data.find(b"\x1c", position)
         restart = data.find(_START, position)
-        if restart >= 0 and (end < 0 or restart < end):
-            self._buffer.extend(data[position:restart])
+        boundaries = [index for index in (end, restart) if index >= 0]
+        boundary = min(boundaries) if boundaries else len(data)
+        take = data[position:boundary]
+        room = self.max_frame - len(self._buffer)
+        if len(take) > room:
+            # The overflow is declared at the same stream offset whatever the chunking.
+            self._buffer.extend(take[:room])
+            items.append(
+                DecodedItem(
+                    bytes(self._buffer[: min(4096, self.max_frame)]),
+                    f"frame larger than the maximum size ({self.max_frame} bytes): discarded",
+                    fatal=True,
+                )
+            )
+            self._buffer.clear()
+            self._in_frame = False
+            self._discarding = True
+            return position + room + 1
+        self._buffer.extend(take)
+        if boundary == restart:
             items.append(
                 DecodedItem(
                     bytes(self._buffer),
@@ -235,20 +253,10 @@ class FrameDecoder:
             )
             self._buffer.clear()
             return restart + 1
-        stop = len(data) if end < 0 else end + 1
-        self._buffer.extend(data[position:stop])
-        if len(self._buffer) > self.max_frame + 1:
-            items.append(
-                DecodedItem(
-                    bytes(self._buffer[:4096]),
-                    f"frame larger than the maximum size ({self.max_frame} bytes): discarded",
-                    fatal=True,
-                )
-            )
-            self._buffer.clear()
-            self._in_frame = False
-            self._discarding = True
-        return stop
+        if boundary == end:
+            self._buffer.append(END_BLOCK)  # waits for its 0x0D
+            return end + 1
+        return len(data)
 
     def _bad_end_block(self, items: list[DecodedItem]) -> None:
         items.append(DecodedItem(bytes(self._buffer[:-1]), "bad end block: 0x1C not followed by 0x0D; frame discarded"))
