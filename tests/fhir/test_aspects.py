@@ -356,3 +356,60 @@ def test_xml_input(validator: Any) -> None:
         ).severity.value
         == "fatal"
     )
+
+
+# ---- narrative, JSON syntax, documents -------------------------------------------------------------------
+
+NARRATIVE_CASES = [
+    ('<div xmlns="http://www.w3.org/1999/xhtml"><p onClick="x()">a</p></div>', "XHTML_XHTML_Attribute_Illegal"),
+    ('<div xmlns="http://www.w3.org/1999/xhtml"><object value="1">a</object></div>', "XHTML_XHTML_Element_Illegal"),
+    ('<div xmlns="http://www.w3.org/1999/xhtml"><p>a</pa></div>', "Error_parsing_XHTML_"),
+    ('<div xmlns="http://www.w3.org/1999/xhtmlx">a</div>', "XHTML_XHTML_NS_InValid"),
+    ('<div xmlns="http://www.w3.org/1999/xhtml">   </div>', "txt-2"),
+    (
+        '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><div xmlns="http://www.w3.org/1999/xhtml">&e;</div>',
+        "Error_parsing_XHTML_",
+    ),
+]
+
+
+@pytest.mark.parametrize(("div", "rule"), NARRATIVE_CASES)
+def test_narrative_rules(validator: Any, div: str, rule: str) -> None:
+    outcome = validator.validate(patient(text={"status": "generated", "div": div}))
+    issue = single(outcome, rule)
+    assert issue.severity.value == "error" and issue.location == "Patient.text.div"
+
+
+def test_duplicate_json_property_is_fatal(validator: Any) -> None:
+    outcome = validator.validate(b'{"resourceType": "Patient", "active": true, "active": false}', lang="en")
+    issue = single(outcome, "Error_parsing_JSON_")
+    assert issue.severity.value == "fatal" and "active" in issue.message_en
+
+
+def test_document_bundle_references_must_resolve(validator: Any) -> None:
+    composition = {
+        "resourceType": "Composition",
+        "id": "c",
+        "text": {"status": "generated", "div": DIV},
+        "status": "final",
+        "type": {"text": "note"},
+        "date": "2020-01-01",
+        "title": "t",
+        "author": [{"reference": "Practitioner/missing"}],
+        "subject": {"reference": "Patient/p1"},
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "id": "d",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"},
+        "type": "document",
+        "timestamp": "2020-01-01T00:00:00Z",
+        "entry": [
+            {"fullUrl": "http://example.org/fhir/Composition/c", "resource": composition},
+            {"fullUrl": "http://example.org/fhir/Patient/p1", "resource": patient()},
+        ],
+    }
+    outcome = validator.validate(bundle)
+    issue = single(outcome, "Bundle_BUNDLE_Entry_NotFound")
+    assert issue.location == "Bundle.entry[0].resource.author[0].reference"
+    assert not [f for f in outcome.errors if "subject" in f.location]

@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 
-from conformance.validation.fhir.fhirpath import ExpressionCache, dom_2, dom_3, dom_4, dom_5, dom_6, ext_1, prepare_expression
+from conformance.validation.fhir.fhirpath import (
+    ExpressionCache,
+    dom_2,
+    dom_3,
+    dom_4,
+    dom_5,
+    dom_6,
+    ext_1,
+    prepare_expression,
+)
 
 DOM_3 = (
     "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | "
@@ -20,10 +29,17 @@ RESOURCES: list[dict[str, Any]] = [
     {"resourceType": "Patient", "contained": [PR], "generalPractitioner": [{"reference": "#pr1"}]},
     {"resourceType": "Patient", "contained": [PR]},
     {"resourceType": "Patient", "contained": [dict(PR, contained=[{"resourceType": "Organization", "id": "o"}])]},
-    {"resourceType": "Patient", "contained": [dict(PR, meta={"versionId": "1"})], "generalPractitioner": [{"reference": "#pr1"}]},
+    {
+        "resourceType": "Patient",
+        "contained": [dict(PR, meta={"versionId": "1"})],
+        "generalPractitioner": [{"reference": "#pr1"}],
+    },
     {"resourceType": "Patient", "contained": [dict(PR, meta={"security": [{"code": "R"}]})]},
     {"resourceType": "Patient", "text": {"status": "generated", "div": "<div/>"}},
-    {"resourceType": "Patient", "contained": [{"resourceType": "Organization", "id": "o", "partOf": {"reference": "#"}}]},
+    {
+        "resourceType": "Patient",
+        "contained": [{"resourceType": "Organization", "id": "o", "partOf": {"reference": "#"}}],
+    },
 ]
 
 
@@ -84,3 +100,11 @@ def test_uncompilable_expression_is_skipped_not_fatal() -> None:
     cache = ExpressionCache()
     assert cache.evaluate("name.frobnicate()", {"resourceType": "Patient"}, {}, {}) is None
     assert cache.error("name.frobnicate()")
+
+
+def test_ext_1_counts_a_value_that_only_has_extensions() -> None:
+    # `_valueString` alone is a value element (with extensions, no value): it exists, as in the Java engine.
+    # fhirpathpy does not see it; the native rule does (CodeSystem-v2-0207 of the R4 examples relies on this).
+    extension = {"url": "a", "_valueString": {"extension": [{"url": "b", "valueString": "x"}]}}
+    assert ext_1(extension) is True
+    assert ext_1({"url": "a", "_valueString": {"id": "x"}, "extension": [{"url": "b", "valueString": "x"}]}) is False

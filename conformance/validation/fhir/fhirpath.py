@@ -143,7 +143,7 @@ def ext_1(extension: Any) -> bool:
     if not isinstance(extension, dict):
         return True
     has_extension = bool(extension.get("extension"))
-    has_value = any(key.startswith("value") and key[5:6].isupper() for key in extension)
+    has_value = any(key.lstrip("_").startswith("value") and key.lstrip("_")[5:6].isupper() for key in extension)
     return has_extension != has_value
 
 

@@ -213,6 +213,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Espace de noms incorrect pour le XHTML ('{0}', devrait être 'http://www.w3.org/1999/xhtml')",
         "Wrong namespace on the XHTML ('{0}', should be 'http://www.w3.org/1999/xhtml')",
     ),
+    "Error_parsing_XHTML_": ("Erreur d'analyse du XHTML : {0}", "Error parsing XHTML: {0}"),
+    "XHTML_XHTML_Element_Illegal": (
+        "Élément interdit dans le XHTML ('{0}')",
+        "Illegal element name in the XHTML ('{0}')",
+    ),
+    "XHTML_XHTML_Attribute_Illegal": (
+        "Attribut interdit dans le XHTML ('{0}' sur '{1}')",
+        "Illegal attribute name in the XHTML ('{0}' on '{1}')",
+    ),
+    "Terminology_TX_System_NotKnown": (
+        "Le système de codes '{0}' est inconnu : le code n'a pas pu être vérifié",
+        "Code System URI '{0}' is unknown so the code cannot be validated",
+    ),
+    "Bundle_BUNDLE_Entry_NotFound": ("'{0}' est introuvable dans le bundle", "Can't find '{0}' in the bundle"),
     "Validation_VAL_Profile_NoType": (
         "Le type de l'élément {0} est inconnu ; types valides ici : {1}",
         "The type of element {0} is not known, which is illegal. Valid types at this point are {1}",

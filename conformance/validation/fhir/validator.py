@@ -7,6 +7,7 @@ the caller's) the same way. Findings are de-duplicated, so a rule broken in both
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from conformance.validation.fhir.messages import texts
 from conformance.validation.fhir.primitives import JSON_KIND, PRIMITIVES, REGEX, check_primitive
 from conformance.validation.fhir.structure import CompiledStructure, Constraint, ElementNode
 from conformance.validation.fhir.terminology import EXTERNAL_SYSTEMS, Terminology
+from conformance.validation.fhir.xhtml import check_xhtml
 
 _EXAMPLE_DOMAINS = ("example.org", "example.com", "acme.com", "acme.org", "nema.org", "example.net")
 _NATIVE_EXPRESSIONS = {
@@ -35,6 +37,10 @@ _DOM_3_START = "contained.where((('#'+id in"
 _CROSS_VERSION_TYPES = frozenset(
     {"CanonicalResource", "MetadataResource", "DataType", "PrimitiveType", "BackboneType", "Base"}
 )
+_NARRATIVE_RULES = {
+    "txt-1": "The narrative SHALL contain only the basic html formatting elements and attributes described in chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements (either name or href), images and internally contained style attributes",
+    "txt-2": "The narrative SHALL have some non-whitespace content",
+}
 _CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "Quantity", "string", "uri"})
 _ABSOLUTE_REF = re.compile(r"^(https?://.+?/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-\.]+)(/_history/[A-Za-z0-9\-\.]+)?$")
 _JSON_KIND_NAMES = {"string": "a JSON String", "boolean": "a JSON Boolean", "number": "a JSON Number"}
@@ -64,7 +70,8 @@ class _Run:
     bundle_index: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     profile: str | None = None
     base_pass: bool = True
-    profiled: bool = False  # the current resource has profiles: their snapshots carry its bindings
+    profiled: bool = False
+    document_bundle: bool = False  # inside a document Bundle: references must resolve in it  # the current resource has profiles: their snapshots carry its bindings
     not_evaluated: dict[str, str] = field(default_factory=dict)
 
     def add(
@@ -141,10 +148,15 @@ class FhirValidator:
         run = _Run(lang=lang)
         subject = "resource"
         if isinstance(resource, str | bytes):
+            text = resource
             try:
-                resource = orjson.loads(resource)
+                resource = orjson.loads(text)
             except orjson.JSONDecodeError as exc:
                 run.report("fatal", "structure", "Error_parsing_JSON_", "", str(exc))
+                return self._outcome(run, subject, ())
+            duplicate = _duplicate_key(text) if len(text) <= _DUPLICATE_CHECK_LIMIT else None
+            if duplicate is not None:
+                run.report("fatal", "structure", "Error_parsing_JSON_", "", f"Duplicated property name: {duplicate}")
                 return self._outcome(run, subject, ())
         if not isinstance(resource, dict):
             run.report(
@@ -200,6 +212,8 @@ class FhirValidator:
         saved = (run.profile, run.base_pass, run.profiled)
         if resource_type == "Bundle":
             self._index_bundle(resource, run)
+            if resource.get("type") == "document" and root:
+                run.document_bundle = True
         profiles = list(dict.fromkeys([*self._meta_profiles(resource), *extra_profiles]))
         run.profile, run.base_pass = None, True
         resource_id = resource.get("id")
@@ -612,15 +626,12 @@ class FhirValidator:
             run.add("error", "invalid", rule, loc, fr, detail)
 
     def _check_xhtml(self, value: str, loc: str, run: _Run) -> None:
-        head = value.lstrip()
-        match = re.match(r"<([A-Za-z:]+)([^>]*)>", head)
-        if match is None or match.group(1) != "div":
-            run.report("error", "invalid", "XHTML_XHTML_Name_Invalid", loc, match.group(1) if match else head[:10])
-            return
-        if 'xmlns="http://www.w3.org/1999/xhtml"' not in match.group(
-            2
-        ) and "xmlns='http://www.w3.org/1999/xhtml'" not in match.group(2):
-            run.report("error", "invalid", "XHTML_XHTML_NS_InValid", loc, "")
+        for rule, args in check_xhtml(value):
+            if rule in ("txt-1", "txt-2"):
+                fr, en = texts("invariant", rule, _NARRATIVE_RULES[rule], "htmlChecks()")
+                run.add("error", "invariant", rule, loc, fr, en)
+            else:
+                run.report("error", "invalid", rule, loc, *args)
 
     # ---- fixed and pattern ----------------------------------------------------------------------------
 
@@ -675,6 +686,8 @@ class FhirValidator:
         if system in EXTERNAL_SYSTEMS:
             return
         known = self.terminology.code_known(system, code)
+        if known is None and self.terminology.code_system(system) is None and self.ctx.value_set(system) is None:
+            run.report("information", "not-found", "Terminology_TX_System_NotKnown", f"{loc}", system)
         if known is False:
             run.report("error", "code-invalid", "Terminology_TX_Code_Unknown", f"{loc}.code", system, code)
 
@@ -1188,6 +1201,8 @@ class FhirValidator:
                     run.report("error", "structure", "Reference_REF_Format1", f"{loc}.reference", reference)
                 return
             found = run.bundle_index.get(reference) or run.bundle_index.get(f"{match.group(2)}/{match.group(3)}", [])
+            if not found and run.document_bundle and run.base_pass and "://" not in reference:
+                run.report("error", "structure", "Bundle_BUNDLE_Entry_NotFound", f"{loc}.reference", reference)
             if found and found[0].get("resourceType") != target_type and run.base_pass:
                 run.report(
                     "error",
@@ -1230,6 +1245,32 @@ class FhirValidator:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
+
+# orjson keeps the last of duplicated keys silently; the reference validator rejects such JSON (fatal).
+_DUPLICATE_CHECK_LIMIT = 4 * 1024 * 1024
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+def _duplicate_key(text: str | bytes) -> str | None:
+    try:
+        json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKeyError as exc:
+        return str(exc)
+    except ValueError:
+        return None
+    return None
 
 
 def _base_url(path: str) -> str:

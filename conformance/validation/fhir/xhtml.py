@@ -1,0 +1,174 @@
+"""Narrative XHTML rules (R4 txt-1 / txt-2, the Java validator's htmlChecks): well-formed, a `div` in the XHTML
+namespace, only the basic HTML formatting elements and attributes, no DOCTYPE (XXE), some non-whitespace content."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+ALLOWED_ELEMENTS = frozenset(
+    [
+        "p",
+        "br",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "a",
+        "span",
+        "b",
+        "em",
+        "i",
+        "strong",
+        "small",
+        "big",
+        "tt",
+        "dfn",
+        "q",
+        "var",
+        "abbr",
+        "acronym",
+        "cite",
+        "blockquote",
+        "hr",
+        "address",
+        "bdo",
+        "kbd",
+        "sub",
+        "sup",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "pre",
+        "table",
+        "caption",
+        "colgroup",
+        "col",
+        "thead",
+        "tr",
+        "tfoot",
+        "tbody",
+        "th",
+        "td",
+        "code",
+        "samp",
+        "img",
+        "map",
+        "area",
+        "s",
+        "u",
+        "strike",
+        "del",
+        "ins",
+        "font",
+        "center",
+    ]
+)
+COMMON_ATTRIBUTES = frozenset(["title", "style", "class", "id", "lang", "dir", "accesskey", "tabindex", "xmlns"])
+ELEMENT_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "a": frozenset(["href", "name", "target", "rel", "shape", "coords", "hreflang", "type", "charset", "rev"]),
+    "img": frozenset(
+        ["src", "alt", "longdesc", "height", "width", "usemap", "ismap", "align", "border", "hspace", "vspace"]
+    ),
+    "table": frozenset(
+        ["summary", "width", "border", "frame", "rules", "cellspacing", "cellpadding", "align", "bgcolor"]
+    ),
+    "td": frozenset(
+        [
+            "abbr",
+            "axis",
+            "headers",
+            "scope",
+            "rowspan",
+            "colspan",
+            "align",
+            "valign",
+            "char",
+            "charoff",
+            "width",
+            "height",
+            "nowrap",
+            "bgcolor",
+        ]
+    ),
+    "th": frozenset(
+        [
+            "abbr",
+            "axis",
+            "headers",
+            "scope",
+            "rowspan",
+            "colspan",
+            "align",
+            "valign",
+            "char",
+            "charoff",
+            "width",
+            "height",
+            "nowrap",
+            "bgcolor",
+        ]
+    ),
+    "col": frozenset(["span", "width", "align", "valign", "char", "charoff"]),
+    "colgroup": frozenset(["span", "width", "align", "valign", "char", "charoff"]),
+    "tr": frozenset(["align", "valign", "char", "charoff", "bgcolor"]),
+    "thead": frozenset(["align", "valign", "char", "charoff"]),
+    "tbody": frozenset(["align", "valign", "char", "charoff"]),
+    "tfoot": frozenset(["align", "valign", "char", "charoff"]),
+    "ol": frozenset(["type", "start", "compact", "reversed"]),
+    "ul": frozenset(["type", "compact"]),
+    "li": frozenset(["type", "value"]),
+    "area": frozenset(["shape", "coords", "href", "alt", "nohref", "target"]),
+    "map": frozenset(["name"]),
+    "blockquote": frozenset(["cite"]),
+    "q": frozenset(["cite"]),
+    "del": frozenset(["cite", "datetime"]),
+    "ins": frozenset(["cite", "datetime"]),
+    "font": frozenset(["size", "color", "face"]),
+    "pre": frozenset(["width"]),
+    "br": frozenset(["clear"]),
+    "hr": frozenset(["align", "noshade", "size", "width"]),
+    "p": frozenset(["align"]),
+    "div": frozenset(["align"]),
+}
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def check_xhtml(value: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Problems as (rule id, message arguments); empty when the narrative is acceptable."""
+    if "<!DOCTYPE" in value or "<!ENTITY" in value:
+        return [("Error_parsing_XHTML_", ("DOCTYPE declarations are not allowed (XXE protection)",)), ("txt-1", ())]
+    try:
+        root = etree.fromstring(value.encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError as exc:
+        return [("Error_parsing_XHTML_", (str(exc),)), ("txt-1", ())]
+    qname = etree.QName(root)
+    if qname.localname != "div":
+        return [("XHTML_XHTML_Name_Invalid", (qname.localname,))]
+    if qname.namespace != XHTML_NS:
+        return [("XHTML_XHTML_NS_InValid", (str(qname.namespace),))]
+    problems: list[tuple[str, tuple[str, ...]]] = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        name = etree.QName(element)
+        if name.namespace != XHTML_NS or name.localname not in ALLOWED_ELEMENTS:
+            problems.append(("XHTML_XHTML_Element_Illegal", (name.localname,)))
+            continue
+        allowed = ELEMENT_ATTRIBUTES.get(name.localname, frozenset())
+        for attribute in element.attrib:
+            local = etree.QName(attribute).localname
+            if local not in COMMON_ATTRIBUTES and local not in allowed:
+                problems.append(("XHTML_XHTML_Attribute_Illegal", (local, name.localname)))
+    if problems:
+        problems.append(("txt-1", ()))
+    has_image = root.find(f".//{{{XHTML_NS}}}img") is not None
+    if not has_image and not "".join(root.itertext()).strip():
+        problems.append(("txt-2", ()))
+    return problems
