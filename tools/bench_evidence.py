@@ -12,7 +12,7 @@ EXCHANGES = 10_000
 
 CHILD = textwrap.dedent(
     """
-    import json, resource, sys, tempfile, time, tracemalloc
+    import json, resource, sys, tempfile, time
     from pathlib import Path
     from conformance.evidence.sample import fabricate_run
     from conformance.evidence.sealing import verify_run
@@ -22,14 +22,11 @@ CHILD = textwrap.dedent(
     figures = {}
     with tempfile.TemporaryDirectory(prefix="hopen-bench-evidence-") as folder:
         run_dir = Path(folder) / "run"
-        tracemalloc.start()
         start = time.perf_counter()
         run, recorder = fabricate_run(run_dir, extra_exchanges=count, pseudonymize=pseudonymize)
         recorded = time.perf_counter()
         finalize_run(run_dir, run)
         sealed = time.perf_counter()
-        _, peak_heap = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
         problems = verify_run(run_dir)
         verified = time.perf_counter()
         files = sum(1 for p in run_dir.rglob("*") if p.is_file())
@@ -41,7 +38,6 @@ CHILD = textwrap.dedent(
     figures["verify_s"] = round(verified - sealed, 3)
     figures["files"] = files
     figures["run_folder_mb"] = round(size / 1e6, 2)
-    figures["peak_python_heap_mb"] = round(peak_heap / 1e6, 2)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["verify_intact"] = not problems
     print(json.dumps(figures))

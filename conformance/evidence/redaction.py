@@ -87,6 +87,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
+        self._secret_bytes: tuple[bytes, ...] = ()
         self._pattern: re.Pattern[bytes] | None = None
         self.add(*secrets)
 
@@ -101,6 +102,7 @@ class Redactor:
             return
         with self._lock:
             self._secrets |= fresh
+            self._secret_bytes = tuple(secret.encode("utf-8") for secret in self._secrets)
             forms: set[bytes] = set()
             for secret in self._secrets:
                 forms |= _forms(secret)
@@ -152,7 +154,7 @@ class Redactor:
     def _redact_encoded_run(self, match: re.Match[bytes]) -> bytes:
         run = match.group(0)
         decoded = _try_b64decode(run)
-        if decoded and any(secret.encode() in decoded for secret in self._secrets):
+        if decoded and any(secret in decoded for secret in self._secret_bytes):
             return REDACTED_BYTES
         return run
 
