@@ -389,6 +389,7 @@ class MllpConnection:
         timeout = self.read_timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        faults_before = len(self.errors)
         while True:
             while self._pending:
                 item = self._pending.pop(0)
@@ -402,11 +403,11 @@ class MllpConnection:
                 raise MllpClosedError("connection closed")
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise self._timeout(timeout)
+                raise self._timeout(timeout, self.errors[faults_before:])
             try:
                 data = await asyncio.wait_for(self._reader.read(_READ_CHUNK), remaining)
             except TimeoutError:
-                raise self._timeout(timeout) from None
+                raise self._timeout(timeout, self.errors[faults_before:]) from None
             except (OSError, ConnectionError, ssl.SSLError) as exc:
                 self.closed = True
                 self.record("received", b"", f"connection error: {exc}")
@@ -422,7 +423,7 @@ class MllpConnection:
             else:
                 self._pending.extend(self.decoder.feed(data))
 
-    def _timeout(self, timeout: float) -> MllpTimeoutError:
+    def _timeout(self, timeout: float, earlier: Sequence[str] = ()) -> MllpTimeoutError:
         # What arrived before the timeout is evidence too: garbage, or the start of a frame never ended.
         garbage = self.decoder.flush_garbage()
         for item in garbage:
@@ -438,6 +439,8 @@ class MllpConnection:
             reason = f"no answer within {timeout:g} s"
             if garbage:
                 reason += ": only garbage was received (bytes outside any MLLP frame, no start block 0x0B)"
+        if earlier:  # a discarded frame (bad end block...) is the real fault behind the silence
+            reason += f" (after: {earlier[-1]})"
         self.record("received", partial, reason)
         return MllpTimeoutError(reason)
 
