@@ -5,7 +5,7 @@ MLLP peers (@medplum/hl7 receiver and client, simple-hl7 client; tests/thirdpart
 Needs `node` (20.19+) and `make node-deps` (npm ci in tests/thirdparty). `thirdparty_available()` says why
 not when they cannot run, so tests can skip with the reason.
 
-    with MedplumServer() as medplum:
+    with MedplumServer(seed=True) as medplum:   # seed: PUT the reference test data (same ids)
         medplum.fhir_base_url          # http://127.0.0.1:PORT/fhir/R4
     with NpmMllpReceiver() as peer:     # @medplum/hl7, answers buildAck() (always AA)
         peer.host, peer.port, peer.received()
@@ -21,6 +21,8 @@ import shutil
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -107,16 +109,41 @@ class _NodeProcess:
 class MedplumServer:
     """Medplum's FHIR router with its MemoryRepository behind a small HTTP front that adds /metadata."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, start_timeout: float = 60.0) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, start_timeout: float = 60.0, seed: bool = False
+    ) -> None:
         self._node = _NodeProcess(
             [str(MEDPLUM_SERVER), "--host", host, "--port", str(port)], start_timeout=start_timeout
         )
         self.fhir_base_url = ""
+        self._seed = seed
+        self.seeded: dict[str, int] = {}
 
     def start(self) -> MedplumServer:
         announced = self._node.start()
         self.fhir_base_url = str(announced["fhir_base_url"])
+        if self._seed:
+            self.seed()
         return self
+
+    def seed(self, test_data: Any = None) -> dict[str, int]:
+        """PUT the reference test data (same ids) so a campaign has something to find; "Type/id" -> HTTP status."""
+        from conformance.reference.test_data import build_test_data
+
+        data = test_data or build_test_data()
+        for key, resource in data.resources.items():
+            request = urllib.request.Request(
+                f"{self.fhir_base_url}/{key}",
+                data=json.dumps(resource).encode("utf-8"),
+                method="PUT",
+                headers={"Content-Type": "application/fhir+json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    self.seeded[key] = response.status
+            except urllib.error.HTTPError as exc:
+                self.seeded[key] = exc.code
+        return self.seeded
 
     def stop(self) -> None:
         self._node.stop()

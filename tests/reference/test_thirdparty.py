@@ -18,7 +18,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def medplum():
-    with MedplumServer() as server:
+    with MedplumServer(seed=True) as server:
         yield server
 
 
@@ -68,3 +68,8 @@ def test_npm_clients_send_to_a_harness_listener(impl: str) -> None:
     assert [r.get("index") for r in results] == [0, 1]
     assert all(parse_ack(r["ack"])[0] == "AA" for r in results)
     assert [Er7.parse(m).field("MSH", 10) for m in received] == [Er7.parse(m).field("MSH", 10) for m in messages]
+
+
+def test_medplum_holds_the_seeded_reference_data(medplum: MedplumServer) -> None:
+    assert medplum.seeded and all(status in (200, 201) for status in medplum.seeded.values()), medplum.seeded
+    assert http(f"{medplum.fhir_base_url}/Patient/pat-trois").json["birthDate"] == "1979-03-28"
