@@ -62,6 +62,7 @@ _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{8,}={0,2}")
 _FIELD_PATTERN_TEXT = "|".join(sorted(SENSITIVE_FIELDS, key=len, reverse=True))
 # key=value in URLs and forms; "key": "value" in JSON.
 _QUERY_FIELD = re.compile(rb"(?i)(?<![A-Za-z0-9_])(" + _FIELD_PATTERN_TEXT.encode() + rb")=([^&\s#\"']+)")
+_URL_USERINFO = re.compile(rb"(?<=://)[^/\s:@\"']+:[^/\s@\"']+@")
 _JSON_FIELD = re.compile(rb'(?i)"(' + _FIELD_PATTERN_TEXT.encode() + rb')"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -127,6 +128,7 @@ class Redactor:
     def redact_bytes(self, data: bytes) -> bytes:
         if not data:
             return data
+        data = _URL_USERINFO.sub(REDACTED_BYTES + b"@", data)
         data = _QUERY_FIELD.sub(lambda m: m.group(1) + b"=" + REDACTED_BYTES, data)
         data = _JSON_FIELD.sub(lambda m: b'"' + m.group(1) + b'": "' + REDACTED_BYTES + b'"', data)
         pattern = self._pattern

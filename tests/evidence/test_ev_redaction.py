@@ -102,3 +102,8 @@ def test_a_recorder_redacts_every_log_record_whatever_the_handler(tmp_path, capl
         assert secret not in caplog.text and "failed with [REDACTED]" in caplog.text
     finally:
         forget_log_redactor(recorder.privacy.redactor)
+
+
+def test_credentials_in_url_userinfo_are_redacted() -> None:
+    cleaned = Redactor().redact_text("base_url = https://alice:unlisted-pass@fhir.example.test/fhir")
+    assert "unlisted-pass" not in cleaned and "https://[REDACTED]@fhir.example.test/fhir" in cleaned
