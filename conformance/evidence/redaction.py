@@ -263,15 +263,17 @@ def _redact_record(record: logging.LogRecord, redactors: list[Redactor]) -> None
         message = record.getMessage()
     except Exception:
         message = str(record.msg)
+    cleaned = message
     for redactor in list(redactors):
-        message = redactor.redact_text(message)
-    record.msg, record.args = message, None
+        cleaned = redactor.redact_text(cleaned)
+    if cleaned != message:  # records without secrets are left exactly as they were
+        record.msg, record.args = cleaned, None
     if record.exc_info:
         text = logging.Formatter().formatException(record.exc_info)
         for redactor in list(redactors):
             text = redactor.redact_text(text)
-        # Handlers print exc_text when set; the live exception object (with the secret) is dropped.
-        record.exc_text, record.exc_info = text, None
+        # Formatters print exc_text when it is set, instead of formatting exc_info again.
+        record.exc_text = text
 
 
 def redact_mapping(data: object, redactor: Redactor) -> object:
