@@ -73,3 +73,15 @@ def test_npm_clients_send_to_a_harness_listener(impl: str) -> None:
 def test_medplum_holds_the_seeded_reference_data(medplum: MedplumServer) -> None:
     assert medplum.seeded and all(status in (200, 201) for status in medplum.seeded.values()), medplum.seeded
     assert http(f"{medplum.fhir_base_url}/Patient/pat-trois").json["birthDate"] == "1979-03-28"
+
+
+def test_medplum_metadata_lists_only_r4_resource_types(medplum: MedplumServer) -> None:
+    from conformance.packages import load_context
+
+    r4 = {
+        c["code"] for c in (load_context().code_system("http://hl7.org/fhir/resource-types") or {}).get("concept", [])
+    }
+    if not r4:
+        pytest.skip("R4 core package not installed (make fhir-packages)")
+    declared = {r["type"] for r in http(f"{medplum.fhir_base_url}/metadata").json["rest"][0]["resource"]}
+    assert declared and declared <= r4

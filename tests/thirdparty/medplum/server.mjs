@@ -28,11 +28,18 @@ indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
 for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
   indexSearchParameterBundle(readJson(file));
 }
+// Medplum's definitions also carry a few R4B/R5 resources: /metadata declares FHIR 4.0.1, so list R4 ones only.
+const r4Types = new Set(
+  readJson('fhir/r4/valuesets.json')
+    .entry.map((e) => e.resource)
+    .find((r) => r.resourceType === 'CodeSystem' && r.url === 'http://hl7.org/fhir/resource-types')
+    .concept.map((c) => c.code)
+);
 const resourceTypes = readJson('fhir/r4/profiles-resources.json')
   .entry.map((e) => e.resource)
   .filter((r) => r.resourceType === 'StructureDefinition' && r.kind === 'resource' && !r.abstract)
-  .map((r) => r.type)
-  .filter((t) => t !== 'Resource' && t !== 'DomainResource');
+  .filter((r) => r.fhirVersion === '4.0.1' && r4Types.has(r.type))
+  .map((r) => r.type);
 
 const router = new FhirRouter();
 const repo = new MemoryRepository();
