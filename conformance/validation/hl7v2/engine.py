@@ -71,13 +71,15 @@ class ProfileChecker:
         self,
         severity: str,
         rule: str,
-        where: str,
+        where: str | tuple,
         fr: str,
         en: str,
         segment: Segment | None = None,
         field_number: int | None = None,
         code: str = "structure",
     ) -> None:
+        if isinstance(where, tuple):  # built lazily: most values never produce a finding
+            where = location(*where)
         line = segment.line if segment is not None else None
         column = segment.column(field_number) if segment is not None and field_number is not None else None
         self.findings.append(
@@ -277,6 +279,13 @@ class ProfileChecker:
     # ------------------------------------------------------------------ fields
 
     def _merged_field(self, segment_name: str, number: int) -> _Element | None:
+        key = ("field", self.version, segment_name, number)
+        cache = self.profile.cache
+        if key not in cache:
+            cache[key] = self._merge_field(segment_name, number)
+        return cache[key]
+
+    def _merge_field(self, segment_name: str, number: int) -> _Element | None:
         definition = self.profile.segments.get(segment_name)
         profile_field = definition.fields.get(number) if definition else None
         base = reference.base_fields(self.version, segment_name) or {}
@@ -348,7 +357,9 @@ class ProfileChecker:
         reps = repetitions(segment, number, self.delimiters)
         valued = [rep for rep in reps if rep != ""]
         usage = self.effective_usage(element.usage, element.condition, element.else_usage, segment)
-        where = location(segment, number)
+        if not valued and usage != "R":
+            return
+        where = (segment, number)
         label = f"{segment.name}-{number}" + (f" ({element.name})" if element.name else "")
         if usage == "R" and not valued:
             condition = f" (condition : {element.condition})" if element.condition else ""
@@ -400,7 +411,7 @@ class ProfileChecker:
         element: _Element,
         label: str,
     ) -> None:
-        where = location(segment, number, repetition, component)
+        where = (segment, number, repetition, component)
         if element.length and len(value) > element.length:
             self.add(
                 "warning",
@@ -456,7 +467,7 @@ class ProfileChecker:
                 self._check_leaf(segment, number, repetition, component, position, sub_value, sub_element, sub_label)
                 continue
             usage = self.effective_usage(sub_element.usage, sub_element.condition, sub_element.else_usage, segment)
-            sub_where = location(segment, number, repetition, position)
+            sub_where = (segment, number, repetition, position)
             if usage == "R" and sub_value in ("",):
                 self.add(
                     "error",
@@ -488,7 +499,7 @@ class ProfileChecker:
         self, segment: Segment, number: int, repetition: int, component: int, position: int, value: str,
         element: _Element, label: str,
     ) -> None:  # fmt: skip
-        where = location(segment, number, repetition, component, position)
+        where = (segment, number, repetition, component, position)
         usage = self.effective_usage(element.usage, element.condition, element.else_usage, segment)
         if usage == "R" and value == "":
             self.add("error", "hl7v2-usage-R", where, f"Le sous-composant {label} est obligatoire",
@@ -505,6 +516,13 @@ class ProfileChecker:
     def _component_element(
         self, parent: _Element, position: int, base: tuple[reference.BaseComponent, ...]
     ) -> _Element:
+        key = ("component", id(parent), position)
+        cache = self.profile.cache
+        if key not in cache:
+            cache[key] = self._merge_component(parent, position, base)
+        return cache[key]
+
+    def _merge_component(self, parent: _Element, position: int, base: tuple[reference.BaseComponent, ...]) -> _Element:
         defined = parent.components.get(position)
         base_component = base[position - 1] if position <= len(base) else None
         datatype = (defined.datatype if defined and defined.datatype else "") or (

@@ -118,6 +118,7 @@ class MessageProfile:
     settings: dict[str, Any] = field(default_factory=dict)  # free values the rule packs read
     source: str = ""  # file it came from
     match: str | None = None  # condition selecting this variant among profiles of the same event
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)  # the engine's merged definitions
 
 
 @dataclass(slots=True)
@@ -630,8 +631,12 @@ def builtin_profiles_dir() -> Path:
 
 
 def builtin_profile_ids() -> list[str]:
-    folder = builtin_profiles_dir()
-    return sorted(p.parent.name for p in folder.glob("*/profile.yaml"))
+    return list(_builtin_profile_ids(builtin_profiles_dir()))
+
+
+@lru_cache(maxsize=4)
+def _builtin_profile_ids(folder: Path) -> tuple[str, ...]:
+    return tuple(sorted(p.parent.name for p in folder.glob("*/profile.yaml")))
 
 
 @lru_cache(maxsize=32)
@@ -659,4 +664,4 @@ def load_profile_set(name_or_path: str | Path) -> ProfileSet:
         mtime = candidate.stat().st_mtime
     except OSError as exc:
         raise ProfileError(f"cannot read {candidate}: {exc}") from exc
-    return _load_cached(str(candidate.resolve()), mtime)
+    return _load_cached(str(candidate), mtime)
