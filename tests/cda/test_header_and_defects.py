@@ -59,7 +59,16 @@ def test_ins_key_is_checked() -> None:
     def wrong_key(root):
         root.find("cda:recordTarget/cda:patientRole/cda:id", NS).set("extension", "279035121518988")
 
-    assert _rules(_header(mutate(CR_GM, wrong_key)))["cda-ins-format"] == PATIENT + "/cda:id[1]"
+    test_ins = [f for f in _header(mutate(CR_GM, wrong_key)) if f.rule == "cda-ins-format"]
+    assert [(f.location, f.severity.value) for f in test_ins] == [(PATIENT + "/cda:id[1]", "warning")]
+
+    def real_ins_wrong_key(root):
+        ins = root.find("cda:recordTarget/cda:patientRole/cda:id", NS)
+        ins.set("root", "1.2.250.1.213.1.4.8")  # a real INS-NIR: a wrong key is an error
+        ins.set("extension", "279035121518988")
+
+    real = [f for f in _header(mutate(CR_GM, real_ins_wrong_key)) if f.rule == "cda-ins-format"]
+    assert [f.severity.value for f in real] == ["error"]
 
 
 def test_header_rules_name_their_element() -> None:
