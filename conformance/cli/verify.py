@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -22,6 +23,38 @@ _MESSAGES = {
         "configured": "configured key",
     },
 }
+
+
+_FRENCH = (
+    (
+        re.compile(r"^(.*): modified \(SHA-256 differs from the manifest\)$"),
+        r"\1 : modifié (SHA-256 différent du manifeste)",
+    ),
+    (re.compile(r"^(.*): missing \(removed or renamed\)$"), r"\1 : absent (supprimé ou renommé)"),
+    (
+        re.compile(r"^(.*): added after sealing \(not in the manifest\)$"),
+        r"\1 : ajouté après le scellement (absent du manifeste)",
+    ),
+    (
+        re.compile(r"^(.*): symbolic link \(not allowed in a sealed run\)$"),
+        r"\1 : lien symbolique (interdit dans une exécution scellée)",
+    ),
+    (re.compile(r"^incomplete run, not sealed$"), "exécution incomplète, non scellée (incomplete run, not sealed)"),
+    (re.compile(r"^not sealed: manifest.json missing$"), "non scellé : manifest.json absent"),
+    (
+        re.compile(r"^manifest.json: signature does not match (.*)$"),
+        r"manifest.json : la signature ne correspond pas \1",
+    ),
+)
+
+
+def _localize(problem: str, lang: str) -> str:
+    if lang != "fr":
+        return problem
+    for pattern, replacement in _FRENCH:
+        if pattern.match(problem):
+            return pattern.sub(replacement, problem)
+    return problem
 
 
 @click.command(name="verify")
@@ -46,5 +79,5 @@ def command(run_dir: Path, public_key: Path | None, lang: str) -> None:
         return
     click.echo(text["broken"].format(n=len(result.problems)), err=True)
     for problem in result.problems:
-        click.echo(f"  {problem}", err=True)
+        click.echo(f"  {_localize(problem, lang)}", err=True)
     raise SystemExit(1)

@@ -306,9 +306,11 @@ def _renderings(run_dir: Path) -> Iterator[str]:
 
 
 def _symlinks(run_dir: Path) -> Iterator[str]:
-    for relative, path in _walk(run_dir):
-        if path.is_symlink():
-            yield relative
+    for root, directories, files in os.walk(run_dir):
+        for name in [*directories, *files]:
+            path = Path(root) / name
+            if path.is_symlink():
+                yield path.relative_to(run_dir).as_posix()
 
 
 def _describe(path: Path) -> dict[str, Any]:

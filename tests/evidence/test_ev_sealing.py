@@ -175,3 +175,19 @@ def test_encrypted_key_passphrase_from_the_environment(tmp_path: Path, monkeypat
     monkeypatch.setenv("HOPEN_SIGNING_KEY_PASSWORD", "env-pass-77")
     seal_run(run_dir, signing_key=key)
     assert verify_details(run_dir, public_key=Path(f"{key}.pub")).intact
+
+
+def test_verify_speaks_french_by_default_and_names_the_file(sealed_run: Path) -> None:
+    target = sealed_run / "junit.xml"
+    target.write_bytes(target.read_bytes().replace(b"testsuites", b"testsuiteZ", 1))
+    result = CliRunner().invoke(cli, ["verify", str(sealed_run)])
+    assert result.exit_code == 1
+    assert "junit.xml : modifié (SHA-256 différent du manifeste)" in result.output
+
+
+def test_symlinked_folder_is_reported(sealed_run: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.json").write_text("{}")
+    (sealed_run / "evidence" / "linked").symlink_to(outside, target_is_directory=True)
+    assert "evidence/linked: symbolic link (not allowed in a sealed run)" in verify_run(sealed_run)
