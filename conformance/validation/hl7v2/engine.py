@@ -473,8 +473,8 @@ class ProfileChecker:
                     "error",
                     "hl7v2-usage-R",
                     sub_where,
-                    f"Le composant {sub_label}{_name(sub_element)} est obligatoire",
-                    f"Component {sub_label}{_name(sub_element)} is required",
+                    f"Le composant {sub_label}{_name(sub_element)} est obligatoire{_note(sub_element.note)}",
+                    f"Component {sub_label}{_name(sub_element)} is required{_note(sub_element.note)}",
                     segment,
                     number,
                     code="required",
@@ -485,8 +485,8 @@ class ProfileChecker:
                     "error",
                     "hl7v2-usage-X",
                     sub_where,
-                    f"Le composant {sub_label}{_name(sub_element)} ne doit pas être renseigné",
-                    f"Component {sub_label}{_name(sub_element)} must not be valued",
+                    f"Le composant {sub_label}{_name(sub_element)} ne doit pas être renseigné{_note(sub_element.note)}",
+                    f"Component {sub_label}{_name(sub_element)} must not be valued{_note(sub_element.note)}",
                     segment,
                     number,
                 )
@@ -541,7 +541,7 @@ class ProfileChecker:
             defined.else_usage if defined else "O",
             (defined.name if defined and defined.name else (base_component.name if base_component else "")),
             "error",
-            "",
+            defined.note if defined else "",
             defined.components if defined else {},
         )
 
