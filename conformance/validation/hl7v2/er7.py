@@ -1,9 +1,10 @@
 """A tolerant ER7 (pipe-and-hat) reader that keeps the raw text and exact positions.
 
-Why our own splitter and not hl7apy's parser: hl7apy's parser drops positions (we need `PID-3[2].4.2`, line
-and column for evidence), refuses or restructures unknown Z segments in strict mode, and is slow on the 64 KB
-base64 OBX of document messages. hl7apy supplies the HL7 v2.5/2.6 reference definitions instead (see
-reference.py). This reader never raises on bad input except `Er7Error` for text that is not a message at all.
+Why our own splitter and not hl7apy's parser (measured on the ANS samples): hl7apy's `parse_message` keeps no
+positions (we need `PID-3[2].4.2`, line and column for evidence), takes 30-70 ms per sample message where this
+reader takes about 0.1 ms, and in strict mode rejects the MDM samples outright (MaxLengthReached on the 64 KB
+base64 OBX-5). hl7apy supplies the HL7 v2.5/2.6 reference definitions instead (see reference.py).
+This reader never raises on bad input except `Er7Error` for text that is not a message at all.
 
 Positions: field n of segment SEG is `SEG-n`; MSH-1 is the field separator and MSH-2 the encoding characters,
 as in the standard. Segment occurrence, repetition, component and subcomponent are 1-based.
