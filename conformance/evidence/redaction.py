@@ -90,6 +90,9 @@ class Redactor:
         self._secrets: set[str] = set()
         self._secret_bytes: tuple[bytes, ...] = ()
         self._pattern: re.Pattern[bytes] | None = None
+        secrets = [s for s in secrets if s]
+        # Configured secrets too short to search for in text: only credential headers hide them (warned).
+        self.too_short = sum(1 for s in secrets if len(s) < MIN_SECRET_LENGTH)
         self.add(*secrets)
 
     @property

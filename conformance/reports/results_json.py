@@ -23,6 +23,13 @@ SCHEMA_FILE = Path(__file__).resolve().parent / "schema" / "results.schema.json"
 SCHEMA_ID = "https://hopen-conformance.invalid/schemas/results-1.0.schema.json"
 TOOL_NAME = "hopen-conformance"
 OUTCOMES = ("passed", "failed", "error", "skipped")
+SHORT_SECRET_WARNING = {
+    "code": "short-secret",
+    "fr": "Un secret configuré fait moins de 4 caractères : il est masqué dans les en-têtes d'authentification, "
+    "mais ne peut pas être recherché dans le texte des échanges.",
+    "en": "A configured secret is shorter than 4 characters: it is hidden in authentication headers but cannot "
+    "be searched for in exchanged text.",
+}
 _KNOWN_WARNING_CODES = {
     r"(?i)signing key generated|clé de signature générée": "generated-signing-key",
     r"(?i)tls verification|vérification tls|verify.*(off|disabled)": "tls-verification-off",
@@ -46,6 +53,8 @@ def build_results(
     if privacy.pseudonymizer is not None:
         _learn_configured_patients(run.configuration, privacy)
     warnings: list[dict[str, Any]] = [_warning(w) for w in run.warnings] + [dict(w) for w in extra_warnings]
+    if privacy.redactor.too_short:
+        warnings.append(SHORT_SECRET_WARNING)
     if catalogue is None:
         try:
             catalogue = load_catalogue(run.programme)

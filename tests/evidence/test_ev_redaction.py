@@ -107,3 +107,19 @@ def test_a_recorder_redacts_every_log_record_whatever_the_handler(tmp_path, capl
 def test_credentials_in_url_userinfo_are_redacted() -> None:
     cleaned = Redactor().redact_text("base_url = https://alice:unlisted-pass@fhir.example.test/fhir")
     assert "unlisted-pass" not in cleaned and "https://[REDACTED]@fhir.example.test/fhir" in cleaned
+
+
+def test_too_short_configured_secret_is_warned_in_results(tmp_path) -> None:
+    from conformance.evidence.recorder import EvidenceRecorder
+    from conformance.evidence.redaction import forget_log_redactor
+    from conformance.evidence.sample import fabricate_run
+    from conformance.reports import write_partial
+
+    recorder = EvidenceRecorder(tmp_path, secrets=["abc", "long-enough-secret"])
+    try:
+        run, _ = fabricate_run(tmp_path, recorder=recorder)
+        write_partial(tmp_path, run)
+        codes = [w["code"] for w in json.loads((tmp_path / "results.json").read_text())["warnings"]]
+        assert codes == ["short-secret"]
+    finally:
+        forget_log_redactor(recorder.privacy.redactor)
