@@ -293,8 +293,6 @@ def validate_input(data: bytes, *, name: str, options: ValidateOptions) -> list[
     for index, payload in enumerate(messages, start=1):
         subject = name if len(messages) == 1 else f"{name}#{index}"
         outcome, documents = _validate(payload, profile, options, check_cda=True, name=subject)
-        if options.lang:
-            outcome.details["lang"] = options.lang
         results.append(outcome)
         results.extend(documents)
     return results

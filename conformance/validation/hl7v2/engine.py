@@ -231,9 +231,9 @@ class ProfileChecker:
         usage = self.effective_usage(element.usage, element.condition, "O", None)
         kind_fr = "groupe" if isinstance(element, GroupRef) else "segment"
         name = f"{path}{element.name}"
-        minimum = max(element.min, 1) if usage == "R" else (element.min if usage not in ("C", "O", "RE", "X") else 0)
-        if usage == "R" and element.min == 0:
-            minimum = 1
+        # R (including a C whose condition holds) needs at least one occurrence; O, RE, X and a C that does not
+        # hold need none, whatever the structure's minimum says.
+        minimum = max(element.min, 1) if usage == "R" else 0
         if count < minimum:
             rule = "hl7v2-usage-R" if count == 0 else "hl7v2-cardinality-min"
             self.add(
