@@ -52,10 +52,20 @@ KNOWN: dict[str, tuple[set[tuple[str, str]], str]] = {
             "TLM-DA_2022.01_TE1_anamnèse-non-structurée.xml",
         )
     },
-    "CSE-MDE_2023.01.xml": (
-        {("CI-SIS_CSE-CS24_2025.01.sch", f"variables-{n}") for n in (1, 2, 4, 6, 7)},
-        "MDE's templateId 1.2.250.1.213.1.1.1.5.4 appears nowhere in the pack: detection falls back to CS24",
-    ),
+    **{
+        name: (
+            {("cda-header", "cda-ins-format")},
+            "production INS OID 1.2.250.1.213.1.4.8 carrying a fictitious NIR whose key does not check out",
+        )
+        for name in (
+            "CSE-CS24_2024.01.xml",
+            "CSE-CS8_2024.01.xml",
+            "CSE-CS9_2024.01.xml",
+            "CSE-MDE_2023.01.xml",
+            "OBP-SEM_2024.01.xml",
+            "OBP-SNE_2024.01.xml",
+        )
+    },
     "eDISP-MED_2024.01.xml": (
         {("ASIP-STRUCT-MIN-StrucMin.sch", "d2485e87-false-d3093e0-746")},
         "patient name qualifier other than BR/CL, refused by the structuration minimale",
@@ -81,7 +91,6 @@ def test_detection_agrees_with_the_examples_own_schematron_hints() -> None:
     pack = load_pack()
     explained = {
         "BIO-CR-BIO_2021.01": "no version extension: latest BIO volet",
-        "CSE-MDE_2023.01.xml": "templateId unknown to the pack",
         "VSM_1.4_2022.01.xml": "extension 201310 matches no volet version: latest VSM",
     }
     agree = 0

@@ -101,6 +101,15 @@ class CdaPack:
                 best = (score, volet)
         if best is None:
             return None
+        if cisis_roots - known:  # a volet of the same family that the index cannot name (e.g. CSE-MDE)
+            family = best[1].volet.split("-")[0]
+            unnamed = [
+                v
+                for v in self.volets
+                if not v.template_ids and v.volet.split("-")[0] == family and v.version in extensions
+            ]
+            if len(unnamed) == 1:
+                return unnamed[0]
         same_volet = [v for v in self.volets if v.volet == best[1].volet and v.version in extensions]
         return same_volet[0] if same_volet else best[1]
 
