@@ -341,3 +341,24 @@ def test_decoder_reports_bad_end_block() -> None:
     assert "bad end block" in items[0].error and items[0].payload == b"abc"
     assert "garbage between frames" in items[1].error  # the stray X
     assert (items[2].payload, items[2].error) == (b"ok", None)
+
+
+def test_server_records_a_client_closing_mid_frame() -> None:
+    sink = MemorySink()
+    with ThreadedMllpServer(ack_handler, sink=sink) as server:
+        raw_exchange(server.port, [VB + b"MSH|^~\\&|half"], read=False)
+        deadline = time.monotonic() + 5
+        while not errors(sink) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert any("mid-frame (13 byte(s) without an end block)" in error for error in errors(sink)), errors(sink)
+
+
+def test_server_records_a_frame_left_unfinished() -> None:
+    sink = MemorySink()
+    with (
+        ThreadedMllpServer(ack_handler, sink=sink, read_timeout=0.3) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock,
+    ):
+        sock.sendall(VB + b"MSH|^~\\&|never finished")
+        assert sock.recv(10) == b""  # the server gives up and closes
+    assert any("no end block within 0.3 s" in error for error in errors(sink)), errors(sink)
