@@ -242,7 +242,7 @@ def _failure(report: Any, excinfo: Any, lang: str) -> tuple[TestOutcome, list[st
     from conformance.campaign.checks import ConformanceFailure
 
     exc = excinfo.value if excinfo is not None else None
-    if isinstance(exc, ConformanceFailure) and report.when == "call":
+    if isinstance(exc, ConformanceFailure):  # also from a fixture: what the system served does not conform
         return TestOutcome.FAILED, [exc.message(lang)], list(exc.findings)
     if isinstance(exc, AssertionError) and report.when == "call":
         text = str(exc).split("\n")[0] or "assertion failed"

@@ -46,6 +46,11 @@ from conformance.config import LANGUAGES, SUITES
 @click.option(
     "--faults", default="", help="With --reference: seeded faults, comma-separated (conformance serve --list)."
 )
+@click.option(
+    "--hostile",
+    default=None,
+    help="With --reference: a hostile mode of the reference endpoints (conformance serve --list).",
+)
 @click.option("--quiet", is_flag=True, help="No per-test progress lines (the summary is still printed).")
 def command(
     config_path: Path | None,
@@ -55,6 +60,7 @@ def command(
     pdf: bool,
     reference: bool,
     faults: str,
+    hostile: str | None,
     quiet: bool,
 ) -> None:
     """Run the conformance campaign and write a sealed report (résultats, rapport, preuves)."""
@@ -71,10 +77,10 @@ def command(
         with contextlib.ExitStack() as stack:
             callbacks = []
             if reference:
-                config, callback = _start_reference(stack, config, faults)
+                config, callback = _start_reference(stack, config, faults, hostile)
                 callbacks.append(callback)
-            elif faults:
-                raise click.UsageError("--faults needs --reference")
+            elif faults or hostile:
+                raise click.UsageError("--faults and --hostile need --reference")
             result = run_campaign(
                 config,
                 suites=list(suites) or None,
@@ -92,10 +98,15 @@ def command(
     except CampaignError as exc:
         click.echo(exc.render(message_lang), err=True)
         sys.exit(EXIT_HARNESS)
+    except click.ClickException:
+        raise
+    except Exception as exc:  # the harness itself failed: exit 2, never a verdict
+        click.echo(f"internal error / erreur interne: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_HARNESS)
     sys.exit(result.exit_code)
 
 
-def _start_reference(stack: contextlib.ExitStack, config, faults: str):
+def _start_reference(stack: contextlib.ExitStack, config, faults: str, hostile: str | None = None):
     from conformance.campaign import CampaignError
     from conformance.campaign.reference import reference_config, sender_callback
 
@@ -106,7 +117,7 @@ def _start_reference(stack: contextlib.ExitStack, config, faults: str):
             f"points de référence indisponibles: {exc}", f"reference endpoints unavailable: {exc}"
         ) from None
     try:
-        ref = stack.enter_context(ReferenceEndpoints(faults=faults or frozenset()))
+        ref = stack.enter_context(ReferenceEndpoints(faults=faults or frozenset(), hostile=hostile))
     except ValueError as exc:
         raise CampaignError(f"points de référence: {exc}", f"reference endpoints: {exc}") from None
     click.echo(

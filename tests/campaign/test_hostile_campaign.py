@@ -1,0 +1,60 @@
+"""Hostile reference endpoints: the campaign finishes within its timeouts, every test fails or errors naming the fault."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONFIG = "[timeouts]\nconnect = 2\nread = 2\ntotal = 6\nretries = 0\n[fhir]\nmax_response_bytes = 1000000\n"
+
+# mode -> words the messages of the metadata test must contain
+MODES = {
+    "huge-body": "maximum size",
+    "html-200": "not a FHIR JSON resource",
+    "redirect-loop": "redirect loop",
+    "redirect-other-host": "another host",
+    "tls-invalid-cert": "TLS",
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_hostile_fhir_server(tmp_path, mode):
+    config = tmp_path / "hostile.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "run"
+    executable = str(Path(sys.executable).parent / "conformance")
+    done = subprocess.run(
+        [
+            executable,
+            "run",
+            "--reference",
+            "--hostile",
+            mode,
+            "--config",
+            str(config),
+            "--suite",
+            "fhir-basics",
+            "--output",
+            str(out),
+            "--lang",
+            "en",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["complete"] is True and (out / "manifest.json").exists()
+    tests = {t["id"]: t for t in results["tests"]}
+    metadata = tests["fhir-basics/capability/metadata-is-r4"]
+    assert metadata["outcome"] in ("failed", "error")
+    assert MODES[mode].lower() in metadata["messages"][0].lower(), metadata["messages"]
+    if mode != "html-200":  # every request is hit by these modes: nothing can pass
+        assert not [t["id"] for t in tests.values() if t["outcome"] == "passed"]
+    assert len(tests) == 12  # every test ran and was judged
