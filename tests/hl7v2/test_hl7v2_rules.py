@@ -131,6 +131,7 @@ PAM_VARIANTS = [
     ("ZBE action", lambda m: with_value(m, "ZBE-4", "CANCEL"), "pam-fr-zbe-action", "ZBE-4", "error"),
     ("ZBE-6 condition", lambda m: with_value(m, "ZBE-4", "CANCEL"), "hl7v2-usage-R", "ZBE-6", "error"),
     ("ZBE nature C", lambda m: with_value(m, "ZBE-9", "C"), "pam-fr-zbe-nature-c", "ZBE-9", "error"),
+    ("empty Z segment", lambda m: with_segment(m, "ZFD", "ZFS|||||"), "pam-fr-z-empty", "ZFS", "warning"),
     ("ZFV hospital context", lambda m: without_segment(m, "ZFV"), "hl7v2-usage-RE", "ZFV", "information"),
 ]
 

@@ -2,6 +2,7 @@
 
 msh-type          MSH-9 message structure (MSH-9.3) matches the event's structure
 pam-fr-msh        PAM FR MSH specifics (MSH-18 8859/1 tolerated with a warning)
+pam-fr-segments   empty Z segments are not sent (PAM FR §5.2)
 pam-fr-ins        INS in PID-3 / MRG-1: OIDs, type INS, key, CX-7/8, only with PID-32 = VALI, traits consistent
 pam-fr-movement   ZBE-4 action vs trigger event, ZBE-6 original trigger, ZBE-9 = C only on Z99
 cisis-msh         CI-SIS MSH-21 (volet and version); older volet versions are checked with warnings only
@@ -145,6 +146,16 @@ def check_pam_msh(ctx: RuleContext) -> None:
                 "version 2.11.2 utilise 8859/1, d'où une simple alerte)",
                 "MSH-18 = 8859/1: PAM FR §6.1 only allows 8859/15 or UNICODE UTF-8 (the 2.11.2 §6.5 example uses "
                 "8859/1, hence only a warning)", msh, 18, code="value")  # fmt: skip
+
+
+@rule("pam-fr-segments")
+def check_empty_z_segments(ctx: RuleContext) -> None:
+    for segment in ctx.message.segments:
+        if segment.name.startswith("Z") and not any(value.strip() for value in segment.fields[1:]):
+            ctx.add("warning", "pam-fr-z-empty", segment.label(),
+                    f"Segment {segment.name} vide : un segment Z sans champ renseigné n'est pas transmis (PAM FR §5.2)",
+                    f"Empty {segment.name} segment: a Z segment with no valued field is not sent (PAM FR §5.2)",
+                    segment)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------- INS
