@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance.evidence.recorder import Privacy, privacy_for, write_atomic
+from conformance.evidence.recorder import EVIDENCE_DIR, OUTSIDE_TEST, Privacy, privacy_for, write_atomic
 from conformance.evidence.sealing import (
     GENERATED_KEY_WARNING_EN,
     GENERATED_KEY_WARNING_FR,
@@ -50,10 +50,21 @@ def _privacy(run_dir: Path, privacy: Privacy | None) -> Privacy:
     return privacy or privacy_for(run_dir) or Privacy()
 
 
+def _run_evidence(run_dir: Path) -> list[str]:
+    """Exchanges recorded outside any test (set-up, token requests, listener traffic between tests)."""
+    folder = run_dir / EVIDENCE_DIR / OUTSIDE_TEST
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.relative_to(run_dir).as_posix() for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+    )
+
+
 def write_partial(run_dir: Path, run: RunResult, *, privacy: Privacy | None = None) -> None:
     """results.json with "complete": false (atomic replace: a kill mid-write keeps the previous file)."""
     run_dir = Path(run_dir)
     results = build_results(run, complete=False, privacy=_privacy(run_dir, privacy))
+    results["run_evidence"] = _run_evidence(run_dir)
     write_atomic(run_dir / RESULTS, _json_bytes(results))
 
 
@@ -71,6 +82,7 @@ def write_run_outputs(
     results = build_results(
         run, complete=run.complete, privacy=_privacy(run_dir, privacy), extra_warnings=list(extra_warnings)
     )
+    results["run_evidence"] = _run_evidence(run_dir)
     return write_outputs_from_results(run_dir, results, lang=lang, pdf=pdf)
 
 

@@ -112,3 +112,21 @@ def test_report_command_on_a_damaged_results_file(run_folder: Path) -> None:
     assert outcome.exit_code != 0 and "cannot be rendered" in outcome.output
     results.write_text("{ not json")
     assert CliRunner().invoke(cli, ["report", str(run_folder)]).exit_code != 0
+
+
+def test_exchanges_outside_tests_are_listed(tmp_path: Path) -> None:
+    from conformance.evidence.exchange import HttpExchange, HttpRequestRecord, utc_now
+    from conformance.evidence.recorder import EvidenceRecorder
+    from conformance.evidence.sample import fabricate_run
+    from conformance.reports import write_run_outputs
+
+    recorder = EvidenceRecorder(tmp_path)
+    now = utc_now()
+    recorder.record(
+        HttpExchange(HttpRequestRecord("POST", "http://127.0.0.1:9/token", {}), None, now, now, error="refused")
+    )
+    run, _ = fabricate_run(tmp_path, recorder=recorder)
+    write_run_outputs(tmp_path, run)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["run_evidence"] == ["evidence/_run/001-http.json"]
+    assert 'href="evidence/_run/001-http.json"' in (tmp_path / "report.html").read_text()
