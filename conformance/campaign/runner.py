@@ -322,6 +322,12 @@ def summary_lines(result: CampaignResult, lang: str = "fr") -> list[str]:
     return lines
 
 
+_INDICATOR_STATUS = {
+    "fr": {"met": "atteint", "not_met": "non atteint", "partial": "partiel", "not_tested": "non testé"},
+    "en": {"met": "met", "not_met": "not met", "partial": "partial", "not_tested": "not tested"},
+}
+
+
 def _indicator_lines(result: CampaignResult, lang: str) -> list[str]:
     """Per indicator, from the written results.json (the evidence layer maps capabilities to indicators)."""
     fr = lang == "fr"
@@ -343,7 +349,8 @@ def _indicator_lines(result: CampaignResult, lang: str) -> list[str]:
         if isinstance(title, dict):
             title = title.get(lang) or title.get("fr") or ""
         status = item.get("status") or item.get("verdict") or ""
-        lines.append(f"  {code:<10} {status!s:<12} {title}"[:160])
+        status = _INDICATOR_STATUS[lang].get(str(status), status)
+        lines.append(f"  {code:<36} {status!s:<12} {title}"[:170])
     return lines
 
 
