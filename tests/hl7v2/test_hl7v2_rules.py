@@ -131,6 +131,8 @@ PAM_VARIANTS = [
     ("ZBE action", lambda m: with_value(m, "ZBE-4", "CANCEL"), "pam-fr-zbe-action", "ZBE-4", "error"),
     ("ZBE-6 condition", lambda m: with_value(m, "ZBE-4", "CANCEL"), "hl7v2-usage-R", "ZBE-6", "error"),
     ("ZBE nature C", lambda m: with_value(m, "ZBE-9", "C"), "pam-fr-zbe-nature-c", "ZBE-9", "error"),
+    ("PV1-41 only on A03", lambda m: with_value(m, "PV1-41", "D"), "hl7v2-usage-X", "PV1-41", "warning"),
+    ("corrected birth date", lambda m: with_value(m, "ZFD-4", "Y"), "pam-fr-ins-corrected-birthdate", "ZFD-4", "error"),
     ("empty Z segment", lambda m: with_segment(m, "ZFD", "ZFS|||||"), "pam-fr-z-empty", "ZFS", "warning"),
     ("ZFV hospital context", lambda m: without_segment(m, "ZFV"), "hl7v2-usage-RE", "ZFV", "information"),
 ]
@@ -180,6 +182,20 @@ def test_z99_update_requires_original_trigger() -> None:
     outcome, found = findings_of(z99)
     assert ("hl7v2-usage-R", "ZBE-6", "error") in found, outcome.render("en")
     outcome, found = findings_of(with_value(with_value(z99, "ZBE-6", "A01"), "ZBE-9", "C"))
+    assert outcome.is_valid, outcome.render("en")
+    outcome, found = findings_of(with_value(with_value(z99, "ZBE-6", "A02"), "ZBE-9", "C"))
+    assert ("pam-fr-zbe-nature-c", "ZBE-9", "error") in found, outcome.render("en")
+
+
+def test_trusted_person_only_in_iti31() -> None:
+    nk1 = "NK1|1|PAT^CONFIANCE^^^^^L|FRI^Ami^HL70063||||K"
+    a28 = without_segment(with_segment(as_event(ADT_A01, "A28", "ADT_A05"), "ROL", nk1), "ZBE")
+    outcome, found = findings_of(a28)
+    assert ("pam-fr-nk1-trusted-person", "NK1-7.1", "error") in found, outcome.render("en")
+    outcome, found = findings_of(with_segment(ADT_A01, "ROL", nk1))
+    assert outcome.is_valid, outcome.render("en")
+    a03 = as_event(without_segment(without_segment(without_segment(ADT_A01, "ZFA"), "ZFP"), "ZFD"), "A03", "ADT_A03")
+    outcome, found = findings_of(with_value(a03, "PV1-41", "D"))
     assert outcome.is_valid, outcome.render("en")
 
 

@@ -103,12 +103,19 @@ class ProfileChecker:
             return None
 
     def effective_usage(self, usage: str, condition: str | None, else_usage: str, segment: Segment | None) -> str:
-        if usage != "C" or not condition:
+        """`C` is R when the condition holds, `else_usage` otherwise; `C(a/b)` (HL7 notation) is a or b."""
+        then_usage = "R"
+        if usage.startswith("C(") and usage.endswith(")") and "/" in usage:
+            then_usage, _, else_usage = usage[2:-1].partition("/")
+            usage = "C"
+        if usage != "C":
             return usage
+        if not condition:
+            return "O"
         holds = self.condition_holds(condition, segment)
         if holds is None:
             return "O"
-        return "R" if holds else else_usage
+        return then_usage if holds else else_usage
 
     # ------------------------------------------------------------------ run
 

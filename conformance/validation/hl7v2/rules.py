@@ -149,13 +149,24 @@ def check_pam_msh(ctx: RuleContext) -> None:
 
 
 @rule("pam-fr-segments")
-def check_empty_z_segments(ctx: RuleContext) -> None:
+def check_pam_segments(ctx: RuleContext) -> None:
+    _check_trusted_person(ctx)
     for segment in ctx.message.segments:
         if segment.name.startswith("Z") and not any(value.strip() for value in segment.fields[1:]):
             ctx.add("warning", "pam-fr-z-empty", segment.label(),
                     f"Segment {segment.name} vide : un segment Z sans champ renseigné n'est pas transmis (PAM FR §5.2)",
                     f"Empty {segment.name} segment: a Z segment with no valued field is not sent (PAM FR §5.2)",
                     segment)  # fmt: skip
+
+
+def _check_trusted_person(ctx: RuleContext) -> None:
+    if ctx.profile.settings.get("transaction") != "ITI-30":
+        return
+    for nk1 in ctx.message.all("NK1"):
+        if ctx.get(nk1, 7, 1, 1) == "K":
+            ctx.add("error", "pam-fr-nk1-trusted-person", location(nk1, 7, 1, 1),
+                    "La personne de confiance (NK1-7 = K) ne circule que dans ITI-31, pas dans ITI-30 (PAM FR §6.9)",
+                    "The trusted person (NK1-7 = K) travels in ITI-31 only, not in ITI-30 (PAM FR §6.9)", nk1, 7)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------- INS
@@ -269,6 +280,13 @@ def _check_pid_ins(ctx: RuleContext, pid: Segment) -> None:
                 f"(found '{status or '(empty)'}') (PAM FR §6.6.1)", pid, 32)  # fmt: skip
         return
     _check_ins_traits(ctx, pid, value)
+    zfd = ctx.message.first("ZFD")
+    if zfd is not None and ctx.get(zfd, 4) == "Y":
+        ctx.add("error", "pam-fr-ins-corrected-birthdate", location(zfd, 4),
+                "ZFD-4 = Y (date de naissance corrigée) : l'identité ne peut pas être qualifiée, l'INS ne doit pas "
+                "être transmis (PAM FR §6.6.4)",
+                "ZFD-4 = Y (corrected birth date): the identity cannot be qualified, the INS must not be sent "
+                "(PAM FR §6.6.4)", zfd, 4)  # fmt: skip
 
 
 def _check_birth_name(ctx: RuleContext, pid: Segment) -> None:
@@ -378,6 +396,11 @@ def check_movement(ctx: RuleContext) -> None:
                 f"ZBE-6 = {original} : {ctx.event} annule {', '.join(cancels)} (PAM FR §2.2)",
                 f"ZBE-6 = {original}: {ctx.event} cancels {', '.join(cancels)} (PAM FR §2.2)", zbe, 6, code="value")  # fmt: skip
     nature = ctx.get(zbe, 9, 1, 1)
+    if nature == "C" and ctx.event == "Z99" and original and original not in ("A01", "A04", "A05"):
+        ctx.add("error", "pam-fr-zbe-nature-c", location(zbe, 9),
+                f"ZBE-9 = C ne corrige qu'un A01, A04 ou A05 (ZBE-6 = {original}) (PAM FR §6.13)",
+                f"ZBE-9 = C only corrects an A01, A04 or A05 (ZBE-6 = {original}) (PAM FR §6.13)", zbe, 9,
+                code="value")  # fmt: skip
     if nature == "C" and ctx.event != "Z99":
         ctx.add("error", "pam-fr-zbe-nature-c", location(zbe, 9),
                 "ZBE-9 = C (correction sans nouveau mouvement) n'est permis que sur Z99 (PAM FR §6.13)",
