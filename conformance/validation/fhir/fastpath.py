@@ -180,11 +180,60 @@ TYPE_SUFFIXES = frozenset(
 def compile_fast(expression: str) -> Callable[[Any, Any, Any], Collection]:
     tree = parse(expression)
     fn = _compile(tree["children"][0])
+    guard = _guard(tree["children"][0])
+    if guard is not None:
+        shadow = "_" + guard  # a primitive with only extensions still exists
+
+        # `x.empty() or ...` / `x.exists() implies ...`: true at once when x is absent
+        def guarded(item: Any, resource: Any, root: Any) -> Collection:
+            if type(item) is dict and guard not in item and shadow not in item:
+                return _TRUE
+            return fn([item], Env(item, resource, root))
+
+        return guarded
 
     def run(item: Any, resource: Any, root: Any) -> Collection:
         return fn([item], Env(item, resource, root))
 
     return run
+
+
+_TRUE = [True]
+
+
+def _guard(node: dict[str, Any]) -> str | None:
+    """The element name whose absence makes the whole expression true, if the expression has that shape."""
+    kind = node.get("type")
+    if kind == "OrExpression" and node["terminalNodeText"][0] == "or":
+        left = node["children"][0]
+        while left.get("type") == "OrExpression" and left["terminalNodeText"][0] == "or":
+            left = left["children"][0]
+        return _simple_call(left, "empty")
+    if kind == "ImpliesExpression":
+        return _simple_call(node["children"][0], "exists")
+    return None
+
+
+def _simple_call(node: dict[str, Any], function: str) -> str | None:
+    """`name.function()` with a plain (non-choice) element name -> name."""
+    while node.get("type") in ("TermExpression", "ParenthesizedTerm") and len(node.get("children", ())) == 1:
+        node = node["children"][0]
+    if node.get("type") != "InvocationExpression":
+        return None
+    target, call = node["children"]
+    if call.get("type") != "FunctionInvocation":
+        return None
+    functn = call["children"][0]
+    if functn["children"][0].get("text") != function or len(functn["children"]) > 1:
+        return None
+    while target.get("type") in ("TermExpression", "InvocationTerm") and len(target.get("children", ())) == 1:
+        target = target["children"][0]
+    if target.get("type") != "MemberInvocation":
+        return None
+    name = target["children"][0].get("text", "")
+    if not name or not name[0].islower() or name in CHOICE_NAMES or "`" in name:
+        return None
+    return name
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from conformance.findings import Finding, Outcome, Severity
-from conformance.validation.fhir.fhirpath import NATIVE_RESOURCE, SKIPPED, ExpressionCache, ext_1, ref_1
+from conformance.validation.fhir.fhirpath import NATIVE_RESOURCE, ExpressionCache, ext_1, ref_1
 from conformance.validation.fhir.messages import texts
 from conformance.validation.fhir.primitives import JSON_KIND, PRIMITIVES, REGEX, check_primitive
 from conformance.validation.fhir.structure import CompiledStructure, Constraint, ElementNode
@@ -755,37 +755,20 @@ class FhirValidator:
     def _check_constraints(
         self, item: Any, constraints: list[Constraint], loc: str, run: _Run, resource: dict[str, Any], path: str = ""
     ) -> None:
+        root = run.root or resource
         for constraint in constraints:
-            key = constraint.key
-            if key in SKIPPED:
-                continue
-            ok = self._native(constraint, item, run)
-            if ok is None:
-                ok = self.expressions.evaluate(constraint.expression, item, resource, run.root or resource, path)
+            native = _native_rule(constraint)
+            if native is not None:
+                ok: bool | None = native(item, root)
+            else:
+                ok = self.expressions.evaluate(constraint.expression, item, resource, root, path)
                 if ok is None:
-                    run.not_evaluated.setdefault(key, self.expressions.error(constraint.expression) or "?")
+                    run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
                     continue
             if not ok:
                 severity = "error" if constraint.severity == "error" else "warning"
-                fr, en = texts("invariant", key, constraint.human, constraint.expression)
-                run.add(severity, "invariant", key, loc, fr, en)
-
-    @staticmethod
-    def _native(constraint: Constraint, item: Any, run: _Run) -> bool | None:
-        key, expression = constraint.key, constraint.expression
-        if key in NATIVE_RESOURCE and isinstance(item, dict):
-            if key == "dom-3":
-                if expression.startswith(_DOM_3_START):
-                    return NATIVE_RESOURCE[key](item)
-                return None
-            if _NATIVE_EXPRESSIONS.get(key) == expression:
-                return NATIVE_RESOURCE[key](item)
-            return None
-        if key == "ext-1" and expression == _NATIVE_EXPRESSIONS["ext-1"]:
-            return ext_1(item)
-        if key == "ref-1" and expression.startswith(_REF_1_START) and isinstance(item, dict):
-            return ref_1(item, run.root or {})
-        return None
+                fr, en = texts("invariant", constraint.key, constraint.human, constraint.expression)
+                run.add(severity, "invariant", constraint.key, loc, fr, en)
 
     # ---- extensions -----------------------------------------------------------------------------------
 
@@ -1245,6 +1228,40 @@ class FhirValidator:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
+
+_NATIVE_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def _native_rule(constraint: Constraint) -> Any:
+    """A native implementation (item, root) -> bool of this exact constraint, or None."""
+    cache_key = (constraint.key, constraint.expression)
+    try:
+        return _NATIVE_CACHE[cache_key]
+    except KeyError:
+        pass
+    key, expression = cache_key
+    rule: Any = None
+    if key in NATIVE_RESOURCE and (
+        _NATIVE_EXPRESSIONS.get(key) == expression or (key == "dom-3" and expression.startswith(_DOM_3_START))
+    ):
+        function = NATIVE_RESOURCE[key]
+
+        def rule(item: Any, root: Any, function: Any = function) -> bool:
+            return function(item) if isinstance(item, dict) else True
+
+    elif key == "ext-1" and expression == _NATIVE_EXPRESSIONS["ext-1"]:
+
+        def rule(item: Any, root: Any) -> bool:
+            return ext_1(item)
+
+    elif key == "ref-1" and expression.startswith(_REF_1_START):
+
+        def rule(item: Any, root: Any) -> bool:
+            return ref_1(item, root) if isinstance(item, dict) else True
+
+    _NATIVE_CACHE[cache_key] = rule
+    return rule
+
 
 # orjson keeps the last of duplicated keys silently; the reference validator rejects such JSON (fatal).
 _DUPLICATE_CHECK_LIMIT = 4 * 1024 * 1024

@@ -1,0 +1,145 @@
+"""The R4 examples (hl7.fhir.r4.examples 4.0.1) against their base definitions.
+
+Every resource is valid except the ones listed in KNOWN_WRONG, each with the reason it really is wrong; those
+must still be reported with the listed rule. A representative subset runs in the normal suite, the whole
+corpus (5,305 resources, minutes) under `-m slow`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fhir.conftest import rules
+
+SKIP = {"package.json", "ig-r4.json", ".index.json"}
+SUBSET_STEP = 13  # ~400 resources
+SUBSET_MAX_BYTES = 1_500_000
+
+KNOWN_WRONG: dict[str, tuple[set[str], str]] = {
+    "Bundle-10bb101f-a121-4264-a920-67be9cb82c74.json": (
+        {"Bundle_BUNDLE_Entry_IdUrlMismatch"},
+        "entry fullUrl .../Patient/pat12 but the resource id is pat2",
+    ),
+    "Bundle-3a0707d3-549e-4467-b8b8-5a2ab3800efe.json": (
+        {"Bundle_BUNDLE_Entry_IdUrlMismatch"},
+        "entry fullUrl .../Patient/pat12 but the resource id is pat2",
+    ),
+    "Bundle-lri-example.json": (
+        {"Bundle_BUNDLE_Entry_IdUrlMismatch"},
+        "fullUrls end in lri-<id> but the ids lack the prefix",
+    ),
+    "Bundle-dataelements.json": ({"bdl-7"}, "the same fullUrl is used by several entries (bdl-7)"),
+    "Bundle-v2-valuesets.json": ({"Type_Specific_Checks_DT_Code_WS"}, "codes ending in a non-breaking space"),
+    "CodeSystem-v2-0550.json": ({"Type_Specific_Checks_DT_Code_WS"}, "codes ending in a non-breaking space"),
+    "Bundle-valueset-expansions.json": (
+        {"Extension_EXT_Unknown_NotHere", "Extension_EXTP_Context_Wrong"},
+        "valueset-definition is not an R4 extension; normative-version used outside its StructureDefinition context",
+    ),
+    "DeviceMetric-example.json": (
+        {"Reference_REF_BadTargetType"},
+        "parent refers to a DeviceDefinition, R4 allows Device",
+    ),
+    "DeviceUseStatement-example.json": (
+        {"Reference_REF_BadTargetType"},
+        "reasonReference to a Procedure is not allowed in R4",
+    ),
+    "MedicationRequest-medrx0301.json": (
+        {"Reference_REF_BadTargetType"},
+        "dispenseRequest.performer must be an Organization",
+    ),
+    "Observation-clinical-gender.json": ({"Reference_REF_BadTargetType"}, "performer refers to an Encounter"),
+    "Observation-example-genetics-brcapat.json": (
+        {"Extension_EXT_Unknown_NotHere"},
+        "US Core ethnicity extension is not loaded",
+    ),
+    "ImplementationGuide-fhir.json": ({"Validation_VAL_Profile_Minimum"}, "name and status are mandatory"),
+    "Questionnaire-qs1.json": (
+        {"Validation_VAL_Profile_Minimum", "Extension_EXT_Unknown_NotHere"},
+        "items without linkId; questionnaire-allowedResource is not an R4 extension",
+    ),
+    "SearchParameter-questionnaireresponse-extensions-QuestionnaireResponse-item-subject.json": (
+        {"Resource_RES_ID_Malformed"},
+        "id longer than 64 characters",
+    ),
+    "StructureDefinition-Definition.json": ({"sdf-4"}, "logical pattern, not abstract and without baseDefinition"),
+    "StructureDefinition-Event.json": ({"sdf-4"}, "logical pattern, not abstract and without baseDefinition"),
+    "StructureDefinition-FiveWs.json": ({"sdf-4"}, "logical pattern, not abstract and without baseDefinition"),
+    "StructureDefinition-Request.json": ({"sdf-4"}, "logical pattern, not abstract and without baseDefinition"),
+}
+for _kind in ("codesystem", "valueset"):
+    for _name in ("author", "effective", "end", "keyword", "workflow"):
+        _resource = "CodeSystem" if _kind == "codesystem" else "ValueSet"
+        KNOWN_WRONG[f"SearchParameter-{_kind}-extensions-{_resource}-{_name}.json"] = (
+            {"Validation_VAL_Profile_Minimum"},
+            "extension search parameter without the mandatory base",
+        )
+
+
+def _corpus(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.json") if p.name not in SKIP)
+
+
+def _check(validator: Any, paths: list[Path]) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    for path in paths:
+        outcome = validator.validate(path.read_bytes(), lang="en")
+        expected = KNOWN_WRONG.get(path.name)
+        if expected is None:
+            if outcome.errors:
+                problems[path.name] = [f.render("en")[:300] for f in outcome.errors[:5]]
+        elif not expected[0] <= rules(outcome, "error") | rules(outcome, "fatal"):
+            problems[path.name] = [
+                f"expected {sorted(expected[0])} ({expected[1]}), got {sorted(rules(outcome, 'error'))}"
+            ]
+    return problems
+
+
+def test_representative_subset_of_r4_examples(validator: Any, r4_examples_dir: Path) -> None:
+    corpus = _corpus(r4_examples_dir)
+    assert len(corpus) == 5305
+    subset = [p for p in corpus[::SUBSET_STEP] if p.stat().st_size <= SUBSET_MAX_BYTES]
+    subset += [
+        r4_examples_dir / name for name in KNOWN_WRONG if (r4_examples_dir / name).stat().st_size <= SUBSET_MAX_BYTES
+    ]
+    assert len(subset) > 350
+    assert _check(validator, subset) == {}
+
+
+@pytest.mark.slow
+def test_all_r4_examples(validator: Any, r4_examples_dir: Path) -> None:
+    assert _check(validator, _corpus(r4_examples_dir)) == {}
+
+
+def test_fast_fhirpath_agrees_with_fhirpathpy_on_examples(validator: Any, r4_examples_dir: Path) -> None:
+    """Every invariant the subset evaluates gives the same answer with the compiled subset and with fhirpathpy."""
+    from conformance.validation.fhir.fastpath import Fallback
+    from conformance.validation.fhir.validator import FhirValidator
+
+    probe = FhirValidator(validator.ctx)
+    cache = probe.expressions
+    mismatches: list[str] = []
+    compared = 0
+
+    def compare(expression: str, item: Any, resource: Any, root: Any, path: str = "") -> bool | None:
+        nonlocal compared
+        full = cache.evaluate_full(expression, item, resource, root, path)
+        fast = cache.fast(expression)
+        if fast is not None and full is not None:
+            try:
+                result = fast(item, resource, root)
+            except Fallback:
+                return full
+            compared += 1
+            if (not (len(result) == 1 and result[0] is False)) != full:
+                mismatches.append(f"{expression} on {str(item)[:120]}")
+        return full
+
+    cache.evaluate = compare  # type: ignore[method-assign]
+    for path in _corpus(r4_examples_dir)[::41]:
+        if path.stat().st_size <= 400_000:
+            probe.validate(path.read_bytes())
+    assert compared > 1000
+    assert mismatches == []
