@@ -556,7 +556,10 @@ class PamMessageFactory:
         ]
         fields += ["", "", self._birth_place(p)]
         fields += (
-            [""] * (18 - len(fields)) + [f"{self.nda}^^^{self.facility}&{self.finess}&M^AN"] + [""] * 13 + ["VALI"]
+            [""] * (18 - len(fields))
+            + [f"{self.nda}^^^{self.facility}&{self.finess}&M^AN"]
+            + [""] * 13
+            + ["VALI" if p.qualified else "PROV"]
         )
         return "|".join(fields)
 
