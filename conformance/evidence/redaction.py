@@ -114,19 +114,24 @@ class Redactor:
             alternatives = sorted(forms, key=len, reverse=True)
             self._pattern = re.compile(b"|".join(re.escape(form) for form in alternatives))
 
+    def add_learned(self, *values: str | None) -> None:
+        """Registers credentials seen on the wire, ignoring values too ordinary to be secrets ("true", "fr"):
+        redacting those everywhere would shred the evidence."""
+        self.add(*(v for v in values if v and _looks_secret(v)))
+
     def learn_from_headers(self, headers: Mapping[str, str]) -> None:
         """Remembers credential header values (the token after the scheme, cookie values, basic user:pass)."""
         for name, value in headers.items():
             if name.lower() not in SENSITIVE_HEADERS or not value:
                 continue
-            self.add(*_credential_parts(name.lower(), value))
+            self.add_learned(*_credential_parts(name.lower(), value))
 
     def learn_from_body(self, body: bytes) -> None:
         """Remembers token fields of OAuth2 responses/requests (JSON or form encoded)."""
         if not body or len(body) > 1_000_000:
             return
         found = [m.group(2) for m in _JSON_FIELD.finditer(body)] + [m.group(2) for m in _QUERY_FIELD.finditer(body)]
-        self.add(*(value.decode("utf-8", "replace") for value in found))
+        self.add_learned(*(value.decode("utf-8", "replace") for value in found))
 
     def redact_bytes(self, data: bytes) -> bytes:
         if not data:
@@ -162,6 +167,13 @@ class Redactor:
         if decoded and any(secret in decoded for secret in self._secret_bytes):
             return REDACTED_BYTES
         return run
+
+
+def _looks_secret(value: str) -> bool:
+    value = value.strip()
+    if len(value) >= 16:
+        return True
+    return len(value) >= 8 and not value.isalpha() and value.lower() not in ("bearer", "basic")
 
 
 def _try_b64decode(run: bytes) -> bytes | None:

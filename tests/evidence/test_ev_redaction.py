@@ -123,3 +123,11 @@ def test_too_short_configured_secret_is_warned_in_results(tmp_path) -> None:
         assert codes == ["short-secret"]
     finally:
         forget_log_redactor(recorder.privacy.redactor)
+
+
+def test_ordinary_cookie_values_are_not_learned_as_secrets() -> None:
+    redactor = Redactor()
+    redactor.learn_from_headers({"Cookie": "consent=true; lang=fr; sid=a8F3kL9qZ2xW7mN4"})
+    cleaned = redactor.redact_text('{"active": true, "lang": "fr", "echo": "a8F3kL9qZ2xW7mN4"}')
+    assert '"active": true' in cleaned and '"lang": "fr"' in cleaned
+    assert "a8F3kL9qZ2xW7mN4" not in cleaned
