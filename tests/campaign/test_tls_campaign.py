@@ -1,0 +1,76 @@
+"""The campaign over mutual TLS with a locally generated CA (reference endpoints in TLS mode)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.reference import ReferenceEndpoints
+
+
+def run(tmp_path: Path, config_text: str) -> dict:
+    config = tmp_path / "tls.toml"
+    config.write_text(config_text, encoding="utf-8")
+    out = tmp_path / "run"
+    executable = str(Path(sys.executable).parent / "conformance")
+    done = subprocess.run(
+        [
+            executable,
+            "run",
+            "--config",
+            str(config),
+            "--suite",
+            "fhir-basics",
+            "--output",
+            str(out),
+            "--lang",
+            "en",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return {t["id"]: t for t in results["tests"]} | {"_warnings": results.get("warnings", [])}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    with ReferenceEndpoints(mutual_tls=True) as ref:
+        yield ref
+
+
+def test_mutual_tls_campaign(tmp_path, reference):
+    pki = reference.pki
+    tests = run(
+        tmp_path,
+        f"[fhir]\nbase_url = '{reference.fhir_base_url}'\n[tls]\nca_bundle = '{pki.ca_cert}'\n"
+        f"client_cert = '{pki.client_cert}'\nclient_key = '{pki.client_key}'\n",
+    )
+    assert tests["fhir-basics/security/tls"]["outcome"] == "passed", tests["fhir-basics/security/tls"]["messages"]
+    assert tests["fhir-basics/read/read"]["outcome"] == "passed"
+
+
+def test_without_client_certificate_everything_errors_naming_tls(tmp_path, reference):
+    tests = run(
+        tmp_path, f"[fhir]\nbase_url = '{reference.fhir_base_url}'\n[tls]\nca_bundle = '{reference.pki.ca_cert}'\n"
+    )
+    judged = [t for key, t in tests.items() if not key.startswith("_")]
+    assert judged and all(t["outcome"] in ("error", "failed") for t in judged)
+
+
+def test_verification_off_is_reported(tmp_path, reference):
+    pki = reference.pki
+    tests = run(
+        tmp_path,
+        f"[fhir]\nbase_url = '{reference.fhir_base_url}'\n[tls]\nverify = false\n"
+        f"client_cert = '{pki.client_cert}'\nclient_key = '{pki.client_key}'\n",
+    )
+    assert tests["fhir-basics/security/tls"]["outcome"] == "failed"
+    assert any("verif" in json.dumps(w).lower() for w in tests["_warnings"])
