@@ -39,6 +39,10 @@ _URL_NAME_PARAMS = {"family", "given", "name", "phonetic", "family:exact", "give
 _URL_DATE_PARAMS = {"birthdate"}
 _URL_ID_PARAMS = {"identifier", "patient.identifier", "subject.identifier", "subject:patient.identifier"}
 _MIN_NAME_LENGTH = 2
+_NAME_PARTICLES = frozenset(
+    {"de", "du", "des", "la", "le", "les", "d'", "van", "von", "der", "den", "di", "da", "del", "dos", "ben", "el",
+     "mme", "mlle", "mr", "m.", "dr", "pr", "monsieur", "madame", "épouse", "epouse", "née", "nee", "veuve"}
+)  # fmt: skip
 _EMBEDDED_BASE64 = re.compile(r"[A-Za-z0-9+/]{64,}={0,2}")
 _MAX_EMBEDDED = 20_000_000
 
@@ -220,8 +224,12 @@ class Pseudonymizer:
         for name in names:
             if not isinstance(name, str):
                 continue
-            for part in {name.strip(), *name.split()}:
-                part = part.strip(" ,.")
+            whole = name.strip(" ,.")
+            # Words of a composed name count alone too ("DE LA TOUR" -> "TOUR"), except particles and
+            # titles: replacing every "de" or "Mme" would garble the report's own French text.
+            words = [w.strip(" ,.") for w in name.split()] if len(name.split()) > 1 else []
+            candidates = {whole} | {w for w in words if len(w) >= 3 and w.casefold() not in _NAME_PARTICLES}
+            for part in candidates:
                 if len(part) >= _MIN_NAME_LENGTH and not part.isdigit() and part.casefold() not in self._names:
                     fresh[part.casefold()] = f"NOM-{self._pseudonym('name', part.casefold())[:6].upper()}"
                     if quote(part) != part:  # "Hélène" travels as "H%C3%A9l%C3%A8ne" in URLs

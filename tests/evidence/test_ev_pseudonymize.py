@@ -100,3 +100,11 @@ def test_url_encoded_values_are_pseudonymised() -> None:
     out = pseudonymizer.apply(url)
     for value in ("287067512345642", "H%C3%A9l%C3%A8ne", "Zo%C3%A9"):
         assert value not in out
+
+
+def test_composed_names_do_not_garble_ordinary_words() -> None:
+    pseudonymizer = Pseudonymizer()
+    pseudonymizer.learn_identity(family="DE LA TOURELLE", given=["Marie Anne"])
+    out = pseudonymizer.apply("Envoi de la lettre de Marie Anne DE LA TOURELLE ; Mme TOURELLE")
+    assert out.startswith("Envoi de la lettre de ")
+    assert "TOURELLE" not in out and "Marie Anne" not in out
