@@ -135,3 +135,14 @@ def test_every_example(name: str) -> None:
     expected, _why = KNOWN.get(name, (set(), ""))
     assert _errors(outcome) == expected, outcome.render("en")
     assert not [f for f in outcome.findings if f.source == "tool" and f.severity.is_failure]
+
+
+def test_warm_up_compiles_profiles_and_named_volets() -> None:
+    from conformance.validation.cda import schematron as sch
+    from conformance.validation.cda import warm_up
+
+    assert warm_up(volets=("LDL-EES_2022.01",)) >= 0
+    compiled = {source for source, _phase in sch._compiled}
+    pack = load_pack()
+    wanted = [*pack.profile_schematrons().values(), pack.find_schematron("LDL-EES_2022.01")]
+    assert all(str(path.resolve()) in compiled for path in wanted)

@@ -4,6 +4,7 @@ Public API (see /work/notes/cda.md):
     validate_input(data, *, name, options) -> list[Outcome]      # what `conformance validate` calls
     validate_document(data, options=None, *, name="document") -> Outcome
     validate_xdm(data, options=None, *, name="package") -> list[Outcome]
+    warm_up(options=None, volets=()) -> float                      # pre-compile schematrons (background start-up)
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from conformance.findings import Outcome, finding
 from conformance.validation.detect import Kind, detect_kind
 from conformance.validation.options import ValidateOptions
 
-from .document import validate_document
+from .document import validate_document, warm_up
 from .xdm import validate_xdm
 
-__all__ = ["validate_document", "validate_input", "validate_xdm"]
+__all__ = ["validate_document", "validate_input", "validate_xdm", "warm_up"]
 
 
 def validate_input(data: bytes, *, name: str, options: ValidateOptions) -> list[Outcome]:

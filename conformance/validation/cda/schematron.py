@@ -467,6 +467,7 @@ def parse_svrl(text: str, checks: list[dict[str, Any]]) -> SchematronRun:
 _PROCESSOR_LOCK = threading.Lock()
 _processor: Any = None
 _compiled: dict[tuple[str, str], CompiledSchematron] = {}
+_COMPILE_LOCK = threading.RLock()
 
 
 def saxon() -> Any:
@@ -600,8 +601,13 @@ def compile_schematron(source: Path, phase: str | None = None, *, use_disk_cache
     """
     source = source.resolve()
     memo_key = (str(source), phase or "")
-    if memo_key in _compiled:
+    with _COMPILE_LOCK:  # one compile per schematron even when threads (warm_up, a listener) race for it
+        if memo_key not in _compiled:
+            _compiled[memo_key] = _compile(source, phase, use_disk_cache)
         return _compiled[memo_key]
+
+
+def _compile(source: Path, phase: str | None, use_disk_cache: bool) -> CompiledSchematron:
     started = time.perf_counter()
     key = _cache_key(source, phase)
     generated = _load_cached(key) if use_disk_cache else None
@@ -628,10 +634,10 @@ def compile_schematron(source: Path, phase: str | None = None, *, use_disk_cache
         compile_seconds=time.perf_counter() - started,
         executable=executable,
     )
-    _compiled[memo_key] = compiled
     return compiled
 
 
 def clear_memory_cache() -> None:
     """Forget compiled executables (the bench uses it to measure cold and disk-cached compiles)."""
-    _compiled.clear()
+    with _COMPILE_LOCK:
+        _compiled.clear()
