@@ -403,7 +403,7 @@ def _check_hash_and_size(entry: etree._Element, content: bytes, subset: str, ind
                 _metadata_location(subset, index, "Slot[hash]"),
                 f"Empreinte SHA-1 déclarée {declared_hash} différente de celle du document {actual_hash}.",
                 f"Declared SHA-1 {declared_hash} differs from the document's {actual_hash}.",
-                code="integrity",
+                code="value",
             )
         )
     declared_size = (_slot(entry, "size") or [""])[0].strip()
@@ -426,7 +426,7 @@ def _check_hash_and_size(entry: etree._Element, content: bytes, subset: str, ind
                 _metadata_location(subset, index, "Slot[size]"),
                 f"Taille déclarée {declared_size} différente de la taille réelle {len(content)}.",
                 f"Declared size {declared_size} differs from the actual size {len(content)}.",
-                code="integrity",
+                code="value",
             )
         )
 
