@@ -1031,6 +1031,8 @@ class TransactionProcessor:
 
 def _validate(resource: Resource) -> None:
     rtype = resource["resourceType"]
+    if "meta" in resource and not isinstance(resource["meta"], dict):
+        raise HttpError(400, "structure", f"{rtype}.meta must be a JSON object")
     if rtype == "Binary" and not resource.get("contentType"):
         raise HttpError(422, "required", "Binary.contentType is required")
     if rtype == "DocumentReference":
