@@ -147,14 +147,22 @@ def ext_1(extension: Any) -> bool:
     return has_extension != has_value
 
 
+def _contained(resource: dict[str, Any]) -> list[Any]:
+    """`contained` as a list, whatever the input holds (a malformed value is reported by the structure checks)."""
+    value = resource.get("contained")
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, dict) else []
+
+
 def dom_2(resource: dict[str, Any]) -> bool:
     """contained.contained.empty()"""
-    return not any(isinstance(c, dict) and c.get("contained") for c in resource.get("contained") or ())
+    return not any(isinstance(c, dict) and c.get("contained") for c in _contained(resource))
 
 
 def dom_4(resource: dict[str, Any]) -> bool:
     """contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()"""
-    for contained in resource.get("contained") or ():
+    for contained in _contained(resource):
         meta = contained.get("meta") if isinstance(contained, dict) else None
         if isinstance(meta, dict) and ("versionId" in meta or "lastUpdated" in meta):
             return False
@@ -163,7 +171,7 @@ def dom_4(resource: dict[str, Any]) -> bool:
 
 def dom_5(resource: dict[str, Any]) -> bool:
     """contained.meta.security.empty()"""
-    for contained in resource.get("contained") or ():
+    for contained in _contained(resource):
         meta = contained.get("meta") if isinstance(contained, dict) else None
         if isinstance(meta, dict) and meta.get("security"):
             return False
@@ -178,7 +186,7 @@ def dom_6(resource: dict[str, Any]) -> bool:
 
 def dom_3(resource: dict[str, Any]) -> bool:
     """Every contained resource is referenced from the resource by '#id', or references its container ('#')."""
-    contained = [c for c in resource.get("contained") or () if isinstance(c, dict)]
+    contained = [c for c in _contained(resource) if isinstance(c, dict)]
     if not contained:
         return True
     refs: set[str] = set()
@@ -217,7 +225,7 @@ def ref_1(reference: dict[str, Any], root: dict[str, Any]) -> bool:
     value = reference.get("reference") if isinstance(reference, dict) else None
     if not isinstance(value, str) or not value.startswith("#"):
         return True
-    ids = {c.get("id") for c in root.get("contained") or () if isinstance(c, dict)}
+    ids = {c.get("id") for c in _contained(root) if isinstance(c, dict)}
     return value[1:] in ids
 
 
