@@ -17,10 +17,16 @@ import jinja2
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Report language.")
 @click.option("--pdf", is_flag=True, help="Also print the report to PDF (headless chromium, or weasyprint).")
 @click.option("--allure", is_flag=True, help="Also render allure-results/ with Allure 3 (npm, no Java).")
-def command(run_dir: Path, lang: str, pdf: bool, allure: bool) -> None:
+@click.option(
+    "--programme",
+    default=None,
+    help="Judge the run against another indicator catalogue (hopen-2019, hopen2-2024, segur-referencement).",
+)
+def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | None) -> None:
     """Render the report of the run in RUN_DIR again, into RUN_DIR/renderings/."""
     from conformance.reports import rerender_run
     from conformance.reports.allure import AllureError
+    from conformance.reports.indicators import CatalogueError
     from conformance.reports.pdf import PdfError
 
     if not (run_dir / "results.json").is_file():
@@ -30,8 +36,8 @@ def command(run_dir: Path, lang: str, pdf: bool, allure: bool) -> None:
             else f"{run_dir} : pas de results.json (ce n'est pas un dossier d'exécution)"
         )
     try:
-        written = rerender_run(run_dir, lang=lang, pdf=pdf, allure=allure)
-    except (PdfError, AllureError) as error:
+        written = rerender_run(run_dir, lang=lang, pdf=pdf, allure=allure, programme=programme)
+    except (PdfError, AllureError, CatalogueError) as error:
         raise click.ClickException(str(error)) from None
     except (ValueError, KeyError, TypeError, jinja2.TemplateError) as error:
         problem = f"{type(error).__name__}: {error}"

@@ -28,7 +28,7 @@ from conformance.reports.allure import render_allure, write_allure_results
 from conformance.reports.html import render_html
 from conformance.reports.junit import render_junit
 from conformance.reports.pdf import html_to_pdf
-from conformance.reports.results_json import build_results, results_from_file
+from conformance.reports.results_json import build_results, remap_programme, results_from_file
 from conformance.reports.testreport import render_testreport
 from conformance.results import RunResult
 
@@ -139,18 +139,28 @@ def finalize_run(
     return seal_run(run_dir, key)
 
 
-def rerender_run(run_dir: Path, *, lang: str = "fr", pdf: bool = False, allure: bool = False) -> list[Path]:
-    """Renders an existing run again into DIR/renderings/ (never touching sealed files)."""
+def rerender_run(
+    run_dir: Path, *, lang: str = "fr", pdf: bool = False, allure: bool = False, programme: str | None = None
+) -> list[Path]:
+    """Renders an existing run again into DIR/renderings/ (never touching sealed files).
+
+    `programme` judges the same tests against another catalogue (e.g. the run was made for HOP'EN 2 and
+    the file is for Hop'en 2019): the rendering is named report.<programme>.<lang>.html.
+    """
     run_dir = Path(run_dir)
     results = results_from_file(run_dir)
+    stem = f"report.{lang}"
+    if programme and programme != results.get("programme", {}).get("id"):
+        results = remap_programme(results, programme)
+        stem = f"report.{programme}.{lang}"
     out = run_dir / RENDERINGS_DIR
     out.mkdir(exist_ok=True)
     written = []
-    html_path = out / f"report.{lang}.html"
+    html_path = out / f"{stem}.html"
     write_atomic(html_path, render_html(results, lang, base="../").encode("utf-8"))
     written.append(html_path)
     if pdf:
-        written.append(html_to_pdf(html_path, out / f"report.{lang}.pdf"))
+        written.append(html_to_pdf(html_path, out / f"{stem}.pdf"))
     if allure:
         source = run_dir / ALLURE_RESULTS
         if not source.is_dir() or not any(source.iterdir()):

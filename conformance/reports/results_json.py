@@ -207,3 +207,16 @@ def _learn_configured_patients(node: Any, privacy: Privacy) -> None:
     elif isinstance(node, list):
         for item in node:
             _learn_configured_patients(item, privacy)
+
+
+def remap_programme(results: dict[str, Any], programme: str) -> dict[str, Any]:
+    """A copy of a results document judged against another programme's catalogue (for re-rendering)."""
+    catalogue = load_catalogue(programme)
+    remapped = dict(results)
+    remapped["tests"] = [
+        {**test, "indicators": [i.label for i in catalogue.indicators_for(test["capabilities"])]}
+        for test in results["tests"]
+    ]
+    remapped["programme"] = _programme(catalogue, programme)
+    remapped["indicators"] = _indicators(catalogue, remapped["tests"])
+    return remapped

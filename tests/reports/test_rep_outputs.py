@@ -130,3 +130,13 @@ def test_exchanges_outside_tests_are_listed(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["run_evidence"] == ["evidence/_run/001-http.json"]
     assert 'href="evidence/_run/001-http.json"' in (tmp_path / "report.html").read_text()
+
+
+def test_report_for_another_programme(run_folder: Path) -> None:
+    result = CliRunner().invoke(cli, ["report", str(run_folder), "--programme", "hopen-2019"])
+    assert result.exit_code == 0, result.output
+    page = (run_folder / "renderings" / "report.hopen-2019.fr.html").read_text()
+    assert 'data-indicator="hopen-2019.D2.2"' in page and "2019 — socle" in page
+    assert verify_details(run_folder).intact
+    bad = CliRunner().invoke(cli, ["report", str(run_folder), "--programme", "nope"])
+    assert bad.exit_code != 0 and "unknown programme" in bad.output
