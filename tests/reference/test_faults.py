@@ -12,7 +12,8 @@ from conformance.reference import ReferenceEndpoints
 from conformance.reference.faults import FAULTS, UnknownFaultError, parse_faults
 from conformance.reference.pam import Er7, PamMessageFactory, build_ack, check_pam_message, parse_ack
 from conformance.transport import mllp
-from tests.reference.helpers import http
+
+from .helpers import http
 
 INS_TEST = "urn:oid:1.2.250.1.213.1.4.10"
 

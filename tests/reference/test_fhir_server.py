@@ -11,7 +11,8 @@ import uuid
 from lxml import etree
 
 from conformance.reference.fhir_xml import resource_to_xml, xml_to_resource
-from tests.reference.helpers import http
+
+from .helpers import http
 
 INS_TEST = "urn:oid:1.2.250.1.213.1.4.10"
 INS_NIR = "urn:oid:1.2.250.1.213.1.4.8"

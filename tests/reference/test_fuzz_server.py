@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.reference.helpers import http
+from .helpers import http
 
 KEYS = [
     "id",

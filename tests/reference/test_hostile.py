@@ -15,7 +15,8 @@ from conformance.reference import ReferenceEndpoints
 from conformance.reference.hostile import HOSTILE_MODES, UnknownHostileModeError
 from conformance.reference.pam import Er7, PamMessageFactory, build_ack, check_pam_message, parse_ack
 from conformance.transport import mllp
-from tests.reference.helpers import http as fhir_get
+
+from .helpers import http as fhir_get
 
 SHORT = 1.5
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from conformance.cli import cli
-from tests.reference.helpers import http
+
+from .helpers import http
 
 
 def test_serve_prints_endpoints_and_stops_on_sigint() -> None:

@@ -8,7 +8,8 @@ from conformance.reference.pam import Er7, PamMessageFactory, build_ack, check_p
 from conformance.reference.test_data import build_test_data
 from conformance.reference.thirdparty import MedplumServer, NpmMllpReceiver, npm_mllp_send, thirdparty_available
 from conformance.transport import mllp
-from tests.reference.helpers import http
+
+from .helpers import http
 
 pytestmark = [
     pytest.mark.network_tools,
