@@ -1,0 +1,37 @@
+"""Inputs the fuzz targets found, kept as regression tests (see /work/notes/bugs.md and hardening.md)."""
+
+from __future__ import annotations
+
+import pytest
+from fuzz_support import check_outcomes, check_rejected
+
+from conformance.validation.options import ValidateOptions
+
+OPTIONS = ValidateOptions(lang="en")
+
+
+@pytest.mark.xfail(reason="bugs.md #1: TypeError on a non-string resourceType (fix pending in the fhir area)")
+@pytest.mark.parametrize("body", [b'{"resourceType": []}', b'{"resourceType": {}}', b'{"resourceType": [1]}'])
+def test_fhir_non_string_resource_type(body: bytes) -> None:
+    from conformance.validation.fhir import validate_input
+
+    outcomes = check_outcomes(validate_input(body, name="regression", options=OPTIONS))
+    check_rejected(outcomes)
+
+
+@pytest.mark.xfail(reason="bugs.md #2: TypeError on a non-array Bundle.entry (fix pending in the fhir area)")
+def test_fhir_bundle_entry_not_an_array() -> None:
+    from conformance.validation.fhir import validate_input
+
+    outcomes = check_outcomes(validate_input(b'{"resourceType":"Bundle","entry":1}', name="r", options=OPTIONS))
+    check_rejected(outcomes)
+
+
+@pytest.mark.parametrize("contained", ["1", '"x"', "true", '{"resourceType":"Patient","contained":[{}]}'])
+def test_fhir_contained_not_an_array(contained: str) -> None:
+    """bugs.md #3 (fixed): dom-2..5 and ref-1 iterated `contained` whatever its type."""
+    from conformance.validation.fhir import validate_input
+
+    body = f'{{"resourceType":"Patient","contained":{contained}}}'.encode()
+    outcomes = check_outcomes(validate_input(body, name="regression", options=OPTIONS))
+    assert any("contained must be a JSON Array" in f.message_en for o in outcomes for f in o.errors)
