@@ -61,3 +61,29 @@ def test_serve_list_names_every_fault_and_mode() -> None:
     assert result.exit_code == 0
     for name in [*FAULTS, *HOSTILE_MODES]:
         assert name in result.output
+
+
+def test_serve_send_to_emits_the_pam_sequence_to_a_listener() -> None:
+    from conformance.reference.pam import build_ack, check_pam_message
+    from conformance.transport import mllp
+
+    received: list[str] = []
+
+    def listener(message: str) -> str:
+        received.append(message)
+        return build_ack(message, check_pam_message(message))
+
+    with mllp.ThreadedMllpServer(listener) as server:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "conformance"), "serve", "--send-to", f"127.0.0.1:{server.port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while len(received) < 8 and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=15)
+    assert len(received) == 8
