@@ -241,6 +241,35 @@ def capability_statement(base_url: str, faults: frozenset[str]) -> Resource:
     }
 
 
+# ----------------------------------------------------------------------------------------------- _sort
+
+
+def sort_results(rtype: str, results: list[Resource], spec: str) -> list[Resource]:
+    """`_sort=a,-b`: by the first value at each parameter's path (missing values last); unknown keys ignored."""
+    from conformance.reference.fhir_store import COMMON_PARAMS, values_at
+
+    params = SEARCH_PARAMS.get(rtype, {}) | COMMON_PARAMS
+    for key in reversed([k.strip() for k in spec.split(",") if k.strip()]):
+        descending = key.startswith("-")
+        param = params.get(key.lstrip("-"))
+        if param is None or param.kind not in ("date", "string", "token"):
+            continue
+
+        def first(resource: Resource, param=param) -> str:
+            for path in param.paths:
+                for value in values_at(resource, path):
+                    if isinstance(value, str | int | float | bool):
+                        return str(value)
+                    if isinstance(value, dict):
+                        return str(value.get("start") or value.get("value") or value.get("code") or "")
+            return ""
+
+        present = [r for r in results if first(r)]
+        missing = [r for r in results if not first(r)]
+        results = sorted(present, key=first, reverse=descending) + missing
+    return results
+
+
 # ----------------------------------------------------------------------------------------------- JSON Patch
 
 
@@ -709,6 +738,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(405, "not-supported", "Binary cannot be searched: read it by id (ITI-68)")
         strict = "handling=strict" in (self.headers.get("Prefer") or "").replace(" ", "")
         results, used = self.app.store.search(rtype, query, strict=strict)
+        results = sort_results(rtype, results, dict(query).get("_sort", ""))
         args = dict(query)
         if args.get("_summary") == "count":
             bundle = {
@@ -754,8 +784,7 @@ class _Handler(BaseHTTPRequestHandler):
         self, rtype: str, used: list[tuple[str, str]], args: dict[str, str], count: int, offset: int, total: int
     ) -> list[dict]:
         keep = [(k, v) for k, v in used]
-        if "_format" in args:
-            keep.append(("_format", args["_format"]))
+        keep += [(name, args[name]) for name in ("_sort", "_format") if name in args]
 
         def url(at: int) -> str:
             return f"{self.app.base_url}/{rtype}?" + urllib.parse.urlencode(

@@ -327,3 +327,21 @@ def test_protocol_errors_are_operation_outcomes_too(base: str) -> None:
     reply = http(f"{base}/metadata", "OPTIONS")
     assert reply.status == 501
     assert reply.json["resourceType"] == "OperationOutcome"
+
+
+def test_sort_by_birthdate_both_ways(base: str) -> None:
+    up = [e["resource"].get("birthDate") for e in http(f"{base}/Patient?_sort=birthdate&_count=50").json["entry"]]
+    down = [e["resource"].get("birthDate") for e in http(f"{base}/Patient?_sort=-birthdate&_count=50").json["entry"]]
+    dated = [d for d in up if d]
+    assert dated == sorted(dated) and [d for d in down if d] == sorted(dated, reverse=True)
+
+
+def test_paging_links_keep_the_sort_order(base: str) -> None:
+    page = http(f"{base}/Patient?_sort=-birthdate&_count=1").json
+    dates = [page["entry"][0]["resource"].get("birthDate", "")]
+    while (link := next((k["url"] for k in page["link"] if k["relation"] == "next"), None)) is not None:
+        assert "_sort=-birthdate" in link
+        page = http(link).json
+        dates += [e["resource"].get("birthDate", "") for e in page.get("entry", [])]
+    dated = [d for d in dates if d]
+    assert dated == sorted(dated, reverse=True)
