@@ -345,3 +345,18 @@ def test_paging_links_keep_the_sort_order(base: str) -> None:
         dates += [e["resource"].get("birthDate", "") for e in page.get("entry", [])]
     dated = [d for d in dates if d]
     assert dated == sorted(dated, reverse=True)
+
+
+def test_iti65_provide_document_bundle_in_xml(ref, base: str) -> None:
+    bundle = _provide_bundle(ref)
+    reply = http(
+        base,
+        "POST",
+        resource_to_xml(bundle),
+        headers={"Content-Type": "application/fhir+xml", "Accept": "application/fhir+xml"},
+    )
+    assert reply.status == 200, reply.body[:500]
+    root = etree.fromstring(reply.body)
+    assert root.find("{http://hl7.org/fhir}type").get("value") == "transaction-response"
+    statuses = [e.get("value") for e in root.iter("{http://hl7.org/fhir}status")]
+    assert statuses == ["201 Created"] * 3
