@@ -866,7 +866,32 @@ def _fn_upper(args: list[Fn], raw: list[Any]) -> Fn:
     return run
 
 
+def _fn_replace_matches(args: list[Fn], raw: list[Any]) -> Fn:
+    pattern_fn, substitution_fn = args
+
+    def run(coll: Collection, env: Env) -> Collection:
+        value = _singleton(coll)
+        if value is None:
+            return []
+        pattern = _singleton(pattern_fn(coll, env))
+        substitution = _singleton(substitution_fn(coll, env))
+        if not isinstance(value, str) or not isinstance(pattern, str) or not isinstance(substitution, str):
+            raise Fallback("replaceMatches")
+        compiled = _REGEX_CACHE.get(pattern)
+        if compiled is None:
+            try:
+                compiled = _REGEX_CACHE[pattern] = re.compile(pattern)
+            except re.error as exc:
+                raise Fallback("regex") from exc
+        if "$" in substitution or "\\" in substitution:
+            raise Fallback("replaceMatches groups")
+        return [compiled.sub(lambda _m: substitution, value)]
+
+    return run
+
+
 _FUNCTIONS: dict[str, Callable[[list[Fn], list[Any]], Fn]] = {
+    "replaceMatches": _fn_replace_matches,
     "where": _fn_where,
     "select": _fn_select,
     "all": _fn_all,

@@ -31,6 +31,7 @@ class Constraint:
     human: str
     expression: str
     source: str
+    runner: Any = None  # set by the validator on first use: (item, resource, root, path) -> bool | None
 
 
 @dataclass(slots=True)

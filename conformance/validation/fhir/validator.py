@@ -7,6 +7,7 @@ the caller's) the same way. Findings are de-duplicated, so a rule broken in both
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from conformance.findings import Finding, Outcome, Severity
+from conformance.validation.fhir.fastpath import Fallback
 from conformance.validation.fhir.fhirpath import NATIVE_RESOURCE, ExpressionCache, ext_1, ref_1
 from conformance.validation.fhir.messages import texts
 from conformance.validation.fhir.primitives import JSON_KIND, PRIMITIVES, REGEX, check_primitive
@@ -112,6 +114,8 @@ class FhirValidator:
         self._resource_types: set[str] | None = None
         self._expectation_cache: dict[tuple[int, str], list[tuple[str, Any]]] = {}
         self._merged: dict[tuple[int, int, str | None], list[Constraint]] = {}
+        self._memo: dict[tuple[int, bytes], tuple[Constraint, ...]] = {}
+        self._memoisable: dict[int, bool] = {}
         self._missing_packages = ", ".join(str(m) for m in getattr(ctx, "missing", ()) or ())
 
     # ---- definitions ----------------------------------------------------------------------------------
@@ -756,19 +760,94 @@ class FhirValidator:
         self, item: Any, constraints: list[Constraint], loc: str, run: _Run, resource: dict[str, Any], path: str = ""
     ) -> None:
         root = run.root or resource
+        if len(constraints) >= _MEMO_MIN_CONSTRAINTS and type(item) is dict:
+            self._check_constraints_memo(item, constraints, loc, run, resource, root, path)
+            return
         for constraint in constraints:
-            native = _native_rule(constraint)
-            if native is not None:
-                ok: bool | None = native(item, root)
-            else:
-                ok = self.expressions.evaluate(constraint.expression, item, resource, root, path)
-                if ok is None:
-                    run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
-                    continue
+            runner = constraint.runner
+            if runner is None:
+                runner = constraint.runner = self._runner(constraint)
+            ok = runner(item, resource, root, path)
+            if ok is None:
+                run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
+                continue
             if not ok:
                 severity = "error" if constraint.severity == "error" else "warning"
                 fr, en = texts("invariant", constraint.key, constraint.human, constraint.expression)
                 run.add(severity, "invariant", constraint.key, loc, fr, en)
+
+    def _check_constraints_memo(
+        self,
+        item: dict[str, Any],
+        constraints: list[Constraint],
+        loc: str,
+        run: _Run,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+        path: str,
+    ) -> None:
+        """Many constraints on one item (ElementDefinitions: ~20 each): identical content gives identical answers,
+        so the failing keys are remembered per (constraint list, content digest). Only for constraint lists that
+        do not look outside the item (%resource, %rootResource)."""
+        memo_key: tuple[int, bytes] | None = None
+        memoisable = self._memoisable.get(id(constraints))
+        if memoisable is None:
+            memoisable = self._memoisable[id(constraints)] = _memoisable(constraints)
+        if memoisable:
+            try:
+                digest = hashlib.blake2b(orjson.dumps(item), digest_size=16).digest()
+            except TypeError:
+                digest = None
+            if digest is not None:
+                memo_key = (id(constraints), digest)
+                failed = self._memo.get(memo_key)
+                if failed is not None:
+                    for constraint in failed:
+                        self._report_invariant(constraint, loc, run)
+                    return
+        failures: list[Constraint] = []
+        for constraint in constraints:
+            runner = constraint.runner
+            if runner is None:
+                runner = constraint.runner = self._runner(constraint)
+            ok = runner(item, resource, root, path)
+            if ok is None:
+                run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
+                memo_key = None  # engine trouble: do not remember
+                continue
+            if not ok:
+                failures.append(constraint)
+                self._report_invariant(constraint, loc, run)
+        if memo_key is not None:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[memo_key] = tuple(failures)
+
+    @staticmethod
+    def _report_invariant(constraint: Constraint, loc: str, run: _Run) -> None:
+        severity = "error" if constraint.severity == "error" else "warning"
+        fr, en = texts("invariant", constraint.key, constraint.human, constraint.expression)
+        run.add(severity, "invariant", constraint.key, loc, fr, en)
+
+    def _runner(self, constraint: Constraint) -> Any:
+        """The cheapest way to evaluate this constraint: native, compiled subset, or fhirpathpy."""
+        native = _native_rule(constraint)
+        if native is not None:
+            return lambda item, resource, root, path: native(item, root)
+        expression = constraint.expression
+        cache = self.expressions
+        fast = cache.fast(expression) if cache.use_fast else None
+        if fast is None:
+            return lambda item, resource, root, path: cache.evaluate_full(expression, item, resource, root, path)
+
+        def run_fast(item: Any, resource: Any, root: Any, path: str) -> bool | None:
+            try:
+                result = fast(item, resource, root)
+            except Fallback:
+                return cache.evaluate_full(expression, item, resource, root, path)
+            return not (len(result) == 1 and result[0] is False)
+
+        return run_fast
 
     # ---- extensions -----------------------------------------------------------------------------------
 
@@ -1230,6 +1309,18 @@ class FhirValidator:
 # ---- helpers ---------------------------------------------------------------------------------------------
 
 _NATIVE_CACHE: dict[tuple[str, str], Any] = {}
+_MEMO_MIN_CONSTRAINTS = 6
+_MEMO_MAX = 300_000
+_MEMOISABLE: dict[int, bool] = {}
+
+
+def _memoisable(constraints: list[Constraint]) -> bool:
+    answer = _MEMOISABLE.get(id(constraints))
+    if answer is None:
+        answer = _MEMOISABLE[id(constraints)] = all(
+            "%" not in c.expression and "resolve()" not in c.expression for c in constraints
+        )
+    return answer
 
 
 def _native_rule(constraint: Constraint) -> Any:

@@ -154,18 +154,22 @@ def check_xhtml(value: str) -> list[tuple[str, tuple[str, ...]]]:
     if qname.namespace != XHTML_NS:
         return [("XHTML_XHTML_NS_InValid", (str(qname.namespace),))]
     problems: list[tuple[str, tuple[str, ...]]] = []
+    prefix = "{" + XHTML_NS + "}"
+    size = len(prefix)
     for element in root.iter():
-        if not isinstance(element.tag, str):
+        tag = element.tag
+        if not isinstance(tag, str):
             continue
-        name = etree.QName(element)
-        if name.namespace != XHTML_NS or name.localname not in ALLOWED_ELEMENTS:
-            problems.append(("XHTML_XHTML_Element_Illegal", (name.localname,)))
+        local = tag[size:] if tag.startswith(prefix) else None
+        if local is None or local not in ALLOWED_ELEMENTS:
+            problems.append(("XHTML_XHTML_Element_Illegal", (etree.QName(tag).localname,)))
             continue
-        allowed = ELEMENT_ATTRIBUTES.get(name.localname, frozenset())
-        for attribute in element.attrib:
-            local = etree.QName(attribute).localname
-            if local not in COMMON_ATTRIBUTES and local not in allowed:
-                problems.append(("XHTML_XHTML_Attribute_Illegal", (local, name.localname)))
+        if element.attrib:
+            allowed = ELEMENT_ATTRIBUTES.get(local, frozenset())
+            for attribute in element.attrib:
+                name = attribute.rsplit("}", 1)[-1]
+                if name not in COMMON_ATTRIBUTES and name not in allowed:
+                    problems.append(("XHTML_XHTML_Attribute_Illegal", (name, local)))
     if problems:
         problems.append(("txt-1", ()))
     has_image = root.find(f".//{{{XHTML_NS}}}img") is not None
