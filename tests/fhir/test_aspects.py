@@ -413,3 +413,17 @@ def test_document_bundle_references_must_resolve(validator: Any) -> None:
     issue = single(outcome, "Bundle_BUNDLE_Entry_NotFound")
     assert issue.location == "Bundle.entry[0].resource.author[0].reference"
     assert not [f for f in outcome.errors if "subject" in f.location]
+
+
+def test_xml_primitive_lexical_forms(validator: Any) -> None:
+    from conformance.validation.fhir import validate
+
+    def parameters(value: str) -> str:
+        return f'<Parameters xmlns="http://hl7.org/fhir"><parameter><name value="p"/>{value}</parameter></Parameters>'
+
+    assert validate(parameters('<valueDecimal value="-0.5e3"/>'), context=validator.ctx).is_valid
+    assert validate(parameters('<valueBoolean value="true"/>'), context=validator.ctx).is_valid
+    for bad in ('<valueDecimal value="00.1"/>', '<valueInteger value="1e4"/>', '<valueBoolean value="TRUE"/>'):
+        outcome = validate(parameters(bad), context=validator.ctx)
+        assert not outcome.is_valid, bad
+        assert all(f.location.startswith("Parameters.parameter[0].value.ofType(") for f in outcome.errors)

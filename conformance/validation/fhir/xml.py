@@ -5,6 +5,7 @@ Elements the definitions do not know are carried over as-is so the validator rep
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -149,17 +150,19 @@ def _is_resource_wrapper(name: str) -> bool:
     return name in ("contained", "resource", "outcome", "return")
 
 
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
 def _convert(value: str, type_code: str) -> Any:
+    """XML attribute text -> the JSON value; text that is not lexically valid stays a string (reported then)."""
     kind = JSON_KIND.get(type_code)
     if kind == "boolean":
         return {"true": True, "false": False}.get(value, value)
     if kind == "number":
-        try:
-            return (
-                int(value)
-                if type_code != "decimal" or ("." not in value and "e" not in value.lower())
-                else float(value)
-            )
-        except ValueError:
-            return value
+        if type_code == "decimal":
+            if not _DECIMAL.fullmatch(value):
+                return value
+            return int(value) if ("." not in value and "e" not in value.lower()) else float(value)
+        return int(value) if _INTEGER.fullmatch(value) else value
     return value
