@@ -190,7 +190,11 @@ def capability_statement(base_url: str, faults: frozenset[str]) -> Resource:
         entry["updateCreate"] = True
         entry["conditionalCreate"] = True
         params = [
-            {"name": name, "definition": f"http://hl7.org/fhir/SearchParameter/{rtype}-{name}", "type": p.kind}
+            {
+                "name": name,
+                "definition": p.definition or f"http://hl7.org/fhir/SearchParameter/{rtype}-{name}",
+                "type": p.kind,
+            }
             for name, p in SEARCH_PARAMS[rtype].items()
         ]
         params += [

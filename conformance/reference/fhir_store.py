@@ -9,6 +9,7 @@ precision given), reference (`Type/id`, `id`, absolute URL) and the chain `patie
 from __future__ import annotations
 
 import copy
+import re
 import threading
 import unicodedata
 import uuid
@@ -35,10 +36,18 @@ class SearchParam:
     kind: str  # token, string, date, reference, uri
     paths: tuple[str, ...]  # dotted paths into the resource; lists are flattened
     target: str = ""  # for references: the resource type a bare id means
+    definition: str = ""  # canonical of a guide's SearchParameter (default: the R4 one)
 
 
-def _p(kind: str, *paths: str, target: str = "") -> SearchParam:
-    return SearchParam(kind, paths, target)
+def _p(kind: str, *paths: str, target: str = "", definition: str = "") -> SearchParam:
+    return SearchParam(kind, paths, target, definition)
+
+
+PDSM_SP = "https://interop.esante.gouv.fr/ig/fhir/pdsm/SearchParameter/"
+IS_ARCHIVED = (
+    "extension{https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-ext-is-archived}.valueBoolean"
+)
+MHD_EXT = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/"
 
 
 COMMON_PARAMS = {
@@ -101,6 +110,10 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
         "author": _p("reference", "author"),
         "relatesto": _p("reference", "relatesTo.target", target="DocumentReference"),
         "contenttype": _p("token", "content.attachment.contentType"),
+        # PDSm SearchParameters
+        "period-start": _p("date", "context.period.start", definition=PDSM_SP + "PDSm-DocumentReference-period-start"),
+        "period-end": _p("date", "context.period.end", definition=PDSM_SP + "PDSm-DocumentReference-period-end"),
+        "isArchived": _p("token", IS_ARCHIVED, definition=PDSM_SP + "PDSm-isArchived"),
     },
     "List": {
         "patient": _p("reference", "subject", target="Patient"),
@@ -112,6 +125,17 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
         "source": _p("reference", "source"),
         "title": _p("string", "title"),
         "item": _p("reference", "entry.item"),
+        # PDSm SearchParameters (authorOrg: on List, per its expression, and on List.source as in the examples)
+        "isArchived": _p("token", IS_ARCHIVED, definition=PDSM_SP + "PDSm-isArchived"),
+        "authorOrg": _p(
+            "reference",
+            f"extension{{{MHD_EXT}ihe-authorOrg}}.valueReference",
+            f"source.extension{{{MHD_EXT}ihe-authorOrg}}.valueReference",
+            definition=PDSM_SP + "PDSm-List-authorOrg",
+        ),
+        # IHE MHD ITI-66 parameters
+        "designationType": _p("token", f"extension{{{MHD_EXT}ihe-designationType}}.valueCodeableConcept"),
+        "sourceId": _p("token", f"extension{{{MHD_EXT}ihe-sourceId}}.valueIdentifier"),
     },
     "Binary": {},
 }
@@ -126,15 +150,24 @@ def now_instant() -> str:
 # ----------------------------------------------------------------------------------------------- values
 
 
+_PATH_STEP = re.compile(r"\.(?![^{]*\})")
+
+
 def values_at(resource: Any, path: str) -> list[Any]:
-    """Every value at a dotted path, lists flattened (a tiny FHIRPath subset)."""
+    """Every value at a dotted path, lists flattened (a tiny FHIRPath subset).
+
+    `extension{URL}` keeps the extensions whose url is URL (FHIRPath `extension.where(url = 'URL')`)."""
     current = [resource]
-    for part in path.split("."):
+    for part in _PATH_STEP.split(path):
+        name, _, wanted_url = part.partition("{")
+        wanted_url = wanted_url.rstrip("}")
         nxt: list[Any] = []
         for item in current:
-            if isinstance(item, dict) and part in item:
-                value = item[part]
+            if isinstance(item, dict) and name in item:
+                value = item[name]
                 nxt.extend(value if isinstance(value, list) else [value])
+        if wanted_url:
+            nxt = [v for v in nxt if isinstance(v, dict) and v.get("url") == wanted_url]
         current = nxt
     return current
 

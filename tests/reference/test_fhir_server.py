@@ -360,3 +360,18 @@ def test_iti65_provide_document_bundle_in_xml(ref, base: str) -> None:
     assert root.find("{http://hl7.org/fhir}type").get("value") == "transaction-response"
     statuses = [e.get("value") for e in root.iter("{http://hl7.org/fhir}status")]
     assert statuses == ["201 Created"] * 3
+
+
+def test_pdsm_search_parameters(ref, base: str) -> None:
+    doc = ref.test_data.documents[0]
+    found = http(f"{base}/List?patient={doc.patient_id}&isArchived=false").json
+    assert doc.submission_set_id in [e["resource"]["id"] for e in found["entry"]]
+    assert http(f"{base}/List?patient={doc.patient_id}&isArchived=true").json["total"] == 0
+    by_source = http(f"{base}/List?sourceId=urn:oid:1.2.250.1.213.1.1.1|SRC-01").json
+    assert doc.submission_set_id in [e["resource"]["id"] for e in by_source["entry"]]
+    assert http(f"{base}/List?sourceId=urn:oid:1.2.250.1.213.1.1.1|SRC-99").json["total"] == 0
+    assert http(f"{base}/DocumentReference?patient={doc.patient_id}&period-start=ge2019-10-01").json["total"] >= 1
+    assert http(f"{base}/DocumentReference?patient={doc.patient_id}&period-end=lt2019-01-01").json["total"] == 0
+    cs = http(f"{base}/metadata").json
+    docref = next(r for r in cs["rest"][0]["resource"] if r["type"] == "DocumentReference")
+    assert any(p["definition"].endswith("PDSm-isArchived") for p in docref["searchParam"])
