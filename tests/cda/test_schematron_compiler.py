@@ -129,3 +129,23 @@ def test_broken_xpath_is_a_schematron_error(tmp_path: Path, cache: Path) -> None
     )
     with pytest.raises(sch.SchematronError):
         sch.compile_schematron(broken)
+
+
+def test_single_walk_and_per_pattern_walks_fire_the_same_rules(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xml = (
+        "<doc><colour code='green'/><colour code='red'/><person age='-1'/>"
+        "<person vip='1' name='Alexandra' age='3'/><person name='Bo' age='4'/><unknown/></doc>"
+    )
+
+    def assertions() -> list[tuple[str, str, str]]:
+        sch.clear_memory_cache()
+        compiled = sch.compile_schematron(_schema(tmp_path), use_disk_cache=False)
+        return sorted((a.rule_id, a.location, a.text) for a in _run(compiled, xml))
+
+    monkeypatch.setattr(sch, "SINGLE_WALK_MIN_PATTERNS", 100)
+    per_pattern = assertions()
+    monkeypatch.setattr(sch, "SINGLE_WALK_MIN_PATTERNS", 0)
+    single = assertions()
+    assert single == per_pattern and len(single) >= 4
