@@ -76,7 +76,7 @@ def _worker_validate(processes: int) -> dict[str, object]:
 
         context = multiprocessing.get_context("fork")
         with context.Pool(processes) as pool:
-            results = list(pool.imap_unordered(_validate_file, files, chunksize=4))
+            results = list(pool.imap_unordered(_validate_file, files, chunksize=1))
         peak = max(_peak_mib(), round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1))
     elapsed = time.perf_counter() - start
     return {

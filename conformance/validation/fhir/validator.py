@@ -43,6 +43,7 @@ _NARRATIVE_RULES = {
     "txt-1": "The narrative SHALL contain only the basic html formatting elements and attributes described in chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements (either name or href), images and internally contained style attributes",
     "txt-2": "The narrative SHALL have some non-whitespace content",
 }
+_PLAIN_STRING_TYPES = frozenset({"string", "markdown"})
 _CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "Quantity", "string", "uri"})
 _ABSOLUTE_REF = re.compile(r"^(https?://.+?/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-\.]+)(/_history/[A-Za-z0-9\-\.]+)?$")
 _JSON_KIND_NAMES = {"string": "a JSON String", "boolean": "a JSON Boolean", "number": "a JSON Number"}
@@ -305,6 +306,7 @@ class FhirValidator:
         names = defs.json_names
         groups: dict[int, list[tuple[str, ElementNode, str | None, Any, Any]]] = {}
         base_pass = run.base_pass
+        shadows = any(key[:1] == "_" for key in obj)  # primitive extensions (`_birthDate`) present at all?
         for key, value in obj.items():
             if key == "resourceType" and is_resource:
                 continue
@@ -327,7 +329,8 @@ class FhirValidator:
                         pass
                     run.report("error", "structure", "Unrecognised_property_", loc, key)
                 continue
-            groups.setdefault(id(entry[0]), []).append((key, entry[0], entry[1], value, obj.get("_" + key)))
+            ext = obj.get("_" + key) if shadows else None
+            groups.setdefault(id(entry[0]), []).append((key, entry[0], entry[1], value, ext))
         for child in defs.required_children:
             if id(child) not in groups and child.min > 0:
                 self._report_min(child, 0, loc, run)
@@ -375,6 +378,9 @@ class FhirValidator:
                     exts = []
                 if value is None:
                     values = [None] * len(exts)
+                if not exts:
+                    items.extend((item, None, type_code, f"{name_loc}[{index}]") for index, item in enumerate(values))
+                    continue
                 for index in range(max(len(values), len(exts))):
                     items.append(
                         (
@@ -412,9 +418,12 @@ class FhirValidator:
             )
         if child.min > count:
             self._report_min(child, count, loc, run)
-        assigned = self._assign_slices(child, items, run) if child.slices else [(item, child) for item in items]
-        for (value, ext, type_code, item_loc), definition in assigned:
-            self._walk_item(value, ext, definition, type_code, item_loc, run, resource)
+        if child.slices:
+            for (value, ext, type_code, item_loc), definition in self._assign_slices(child, items, run):
+                self._walk_item(value, ext, definition, type_code, item_loc, run, resource)
+            return
+        for value, ext, type_code, item_loc in items:
+            self._walk_item(value, ext, child, type_code, item_loc, run, resource)
 
     def _as_list(self, value: Any, key: str, loc: str, run: _Run, *, single: bool) -> list[Any]:
         if value is None:
@@ -600,6 +609,10 @@ class FhirValidator:
             self._check_constraints(value, node.constraints, loc, run, resource, type_code)
 
     def _check_primitive_value(self, value: Any, type_code: str, node: ElementNode, loc: str, run: _Run) -> None:
+        if type(value) is str and type_code in _PLAIN_STRING_TYPES:
+            if value == "":
+                run.report("error", "invalid", "Type_Specific_Checks_DT_Primitive_NotEmpty", loc)
+            return  # the common case: a string type without lexical rules
         expected = JSON_KIND.get(type_code, "string")
         actual = _json_kind_of(value)
         if actual != expected:
@@ -1263,7 +1276,13 @@ class FhirValidator:
                     run.report("error", "structure", "Reference_REF_Format1", f"{loc}.reference", reference)
                 return
             found = run.bundle_index.get(reference) or run.bundle_index.get(f"{match.group(2)}/{match.group(3)}", [])
-            if not found and run.document_bundle and run.base_pass and "://" not in reference:
+            if (
+                not found
+                and run.document_bundle
+                and run.base_pass
+                and "://" not in reference
+                and loc.startswith("Bundle.entry[")
+            ):
                 run.report("error", "structure", "Bundle_BUNDLE_Entry_NotFound", f"{loc}.reference", reference)
             if found and found[0].get("resourceType") != target_type and run.base_pass:
                 run.report(
