@@ -134,3 +134,14 @@ def test_wrong_document_type_code_fails_the_volet_schematron() -> None:
     assert "51969-4" in volet[0].message_fr  # the schematron's own message
     assert volet[0].rule == "variables-1"  # pattern id + assertion rank: stable across runs
     assert validated(CR_GM).is_valid
+
+
+def test_declared_encodings_and_bom_are_honoured() -> None:
+    from conformance.validation.cda import validate_document
+
+    text = example_bytes("LDL-EES_2022.01.xml").decode("utf-8")
+    latin1 = text.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"', 1).encode("latin-1", errors="replace")
+    for data in (latin1, b"\xef\xbb\xbf" + example_bytes("LDL-EES_2022.01.xml")):
+        outcome = validate_document(data, name="encoded")
+        assert outcome.is_valid, outcome.render("en")
+        assert "cda-schematron-parse" not in {f.rule for f in outcome.findings}
