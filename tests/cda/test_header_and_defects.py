@@ -145,3 +145,9 @@ def test_declared_encodings_and_bom_are_honoured() -> None:
         outcome = validate_document(data, name="encoded")
         assert outcome.is_valid, outcome.render("en")
         assert "cda-schematron-parse" not in {f.rule for f in outcome.findings}
+
+
+def test_doctype_after_a_long_comment_is_still_refused() -> None:
+    padding = b"<!--" + b" " * 70000 + b"-->"
+    bomb = b'<?xml version="1.0"?>' + padding + b'<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
+    assert [f.rule for f in validated_bytes(bomb).errors] == ["cda-doctype"]

@@ -50,6 +50,18 @@ def find_clinical_document(root: etree._Element) -> etree._Element | None:
     return next(root.iter(tag), None)
 
 
+def _doctype_refused() -> Finding:
+    return finding(
+        "fatal",
+        "security",
+        "cda-doctype",
+        "",
+        "Un document CDA ne doit pas contenir de DOCTYPE ni d'entités (refusé par sécurité).",
+        "A CDA document must not contain a DOCTYPE or entities (refused for safety).",
+        source="cda",
+    )
+
+
 def parse_document(data: bytes) -> tuple[etree._Element | None, list[Finding]]:
     """Parse safely (no DTD, no entities, no network); a syntax error is a fatal finding, never an exception."""
     if len(data) > MAX_DOCUMENT_BYTES:
@@ -65,19 +77,13 @@ def parse_document(data: bytes) -> tuple[etree._Element | None, list[Finding]]:
             )
         ]
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:65536]:
-        return None, [
-            finding(
-                "fatal",
-                "security",
-                "cda-doctype",
-                "",
-                "Un document CDA ne doit pas contenir de DOCTYPE ni d'entités (refusé par sécurité).",
-                "A CDA document must not contain a DOCTYPE or entities (refused for safety).",
-                source="cda",
-            )
-        ]
+        return None, [_doctype_refused()]
     try:
-        return etree.fromstring(data, _parser()), []
+        root = etree.fromstring(data, _parser())
+        docinfo = root.getroottree().docinfo
+        if docinfo.doctype or docinfo.internalDTD is not None:  # wherever it sits: Saxon would expand it
+            return None, [_doctype_refused()]
+        return root, []
     except (etree.XMLSyntaxError, ValueError) as exc:
         line, column = getattr(exc, "position", (None, None)) if hasattr(exc, "position") else (None, None)
         return None, [
