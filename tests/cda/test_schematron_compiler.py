@@ -149,3 +149,11 @@ def test_single_walk_and_per_pattern_walks_fire_the_same_rules(
     monkeypatch.setattr(sch, "SINGLE_WALK_MIN_PATTERNS", 0)
     single = assertions()
     assert single == per_pattern and len(single) >= 4
+
+
+def test_include_cycle_is_a_schematron_error(tmp_path: Path, cache: Path) -> None:
+    _write(tmp_path, "a.sch", f'<pattern {SCH} id="a"><include href="b.sch"/></pattern>')
+    _write(tmp_path, "b.sch", f'<pattern {SCH} id="b"><include href="a.sch"/></pattern>')
+    main = _write(tmp_path, "cycle.sch", f'<schema {SCH} queryBinding="xslt2"><include href="a.sch"/></schema>')
+    with pytest.raises(sch.SchematronError):
+        sch.compile_schematron(main)

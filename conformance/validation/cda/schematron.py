@@ -110,15 +110,17 @@ class _Assembler:
         self.notes: list[ToolNote] = []
         self.files: dict[str, str] = {}  # path -> sha256 of content, for the cache key
 
-    def load(self, path: Path) -> etree._Element:
+    def load(self, path: Path, depth: int = 0) -> etree._Element:
+        if depth > 40:
+            raise SchematronError(f"includes nested too deeply (cycle?) at {path}")
         data = path.read_bytes()
         self.files[str(path)] = hashlib.sha256(data).hexdigest()
         parser = etree.XMLParser(remove_comments=True, resolve_entities=False, no_network=True)
         root = etree.fromstring(data, parser, base_url=str(path))
-        self._expand_includes(root, path.parent)
+        self._expand_includes(root, path.parent, depth)
         return root
 
-    def _expand_includes(self, root: etree._Element, base: Path) -> None:
+    def _expand_includes(self, root: etree._Element, base: Path, depth: int) -> None:
         for include in list(root.iter(_S + "include")):
             href = include.get("href", "")
             target = self._resolve(base, href, include)
@@ -126,7 +128,7 @@ class _Assembler:
             if target is None:
                 parent.remove(include)
                 continue
-            included = self.load(target)
+            included = self.load(target, depth + 1)
             if included.tag == _S + "schema":  # a whole schema: splice its children
                 index = parent.index(include)
                 parent.remove(include)
@@ -620,6 +622,7 @@ def compile_schematron(source: Path, phase: str | None = None, *, use_disk_cache
 
 
 def _compile(source: Path, phase: str | None, use_disk_cache: bool) -> CompiledSchematron:
+    _empty_value_set_uri()  # cached XSLT may point at the stub: make sure it exists
     started = time.perf_counter()
     key = _cache_key(source, phase)
     generated = _load_cached(key) if use_disk_cache else None
