@@ -62,6 +62,7 @@ def test_layout_and_metadata_defects() -> None:
         metadata = files["IHE_XDM/SUBSET01/METADATA.XML"].decode()
         metadata = metadata.replace("1.2.250.1.213.1.4.10&amp;ISO", "1.2.3.4&amp;ISO")  # not an INS authority
         metadata = re.sub(r'nodeRepresentation="51969-4"', 'nodeRepresentation="11502-2"', metadata)
+        metadata = re.sub(r"<rim:RegistryPackage .*?</rim:RegistryPackage>", "", metadata)
         files["IHE_XDM/SUBSET01/METADATA.XML"] = metadata.encode()
 
     rules = _package_rules(validate_xdm(_rewrite(build_xdm([example_bytes(CR_GM)]), damage)))
@@ -69,6 +70,7 @@ def test_layout_and_metadata_defects() -> None:
     assert rules["xdm-patientid-ins"] == ENTRY + "/patientId"
     assert rules["xdm-patientId-document-mismatch"] == ENTRY + "/patientId"
     assert rules["xdm-typeCode-document-mismatch"] == ENTRY + "/typeCode"
+    assert rules["xdm-submissionset-missing"] == "IHE_XDM/SUBSET01/METADATA.XML"
 
 
 def test_missing_document_and_metadata() -> None:

@@ -30,6 +30,7 @@ MAX_RATIO = 200  # uncompressed / compressed, for entries above 1 MiB
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 NS = {"rim": RIM}
 DOCUMENT_ENTRY = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
+SUBMISSION_SET = "urn:uuid:a54d6aa5-d40d-43f9-88c1-4a08149bdc96"
 CLASSIFICATIONS = {
     "classCode": "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a",
     "confidentialityCode": "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f",
@@ -280,7 +281,18 @@ def _check_metadata(
             _xdm("error", "xdm-metadata-not-well-formed", where, f"XML mal formé : {exc}", f"Malformed XML: {exc}")
         )
         return []
-    entries = [e for e in root.iter(f"{{{RIM}}}ExtrinsicObject")]
+    if not _has_submission_set(root):
+        package.add(
+            _xdm(
+                "error",
+                "xdm-submissionset-missing",
+                where,
+                "METADATA.XML ne contient pas de lot de soumission (RegistryPackage classé SubmissionSet).",
+                "METADATA.XML has no submission set (RegistryPackage classified as SubmissionSet).",
+                code="required",
+            )
+        )
+    entries = list(root.iter(f"{{{RIM}}}ExtrinsicObject"))
     if not entries:
         package.add(
             _xdm(
@@ -331,6 +343,14 @@ def _check_metadata(
             _cross_check_cda(content, codes, patient, unique, subset, index, package)
             documents.append((found, content))
     return documents
+
+
+def _has_submission_set(root: etree._Element) -> bool:
+    packages = {p.get("id") for p in root.iter(f"{{{RIM}}}RegistryPackage")}
+    return any(
+        c.get("classificationNode") == SUBMISSION_SET and c.get("classifiedObject") in packages
+        for c in root.iter(f"{{{RIM}}}Classification")
+    ) or any(c.get("classificationNode") == SUBMISSION_SET for p in root.iter(f"{{{RIM}}}RegistryPackage") for c in p)
 
 
 def _classifications(

@@ -17,10 +17,9 @@ from lxml import etree
 from .document import find_clinical_document
 from .header import INS_OIDS, V3
 from .pack import CdaPack, load_pack
-from .xdm import CLASSIFICATIONS, DOCUMENT_ENTRY, PATIENT_ID, UNIQUE_ID
+from .xdm import CLASSIFICATIONS, DOCUMENT_ENTRY, PATIENT_ID, SUBMISSION_SET, UNIQUE_ID
 
 _NS = {"cda": V3}
-_SUBMISSION_SET = "urn:uuid:a54d6aa5-d40d-43f9-88c1-4a08149bdc96"
 _SUBMISSION_UNIQUE_ID = "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8"
 _SUBMISSION_SOURCE_ID = "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832"
 _SUBMISSION_PATIENT_ID = "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"
@@ -124,7 +123,7 @@ def build_xdm(documents: list[bytes], *, index_htm: bool = True, readme: bool = 
         f'identificationScheme="{_SUBMISSION_PATIENT_ID}" value={quoteattr(patient)}/>'
         + "</rim:RegistryPackage>"
         + f'<rim:Classification id="urn:uuid:{uuid.uuid4()}" classifiedObject="{package_id}" '
-        f'classificationNode="{_SUBMISSION_SET}"/>'
+        f'classificationNode="{SUBMISSION_SET}"/>'
     )
     metadata = (
         '<?xml version="1.0" encoding="UTF-8"?>'
