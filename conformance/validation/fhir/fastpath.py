@@ -240,6 +240,12 @@ def _simple_call(node: dict[str, Any], function: str) -> str | None:
 
 
 def _children(coll: Collection, name: str) -> Collection:
+    if len(coll) == 1 and type(coll[0]) is dict:  # the common case: one object
+        value = coll[0].get(name)
+        if value is not None and name not in CHOICE_NAMES:
+            if type(value) is list:
+                return [v for v in value if v is not None]
+            return [value]
     out: Collection = []
     for item in coll:
         if not isinstance(item, dict):
