@@ -418,12 +418,54 @@ class FhirValidator:
             )
         if child.min > count:
             self._report_min(child, count, loc, run)
+        if child.is_choice and child.type_slices and child.slicing is not None:
+            self._check_type_slices(child, items, loc, run)
         if child.slices:
             for (value, ext, type_code, item_loc), definition in self._assign_slices(child, items, run):
                 self._walk_item(value, ext, definition, type_code, item_loc, run, resource)
             return
         for value, ext, type_code, item_loc in items:
             self._walk_item(value, ext, child, type_code, item_loc, run, resource)
+
+    def _check_type_slices(
+        self, child: ElementNode, items: list[tuple[Any, Any, str | None, str]], loc: str, run: _Run
+    ) -> None:
+        """value[x] sliced by type: slice cardinalities, and a closed slicing admits only the sliced types."""
+        slicing = child.slicing
+        assert slicing is not None
+        seen: set[int] = set()
+        for type_code, type_slice in child.type_slices.items():
+            if id(type_slice) in seen:
+                continue
+            seen.add(id(type_slice))
+            count = sum(1 for item in items if (item[2] or "").lower() == type_code.lower())
+            if count < type_slice.min:
+                run.report(
+                    "error",
+                    "structure",
+                    "Validation_VAL_Profile_Minimum",
+                    loc,
+                    type_slice.element_id,
+                    type_slice.min,
+                    count,
+                    run.profile or "",
+                )
+            if type_slice.max is not None and count > type_slice.max:
+                run.report(
+                    "error",
+                    "structure",
+                    "Validation_VAL_Profile_Maximum",
+                    loc,
+                    type_slice.element_id,
+                    type_slice.max,
+                    count,
+                    run.profile or "",
+                )
+        if slicing.rules == "closed":
+            sliced = {code.lower() for code in child.type_slices}
+            for item in items:
+                if (item[2] or "").lower() not in sliced:
+                    run.report("error", "structure", "Validation_VAL_Profile_NotSlice", item[3], "", child.element_id)
 
     def _as_list(self, value: Any, key: str, loc: str, run: _Run, *, single: bool) -> list[Any]:
         if value is None:
