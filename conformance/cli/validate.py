@@ -75,6 +75,14 @@ def command(
         cda_pack=cda_pack,
         schematron=schematron,
     )
+    if igs:
+        from conformance.packages import PackageError
+        from conformance.validation.fhir.inputs import _validator_for
+
+        try:
+            _validator_for(options)  # load the --ig sources once, and fail early on a bad one
+        except (PackageError, ValueError, OSError) as exc:
+            raise click.UsageError(f"--ig: {exc}") from exc
     outcomes: list[Outcome] = []
     for path in _expand(inputs):
         outcomes.extend(validate_path(path, options))

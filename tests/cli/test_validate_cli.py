@@ -109,3 +109,31 @@ def test_fr_core_package_summary() -> None:
     assert not any("StructureDefinition-" in line for line in lines)  # examples only
     assert output.strip().splitlines()[-1].startswith("Total:")
     assert code == 0, output
+
+
+def _needs_birthdate_profile(folder: Path) -> str:
+    import copy
+
+    from conformance.packages import load_context
+
+    sd = copy.deepcopy(load_context().structure_definition("Patient"))
+    url = "http://example.org/fhir/StructureDefinition/needs-birthdate"
+    sd.update(url=url, id="needs-birthdate", name="NeedsBirthDate", derivation="constraint")
+    sd["baseDefinition"] = "http://hl7.org/fhir/StructureDefinition/Patient"
+    sd.pop("differential", None)
+    for element in sd["snapshot"]["element"]:
+        if element["id"] == "Patient.birthDate":
+            element["min"] = 1
+    folder.mkdir(exist_ok=True)
+    (folder / "StructureDefinition-needs-birthdate.json").write_text(json.dumps(sd), encoding="utf-8")
+    return url
+
+
+def test_ig_folder_and_single_file(files: dict[str, Path], tmp_path: Path) -> None:
+    url = _needs_birthdate_profile(tmp_path / "ig")
+    for source in (tmp_path / "ig", tmp_path / "ig" / "StructureDefinition-needs-birthdate.json"):
+        code, output = run("--lang", "en", "--ig", str(source), "--profile", url, str(files["valid"]))
+        assert code == 1, output
+        assert "Validation_VAL_Profile_Minimum" in output and "Patient.birthDate" in output
+    code, output = run("--ig", str(tmp_path / "missing.tgz"), str(files["valid"]))
+    assert code == 2 and "--ig" in output

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -121,7 +121,7 @@ def test_unavailable_code_system_and_value_set_say_what_is_missing(terminology: 
 
 
 class _Handler(BaseHTTPRequestHandler):
-    calls: list[dict[str, list[str]]] = []
+    calls: ClassVar[list[dict[str, list[str]]]] = []
 
     def do_GET(self) -> None:
         query = parse_qs(urlparse(self.path).query)

@@ -48,14 +48,20 @@ def validate_input(data: bytes, *, name: str, options: ValidateOptions) -> list[
     return [_validate_one(data, name, options, validator)]
 
 
+_CONTEXTS: dict[tuple[str, ...], Any] = {}
+
+
 def _validator_for(options: ValidateOptions) -> Any:
     from conformance.validation.fhir import get_validator
 
     context = None
     if options.igs:
-        from conformance.packages import load_context
+        key = tuple(options.igs)
+        context = _CONTEXTS.get(key)
+        if context is None:
+            from conformance.validation.fhir.igs import context_for
 
-        context = load_context(igs=list(options.igs))
+            context = _CONTEXTS[key] = context_for(options.igs)
     return get_validator(context, options.terminology_server)
 
 
