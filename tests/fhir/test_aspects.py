@@ -427,3 +427,40 @@ def test_xml_primitive_lexical_forms(validator: Any) -> None:
         outcome = validate(parameters(bad), context=validator.ctx)
         assert not outcome.is_valid, bad
         assert all(f.location.startswith("Parameters.parameter[0].value.ofType(") for f in outcome.errors)
+
+
+XML_RULE_CASES = [
+    (
+        '<List xmlns="http://hl7.org/fhir"><mode value="working"/><status value="current"/></List>',
+        "Validation_VAL_Profile_OutOfOrder",
+        "/f:List/f:status",
+    ),
+    (
+        '<List xmlns="http://hl7.org/fhir"><id xmlns="urn:other" value="a"/><status value="current"/><mode value="working"/></List>',
+        "Wrong_namespace__expected_",
+        "/f:List/?:id",
+    ),
+    (
+        '<List xmlns="http://hl7.org/fhir"><id value="a">text</id><status value="current"/><mode value="working"/></List>',
+        "Text_should_not_be_present",
+        "/f:List/f:id",
+    ),
+]
+
+
+@pytest.mark.parametrize(("xml", "rule", "location"), XML_RULE_CASES)
+def test_xml_only_rules(validator: Any, xml: str, rule: str, location: str) -> None:
+    from conformance.validation.fhir import validate
+
+    outcome = validate(xml, context=validator.ctx)
+    issue = single(outcome, rule)
+    assert issue.severity.value == "error" and issue.location == location
+    good = '<List xmlns="http://hl7.org/fhir"><id value="a"/><status value="current"/><mode value="working"/></List>'
+    assert validate(good, context=validator.ctx).is_valid
+
+
+def test_xml_doctype_is_fatal(validator: Any) -> None:
+    from conformance.validation.fhir import validate
+
+    xml = '<!DOCTYPE List [<!ENTITY x "y">]><List xmlns="http://hl7.org/fhir"><status value="current"/><mode value="working"/></List>'
+    assert single(validate(xml, context=validator.ctx), "Error_parsing_XML_").severity.value == "fatal"

@@ -45,5 +45,7 @@ def validate(
         resource, problem = xml_to_json(resource_or_text, validator)
         if resource is None:
             return problem
-        return validator.validate(resource, profiles, lang)
+        outcome = validator.validate(resource, profiles, lang)
+        outcome.findings[:0] = problem.findings  # XML-only rules (element order, namespaces, text)
+        return outcome
     return validator.validate(resource_or_text, profiles, lang)

@@ -74,6 +74,7 @@ def _validate_one(data: bytes, name: str, options: ValidateOptions, validator: A
             problem.subject = name
             return problem
         outcome = validator.validate(resource, options.profiles, options.lang)
+        outcome.findings[:0] = problem.findings  # XML-only rules (element order, namespaces, text)
     else:
         outcome = validator.validate(data, options.profiles, options.lang)
     outcome.details["file"] = name

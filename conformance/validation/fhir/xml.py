@@ -42,6 +42,19 @@ def xml_to_json(text: str | bytes, validator: Any) -> tuple[dict[str, Any] | Non
             )
         )
         return None, outcome
+    if root.getroottree().docinfo.doctype:
+        outcome.add(
+            finding(
+                "fatal",
+                "structure",
+                "Error_parsing_XML_",
+                "",
+                "Erreur d'analyse XML : les déclarations DOCTYPE sont interdites",
+                "Error parsing XML: DOCTYPE is disallowed",
+                source="fhir",
+            )
+        )
+        return None, outcome
     namespace, _, _local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
     if namespace != FHIR_NS:
         outcome.add(
@@ -56,22 +69,42 @@ def xml_to_json(text: str | bytes, validator: Any) -> tuple[dict[str, Any] | Non
             )
         )
         return None, outcome
-    return _Converter(validator).resource(root), outcome
+    converter = _Converter(validator)
+    resource = converter.resource(root, "")
+    for rule, location, fr, en in converter.problems:
+        outcome.add(finding("error", "structure", rule, location, fr, en, source="fhir"))
+    return resource, outcome
 
 
 class _Converter:
     def __init__(self, validator: Any) -> None:
         self.validator = validator
+        self.problems: list[tuple[str, str, str, str]] = []  # (rule, XPath location, fr, en): XML-only rules
 
-    def resource(self, element: etree._Element) -> dict[str, Any]:
+    def resource(self, element: etree._Element, xpath: str) -> dict[str, Any]:
         resource_type = etree.QName(element).localname
         struct = self.validator.structure(resource_type)
         result: dict[str, Any] = {"resourceType": resource_type}
-        self._fill(element, struct.root if struct else None, result)
+        self._fill(element, struct.root if struct else None, result, f"{xpath}/f:{resource_type}")
         return result
 
-    def _fill(self, element: etree._Element, defs: Any, out: dict[str, Any]) -> None:
+    def _text_check(self, text: str | None, xpath: str) -> None:
+        if text and text.strip():
+            shown = text.strip()[:40]
+            self.problems.append(
+                (
+                    "Text_should_not_be_present",
+                    xpath,
+                    f"Du texte ne doit pas être présent ('{shown}')",
+                    f"Text should not be present ('{shown}')",
+                )
+            )
+
+    def _fill(self, element: etree._Element, defs: Any, out: dict[str, Any], xpath: str = "") -> None:
         names = defs.json_names if defs is not None else {}
+        order = {id(child): index for index, child in enumerate(defs.children)} if defs is not None else {}
+        last_position = -1
+        self._text_check(element.text, xpath)
         for name, value in element.attrib.items():
             if name in ("id", "url"):
                 out[name] = value
@@ -80,15 +113,51 @@ class _Converter:
         for child in element:
             if not isinstance(child.tag, str):
                 continue
-            name = etree.QName(child).localname
+            qname = etree.QName(child)
+            name = qname.localname
+            child_xpath = f"{xpath}/f:{name}"
+            self._text_check(child.tail, xpath)
+            if qname.namespace != FHIR_NS and not (name == "div" and qname.namespace == XHTML_NS):
+                self.problems.append(
+                    (
+                        "Wrong_namespace__expected_",
+                        f"{xpath}/?:{name}",
+                        f"Espace de noms incorrect : '{FHIR_NS}' attendu",
+                        f"Wrong namespace - expected '{FHIR_NS}'",
+                    )
+                )
+                continue
             entry = names.get(name)
             node, type_code = entry if entry else (None, None)
+            if node is not None:
+                position = order.get(id(node), -1)
+                if position < last_position:
+                    self.problems.append(
+                        (
+                            "Validation_VAL_Profile_OutOfOrder",
+                            child_xpath,
+                            f"L'élément '{name}' n'est pas à sa place (ordre de la définition)",
+                            f"As specified by profile {defs.path.split('.', 1)[0]}, Element '{name}' is out of order",
+                        )
+                    )
+                last_position = max(last_position, position)
             if node is not None and type_code is None and node.type_codes:
                 type_code = node.type_codes[0]
             array = bool(node.array) if node is not None else False
             if type_code == "xhtml" or (type_code is None and name == "div"):
                 self._put(out, name, etree.tostring(child, encoding="unicode", with_tail=False), None, array)
             elif type_code in PRIMITIVES:
+                self._text_check(child.text, child_xpath)
+                for attribute in child.attrib:
+                    if attribute not in ("value", "id"):
+                        self.problems.append(
+                            (
+                                "Undefined_attribute__on__for_type__properties__",
+                                child_xpath,
+                                f"Attribut inconnu '@{attribute}' sur {name}",
+                                f"Undefined attribute '@{attribute}' on {name} for type {type_code}",
+                            )
+                        )
                 value = child.get("value")
                 converted = _convert(value, type_code) if value is not None else None
                 ext: dict[str, Any] = {}
@@ -106,11 +175,11 @@ class _Converter:
                 node is None and len(child) == 1 and _is_resource_wrapper(name)
             ):
                 inner = next((c for c in child if isinstance(c.tag, str)), None)
-                self._put(out, name, self.resource(inner) if inner is not None else {}, None, array)
+                self._put(out, name, self.resource(inner, child_xpath) if inner is not None else {}, None, array)
             else:
                 sub_defs = self.validator._children_of(node, type_code) if node is not None else None
                 obj: dict[str, Any] = {}
-                self._fill(child, sub_defs, obj)
+                self._fill(child, sub_defs, obj, child_xpath)
                 if node is None and not obj and child.get("value") is not None:
                     self._put(out, name, child.get("value"), None, array)
                 else:
