@@ -157,3 +157,30 @@ def test_include_cycle_is_a_schematron_error(tmp_path: Path, cache: Path) -> Non
     main = _write(tmp_path, "cycle.sch", f'<schema {SCH} queryBinding="xslt2"><include href="a.sch"/></schema>')
     with pytest.raises(sch.SchematronError):
         sch.compile_schematron(main)
+
+
+@pytest.mark.parametrize("threshold", [0, 100], ids=["single-walk", "per-pattern"])
+def test_attribute_contexts_are_visited_only_when_a_rule_needs_them(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, threshold: int
+) -> None:
+    monkeypatch.setattr(sch, "SINGLE_WALK_MIN_PATTERNS", threshold)
+    with_attribute = _write(
+        tmp_path,
+        "attr.sch",
+        f"""<schema {SCH} queryBinding="xslt2"><pattern id="p">
+  <rule context="item/@code"><assert test="string-length(.) = 3">code <value-of select="."/> is not 3 long</assert></rule>
+</pattern><pattern id="q"><rule context="item[@code = 'zz']"><assert test="false()">zz item</assert></rule></pattern></schema>""",
+    )
+    compiled = sch.compile_schematron(with_attribute, use_disk_cache=False)
+    found = _run(compiled, "<doc><item code='abcd'/><item code='abc'/><item code='zz'/></doc>")
+    assert sorted(a.location for a in found) == ["/doc[1]/item[1]/@code", "/doc[1]/item[3]", "/doc[1]/item[3]/@code"]
+    assert "//@*" in compiled.xslt or 'select="@*|*"' in compiled.xslt
+    elements_only = _write(
+        tmp_path,
+        "elements.sch",
+        f"""<schema {SCH} queryBinding="xslt2"><pattern id="q">
+  <rule context="item[@code = 'zz']"><assert test="false()">zz item</assert></rule></pattern></schema>""",
+    )
+    lean = sch.compile_schematron(elements_only, use_disk_cache=False)
+    assert "//@*" not in lean.xslt and 'select="@*|*"' not in lean.xslt
+    assert [a.location for a in _run(lean, "<doc><item code='zz'/></doc>")] == ["/doc[1]/item[1]"]
