@@ -262,6 +262,8 @@ def test_reference_target_type_and_format(validator: Any) -> None:
     outcome = validator.validate(observation(subject={"reference": "#nowhere"}))
     assert single(outcome, "Reference_REF_NotFound_Bundle").severity.value == "error"
     assert validator.validate(observation(subject={"reference": "https://example.org/fhir/Patient/p1"})).is_valid
+    outcome = validator.validate(observation(subject={"reference": "Patient/p1", "type": "Group"}))
+    assert single(outcome, "Reference_REF_TypeMismatch").location == "Observation.subject"
 
 
 def _bundle(kind: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -291,7 +293,8 @@ def test_bundle_resolution_and_rules(validator: Any) -> None:
     }
     assert single(validator.validate(wrong_type), "Reference_REF_BadTargetType")
     mismatch = _bundle("collection", [{"fullUrl": "http://example.org/fhir/Patient/other", "resource": pat}])
-    assert single(validator.validate(mismatch), "Bundle_BUNDLE_Entry_IdUrlMismatch").location == "Bundle.entry[0]"
+    issue = single(validator.validate(mismatch), "Bundle_BUNDLE_Entry_IdUrlMismatch")
+    assert (issue.severity.value, issue.location) == ("warning", "Bundle.entry[0]")
     transaction = _bundle(
         "transaction", [{"fullUrl": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a", "resource": pat}]
     )

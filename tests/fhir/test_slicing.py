@@ -306,3 +306,29 @@ def test_reslicing(slicing_validator: Any) -> None:
     outcome = slicing_validator.validate(_patient(A), profiles=[BASE + "resliced"], lang="en")
     issue = find(outcome, "Validation_VAL_Profile_Minimum")
     assert issue and "Patient.identifier:a/official" in issue[0].message_en
+
+
+def test_profile_max_length_and_regex(fhir_context: Any) -> None:
+    from conformance.validation.fhir import FhirValidator
+
+    sd = copy.deepcopy(fhir_context.structure_definition("Patient"))
+    sd.update({"url": BASE + "short-family", "name": "ShortFamily", "derivation": "constraint"})
+    for element in sd["snapshot"]["element"]:
+        if element["id"] == "Patient.name.family":
+            element["maxLength"] = 5
+        if element["id"] == "Patient.gender":
+            element["extension"] = [
+                {"url": "http://hl7.org/fhir/StructureDefinition/regex", "valueString": "(male|female)"}
+            ]
+    validator = FhirValidator(ExtendedContext(fhir_context, [sd]))
+    good = {
+        "resourceType": "Patient",
+        "text": {"status": "generated", "div": DIV},
+        "name": [{"family": "Abc"}],
+        "gender": "male",
+    }
+    assert validator.validate(good, profiles=[BASE + "short-family"]).is_valid
+    bad = dict(good, birthDate="2001-01-01", gender="unknown")
+    outcome = validator.validate(bad, profiles=[BASE + "short-family"])
+    assert find(outcome, "Type_Specific_Checks_DT_Primitive_Length")[0].location == "Patient.gender"
+    assert find(outcome, "Type_Specific_Checks_DT_Primitive_Regex")[0].location == "Patient.birthDate"

@@ -227,6 +227,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Code System URI '{0}' is unknown so the code cannot be validated",
     ),
     "Bundle_BUNDLE_Entry_NotFound": ("'{0}' est introuvable dans le bundle", "Can't find '{0}' in the bundle"),
+    "Type_Specific_Checks_DT_Primitive_Length": (
+        "La valeur dépasse la longueur maximale autorisée de {0}",
+        "value is longer than permitted maximum length of {0}",
+    ),
+    "Type_Specific_Checks_DT_Primitive_Regex": (
+        "La valeur '{0}' ne respecte pas l'expression régulière '{1}'",
+        "Element value '{0}' does not meet regex '{1}'",
+    ),
+    "Reference_REF_TypeMismatch": (
+        "Le type indiqué '{0}' ne correspond pas au type trouvé '{1}'",
+        "The specified type '{0}' does not match the found type '{1}'",
+    ),
     "Validation_VAL_Profile_NoType": (
         "Le type de l'élément {0} est inconnu ; types valides ici : {1}",
         "The type of element {0} is not known, which is illegal. Valid types at this point are {1}",

@@ -55,10 +55,12 @@ class ElementNode:
         "is_choice",
         "json_names",
         "max",
+        "max_length",
         "min",
         "name",
         "path",
         "pattern",
+        "regex",
         "required_children",
         "slice_name",
         "slices",
@@ -119,6 +121,8 @@ class ElementNode:
             else None
         )
         self.content_reference: str | None = element.get("contentReference")
+        self.max_length: int | None = element.get("maxLength") if isinstance(element.get("maxLength"), int) else None
+        self.regex: str | None = _profile_regex(element)
         self.children: list[ElementNode] = []
         self.slices: list[ElementNode] = []
         self.type_slices: dict[str, ElementNode] = {}  # choice type slices: "Quantity" -> node
@@ -144,6 +148,19 @@ class ElementNode:
 
     def __repr__(self) -> str:
         return f"ElementNode({self.element_id})"
+
+
+REGEX_EXTENSION = "http://hl7.org/fhir/StructureDefinition/regex"
+
+
+def _profile_regex(element: dict[str, Any]) -> str | None:
+    """A regex a profile puts on an element (the `regex` extension on the element or its type)."""
+    holders = [element, *element.get("type", ())]
+    for holder in holders:
+        for ext in holder.get("extension", ()) if isinstance(holder, dict) else ():
+            if ext.get("url") == REGEX_EXTENSION and isinstance(ext.get("valueString"), str):
+                return ext["valueString"]
+    return None
 
 
 def _type_code(type_entry: dict[str, Any]) -> str:

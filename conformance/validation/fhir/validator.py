@@ -641,6 +641,12 @@ class FhirValidator:
                         self._walk_object(ext, element.root, element.root, loc, run, resource)
         if value is None:
             return
+        if node.max_length is not None and isinstance(value, str) and len(value) > node.max_length:
+            run.report("error", "invalid", "Type_Specific_Checks_DT_Primitive_Length", loc, node.max_length)
+        if node.regex is not None and isinstance(value, str | int | float) and not isinstance(value, bool):
+            pattern = _regex(node.regex)
+            if pattern is not None and pattern.fullmatch(str(value)) is None:
+                run.report("error", "invalid", "Type_Specific_Checks_DT_Primitive_Regex", loc, value, node.regex)
         if node.fixed is not None and value != node.fixed[1]:
             run.report("error", "value", "_DT_Fixed_Wrong", loc, value, node.fixed[1])
         if node.pattern is not None and value != node.pattern[1]:
@@ -1273,7 +1279,7 @@ class FhirValidator:
                 and not full_url.startswith("urn:")
             ):
                 run.report(
-                    "error",
+                    "warning",
                     "invalid",
                     "Bundle_BUNDLE_Entry_IdUrlMismatch",
                     f"{loc}.entry[{index}]",
@@ -1336,6 +1342,8 @@ class FhirValidator:
                     found[0].get("resourceType"),
                 )
         declared = value.get("type")
+        if isinstance(declared, str) and target_type and declared != target_type and run.base_pass:
+            run.report("error", "structure", "Reference_REF_TypeMismatch", loc, declared, target_type)
         if target_type is None and isinstance(declared, str):
             target_type = declared
         if target_type and allowed and not (allowed & {"Resource", "DomainResource", target_type}):
@@ -1370,6 +1378,18 @@ class FhirValidator:
 # ---- helpers ---------------------------------------------------------------------------------------------
 
 _NATIVE_CACHE: dict[tuple[str, str], Any] = {}
+_REGEXES: dict[str, re.Pattern[str] | None] = {}
+
+
+def _regex(pattern: str) -> re.Pattern[str] | None:
+    if pattern not in _REGEXES:
+        try:
+            _REGEXES[pattern] = re.compile(pattern)
+        except re.error:
+            _REGEXES[pattern] = None
+    return _REGEXES[pattern]
+
+
 _MEMO_MIN_CONSTRAINTS = 6
 _MEMO_MAX = 300_000
 _MEMOISABLE: dict[int, bool] = {}
