@@ -313,18 +313,17 @@ def test_profile_max_length_and_regex(fhir_context: Any) -> None:
 
     sd = copy.deepcopy(fhir_context.structure_definition("Patient"))
     sd.update({"url": BASE + "short-family", "name": "ShortFamily", "derivation": "constraint"})
+    regex = {"url": "http://hl7.org/fhir/StructureDefinition/regex", "valueString": "19[0-9]{2}-.*"}
     for element in sd["snapshot"]["element"]:
-        if element["id"] == "Patient.name.family":
-            element["maxLength"] = 5
         if element["id"] == "Patient.gender":
-            element["extension"] = [
-                {"url": "http://hl7.org/fhir/StructureDefinition/regex", "valueString": "(male|female)"}
-            ]
+            element["maxLength"] = 5
+        if element["id"] == "Patient.birthDate":
+            element["extension"] = [regex]
     validator = FhirValidator(ExtendedContext(fhir_context, [sd]))
     good = {
         "resourceType": "Patient",
         "text": {"status": "generated", "div": DIV},
-        "name": [{"family": "Abc"}],
+        "birthDate": "1980-01-01",
         "gender": "male",
     }
     assert validator.validate(good, profiles=[BASE + "short-family"]).is_valid
