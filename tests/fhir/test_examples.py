@@ -33,6 +33,10 @@ KNOWN_WRONG: dict[str, tuple[set[str], str]] = {
         {"Extension_EXT_Unknown_NotHere", "Extension_EXTP_Context_Wrong"},
         "valueset-definition is not an R4 extension; normative-version used outside its StructureDefinition context",
     ),
+    "Bundle-hla-1.json": (
+        {"Extension_EXT_SubExtension_Invalid"},
+        "sub-extension 'uri' is not defined by hla-genotyping-results-glstring (its definition names it 'url')",
+    ),
     "DeviceMetric-example.json": (
         {"Reference_REF_BadTargetType"},
         "parent refers to a DeviceDefinition, R4 allows Device",

@@ -252,3 +252,12 @@ def test_weak_bindings_never_fail(validator: Any, strength: str) -> None:
         "code": {"coding": [{"system": "http://example.org/cs", "code": "anything"}]},
     }
     assert validator.validate(observation).is_valid
+
+
+def test_unknown_sub_extension_of_a_complex_extension(validator: Any) -> None:
+    patient = _ins_patient("PROV", with_ins=False)
+    patient["extension"][0]["extension"].append({"url": "identityStatuss", "valueString": "x"})
+    outcome = validator.validate(patient)
+    issue = find(outcome, "Extension_EXT_SubExtension_Invalid")
+    assert issue and issue[0].severity.value == "error" and issue[0].location == "Patient.extension[0].extension[1]"
+    assert "Extension_EXT_SubExtension_Invalid" not in rules(validator.validate(_ins_patient("PROV", with_ins=False)))

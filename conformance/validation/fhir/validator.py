@@ -920,7 +920,13 @@ class FhirValidator:
         for type_ref in node.types:
             if type_ref.code == "Extension" and type_ref.profiles:
                 defined = self.structure(type_ref.profiles[0].split("|", 1)[0])
-        is_sub_extension = node.path.count(".") >= 1 and node.path.startswith("Extension.") and node.name == "extension"
+        is_sub_extension = (
+            node.path.startswith("Extension.")
+            and node.name == "extension"
+            and isinstance(url, str)
+            and "://" not in url
+            and not url.startswith("urn:")
+        )
         if defined is None and isinstance(url, str) and not is_sub_extension:
             defined = self.structure(url.split("|", 1)[0])
             if defined is None and run.base_pass:
@@ -936,6 +942,8 @@ class FhirValidator:
                 run.report("error", "structure", "Extension_EXT_Modifier_N", loc, url)
         if defined is not None and defined.type == "Extension":
             self._check_extension_value_type(value, defined, loc, run)
+            if run.base_pass:
+                self._check_sub_extensions(value, defined, loc, run)
             saved = (run.profile, run.base_pass)
             if defined.root is not node:
                 run.profile = defined.url
@@ -944,6 +952,29 @@ class FhirValidator:
             if run.base_pass:
                 return
         self._check_complex(value, node, "Extension", loc, run, resource)
+
+    def _check_sub_extensions(self, value: dict[str, Any], defined: CompiledStructure, loc: str, run: _Run) -> None:
+        """A complex extension only admits the sub-extensions (relative urls) its definition slices."""
+        ext_node = next((c for c in defined.root.children if c.name == "extension"), None)
+        if ext_node is None or not ext_node.slices:
+            return
+        known = {_slice_url(s, self) for s in ext_node.slices}
+        for index, sub in enumerate(value.get("extension") or ()):
+            sub_url = sub.get("url") if isinstance(sub, dict) else None
+            if (
+                isinstance(sub_url, str)
+                and "://" not in sub_url
+                and not sub_url.startswith("urn:")
+                and sub_url not in known
+            ):
+                run.report(
+                    "error",
+                    "structure",
+                    "Extension_EXT_SubExtension_Invalid",
+                    f"{loc}.extension[{index}]",
+                    sub_url,
+                    defined.url,
+                )
 
     def _check_extension_value_type(
         self, value: dict[str, Any], defined: CompiledStructure, loc: str, run: _Run
