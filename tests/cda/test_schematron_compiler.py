@@ -184,3 +184,15 @@ def test_attribute_contexts_are_visited_only_when_a_rule_needs_them(
     lean = sch.compile_schematron(elements_only, use_disk_cache=False)
     assert "//@*" not in lean.xslt and 'select="@*|*"' not in lean.xslt
     assert [a.location for a in _run(lean, "<doc><item code='zz'/></doc>")] == ["/doc[1]/item[1]"]
+
+
+def test_value_sets_are_parsed_once_and_reused(tmp_path: Path, cache: Path, capfd: pytest.CaptureFixture) -> None:
+    compiled = sch.compile_schematron(_schema(tmp_path))
+    xml = "<doc><colour code='green'/><colour code='red'/></doc>"
+    first = _run(compiled, xml)
+    assert [uri.rpartition("/")[0].endswith("/vs") and uri.endswith("colours.xml") for uri in compiled.pool] == [True]
+    # the pooled copy is used from now on: editing the file no longer changes the verdicts of this process
+    (tmp_path / "vs" / "colours.xml").write_text("<vs><code v='green'/></vs>", encoding="utf-8")
+    second = _run(compiled, xml)
+    assert [(a.location, a.text) for a in second] == [(a.location, a.text) for a in first]
+    assert "hopen-document-loaded" not in capfd.readouterr().err

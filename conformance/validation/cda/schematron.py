@@ -35,13 +35,18 @@ SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 HOPEN_NS = "urn:hopen-conformance:schematron"
-COMPILER_VERSION = "hopen-sch-5"  # bump when the generated XSLT changes shape
+COMPILER_VERSION = "hopen-sch-6"  # bump when the generated XSLT changes shape
 SINGLE_WALK_MIN_PATTERNS = 8
 
 _S = f"{{{SCH_NS}}}"
 _X = f"{{{XSL_NS}}}"
 _DOC_CALL = re.compile(r"""\b(doc|document|doc-available)\(\s*(['"])([^'"]+)\2\s*\)""")
 _EMPTY_VALUE_SET = "<empty-value-set/>\n"
+_DOC_FUNCTION = re.compile(r"(?<![\w:.\-])(doc-available|doc|document)\(")
+POOL_PARAMETER = "hopen_documents"
+POOL_MESSAGE = "hopen-document-loaded "
+POOL_MAX_DOCUMENTS = 256
+POOL_MAX_FILE_BYTES = 32 * 1024 * 1024
 
 
 class SchematronError(Exception):
@@ -94,11 +99,38 @@ class CompiledSchematron:
     executable: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    pool: dict[str, Any] = field(default_factory=dict)  # absolute URI -> parsed document (see hopen:doc)
+
     def run(self, document: Any) -> SchematronRun:
         """Apply to a document parsed by `parse_for_saxon` and return what the SVRL says."""
         with self.lock:
             output = self.executable.transform_to_string(xdm_node=document)
+            self._grow_pool()
         return parse_svrl(output or "", self.checks)
+
+    def _grow_pool(self) -> None:
+        messages = self.executable.get_xsl_messages()
+        self.executable.clear_xsl_messages()
+        if messages is None:
+            return
+        loaded = set(re.findall(re.escape(POOL_MESSAGE) + r"(file:[^\s<]+)", str(messages))) - set(self.pool)
+        added = False
+        for uri in sorted(loaded):
+            if len(self.pool) >= POOL_MAX_DOCUMENTS:
+                break
+            try:
+                path = Path(uri.removeprefix("file://") if uri.startswith("file://") else uri.removeprefix("file:"))
+                if path.stat().st_size > POOL_MAX_FILE_BYTES:
+                    continue
+                self.pool[uri] = saxon().parse_xml(xml_uri=uri)
+                added = True
+            except Exception:  # not poolable: doc() keeps loading it per run
+                continue
+        if added:
+            from saxonche import create_xdm_dict
+
+            processor = saxon()
+            self.executable.set_parameter(POOL_PARAMETER, processor.make_map(create_xdm_dict(processor, self.pool)))
 
 
 # ---------------------------------------------------------------- assembling: includes, abstracts
@@ -278,7 +310,8 @@ class _Generator:
         self.checks: list[dict[str, Any]] = []
 
     def xpath(self, text: str) -> str:
-        return _xpath_literals(text, self.main.parent, self.notes, self.empty_uri)
+        text = _xpath_literals(text, self.main.parent, self.notes, self.empty_uri)
+        return _DOC_FUNCTION.sub(lambda m: f"hopen:{m.group(1) if m.group(1) == 'doc-available' else 'doc'}(", text)
 
     def active_patterns(self) -> tuple[list[etree._Element], list[etree._Element]]:
         patterns = [p for p in self.schema.iter(_S + "pattern") if p.get("abstract") != "true"]
@@ -298,15 +331,22 @@ class _Generator:
 
     def generate(self) -> str:
         namespaces = {ns.get("prefix"): ns.get("uri") for ns in self.schema.iter(_S + "ns")}
-        nsmap = {"xsl": XSL_NS, "svrl": SVRL_NS, "hopen": HOPEN_NS, "xs": "http://www.w3.org/2001/XMLSchema"}
+        nsmap = {
+            "xsl": XSL_NS,
+            "svrl": SVRL_NS,
+            "hopen": HOPEN_NS,
+            "xs": "http://www.w3.org/2001/XMLSchema",
+            "map": "http://www.w3.org/2005/xpath-functions/map",
+        }
         for prefix, uri in namespaces.items():
-            if prefix and prefix not in ("xsl", "svrl", "hopen", "xml"):
+            if prefix and prefix not in ("xsl", "svrl", "hopen", "xml", "map"):
                 nsmap[prefix] = uri
         sheet = etree.Element(_X + "stylesheet", nsmap=nsmap, version="3.0")
         sheet.set("{http://www.w3.org/XML/1998/namespace}base", self.main.as_uri())
         sheet.set("exclude-result-prefixes", " ".join(p for p in nsmap if p not in ("xsl", "svrl")))
         etree.SubElement(sheet, _X + "output", method="xml", indent="no")
         self._path_function(sheet, namespaces)
+        _document_pool_functions(sheet)
         active, phase_lets = self.active_patterns()
         declared: set[str] = set()
         global_lets = [
@@ -434,6 +474,33 @@ class _Generator:
                 self._message(target, child)
             if child.tail:
                 _append_text(target, child.tail)
+
+
+def _document_pool_functions(sheet: etree._Element) -> None:
+    """doc()/document()/doc-available() go through a pool of documents parsed once per process.
+
+    Saxon keeps loaded documents for one transformation only; the value sets and terminologies the ANS
+    schematrons look up (up to 3 MB each) would be re-parsed for every document. A document not yet in the
+    pool is loaded by doc() as usual and announced with an xsl:message, and the runner adds it to the pool
+    (a stylesheet parameter) for the next runs. URIs resolve against the stylesheet base, as doc() would.
+    """
+    etree.SubElement(sheet, _X + "param", name=POOL_PARAMETER, select="map{}", **{"as": "map(*)"})
+    load = etree.SubElement(sheet, _X + "function", name="hopen:doc", **{"as": "document-node()*"})
+    etree.SubElement(load, _X + "param", name="uri", **{"as": "item()*"})
+    each = etree.SubElement(load, _X + "for-each", select="$uri")
+    etree.SubElement(each, _X + "variable", name="abs", select="string(resolve-uri(string(.), static-base-uri()))")
+    choose = etree.SubElement(each, _X + "choose")
+    pooled = etree.SubElement(choose, _X + "when", test=f"map:contains(${POOL_PARAMETER}, $abs)")
+    etree.SubElement(pooled, _X + "sequence", select=f"${POOL_PARAMETER}($abs)")
+    fresh = etree.SubElement(choose, _X + "otherwise")
+    etree.SubElement(fresh, _X + "message", select=f"concat('{POOL_MESSAGE}', $abs)")
+    etree.SubElement(fresh, _X + "sequence", select="doc($abs)")
+    available = etree.SubElement(sheet, _X + "function", name="hopen:doc-available", **{"as": "xs:boolean"})
+    etree.SubElement(available, _X + "param", name="uri", **{"as": "xs:string?"})
+    etree.SubElement(
+        available, _X + "variable", name="abs", select="string(resolve-uri(string($uri), static-base-uri()))"
+    )
+    etree.SubElement(available, _X + "sequence", select=f"map:contains(${POOL_PARAMETER}, $abs) or doc-available($abs)")
 
 
 def _may_match_attribute(context: str) -> bool:
@@ -664,6 +731,7 @@ def _compile(source: Path, phase: str | None, use_disk_cache: bool) -> CompiledS
             executable = compiler.compile_stylesheet(stylesheet_text=generated.xslt, encoding="utf-8")
         except Exception as exc:  # saxonche raises PySaxonApiError with the static errors
             raise SchematronError(f"XSLT generated from {source.name} does not compile: {exc}") from exc
+        executable.set_save_xsl_message(True)  # the document pool's "loaded" notices, never printed
     compiled = CompiledSchematron(
         source=source,
         phase=phase or "",
