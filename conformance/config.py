@@ -20,6 +20,7 @@ Layout (every section optional except what the chosen suites need; see examples/
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -252,6 +253,16 @@ def _to_data(obj: Any) -> Any:
 # ---------------------------------------------------------------- loading
 
 
+def _split_url(url: str):
+    """urlsplit, or None when the URL cannot be parsed (e.g. 'http://[::1': invalid IPv6 host, bad port)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        return None
+    return parts
+
+
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a TOML configuration file. Raises ConfigError naming the file and the key."""
     path = Path(path)
@@ -334,6 +345,8 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
             kind_fr, kind_en = ("un entier", "an integer") if integer else ("un nombre", "a number")
             raise self.error(f"{where}.{key}", f"doit être {kind_fr}", f"must be {kind_en}")
+        if isinstance(value, float) and not math.isfinite(value):  # TOML allows nan and inf
+            raise self.error(f"{where}.{key}", "doit être un nombre fini", "must be a finite number")
         if value < minimum:
             raise self.error(f"{where}.{key}", f"doit être >= {minimum}", f"must be >= {minimum}")
         return value
@@ -399,8 +412,8 @@ class _Reader:
         t = self.table(value, w, allowed)
         base_url = self.string(t, w, "base_url")
         if base_url is not None:
-            parts = urlsplit(base_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            parts = _split_url(base_url)
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
                 raise self.error(
                     f"{w}.base_url",
                     f"URL http(s) attendue, reçu {base_url!r}",
@@ -468,7 +481,8 @@ class _Reader:
                     f"obligatoire quand type = {auth.type!r}",
                     f"required when type = {auth.type!r}",
                 )
-        if auth.token_url and urlsplit(auth.token_url).scheme not in ("http", "https"):
+        token_url = _split_url(auth.token_url) if auth.token_url else None
+        if auth.token_url and (token_url is None or token_url.scheme not in ("http", "https")):
             raise self.error(f"{w}.token_url", "URL http(s) attendue", "an http(s) URL is expected")
         return auth
 
