@@ -35,3 +35,29 @@ def test_fhir_contained_not_an_array(contained: str) -> None:
     body = f'{{"resourceType":"Patient","contained":{contained}}}'.encode()
     outcomes = check_outcomes(validate_input(body, name="regression", options=OPTIONS))
     assert any("contained must be a JSON Array" in f.message_en for o in outcomes for f in o.errors)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"fhir": {"base_url": "http://[::1"}},
+        {"fhir": {"base_url": "http://host:99999/fhir"}},
+        {"fhir": {"base_url": "http://host:abc/fhir"}},
+        {
+            "fhir": {
+                "auth": {"type": "oauth2-client-credentials", "token_url": "http://[x", "client_id": "a"}
+                | {"client_secret": "s"}
+            }
+        },
+        {"timeouts": {"connect": float("nan")}},
+        {"timeouts": {"total": float("inf")}},
+        {"mllp": {"listener": {"wait_seconds": float("nan")}}},
+    ],
+)
+def test_config_unusable_values_are_config_errors(data: dict) -> None:
+    """Fixed in conformance/config.py: these raised ValueError (URLs) or were accepted and broke the transport."""
+    from conformance.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, source="regression.toml")
+    assert caught.value.file == "regression.toml" and caught.value.key
