@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export HOPEN_SHARED_DIR ?= $(abspath ../shared)
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test test-long bench lint fhir-packages system-deps node-deps clean
+.PHONY: install demo test test-long fuzz bench lint fhir-packages system-deps node-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: install
 
 test-long: install
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m slow
+
+# Longer fuzzing: the slow ("long" hypothesis profile) variants of tests/fuzz; HOPEN_FUZZ_EXAMPLES per target (3000).
+fuzz: install
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -m slow tests/fuzz
 
 bench: install
 	$(BIN)/python tools/bench.py
