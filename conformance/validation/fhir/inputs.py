@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import tarfile
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -34,9 +36,13 @@ _MAX_TGZ_MEMBER = 64 * 1024 * 1024
 def validate_input(data: bytes, *, name: str, options: ValidateOptions) -> list[Outcome]:
     from conformance.validation.detect import Kind, detect_kind
 
-    validator = _validator_for(options)
     if data[:2] == b"\x1f\x8b":
-        return _validate_package(data, name, options, validator)
+        # a package's examples are validated in a context that includes the package itself
+        package = Path(name)
+        if package.is_file():
+            options = replace(options, igs=[str(package), *options.igs])
+        return _validate_package(data, name, options, _validator_for(options))
+    validator = _validator_for(options)
     kind = detect_kind(data)
     if kind == Kind.FHIR_NDJSON:
         outcomes = []

@@ -78,6 +78,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "L'extension {0} est inconnue et n'est pas autorisée ici",
         "The extension {0} is unknown, and not allowed here",
     ),
+    "Extension_EXT_Unknown_MissingPackage": (
+        "L'extension {0} n'a pas pu être vérifiée : elle appartient au package {1}, déclaré mais non disponible",
+        "The extension {0} could not be checked: it belongs to the package {1}, declared but not available",
+    ),
     "Extension_EXT_Type": (
         "La définition de l'extension '{0}' autorise les types {1} mais le type {2} a été trouvé",
         "The Extension '{0}' definition allows for the types {1} but found type {2}",

@@ -930,8 +930,13 @@ class FhirValidator:
         if defined is None and isinstance(url, str) and not is_sub_extension:
             defined = self.structure(url.split("|", 1)[0])
             if defined is None and run.base_pass:
+                missing_package = self._missing_package_for(url)
                 if any(domain in url for domain in _EXAMPLE_DOMAINS):
                     run.report("information", "extension", "Extension_EXT_Unknown", loc, url)
+                elif missing_package:
+                    run.report(
+                        "warning", "not-found", "Extension_EXT_Unknown_MissingPackage", loc, url, missing_package
+                    )
                 else:
                     run.report("error", "structure", "Extension_EXT_Unknown_NotHere", loc, url)
         if defined is not None and defined.type == "Extension" and run.base_pass:
@@ -952,6 +957,15 @@ class FhirValidator:
             if run.base_pass:
                 return
         self._check_complex(value, node, "Extension", loc, run, resource)
+
+    def _missing_package_for(self, url: str) -> str | None:
+        """The declared-but-unavailable package whose canonical space `url` is in, if any."""
+        for name in getattr(self.ctx, "missing", ()) or ():
+            package = str(name).split("#", 1)[0]
+            for prefix in _canonical_prefixes(package):
+                if url.startswith(prefix):
+                    return str(name)
+        return None
 
     def _check_sub_extensions(self, value: dict[str, Any], defined: CompiledStructure, loc: str, run: _Run) -> None:
         """A complex extension only admits the sub-extensions (relative urls) its definition slices."""
@@ -1045,7 +1059,7 @@ class FhirValidator:
             value = item[0]
             match_index = None
             for index, candidate in enumerate(slices):
-                if self._matches_slice(value, item[2], candidate, slicing, run):
+                if self._matches_slice(value, item[2], candidate, slicing, run, base):
                     match_index = index
                     break
             if match_index is None:
@@ -1112,20 +1126,27 @@ class FhirValidator:
         return result
 
     def _matches_slice(
-        self, value: Any, type_code: str | None, candidate: ElementNode, slicing: Any, run: _Run
+        self, value: Any, type_code: str | None, candidate: ElementNode, slicing: Any, run: _Run, base: ElementNode
     ) -> bool:
         if not slicing.discriminators:
             return False
         for disc_type, path in slicing.discriminators:
-            if not self._discriminator_matches(value, type_code, candidate, disc_type, path, run):
+            if not self._discriminator_matches(value, type_code, candidate, disc_type, path, run, base):
                 return False
         return True
 
     def _discriminator_matches(
-        self, value: Any, type_code: str | None, candidate: ElementNode, disc_type: str, path: str, run: _Run
+        self,
+        value: Any,
+        type_code: str | None,
+        candidate: ElementNode,
+        disc_type: str,
+        path: str,
+        run: _Run,
+        base: ElementNode,
     ) -> bool:
         if disc_type in ("value", "pattern"):
-            expectations = self._slice_expectations(candidate, path)
+            expectations = self._slice_expectations(candidate, path, base)
             if not expectations:
                 return False
             found = _navigate(value, path, self, run)
@@ -1196,19 +1217,25 @@ class FhirValidator:
             node = entry[0] if entry else None
         return node
 
-    def _slice_expectations(self, candidate: ElementNode, path: str) -> list[tuple[str, Any]]:
+    def _slice_expectations(self, candidate: ElementNode, path: str, base: ElementNode) -> list[tuple[str, Any]]:
         key = (id(candidate), path)
         cached = self._expectation_cache.get(key)
         if cached is None:
-            cached = self._expectation_cache[key] = self._compute_expectations(candidate, path)
+            cached = self._expectation_cache[key] = self._compute_expectations(candidate, path, base)
         return cached
 
-    def _compute_expectations(self, candidate: ElementNode, path: str) -> list[tuple[str, Any]]:
+    def _compute_expectations(self, candidate: ElementNode, path: str, base: ElementNode) -> list[tuple[str, Any]]:
         if path == "url" and "Extension" in candidate.type_codes:
             for type_ref in candidate.types:
                 if type_ref.profiles:
                     return [("fixed", type_ref.profiles[0].split("|", 1)[0])]
-        return self._expected_at(candidate, _path_parts(path), 0)
+        parts = _path_parts(path)
+        found = self._expected_at(candidate, parts, 0)
+        if any(kind == "binding" for kind, _ in found):
+            # a binding every slice inherits from the sliced element tells the slices apart from nothing
+            inherited = {value for kind, value in self._expected_at(base, parts, 0) if kind == "binding"}
+            found = [(kind, value) for kind, value in found if not (kind == "binding" and value in inherited)]
+        return found
 
     def _expected_at(self, node: ElementNode, parts: list[str], depth: int) -> list[tuple[str, Any]]:
         """Fixed/pattern/required-binding values at `parts` below `node`, looking into sub-slices when needed."""
@@ -1407,6 +1434,24 @@ class FhirValidator:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
+
+_KNOWN_CANONICALS = {
+    "ihe.iti.mhd": ("https://profiles.ihe.net/ITI/MHD/",),
+    "ans.fr.terminologies": ("https://smt.esante.gouv.fr/", "https://mos.esante.gouv.fr/"),
+    "hl7.fhir.uv.xver-r5.r4": ("http://hl7.org/fhir/5.0/",),
+}
+
+
+def _canonical_prefixes(package: str) -> tuple[str, ...]:
+    """Where a package's canonical URLs live (known ones, else the ANS / IHE naming conventions)."""
+    if package in _KNOWN_CANONICALS:
+        return _KNOWN_CANONICALS[package]
+    if package.startswith("ans.fhir.fr."):
+        return (f"https://interop.esante.gouv.fr/ig/fhir/{package.rsplit('.', 1)[-1]}/",)
+    if package.startswith("ihe.iti."):
+        return (f"https://profiles.ihe.net/ITI/{package.rsplit('.', 1)[-1].upper()}/",)
+    return ()
+
 
 _NATIVE_CACHE: dict[tuple[str, str], Any] = {}
 _REGEXES: dict[str, re.Pattern[str] | None] = {}
