@@ -151,3 +151,11 @@ def test_doctype_after_a_long_comment_is_still_refused() -> None:
     padding = b"<!--" + b" " * 70000 + b"-->"
     bomb = b'<?xml version="1.0"?>' + padding + b'<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
     assert [f.rule for f in validated_bytes(bomb).errors] == ["cda-doctype"]
+
+
+def test_ins_value_is_not_echoed_in_messages() -> None:
+    def wrong_key(root):
+        root.find("cda:recordTarget/cda:patientRole/cda:id", NS).set("extension", "279035121518988")
+
+    findings = [f for f in _header(mutate(CR_GM, wrong_key)) if f.rule.startswith("cda-ins")]
+    assert findings and not any("27903512151898" in f.message_fr + f.message_en for f in findings)

@@ -123,3 +123,14 @@ def test_lying_size_headers_do_not_inflate_more() -> None:
 def test_not_a_zip_and_garbage() -> None:
     outcomes = validate_xdm(b"PK\x03\x04 not really a zip")
     assert [f.rule for f in outcomes[0].errors] == ["xdm-zip-invalid"]
+
+
+def test_patient_identifiers_are_not_echoed_in_messages() -> None:
+    def damage(files):
+        metadata = files["IHE_XDM/SUBSET01/METADATA.XML"].decode()
+        files["IHE_XDM/SUBSET01/METADATA.XML"] = metadata.replace("279035121518989^^^", "279035121518988^^^").encode()
+
+    outcomes = validate_xdm(_rewrite(build_xdm([example_bytes(CR_GM)]), damage))
+    text = " ".join(f.message_fr + f.message_en for o in outcomes for f in o.findings)
+    assert "xdm-patientId-document-mismatch" in _package_rules(outcomes)
+    assert "27903512151898" not in text

@@ -274,8 +274,9 @@ def _patient(doc: etree._Element, _pack: CdaPack | None) -> Iterator[Finding]:
             yield _error(
                 "cda-ins-format",
                 ins,
-                f"Le matricule INS « {extension} » n'est pas un NIR/NIA de 15 caractères avec une clé valide.",
-                f"INS '{extension}' is not a 15-character NIR/NIA with a valid key.",
+                # the value itself is a patient identifier: never echoed into reports
+                f"Le matricule INS ({len(extension)} caractères) n'est pas un NIR/NIA de 15 caractères avec une clé valide.",
+                f"The INS ({len(extension)} characters) is not a 15-character NIR/NIA with a valid key.",
                 severity="warning" if test_identity else "error",
             )
     if ins_ids:

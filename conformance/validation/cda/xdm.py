@@ -471,8 +471,8 @@ def _patient_id(entry: etree._Element, subset: str, index: int, package: Outcome
                 "error",
                 "xdm-patientid-format",
                 location,
-                f"patientId « {value} » n'a pas la forme CX ID^^^&OID&ISO.",
-                f"patientId '{value}' is not a CX ID^^^&OID&ISO.",
+                "patientId n'a pas la forme CX ID^^^&OID&ISO.",
+                "patientId is not a CX ID^^^&OID&ISO.",
             )
         )
         return None
@@ -548,7 +548,8 @@ def _cross_check_cda(
             for i in document.findall("cda:recordTarget/cda:patientRole/cda:id", ns)
         }
         if patient not in ids:
-            package.add(_mismatch("patientId", subset, index, "^".join(patient), "recordTarget/patientRole/id"))
+            # identifiers of the patient stay out of the message: only the assigning authority is shown
+            package.add(_mismatch("patientId", subset, index, f"…^^^&{patient[1]}&ISO", "recordTarget/patientRole/id"))
     if unique:
         doc_id = document.find("cda:id", ns)
         if doc_id is not None:
