@@ -137,3 +137,17 @@ def test_ig_folder_and_single_file(files: dict[str, Path], tmp_path: Path) -> No
         assert "Validation_VAL_Profile_Minimum" in output and "Patient.birthDate" in output
     code, output = run("--ig", str(tmp_path / "missing.tgz"), str(files["valid"]))
     assert code == 2 and "--ig" in output
+
+
+def test_package_examples_use_the_package_and_missing_dependencies_are_not_errors() -> None:
+    package = shared_dir() / "fhir-packages" / "ans.fhir.fr.pdsm-3.1.1.tgz"
+    _code, output = run("--format", "json", "--lang", "en", str(package))
+    issues = [i for e in json.loads(output)["entry"] for i in e["resource"]["issue"]]
+    texts = [(i["severity"], i["details"]["text"]) for i in issues]
+    # PDSm's own extensions resolve (the package is in the context) ...
+    assert not any("pdsm/StructureDefinition/pdsm-ext" in t and "unknown" in t for _, t in texts)
+    # ... and IHE MHD's, whose package is declared but not available, are never errors; extensions are warnings
+    mhd = [(s, t) for s, t in texts if "profiles.ihe.net/ITI/MHD" in t]
+    assert mhd and all(s in ("warning", "information") for s, t in mhd)
+    extensions = [(s, t) for s, t in mhd if "The extension" in t]
+    assert extensions and all(s == "warning" and "ihe.iti.mhd" in t for s, t in extensions)
