@@ -243,3 +243,104 @@ def read_frame(conn: socket.socket, limit: int = 16 * 1024 * 1024) -> bytes:
             break
         data += chunk
     return data.split(b"\x1c\r", 1)[0].lstrip(b"\x0b")
+
+
+@dataclass
+class Pki:
+    """A throwaway PKI generated at test time: a CA, a server certificate for 127.0.0.1/localhost, a client
+    certificate whose key is encrypted with `key_password`, and a second, untrusted CA."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    key_password: str
+    other_ca: Path
+
+    def server_context(self, *, require_client_cert: bool = True):
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(self.server_cert), str(self.server_key))
+        if require_client_cert:
+            context.load_verify_locations(str(self.ca))
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+
+def generate_pki(folder: Path, key_password: str = "client-key-passphrase-7d1e") -> Pki:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    def ca(common: str):
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name(common))
+            .issuer_name(name(common))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        return key, cert
+
+    def leaf(ca_key, ca_cert, common: str, usage, sans):
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(common))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
+        if sans:
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        return key, builder.sign(ca_key, hashes.SHA256())
+
+    def write(path: Path, data: bytes) -> Path:
+        path.write_bytes(data)
+        return path
+
+    def cert_pem(cert) -> bytes:
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    def key_pem(key, password: str | None = None) -> bytes:
+        encryption = (
+            serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+        )
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+    ca_key, ca_cert = ca("hardening test CA")
+    _, other_cert = ca("untrusted test CA")
+    sans = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    server_key, server_cert = leaf(ca_key, ca_cert, "127.0.0.1", ExtendedKeyUsageOID.SERVER_AUTH, sans)
+    client_key, client_cert = leaf(ca_key, ca_cert, "hardening client", ExtendedKeyUsageOID.CLIENT_AUTH, [])
+    return Pki(
+        ca=write(folder / "ca.pem", cert_pem(ca_cert)),
+        server_cert=write(folder / "server.pem", cert_pem(server_cert)),
+        server_key=write(folder / "server.key", key_pem(server_key)),
+        client_cert=write(folder / "client.pem", cert_pem(client_cert)),
+        client_key=write(folder / "client.key", key_pem(client_key, key_password)),
+        key_password=key_password,
+        other_ca=write(folder / "other-ca.pem", cert_pem(other_cert)),
+    )

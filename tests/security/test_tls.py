@@ -1,0 +1,197 @@
+"""TLS by default (issue 8 item 5): certificate verification is on unless explicitly turned off (and then the
+run says so), and mutual TLS works on loopback with a CA generated at test time, for HTTP and for MLLP.
+
+Real parts: the campaign's HTTP transport and TLS context builder (conformance.transport.http), the MLLP
+transport, `conformance run` for the verification-off warning in results.json.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from hardening_support import SHORT_TIMEOUTS, Pki, Target, generate_pki, run_conformance, write_config
+
+from conformance.config import Secret, Timeouts, TlsConfig, parse_config
+from conformance.evidence.exchange import MemorySink
+from conformance.reference.pam import PamMessageFactory, build_ack, check_pam_message
+from conformance.reference.test_data import build_test_data
+from conformance.transport import mllp
+from conformance.transport.http import FhirClient, TransportError, build_ssl_context
+
+pytestmark = pytest.mark.timeout(120)
+TIMEOUTS = Timeouts(**SHORT_TIMEOUTS)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return generate_pki(tmp_path_factory.mktemp("pki"))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        peer = self.connection.getpeercert() or {}
+        subject = dict(item[0] for item in peer.get("subject", ())) if peer else {}
+        body = json.dumps({"resourceType": "CapabilityStatement", "client": subject.get("commonName")}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def https_server(context) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/fhir"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def mtls_url(pki: Pki) -> Iterator[str]:
+    yield from https_server(pki.server_context(require_client_cert=True))
+
+
+@pytest.fixture
+def tls_url(pki: Pki) -> Iterator[str]:
+    yield from https_server(pki.server_context(require_client_cert=False))
+
+
+def client_tls(pki: Pki, **overrides) -> TlsConfig:
+    values = {
+        "ca_bundle": pki.ca,
+        "client_cert": pki.client_cert,
+        "client_key": pki.client_key,
+        "client_key_password": Secret(pki.key_password),
+    }
+    return TlsConfig(**{**values, **overrides})
+
+
+# ---------------------------------------------------------------- verification on by default
+
+
+def test_verification_is_on_by_default() -> None:
+    assert TlsConfig().verify is True
+    config = parse_config({"fhir": {"base_url": "https://sut.test/fhir"}})
+    assert config.tls.verify is True and config.warnings() == []
+    context = build_ssl_context(config.tls)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_server_from_an_unknown_ca_is_refused_by_default(tls_url: str) -> None:
+    sink = MemorySink()
+    with pytest.raises(TransportError) as caught:
+        FhirClient(tls_url, timeouts=TIMEOUTS, sink=sink).metadata()
+    assert caught.value.kind == "tls" and "certificate verify failed" in str(caught.value)
+    assert sink.exchanges[-1].error and "certificate" in sink.exchanges[-1].error
+
+
+def test_server_refused_with_the_wrong_ca(tls_url: str, pki: Pki) -> None:
+    with pytest.raises(TransportError, match="certificate verify failed"):
+        FhirClient(tls_url, timeouts=TIMEOUTS, tls=TlsConfig(ca_bundle=pki.other_ca)).metadata()
+
+
+def test_server_accepted_with_its_ca(tls_url: str, pki: Pki) -> None:
+    assert FhirClient(tls_url, timeouts=TIMEOUTS, tls=TlsConfig(ca_bundle=pki.ca)).metadata().status == 200
+
+
+def test_verification_off_only_when_asked_and_then_reported(tls_url: str, tmp_path: Path) -> None:
+    response = FhirClient(tls_url, timeouts=TIMEOUTS, tls=TlsConfig(verify=False)).metadata()
+    assert response.status == 200
+    target = Target(fhir_base_url=tls_url)
+    config = write_config(tmp_path / "c.toml", target, suites=["fhir-basics"], tls={"verify": False})
+    outcome = run_conformance(config, tmp_path / "run")
+    warnings = json.dumps(outcome.results.get("warnings"), ensure_ascii=False)
+    assert "verification is OFF" in warnings, outcome.output[-2000:]
+    assert "verify" in outcome.output.lower()  # the console says so too
+
+
+# ---------------------------------------------------------------- mutual TLS over HTTP
+
+
+def test_mutual_tls_http_with_encrypted_client_key(mtls_url: str, pki: Pki) -> None:
+    response = FhirClient(mtls_url, timeouts=TIMEOUTS, tls=client_tls(pki)).metadata()
+    assert response.status == 200 and response.resource["client"] == "hardening client"
+
+
+def test_mutual_tls_http_without_client_certificate_fails(mtls_url: str, pki: Pki) -> None:
+    sink = MemorySink()
+    with pytest.raises(TransportError) as caught:
+        FhirClient(mtls_url, timeouts=TIMEOUTS, tls=TlsConfig(ca_bundle=pki.ca), sink=sink).metadata()
+    assert caught.value.kind in ("tls", "connection")
+    assert sink.exchanges and sink.exchanges[-1].error
+
+
+def test_wrong_client_key_password_is_named(pki: Pki) -> None:
+    with pytest.raises(TransportError) as caught:
+        build_ssl_context(client_tls(pki, client_key_password=Secret("not-the-password")))
+    assert caught.value.kind == "tls" and "password" in str(caught.value)
+    assert "not-the-password" not in caught.value.message("fr") + caught.value.message("en")
+
+
+# ---------------------------------------------------------------- mutual TLS over MLLP
+
+
+@pytest.fixture
+def mtls_listener(pki: Pki) -> Iterator[mllp.ThreadedMllpServer]:
+    context = mllp.server_ssl_context(pki.server_cert, pki.server_key, client_cafile=pki.ca, require_client_cert=True)
+    with mllp.ThreadedMllpServer(lambda m: build_ack(m, check_pam_message(m)), ssl_context=context) as server:
+        yield server
+
+
+def adt() -> str:
+    return PamMessageFactory(build_test_data()).a01()
+
+
+def test_mutual_tls_mllp_with_the_campaign_tls_context(mtls_listener, pki: Pki) -> None:
+    message = adt()
+    ack = mllp.send_and_receive(
+        "127.0.0.1", mtls_listener.port, message, timeout=10, ssl_context=build_ssl_context(client_tls(pki))
+    )
+    assert "MSA|AA|" in ack and len(mtls_listener.received) == 1
+
+
+def test_mutual_tls_mllp_without_client_certificate_fails(mtls_listener, pki: Pki) -> None:
+    sink = MemorySink()
+    with pytest.raises(mllp.MllpError):
+        mllp.send_and_receive(
+            "127.0.0.1",
+            mtls_listener.port,
+            adt(),
+            timeout=3,
+            connect_timeout=3,
+            ssl_context=build_ssl_context(TlsConfig(ca_bundle=pki.ca)),
+            sink=sink,
+        )
+    assert any(f.error for f in sink.exchanges)
+    assert mtls_listener.received == []
+
+
+def test_mllp_tls_server_from_an_unknown_ca_is_refused(mtls_listener) -> None:
+    sink = MemorySink()
+    with pytest.raises(mllp.MllpConnectError, match="certificate verify failed"):
+        mllp.send_and_receive(
+            "127.0.0.1", mtls_listener.port, adt(), timeout=3, ssl_context=build_ssl_context(TlsConfig()), sink=sink
+        )
+    assert "certificate" in sink.exchanges[-1].error
+
+
+def test_plain_mllp_to_a_tls_listener_fails_within_the_timeout(mtls_listener) -> None:
+    sink = MemorySink()
+    with pytest.raises(mllp.MllpError):
+        mllp.send_and_receive("127.0.0.1", mtls_listener.port, adt(), timeout=2, connect_timeout=2, sink=sink)
+    assert any(f.error for f in sink.exchanges) and mtls_listener.received == []
