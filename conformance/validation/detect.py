@@ -22,6 +22,8 @@ _MLLP_START = b"\x0b"
 _HL7_START = re.compile(rb"^(MSH|FHS|BHS)[^A-Za-z0-9\s]")  # MSH then its field separator
 _FHIR_NS = "http://hl7.org/fhir"
 _CDA_NS = "urn:hl7-org:v3"
+_XSL_NS = "http://www.w3.org/1999/XSL/Transform"
+_EMBEDDED_CDA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?ClinicalDocument[\s>]")
 
 
 def detect_kind(data: bytes) -> Kind:
@@ -49,6 +51,8 @@ def _xml_kind(data: bytes) -> Kind:
         return Kind.CDA
     if namespace == _FHIR_NS:
         return Kind.FHIR_XML
+    if namespace == _XSL_NS and _EMBEDDED_CDA.search(data):
+        return Kind.CDA  # a self-presenting ("autoprésentable") CDA: a stylesheet carrying the document
     return Kind.UNKNOWN
 
 

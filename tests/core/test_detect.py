@@ -26,3 +26,15 @@ from conformance.validation.detect import Kind, detect_kind
 )
 def test_detect_kind(data: bytes, kind: Kind) -> None:
     assert detect_kind(data) is kind
+
+
+def test_self_presenting_cda_examples_are_routed_to_the_cda_validator(cda_pack) -> None:
+    examples = sorted((cda_pack / "ExemplesCDA").glob("*.xml"))
+    self_presenting = [p for p in examples if b"<xsl:stylesheet" in p.read_bytes()[:4096]]
+    assert self_presenting, "the ANS pack ships self-presenting examples"
+    assert {detect_kind(p.read_bytes()) for p in examples} == {Kind.CDA}
+
+
+def test_a_plain_stylesheet_is_not_a_cda() -> None:
+    xsl = b'<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>'
+    assert detect_kind(xsl) is Kind.UNKNOWN
