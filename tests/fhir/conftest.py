@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from conformance.settings import fhir_cache_dir
@@ -40,15 +38,3 @@ def fr_core_dir() -> Path:
     if not path.is_dir():
         pytest.skip("hl7.fhir.fr.core#2.2.0 is not installed: run `make fhir-packages`")
     return path
-
-
-def load_json(path: Path) -> dict[str, Any]:
-    return copy.deepcopy(orjson.loads(path.read_bytes()))
-
-
-def rules(outcome: Any, severity: str | None = None) -> set[str]:
-    return {f.rule for f in outcome.findings if severity is None or f.severity.value == severity}
-
-
-def find(outcome: Any, rule: str) -> list[Any]:
-    return [f for f in outcome.findings if f.rule == rule]

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.fhir.conftest import find, rules
+
+def find(outcome: Any, rule: str) -> list[Any]:
+    return [f for f in outcome.findings if f.rule == rule]
+
+
+def rules(outcome: Any, severity: str | None = None) -> set[str]:
+    return {f.rule for f in outcome.findings if severity is None or f.severity.value == severity}
+
 
 DIV = '<div xmlns="http://www.w3.org/1999/xhtml">Anne Durand</div>'
 PATIENT: dict[str, Any] = {

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.fhir.conftest import rules
+
+def rules(outcome: Any, severity: str | None = None) -> set[str]:
+    return {f.rule for f in outcome.findings if severity is None or f.severity.value == severity}
+
 
 SKIP = {"package.json", "ig-r4.json", ".index.json"}
 # Three bundles (10bb101f..., 3a0707d3..., lri-example) have entry ids that differ from their fullUrl: a warning

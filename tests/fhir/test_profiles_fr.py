@@ -6,9 +6,21 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
-from tests.fhir.conftest import find, load_json, rules
+
+def find(outcome: Any, rule: str) -> list[Any]:
+    return [f for f in outcome.findings if f.rule == rule]
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    return copy.deepcopy(orjson.loads(path.read_bytes()))
+
+
+def rules(outcome: Any, severity: str | None = None) -> set[str]:
+    return {f.rule for f in outcome.findings if severity is None or f.severity.value == severity}
+
 
 FR = "https://hl7.fr/ig/fhir/core/StructureDefinition/"
 INS = FR + "fr-core-patient-ins"

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.fhir.conftest import find
+
+def find(outcome: Any, rule: str) -> list[Any]:
+    return [f for f in outcome.findings if f.rule == rule]
+
 
 BASE = "http://example.org/fhir/StructureDefinition/"
 DIV = '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'
