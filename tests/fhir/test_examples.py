@@ -126,6 +126,7 @@ def test_all_r4_examples(validator: Any, r4_examples_dir: Path) -> None:
 
 def test_fast_fhirpath_agrees_with_fhirpathpy_on_examples(validator: Any, r4_examples_dir: Path) -> None:
     """Every invariant the subset evaluates gives the same answer with the compiled subset and with fhirpathpy."""
+    from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION
     from conformance.validation.fhir.validator import FhirValidator, _native_rule
 
     probe = FhirValidator(validator.ctx)
@@ -136,7 +137,10 @@ def test_fast_fhirpath_agrees_with_fhirpathpy_on_examples(validator: Any, r4_exa
 
     def comparing_runner(constraint: Any) -> Any:
         fast_runner = make_runner(constraint)
-        if _native_rule(constraint) is not None or cache.fast(constraint.expression) is None:
+        if constraint.key == "ext-1":
+            return fast_runner  # fhirpathpy misses values that only have extensions (see test_fhirpath)
+        no_native = _native_rule(constraint) is None and constraint.expression not in NATIVE_BY_EXPRESSION
+        if no_native and cache.fast(constraint.expression) is None:
             return fast_runner
 
         def both(item: Any, resource: Any, root: Any, path: str) -> bool | None:
@@ -152,8 +156,10 @@ def test_fast_fhirpath_agrees_with_fhirpathpy_on_examples(validator: Any, r4_exa
         return both
 
     probe._runner = comparing_runner  # type: ignore[method-assign]
-    for path in _corpus(r4_examples_dir)[::41]:
-        if path.stat().st_size <= 400_000:
-            probe.validate(path.read_bytes())
+    corpus = _corpus(r4_examples_dir)
+    sample = [p for p in corpus[::41] if p.stat().st_size <= 400_000]
+    sample += [p for p in corpus if p.name.startswith("StructureDefinition-")][::15]  # ElementDefinition rules
+    for path in sample:
+        probe.validate(path.read_bytes())
     assert compared > 1000
     assert mismatches == []

@@ -238,3 +238,216 @@ NATIVE_RESOURCE: dict[str, Callable[[dict[str, Any]], bool]] = {
 }
 # ele-1 is enforced structurally (empty objects, primitives without value or extension); txt-1/txt-2 natively.
 SKIPPED = frozenset({"ele-1", "txt-1", "txt-2"})
+
+
+# ---- ElementDefinition rules (eld-*): ~20 per element of every StructureDefinition, the bulk of the work on
+# conformance resources. Each function answers exactly what its expression answers on the JSON model (an
+# empty FHIRPath result passes); the agreement test runs them against fhirpathpy on the R4 examples.
+
+_TYPE_SUFFIX_NAMES = frozenset(
+    [
+        "Base64Binary",
+        "Boolean",
+        "Canonical",
+        "Code",
+        "Date",
+        "DateTime",
+        "Decimal",
+        "Id",
+        "Instant",
+        "Integer",
+        "Integer64",
+        "Markdown",
+        "Oid",
+        "PositiveInt",
+        "String",
+        "Time",
+        "UnsignedInt",
+        "Uri",
+        "Url",
+        "Uuid",
+        "Address",
+        "Age",
+        "Annotation",
+        "Attachment",
+        "CodeableConcept",
+        "CodeableReference",
+        "Coding",
+        "ContactPoint",
+        "Count",
+        "Distance",
+        "Duration",
+        "HumanName",
+        "Identifier",
+        "Money",
+        "Period",
+        "Quantity",
+        "Range",
+        "Ratio",
+        "RatioRange",
+        "Reference",
+        "SampledData",
+        "Signature",
+        "Timing",
+        "ContactDetail",
+        "Contributor",
+        "DataRequirement",
+        "Expression",
+        "ParameterDefinition",
+        "RelatedArtifact",
+        "TriggerDefinition",
+        "UsageContext",
+        "Dosage",
+        "Meta",
+    ]
+)
+
+
+def _has(item: dict[str, Any], name: str) -> bool:
+    value = item.get(name)
+    if value is not None and value != []:
+        return True
+    return ("_" + name) in item
+
+
+def _has_choice(item: dict[str, Any], name: str) -> bool:
+    size = len(name)
+    for key in item:
+        bare = key[1:] if key[:1] == "_" else key
+        if len(bare) > size and bare.startswith(name) and bare[size:] in _TYPE_SUFFIX_NAMES:
+            return True
+    return False
+
+
+def _list(item: dict[str, Any], name: str) -> list[Any]:
+    value = item.get(name)
+    if value is None:
+        return []
+    return [v for v in value if v is not None] if isinstance(value, list) else [value]
+
+
+def _distinct(values: list[Any]) -> bool:
+    if all(isinstance(v, str) for v in values):
+        return len(set(values)) == len(values)
+    return all(values[i] != values[j] for i in range(len(values)) for j in range(i + 1, len(values)))
+
+
+def _eld_2(item: Any) -> bool | None:
+    if not isinstance(item, dict):
+        return None
+    minimum, maximum = item.get("min"), item.get("max")
+    if minimum is None or maximum is None or maximum == "*":
+        return True
+    if not isinstance(maximum, str) or not isinstance(minimum, int) or isinstance(minimum, bool):
+        return None
+    if not re.fullmatch(r"[+-]?\d+", maximum):
+        return True  # toInteger() is empty: the whole expression is empty
+    return minimum <= int(maximum)
+
+
+def _eld_3(item: Any) -> bool | None:
+    if not isinstance(item, str):
+        return None
+    if item == "*" or not re.fullmatch(r"[+-]?\d+", item):
+        return True
+    return int(item) >= 0
+
+
+def _eld_4(item: Any) -> bool | None:
+    if not isinstance(item, dict):
+        return None
+    if not _list(item, "aggregation"):
+        return True
+    code = item.get("code")
+    return code is None or code in ("Reference", "canonical")
+
+
+def _eld_17(item: Any) -> bool | None:
+    if not isinstance(item, dict):
+        return None
+    code = item.get("code")
+    if code is None or code in ("Reference", "canonical"):
+        return True
+    return not _list(item, "targetProfile")
+
+
+def _select_distinct(field: str, key: str) -> Callable[[Any], bool | None]:
+    def rule(item: Any) -> bool | None:
+        if not isinstance(item, dict):
+            return None
+        values = [entry.get(key) for entry in _list(item, field) if isinstance(entry, dict)]
+        return _distinct([v for v in values if v is not None])
+
+    return rule
+
+
+def _choice_empty_or_single_type(name: str) -> Callable[[Any], bool | None]:
+    def rule(item: Any) -> bool | None:
+        if not isinstance(item, dict):
+            return None
+        return not _has_choice(item, name) or len(_list(item, "type")) <= 1
+
+    return rule
+
+
+def _eld_8(item: Any) -> bool | None:
+    if not isinstance(item, dict):
+        return None
+    return not _has_choice(item, "pattern") or not _has_choice(item, "fixed")
+
+
+def _eld_11(item: Any) -> bool | None:
+    # type.select(<boolean>).exists() is true as soon as one type has a code: the rule never fails
+    return True if isinstance(item, dict) else None
+
+
+def _eld_15(item: Any) -> bool | None:
+    if not isinstance(item, dict):
+        return None
+    return not _has_choice(item, "defaultValue") or not _has(item, "meaningWhenMissing")
+
+
+def _eld_18(item: Any) -> bool | None:
+    if not isinstance(item, dict):
+        return None
+    return item.get("isModifier") is not True or _has(item, "isModifierReason")
+
+
+def _eld_22(item: Any) -> bool | None:
+    if not isinstance(item, dict):
+        return None
+    return not _has(item, "sliceIsConstraining") or _has(item, "sliceName")
+
+
+def _path_matches(pattern: str) -> Callable[[Any], bool | None]:
+    compiled = re.compile(pattern)
+
+    def rule(item: Any) -> bool | None:
+        if not isinstance(item, dict):
+            return None
+        path = item.get("path")
+        if path is None:
+            return True
+        return compiled.search(path) is not None if isinstance(path, str) else None
+
+    return rule
+
+
+NATIVE_BY_EXPRESSION: dict[str, Callable[[Any], bool | None]] = {
+    "min.empty() or max.empty() or (max = '*') or iif(max != '*', min <= max.toInteger())": _eld_2,
+    "empty() or ($this = '*') or (toInteger() >= 0)": _eld_3,
+    "aggregation.empty() or (code = 'Reference') or (code = 'canonical')": _eld_4,
+    "(code='Reference' or code = 'canonical') or targetProfile.empty()": _eld_17,
+    "type.select(code).isDistinct()": _select_distinct("type", "code"),
+    "constraint.select(key).isDistinct()": _select_distinct("constraint", "key"),
+    "fixed.empty() or (type.count()  <= 1)": _choice_empty_or_single_type("fixed"),
+    "pattern.empty() or (type.count() <= 1)": _choice_empty_or_single_type("pattern"),
+    "pattern.empty() or fixed.empty()": _eld_8,
+    "binding.empty() or type.code.empty() or type.select((code = 'code') or (code = 'Coding') or (code='CodeableConcept') or (code = 'Quantity') or (code = 'string') or (code = 'uri')).exists()": _eld_11,
+    "defaultValue.empty() or meaningWhenMissing.empty()": _eld_15,
+    "(isModifier.exists() and isModifier) implies isModifierReason.exists()": _eld_18,
+    "sliceIsConstraining.exists() implies sliceName.exists()": _eld_22,
+    "path.matches('[A-Za-z][A-Za-z0-9]*(\\\\.[a-z][A-Za-z0-9]*(\\\\[x])?)*')": _path_matches(
+        "[A-Za-z][A-Za-z0-9]*(\\.[a-z][A-Za-z0-9]*(\\[x])?)*"
+    ),
+}

@@ -19,7 +19,7 @@ import orjson
 
 from conformance.findings import Finding, Outcome, Severity
 from conformance.validation.fhir.fastpath import Fallback
-from conformance.validation.fhir.fhirpath import NATIVE_RESOURCE, ExpressionCache, ext_1, ref_1
+from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, NATIVE_RESOURCE, ExpressionCache, ext_1, ref_1
 from conformance.validation.fhir.messages import texts
 from conformance.validation.fhir.primitives import JSON_KIND, PRIMITIVES, REGEX, check_primitive
 from conformance.validation.fhir.structure import CompiledStructure, Constraint, ElementNode
@@ -896,6 +896,18 @@ class FhirValidator:
         if native is not None:
             return lambda item, resource, root, path: native(item, root)
         expression = constraint.expression
+        general = self._general_runner(expression)
+        by_expression = NATIVE_BY_EXPRESSION.get(expression)
+        if by_expression is None:
+            return general
+
+        def run_native(item: Any, resource: Any, root: Any, path: str) -> bool | None:
+            answer = by_expression(item)
+            return general(item, resource, root, path) if answer is None else answer
+
+        return run_native
+
+    def _general_runner(self, expression: str) -> Any:
         cache = self.expressions
         fast = cache.fast(expression) if cache.use_fast else None
         if fast is None:
