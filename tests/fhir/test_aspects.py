@@ -291,7 +291,10 @@ def test_bundle_resolution_and_rules(validator: Any) -> None:
     dangling = copy.deepcopy(good)
     dangling["entry"][1]["resource"]["subject"]["reference"] = "urn:uuid:00000000-0000-0000-0000-000000000000"
     issue = single(validator.validate(dangling), "Bundle_BUNDLE_Not_Local")
-    assert issue.location == "Bundle.entry[1].resource.subject.reference"
+    assert (issue.severity.value, issue.location) == ("warning", "Bundle.entry[1].resource.subject.reference")
+    document = copy.deepcopy(dangling)
+    document["type"] = "document"
+    assert "Bundle_BUNDLE_Entry_NotFound" in rules(validator.validate(document), "error")
     wrong_type = copy.deepcopy(good)
     wrong_type["entry"][0]["resource"] = {
         "resourceType": "Medication",

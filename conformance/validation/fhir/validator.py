@@ -1378,7 +1378,11 @@ class FhirValidator:
         elif reference.startswith(("urn:uuid:", "urn:oid:")):
             found = run.bundle_index.get(reference, [])
             if run.bundle_index and not found and run.base_pass:
-                run.report("error", "structure", "Bundle_BUNDLE_Not_Local", f"{loc}.reference", reference)
+                # a warning in general, as the reference validator; inside a document it must resolve
+                if run.document_bundle and loc.startswith("Bundle.entry["):
+                    run.report("error", "structure", "Bundle_BUNDLE_Entry_NotFound", f"{loc}.reference", reference)
+                else:
+                    run.report("warning", "structure", "Bundle_BUNDLE_Not_Local", f"{loc}.reference", reference)
             target_type = found[0].get("resourceType") if found else None
         else:
             match = _ABSOLUTE_REF.match(reference.split("?", 1)[0] if "?" in reference else reference)
