@@ -244,6 +244,13 @@ def test_bindings_by_strength(validator: Any) -> None:
     }
     issue = find(validator.validate(unknown_code), "Terminology_TX_Code_Unknown")
     assert issue and issue[0].severity.value == "error" and issue[0].location == "Patient.maritalStatus.coding[0].code"
+    value_set_as_system = {
+        "resourceType": "Patient",
+        "text": text,
+        "maritalStatus": {"coding": [{"system": "http://hl7.org/fhir/ValueSet/marital-status", "code": "M"}]},
+    }
+    issue = find(validator.validate(value_set_as_system), "Terminology_TX_System_ValueSet2")
+    assert issue and issue[0].severity.value == "error" and issue[0].location == "Patient.maritalStatus.coding[0]"
     good = {
         "resourceType": "Patient",
         "text": text,

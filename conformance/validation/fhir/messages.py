@@ -230,6 +230,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Le système de codes '{0}' est inconnu : le code n'a pas pu être vérifié",
         "Code System URI '{0}' is unknown so the code cannot be validated",
     ),
+    "Terminology_TX_System_ValueSet2": (
+        "Le Coding référence un jeu de valeurs, pas un système de codes ('{0}')",
+        "The Coding references a value set, not a code system ('{0}')",
+    ),
     "Bundle_BUNDLE_Entry_NotFound": ("'{0}' est introuvable dans le bundle", "Can't find '{0}' in the bundle"),
     "Type_Specific_Checks_DT_Primitive_Length": (
         "La valeur dépasse la longueur maximale autorisée de {0}",

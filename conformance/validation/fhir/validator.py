@@ -751,8 +751,11 @@ class FhirValidator:
         if system in EXTERNAL_SYSTEMS:
             return
         known = self.terminology.code_known(system, code)
-        if known is None and self.terminology.code_system(system) is None and self.ctx.value_set(system) is None:
-            run.report("information", "not-found", "Terminology_TX_System_NotKnown", f"{loc}", system)
+        if known is None and self.terminology.code_system(system) is None:
+            if self.ctx.value_set(system) is not None:
+                run.report("error", "code-invalid", "Terminology_TX_System_ValueSet2", f"{loc}", system)
+            else:
+                run.report("information", "not-found", "Terminology_TX_System_NotKnown", f"{loc}", system)
         if known is False:
             run.report("error", "code-invalid", "Terminology_TX_Code_Unknown", f"{loc}.code", system, code)
 
