@@ -334,3 +334,39 @@ def test_profile_max_length_and_regex(fhir_context: Any) -> None:
     outcome = validator.validate(bad, profiles=[BASE + "short-family"])
     assert find(outcome, "Type_Specific_Checks_DT_Primitive_Length")[0].location == "Patient.gender"
     assert find(outcome, "Type_Specific_Checks_DT_Primitive_Regex")[0].location == "Patient.birthDate"
+
+
+def test_profile_discriminator(fhir_context: Any) -> None:
+    from conformance.validation.fhir import FhirValidator
+
+    identifier = copy.deepcopy(fhir_context.structure_definition("Identifier"))
+    identifier.update({"url": BASE + "ins-identifier", "name": "InsIdentifier", "derivation": "constraint"})
+    for element in identifier["snapshot"]["element"]:
+        if element["id"] == "Identifier.system":
+            element["fixedUri"] = A
+            element["min"] = 1
+    patient_sd = fhir_context.structure_definition("Patient")
+    sliced = _profile(
+        patient_sd,
+        "by-profile",
+        "Patient.identifier",
+        {"discriminator": [{"type": "profile", "path": "$this"}], "rules": "closed"},
+        [
+            [
+                {
+                    "id": "Patient.identifier:ins",
+                    "path": "Patient.identifier",
+                    "sliceName": "ins",
+                    "min": 1,
+                    "max": "1",
+                    "base": {"path": "Patient.identifier", "min": 0, "max": "*"},
+                    "type": [{"code": "Identifier", "profile": [BASE + "ins-identifier"]}],
+                }
+            ]
+        ],
+    )
+    validator = FhirValidator(ExtendedContext(fhir_context, [identifier, sliced]))
+    assert validator.validate(_patient(A), profiles=[BASE + "by-profile"]).is_valid
+    outcome = validator.validate(_patient(B), profiles=[BASE + "by-profile"], lang="en")
+    assert find(outcome, "Validation_VAL_Profile_NotSlice")[0].location == "Patient.identifier[0]"
+    assert any("Patient.identifier:ins" in f.message_en for f in find(outcome, "Validation_VAL_Profile_Minimum"))
