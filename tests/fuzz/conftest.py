@@ -4,20 +4,17 @@
 - "long": many more examples, random seeds; the `@pytest.mark.slow` variants run it (`make fuzz`).
   HOPEN_FUZZ_EXAMPLES sets its example count (default 3000 per target, before each target's scale).
 
-Every target runs twice: `test_x[ci]` and `test_x[long]` (slow), through `fuzz(budget, strategy, check)`.
+Every target runs twice: `test_x[ci]` and `test_x[long]` (slow), through fuzz_support.fuzz(budget, strategy, check).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -41,20 +38,7 @@ settings.register_profile(
     print_blob=True,
 )
 
-BUDGETS = [pytest.param("ci", id="ci"), pytest.param("long", id="long", marks=pytest.mark.slow)]
-
-
-def fuzz(budget: str, strategy: st.SearchStrategy, check: Callable[[Any], None], *, scale: float = 1.0) -> None:
-    """Run `check` on examples of `strategy` under the budget's profile (`scale` tunes the example count)."""
-    profile = settings.get_profile(budget)
-    examples = max(5, int(profile.max_examples * scale))
-
-    @settings(profile, max_examples=examples)
-    @given(strategy)
-    def property_holds(example: Any) -> None:
-        check(example)
-
-    property_holds()
+from fuzz_support import BUDGETS  # noqa: E402
 
 
 @pytest.fixture(params=BUDGETS)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.findings import Finding, Outcome
@@ -91,3 +94,19 @@ def check_outcomes(outcomes: object) -> list[Outcome]:
 def check_rejected(outcomes: list[Outcome]) -> None:
     """Input that cannot be what it claims must be reported: at least one error or fatal finding."""
     assert any(not o.is_valid for o in outcomes), [o.to_dict() for o in outcomes]
+
+
+BUDGETS = [pytest.param("ci", id="ci"), pytest.param("long", id="long", marks=pytest.mark.slow)]
+
+
+def fuzz(budget: str, strategy: st.SearchStrategy, check: Callable[[Any], None], *, scale: float = 1.0) -> None:
+    """Run `check` on examples of `strategy` under the budget's profile (`scale` tunes the example count)."""
+    profile = settings.get_profile(budget)
+    examples = max(5, int(profile.max_examples * scale))
+
+    @settings(profile, max_examples=examples)
+    @given(strategy)
+    def property_holds(example: Any) -> None:
+        check(example)
+
+    property_holds()

@@ -12,8 +12,7 @@ import zipfile
 from functools import cache
 
 import pytest
-from conftest import fuzz
-from fuzz_support import check_outcomes, mutated
+from fuzz_support import check_outcomes, fuzz, mutated
 from hypothesis import strategies as st
 
 from conformance import settings as paths

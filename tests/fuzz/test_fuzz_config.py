@@ -8,8 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import fuzz
-from fuzz_support import mutated
+from fuzz_support import fuzz, mutated
 from hypothesis import strategies as st
 
 from conformance import settings as paths

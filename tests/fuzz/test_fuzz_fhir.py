@@ -7,8 +7,7 @@ import json
 from functools import cache
 
 import pytest
-from conftest import fuzz
-from fuzz_support import check_outcomes, check_rejected, mutated
+from fuzz_support import check_outcomes, check_rejected, fuzz, mutated
 from hypothesis import strategies as st
 
 from conformance.packages import load_context

@@ -9,8 +9,7 @@ from __future__ import annotations
 from functools import cache
 
 import pytest
-from conftest import fuzz
-from fuzz_support import check_outcomes, check_rejected, mutated
+from fuzz_support import check_outcomes, check_rejected, fuzz, mutated
 from hypothesis import strategies as st
 
 from conformance import settings as paths

@@ -136,9 +136,9 @@ def test_invalid_certificate_accepted_only_when_verification_is_explicitly_off(h
 @pytest.mark.parametrize(
     ("mode", "media_type", "finding"),
     [
-        ("truncated-json", "application/fhir+json", "error parsing json"),
-        ("not-fhir-json", "application/fhir+json", "resourcetype"),
-        ("html-200", "text/html", "namespace"),
+        ("truncated-json", "application/fhir+json", ("error parsing json",)),
+        ("not-fhir-json", "application/fhir+json", ("resourcetype",)),
+        ("html-200", "text/html", ("namespace", "doctype", "html")),
     ],
 )
 def test_content_faults_reach_the_validator_with_the_body_kept(hostile, mode, media_type, finding) -> None:
@@ -151,7 +151,8 @@ def test_content_faults_reach_the_validator_with_the_body_kept(hostile, mode, me
     assert record.response is not None and record.response.body == response.body and response.body
     outcomes = validate_input(response.body, name="response", options=ValidateOptions(lang="en"))
     errors = [f for o in outcomes for f in o.errors]
-    assert errors and finding in " ".join(f.message_en.lower() for f in errors)
+    said = " ".join(f.message_en.lower() for f in errors)
+    assert errors and any(word in said for word in finding), said
 
 
 def test_wrong_media_type_is_visible_to_the_caller(hostile) -> None:
