@@ -370,3 +370,22 @@ def test_profile_discriminator(fhir_context: Any) -> None:
     outcome = validator.validate(_patient(B), profiles=[BASE + "by-profile"], lang="en")
     assert find(outcome, "Validation_VAL_Profile_NotSlice")[0].location == "Patient.identifier[0]"
     assert any("Patient.identifier:ins" in f.message_en for f in find(outcome, "Validation_VAL_Profile_Minimum"))
+
+
+def test_fixed_complex_value_is_exact(fhir_context: Any) -> None:
+    from conformance.validation.fhir import FhirValidator
+
+    sd = copy.deepcopy(fhir_context.structure_definition("Observation"))
+    sd.update({"url": BASE + "fixed-code", "name": "FixedCode", "derivation": "constraint"})
+    fixed = {"coding": [{"system": "http://loinc.org", "code": "35200-5"}]}
+    for element in sd["snapshot"]["element"]:
+        if element["id"] == "Observation.code":
+            element["fixedCodeableConcept"] = fixed
+    validator = FhirValidator(ExtendedContext(fhir_context, [sd]))
+    assert validator.validate(_observation(code=copy.deepcopy(fixed)), profiles=[BASE + "fixed-code"]).is_valid
+    extra = _observation(code={"coding": [{"system": "http://loinc.org", "code": "35200-5"}], "text": "Cholesterol"})
+    issue = find(validator.validate(extra, profiles=[BASE + "fixed-code"]), "Profile_VAL_NotAllowed")
+    assert issue and issue[0].location == "Observation.code.text"
+    wrong = _observation(code={"coding": [{"system": "http://loinc.org", "code": "13457-7"}]})
+    issue = find(validator.validate(wrong, profiles=[BASE + "fixed-code"]), "_DT_Fixed_Wrong")
+    assert issue and issue[0].location == "Observation.code.coding[0].code" and issue[0].code == "value"

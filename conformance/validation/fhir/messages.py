@@ -61,6 +61,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Élément manquant '{0}' : requis par la valeur fixe/motif du profil {1}",
         "Missing element '{0}' - required by fixed value assigned in profile {1}",
     ),
+    "Profile_VAL_NotAllowed": (
+        "L'élément {0} est présent dans l'instance mais absent de la valeur fixe imposée par le profil {1}",
+        "The element {0} is present in the instance but not allowed in the applicable fixed value specified in profile {1}",
+    ),
     "Validation_VAL_Profile_NotSlice": (
         "Cet élément ne correspond à aucune tranche (slice) connue {0} et le découpage est fermé : {1}",
         "This element does not match any known slice {0} and slicing is CLOSED: {1}",

@@ -713,8 +713,8 @@ class FhirValidator:
                 self._check_fixed(value[key], sub_expected, sub_loc, run, exact=exact)
             if exact:
                 for key in value:
-                    if key not in expected and key != "id":
-                        run.report("error", "value", "_DT_Fixed_Wrong", f"{loc}.{key}", _short(value[key]), "(absent)")
+                    if key not in expected and key != "id" and not (key[:1] == "_" and key[1:] in expected):
+                        run.report("error", "value", "Profile_VAL_NotAllowed", f"{loc}.{key}", key, run.profile or "")
             return
         if isinstance(expected, list):
             items = value if isinstance(value, list) else [value]
