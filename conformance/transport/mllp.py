@@ -293,14 +293,16 @@ def client_ssl_context(
     keyfile: str | Path | None = None,
     *,
     verify: bool = True,
+    password: str | None = None,
 ) -> ssl.SSLContext:
-    """A TLS client context; certfile/keyfile present a client certificate (mutual TLS)."""
+    """A TLS client context; certfile/keyfile present a client certificate (mutual TLS); `password` decrypts
+    the key (never prompted for on the terminal: a missing one is an ssl.SSLError)."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cafile) if cafile else None)
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if certfile:
-        context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+        context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None, password=password or "")
     return context
 
 
@@ -310,11 +312,14 @@ def server_ssl_context(
     *,
     client_cafile: str | Path | None = None,
     require_client_cert: bool = False,
+    password: str | None = None,
 ) -> ssl.SSLContext:
-    """A TLS server context; with client_cafile, client certificates are verified (required if asked)."""
+    """A TLS server context; with client_cafile, client certificates are verified (required if asked).
+    `password` decrypts the key; without it an encrypted key is an ssl.SSLError (OpenSSL would otherwise
+    prompt on the terminal and block the run)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+    context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None, password=password or "")
     if client_cafile:
         context.load_verify_locations(str(client_cafile))
         context.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
