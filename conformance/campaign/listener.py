@@ -54,7 +54,8 @@ class Listener:
 
         if not tls.client_cert:
             return None
-        return server_ssl_context(tls.client_cert, tls.client_key, client_cafile=tls.ca_bundle)
+        password = tls.client_key_password.reveal() if tls.client_key_password else None
+        return server_ssl_context(tls.client_cert, tls.client_key, client_cafile=tls.ca_bundle, password=password)
 
     @property
     def host(self) -> str:
