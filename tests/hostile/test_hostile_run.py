@@ -11,11 +11,22 @@ A few modes run in `make test`; the slower ones (each test waiting for a timeout
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from hardening_support import CONFORMANCE, RunOutcome, Target, described, run_conformance, write_config
+from hardening_support import (
+    CONFORMANCE,
+    RunOutcome,
+    Target,
+    described,
+    free_port,
+    run_conformance,
+    write_config,
+)
 
 HTTP_SUITE, MLLP_SUITE = "fhir-basics", "pam"
 SLOW = pytest.mark.slow
@@ -86,3 +97,39 @@ def check_suite_hit(outcome: RunOutcome, mode: str, suite: str, named: str, tran
         assert any(named in (r.get("error") or "").lower() for r in exchanges)
     else:
         assert all(r.get("error") is None for r in exchanges)  # the answer came; the verdict is about it
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_burst_of_ten_thousand_messages_during_a_run(hostile, tmp_path: Path) -> None:
+    """The system under test floods the harness's listener with 10,000 messages while the campaign runs."""
+    ref = hostile("mllp-burst")
+    port = free_port()
+    listener = {"host": "127.0.0.1", "port": port, "wait_seconds": 120.0, "expect_messages": ref.burst_count}
+    config = write_config(tmp_path / "c.toml", Target.of(ref), suites=[MLLP_SUITE], listener=listener)
+    sender: list = []
+
+    def flood_when_listening() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                time.sleep(0.2)
+                continue
+            sender.append(ref.start_mllp_sender("127.0.0.1", port))
+            return
+
+    flooder = threading.Thread(target=flood_when_listening, daemon=True)
+    flooder.start()
+    outcome = run_conformance(config, tmp_path / "run", timeout=800)
+    flooder.join(5)
+
+    assert outcome.code in (0, 1), outcome.output[-3000:]
+    assert outcome.results["complete"] is True
+    assert sender and sender[0].wait(30) and sender[0].sent, "the burst never started"
+    assert sender[0].sent[0].ack_ok, sender[0].sent[0].ack  # 10,000 ACKs came back on the connection
+    received = outcome.tests["pam/receiver/messages-received"]
+    assert received["outcome"] == "passed", received["messages"]
+    verify = subprocess.run([CONFORMANCE, "verify", str(outcome.run_dir)], capture_output=True, text=True, timeout=300)
+    assert verify.returncode == 0, verify.stdout[-2000:]

@@ -195,3 +195,35 @@ def test_plain_mllp_to_a_tls_listener_fails_within_the_timeout(mtls_listener) ->
     with pytest.raises(mllp.MllpError):
         mllp.send_and_receive("127.0.0.1", mtls_listener.port, adt(), timeout=2, connect_timeout=2, sink=sink)
     assert any(f.error for f in sink.exchanges) and mtls_listener.received == []
+
+
+def test_encrypted_key_is_never_prompted_for(pki: Pki) -> None:
+    """Regression: without its password an encrypted key made OpenSSL prompt on the terminal (a run blocked
+    waiting for input, or failed with 'Invalid argument'); now a clear SSLError, and the password works."""
+    with pytest.raises(ssl.SSLError):
+        mllp.server_ssl_context(pki.client_cert, pki.client_key, client_cafile=pki.ca)
+    with pytest.raises(ssl.SSLError):
+        mllp.client_ssl_context(pki.ca, pki.client_cert, pki.client_key)
+    mllp.server_ssl_context(pki.client_cert, pki.client_key, client_cafile=pki.ca, password=pki.key_password)
+    mllp.client_ssl_context(pki.ca, pki.client_cert, pki.client_key, password=pki.key_password)
+
+
+def test_campaign_listener_uses_the_configured_key_password(pki: Pki) -> None:
+    """Regression: the harness's MLLP listener (mllp.tls) ignored tls.client_key_password."""
+    from types import SimpleNamespace
+
+    from conformance.campaign.listener import Listener
+
+    config = parse_config(
+        {
+            "mllp": {"host": "127.0.0.1", "port": 1, "tls": True, "listener": {"port": 0}},
+            "tls": {
+                "ca_bundle": str(pki.ca),
+                "client_cert": str(pki.client_cert),
+                "client_key": str(pki.client_key),
+                "client_key_password": pki.key_password,
+            },
+        }
+    )
+    listener = Listener(SimpleNamespace(config=config, lang="en"))
+    assert listener.server._server.ssl_context is not None
