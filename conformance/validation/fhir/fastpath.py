@@ -254,7 +254,7 @@ def _children(coll: Collection, name: str) -> Collection:
         if value is None and name in CHOICE_NAMES:
             size = len(name)
             for key, sub in item.items():
-                if len(key) > size and key.startswith(name) and key[size:] in TYPE_SUFFIXES:
+                if isinstance(key, str) and len(key) > size and key.startswith(name) and key[size:] in TYPE_SUFFIXES:
                     value = sub
                     break
         if value is None:
@@ -270,7 +270,7 @@ def _all_children(item: Any) -> Collection:
     out: Collection = []
     if isinstance(item, dict):
         for key, value in item.items():
-            if key == "resourceType" or key[:1] == "_":
+            if not isinstance(key, str) or key == "resourceType" or key[:1] == "_":
                 continue
             if isinstance(value, list):
                 out.extend(v for v in value if v is not None)

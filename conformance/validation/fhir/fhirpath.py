@@ -143,7 +143,10 @@ def ext_1(extension: Any) -> bool:
     if not isinstance(extension, dict):
         return True
     has_extension = bool(extension.get("extension"))
-    has_value = any(key.lstrip("_").startswith("value") and key.lstrip("_")[5:6].isupper() for key in extension)
+    has_value = any(
+        isinstance(key, str) and key.lstrip("_").startswith("value") and key.lstrip("_")[5:6].isupper()
+        for key in extension
+    )
     return has_extension != has_value
 
 
@@ -313,6 +316,8 @@ def _has(item: dict[str, Any], name: str) -> bool:
 def _has_choice(item: dict[str, Any], name: str) -> bool:
     size = len(name)
     for key in item:
+        if not isinstance(key, str):
+            continue
         bare = key[1:] if key[:1] == "_" else key
         if len(bare) > size and bare.startswith(name) and bare[size:] in _TYPE_SUFFIX_NAMES:
             return True

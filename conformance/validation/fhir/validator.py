@@ -87,6 +87,7 @@ class _Run:
         en: str,
         profile: str | None = None,
     ) -> None:
+        location, en, fr = str(location), str(en), str(fr)
         key = (rule, location, en, severity)
         if key in self.findings:
             return
@@ -168,7 +169,7 @@ class FhirValidator:
                 "fatal", "structure", "This_property_must_be_an_object_not_", "", "(root)", _json_kind_of(resource)
             )
             return self._outcome(run, subject, ())
-        subject = f"{resource.get('resourceType', '?')}/{resource.get('id', '')}".rstrip("/")
+        subject = "resource"
         run.root = resource
         try:
             self._validate_resource(
@@ -176,6 +177,11 @@ class FhirValidator:
             )
         except RecursionError:
             run.report("fatal", "structure", "Error_parsing_JSON_", "", "structure nested too deeply")
+        except Exception as exc:  # a validator defect must become a finding, never a crash of the caller
+            fr = f"Erreur interne du validateur ({type(exc).__name__}: {exc}) : résultat incomplet"
+            en = f"Internal validator error ({type(exc).__name__}: {exc}): the result is incomplete"
+            run.add("fatal", "exception", "validator-internal-error", "", fr, en)
+        subject = f"{resource.get('resourceType', '?')}/{resource.get('id', '')}".rstrip("/")
         used = [*self._meta_profiles(resource), *profiles]
         return self._outcome(run, subject, used)
 
@@ -306,8 +312,12 @@ class FhirValidator:
         names = defs.json_names
         groups: dict[int, list[tuple[str, ElementNode, str | None, Any, Any]]] = {}
         base_pass = run.base_pass
-        shadows = any(key[:1] == "_" for key in obj)  # primitive extensions (`_birthDate`) present at all?
+        shadows = any(isinstance(key, str) and key[:1] == "_" for key in obj)  # primitive extensions present?
         for key, value in obj.items():
+            if not isinstance(key, str):
+                if base_pass:
+                    run.report("error", "structure", "Unrecognised_property_", loc, key)
+                continue
             if key == "resourceType" and is_resource:
                 continue
             if key[:1] == "_":
@@ -549,7 +559,7 @@ class FhirValidator:
         elif type_code in ("Coding",) and run.base_pass:
             self._check_coding_code(value, loc, run)
         elif type_code == "CodeableConcept" and run.base_pass:
-            for index, coding in enumerate(value.get("coding") or ()):
+            for index, coding in enumerate(_seq(value.get("coding"))):
                 if isinstance(coding, dict):
                     self._check_coding_code(coding, f"{loc}.coding[{index}]", run)
         elif type_code == "Identifier" and run.base_pass:
@@ -775,11 +785,12 @@ class FhirValidator:
         elif type_code == "CodeableConcept":
             codings = [
                 (c.get("system"), c["code"])
-                for c in value.get("coding") or ()
+                for c in _seq(value.get("coding"))
                 if isinstance(c, dict) and isinstance(c.get("code"), str)
             ]
         elif type_code == "Quantity" and isinstance(value.get("code"), str):
             codings = [(value.get("system"), value["code"])]
+        codings = [(s, c) for s, c in codings if s is None or isinstance(s, str)]
         if not codings:
             return
         answers = []
@@ -1012,7 +1023,12 @@ class FhirValidator:
         if value_node is None:
             return
         for key in value:
-            if key.startswith("value") and key[5:6].isupper() and key not in defined.root.json_names:
+            if (
+                isinstance(key, str)
+                and key.startswith("value")
+                and key[5:6].isupper()
+                and key not in defined.root.json_names
+            ):
                 allowed = ", ".join(value_node.type_codes) if value_node.max != 0 else "(none)"
                 run.report("error", "structure", "Extension_EXT_Type", f"{loc}.{key}", defined.url, allowed, key[5:])
 
@@ -1299,7 +1315,7 @@ class FhirValidator:
             if "coding" in value:
                 codings = [
                     (c.get("system"), c.get("code"))
-                    for c in value.get("coding") or ()
+                    for c in _seq(value.get("coding"))
                     if isinstance(c, dict) and c.get("code")
                 ]
             elif value.get("code"):
@@ -1557,6 +1573,13 @@ def _duplicate_key(text: str | bytes) -> str | None:
     return None
 
 
+def _seq(value: Any) -> list[Any]:
+    """A repeating element as a list, whatever the input holds (malformed shapes are reported elsewhere)."""
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
 def _base_url(path: str) -> str:
     return "http://hl7.org/fhir/StructureDefinition/" + path.split(".", 1)[0]
 
@@ -1662,7 +1685,7 @@ def _slice_url(node: ElementNode, validator: FhirValidator) -> str | None:
 
 
 def _all_contained(root: dict[str, Any], resource: dict[str, Any]) -> list[dict[str, Any]]:
-    contained = [c for c in resource.get("contained") or () if isinstance(c, dict)]
+    contained = [c for c in _seq(resource.get("contained")) if isinstance(c, dict)]
     if root is not resource:
-        contained.extend(c for c in root.get("contained") or () if isinstance(c, dict))
+        contained.extend(c for c in _seq(root.get("contained")) if isinstance(c, dict))
     return contained
