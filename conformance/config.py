@@ -365,7 +365,14 @@ class _Reader:
         value = self.string(table, where, key)
         if value is None:
             return None
-        path = Path(value).expanduser()
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # '~someone' with no such user
+            raise self.error(
+                f"{where}.{key}",
+                f"dossier personnel introuvable pour {value!r}",
+                f"cannot expand the home folder in {value!r}",
+            ) from None
         if not path.is_absolute():
             path = self.base_dir / path
         if must_exist and not path.exists():
