@@ -48,6 +48,7 @@ scalars = (
             "bearer",
             "279035121518989",
             "../x",
+            "~no-such-user/x",
             "\x00",
         ]
     )

@@ -7,6 +7,7 @@ import json
 from functools import cache
 
 import pytest
+from fuzz_support import bundle_entry_not_a_list as open_bug
 from fuzz_support import check_outcomes, check_rejected, fuzz, mutated
 from hypothesis import strategies as st
 
@@ -77,26 +78,6 @@ resources = st.builds(
     # a non-string top-level resourceType is bugs.md #1 (test_fuzz_regressions.py); kept out until fixed
     st.dictionaries(st.sampled_from(KEYS[1:]), json_values, max_size=8),
 )
-
-
-def open_bug(data: bytes) -> bool:
-    """Shapes of /work/notes/bugs.md #2 (still open): kept out so the fuzz keeps looking for new ones."""
-    if b"Bundle" not in data:
-        return False
-    try:
-        return _bundle_entry_not_a_list(json.loads(data))
-    except ValueError:
-        return False
-
-
-def _bundle_entry_not_a_list(node: object) -> bool:
-    if isinstance(node, list):
-        return any(_bundle_entry_not_a_list(v) for v in node)
-    if not isinstance(node, dict):
-        return False
-    if node.get("resourceType") == "Bundle" and "entry" in node and not isinstance(node["entry"], list):
-        return True
-    return any(_bundle_entry_not_a_list(v) for v in node.values())
 
 
 def check_bytes(data: bytes) -> None:

@@ -52,6 +52,8 @@ def test_fhir_contained_not_an_array(contained: str) -> None:
         {"timeouts": {"connect": float("nan")}},
         {"timeouts": {"total": float("inf")}},
         {"mllp": {"listener": {"wait_seconds": float("nan")}}},
+        {"run": {"output": "~no-such-user-hardening/runs"}},
+        {"tls": {"ca_bundle": "~no-such-user-hardening/ca.pem"}},
     ],
 )
 def test_config_unusable_values_are_config_errors(data: dict) -> None:
