@@ -267,7 +267,7 @@ def test_reference_target_type_and_format(validator: Any) -> None:
     outcome = validator.validate(observation(subject={"reference": "not a reference"}))
     assert single(outcome, "Reference_REF_Format1").location == "Observation.subject.reference"
     outcome = validator.validate(observation(subject={"reference": "#nowhere"}))
-    assert single(outcome, "Reference_REF_NotFound_Bundle").severity.value == "error"
+    assert single(outcome, "Reference_REF_CantResolve").severity.value == "error"
     assert validator.validate(observation(subject={"reference": "https://example.org/fhir/Patient/p1"})).is_valid
     outcome = validator.validate(observation(subject={"reference": "Patient/p1", "type": "Group"}))
     assert single(outcome, "Reference_REF_TypeMismatch").location == "Observation.subject"

@@ -69,6 +69,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cet élément ne correspond à aucune tranche (slice) connue {0} et le découpage est fermé : {1}",
         "This element does not match any known slice {0} and slicing is CLOSED: {1}",
     ),
+    "This_element_does_not_match_any_known_slice_": (
+        "Cet élément ne correspond à aucune tranche (slice) connue du profil {0}",
+        "This element does not match any known slice for the profile {0}",
+    ),
     "Validation_VAL_Profile_SliceOrder": (
         "Selon le profil {0}, l'élément '{1}' n'est pas dans l'ordre du découpage ordonné",
         "As specified by profile {0}, Element '{1}' is out of order in ordered slice",

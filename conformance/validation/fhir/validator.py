@@ -1097,6 +1097,14 @@ class FhirValidator:
                 unmatched_seen = True
                 if slicing.rules == "closed":
                     run.report("error", "structure", "Validation_VAL_Profile_NotSlice", item[3], "", base.element_id)
+                elif run.profile and base.name not in ("extension", "modifierExtension"):
+                    run.report(
+                        "information",
+                        "informational",
+                        "This_element_does_not_match_any_known_slice_",
+                        item[3],
+                        run.profile,
+                    )
                 result.append((item, base))
                 continue
             if slicing.rules == "openAtEnd" and unmatched_seen:
@@ -1391,7 +1399,7 @@ class FhirValidator:
             found = [c for c in _all_contained(container, resource) if c.get("id") == reference[1:]]
             if not found:
                 if run.base_pass:
-                    run.report("error", "structure", "Reference_REF_NotFound_Bundle", f"{loc}.reference", reference)
+                    run.report("error", "structure", "Reference_REF_CantResolve", f"{loc}.reference", reference)
                 return
             target_type = found[0].get("resourceType")
         elif reference.startswith(("urn:uuid:", "urn:oid:")):
