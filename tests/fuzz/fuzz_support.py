@@ -110,23 +110,3 @@ def fuzz(budget: str, strategy: st.SearchStrategy, check: Callable[[Any], None],
         check(example)
 
     property_holds()
-
-
-def bundle_entry_not_a_list(data: bytes) -> bool:
-    """Inputs of /work/notes/bugs.md #2 (still open in the fhir area): kept out so fuzzing looks for new bugs."""
-    if b"Bundle" not in data:
-        return False
-    try:
-        return _entry_not_a_list(json.loads(data))
-    except (ValueError, RecursionError):
-        return False
-
-
-def _entry_not_a_list(node: object) -> bool:
-    if isinstance(node, list):
-        return any(_entry_not_a_list(v) for v in node)
-    if not isinstance(node, dict):
-        return False
-    if node.get("resourceType") == "Bundle" and "entry" in node and not isinstance(node["entry"], list):
-        return True
-    return any(_entry_not_a_list(v) for v in node.values())

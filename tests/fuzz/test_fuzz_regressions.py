@@ -10,17 +10,17 @@ from conformance.validation.options import ValidateOptions
 OPTIONS = ValidateOptions(lang="en")
 
 
-@pytest.mark.xfail(reason="bugs.md #1: TypeError on a non-string resourceType (fix pending in the fhir area)")
 @pytest.mark.parametrize("body", [b'{"resourceType": []}', b'{"resourceType": {}}', b'{"resourceType": [1]}'])
 def test_fhir_non_string_resource_type(body: bytes) -> None:
+    """bugs.md #1 (fixed in the fhir area): TypeError escaped."""
     from conformance.validation.fhir import validate_input
 
     outcomes = check_outcomes(validate_input(body, name="regression", options=OPTIONS))
     check_rejected(outcomes)
 
 
-@pytest.mark.xfail(reason="bugs.md #2: TypeError on a non-array Bundle.entry (fix pending in the fhir area)")
 def test_fhir_bundle_entry_not_an_array() -> None:
+    """bugs.md #2 (fixed in the fhir area): TypeError escaped."""
     from conformance.validation.fhir import validate_input
 
     outcomes = check_outcomes(validate_input(b'{"resourceType":"Bundle","entry":1}', name="r", options=OPTIONS))
