@@ -477,3 +477,17 @@ def test_xml_doctype_is_fatal(validator: Any) -> None:
 
     xml = '<!DOCTYPE List [<!ENTITY x "y">]><List xmlns="http://hl7.org/fhir"><status value="current"/><mode value="working"/></List>'
     assert single(validate(xml, context=validator.ctx), "Error_parsing_XML_").severity.value == "fatal"
+
+
+def test_attachment_size_and_snomed_edition_uri(validator: Any) -> None:
+    good = patient(photo=[{"contentType": "text/plain", "data": "aGVsbG8=", "size": 5}])
+    assert validator.validate(good).is_valid
+    wrong = patient(photo=[{"contentType": "text/plain", "data": "aGVsbG8=", "size": 100}])
+    assert single(validator.validate(wrong), "TYPE_SPECIFIC_CHECKS_DT_ATT_SIZE_CORRECT").location == "Patient.photo[0]"
+    edition = patient(
+        maritalStatus={
+            "coding": [{"system": "http://snomed.info/sct/900000000000207008/version/20190731", "code": "1"}]
+        }
+    )
+    issue = single(validator.validate(edition), "Terminology_TX_System_Invalid")
+    assert (issue.severity.value, issue.location) == ("error", "Patient.maritalStatus.coding[0]")

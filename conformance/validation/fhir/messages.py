@@ -242,6 +242,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Le Coding référence un jeu de valeurs, pas un système de codes ('{0}')",
         "The Coding references a value set, not a code system ('{0}')",
     ),
+    "TYPE_SPECIFIC_CHECKS_DT_ATT_SIZE_CORRECT": (
+        "La taille déclarée de la pièce jointe ({0}) ne correspond pas à sa taille réelle ({1})",
+        "Stated Attachment Size {0} does not match actual attachment size {1}",
+    ),
+    "Terminology_TX_System_Invalid": ("URI de système invalide : {0}", "Invalid System URI: {0}"),
     "Bundle_BUNDLE_Entry_NotFound": ("'{0}' est introuvable dans le bundle", "Can't find '{0}' in the bundle"),
     "Type_Specific_Checks_DT_Primitive_Length": (
         "La valeur dépasse la longueur maximale autorisée de {0}",

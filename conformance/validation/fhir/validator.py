@@ -7,6 +7,8 @@ the caller's) the same way. Findings are de-duplicated, so a rule broken in both
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -562,6 +564,8 @@ class FhirValidator:
             for index, coding in enumerate(_seq(value.get("coding"))):
                 if isinstance(coding, dict):
                     self._check_coding_code(coding, f"{loc}.coding[{index}]", run)
+        elif type_code == "Attachment" and run.base_pass:
+            self._check_attachment(value, loc, run)
         elif type_code == "Identifier" and run.base_pass:
             system = value.get("system")
             if isinstance(system, str) and system and ":" not in system:
@@ -585,6 +589,19 @@ class FhirValidator:
                 merged = _merge_constraints(merged, type_struct.root.constraints)
             self._merged[key] = merged
         return merged
+
+    @staticmethod
+    def _check_attachment(value: dict[str, Any], loc: str, run: _Run) -> None:
+        """The stated size must be the size of the inline data."""
+        data, size = value.get("data"), value.get("size")
+        if not isinstance(data, str) or not isinstance(size, int) or isinstance(size, bool):
+            return
+        try:
+            actual = len(base64.b64decode("".join(data.split()), validate=True))
+        except (binascii.Error, ValueError):
+            return  # reported as an invalid base64Binary
+        if actual != size:
+            run.report("error", "structure", "TYPE_SPECIFIC_CHECKS_DT_ATT_SIZE_CORRECT", loc, size, actual)
 
     def _check_type_profiles(
         self,
@@ -757,6 +774,9 @@ class FhirValidator:
             return
         if ":" not in system and system:
             run.report("error", "invalid", "Terminology_TX_System_Relative", f"{loc}.system")
+            return
+        if system.startswith("http://snomed.info/sct/"):  # an edition/version URI is not the code system
+            run.report("error", "code-invalid", "Terminology_TX_System_Invalid", f"{loc}", system)
             return
         if system in EXTERNAL_SYSTEMS:
             return
