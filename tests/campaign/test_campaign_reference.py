@@ -94,20 +94,7 @@ def test_full_campaign_against_reference(tmp_path):
     assert "Summary per suite" in output and "report.html" in output
 
 
-# The HTML report writer (evidence area) currently fails on these runs ("'str object' has no attribute 'en'"),
-# which makes the run exit 2; see /work/notes/campaign.md.
-REPORT_WRITER_UPSTREAM = {"capability-missing-interaction", "transaction-response-invalid"}
-
-
-@pytest.mark.parametrize(
-    "fault",
-    [
-        pytest.param(f, marks=pytest.mark.xfail(reason="report writer bug upstream", strict=False))
-        if f in REPORT_WRITER_UPSTREAM
-        else f
-        for f in sorted(FAULT_TESTS)
-    ],
-)
+@pytest.mark.parametrize("fault", sorted(FAULT_TESTS))
 def test_seeded_fault_fails_its_suite(tmp_path, fault):
     suites, test_id, text = FAULT_TESTS[fault]
     code, results, output = run(tmp_path, "--faults", fault, *[a for s in suites for a in ("--suite", s)])
