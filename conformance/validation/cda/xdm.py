@@ -64,7 +64,7 @@ def _xdm(severity: str, rule: str, location: str, fr: str, en: str, code: str = 
 
 def _safe_name(name: str) -> str | None:
     """The entry name normalised, or None when it escapes the archive (absolute, `..`, drive letters)."""
-    if "\x00" in name or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+    if not name or "\x00" in name or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
         return None
     normal = posixpath.normpath(name.replace("\\", "/"))
     if normal.startswith("../") or normal == ".." or "/../" in f"/{normal}/":
@@ -96,7 +96,7 @@ def read_archive(data: bytes) -> Archive:
         return archive
     total = 0
     for info in infos:
-        if info.is_dir():
+        if info.filename and info.is_dir():  # an empty name (cut at a NUL byte) would break is_dir()
             continue
         name = _safe_name(info.filename)
         if name is None:
