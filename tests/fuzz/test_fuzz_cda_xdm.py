@@ -43,6 +43,8 @@ ENTRY_NAMES = [
     "évian/ça.xml",
     "a" * 250,
     "IHE_XDM/SUBSET01/doc0001.xml",
+    "\x00",
+    "\x00evil.xml",
 ]
 
 

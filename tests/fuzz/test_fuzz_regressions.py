@@ -63,3 +63,19 @@ def test_config_unusable_values_are_config_errors(data: dict) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(data, source="regression.toml")
     assert caught.value.file == "regression.toml" and caught.value.key
+
+
+@pytest.mark.parametrize("name", ["\x00", "\x00evil.xml", ""])
+def test_xdm_entry_with_empty_name(name: str) -> None:
+    """Fixed in conformance/validation/cda/xdm.py: an entry name cut at NUL made ZipInfo.is_dir() raise."""
+    import io
+    import zipfile
+
+    from conformance.validation.cda import validate_input
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(name), b"<x/>")
+    outcomes = check_outcomes(validate_input(buffer.getvalue(), name="regression.zip", options=OPTIONS))
+    assert outcomes[0].kind == "xdm"
+    assert any(f.rule == "xdm-zip-path-traversal" for f in outcomes[0].findings)
