@@ -38,6 +38,7 @@ IDENTITY_RELIABILITY = FR_CORE + "fr-core-identity-reliability"
 RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
 IDNPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
 FINESS_SYSTEM = "https://finess.esante.gouv.fr"
+HARNESS_TAG = {"system": "urn:hopen-conformance", "code": "harness-provided"}
 SUBMISSIONSET_CODE = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes|submissionset"
 
 
@@ -136,7 +137,7 @@ def provide_bundle(patient_ref: str, cda: bytes, *, source: str = "urn:oid:1.2.2
     binary = {"resourceType": "Binary", "contentType": "text/xml", "data": base64.b64encode(cda).decode("ascii")}
     docref = {
         "resourceType": "DocumentReference",
-        "meta": {"profile": [PROFILE_DOCREF]},
+        "meta": {"profile": [PROFILE_DOCREF], "tag": [HARNESS_TAG]},
         "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": unique},
         "status": "current",
         "type": {"coding": [type_coding]},
@@ -165,7 +166,7 @@ def provide_bundle(patient_ref: str, cda: bytes, *, source: str = "urn:oid:1.2.2
     }
     submission_set = {
         "resourceType": "List",
-        "meta": {"profile": [PROFILE_SUBMISSIONSET]},
+        "meta": {"profile": [PROFILE_SUBMISSIONSET], "tag": [HARNESS_TAG]},
         "extension": [
             {
                 "url": "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId",
@@ -203,6 +204,12 @@ def provide_bundle(patient_ref: str, cda: bytes, *, source: str = "urn:oid:1.2.2
             for full_url, resource, rtype in entries
         ],
     }
+
+
+def provided_by_harness(resource: dict) -> bool:
+    """Resources a previous ITI-65 of this harness created: they show our input, not the system's data."""
+    tags = (resource.get("meta") or {}).get("tag") or []
+    return any(isinstance(t, dict) and t.get("system") == HARNESS_TAG["system"] for t in tags)
 
 
 def first_reference(resource: dict, path: str) -> str | None:

@@ -82,3 +82,34 @@ def test_provide_document_bundle(fhir_client, document_patient_id, test_data, ev
             )
     if problems:
         raise ConformanceFailure(problems)
+    _read_back(fhir_client, entries, document_patient_id)
+
+
+def _read_back(fhir_client, entries: list, patient_id: str) -> None:
+    """The DocumentReference the server created is readable at its location and names the patient."""
+    locations = [str(((e or {}).get("response") or {}).get("location", "")) for e in entries]
+    location = next((loc for loc in locations if "DocumentReference/" in loc), None)
+    expect(
+        location,
+        "iti65-no-docref-location",
+        "aucune location de DocumentReference dans la réponse",
+        "no DocumentReference location in the response",
+        location="Bundle.entry.response.location",
+    )
+    path = location[location.index("DocumentReference/") :].split("/_history")[0]
+    created = fhir_client.get(path)
+    expect(
+        created.status == 200,
+        "iti65-read-back",
+        f"{path}: HTTP {created.status} à la relecture",
+        f"{path}: HTTP {created.status} when read back",
+    )
+    resource = expect_resource(created, "DocumentReference")
+    subject = str((resource.get("subject") or {}).get("reference", ""))
+    expect(
+        subject.endswith(f"Patient/{patient_id}"),
+        "iti65-read-back-subject",
+        f"{path}: subject {subject!r} au lieu de Patient/{patient_id}",
+        f"{path}: subject {subject!r} instead of Patient/{patient_id}",
+        location="DocumentReference.subject",
+    )
