@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from conformance.cli import cli
@@ -72,3 +73,24 @@ def test_secrets_never_reach_the_run_folder(tmp_path):
     assert not leaks
     sent = [p for p in (out / "evidence").rglob("*.json") if b'"Authorization": "Bearer [REDACTED]"' in p.read_bytes()]
     assert sent  # the token was sent with the requests, and redacted in their records
+
+
+@pytest.mark.browser
+def test_pdf_is_written_and_sealed(tmp_path):
+    from conformance.reports.pdf import find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("chromium not installed (make system-deps)")
+    out = tmp_path / "run"
+    executable = str(Path(sys.executable).parent / "conformance")
+    done = subprocess.run(
+        [executable, "run", "--reference", "--suite", "directory", "--output", str(out), "--pdf", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert "report.pdf" in (out / "manifest.json").read_text(encoding="utf-8")
+    verify = subprocess.run([executable, "verify", str(out)], capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
