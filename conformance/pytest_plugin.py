@@ -66,6 +66,24 @@ def pytest_configure(config: pytest.Config) -> None:
     state.open()
     config.stash[STATE_KEY] = state
     config.stash[OWNS_RUN_KEY] = True
+    _interrupt_on_sigterm()
+    from conformance.campaign.runner import write_partial_results
+
+    write_partial_results(state)  # from the first moment, the folder says the run is incomplete
+
+
+def _interrupt_on_sigterm() -> None:
+    """Bare pytest: SIGTERM stops the run like Ctrl-C, leaving a partial, unsealed run folder."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def activate(config: pytest.Config, state: Any) -> None:

@@ -72,3 +72,51 @@ def test_bad_configuration_is_a_usage_error(pytester, tmp_path):
     result = pytester.runpytest_subprocess("--conformance-config", str(config))
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*fhir.base_url*"])
+
+
+def test_bare_pytest_sigterm_leaves_partial_run(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    suite = tmp_path / "suites" / "fhir_basics"
+    suite.mkdir(parents=True)
+    (suite / "test_slow.py").write_text(
+        "import time\n\ndef test_first():\n    pass\n\ndef test_slow():\n    time.sleep(60)\n", encoding="utf-8"
+    )
+    config = tmp_path / "c.toml"
+    config.write_text("", encoding="utf-8")
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(tmp_path / "suites"),
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--conformance-config",
+            str(config),
+            "--conformance-output",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+    )
+    results = out / "results.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and '"fhir-basics/slow/first"' not in (
+        results.read_text(encoding="utf-8") if results.exists() else ""
+    ):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    data = json.loads(results.read_text(encoding="utf-8"))
+    assert data["complete"] is False, output
+    assert not (out / "manifest.json").exists()
+    assert next(t["id"] for t in data["tests"]) == "fhir-basics/slow/first"
