@@ -60,3 +60,45 @@ def test_hostile_fhir_server(tmp_path, mode):
     if mode != "tls-invalid-cert":  # plain http://: the TLS test says why it did not run
         assert tests["fhir-basics/security/tls"]["outcome"] == "skipped"
     assert len(tests) == 13  # every test ran and was judged
+
+
+MLLP_MODES = {
+    "mllp-close-mid-frame": ("error", "mid-frame"),
+    "mllp-wrong-ack": ("failed", "MSA-2"),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MLLP_MODES))
+def test_hostile_mllp_receiver(tmp_path, mode):
+    config = tmp_path / "hostile.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "run"
+    executable = str(Path(sys.executable).parent / "conformance")
+    done = subprocess.run(
+        [
+            executable,
+            "run",
+            "--reference",
+            "--hostile",
+            mode,
+            "--config",
+            str(config),
+            "--suite",
+            "pam",
+            "--output",
+            str(out),
+            "--lang",
+            "en",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    tests = {t["id"]: t for t in json.loads((out / "results.json").read_text(encoding="utf-8"))["tests"]}
+    outcome, words = MLLP_MODES[mode]
+    senders = [t for key, t in tests.items() if key.startswith("pam/sender/")]
+    assert len(senders) == 9 and all(t["outcome"] == outcome for t in senders)
+    assert words in tests["pam/sender/admission"]["messages"][0]
+    assert all(t["evidence"] for t in senders)  # the exchange up to the fault is kept
