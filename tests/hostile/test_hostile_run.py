@@ -61,7 +61,11 @@ def params() -> list:
 def test_hostile_run_finishes_names_the_fault_and_keeps_evidence(hostile, tmp_path: Path, mode: str) -> None:
     hits, transport_fault = MODES[mode]
     ref = hostile(mode, huge_body_bytes=64 * 1024 * 1024)
-    config = write_config(tmp_path / "campaign.toml", Target.of(ref), suites=[HTTP_SUITE, MLLP_SUITE])
+    # slow-bytes trickles a byte a second: the read timeout must outlast the first byte to see a frame started
+    timeouts = {"read": 3.0, "total": 5.0} if mode == "slow-bytes" else None
+    config = write_config(
+        tmp_path / "campaign.toml", Target.of(ref), suites=[HTTP_SUITE, MLLP_SUITE], timeouts=timeouts
+    )
     outcome = run_conformance(config, tmp_path / "run")
 
     assert outcome.code == 1, outcome.output[-3000:]
