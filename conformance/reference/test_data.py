@@ -335,7 +335,22 @@ def conform_annuaire_meta(resource: dict, *, contained: bool) -> dict:
         f"https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/{names[1]}|1.2.0-snapshot-2",
     ]
     resource["meta"] = meta
+    _drop_retired_mailbox_metadata(resource)
     return resource
+
+
+MAILBOX_METADATA = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata"
+# PDSm 3.1.1 pins Annuaire 1.1.0; Annuaire 1.2.0 (the one we load) no longer defines this sub-extension.
+RETIRED_MAILBOX_METADATA = {"digitization"}
+
+
+def _drop_retired_mailbox_metadata(resource: dict) -> None:
+    for telecom in resource.get("telecom", []):
+        for extension in telecom.get("extension", []):
+            if extension.get("url") == MAILBOX_METADATA:
+                extension["extension"] = [
+                    sub for sub in extension.get("extension", []) if sub.get("url") not in RETIRED_MAILBOX_METADATA
+                ]
 
 
 def _identifier_value(resource: dict, system: str) -> str:

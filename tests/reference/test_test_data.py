@@ -18,21 +18,13 @@ def _validator():
     return validate, load_context(PACKAGES)
 
 
-def _is_missing_mhd_package(message: str) -> bool:
-    # ihe.iti.mhd 4.2.3 (PDSm's dependency) is not available here: its extensions cannot be resolved, and the
-    # SubmissionSet identifier slices (uniqueId / entryUUID, discriminated by `use` values defined in MHD) cannot
-    # be told apart, so both identifiers of the PDSm example land in uniqueId. The shared README asks validators
-    # to report what is missing as unresolvable, not to call the instance invalid.
-    return "profiles.ihe.net/ITI/MHD" in message or "List.identifier:uniqueId: max allowed = 1" in message
-
-
 def test_every_seeded_resource_validates_against_its_declared_profiles() -> None:
     validate, context = _validator()
     data = build_test_data()
     problems = {}
     for key, resource in data.resources.items():
         outcome = validate(resource, context=context, lang="en")
-        errors = [f"{f.location}: {f.message_en}" for f in outcome.errors if not _is_missing_mhd_package(f.message_en)]
+        errors = [f"{f.location}: {f.message_en}" for f in outcome.errors]
         if errors:
             problems[key] = errors
     assert problems == {}
