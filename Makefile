@@ -29,7 +29,6 @@ system-deps:
 	@fc-list 2>/dev/null | grep -qi dejavu || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null; }
 
 node-deps:
-	@true
 	@command -v npm >/dev/null || exit 0; test tests/thirdparty/node_modules/.package-lock.json -nt tests/thirdparty/package-lock.json || (cd tests/thirdparty && npm ci --no-audit --no-fund --loglevel=error)
 	@test -d reports/allure/node_modules/allure || { cd reports/allure && npm ci --silent --no-audit --no-fund; }
 
