@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from conformance.reference.test_data import TestData, TestPatient
+from conformance.validation.hl7v2.rules import MOVEMENT_EVENTS
 
 PAM_VERSION = "2.5^FRA^2.11"
 PAM_CONFORMANCE = "2.11^IHE_FRANCE-2.11-PAM"
@@ -26,35 +27,6 @@ INS_AUTHORITIES = {
     "1.2.250.1.213.1.4.10": "ASIP-SANTE-INS-NIR-TEST",
     "1.2.250.1.213.1.4.11": "ASIP-SANTE-INS-NIR-DEMO",
 }
-# ITI-31 movement events (S1 §2.2): they carry ZBE, PID-18 and PV1-19.
-MOVEMENT_EVENTS = frozenset(
-    [
-        "A01",
-        "A02",
-        "A03",
-        "A04",
-        "A05",
-        "A06",
-        "A07",
-        "A11",
-        "A12",
-        "A13",
-        "A14",
-        "A15",
-        "A16",
-        "A21",
-        "A22",
-        "A25",
-        "A26",
-        "A27",
-        "A38",
-        "A52",
-        "A53",
-        "A54",
-        "A55",
-        "Z99",
-    ]
-)
 IDENTITY_EVENTS = frozenset({"A28", "A31", "A40", "A47"})
 CANCEL_EVENTS = frozenset(["A11", "A12", "A13", "A25", "A26", "A27", "A38", "A52", "A53", "A55"])
 DOCUMENT_TYPES = {("MDM", "T02"), ("MDM", "T04"), ("MDM", "T10"), ("ORU", "R01")}

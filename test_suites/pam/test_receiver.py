@@ -7,34 +7,10 @@ import pytest
 from conformance.campaign.checks import ConformanceFailure, expect
 from conformance.campaign.hl7v2 import PAM_VERSION, field, segments
 from conformance.findings import Severity, finding
+from conformance.validation.hl7v2.rules import INS_OIDS as INS_AUTHORITIES
+from conformance.validation.hl7v2.rules import MOVEMENT_EVENTS
 
 PAM = "IHE PAM FR 2.11"
-MOVEMENT_EVENTS = {
-    "A01",
-    "A02",
-    "A03",
-    "A04",
-    "A05",
-    "A06",
-    "A07",
-    "A11",
-    "A12",
-    "A13",
-    "A14",
-    "A16",
-    "A21",
-    "A22",
-    "A25",
-    "A26",
-    "A27",
-    "A38",
-    "A52",
-    "A53",
-    "A54",
-    "A55",
-    "Z99",
-}
-INS_AUTHORITIES = {"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"}
 
 
 @pytest.fixture(scope="module")

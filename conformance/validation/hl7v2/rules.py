@@ -38,6 +38,35 @@ INS_OIDS = {
     "1.2.250.1.213.1.4.10": "INS-NIR test",
     "1.2.250.1.213.1.4.11": "INS-NIR démo",
 }
+# ITI-31 movement events (PAM FR S1 §2.2): they carry ZBE, PID-18 and PV1-19.
+MOVEMENT_EVENTS = frozenset(
+    [
+        "A01",
+        "A02",
+        "A03",
+        "A04",
+        "A05",
+        "A06",
+        "A07",
+        "A11",
+        "A12",
+        "A13",
+        "A14",
+        "A15",
+        "A16",
+        "A21",
+        "A22",
+        "A25",
+        "A26",
+        "A27",
+        "A38",
+        "A52",
+        "A53",
+        "A54",
+        "A55",
+        "Z99",
+    ]
+)
 INS_C_OIDS = {"1.2.250.1.213.1.4.2", "1.2.250.1.213.1.4.6", "1.2.250.1.213.1.4.7"}
 ATTRIBUTE_ONLY_RELIABILITY = {"HOMA", "FICT", "DOUT"}
 NULL = '""'
