@@ -27,6 +27,7 @@ import pytest
 from conformance import settings
 from conformance.campaign.state import CampaignState, default_run_dir, new_run_id
 from conformance.config import SUITES, ConfigError, RunConfig
+from conformance.evidence.sealing import MANIFEST, SIGNATURE
 from conformance.results import RunResult, TestOutcome, TestResult
 
 EXIT_OK = 0
@@ -94,12 +95,22 @@ class _RunnerPlugin:
 
     def __init__(self, state: CampaignState) -> None:
         self.state = state
+        self.session: pytest.Session | None = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         from conformance.pytest_plugin import activate
 
         activate(config, self.state)
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple) -> None:
+        # A KeyboardInterrupt raised by the SIGTERM handler can be swallowed by code under test (asyncio
+        # callbacks, broad except clauses): the flag still stops the session at the next test boundary.
+        if _termination_requested.is_set() and self.session is not None:
+            self.session.shouldstop = "interrupted by a signal"
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -148,10 +159,16 @@ def run_campaign(
         f"timeout={max(300, int(config.timeouts.total * 3))}",
         *extra_pytest_args,
     ]
+    _termination_requested.clear()
     with _interrupt_on_sigterm():
         code = pytest.main(args, plugins=[_RunnerPlugin(state)])
-    interrupted = code == pytest.ExitCode.INTERRUPTED and not state.collection_errors
-    result = finish_run(state, interrupted=interrupted, pdf=pdf)
+        interrupted = (
+            code == pytest.ExitCode.INTERRUPTED or _termination_requested.is_set()
+        ) and not state.collection_errors
+        try:
+            result = finish_run(state, interrupted=interrupted, pdf=pdf)
+        except KeyboardInterrupt:  # a signal while the outputs were written or sealed: never a half seal
+            result = finish_run(state, interrupted=True, pdf=False)
     result.problems.extend(state.collection_errors)
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         result.problems.append(f"pytest exit code {int(code)}")
@@ -171,6 +188,9 @@ def campaign_exit_code(result: CampaignResult, pytest_code: int) -> int:
     return EXIT_OK
 
 
+_termination_requested = threading.Event()
+
+
 @contextlib.contextmanager
 def _interrupt_on_sigterm() -> Iterator[None]:
     """SIGTERM behaves like Ctrl-C: pytest stops, the run folder is left partial and unsealed."""
@@ -179,6 +199,7 @@ def _interrupt_on_sigterm() -> Iterator[None]:
         return
 
     def handler(signum: int, frame: Any) -> None:
+        _termination_requested.set()
         raise KeyboardInterrupt(f"signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, handler)
@@ -212,6 +233,8 @@ def finish_run(state: CampaignState, *, interrupted: bool, pdf: bool = False) ->
     if interrupted:
         run.complete = False
         run.warnings.append("run interrupted: results are partial and the run folder is not sealed")
+        for seal_file in (MANIFEST, SIGNATURE):
+            (state.run_dir / seal_file).unlink(missing_ok=True)
         with contextlib.suppress(Exception):
             write_partial_results(state)
         return result
