@@ -32,7 +32,7 @@ SHORT_SECRET_WARNING = {
 }
 _KNOWN_WARNING_CODES = {
     r"(?i)signing key generated|clé de signature générée": "generated-signing-key",
-    r"(?i)tls verification|vérification tls|verify.*(off|disabled)": "tls-verification-off",
+    r"(?i)tls (certificate )?verification|vérification tls|verify.*(off|disabled)": "tls-verification-off",
 }
 
 
@@ -90,9 +90,33 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+# The campaign's run warnings are English strings; their French wording for French reports.
+_FRENCH_WARNINGS = (
+    (re.compile(r"^FHIR package dependency not available: (.+)$"), "Dépendance de paquet FHIR indisponible : {0}"),
+    (
+        re.compile(r"^TLS certificate verification is OFF"),
+        "La vérification des certificats TLS est DÉSACTIVÉE (tls.verify = false) : "
+        "l'identité du serveur n'a pas été contrôlée",
+    ),
+    (
+        re.compile(r"^run interrupted"),
+        "Exécution interrompue : résultats partiels, dossier non scellé",
+    ),
+    (re.compile(r"^PDF requested but"), "PDF demandé mais le générateur de PDF est indisponible"),
+)
+
+
 def _warning(text: str) -> dict[str, Any]:
     code = next((c for pattern, c in _KNOWN_WARNING_CODES.items() if re.search(pattern, text)), None)
-    return {"code": code, "fr": text, "en": text}
+    return {"code": code, "fr": _in_french(text), "en": text}
+
+
+def _in_french(text: str) -> str:
+    for pattern, french in _FRENCH_WARNINGS:
+        match = pattern.search(text)
+        if match:
+            return french.format(*match.groups())
+    return text
 
 
 def _dedupe(warnings: list[dict[str, Any]]) -> list[dict[str, Any]]:
