@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,29 @@ def _load(path: Path):
     return module
 
 
+def _run_isolated(path: Path) -> dict[str, object]:
+    """One bench per process: peak-memory figures (ru_maxrss) must not include another bench's peak."""
+    done = subprocess.run([sys.executable, __file__, "--one", str(path)], capture_output=True, text=True)
+    sys.stderr.write(done.stderr)
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"error": f"bench process exited {done.returncode}: {done.stdout[-300:]}"}
+
+
+def _run_one(path: Path) -> int:
+    try:
+        figures = _load(path).run()
+    except Exception as exc:  # a broken bench must not hide the others
+        figures = {"error": f"{type(exc).__name__}: {exc}"}
+    sys.stdout.flush()
+    print("\n" + json.dumps(figures, default=str))
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--one"]:
+        return _run_one(Path(argv[1]))
     only = set(argv)
     results: dict[str, object] = {
         "machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count()},
@@ -35,10 +58,7 @@ def main(argv: list[str]) -> int:
         if only and name not in only:
             continue
         print(f"== {name}", flush=True)
-        try:
-            figures = _load(path).run()
-        except Exception as exc:  # a broken bench must not hide the others
-            figures = {"error": f"{type(exc).__name__}: {exc}"}
+        figures = _run_isolated(path)
         for key, value in figures.items():
             print(f"  {key:<55} {value}", flush=True)
         results[name] = figures
