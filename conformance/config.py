@@ -16,6 +16,7 @@ Layout (every section optional except what the chosen suites need; see examples/
     [mllp.listener] host, port (where the system sends to the harness), wait_seconds, expect_messages
     [hl7v2]      sending/receiving application and facility, documents (MDM/ORU when true)
     [test_data]  patients (test-INS identities), practitioners, organizations, documents
+    [documents]  files: documents the system produced (CDA R2 files, IHE XDM packages, or folders of them)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-SUITES = ("fhir-basics", "identity", "documents", "directory", "pam", "documents-hl7v2")
+SUITES = ("fhir-basics", "identity", "documents", "directory", "pam", "documents-hl7v2", "produced-documents")
 AUTH_TYPES = ("none", "basic", "bearer", "oauth2-client-credentials", "smart-backend-services")
 LANGUAGES = ("fr", "en")
 DEFAULT_PACKAGES = (
@@ -179,6 +180,13 @@ class TestData:
 
 
 @dataclass(slots=True)
+class DocumentsConfig:
+    """Documents the system under test produced (CDA R2 files, IHE XDM packages), files or folders."""
+
+    files: list[Path] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class RunSettings:
     name: str = ""
     suites: list[str] = field(default_factory=lambda: list(SUITES))
@@ -198,6 +206,7 @@ class RunConfig:
     timeouts: Timeouts = field(default_factory=Timeouts)
     mllp: MllpConfig = field(default_factory=MllpConfig)
     hl7v2: Hl7v2Config = field(default_factory=Hl7v2Config)
+    documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     test_data: TestData = field(default_factory=TestData)
 
     def secrets(self) -> list[str]:
@@ -280,7 +289,7 @@ def load_config(path: str | Path) -> RunConfig:
 
 def parse_config(data: Mapping[str, Any], *, source: str = "<memory>", base_dir: Path | None = None) -> RunConfig:
     reader = _Reader(source, base_dir or Path.cwd())
-    top = reader.table(data, "", {"run", "fhir", "tls", "timeouts", "mllp", "hl7v2", "test_data"})
+    top = reader.table(data, "", {"run", "fhir", "tls", "timeouts", "mllp", "hl7v2", "test_data", "documents"})
     config = RunConfig(source=source)
     config.run = reader.run_settings(top.get("run", {}))
     config.fhir = reader.fhir(top.get("fhir", {}))
@@ -289,6 +298,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<memory>", base_dir:
     config.mllp = reader.mllp(top.get("mllp", {}))
     config.hl7v2 = reader.hl7v2(top.get("hl7v2", {}))
     config.test_data = reader.test_data(top.get("test_data", {}))
+    config.documents = reader.documents(top.get("documents", {}))
     return config
 
 
@@ -566,6 +576,12 @@ class _Reader:
             document_patient=self.string(t, w, "document_patient"),
             cda_document=self.path(t, w, "cda_document"),
         )
+
+    def documents(self, value: Any) -> DocumentsConfig:
+        w = "documents"
+        t = self.table(value, w, {"files"})
+        files = [self.path({"files": item}, w, "files") for item in self.strings(t, w, "files", [])]
+        return DocumentsConfig(files=[f for f in files if f is not None])
 
     def patient(self, value: Any, w: str) -> PatientData:
         t = self.table(

@@ -53,6 +53,8 @@ def reference_config(ref: Any, base: RunConfig | None = None) -> RunConfig:
     if config.mllp.listener is None:
         config.mllp.listener = ListenerConfig(host="127.0.0.1", port=0, wait_seconds=20.0, expect_messages=8)
     config.hl7v2.documents = True
+    if not config.documents.files:
+        config.documents.files = ref.produced_documents()
     config.test_data = reference_test_data(ref)
     if not config.run.name:
         config.run.name = "Reference endpoints (hopen-conformance)"

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import tempfile
 import threading
+from pathlib import Path
 from typing import NamedTuple
 
+from conformance.reference.documents import write_produced_documents
 from conformance.reference.faults import parse_faults
 from conformance.reference.fhir_server import ReferenceFhirServer
 from conformance.reference.hostile import MLLP_RECEIVER_MODES, HttpHostility, RedirectCatcher, check_mode
@@ -85,6 +88,7 @@ class ReferenceEndpoints:
         self.receiver: ReferenceMllpReceiver | HostileMllpReceiver | None = None
         self.redirect_catcher: RedirectCatcher | None = None
         self.sender_runs: list[SenderRun] = []
+        self._documents_folder: tempfile.TemporaryDirectory[str] | None = None
 
     # -- lifecycle
     def start(self) -> ReferenceEndpoints:
@@ -155,6 +159,15 @@ class ReferenceEndpoints:
                 part.stop()
         if self.pki is not None:
             self.pki.cleanup()
+        if self._documents_folder is not None:
+            self._documents_folder.cleanup()
+            self._documents_folder = None
+
+    def produced_documents(self) -> list[Path]:
+        """The CDA document and the XDM package this system produces, as files (removed on stop)."""
+        if self._documents_folder is None:
+            self._documents_folder = tempfile.TemporaryDirectory(prefix="hopen-reference-documents-")
+        return write_produced_documents(Path(self._documents_folder.name), self.test_data, self.faults)
 
     def __enter__(self) -> ReferenceEndpoints:
         return self.start()

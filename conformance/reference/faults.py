@@ -167,6 +167,13 @@ FAULTS: dict[str, Fault] = {
             "The CDA in the document OBX is sent as escaped text, OBX-5.4 = `A`, instead of Base64.",
             "Le CDA de l'OBX document est envoyé en texte échappé, OBX-5.4 = `A`, au lieu de Base64.",
         ),
+        Fault(
+            "xdm-hash-tampered",
+            "documents",
+            "documents.xdm.package",
+            "The produced XDM package's METADATA.XML announces a SHA-1 that does not match the document it carries.",
+            "Le METADATA.XML du paquet XDM produit annonce un SHA-1 qui ne correspond pas au document transporté.",
+        ),
     )
 }
 

@@ -37,6 +37,7 @@ FAULT_TESTS = {
     "ack-aa-for-defective": (["pam"], "pam/sender/defective-message-rejected[missing-zbe]", "MSA-1"),
     "ack-no-err": (["pam"], "pam/sender/defective-message-rejected[missing-zbe]", "ERR"),
     "oru-obx-not-base64": (["documents-hl7v2"], "documents-hl7v2/transmission/emitted-documents", "Base64"),
+    "xdm-hash-tampered": (["produced-documents"], "produced-documents/files/xdm-packages-conform", "SHA-1"),
 }
 
 
@@ -64,6 +65,7 @@ def test_full_campaign_against_reference(tmp_path):
         "directory",
         "pam",
         "documents-hl7v2",
+        "produced-documents",
     }
     skipped = {t["id"]: t["messages"] for t in results["tests"] if t["outcome"] == "skipped"}
     assert set(skipped) == {"fhir-basics/security/tls"}  # the reference serves plain http://

@@ -47,6 +47,8 @@ def test_example_configuration_loads():
         ("[tls]\nca_bundle = 'missing.pem'\n", "tls.ca_bundle"),
         ("[[test_data.patients]]\nins = '123'\n", "test_data.patients[0].ins"),
         ("[[test_data.patients]]\nfamily = 'X'\n", "test_data.patients[0].ins"),
+        ("[documents]\nfiles = ['absent.xml']\n", "documents.files"),
+        ("[documents]\nfiles = 'one.xml'\n", "documents.files"),
     ],
 )
 def test_errors_name_file_and_key(tmp_path, text, key):
@@ -85,6 +87,13 @@ def test_relative_paths_resolve_against_the_file(tmp_path):
     config = load_config(write(tmp_path, "[tls]\nca_bundle = 'ca.pem'\n[run]\noutput = 'runs'\n"))
     assert config.tls.ca_bundle == tmp_path / "ca.pem"
     assert config.run.output == tmp_path / "runs"
+
+
+def test_produced_documents_are_files_or_folders_relative_to_the_file(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "cr.xml").write_text("<x/>")
+    config = load_config(write(tmp_path, "[documents]\nfiles = ['cr.xml', 'out']\n"))
+    assert config.documents.files == [tmp_path / "cr.xml", tmp_path / "out"]
 
 
 def test_defaults_from_empty_mapping():

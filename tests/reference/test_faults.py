@@ -179,6 +179,20 @@ def oru_obx_not_base64(ref: ReferenceEndpoints) -> bool:
     return not_base64
 
 
+def xdm_hash_tampered(ref: ReferenceEndpoints) -> bool:
+    import hashlib
+    import re
+    import zipfile
+
+    package = next(p for p in ref.produced_documents() if p.suffix.upper() == ".ZIP")
+    with zipfile.ZipFile(package) as archive:
+        metadata = archive.read("IHE_XDM/SUBSET01/METADATA.XML").decode()
+        document = archive.read("IHE_XDM/SUBSET01/DOC0001.XML")
+    declared = re.search(r'name="hash"[^>]*>\s*<rim:ValueList>\s*<rim:Value>([0-9a-f]+)<', metadata).group(1)
+    assert document == ref.test_data.cda_bytes
+    return declared != hashlib.sha1(document).hexdigest()
+
+
 CHECKS: dict[str, Callable[[ReferenceEndpoints], bool]] = {name: globals()[name.replace("-", "_")] for name in FAULTS}
 
 

@@ -1,0 +1,69 @@
+"""The documents the system under test produced, as files: each CDA against the CI-SIS pack, each XDM package
+(IHE ITI-32, the form of MSSanté attachments) for its layout, metadata, hash and size, then its documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.campaign.checks import expect_valid
+from conformance.validation.detect import Kind, detect_kind
+
+CISIS = ("ANS CI-SIS", "Volets de contenu CDA R2: XSD CDA-FR et schématrons")
+XDM = ("IHE ITI TF-3 §4.2.3 / ANS MSSanté", "ITI-32 Distribute Document Set on Media (XDM)")
+
+
+def _produced(config, kind: Kind) -> list[tuple[Path, bytes]]:
+    found = []
+    for entry in config.documents.files:
+        for path in sorted(entry.rglob("*")) if entry.is_dir() else [entry]:
+            if path.is_file():
+                data = path.read_bytes()
+                if detect_kind(data) is kind:
+                    found.append((path, data))
+    return found
+
+
+def _none_configured(lang: str, what_fr: str, what_en: str) -> None:
+    pytest.skip(f"aucun {what_fr} dans [documents] files" if lang == "fr" else f"no {what_en} in [documents] files")
+
+
+@pytest.mark.requirement(*CISIS, text="Every CDA document the system produces conforms to its CI-SIS volet")
+@pytest.mark.capability("documents.cda.content")
+@pytest.mark.title_en("The CDA documents produced conform to the CI-SIS")
+def test_cda_documents_conform(config, evidence, lang):
+    """Les documents CDA produits sont conformes au CI-SIS"""
+    from conformance.campaign.validators import validate_cda
+
+    documents = _produced(config, Kind.CDA)
+    if not documents:
+        _none_configured(lang, "document CDA", "CDA document")
+    outcomes = []
+    for path, data in documents:
+        outcome = validate_cda(data, lang, name=path.name)
+        evidence.attach(path.name, data, "text/xml")
+        evidence.outcome(f"validation-{path.name}.json", outcome)
+        outcomes.append(outcome)
+    expect_valid(outcomes)
+
+
+@pytest.mark.requirement(*XDM, text="Every XDM package conforms (layout, XDS metadata, hash and size, documents)")
+@pytest.mark.capability("documents.xdm.package", "documents.cda.content")
+@pytest.mark.title_en("The XDM packages produced (MSSanté attachments) conform")
+def test_xdm_packages_conform(config, evidence, lang):
+    """Les paquets XDM produits (pièces jointes MSSanté) sont conformes"""
+    from conformance.validation.cda import validate_xdm
+    from conformance.validation.options import ValidateOptions
+
+    packages = _produced(config, Kind.XDM)
+    if not packages:
+        _none_configured(lang, "paquet XDM", "XDM package")
+    outcomes = []
+    for path, data in packages:
+        package_outcomes = validate_xdm(data, ValidateOptions(lang=lang), name=path.name)
+        evidence.attach(path.name, data, "application/zip")
+        for number, outcome in enumerate(package_outcomes):
+            evidence.outcome(f"validation-{path.name}-{number}.json", outcome)
+        outcomes.extend(package_outcomes)
+    expect_valid(outcomes)
