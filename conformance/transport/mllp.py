@@ -43,27 +43,39 @@ _IGNORED_BETWEEN_FRAMES = frozenset(b" \t\r\n")
 
 
 class MllpError(Exception):
-    """Any MLLP transport failure. `str(error)` is the clear reason recorded in the evidence."""
+    """Any MLLP transport failure. `str(error)` is the clear reason recorded in the evidence; `message(lang)`
+    puts it under a French or English heading for reports (the detail itself stays technical English)."""
+
+    heading_fr = "Erreur MLLP"
+    heading_en = "MLLP error"
+
+    def message(self, lang: str = "fr") -> str:
+        return f"{self.heading_fr} : {self}" if lang == "fr" else f"{self.heading_en}: {self}"
 
 
 class MllpTimeoutError(MllpError):
-    pass
+    heading_fr = "Délai d'attente MLLP dépassé"
+    heading_en = "MLLP timeout"
 
 
 class MllpFramingError(MllpError):
-    pass
+    heading_fr = "Trame MLLP invalide"
+    heading_en = "Invalid MLLP frame"
 
 
 class MllpClosedError(MllpError):
-    pass
+    heading_fr = "Connexion MLLP fermée par le pair"
+    heading_en = "MLLP connection closed"
 
 
 class MllpCharsetError(MllpError):
-    pass
+    heading_fr = "Jeu de caractères incohérent avec MSH-18"
+    heading_en = "Character set does not match MSH-18"
 
 
 class MllpConnectError(MllpError):
-    pass
+    heading_fr = "Connexion MLLP impossible"
+    heading_en = "Cannot connect over MLLP"
 
 
 # ----------------------------------------------------------------------------------------------- charsets
