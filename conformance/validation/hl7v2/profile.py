@@ -429,15 +429,22 @@ def _legacy_component(position: int, element: etree._Element) -> ComponentDef:
     return component
 
 
+def _xml_cardinality(element: etree._Element) -> dict[str, Any]:
+    """Usage, Min and Max as both XML profile formats (Messaging Workbench / NIST and IGAMT) write them."""
+    return {
+        "usage": element.get("Usage", "O"),
+        "min": _int(element.get("Min"), 0) or 0,
+        "max": _max_value(element.get("Max")),
+    }
+
+
 def _legacy_segment(element: etree._Element) -> SegmentDef:
     segment = SegmentDef(element.get("Name", ""), element.get("LongName", ""))
     for position, field_element in enumerate(element.findall("Field"), start=1):
         result = FieldDef(
             position,
             name=field_element.get("Name", ""),
-            usage=field_element.get("Usage", "O"),
-            min=_int(field_element.get("Min"), 0) or 0,
-            max=_max_value(field_element.get("Max")),
+            **_xml_cardinality(field_element),
             datatype=field_element.get("Datatype", ""),
             length=_int(field_element.get("Length")),
             table=_table(field_element.get("Table")),
@@ -454,9 +461,8 @@ def _legacy_elements(parent: etree._Element, segments: dict[str, SegmentDef]) ->
     for child in parent:
         if not isinstance(child.tag, str):
             continue
-        usage = child.get("Usage", "O")
-        low = _int(child.get("Min"), 0) or 0
-        high = _max_value(child.get("Max"))
+        cardinality = _xml_cardinality(child)
+        usage, low, high = cardinality["usage"], cardinality["min"], cardinality["max"]
         if child.tag == "Segment":
             name = child.get("Name", "")
             elements.append(SegmentRef(name, usage, low, high))
@@ -527,9 +533,7 @@ def _igamt_segments(root: etree._Element, datatypes: dict[str, etree._Element]) 
             result = FieldDef(
                 position,
                 name=field_element.get("Name", ""),
-                usage=field_element.get("Usage", "O"),
-                min=_int(field_element.get("Min"), 0) or 0,
-                max=_max_value(field_element.get("Max")),
+                **_xml_cardinality(field_element),
                 datatype=datatype.get("Name", datatype_ref) if datatype is not None else datatype_ref,
                 length=_int(field_element.get("MaxLength")),
                 table=_table(field_element.get("Binding")),
@@ -548,9 +552,8 @@ def _igamt_elements(parent: etree._Element, segments: dict[str, SegmentDef]) -> 
     for child in parent:
         if not isinstance(child.tag, str):
             continue
-        usage = child.get("Usage", "O")
-        low = _int(child.get("Min"), 0) or 0
-        high = _max_value(child.get("Max"))
+        cardinality = _xml_cardinality(child)
+        usage, low, high = cardinality["usage"], cardinality["min"], cardinality["max"]
         if child.tag == "Segment" and child.get("Ref"):
             ref = child.get("Ref", "")
             definition = segments.get(ref)
