@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import conformance
 
 from conformance.reference.faults import FAULTS
 
@@ -43,9 +42,7 @@ FAULT_TESTS = {
 
 def run(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
     out = tmp_path / "run"
-    executable = str(Path(sys.executable).parent / "conformance")
-    command = [executable, "run", "--reference", "--output", str(out), "--lang", "en", "--quiet", *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=400)
+    done = conformance("run", "--reference", "--output", out, "--lang", "en", "--quiet", *args, timeout=400)
     results = json.loads((out / "results.json").read_text(encoding="utf-8")) if (out / "results.json").exists() else {}
     return done.returncode, results, done.stdout + done.stderr
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from cli_runner import conformance
 
 CONFIG = "[timeouts]\nconnect = 2\nread = 2\ntotal = 6\nretries = 0\n[fhir]\nmax_response_bytes = 1000000\n"
 
@@ -26,27 +24,20 @@ def test_hostile_fhir_server(tmp_path, mode):
     config = tmp_path / "hostile.toml"
     config.write_text(CONFIG, encoding="utf-8")
     out = tmp_path / "run"
-    executable = str(Path(sys.executable).parent / "conformance")
-    done = subprocess.run(
-        [
-            executable,
-            "run",
-            "--reference",
-            "--hostile",
-            mode,
-            "--config",
-            str(config),
-            "--suite",
-            "fhir-basics",
-            "--output",
-            str(out),
-            "--lang",
-            "en",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = conformance(
+        "run",
+        "--reference",
+        "--hostile",
+        mode,
+        "--config",
+        config,
+        "--suite",
+        "fhir-basics",
+        "--output",
+        out,
+        "--lang",
+        "en",
+        "--quiet",
     )
     assert done.returncode == 1, done.stdout + done.stderr
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
@@ -73,27 +64,20 @@ def test_hostile_mllp_receiver(tmp_path, mode):
     config = tmp_path / "hostile.toml"
     config.write_text(CONFIG, encoding="utf-8")
     out = tmp_path / "run"
-    executable = str(Path(sys.executable).parent / "conformance")
-    done = subprocess.run(
-        [
-            executable,
-            "run",
-            "--reference",
-            "--hostile",
-            mode,
-            "--config",
-            str(config),
-            "--suite",
-            "pam",
-            "--output",
-            str(out),
-            "--lang",
-            "en",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = conformance(
+        "run",
+        "--reference",
+        "--hostile",
+        mode,
+        "--config",
+        config,
+        "--suite",
+        "pam",
+        "--output",
+        out,
+        "--lang",
+        "en",
+        "--quiet",
     )
     assert done.returncode == 1, done.stdout + done.stderr
     tests = {t["id"]: t for t in json.loads((out / "results.json").read_text(encoding="utf-8"))["tests"]}

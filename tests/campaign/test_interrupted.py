@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
+
+from cli_runner import CONFORMANCE
 
 
 def test_sigterm_leaves_partial_unsealed_run(tmp_path):
@@ -15,9 +15,8 @@ def test_sigterm_leaves_partial_unsealed_run(tmp_path):
     # the receiver-side tests wait up to a minute for messages that will never all come: time to interrupt
     config.write_text("[mllp.listener]\nwait_seconds = 60\nexpect_messages = 1000\n", encoding="utf-8")
     out = tmp_path / "run"
-    executable = str(Path(sys.executable).parent / "conformance")
     process = subprocess.Popen(
-        [executable, "run", "--reference", "--config", str(config), "--suite", "pam", "--output", str(out), "--quiet"],
+        [CONFORMANCE, "run", "--reference", "--config", str(config), "--suite", "pam", "--output", str(out), "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from cli_runner import conformance
 from click.testing import CliRunner
 
 from conformance.cli import cli
@@ -47,24 +44,7 @@ def test_secrets_never_reach_the_run_folder(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text(f"[fhir.auth]\ntype = 'bearer'\ntoken = '{token}'\n", encoding="utf-8")
     out = tmp_path / "run"
-    executable = str(Path(sys.executable).parent / "conformance")
-    done = subprocess.run(
-        [
-            executable,
-            "run",
-            "--reference",
-            "--config",
-            str(config),
-            "--suite",
-            "fhir-basics",
-            "--output",
-            str(out),
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = conformance("run", "--reference", "--config", config, "--suite", "fhir-basics", "--output", out, "--quiet")
     assert done.returncode in (0, 1), done.stdout + done.stderr
     assert token not in done.stdout + done.stderr
     files = [p for p in out.rglob("*") if p.is_file()]
@@ -82,15 +62,9 @@ def test_pdf_is_written_and_sealed(tmp_path):
     if find_chromium() is None:
         pytest.skip("chromium not installed (make system-deps)")
     out = tmp_path / "run"
-    executable = str(Path(sys.executable).parent / "conformance")
-    done = subprocess.run(
-        [executable, "run", "--reference", "--suite", "directory", "--output", str(out), "--pdf", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = conformance("run", "--reference", "--suite", "directory", "--output", out, "--pdf", "--quiet")
     assert done.returncode in (0, 1), done.stdout + done.stderr
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
     assert "report.pdf" in (out / "manifest.json").read_text(encoding="utf-8")
-    verify = subprocess.run([executable, "verify", str(out)], capture_output=True, text=True, timeout=120)
+    verify = conformance("verify", out, timeout=120)
     assert verify.returncode == 0, verify.stdout + verify.stderr

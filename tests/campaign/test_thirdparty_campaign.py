@@ -9,12 +9,11 @@ profile tests on those resources pass: the verdicts follow what the server does,
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from cli_runner import conformance
 
 from conformance.reference.thirdparty import MedplumServer, NpmMllpReceiver, thirdparty_available
 
@@ -75,13 +74,7 @@ def test_campaign_against_medplum(tmp_path):
         config = tmp_path / "medplum.toml"
         write_config(config, medplum.fhir_base_url, peer.port)
         out = tmp_path / "run"
-        executable = str(Path(sys.executable).parent / "conformance")
-        done = subprocess.run(
-            [executable, "run", "--config", str(config), "--output", str(out), "--lang", "en", "--quiet"],
-            capture_output=True,
-            text=True,
-            timeout=400,
-        )
+        done = conformance("run", "--config", config, "--output", out, "--lang", "en", "--quiet", timeout=400)
     assert done.returncode == 1, done.stdout + done.stderr  # some tests fail, the harness ran
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     outcomes = {t["id"]: t["outcome"] for t in results["tests"]}

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import conformance
 
 from conformance.reference import ReferenceEndpoints
 
@@ -16,25 +15,7 @@ def run(tmp_path: Path, config_text: str) -> dict:
     config = tmp_path / "tls.toml"
     config.write_text(config_text, encoding="utf-8")
     out = tmp_path / "run"
-    executable = str(Path(sys.executable).parent / "conformance")
-    done = subprocess.run(
-        [
-            executable,
-            "run",
-            "--config",
-            str(config),
-            "--suite",
-            "fhir-basics",
-            "--output",
-            str(out),
-            "--lang",
-            "en",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = conformance("run", "--config", config, "--suite", "fhir-basics", "--output", out, "--lang", "en", "--quiet")
     assert done.returncode in (0, 1), done.stdout + done.stderr
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     return {t["id"]: t for t in results["tests"]} | {"_warnings": results.get("warnings", [])}
