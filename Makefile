@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export HOPEN_SHARED_DIR ?= $(abspath ../shared)
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test test-long fuzz bench lint fhir-packages system-deps node-deps clean
+.PHONY: install demo test test-long fuzz bench agreement lint fhir-packages system-deps node-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ fuzz: install
 
 bench: install
 	$(BIN)/python tools/bench.py
+
+# FHIR validator verdicts against the HL7 Java validator's on ../shared/fhir-test-cases-dev, per module.
+agreement: install
+	$(BIN)/python tools/bench_agreement.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check conformance tests test_suites tools
