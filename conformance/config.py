@@ -13,7 +13,8 @@ Layout (every section optional except what the chosen suites need; see examples/
     [tls]        verify, ca_bundle, client_cert, client_key, client_key_password
     [timeouts]   connect, read, total, retries, retry_backoff
     [mllp]       host, port (the system's receiver), tls, max_frame_bytes
-    [mllp.listener] host, port (where the system sends to the harness), wait_seconds, expect_messages
+    [mllp.listener] host, port (where the system sends to the harness), wait_seconds, expect_messages,
+                 allowed_peers, max_connections, max_connection_bytes, max_total_bytes, idle_timeout
     [hl7v2]      sending/receiving application and facility, documents (MDM/ORU when true)
     [test_data]  patients (test-INS identities), practitioners, organizations, documents
     [documents]  files: documents the system produced (CDA R2 files, IHE XDM packages, or folders of them)
@@ -134,6 +135,11 @@ class ListenerConfig:
     port: int = 0  # 0: any free port (printed at start)
     wait_seconds: float = 10.0  # how long the harness collects what the system sends
     expect_messages: int = 1  # stop waiting early once this many messages arrived and the stream went quiet
+    allowed_peers: list[str] = field(default_factory=list)  # addresses/networks whose messages count; empty: any
+    max_connections: int = 64
+    max_connection_bytes: int = 64 * 1024 * 1024
+    max_total_bytes: int = 256 * 1024 * 1024
+    idle_timeout: float = 60.0
 
 
 @dataclass(slots=True)
@@ -545,14 +551,36 @@ class _Reader:
             raise self.error(f"{w}.{missing}", "host et port vont ensemble", "host and port go together")
         if "listener" in t:
             lw = "mllp.listener"
-            lt = self.table(t["listener"], lw, {"host", "port", "wait_seconds", "expect_messages"})
+            keys = {"host", "port", "wait_seconds", "expect_messages", "allowed_peers", "max_connections"}
+            keys |= {"max_connection_bytes", "max_total_bytes", "idle_timeout"}
+            lt = self.table(t["listener"], lw, keys)
             mllp.listener = ListenerConfig(
                 host=self.string(lt, lw, "host", "127.0.0.1") or "127.0.0.1",
                 port=self.port(lt, lw, "port", 0) or 0,
                 wait_seconds=self.number(lt, lw, "wait_seconds", 10.0),
                 expect_messages=self.number(lt, lw, "expect_messages", 1, integer=True),
+                allowed_peers=self.peers(lt, lw),
+                max_connections=self.number(lt, lw, "max_connections", 64, integer=True, minimum=1),
+                max_connection_bytes=self.number(
+                    lt, lw, "max_connection_bytes", 64 * 1024 * 1024, integer=True, minimum=1
+                ),
+                max_total_bytes=self.number(lt, lw, "max_total_bytes", 256 * 1024 * 1024, integer=True, minimum=1),
+                idle_timeout=self.number(lt, lw, "idle_timeout", 60.0, minimum=0.001),
             )
         return mllp
+
+    def peers(self, table: Mapping[str, Any], where: str) -> list[str]:
+        import ipaddress
+
+        peers = self.strings(table, where, "allowed_peers", [])
+        for peer in peers:
+            try:
+                ipaddress.ip_network(peer.strip(), strict=False)
+            except ValueError:
+                raise self.error(
+                    f"{where}.allowed_peers", f"adresse ou réseau invalide : {peer!r}", f"invalid address: {peer!r}"
+                ) from None
+        return peers
 
     def hl7v2(self, value: Any) -> Hl7v2Config:
         w = "hl7v2"

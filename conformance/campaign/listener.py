@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.evidence.exchange import MemorySink, MllpFrame
+from conformance.transport.limits import ListenerExhausted, ListenerLimits
 
 RECEIVER_SUITES = frozenset({"pam", "documents-hl7v2"})
 
@@ -41,9 +42,15 @@ class Listener:
             cfg.host,
             cfg.port,
             ssl_context=self._ssl_context(),
-            read_timeout=max(cfg.wait_seconds * 2, 60.0),
             max_frame=state.config.mllp.max_frame_bytes,
             sink=self.sink,
+            limits=ListenerLimits(
+                max_connections=cfg.max_connections,
+                max_connection_bytes=cfg.max_connection_bytes,
+                max_total_bytes=cfg.max_total_bytes,
+                idle_timeout=cfg.idle_timeout,
+                allowed_peers=tuple(cfg.allowed_peers),
+            ),
         )
 
     def _ssl_context(self):
@@ -106,7 +113,24 @@ class Listener:
                 if now >= deadline:
                     break
                 self._changed.wait(min(quiet, max(deadline - now, 0.01)))
-            return list(self.received)
+            received = list(self.received)
+        self.raise_if_exhausted()
+        return received
+
+    def raise_if_exhausted(self) -> None:
+        """The harness's own limits were hit: messages may have been lost, so nothing here can be judged."""
+        guard = self.server.guard
+        if guard is not None and guard.exhaustion:
+            first = guard.exhaustion[0]
+            raise ListenerExhausted(
+                f"récepteur MLLP du banc saturé, résultat non concluant : {first.fr}",
+                f"the harness's MLLP listener was exhausted, result inconclusive: {first.en}",
+            )
+
+    @property
+    def flagged_peers(self) -> set[str]:
+        guard = self.server.guard
+        return set(guard.flagged_peers) if guard is not None else set()
 
     def frames(self) -> list[MllpFrame]:
         return [f for f in self.sink.exchanges if isinstance(f, MllpFrame)]

@@ -55,6 +55,7 @@ class MllpFrame:
     payload: bytes  # the HL7 message bytes, without the MLLP envelope
     timestamp: datetime
     error: str | None = None  # framing fault, timeout, charset mismatch...
+    note: str | None = None  # e.g. a peer outside the listener's allow-list: recorded, not counted
     kind: str = field(default="mllp", init=False)
 
 

@@ -231,6 +231,7 @@ class EvidenceRecorder:
             "local": frame.local,
             "peer": frame.peer,
             "error": self.privacy.text(frame.error) if frame.error else None,
+            **({"note": self.privacy.text(frame.note)} if frame.note else {}),
             **self._body_fields(
                 test_id, f"{stem}.payload", frame.payload, {"content-type": "x-application/hl7-v2+er7"}
             ),

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.evidence.exchange import ExchangeSink, MllpFrame, utc_now
+from conformance.transport.limits import Admission, ListenerGuard, ListenerLimitError, ListenerLimits, peer_host
 
 START_BLOCK = 0x0B
 END_BLOCK = 0x1C
@@ -71,6 +72,13 @@ class MllpClosedError(MllpError):
 class MllpCharsetError(MllpError):
     heading_fr = "Jeu de caractères incohérent avec MSH-18"
     heading_en = "Character set does not match MSH-18"
+
+
+class MllpLimitError(MllpError):
+    """One of the listener's bounds was reached (idle peer, byte budget, connection limit)."""
+
+    heading_fr = "Limite du récepteur MLLP atteinte"
+    heading_en = "MLLP listener limit reached"
 
 
 class MllpConnectError(MllpError):
@@ -360,8 +368,12 @@ class MllpConnection:
         max_frame: int = DEFAULT_MAX_FRAME,
         sink: ExchangeSink | None = None,
         close_between_frames_is_error: bool = True,
+        guard: ListenerGuard | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self._reader = reader
+        self._guard = guard
+        self._admission = admission
         self.close_between_frames_is_error = close_between_frames_is_error
         self._writer = writer
         self.read_timeout = read_timeout
@@ -373,11 +385,16 @@ class MllpConnection:
         self.errors: list[str] = []
         self.closed = False
 
+    @property
+    def peer_allowed(self) -> bool:
+        return self._admission is None or self._admission.allowed
+
     def record(self, direction: str, payload: bytes, error: str | None = None) -> None:
         if error:
             self.errors.append(error)
         if self.sink is not None:
-            self.sink.record(MllpFrame(direction, self.local, self.peer, payload, utc_now(), error))
+            note = None if self.peer_allowed else NOT_ALLOWED_NOTE
+            self.sink.record(MllpFrame(direction, self.local, self.peer, payload, utc_now(), error, note))
 
     @property
     def peer_certificate(self) -> dict | None:
@@ -429,6 +446,8 @@ class MllpConnection:
                 self.closed = True
                 self.record("received", b"", f"connection error: {exc}")
                 raise MllpClosedError(f"connection error: {exc}") from exc
+            if data and self._guard is not None and self._admission is not None:
+                self._charge(len(data))
             if not data:
                 self.closed = True
                 pending = self.decoder.eof()
@@ -439,6 +458,14 @@ class MllpConnection:
                 self._pending.extend(pending)
             else:
                 self._pending.extend(self.decoder.feed(data))
+
+    def _charge(self, count: int) -> None:
+        try:
+            self._guard.charge(self._admission, count)  # type: ignore[union-attr]
+        except ListenerLimitError as exc:
+            self.closed = True
+            self.record("received", self.decoder.partial[:4096], f"listener limit: {exc}")
+            raise MllpLimitError(str(exc)) from exc
 
     def _timeout(self, timeout: float, earlier: Sequence[str] = ()) -> MllpTimeoutError:
         # What arrived before the timeout is evidence too: garbage, or the start of a frame never ended.
@@ -476,6 +503,9 @@ class MllpConnection:
         self._writer.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._writer.wait_closed(), 2.0)
+
+
+NOT_ALLOWED_NOTE = "peer outside the listener's allow-list: recorded, not counted as the system's"
 
 
 # ----------------------------------------------------------------------------------------------- client
@@ -566,7 +596,13 @@ ErrorHandler = Callable[[bytes, str], "str | bytes | None"]
 
 
 class MllpServer:
-    """asyncio MLLP server. Several messages per connection; each goes to `handler`, whose answer is framed back."""
+    """asyncio MLLP server. Several messages per connection; each goes to `handler`, whose answer is framed back.
+
+    With `limits` (transport.limits) the server is bounded: connections over the limit are closed at once,
+    budgets close the connection that exceeds them, `limits.idle_timeout` replaces `read_timeout`, and frames
+    from peers outside `limits.allowed_peers` are recorded with a note but never reach the handler nor
+    `received`. `guard.exhaustion` then lists the harness's own limits that were hit.
+    """
 
     def __init__(
         self,
@@ -580,8 +616,12 @@ class MllpServer:
         sink: ExchangeSink | None = None,
         on_undecodable: ErrorHandler | None = None,
         handler_timeout: float = DEFAULT_READ_TIMEOUT,
+        limits: ListenerLimits | None = None,
     ) -> None:
         self.handler = handler
+        self.guard = ListenerGuard(limits) if limits is not None else None
+        if limits is not None:
+            read_timeout = limits.idle_timeout
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
@@ -603,6 +643,12 @@ class MllpServer:
         return self
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        admission = None
+        if self.guard is not None:
+            admission = self.guard.admit(peer_host(writer.get_extra_info("peername")))
+            if admission is None:
+                await self._refuse(writer)
+                return
         task = asyncio.current_task()
         if task is not None:
             self._connections.add(task)
@@ -613,6 +659,8 @@ class MllpServer:
             max_frame=self.max_frame,
             sink=self.sink,
             close_between_frames_is_error=False,
+            guard=self.guard,
+            admission=admission,
         )
         try:
             await self._serve_frames(connection)
@@ -621,8 +669,22 @@ class MllpServer:
         finally:
             self.errors.extend(connection.errors)
             await connection.close()
+            if self.guard is not None:
+                self.guard.release(admission)
             if task is not None:
                 self._connections.discard(task)
+
+    async def _refuse(self, writer: asyncio.StreamWriter) -> None:
+        """Over the connection limit: close at once (the descriptor is freed); the first refusal is recorded."""
+        assert self.guard is not None
+        if self.guard.refused_connections == 1 and self.sink is not None:
+            reason = f"listener limit: {self.guard.exhaustion[-1]}" if self.guard.exhaustion else "connection refused"
+            local = _address(writer.get_extra_info("sockname"))
+            peer = _address(writer.get_extra_info("peername"))
+            self.sink.record(MllpFrame("received", local, peer, b"", utc_now(), reason))
+        writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer.wait_closed(), 1.0)
 
     async def _serve_frames(self, connection: MllpConnection) -> None:
         while True:
@@ -643,6 +705,8 @@ class MllpServer:
         except MllpCharsetError as exc:
             connection.record("received", payload, str(exc))
             return self.on_undecodable(payload, str(exc))
+        if not connection.peer_allowed:
+            return None  # recorded (with the note) by receive_frame; not the system's
         self.received.append(message)
         try:
             result = self.handler(message)
@@ -785,6 +849,7 @@ class ThreadedMllpServer:
         sink: ExchangeSink | None = None,
         on_undecodable: ErrorHandler | None = None,
         handler_timeout: float = DEFAULT_READ_TIMEOUT,
+        limits: ListenerLimits | None = None,
     ) -> None:
         self._sync_handler = handler
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -799,6 +864,7 @@ class ThreadedMllpServer:
             sink=sink,
             on_undecodable=on_undecodable,
             handler_timeout=handler_timeout,
+            limits=limits,
         )
 
     async def _handle(self, message: str) -> str | bytes | None:
@@ -819,6 +885,10 @@ class ThreadedMllpServer:
     @property
     def errors(self) -> list[str]:
         return self._server.errors
+
+    @property
+    def guard(self) -> ListenerGuard | None:
+        return self._server.guard
 
     def start(self, timeout: float = 10.0) -> ThreadedMllpServer:
         if self._thread is not None:

@@ -1,0 +1,178 @@
+"""Bounds for the harness's own listeners (MLLP today; SOAP and SMTP reuse them): whoever reaches a listener
+must not be able to exhaust the harness, nor pass their messages off as the system's.
+
+One `ListenerGuard` per listener holds the accounting; it is thread-safe, so asyncio and threaded servers
+share it. A server:
+
+    guard = ListenerGuard(ListenerLimits(allowed_peers=("10.1.2.3",)))
+    admission = guard.admit(peer_host)          # None: over the connection limit -> close at once
+    try:
+        data = await guard.read(reader, admission, 65536)   # idle timeout + byte budgets
+        ... admission.allowed says whether what this peer sends counts as the system's ...
+    except ListenerLimitError: ...              # close the connection; guard.exhaustion keeps the reason
+    finally:
+        guard.release(admission)
+
+Limits (`ListenerLimits`): `max_connections` open at once, `max_connection_bytes` per connection,
+`max_total_bytes` over the listener's life (what it received is kept as evidence, so it is also a memory
+bound), `idle_timeout` seconds without a byte, `allowed_peers` (addresses or networks; empty = anyone).
+A peer outside the list is still served and recorded, flagged `allowed=False`: its messages must not count.
+
+Exhaustion of a budget is the harness's limit, not the peer's fault: `guard.exhaustion` lists what was hit
+(French and English), and whatever judges the listener's traffic must report it as inconclusive.
+`DEFAULT_BIND_HOST` is loopback: listening on other interfaces is a configuration choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import threading
+from dataclasses import dataclass, field
+
+DEFAULT_BIND_HOST = "127.0.0.1"
+DEFAULT_MAX_CONNECTIONS = 64
+DEFAULT_MAX_CONNECTION_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_TOTAL_BYTES = 256 * 1024 * 1024
+DEFAULT_IDLE_TIMEOUT = 60.0
+
+
+class ListenerLimitError(Exception):
+    """A listener bound was reached. `fr` / `en` say which; `message(lang)` picks one."""
+
+    kind = "listener-limit"
+
+    def __init__(self, fr: str, en: str) -> None:
+        super().__init__(en)
+        self.fr = fr
+        self.en = en
+
+    def message(self, lang: str = "fr") -> str:
+        return self.fr if lang == "fr" else self.en
+
+
+class IdleTimeout(ListenerLimitError):
+    """The peer sent nothing for `idle_timeout` seconds (the peer's doing: not an exhaustion)."""
+
+    kind = "listener-idle"
+
+
+class ListenerExhausted(ListenerLimitError):
+    """One of the harness's own budgets is spent: what the listener judges is inconclusive."""
+
+    kind = "listener-exhausted"
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerLimits:
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_connection_bytes: int = DEFAULT_MAX_CONNECTION_BYTES
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    allowed_peers: tuple[str, ...] = ()  # addresses or CIDR networks; empty: every peer counts
+
+
+@dataclass(slots=True)
+class Admission:
+    """One accepted connection: its peer, whether the peer is allowed, the bytes it sent so far."""
+
+    peer: str
+    allowed: bool
+    received: int = 0
+
+
+def _networks(peers: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(peer.strip(), strict=False) for peer in peers if peer.strip()]
+
+
+def peer_host(peername: object) -> str:
+    """The address part of a socket's peername ('' when unknown)."""
+    if isinstance(peername, tuple) and peername:
+        return str(peername[0])
+    return ""
+
+
+@dataclass
+class ListenerGuard:
+    limits: ListenerLimits = field(default_factory=ListenerLimits)
+    open_connections: int = 0
+    total_received: int = 0
+    refused_connections: int = 0
+    exhaustion: list[ListenerExhausted] = field(default_factory=list)
+    flagged_peers: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._allowed = _networks(self.limits.allowed_peers)
+
+    def peer_allowed(self, host: str) -> bool:
+        if not self._allowed:
+            return True
+        try:
+            address = ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self._allowed)
+
+    def admit(self, host: str) -> Admission | None:
+        """Count a new connection; None when the connection limit is reached (close it at once)."""
+        with self._lock:
+            if self.open_connections >= self.limits.max_connections:
+                self.refused_connections += 1
+                if self.refused_connections == 1:
+                    self._exhausted(
+                        f"limite de {self.limits.max_connections} connexions simultanées atteinte : "
+                        "des connexions ont été refusées",
+                        f"limit of {self.limits.max_connections} simultaneous connections reached: "
+                        "connections were refused",
+                    )
+                return None
+            self.open_connections += 1
+        allowed = self.peer_allowed(host)
+        if not allowed:
+            with self._lock:
+                self.flagged_peers.add(host)
+        return Admission(host, allowed)
+
+    def release(self, admission: Admission | None) -> None:
+        if admission is None:
+            return
+        with self._lock:
+            self.open_connections = max(0, self.open_connections - 1)
+
+    def charge(self, admission: Admission, count: int) -> None:
+        """Count `count` received bytes; ListenerExhausted past a budget (the bytes are then dropped)."""
+        with self._lock:
+            admission.received += count
+            self.total_received += count
+            if self.total_received > self.limits.max_total_bytes:
+                raise self._exhausted(
+                    f"budget total de {self.limits.max_total_bytes} octets reçus dépassé",
+                    f"total budget of {self.limits.max_total_bytes} received bytes exceeded",
+                )
+            if admission.received > self.limits.max_connection_bytes:
+                raise self._exhausted(
+                    f"budget de {self.limits.max_connection_bytes} octets par connexion dépassé ({admission.peer})",
+                    f"budget of {self.limits.max_connection_bytes} bytes per connection exceeded ({admission.peer})",
+                )
+
+    def _exhausted(self, fr: str, en: str) -> ListenerExhausted:
+        error = ListenerExhausted(fr, en)
+        if not any(str(known) == en for known in self.exhaustion):
+            self.exhaustion.append(error)
+        return error
+
+    async def read(self, reader: asyncio.StreamReader, admission: Admission, size: int) -> bytes:
+        """One read of at most `size` bytes under the idle timeout and the budgets (b'' at end of stream)."""
+        try:
+            data = await asyncio.wait_for(reader.read(size), self.limits.idle_timeout)
+        except TimeoutError:
+            raise IdleTimeout(
+                f"aucun octet reçu pendant {self.limits.idle_timeout:g} s : connexion fermée",
+                f"no byte received for {self.limits.idle_timeout:g} s: connection closed",
+            ) from None
+        if data:
+            self.charge(admission, len(data))
+        return data

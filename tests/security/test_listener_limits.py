@@ -1,0 +1,165 @@
+"""The harness's MLLP listener is a bounded service: whoever can reach it cannot exhaust it nor pass their
+messages off as the system's (real sockets on loopback, real MLLP server)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+import tomllib
+from types import SimpleNamespace
+
+import pytest
+
+from conformance.campaign.listener import Listener
+from conformance.config import ListenerConfig, parse_config
+from conformance.evidence.exchange import MemorySink, MllpFrame
+from conformance.transport import mllp
+from conformance.transport.limits import DEFAULT_BIND_HOST, ListenerExhausted, ListenerLimits
+
+MESSAGE = (
+    "MSH|^~\\&|SUT|SUT|HOPEN|HOPEN|20260101120000||ADT^A01^ADT_A01|MSG0001|P|2.5^FRA^2.11|||||FRA|UNICODE UTF-8\r"
+    "EVN||20260101120000\rPID|||123^^^HOP^PI||DOE^JOHN\r"
+)
+
+
+def load_config_text(text: str):
+    return parse_config(tomllib.loads(text))
+
+
+def _ack(message: str) -> str:
+    return "MSH|^~\\&|HOPEN|HOPEN|SUT|SUT|20260101120000||ACK|A1|P|2.5\rMSA|AA|MSG0001\r"
+
+
+def _connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return sock
+
+
+def _closed_by_server(sock: socket.socket, within: float = 10.0) -> bool:
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def _wait(predicate, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_default_bind_is_loopback() -> None:
+    assert DEFAULT_BIND_HOST == "127.0.0.1"
+    assert ListenerConfig().host == "127.0.0.1"
+    config = load_config_text("[mllp.listener]\nport = 0\n")
+    assert config.mllp.listener.host == "127.0.0.1"
+
+
+def test_idle_connections_beyond_the_limit_are_closed_at_once_and_the_limit_is_a_harness_error() -> None:
+    limits = ListenerLimits(max_connections=8, idle_timeout=30)
+    sink = MemorySink()
+    with mllp.ThreadedMllpServer(_ack, sink=sink, limits=limits) as server:
+        idle = [_connect(server.port) for _ in range(8)]
+        assert _wait(lambda: server.guard.open_connections == 8)
+        extra = [_connect(server.port) for _ in range(200)]
+        # beyond the limit, the listener closes at once: its descriptors stay bounded
+        assert all(_closed_by_server(sock, 5) for sock in extra)
+        assert server.guard.open_connections <= 8
+        assert server.guard.refused_connections == 200
+        assert server.guard.exhaustion and "8" in server.guard.exhaustion[0].en
+        assert "connexions simultanées" in server.guard.exhaustion[0].fr
+        # one evidence record for the refusals, not one per connection
+        assert sum(1 for f in sink.exchanges if f.error and "listener limit" in f.error) == 1
+        for sock in idle + extra:
+            sock.close()
+        assert _wait(lambda: server.guard.open_connections == 0)
+        ack = mllp.send_and_receive("127.0.0.1", server.port, MESSAGE, timeout=5)
+    assert "MSA|AA" in ack
+
+
+def test_idle_connection_is_closed_after_the_idle_timeout() -> None:
+    with mllp.ThreadedMllpServer(_ack, limits=ListenerLimits(idle_timeout=0.5)) as server:
+        sock = _connect(server.port)
+        sock.sendall(b"\x0bMSH|^~\\&|")  # a frame started, then nothing
+        assert _closed_by_server(sock, 10)
+        sock.close()
+        assert _wait(lambda: server.guard.open_connections == 0)
+        assert not server.guard.exhaustion  # an idle peer is the peer's doing, not the harness's limit
+
+
+def test_per_connection_budget_closes_the_connection_and_drops_the_bytes() -> None:
+    limits = ListenerLimits(max_connection_bytes=300_000, max_total_bytes=10_000_000)
+    sink = MemorySink()
+    big = MESSAGE + "NTE|1||" + "X" * 100_000 + "\r"
+    with mllp.ThreadedMllpServer(_ack, sink=sink, limits=limits, max_frame=200_000) as server:
+        with pytest.raises(mllp.MllpError):
+            mllp.send_messages("127.0.0.1", server.port, [big] * 10, timeout=5)
+        assert len(server.received) <= 3
+        assert "per connection" in server.guard.exhaustion[0].en
+        # a new connection is still served: only the abusive one was closed
+        assert "MSA|AA" in mllp.send_and_receive("127.0.0.1", server.port, MESSAGE, timeout=5)
+
+
+def test_total_budget_bounds_what_many_connections_can_make_the_harness_keep() -> None:
+    limits = ListenerLimits(max_connection_bytes=10_000_000, max_total_bytes=1_000_000)
+    sink = MemorySink()
+    frame = MESSAGE + "NTE|1||" + "Y" * 150_000 + "\r"
+    with mllp.ThreadedMllpServer(_ack, sink=sink, limits=limits, max_frame=400_000) as server:
+        for _ in range(20):
+            with contextlib.suppress(mllp.MllpError):
+                mllp.send_messages("127.0.0.1", server.port, [frame] * 2, timeout=5)
+        kept = sum(len(f.payload) for f in sink.exchanges if isinstance(f, MllpFrame))
+        assert kept <= 1_000_000 + 2 * len(frame)
+        assert "total budget" in server.guard.exhaustion[0].en
+
+
+def test_peer_outside_the_allow_list_is_recorded_and_flagged_not_counted() -> None:
+    sink = MemorySink()
+    limits = ListenerLimits(allowed_peers=("10.9.9.0/24",))
+    with mllp.ThreadedMllpServer(_ack, sink=sink, limits=limits) as server:
+        with pytest.raises(mllp.MllpTimeoutError):
+            mllp.send_and_receive("127.0.0.1", server.port, MESSAGE, timeout=1)
+        assert _wait(lambda: any(f.direction == "received" for f in sink.exchanges))
+        assert server.received == []
+        flagged = [f for f in sink.exchanges if f.direction == "received" and f.payload]
+        assert flagged and all("allow-list" in (f.note or "") for f in flagged)
+        assert server.guard.flagged_peers == {"127.0.0.1"}
+    with mllp.ThreadedMllpServer(_ack, limits=ListenerLimits(allowed_peers=("127.0.0.1",))) as server:
+        assert "MSA|AA" in mllp.send_and_receive("127.0.0.1", server.port, MESSAGE, timeout=5)
+        assert len(server.received) == 1
+
+
+def test_campaign_listener_exhaustion_makes_its_tests_inconclusive() -> None:
+    config = load_config_text("[mllp.listener]\nport = 0\nmax_connections = 2\nwait_seconds = 0.5\n")
+    state = SimpleNamespace(config=config, lang="fr")
+    listener = Listener(state).start()
+    try:
+        socks = [_connect(listener.port) for _ in range(3)]
+        assert _closed_by_server(socks[2], 5)
+        with pytest.raises(ListenerExhausted) as raised:
+            listener.wait_for(timeout=0.2, quiet=0.1)
+        assert "non concluant" in raised.value.message("fr")
+        assert "inconclusive" in raised.value.message("en")
+        for sock in socks:
+            sock.close()
+    finally:
+        listener.stop()
+
+
+def test_listener_configuration_keys_are_read_and_checked() -> None:
+    config = load_config_text(
+        "[mllp.listener]\nallowed_peers = ['10.0.0.0/8']\nmax_connections = 5\nidle_timeout = 2.5\n"
+        "max_connection_bytes = 1000\nmax_total_bytes = 5000\n"
+    )
+    listener = config.mllp.listener
+    assert (listener.allowed_peers, listener.max_connections, listener.idle_timeout) == (["10.0.0.0/8"], 5, 2.5)
+    assert (listener.max_connection_bytes, listener.max_total_bytes) == (1000, 5000)
+    with pytest.raises(Exception, match="allowed_peers"):
+        load_config_text("[mllp.listener]\nallowed_peers = ['not an address']\n")
