@@ -1,0 +1,95 @@
+"""Bindings and code systems: codes checked against the bound value set (local expansion) and known
+code systems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.validation.fhir.run import Run, seq
+from conformance.validation.fhir.structure import ElementNode
+from conformance.validation.fhir.terminology import EXTERNAL_SYSTEMS
+
+
+class BindingsAspect:
+    """Codes against their value set binding and the code systems the context knows."""
+
+    def _check_coding_code(self, coding: dict[str, Any], loc: str, run: Run) -> None:
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(system, str) or not isinstance(code, str):
+            return
+        if ":" not in system and system:
+            run.report("error", "invalid", "Terminology_TX_System_Relative", f"{loc}.system")
+            return
+        if system.startswith("http://snomed.info/sct/"):  # an edition/version URI is not the code system
+            run.report("error", "code-invalid", "Terminology_TX_System_Invalid", f"{loc}", system)
+            return
+        if system in EXTERNAL_SYSTEMS:
+            return
+        known = self.terminology.code_known(system, code)
+        if known is None and self.terminology.code_system(system) is None:
+            if self.ctx.value_set(system) is not None:
+                run.report("error", "code-invalid", "Terminology_TX_System_ValueSet2", f"{loc}", system)
+            else:
+                run.report("information", "not-found", "Terminology_TX_System_NotKnown", f"{loc}", system)
+        if known is False:
+            run.report("error", "code-invalid", "Terminology_TX_Code_Unknown", f"{loc}.code", system, code)
+
+    def _check_binding(self, value: Any, type_code: str, node: ElementNode, loc: str, run: Run) -> None:
+        assert node.binding is not None
+        if run.base_pass and run.profiled:
+            return  # the profiles' snapshots restate (or override) the base bindings
+        strength, vs_url = node.binding
+        if strength == "example":
+            return
+        codings: list[tuple[str | None, str]] = []
+        if type_code == "code":
+            codings = [(None, value)]
+        elif type_code == "Coding":
+            if isinstance(value.get("code"), str):
+                codings = [(value.get("system"), value["code"])]
+        elif type_code == "CodeableConcept":
+            codings = [
+                (c.get("system"), c["code"])
+                for c in seq(value.get("coding"))
+                if isinstance(c, dict) and isinstance(c.get("code"), str)
+            ]
+        elif type_code == "Quantity" and isinstance(value.get("code"), str):
+            codings = [(value.get("system"), value["code"])]
+        codings = [(s, c) for s, c in codings if s is None or isinstance(s, str)]
+        if not codings:
+            return
+        answers = []
+        missing: list[str] = []
+        for system, code in codings:
+            answer, lacking = self.terminology.check(vs_url, system, code)
+            answers.append(answer)
+            missing.extend(lacking)
+        if any(a is True for a in answers):
+            return
+        shown = ", ".join(f"{s}#{c}" if s else c for s, c in codings)
+        vs_label = vs_url.split("|", 1)[0]
+        if any(a is None for a in answers):
+            if self.ctx.value_set(vs_label) is None:
+                run.report("information", "informational", "Terminology_TX_ValueSet_NotFound", loc, vs_label, shown)
+            else:
+                run.report(
+                    "information",
+                    "informational",
+                    "Terminology_TX_NotChecked",
+                    loc,
+                    vs_label,
+                    shown,
+                    ", ".join(sorted(set(missing))) or "?",
+                )
+            return
+        severity = {"required": "error", "extensible": "warning", "preferred": "information"}.get(strength)
+        if severity is None:
+            return
+        suffix = {"required": 0, "extensible": 1, "preferred": 2}[strength]
+        if type_code == "CodeableConcept":
+            rule = ("Terminology_TX_NoValid_1_CC", "Terminology_TX_NoValid_2_CC", "Terminology_TX_NoValid_3_CC")[suffix]
+        elif type_code == "code":
+            rule = ("Terminology_TX_NoValid_16", "Terminology_TX_NoValid_17", "Terminology_TX_NoValid_18")[suffix]
+        else:
+            rule = ("Terminology_TX_NoValid_12", "Terminology_TX_NoValid_13", "Terminology_TX_NoValid_14")[suffix]
+        run.report(severity, "code-invalid", rule, loc, vs_label, shown)

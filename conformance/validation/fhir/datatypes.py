@@ -1,0 +1,134 @@
+"""Data types: primitive values (JSON kind, lexical rules, length, regex), primitive extensions,
+narrative XHTML, attachments."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from conformance.validation.fhir.messages import texts
+from conformance.validation.fhir.primitives import JSON_KIND, check_primitive
+from conformance.validation.fhir.run import JSON_KIND_NAMES, Run, json_kind_of
+from conformance.validation.fhir.structure import ElementNode
+from conformance.validation.fhir.xhtml import check_xhtml
+
+_NARRATIVE_RULES = {
+    "txt-1": "The narrative SHALL contain only the basic html formatting elements and attributes described in chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements (either name or href), images and internally contained style attributes",
+    "txt-2": "The narrative SHALL have some non-whitespace content",
+}
+_PLAIN_STRING_TYPES = frozenset({"string", "markdown"})
+
+
+class DatatypesAspect:
+    """Values of primitive types and the checks specific to a data type."""
+
+    _regexes: dict[str, re.Pattern[str] | None]
+
+    @staticmethod
+    def _check_attachment(value: dict[str, Any], loc: str, run: Run) -> None:
+        """The stated size must be the size of the inline data."""
+        data, size = value.get("data"), value.get("size")
+        if not isinstance(data, str) or not isinstance(size, int) or isinstance(size, bool):
+            return
+        try:
+            actual = len(base64.b64decode("".join(data.split()), validate=True))
+        except (binascii.Error, ValueError):
+            return  # reported as an invalid base64Binary
+        if actual != size:
+            run.report("error", "structure", "TYPE_SPECIFIC_CHECKS_DT_ATT_SIZE_CORRECT", loc, size, actual)
+
+    # ---- primitives -----------------------------------------------------------------------------------
+
+    def _check_primitive_item(
+        self, value: Any, ext: Any, node: ElementNode, type_code: str, loc: str, run: Run, resource: dict[str, Any]
+    ) -> None:
+        if run.base_pass:
+            if value is None and ext is None:
+                run.report("error", "structure", "Type_Specific_Checks_DT_Primitive_ValueExt", loc)
+                return
+            if value is not None:
+                self._check_primitive_value(value, type_code, node, loc, run)
+            if ext is not None:
+                if not isinstance(ext, dict):
+                    run.report(
+                        "error",
+                        "structure",
+                        "This_property_must_be_an_object_not_",
+                        loc,
+                        "_" + node.name,
+                        json_kind_of(ext),
+                    )
+                elif not ext:
+                    run.report("error", "structure", "Object_must_have_some_content", loc)
+                else:
+                    element = self.structure("Element")
+                    if element is not None:
+                        self._walk_object(ext, element.root, element.root, loc, run, resource)
+        if value is None:
+            return
+        if node.max_length is not None and isinstance(value, str) and len(value) > node.max_length:
+            run.report("error", "invalid", "Type_Specific_Checks_DT_Primitive_Length", loc, node.max_length)
+        if node.regex is not None and isinstance(value, str | int | float) and not isinstance(value, bool):
+            pattern = self._regex(node.regex)
+            if pattern is not None and pattern.fullmatch(str(value)) is None:
+                run.report("error", "invalid", "Type_Specific_Checks_DT_Primitive_Regex", loc, value, node.regex)
+        if node.fixed is not None and value != node.fixed[1]:
+            run.report("error", "value", "_DT_Fixed_Wrong", loc, value, node.fixed[1])
+        if node.pattern is not None and value != node.pattern[1]:
+            run.report("error", "value", "_DT_Fixed_Wrong", loc, value, node.pattern[1])
+        if node.binding is not None and type_code in ("code", "string", "uri") and isinstance(value, str):
+            self._check_binding(value, "code", node, loc, run)
+        if node.constraints:
+            self._check_constraints(value, node.constraints, loc, run, resource, type_code)
+
+    def _check_primitive_value(self, value: Any, type_code: str, node: ElementNode, loc: str, run: Run) -> None:
+        if type(value) is str and type_code in _PLAIN_STRING_TYPES:
+            if value == "":
+                run.report("error", "invalid", "Type_Specific_Checks_DT_Primitive_NotEmpty", loc)
+            return  # the common case: a string type without lexical rules
+        expected = JSON_KIND.get(type_code, "string")
+        actual = json_kind_of(value)
+        if actual != expected:
+            if actual in ("object", "array"):
+                run.report("error", "structure", "This_property_must_be_an_simple_value_not_", loc, node.name, actual)
+            else:
+                run.report(
+                    "error",
+                    "structure",
+                    "This_property_must_be__not_",
+                    loc,
+                    node.name,
+                    JSON_KIND_NAMES[expected],
+                    JSON_KIND_NAMES.get(actual, actual),
+                )
+            return
+        if expected == "string":
+            if value == "":
+                run.report("error", "invalid", "Type_Specific_Checks_DT_Primitive_NotEmpty", loc)
+                return
+            if type_code == "xhtml":
+                self._check_xhtml(value, loc, run)
+                return
+        problem = check_primitive(type_code, value)
+        if problem is not None:
+            rule, detail = problem
+            fr, _en = texts("primitive", type_code, detail)
+            run.add("error", "invalid", rule, loc, fr, detail)
+
+    def _check_xhtml(self, value: str, loc: str, run: Run) -> None:
+        for rule, args in check_xhtml(value):
+            if rule in ("txt-1", "txt-2"):
+                fr, en = texts("invariant", rule, _NARRATIVE_RULES[rule], "htmlChecks()")
+                run.add("error", "invariant", rule, loc, fr, en)
+            else:
+                run.report("error", "invalid", rule, loc, *args)
+
+    def _regex(self, pattern: str) -> re.Pattern[str] | None:
+        if pattern not in self._regexes:
+            try:
+                self._regexes[pattern] = re.compile(pattern)
+            except re.error:
+                self._regexes[pattern] = None
+        return self._regexes[pattern]

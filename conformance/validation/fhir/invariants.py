@@ -1,0 +1,171 @@
+"""Invariants: FHIRPath constraints, natively, by the compiled subset, or by fhirpathpy, with a memo of
+the failing keys per constraint list and item content."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from conformance.validation.fhir.fastpath import Fallback
+from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, NATIVE_RESOURCE, ExpressionCache, ext_1, ref_1
+from conformance.validation.fhir.messages import texts
+from conformance.validation.fhir.run import Run
+from conformance.validation.fhir.structure import Constraint
+
+_NATIVE_EXPRESSIONS = {
+    "ext-1": "extension.exists() != value.exists()",
+    "dom-2": "contained.contained.empty()",
+    "dom-4": "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+    "dom-5": "contained.meta.security.empty()",
+    "dom-6": "text.`div`.exists()",
+}
+_REF_1_START = "reference.startsWith('#').not()"
+_DOM_3_START = "contained.where((('#'+id in"
+_MEMO_MIN_CONSTRAINTS = 6
+_MEMO_MAX = 300_000
+
+
+class InvariantsAspect:
+    """The constraints of an element (and of its type) on an item."""
+
+    expressions: ExpressionCache
+    _memo: dict[tuple[int, bytes], tuple[list[Constraint], tuple[Constraint, ...]]]
+    _memoisable: dict[int, tuple[list[Constraint], bool]]
+
+    def _check_constraints(
+        self, item: Any, constraints: list[Constraint], loc: str, run: Run, resource: dict[str, Any], path: str = ""
+    ) -> None:
+        root = run.root or resource
+        if len(constraints) >= _MEMO_MIN_CONSTRAINTS and type(item) is dict:
+            self._check_constraints_memo(item, constraints, loc, run, resource, root, path)
+            return
+        for constraint in constraints:
+            runner = constraint.runner
+            if runner is None:
+                runner = constraint.runner = self._runner(constraint)
+            ok = runner(item, resource, root, path)
+            if ok is None:
+                run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
+                continue
+            if not ok:
+                severity = "error" if constraint.severity == "error" else "warning"
+                fr, en = texts("invariant", constraint.key, constraint.human, constraint.expression)
+                run.add(severity, "invariant", constraint.key, loc, fr, en)
+
+    def _check_constraints_memo(
+        self,
+        item: dict[str, Any],
+        constraints: list[Constraint],
+        loc: str,
+        run: Run,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+        path: str,
+    ) -> None:
+        """Many constraints on one item (ElementDefinitions: ~20 each): identical content gives identical answers,
+        so the failing keys are remembered per (constraint list, content digest). Only for constraint lists that
+        do not look outside the item (%resource, %rootResource)."""
+        memo_key: tuple[int, bytes] | None = None
+        if self._is_memoisable(constraints):
+            try:
+                digest = hashlib.blake2b(orjson.dumps(item), digest_size=16).digest()
+            except TypeError:
+                digest = None
+            if digest is not None:
+                memo_key = (id(constraints), digest)
+                remembered = self._memo.get(memo_key)
+                if remembered is not None and remembered[0] is constraints:
+                    for constraint in remembered[1]:
+                        self._report_invariant(constraint, loc, run)
+                    return
+        failures: list[Constraint] = []
+        for constraint in constraints:
+            runner = constraint.runner
+            if runner is None:
+                runner = constraint.runner = self._runner(constraint)
+            ok = runner(item, resource, root, path)
+            if ok is None:
+                run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
+                memo_key = None  # engine trouble: do not remember
+                continue
+            if not ok:
+                failures.append(constraint)
+                self._report_invariant(constraint, loc, run)
+        if memo_key is not None:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[memo_key] = (constraints, tuple(failures))
+
+    def _is_memoisable(self, constraints: list[Constraint]) -> bool:
+        """Whether answers on an item depend only on the item. The entry keeps the list alive, so its id
+        cannot be reused by another list while the answer is remembered."""
+        entry = self._memoisable.get(id(constraints))
+        if entry is None or entry[0] is not constraints:
+            answer = all("%" not in c.expression and "resolve()" not in c.expression for c in constraints)
+            entry = self._memoisable[id(constraints)] = (constraints, answer)
+        return entry[1]
+
+    @staticmethod
+    def _report_invariant(constraint: Constraint, loc: str, run: Run) -> None:
+        severity = "error" if constraint.severity == "error" else "warning"
+        fr, en = texts("invariant", constraint.key, constraint.human, constraint.expression)
+        run.add(severity, "invariant", constraint.key, loc, fr, en)
+
+    def _runner(self, constraint: Constraint) -> Any:
+        """The cheapest way to evaluate this constraint: native, compiled subset, or fhirpathpy."""
+        native = _native_rule(constraint)
+        if native is not None:
+            return lambda item, resource, root, path: native(item, root)
+        expression = constraint.expression
+        general = self._general_runner(expression)
+        by_expression = NATIVE_BY_EXPRESSION.get(expression)
+        if by_expression is None:
+            return general
+
+        def run_native(item: Any, resource: Any, root: Any, path: str) -> bool | None:
+            answer = by_expression(item)
+            return general(item, resource, root, path) if answer is None else answer
+
+        return run_native
+
+    def _general_runner(self, expression: str) -> Any:
+        cache = self.expressions
+        fast = cache.fast(expression) if cache.use_fast else None
+        if fast is None:
+            return lambda item, resource, root, path: cache.evaluate_full(expression, item, resource, root, path)
+
+        def run_fast(item: Any, resource: Any, root: Any, path: str) -> bool | None:
+            try:
+                result = fast(item, resource, root)
+            except Fallback:
+                return cache.evaluate_full(expression, item, resource, root, path)
+            return not (len(result) == 1 and result[0] is False)
+
+        return run_fast
+
+
+def _native_rule(constraint: Constraint) -> Any:
+    """A native implementation (item, root) -> bool of this exact constraint, or None."""
+    key, expression = constraint.key, constraint.expression
+    rule: Any = None
+    if key in NATIVE_RESOURCE and (
+        _NATIVE_EXPRESSIONS.get(key) == expression or (key == "dom-3" and expression.startswith(_DOM_3_START))
+    ):
+        function = NATIVE_RESOURCE[key]
+
+        def rule(item: Any, root: Any, function: Any = function) -> bool:
+            return function(item) if isinstance(item, dict) else True
+
+    elif key == "ext-1" and expression == _NATIVE_EXPRESSIONS["ext-1"]:
+
+        def rule(item: Any, root: Any) -> bool:
+            return ext_1(item)
+
+    elif key == "ref-1" and expression.startswith(_REF_1_START):
+
+        def rule(item: Any, root: Any) -> bool:
+            return ref_1(item, root) if isinstance(item, dict) else True
+
+    return rule

@@ -1,0 +1,383 @@
+"""Walk of a resource along a compiled snapshot: resources and profiles, objects, properties, items,
+cardinality, complex types, type profiles and contained resources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from conformance.validation.fhir.messages import texts
+from conformance.validation.fhir.primitives import PRIMITIVES, REGEX
+from conformance.validation.fhir.run import Run, all_primitive, base_url, json_kind_of, seq
+from conformance.validation.fhir.structure import CompiledStructure, Constraint, ElementNode
+
+_CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "Quantity", "string", "uri"})
+
+
+class WalkAspect:
+    """Resources, objects, properties and items, with their cardinality; the other aspects are called from here."""
+
+    # ---- resources ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _meta_profiles(resource: dict[str, Any]) -> list[str]:
+        meta = resource.get("meta")
+        if isinstance(meta, dict) and isinstance(meta.get("profile"), list):
+            return [p for p in meta["profile"] if isinstance(p, str)]
+        return []
+
+    def _validate_resource(
+        self,
+        resource: dict[str, Any],
+        loc: str,
+        run: Run,
+        *,
+        extra_profiles: Sequence[str] = (),
+        root: bool = False,
+    ) -> None:
+        resource_type = resource.get("resourceType")
+        if not isinstance(resource_type, str):
+            run.report("error", "structure", "Unable_to_find_resourceType_property", loc)
+            return
+        if not self.is_resource_type(resource_type):
+            run.report(
+                "error", "structure", "This_does_not_appear_to_be_a_FHIR_resource_unknown_name_", loc, resource_type
+            )
+            return
+        base = self.structure(resource_type)
+        assert base is not None
+        if resource_type == "Bundle":
+            self._index_bundle(resource, run)
+            if resource.get("type") == "document" and root:
+                run.document_bundle = True
+        profiles = list(dict.fromkeys([*self._meta_profiles(resource), *extra_profiles]))
+        profiled = any(self.structure(url.split("|", 1)[0]) is not None for url in profiles)
+        with run.scope(profile=None, base_pass=True, profiled=profiled):
+            resource_id = resource.get("id")
+            if isinstance(resource_id, str) and resource_id and REGEX["id"].fullmatch(resource_id) is None:
+                run.report("error", "invalid", "Resource_RES_ID_Malformed", f"{loc}.id", resource_id)
+            self._walk_resource(resource, base, loc, run)
+            if resource_type == "Bundle":
+                self._check_bundle(resource, loc, run)
+            for url in profiles:
+                with run.scope(profiled=True):
+                    self._validate_against_profile(resource, url, loc, run, from_caller=url in extra_profiles)
+
+    def _validate_against_profile(
+        self, resource: dict[str, Any], url: str, loc: str, run: Run, *, from_caller: bool
+    ) -> None:
+        struct = self.structure(url.split("|", 1)[0])
+        missing = f" ; packages manquants : {self._missing_packages}" if self._missing_packages else ""
+        missing_en = f"; missing packages: {self._missing_packages}" if self._missing_packages else ""
+        if struct is None:
+            rule = "Validation_VAL_Unknown_Profile" if from_caller else "Validation_VAL_Profile_Unknown"
+            fr, en = texts(rule, url, missing)
+            en = texts(rule, url, missing_en)[1]
+            severity = "error" if from_caller else "warning"
+            with run.scope(profile=None):
+                run.add(severity, "not-found" if from_caller else "informational", rule, loc, fr, en)
+            return
+        if struct.type != resource.get("resourceType"):
+            run.report(
+                "error",
+                "structure",
+                "Validation_VAL_Profile_WrongType",
+                loc,
+                url,
+                struct.type,
+                resource.get("resourceType"),
+            )
+            return
+        with run.scope(profile=struct.url, base_pass=False):
+            self._walk_resource(resource, struct, loc, run)
+
+    def _walk_resource(self, resource: dict[str, Any], struct: CompiledStructure, loc: str, run: Run) -> None:
+        self._walk_object(resource, struct.root, struct.root, loc, run, resource, is_resource=True)
+        self._check_constraints(resource, struct.root.constraints, loc, run, resource, struct.type)
+
+    # ---- objects --------------------------------------------------------------------------------------
+
+    def _children_of(self, node: ElementNode, type_code: str | None) -> ElementNode | None:
+        """The node whose children describe the content of an element of `node` (its own or its type's)."""
+        if node.children:
+            return node
+        if node.content_reference:
+            struct = self.structure(node.path.split(".", 1)[0])
+            target = struct.node_for_reference(node.content_reference) if struct else None
+            if target is None:
+                ref_type = node.content_reference.split("#", 1)[-1].split(".", 1)[0]
+                struct = self.structure(ref_type)
+                target = struct.node_for_reference(node.content_reference) if struct else None
+            return target
+        if type_code:
+            struct = self.structure(type_code)
+            if struct is not None:
+                return struct.root
+        return None
+
+    def _walk_object(
+        self,
+        obj: dict[str, Any],
+        node: ElementNode,
+        defs: ElementNode,
+        loc: str,
+        run: Run,
+        resource: dict[str, Any],
+        *,
+        is_resource: bool = False,
+    ) -> None:
+        """Check the properties of `obj` against `defs.children`; `node` is the element being walked."""
+        names = defs.json_names
+        groups: dict[int, list[tuple[str, ElementNode, str | None, Any, Any]]] = {}
+        base_pass = run.base_pass
+        shadows = any(isinstance(key, str) and key[:1] == "_" for key in obj)  # primitive extensions present?
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                if base_pass:
+                    run.report("error", "structure", "Unrecognised_property_", loc, key)
+                continue
+            if key == "resourceType" and is_resource:
+                continue
+            if key[:1] == "_":
+                entry = names.get(key[1:])
+                if entry is None or (
+                    entry[1] not in PRIMITIVES and entry[0].type_codes and not all_primitive(entry[0])
+                ):
+                    if base_pass:
+                        run.report("error", "structure", "Unrecognised_property_", loc, key)
+                    continue
+                if key[1:] in obj:
+                    continue  # handled with its value
+                groups.setdefault(id(entry[0]), []).append((key[1:], entry[0], entry[1], None, value))
+                continue
+            entry = names.get(key)
+            if entry is None:
+                if base_pass:
+                    if defs.path == "Extension" or defs.path.endswith(".extension") or "Extension" in defs.type_codes:
+                        pass
+                    run.report("error", "structure", "Unrecognised_property_", loc, key)
+                continue
+            ext = obj.get("_" + key) if shadows else None
+            groups.setdefault(id(entry[0]), []).append((key, entry[0], entry[1], value, ext))
+        for child in defs.required_children:
+            if id(child) not in groups and child.min > 0:
+                self._check_count(child, 0, loc, run)
+        for group in groups.values():
+            self._walk_property(group, defs, loc, run, resource)
+
+    @staticmethod
+    def _check_count(child: ElementNode, count: int, loc: str, run: Run) -> None:
+        """An element's cardinality: named by its id in a profile pass, by its path against the base."""
+        label = child.element_id if run.profile else child.path
+        run.cardinality(label, child.min, child.max, count, loc, run.profile or base_url(child.path))
+
+    def _walk_property(
+        self,
+        group: list[tuple[str, ElementNode, str | None, Any, Any]],
+        parent: ElementNode,
+        loc: str,
+        run: Run,
+        resource: dict[str, Any],
+    ) -> None:
+        child = group[0][1]
+        items: list[tuple[Any, Any, str | None, str]] = []  # (value, primitive extension, type, location)
+        for key, _node, type_code, value, ext in group:
+            name_loc = f"{loc}.{child.name[:-3]}.ofType({type_code})" if child.is_choice else f"{loc}.{key}"
+            if child.array:
+                values = self._as_list(value, key, name_loc, run, single=False)
+                exts = ext if isinstance(ext, list) else ([] if ext is None else None)
+                if exts is None:
+                    if run.base_pass:
+                        run.report(
+                            "error",
+                            "structure",
+                            "This_property_must_be_an_Array_not_",
+                            name_loc,
+                            "_" + key,
+                            json_kind_of(ext),
+                        )
+                    exts = []
+                if value is None:
+                    values = [None] * len(exts)
+                if not exts:
+                    items.extend((item, None, type_code, f"{name_loc}[{index}]") for index, item in enumerate(values))
+                    continue
+                for index in range(max(len(values), len(exts))):
+                    items.append(
+                        (
+                            values[index] if index < len(values) else None,
+                            exts[index] if index < len(exts) else None,
+                            type_code,
+                            f"{name_loc}[{index}]",
+                        )
+                    )
+            else:
+                if isinstance(value, list) or isinstance(ext, list):
+                    if run.base_pass:
+                        run.report(
+                            "error",
+                            "structure",
+                            "This_property_must_be_an_simple_value_not_",
+                            name_loc,
+                            key,
+                            "an array",
+                        )
+                    continue
+                items.append((value, ext, type_code, name_loc))
+        self._check_count(child, len(items), loc, run)
+        if child.is_choice and child.type_slices and child.slicing is not None:
+            self._check_type_slices(child, items, loc, run)
+        if child.slices:
+            for (value, ext, type_code, item_loc), definition in self._assign_slices(child, items, run):
+                self._walk_item(value, ext, definition, type_code, item_loc, run, resource)
+            return
+        for value, ext, type_code, item_loc in items:
+            self._walk_item(value, ext, child, type_code, item_loc, run, resource)
+
+    def _as_list(self, value: Any, key: str, loc: str, run: Run, *, single: bool) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            if run.base_pass:
+                run.report("error", "structure", "This_property_must_be_an_Array_not_", loc, key, json_kind_of(value))
+            return [value]
+        if not value and run.base_pass:
+            run.report("error", "structure", "Array_cannot_be_empty", loc)
+        return value
+
+    # ---- one item -------------------------------------------------------------------------------------
+
+    def _walk_item(
+        self,
+        value: Any,
+        ext: Any,
+        node: ElementNode,
+        type_code: str | None,
+        loc: str,
+        run: Run,
+        resource: dict[str, Any],
+    ) -> None:
+        if type_code is None:
+            codes = node.type_codes
+            type_code = codes[0] if len(codes) == 1 else None
+            if type_code is None and isinstance(value, dict) and "resourceType" in value:
+                type_code = "Resource"
+        if node.is_choice and type_code in node.type_slices:
+            node = node.type_slices[type_code]
+        if type_code in PRIMITIVES or (type_code is None and not isinstance(value, dict)):
+            self._check_primitive_item(value, ext, node, type_code or "string", loc, run, resource)
+            return
+        if not isinstance(value, dict):
+            if run.base_pass:
+                run.report(
+                    "error", "structure", "This_property_must_be_an_object_not_", loc, node.name, json_kind_of(value)
+                )
+            return
+        if not value:
+            if run.base_pass:
+                run.report("error", "structure", "Object_must_have_some_content", loc)
+            return
+        if type_code in ("Resource", "DomainResource") or (
+            type_code and self.is_resource_type(type_code) and "resourceType" in value
+        ):
+            self._walk_contained_resource(value, node, loc, run)
+            return
+        if type_code == "Extension":
+            self._check_extension(value, node, loc, run, resource)
+            return
+        self._check_complex(value, node, type_code, loc, run, resource)
+
+    def _check_complex(
+        self,
+        value: dict[str, Any],
+        node: ElementNode,
+        type_code: str | None,
+        loc: str,
+        run: Run,
+        resource: dict[str, Any],
+        defs: ElementNode | None = None,
+    ) -> None:
+        defs = defs or self._children_of(node, type_code)
+        if defs is None:
+            if run.base_pass:
+                run.report(
+                    "error", "structure", "Validation_VAL_Profile_NoType", loc, node.path, ", ".join(node.type_codes)
+                )
+            return
+        self._walk_object(value, node, defs, loc, run, resource)
+        if node.fixed is not None:
+            self._check_fixed(value, node.fixed[1], loc, run, exact=True)
+        if node.pattern is not None:
+            self._check_fixed(value, node.pattern[1], loc, run, exact=False)
+        if node.binding is not None and type_code in _CODED_TYPES:
+            self._check_binding(value, type_code, node, loc, run)
+        if type_code == "Reference":
+            self._check_reference(value, node, loc, run, resource)
+        elif type_code in ("Coding",) and run.base_pass:
+            self._check_coding_code(value, loc, run)
+        elif type_code == "CodeableConcept" and run.base_pass:
+            for index, coding in enumerate(seq(value.get("coding"))):
+                if isinstance(coding, dict):
+                    self._check_coding_code(coding, f"{loc}.coding[{index}]", run)
+        elif type_code == "Attachment" and run.base_pass:
+            self._check_attachment(value, loc, run)
+        elif type_code == "Identifier" and run.base_pass:
+            system = value.get("system")
+            if isinstance(system, str) and system and ":" not in system:
+                run.report("error", "invalid", "Type_Specific_Checks_DT_Identifier_System", f"{loc}.system")
+        constraints = self._constraints_for(node, defs, type_code)
+        if constraints:
+            self._check_constraints(
+                value, constraints, loc, run, resource, node.path if node.children else (type_code or "")
+            )
+        self._check_type_profiles(value, node, type_code, loc, run, resource)
+
+    def _constraints_for(self, node: ElementNode, defs: ElementNode, type_code: str | None) -> list[Constraint]:
+        """The element's own constraints plus its type's (e.g. per-1 on any Period), merged once per pair."""
+        key = (node, defs, type_code)
+        merged = self._merged.get(key)
+        if merged is None:
+            merged = node.constraints
+            if defs is not node and defs.constraints:
+                merged = _merge_constraints(merged, defs.constraints)
+            elif node.children and type_code and (type_struct := self.structure(type_code)) is not None:
+                merged = _merge_constraints(merged, type_struct.root.constraints)
+            self._merged[key] = merged
+        return merged
+
+    def _check_type_profiles(
+        self,
+        value: dict[str, Any],
+        node: ElementNode,
+        type_code: str | None,
+        loc: str,
+        run: Run,
+        resource: dict[str, Any],
+    ) -> None:
+        """Data types profiled in the definition (e.g. an FR Core address) are walked against that profile too."""
+        for type_ref in node.types:
+            if type_ref.code != type_code or not type_ref.profiles:
+                continue
+            struct = self.structure(type_ref.profiles[0].split("|", 1)[0])
+            if struct is None or struct.root is node or struct.derivation != "constraint":
+                continue
+            with run.scope(profile=struct.url, base_pass=False):
+                self._walk_object(value, struct.root, struct.root, loc, run, resource)
+                self._check_constraints(value, struct.root.constraints, loc, run, resource, struct.type)
+
+    def _walk_contained_resource(self, value: dict[str, Any], node: ElementNode, loc: str, run: Run) -> None:
+        resource_type = value.get("resourceType")
+        if not run.base_pass:
+            for type_ref in node.types:
+                for profile in type_ref.profiles:
+                    struct = self.structure(profile)
+                    if struct and struct.type == resource_type and struct.derivation == "constraint":
+                        with run.scope(profile=struct.url):
+                            self._walk_resource(value, struct, loc, run)
+            return
+        self._validate_resource(value, loc, run)
+
+
+def _merge_constraints(first: list[Constraint], second: list[Constraint]) -> list[Constraint]:
+    keys = {c.key for c in first}
+    return first + [c for c in second if c.key not in keys]

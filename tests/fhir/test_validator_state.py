@@ -1,0 +1,70 @@
+"""The validator's run state and caches: passes scoped, memos that cannot answer for another object."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import pytest
+
+from conformance.validation.fhir.run import Run
+from conformance.validation.fhir.structure import Constraint
+from conformance.validation.fhir.validator import FhirValidator
+
+ITEM = {"id": "x", "status": "final"}
+
+
+def _constraints(*expressions: str) -> list[Constraint]:
+    return [Constraint(f"t-{n}", "error", f"rule {n}", e, "test") for n, e in enumerate(expressions)]
+
+
+def test_a_remembered_answer_never_serves_a_new_list_at_a_freed_address(fhir_context: Any) -> None:
+    """Answers used to be remembered by id(list): a list built later at a freed list's address got the freed
+    list's failures. Each new list here holds no failing rule and must be judged on its own."""
+    validator = FhirValidator(fhir_context)
+    for _ in range(50):
+        failing = _constraints("id.exists()", "status.exists()", "false", "true", "true", "true")
+        run = Run(lang="en", root=ITEM)
+        validator._check_constraints(ITEM, failing, "Item", run, ITEM)
+        assert [f.rule for f in run.findings.values()] == ["t-2"]
+        del failing
+        gc.collect()
+        passing = _constraints("id.exists()", "status.exists()", "true", "true", "true", "true")
+        run = Run(lang="en", root=ITEM)
+        validator._check_constraints(ITEM, passing, "Item", run, ITEM)
+        assert not run.findings
+
+
+def test_memoisability_is_judged_per_list(fhir_context: Any) -> None:
+    validator = FhirValidator(fhir_context)
+    for _ in range(50):
+        outside = _constraints(*["%resource.id.exists()"] * 6)
+        assert not validator._is_memoisable(outside)
+        del outside
+        gc.collect()
+        assert validator._is_memoisable(_constraints(*["id.exists()"] * 6))
+
+
+def test_caches_belong_to_each_validator(fhir_context: Any) -> None:
+    first, second = FhirValidator(fhir_context), FhirValidator(fhir_context)
+    first.validate({"resourceType": "Patient", "id": "p", "gender": "female"})
+    assert first._structures and not second._structures
+
+
+def test_a_pass_restores_the_run_state_even_when_it_fails() -> None:
+    run = Run(lang="fr")
+    with pytest.raises(RuntimeError), run.scope(profile="http://example.org/p", base_pass=False, profiled=True):
+        assert (run.profile, run.base_pass, run.profiled) == ("http://example.org/p", False, True)
+        raise RuntimeError
+    assert (run.profile, run.base_pass, run.profiled) == (None, True, False)
+
+
+def test_cardinality_is_reported_once_with_its_bounds() -> None:
+    run = Run(lang="en")
+    run.cardinality("Patient.name", 1, 2, 3, "Patient", "http://example.org/p")
+    run.cardinality("Patient.name", 1, 2, 0, "Patient", "http://example.org/p")
+    run.cardinality("Patient.name", 1, 2, 2, "Patient", "http://example.org/p")
+    assert [f.rule for f in run.findings.values()] == [
+        "Validation_VAL_Profile_Maximum",
+        "Validation_VAL_Profile_Minimum",
+    ]
