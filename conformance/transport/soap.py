@@ -1,0 +1,455 @@
+"""SOAP 1.2 with WS-Addressing over HTTP(S), MTOM in both directions: the client the harness sends with, and a
+bounded threaded server (the listener the harness receives on).
+
+The client rides on the FHIR REST client's HTTP layer (TLS/mTLS from `[tls]`, connect/read/total timeouts,
+response size limit, every exchange handed to the ExchangeSink). The server binds 127.0.0.1 unless told
+otherwise, caps the request size, the time a peer may take to send it and the number of connections it
+serves at once, and records every exchange (including the refused ones) like the client does.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from lxml import etree
+
+from conformance.evidence.exchange import (
+    ExchangeSink,
+    HttpExchange,
+    HttpRequestRecord,
+    HttpResponseRecord,
+    utc_now,
+)
+from conformance.transport.mtom import SOAP12_MEDIA, MtomError, MtomMessage, Part, decode_mtom, encode_mtom
+
+SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
+SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+WSA_NS = "http://www.w3.org/2005/08/addressing"
+WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"
+NS = {"s": SOAP12_NS, "s11": SOAP11_NS, "wsa": WSA_NS, "wsse": WSSE_NS}
+MAX_XML_BYTES = 64 * 1024 * 1024
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+class SoapError(Exception):
+    """A message that is not a usable SOAP envelope. `kind`: xml, not-soap, soap11, no-body, mtom."""
+
+    def __init__(self, kind: str, message_fr: str, message_en: str) -> None:
+        self.kind = kind
+        self.message_fr = message_fr
+        self.message_en = message_en
+        super().__init__(message_en)
+
+    def message(self, lang: str = "fr") -> str:
+        return self.message_fr if lang == "fr" else self.message_en
+
+
+@dataclass(slots=True)
+class Envelope:
+    version: str  # "1.2" or "1.1"
+    root: etree._Element = field(repr=False)
+    header: etree._Element | None = field(repr=False)
+    body: etree._Element = field(repr=False)
+    action: str = ""
+    message_id: str = ""
+    relates_to: str = ""
+    to: str = ""
+    reply_to: str = ""
+    action_must_understand: bool = False
+
+    @property
+    def payload(self) -> etree._Element | None:
+        """The first element inside the Body."""
+        return next((c for c in self.body if isinstance(c.tag, str)), None)
+
+    def security(self) -> etree._Element | None:
+        return self.header.find("wsse:Security", NS) if self.header is not None else None
+
+    def fault(self) -> etree._Element | None:
+        payload = self.payload
+        return payload if payload is not None and payload.tag in (f"{{{SOAP12_NS}}}Fault", f"{{{SOAP11_NS}}}Fault") else None
+
+
+def new_message_id() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def build_envelope(
+    action: str,
+    payload: etree._Element | None,
+    *,
+    to: str = "",
+    message_id: str | None = None,
+    relates_to: str = "",
+    reply_to: bool = True,
+    security: etree._Element | None = None,
+    soap_ns: str = SOAP12_NS,
+) -> bytes:
+    """A SOAP envelope with the WS-Addressing headers (Action mustUnderstand, MessageID, To, ReplyTo/RelatesTo)."""
+    envelope = etree.Element(f"{{{soap_ns}}}Envelope", nsmap={"soap": soap_ns, "wsa": WSA_NS})
+    header = etree.SubElement(envelope, f"{{{soap_ns}}}Header")
+    action_element = etree.SubElement(header, f"{{{WSA_NS}}}Action")
+    action_element.set(f"{{{soap_ns}}}mustUnderstand", "true" if soap_ns == SOAP12_NS else "1")
+    action_element.text = action
+    etree.SubElement(header, f"{{{WSA_NS}}}MessageID").text = message_id or new_message_id()
+    if relates_to:
+        etree.SubElement(header, f"{{{WSA_NS}}}RelatesTo").text = relates_to
+    elif reply_to:
+        reply = etree.SubElement(header, f"{{{WSA_NS}}}ReplyTo")
+        etree.SubElement(reply, f"{{{WSA_NS}}}Address").text = ANONYMOUS
+    if to:
+        etree.SubElement(header, f"{{{WSA_NS}}}To").text = to
+    if security is not None:
+        header.append(security)
+    body = etree.SubElement(envelope, f"{{{soap_ns}}}Body")
+    if payload is not None:
+        body.append(payload)
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+
+def build_fault(code: str, subcode: str, reason_fr: str, reason_en: str) -> etree._Element:
+    """A SOAP 1.2 Fault (code Sender or Receiver), the reason in French and English."""
+    fault = etree.Element(f"{{{SOAP12_NS}}}Fault")
+    code_element = etree.SubElement(fault, f"{{{SOAP12_NS}}}Code")
+    etree.SubElement(code_element, f"{{{SOAP12_NS}}}Value").text = f"soap:{code}"
+    if subcode:
+        sub = etree.SubElement(code_element, f"{{{SOAP12_NS}}}Subcode")
+        etree.SubElement(sub, f"{{{SOAP12_NS}}}Value").text = subcode
+    reason = etree.SubElement(fault, f"{{{SOAP12_NS}}}Reason")
+    for lang, text in (("fr", reason_fr), ("en", reason_en)):
+        item = etree.SubElement(reason, f"{{{SOAP12_NS}}}Text")
+        item.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
+        item.text = text
+    return fault
+
+
+def parse_xml(data: bytes) -> etree._Element:
+    if len(data) > MAX_XML_BYTES:
+        raise SoapError("xml", "Enveloppe XML trop volumineuse.", "XML envelope too large.")
+    try:
+        return etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise SoapError("xml", f"XML mal formé : {exc}", f"Malformed XML: {exc}") from None
+
+
+def parse_envelope(data: bytes) -> Envelope:
+    root = parse_xml(data)
+    if root.tag == f"{{{SOAP11_NS}}}Envelope":
+        soap_ns, version = SOAP11_NS, "1.1"
+    elif root.tag == f"{{{SOAP12_NS}}}Envelope":
+        soap_ns, version = SOAP12_NS, "1.2"
+    else:
+        raise SoapError(
+            "not-soap",
+            f"L'élément racine {root.tag!r} n'est pas une enveloppe SOAP.",
+            f"The root element {root.tag!r} is not a SOAP envelope.",
+        )
+    header = root.find(f"{{{soap_ns}}}Header")
+    body = root.find(f"{{{soap_ns}}}Body")
+    if body is None:
+        raise SoapError("no-body", "Enveloppe SOAP sans Body.", "SOAP envelope without a Body.")
+    envelope = Envelope(version, root, header, body)
+    if header is not None:
+        action = header.find("wsa:Action", NS)
+        if action is not None:
+            envelope.action = (action.text or "").strip()
+            flag = action.get(f"{{{soap_ns}}}mustUnderstand", "")
+            envelope.action_must_understand = flag in ("true", "1")
+        envelope.message_id = _text(header, "wsa:MessageID")
+        envelope.relates_to = _text(header, "wsa:RelatesTo")
+        envelope.to = _text(header, "wsa:To")
+        envelope.reply_to = _text(header, "wsa:ReplyTo/wsa:Address")
+    return envelope
+
+
+def _text(element: etree._Element, path: str) -> str:
+    found = element.find(path, NS)
+    return (found.text or "").strip() if found is not None else ""
+
+
+# ---------------------------------------------------------------- client
+
+
+@dataclass(slots=True)
+class SoapReply:
+    status: int
+    content_type: str
+    message: MtomMessage | None
+    envelope: Envelope | None
+    error: SoapError | MtomError | None = None  # the reply could not be read (the HTTP exchange completed)
+
+    @property
+    def parts(self) -> dict[str, Part]:
+        return self.message.parts if self.message is not None else {}
+
+
+class SoapClient:
+    """Sends SOAP 1.2 requests (MTOM) and reads the replies. TransportError when the exchange cannot complete."""
+
+    def __init__(self, http: Any) -> None:
+        self.http = http  # conformance.transport.http.FhirClient: HTTP layer, TLS, limits, evidence
+
+    @classmethod
+    def create(cls, base_url: str, *, tls: Any, timeouts: Any, sink: ExchangeSink | None, max_bytes: int) -> SoapClient:
+        from conformance.transport.http import FhirClient
+
+        return cls(FhirClient(base_url, tls=tls, timeouts=timeouts, max_response_bytes=max_bytes, sink=sink))
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(
+        self,
+        url: str,
+        action: str,
+        payload: etree._Element,
+        attachments: Sequence[Part] = (),
+        *,
+        security: etree._Element | None = None,
+        envelope: bytes | None = None,
+        mtom: bool = True,
+    ) -> SoapReply:
+        """POST one request. `envelope` replaces the built one (defective requests built by the caller)."""
+        data = envelope or build_envelope(action, payload, to=url, security=security)
+        if mtom:
+            content_type, body = encode_mtom(data, attachments, action=action)
+        else:
+            content_type, body = f'{SOAP12_MEDIA}; charset=UTF-8; action="{action}"', data
+        return self.post(url, content_type, body)
+
+    def post(self, url: str, content_type: str, body: bytes) -> SoapReply:
+        response = self.http.request("POST", url, body=body, content_type=content_type, accept=None)
+        reply_type = response.headers.get("Content-Type", "")
+        return read_reply(response.status, reply_type, response.body)
+
+
+def read_reply(status: int, content_type: str, body: bytes) -> SoapReply:
+    try:
+        message = decode_mtom(content_type, body)
+        return SoapReply(status, content_type, message, parse_envelope(message.root))
+    except (MtomError, SoapError) as exc:
+        return SoapReply(status, content_type, None, None, exc)
+
+
+# ---------------------------------------------------------------- server
+
+
+@dataclass(slots=True)
+class ServerLimits:
+    max_request_bytes: int = 20 * 1024 * 1024
+    read_timeout: float = 10.0  # between two bytes
+    request_deadline: float = 30.0  # the whole request, headers and body
+    max_connections: int = 8
+
+
+@dataclass(slots=True)
+class HttpRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes = field(repr=False)
+    peer: str = ""
+    peer_certificate: bytes | None = field(default=None, repr=False)  # DER of the TLS client certificate
+    tls: bool = False
+
+
+@dataclass(slots=True)
+class HttpReply:
+    status: int
+    content_type: str
+    body: bytes = field(repr=False)
+
+
+Application = Callable[[HttpRequest], HttpReply]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ThreadedSoapServer
+    protocol_version = "HTTP/1.1"
+    server_version = "hopen-conformance"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        return  # exchanges go to the evidence, not to stderr
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.limits.read_timeout)
+        self._deadline = time.monotonic() + self.server.limits.request_deadline
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._reply_plain(405, "POST attendu / POST expected", HttpRequest("GET", self.path, dict(self.headers), b""))
+
+    def do_POST(self) -> None:  # noqa: N802
+        started = utc_now()
+        request = HttpRequest("POST", self.path, dict(self.headers), b"", peer=f"{self.client_address[0]}")
+        if isinstance(self.connection, ssl.SSLSocket):
+            request.tls = True
+            request.peer_certificate = self.connection.getpeercert(binary_form=True)
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            self._refuse(request, started, 411, "Content-Length obligatoire", "Content-Length required")
+            return
+        if int(length) > self.server.limits.max_request_bytes:
+            limit = self.server.limits.max_request_bytes
+            self._refuse(request, started, 413, f"requête > {limit} octets", f"request > {limit} bytes")
+            return
+        try:
+            request.body = self._read_body(int(length))
+        except (TimeoutError, OSError) as exc:
+            self.server.record(request, None, started, f"request body not received in time: {type(exc).__name__}")
+            self.close_connection = True
+            return
+        try:
+            reply = self.server.application(request)
+        except Exception as exc:  # the simulator failed: a SOAP Receiver fault, recorded
+            fault = build_fault("Receiver", "", f"erreur interne du simulateur ({exc})", f"simulator error ({exc})")
+            reply = HttpReply(500, f"{SOAP12_MEDIA}; charset=UTF-8", build_envelope("", fault, reply_to=False))
+        self._send(reply)
+        self.server.record(request, reply, started, None)
+
+    def _read_body(self, length: int) -> bytes:
+        chunks: list[bytes] = []
+        remaining = length
+        while remaining:
+            if time.monotonic() > self._deadline:
+                raise TimeoutError("request deadline")
+            chunk = self.rfile.read1(min(remaining, 64 * 1024)) if hasattr(self.rfile, "read1") else b""
+            if not chunk:
+                raise ConnectionError("connection closed mid-body")
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def _refuse(self, request: HttpRequest, started: Any, status: int, fr: str, en: str) -> None:
+        reply = self._reply_plain(status, f"{fr} / {en}", request)
+        self.server.record(request, reply, started, en)
+        self.close_connection = True
+
+    def _reply_plain(self, status: int, text: str, request: HttpRequest) -> HttpReply:
+        reply = HttpReply(status, "text/plain; charset=utf-8", text.encode("utf-8"))
+        self._send(reply)
+        return reply
+
+    def _send(self, reply: HttpReply) -> None:
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.send_header("Connection", "close")  # one exchange per connection: slots free at once
+            self.end_headers()
+            self.close_connection = True
+            self.wfile.write(reply.body)
+        except OSError:
+            self.close_connection = True
+
+
+class ThreadedSoapServer(ThreadingHTTPServer):
+    """HTTP(S) server for SOAP endpoints. `start()` serves in a thread; `stop()` closes everything."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        application: Application,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        limits: ServerLimits | None = None,
+        sink: ExchangeSink | None = None,
+    ) -> None:
+        super().__init__((host, port), _Handler)
+        self.application = application
+        self.ssl_context = ssl_context
+        self.limits = limits or ServerLimits()
+        self.sink = sink
+        self._slots = threading.BoundedSemaphore(self.limits.max_connections)
+        self._thread: threading.Thread | None = None
+        self.refused_connections = 0
+
+    @property
+    def host(self) -> str:
+        return str(self.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def start(self) -> ThreadedSoapServer:
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.refused_connections += 1
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            if self.ssl_context is not None:
+                request = self._handshake(request, client_address)
+                if request is None:
+                    return
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _handshake(self, raw: socket.socket, client_address: Any) -> ssl.SSLSocket | None:
+        raw.settimeout(self.limits.read_timeout)
+        started = utc_now()
+        try:
+            assert self.ssl_context is not None
+            return self.ssl_context.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            request = HttpRequest("", "", {}, b"", peer=str(client_address[0]), tls=True)
+            self.record(request, None, started, f"TLS handshake failed: {type(exc).__name__}: {exc}")
+            try:
+                raw.close()
+            except OSError:
+                pass
+            return None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a peer that hung up or sent garbage: already recorded, never printed
+
+    def record(self, request: HttpRequest, reply: HttpReply | None, started: Any, error: str | None) -> None:
+        if self.sink is None:
+            return
+        url = f"{self.base_url}{request.path}"
+        response = None
+        if reply is not None:
+            response = HttpResponseRecord(reply.status, "", {"Content-Type": reply.content_type}, reply.body)
+        self.sink.record(
+            HttpExchange(
+                request=HttpRequestRecord(request.method, url, dict(request.headers), request.body),
+                response=response,
+                started=started,
+                finished=utc_now(),
+                error=error,
+            )
+        )
