@@ -189,6 +189,4 @@ def element_content(element: etree._Element, parts: dict[str, Part]) -> bytes:
     try:
         return base64.b64decode(text, validate=False)
     except (binascii.Error, ValueError):
-        raise MtomError(
-            "encoding", "Contenu base64 illisible.", "Unreadable base64 content."
-        ) from None
+        raise MtomError("encoding", "Contenu base64 illisible.", "Unreadable base64 content.") from None

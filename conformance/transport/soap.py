@@ -9,6 +9,7 @@ serves at once, and records every exchange (including the refused ones) like the
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -76,7 +77,11 @@ class Envelope:
 
     def fault(self) -> etree._Element | None:
         payload = self.payload
-        return payload if payload is not None and payload.tag in (f"{{{SOAP12_NS}}}Fault", f"{{{SOAP11_NS}}}Fault") else None
+        return (
+            payload
+            if payload is not None and payload.tag in (f"{{{SOAP12_NS}}}Fault", f"{{{SOAP11_NS}}}Fault")
+            else None
+        )
 
 
 def new_message_id() -> str:
@@ -278,7 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "hopen-conformance"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         return  # exchanges go to the evidence, not to stderr
 
     def setup(self) -> None:
@@ -286,10 +291,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.settimeout(self.server.limits.read_timeout)
         self._deadline = time.monotonic() + self.server.limits.request_deadline
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._reply_plain(405, "POST attendu / POST expected", HttpRequest("GET", self.path, dict(self.headers), b""))
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         started = utc_now()
         request = HttpRequest("POST", self.path, dict(self.headers), b"", peer=f"{self.client_address[0]}")
         if isinstance(self.connection, ssl.SSLSocket):
@@ -428,10 +433,8 @@ class ThreadedSoapServer(ThreadingHTTPServer):
         except (ssl.SSLError, OSError) as exc:
             request = HttpRequest("", "", {}, b"", peer=str(client_address[0]), tls=True)
             self.record(request, None, started, f"TLS handshake failed: {type(exc).__name__}: {exc}")
-            try:
+            with contextlib.suppress(OSError):
                 raw.close()
-            except OSError:
-                pass
             return None
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -224,7 +224,11 @@ def verify_assertion(assertion: etree._Element, *, allow_sha1: bool = True) -> S
             False, problem_fr="pas de certificat X509 dans KeyInfo", problem_en="no X509 certificate in KeyInfo"
         )
     try:
-        pem = "-----BEGIN CERTIFICATE-----\n" + "".join((cert_element.text or "").split()) + "\n-----END CERTIFICATE-----\n"
+        pem = (
+            "-----BEGIN CERTIFICATE-----\n"
+            + "".join((cert_element.text or "").split())
+            + "\n-----END CERTIFICATE-----\n"
+        )
         certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
     except ValueError:
         return SignatureCheck(False, problem_fr="certificat X509 illisible", problem_en="unreadable X509 certificate")
@@ -242,10 +246,15 @@ def verify_assertion(assertion: etree._Element, *, allow_sha1: bool = True) -> S
     try:
         XMLVerifier().verify(document, x509_cert=certificate, id_attribute="ID", expect_config=config)
     except (InvalidSignature, InvalidInput) as exc:
-        return SignatureCheck(False, certificate, algorithm, f"signature invalide ({exc})", f"invalid signature ({exc})")
+        return SignatureCheck(
+            False, certificate, algorithm, f"signature invalide ({exc})", f"invalid signature ({exc})"
+        )
     except Exception as exc:  # signxml raises a few other types on hostile input
         return SignatureCheck(
-            False, certificate, algorithm, f"signature invérifiable ({type(exc).__name__})",
+            False,
+            certificate,
+            algorithm,
+            f"signature invérifiable ({type(exc).__name__})",
             f"signature cannot be verified ({type(exc).__name__})",
         )
     return SignatureCheck(True, certificate, algorithm)

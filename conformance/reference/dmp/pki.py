@@ -49,7 +49,10 @@ def _rsa() -> rsa.RSAPrivateKey:
 
 
 def _name(common_name: str, organisation: str, unit: str = "") -> x509.Name:
-    attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation)]
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+    ]
     if unit:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
@@ -99,13 +102,21 @@ def generate_dmp_pki(structure_id: str, structure_name: str, host: str = "127.0.
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
-    server = _issue(ca_key, ca_name, _name(host, "hopen-conformance test"), ExtendedKeyUsageOID.SERVER_AUTH, (host, "localhost"))
+    server = _issue(
+        ca_key, ca_name, _name(host, "hopen-conformance test"), ExtendedKeyUsageOID.SERVER_AUTH, (host, "localhost")
+    )
     client = _issue(
-        ca_key, ca_name, _name(f"{structure_id} ORG_AUTH_CLI", structure_name, structure_id), ExtendedKeyUsageOID.CLIENT_AUTH
+        ca_key,
+        ca_name,
+        _name(f"{structure_id} ORG_AUTH_CLI", structure_name, structure_id),
+        ExtendedKeyUsageOID.CLIENT_AUTH,
     )
     signing = _issue(ca_key, ca_name, _name(f"{structure_id} ORG_SIGN", structure_name, structure_id), None)
     other = _issue(
-        ca_key, ca_name, _name("1999999999 ORG_AUTH_CLI", "Autre structure", "1999999999"), ExtendedKeyUsageOID.CLIENT_AUTH
+        ca_key,
+        ca_name,
+        _name("1999999999 ORG_AUTH_CLI", "Autre structure", "1999999999"),
+        ExtendedKeyUsageOID.CLIENT_AUTH,
     )
     files: dict[str, bytes] = {"ca.pem": ca.public_bytes(serialization.Encoding.PEM)}
     for stem, (cert, key) in {"server": server, "client": client, "signing": signing, "other": other}.items():

@@ -121,8 +121,13 @@ class DmpSimulator:
     # ---------------------------------------------------------------- HTTP entry point
 
     def handle(self, request: HttpRequest) -> HttpReply:
-        judgement = Judgement("", "", tls=request.tls, client_certificate=request.peer_certificate is not None,
-                              request_bytes=len(request.body))
+        judgement = Judgement(
+            "",
+            "",
+            tls=request.tls,
+            client_certificate=request.peer_certificate is not None,
+            request_bytes=len(request.body),
+        )
         try:
             return self._handle(request, judgement)
         finally:
@@ -136,9 +141,14 @@ class DmpSimulator:
             judgement.findings.append(_f(f"soap-mtom-{exc.kind}", "HTTP body", exc.message_fr, exc.message_en))
             return self._fault(judgement, "Sender", "", exc.message_fr, exc.message_en)
         if not message.multipart:
-            judgement.findings.append(_f("soap-mtom-missing", "Content-Type",
-                                         "Requête sans MTOM : le DMP attend multipart/related (XOP).",
-                                         "Request without MTOM: the DMP expects multipart/related (XOP)."))
+            judgement.findings.append(
+                _f(
+                    "soap-mtom-missing",
+                    "Content-Type",
+                    "Requête sans MTOM : le DMP attend multipart/related (XOP).",
+                    "Request without MTOM: the DMP expects multipart/related (XOP).",
+                )
+            )
         try:
             envelope = parse_envelope(message.root)
         except SoapError as exc:
@@ -151,30 +161,74 @@ class DmpSimulator:
             self._judge_body(envelope, message.parts, request, judgement)  # judged for the report, then refused
             return self._fault(judgement, "VersionMismatch", "", "SOAP 1.2 attendu.", "SOAP 1.2 expected.", SOAP11_NS)
         if not judgement.transaction:
-            return self._fault(judgement, "Sender", "wsa:ActionNotSupported",
-                               f"Action « {envelope.action} » inconnue.", f"Unknown action '{envelope.action}'.")
+            return self._fault(
+                judgement,
+                "Sender",
+                "wsa:ActionNotSupported",
+                f"Action « {envelope.action} » inconnue.",
+                f"Unknown action '{envelope.action}'.",
+            )
         return self._judge_body(envelope, message.parts, request, judgement)
 
     def _envelope_findings(self, envelope: Envelope, soap_type: str, multipart: bool) -> list[Finding]:
         found: list[Finding] = []
         if envelope.version != "1.2":
-            found.append(_f("soap-version", "Envelope", "Enveloppe SOAP 1.1 : le DMP exige SOAP 1.2.",
-                            "SOAP 1.1 envelope: the DMP requires SOAP 1.2."))
+            found.append(
+                _f(
+                    "soap-version",
+                    "Envelope",
+                    "Enveloppe SOAP 1.1 : le DMP exige SOAP 1.2.",
+                    "SOAP 1.1 envelope: the DMP requires SOAP 1.2.",
+                )
+            )
         if multipart and soap_type and soap_type != SOAP12_MEDIA:
-            found.append(_f("soap-mtom-start-info", "Content-Type", f"type={soap_type} au lieu de {SOAP12_MEDIA}.",
-                            f"type={soap_type} instead of {SOAP12_MEDIA}."))
+            found.append(
+                _f(
+                    "soap-mtom-start-info",
+                    "Content-Type",
+                    f"type={soap_type} au lieu de {SOAP12_MEDIA}.",
+                    f"type={soap_type} instead of {SOAP12_MEDIA}.",
+                )
+            )
         if not envelope.action:
-            found.append(_f("wsa-action-missing", "Header/Action", "En-tête WS-Addressing Action absent.",
-                            "WS-Addressing Action header missing.", code="required"))
+            found.append(
+                _f(
+                    "wsa-action-missing",
+                    "Header/Action",
+                    "En-tête WS-Addressing Action absent.",
+                    "WS-Addressing Action header missing.",
+                    code="required",
+                )
+            )
         elif not envelope.action_must_understand:
-            found.append(_f("wsa-action-mustunderstand", "Header/Action", "Action sans mustUnderstand=\"true\".",
-                            'Action without mustUnderstand="true".'))
+            found.append(
+                _f(
+                    "wsa-action-mustunderstand",
+                    "Header/Action",
+                    'Action sans mustUnderstand="true".',
+                    'Action without mustUnderstand="true".',
+                )
+            )
         elif envelope.action not in ebrim.TRANSACTIONS:
-            found.append(_f("wsa-action-unknown", "Header/Action", f"Action « {envelope.action} » inconnue du DMP.",
-                            f"Action '{envelope.action}' unknown to the DMP.", code="not-supported"))
+            found.append(
+                _f(
+                    "wsa-action-unknown",
+                    "Header/Action",
+                    f"Action « {envelope.action} » inconnue du DMP.",
+                    f"Action '{envelope.action}' unknown to the DMP.",
+                    code="not-supported",
+                )
+            )
         if not envelope.message_id:
-            found.append(_f("wsa-messageid-missing", "Header/MessageID", "En-tête WS-Addressing MessageID absent.",
-                            "WS-Addressing MessageID header missing.", code="required"))
+            found.append(
+                _f(
+                    "wsa-messageid-missing",
+                    "Header/MessageID",
+                    "En-tête WS-Addressing MessageID absent.",
+                    "WS-Addressing MessageID header missing.",
+                    code="required",
+                )
+            )
         return found
 
     def _judge_body(self, envelope: Envelope, parts: dict[str, Part], request: HttpRequest, j: Judgement) -> HttpReply:
@@ -188,7 +242,9 @@ class DmpSimulator:
             "ITI-57": self._update,
         }.get(j.transaction)
         if handler is None or payload is None:
-            return self._fault(j, "Sender", "", "Corps de requête vide ou action inconnue.", "Empty body or unknown action.")
+            return self._fault(
+                j, "Sender", "", "Corps de requête vide ou action inconnue.", "Empty body or unknown action."
+            )
         try:
             body, attachments = handler(payload, parts, j, vihf, certificate)
         except MtomError as exc:
@@ -199,8 +255,9 @@ class DmpSimulator:
     # ---------------------------------------------------------------- transactions
 
     def _vihf(self, j: Judgement, vihf, certificate, institutions=None, patient: str = "") -> None:
-        j.findings.extend(judge_vihf(vihf, self.rules, tls_certificate=certificate, institutions=institutions,
-                                     patient_cx=patient))
+        j.findings.extend(
+            judge_vihf(vihf, self.rules, tls_certificate=certificate, institutions=institutions, patient_cx=patient)
+        )
 
     def _provide(self, payload, parts, j: Judgement, vihf, certificate):
         submit = payload.find("lcm:SubmitObjectsRequest", NS)
@@ -225,15 +282,31 @@ class DmpSimulator:
         found: list[Finding] = []
         for entry in judged.entries:
             if entry["uniqueId"] in self.store and "repo-accepts-anything" not in self.faults:
-                found.append(finding("error", "duplicate", "xds-uniqueid-duplicate", "uniqueId",
-                                     f"uniqueId {entry['uniqueId']} déjà enregistré.",
-                                     f"uniqueId {entry['uniqueId']} already registered.", source="xds"))
+                found.append(
+                    finding(
+                        "error",
+                        "duplicate",
+                        "xds-uniqueid-duplicate",
+                        "uniqueId",
+                        f"uniqueId {entry['uniqueId']} déjà enregistré.",
+                        f"uniqueId {entry['uniqueId']} already registered.",
+                        source="xds",
+                    )
+                )
             ins = entry["patientId"].split("^")[0]
             known = self.rules.known_patients
             if known is not None and ins not in known and "repo-accepts-unknown-patient" not in self.faults:
-                found.append(finding("error", "not-found", "xds-patientid-unknown", "patientId",
-                                     "Patient inconnu du registre (pas de DMP pour cet INS).",
-                                     "Patient unknown to the registry (no DMP for this INS).", source="xds"))
+                found.append(
+                    finding(
+                        "error",
+                        "not-found",
+                        "xds-patientid-unknown",
+                        "patientId",
+                        "Patient inconnu du registre (pas de DMP pour cet INS).",
+                        "Patient unknown to the registry (no DMP for this INS).",
+                        source="xds",
+                    )
+                )
         return found
 
     def _store(self, entry: etree._Element, content: bytes, institutions: set[str]) -> None:
@@ -253,21 +326,37 @@ class DmpSimulator:
         data = content
         if "repo-retrieve-corrupt" in self.faults:
             data = content + b"<!-- altered -->"
-        self.store[unique] = Stored(entry_uuid, entry_uuid, unique, external(stored, PATIENT_ID), data,
-                                    etree.tostring(stored), set(institutions))
+        self.store[unique] = Stored(
+            entry_uuid,
+            entry_uuid,
+            unique,
+            external(stored, PATIENT_ID),
+            data,
+            etree.tostring(stored),
+            set(institutions),
+        )
 
     def _query(self, payload, parts, j: Judgement, vihf, certificate):
         query = payload.find("rim:AdhocQuery", NS)
         self._vihf(j, vihf, certificate)
         if query is None:
             return self._query_response(j, [("XDSRegistryMetadataError", "AdhocQuery absent")], []), []
-        params = {s.get("name", ""): [v.text or "" for v in s.iterfind("rim:ValueList/rim:Value", NS)]
-                  for s in query.findall("rim:Slot", NS)}
+        params = {
+            s.get("name", ""): [v.text or "" for v in s.iterfind("rim:ValueList/rim:Value", NS)]
+            for s in query.findall("rim:Slot", NS)
+        }
         if query.get("id") == ebrim.FIND_DOCUMENTS:
             patient = [v.strip("'") for v in params.get("$XDSDocumentEntryPatientId", [])]
             if not patient:
-                j.findings.append(_f("xds-query-missing-param", "AdhocQuery", "$XDSDocumentEntryPatientId absent.",
-                                     "$XDSDocumentEntryPatientId missing.", code="required"))
+                j.findings.append(
+                    _f(
+                        "xds-query-missing-param",
+                        "AdhocQuery",
+                        "$XDSDocumentEntryPatientId absent.",
+                        "$XDSDocumentEntryPatientId missing.",
+                        code="required",
+                    )
+                )
                 return self._query_response(j, [("XDSStoredQueryMissingParam", "$XDSDocumentEntryPatientId")], []), []
             statuses = _list_param(params.get("$XDSDocumentEntryStatus", [])) or [ebrim.APPROVED]
             found = [s for s in self.store.values() if s.patient == patient[0] and s.status in statuses]
@@ -278,8 +367,15 @@ class DmpSimulator:
             uuids = set(_list_param(params.get("$XDSDocumentEntryEntryUUID", [])))
             found = [s for s in self.store.values() if s.unique_id in wanted or s.entry_uuid in uuids]
         else:
-            j.findings.append(_f("xds-query-unknown", "AdhocQuery/@id", f"Requête stockée {query.get('id')} inconnue.",
-                                 f"Unknown stored query {query.get('id')}.", code="not-supported"))
+            j.findings.append(
+                _f(
+                    "xds-query-unknown",
+                    "AdhocQuery/@id",
+                    f"Requête stockée {query.get('id')} inconnue.",
+                    f"Unknown stored query {query.get('id')}.",
+                    code="not-supported",
+                )
+            )
             return self._query_response(j, [("XDSUnknownStoredQuery", str(query.get("id")))], []), []
         return self._query_response(j, [], found), []
 
@@ -327,8 +423,15 @@ class DmpSimulator:
         original, new = first_slot(association, "OriginalStatus"), first_slot(association, "NewStatus")
         stored = next((s for s in self.store.values() if target in (s.entry_uuid, s.lid)), None)
         if new not in (ebrim.APPROVED, ebrim.ARCHIVED, ebrim.DELETED) or not original:
-            j.findings.append(_f("xds-update-status", "Association", f"Statut {new or '(absent)'} non admis.",
-                                 f"Status {new or '(missing)'} not allowed.", code="value"))
+            j.findings.append(
+                _f(
+                    "xds-update-status",
+                    "Association",
+                    f"Statut {new or '(absent)'} non admis.",
+                    f"Status {new or '(missing)'} not allowed.",
+                    code="value",
+                )
+            )
             return [("XDSMetadataUpdateError", f"NewStatus {new}")]
         if stored is None:
             return [("XDSMetadataUpdateError", f"Document {target} inconnu / unknown document")]
@@ -345,8 +448,12 @@ class DmpSimulator:
         stored = next((s for s in self.store.values() if s.lid == lid), None)
         if stored is None:
             return [("XDSMetadataUpdateError", f"lid {lid} inconnu / unknown lid")]
-        codes = [(c.get("nodeRepresentation", ""), first_slot(c, "codingScheme")) for c in
-                 entry.findall(f"rim:Classification[@classificationScheme='{CLASSIFICATIONS['confidentialityCode']}']", NS)]
+        codes = [
+            (c.get("nodeRepresentation", ""), first_slot(c, "codingScheme"))
+            for c in entry.findall(
+                f"rim:Classification[@classificationScheme='{CLASSIFICATIONS['confidentialityCode']}']", NS
+            )
+        ]
         if not codes:
             return [("XDSMetadataUpdateError", "confidentialityCode absent / missing")]
         stored.confidentiality = codes
@@ -369,8 +476,11 @@ class DmpSimulator:
     def _query_response(self, j: Judgement, errors: list[tuple[str, str]], found: list[Stored]) -> etree._Element:
         status = ebrim.FAILURE if errors else ebrim.SUCCESS
         j.status, j.errors = status.rsplit(":", 1)[-1], errors
-        response = etree.Element(f"{{{ebrim.QUERY}}}AdhocQueryResponse", status=status,
-                                 nsmap={"query": ebrim.QUERY, "rim": ebrim.RIM, "rs": ebrim.RS})
+        response = etree.Element(
+            f"{{{ebrim.QUERY}}}AdhocQueryResponse",
+            status=status,
+            nsmap={"query": ebrim.QUERY, "rim": ebrim.RIM, "rs": ebrim.RS},
+        )
         if errors:
             response.append(_error_list(errors))
         objects = rim("RegistryObjectList", response)
@@ -378,7 +488,9 @@ class DmpSimulator:
             entry = etree.fromstring(stored.entry)
             entry.set("status", stored.status)
             if stored.confidentiality:
-                for old in entry.findall(f"rim:Classification[@classificationScheme='{CLASSIFICATIONS['confidentialityCode']}']", NS):
+                for old in entry.findall(
+                    f"rim:Classification[@classificationScheme='{CLASSIFICATIONS['confidentialityCode']}']", NS
+                ):
                     entry.remove(old)
                 from conformance.validation.xds.build import classification
 
@@ -419,8 +531,14 @@ def _list_param(values: list[str]) -> list[str]:
 def _error_list(errors: list[tuple[str, str]]) -> etree._Element:
     error_list = etree.Element(f"{{{ebrim.RS}}}RegistryErrorList", nsmap={"rs": ebrim.RS})
     for code, context in errors:
-        etree.SubElement(error_list, f"{{{ebrim.RS}}}RegistryError", errorCode=code, codeContext=context,
-                         severity=ebrim.SEVERITY_ERROR, location="")
+        etree.SubElement(
+            error_list,
+            f"{{{ebrim.RS}}}RegistryError",
+            errorCode=code,
+            codeContext=context,
+            severity=ebrim.SEVERITY_ERROR,
+            location="",
+        )
     return error_list
 
 

@@ -20,7 +20,6 @@ from conformance.validation.xds.build import (
     ProvideRequest,
     find_documents,
     get_documents,
-    provide_request,
     read_header,
     retrieve_request,
     status_update,
@@ -46,8 +45,12 @@ def vihf_for(content: bytes, *, lps_name: str = "hopen-conformance", structure_i
         activity_sector=f"{header.facility[0] or 'SA01'}^1.2.250.1.71.4.2.4",
         resource_id=header.patient_cx,
         roles=[Coded(profession, "1.2.250.1.71.1.2.7")],
-        lps={"LPS_ID": "hopen-conformance", "LPS_Nom": lps_name, "LPS_Version": "1",
-             "LPS_ID_HOMOLOGATION_DMP": "HOPEN-TEST"},
+        lps={
+            "LPS_ID": "hopen-conformance",
+            "LPS_Nom": lps_name,
+            "LPS_Version": "1",
+            "LPS_ID_HOMOLOGATION_DMP": "HOPEN-TEST",
+        },
     )
 
 
@@ -61,8 +64,13 @@ class Exchange:
 class DocumentSource:
     """Sends the DMP transactions. `registry_url` defaults to the repository's (they differ between sources)."""
 
-    def __init__(self, client: SoapClient, repository_url: str, registry_url: str | None = None,
-                 signing: SigningMaterial | None = None) -> None:
+    def __init__(
+        self,
+        client: SoapClient,
+        repository_url: str,
+        registry_url: str | None = None,
+        signing: SigningMaterial | None = None,
+    ) -> None:
         self.client = client
         self.repository_url = repository_url
         self.registry_url = registry_url or repository_url
@@ -73,8 +81,13 @@ class DocumentSource:
             return None
         return signed_vihf(vihf, self.signing.key_pem, self.signing.cert_pem)
 
-    def provide(self, request: ProvideRequest, vihf: VihfContent | None, *,
-                mutate: Callable[[str, bytes, list[Part]], tuple[str, bytes]] | None = None) -> SoapReply:
+    def provide(
+        self,
+        request: ProvideRequest,
+        vihf: VihfContent | None,
+        *,
+        mutate: Callable[[str, bytes, list[Part]], tuple[str, bytes]] | None = None,
+    ) -> SoapReply:
         """ITI-41. `mutate(content_type, body, attachments)` may rewrite the HTTP body (transport faults)."""
         security = self.security(vihf)
         envelope = build_envelope(ebrim.ITI41, request.payload, to=self.repository_url, security=security)
@@ -84,20 +97,27 @@ class DocumentSource:
         return self.client.post(self.repository_url, content_type, body)
 
     def find(self, patient_cx: str, vihf: VihfContent | None, statuses=(ebrim.APPROVED,)) -> SoapReply:
-        return self.client.call(self.registry_url, ebrim.ITI18, find_documents(patient_cx, statuses),
-                                security=self.security(vihf))
+        return self.client.call(
+            self.registry_url, ebrim.ITI18, find_documents(patient_cx, statuses), security=self.security(vihf)
+        )
 
     def get(self, unique_ids: list[str], vihf: VihfContent | None) -> SoapReply:
         return self.client.call(self.registry_url, ebrim.ITI18, get_documents(unique_ids), security=self.security(vihf))
 
     def retrieve(self, repository_id: str, unique_id: str, vihf: VihfContent | None) -> SoapReply:
-        return self.client.call(self.repository_url, ebrim.ITI43, retrieve_request(repository_id, unique_id),
-                                security=self.security(vihf))
+        return self.client.call(
+            self.repository_url, ebrim.ITI43, retrieve_request(repository_id, unique_id), security=self.security(vihf)
+        )
 
-    def update_status(self, entry_uuid: str, patient_cx: str, original: str, new: str,
-                      vihf: VihfContent | None) -> SoapReply:
-        return self.client.call(self.registry_url, ebrim.ITI57, status_update(entry_uuid, patient_cx, original, new),
-                                security=self.security(vihf))
+    def update_status(
+        self, entry_uuid: str, patient_cx: str, original: str, new: str, vihf: VihfContent | None
+    ) -> SoapReply:
+        return self.client.call(
+            self.registry_url,
+            ebrim.ITI57,
+            status_update(entry_uuid, patient_cx, original, new),
+            security=self.security(vihf),
+        )
 
     def update_metadata(self, request: etree._Element, vihf: VihfContent | None) -> SoapReply:
         return self.client.call(self.registry_url, ebrim.ITI57, request, security=self.security(vihf))

@@ -75,7 +75,7 @@ def utc_ts(value: str) -> str:
     if len(digits) < 14 or ("+" not in value and "-" not in value):
         return digits
     try:
-        parsed = datetime.strptime(digits[:14] + value[len(digits):][:5], "%Y%m%d%H%M%S%z")
+        parsed = datetime.strptime(digits[:14] + value[len(digits) :][:5], "%Y%m%d%H%M%S%z")
     except ValueError:
         return digits
     return parsed.astimezone(UTC).strftime("%Y%m%d%H%M%S")
@@ -233,7 +233,9 @@ class ProvideRequest:
         self.attachments[0] = Part(self.attachments[0].content_id, self.attachments[0].content_type, data)
 
 
-def provide_request(content: bytes, *, source_id: str = "1.2.250.1.999.2", content_type=CONTENT_TYPE_DEFAULT) -> ProvideRequest:
+def provide_request(
+    content: bytes, *, source_id: str = "1.2.250.1.999.2", content_type=CONTENT_TYPE_DEFAULT
+) -> ProvideRequest:
     """ITI-41 for one CDA document, its metadata derived from the header (formats of the CNAM samples)."""
     header = read_header(content)
     payload = etree.Element(f"{{{ebrim.XDSB}}}ProvideAndRegisterDocumentSetRequest", nsmap={"xdsb": ebrim.XDSB})
@@ -277,7 +279,9 @@ def provide_request(content: bytes, *, source_id: str = "1.2.250.1.999.2", conte
     localized(package, "Name", header.title or "Lot de soumission")
     author(package, ebrim.SUBMISSION_SET_AUTHOR, package_id, header)
     classification(package, ebrim.CONTENT_TYPE_CODE, package_id, content_type)
-    external_id(package, ebrim.SS_UNIQUE_ID, package_id, f"{source_id}.{uuid.uuid4().int % 10**15}", "XDSSubmissionSet.uniqueId")
+    external_id(
+        package, ebrim.SS_UNIQUE_ID, package_id, f"{source_id}.{uuid.uuid4().int % 10**15}", "XDSSubmissionSet.uniqueId"
+    )
     external_id(package, ebrim.SS_SOURCE_ID, package_id, source_id, "XDSSubmissionSet.sourceId")
     external_id(package, ebrim.SS_PATIENT_ID, package_id, header.patient_cx, "XDSSubmissionSet.patientId")
     rim(
@@ -300,7 +304,14 @@ def provide_request(content: bytes, *, source_id: str = "1.2.250.1.999.2", conte
     document = etree.SubElement(payload, f"{{{ebrim.XDSB}}}Document", id=entry_id)
     etree.SubElement(document, f"{{{XOP_NS}}}Include", href=f"cid:{content_id}", nsmap={"xop": XOP_NS})
     return ProvideRequest(
-        payload, entry, package, document, [Part(content_id, "text/xml", content)], header.unique_id, header.patient_cx, entry_id
+        payload,
+        entry,
+        package,
+        document,
+        [Part(content_id, "text/xml", content)],
+        header.unique_id,
+        header.patient_cx,
+        entry_id,
     )
 
 
@@ -342,11 +353,20 @@ def status_update(entry_uuid: str, patient_cx: str, original: str, new: str, sou
     external_id(package, ebrim.SS_UNIQUE_ID, package_id, f"{source_id}.{uuid.uuid4().int % 10**15}", "uniqueId")
     external_id(package, ebrim.SS_SOURCE_ID, package_id, source_id, "sourceId")
     external_id(package, ebrim.SS_PATIENT_ID, package_id, patient_cx, "patientId")
-    rim("Classification", objects, id=f"urn:uuid:{uuid.uuid4()}", classifiedObject=package_id,
-        classificationNode=ebrim.SUBMISSION_SET)
+    rim(
+        "Classification",
+        objects,
+        id=f"urn:uuid:{uuid.uuid4()}",
+        classifiedObject=package_id,
+        classificationNode=ebrim.SUBMISSION_SET,
+    )
     association = rim(
-        "Association", objects, id=f"urn:uuid:{uuid.uuid4()}", associationType=ebrim.UPDATE_AVAILABILITY,
-        sourceObject=package_id, targetObject=entry_uuid,
+        "Association",
+        objects,
+        id=f"urn:uuid:{uuid.uuid4()}",
+        associationType=ebrim.UPDATE_AVAILABILITY,
+        sourceObject=package_id,
+        targetObject=entry_uuid,
     )
     slot(association, "OriginalStatus", original)
     slot(association, "NewStatus", new)
@@ -361,17 +381,30 @@ def confidentiality_update(entry: etree._Element, lid: str, version: str, codes:
     new_id = f"urn:uuid:{uuid.uuid4()}"
     new.set("id", new_id)
     new.set("lid", lid)
-    for old in new.findall(f"rim:Classification[@classificationScheme='{CLASSIFICATIONS['confidentialityCode']}']", ebrim.NS):
+    for old in new.findall(
+        f"rim:Classification[@classificationScheme='{CLASSIFICATIONS['confidentialityCode']}']", ebrim.NS
+    ):
         new.remove(old)
     for code in codes:
         classification(new, CLASSIFICATIONS["confidentialityCode"], new_id, code)
     objects.append(new)
     package = rim("RegistryPackage", objects, id="SubmissionSet01")
     slot(package, "submissionTime", datetime.now(UTC).strftime("%Y%m%d%H%M%S"))
-    rim("Classification", objects, id=f"urn:uuid:{uuid.uuid4()}", classifiedObject="SubmissionSet01",
-        classificationNode=ebrim.SUBMISSION_SET)
-    association = rim("Association", objects, id=f"urn:uuid:{uuid.uuid4()}", associationType=ebrim.HAS_MEMBER,
-                      sourceObject="SubmissionSet01", targetObject=new_id)
+    rim(
+        "Classification",
+        objects,
+        id=f"urn:uuid:{uuid.uuid4()}",
+        classifiedObject="SubmissionSet01",
+        classificationNode=ebrim.SUBMISSION_SET,
+    )
+    association = rim(
+        "Association",
+        objects,
+        id=f"urn:uuid:{uuid.uuid4()}",
+        associationType=ebrim.HAS_MEMBER,
+        sourceObject="SubmissionSet01",
+        targetObject=new_id,
+    )
     slot(association, "SubmissionSetStatus", "Original")
     slot(association, "PreviousVersion", version)
     return request

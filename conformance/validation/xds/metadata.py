@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from conformance.findings import Finding, finding
-from conformance.validation.cda.header import ID_NAT_PS, ID_NAT_STRUCT, INS_OIDS, INS_NIA_TEST, INS_NIR_TEST, nir_key_ok
+from conformance.validation.cda.header import ID_NAT_PS, ID_NAT_STRUCT, INS_NIA_TEST, INS_NIR_TEST, INS_OIDS, nir_key_ok
 from conformance.validation.cda.pack import load_pack
 
 from . import ebrim
@@ -27,14 +27,23 @@ from .rules import J57_CLASS_CODES, J57_EXTRA, J58_CONFIDENTIALITY, XdsRules
 
 INS_ARC = "1.2.250.1.213.1.4."
 _CX = re.compile(r"^([^\^&]+)\^\^\^&([0-9.]+)&ISO(\^[A-Z]+)?$")
-_XCN = re.compile(r"^([^\^]*)\^([^\^]*)\^([^\^]*)\^[^\^]*\^[^\^]*\^[^\^]*\^[^\^]*\^[^\^]*\^&([0-9.]+)&ISO\^([A-Z]*)\^[^\^]*\^[^\^]*\^([A-Z]*)$")
+_XCN = re.compile(
+    r"^([^\^]*)\^([^\^]*)\^([^\^]*)\^[^\^]*\^[^\^]*\^[^\^]*\^[^\^]*\^[^\^]*\^&([0-9.]+)&ISO\^([A-Z]*)\^[^\^]*\^[^\^]*\^([A-Z]*)$"
+)
 _XON = re.compile(r"^([^\^]+)\^[^\^]*\^[^\^]*\^[^\^]*\^[^\^]*\^&([0-9.]+)&ISO\^([A-Z]+)\^[^\^]*\^[^\^]*\^(.+)$")
 _PS_ID = re.compile(r"^(0|1|3|4|5|6|8)\d*")
 _STRUCT_ID = re.compile(r"^[0-4]")
 _DTM = re.compile(r"^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2})?)?)?)?)?$")
 
-ENTRY_SLOTS_REQUIRED = ("creationTime", "hash", "languageCode", "legalAuthenticator", "serviceStartTime", "size",
-                        "sourcePatientId")
+ENTRY_SLOTS_REQUIRED = (
+    "creationTime",
+    "hash",
+    "languageCode",
+    "legalAuthenticator",
+    "serviceStartTime",
+    "size",
+    "sourcePatientId",
+)
 ENTRY_CODES_REQUIRED = tuple(CLASSIFICATIONS)
 CISIS_VALUE_SETS = {
     "typeCode": "JDV_J07_XdsTypeCode_CISIS",
@@ -91,29 +100,58 @@ def check_ins_cx(value: str, location: str, what: str) -> list[Finding]:
     """An INS carried as a CX: `<INS>^^^&<OID>&ISO^NH`. The OID must be one of the INS authorities."""
     match = _CX.match(value)
     if not match:
-        return [_f("xds-patientid-format", location, f"{what} « {_hide(value)} » n'a pas la forme CX INS^^^&OID&ISO^NH.",
-                   f"{what} '{_hide(value)}' is not a CX INS^^^&OID&ISO^NH.")]
+        return [
+            _f(
+                "xds-patientid-format",
+                location,
+                f"{what} « {_hide(value)} » n'a pas la forme CX INS^^^&OID&ISO^NH.",
+                f"{what} '{_hide(value)}' is not a CX INS^^^&OID&ISO^NH.",
+            )
+        ]
     identifier, authority, suffix = match.groups()
     if authority not in INS_OIDS:
         if authority.startswith(INS_ARC):
-            return [_f("xds-patientid-ins-unknown-oid", location,
-                       f"{what} : l'OID {authority} se réclame de l'arc INS mais n'est pas une autorité INS connue "
-                       f"({', '.join(sorted(INS_OIDS))}).",
-                       f"{what}: OID {authority} claims the INS arc but is not a known INS authority "
-                       f"({', '.join(sorted(INS_OIDS))}).", code="code-invalid")]
-        return [_f("xds-patientid-not-ins", location,
-                   f"{what} doit être l'INS du patient (autorité {', '.join(sorted(INS_OIDS))}), trouvé {authority}.",
-                   f"{what} must be the patient's INS (authority {', '.join(sorted(INS_OIDS))}), found {authority}.")]
+            return [
+                _f(
+                    "xds-patientid-ins-unknown-oid",
+                    location,
+                    f"{what} : l'OID {authority} se réclame de l'arc INS mais n'est pas une autorité INS connue "
+                    f"({', '.join(sorted(INS_OIDS))}).",
+                    f"{what}: OID {authority} claims the INS arc but is not a known INS authority "
+                    f"({', '.join(sorted(INS_OIDS))}).",
+                    code="code-invalid",
+                )
+            ]
+        return [
+            _f(
+                "xds-patientid-not-ins",
+                location,
+                f"{what} doit être l'INS du patient (autorité {', '.join(sorted(INS_OIDS))}), trouvé {authority}.",
+                f"{what} must be the patient's INS (authority {', '.join(sorted(INS_OIDS))}), found {authority}.",
+            )
+        ]
     found: list[Finding] = []
     if not nir_key_ok(identifier):
         test = authority in (INS_NIR_TEST, INS_NIA_TEST)
-        found.append(_f("xds-patientid-ins-key", location,
-                        f"{what} : le matricule INS ({len(identifier)} caractères) n'a pas une clé NIR/NIA valide.",
-                        f"{what}: the INS ({len(identifier)} characters) has no valid NIR/NIA key.",
-                        severity="warning" if test else "error"))
+        found.append(
+            _f(
+                "xds-patientid-ins-key",
+                location,
+                f"{what} : le matricule INS ({len(identifier)} caractères) n'a pas une clé NIR/NIA valide.",
+                f"{what}: the INS ({len(identifier)} characters) has no valid NIR/NIA key.",
+                severity="warning" if test else "error",
+            )
+        )
     if suffix not in (None, "^NH"):
-        found.append(_f("xds-patientid-type", location, f"{what} : type d'identifiant {suffix[1:]} au lieu de NH.",
-                        f"{what}: identifier type {suffix[1:]} instead of NH.", severity="warning"))
+        found.append(
+            _f(
+                "xds-patientid-type",
+                location,
+                f"{what} : type d'identifiant {suffix[1:]} au lieu de NH.",
+                f"{what}: identifier type {suffix[1:]} instead of NH.",
+                severity="warning",
+            )
+        )
     return found
 
 
@@ -147,23 +185,49 @@ def judge_submission(
     judged = Judged()
     add = judged.findings.extend
     if submit is None:
-        add([_f("xds-submit-missing", "Body", "Pas de SubmitObjectsRequest dans la requête.",
-                "No SubmitObjectsRequest in the request.", code="required")])
+        add(
+            [
+                _f(
+                    "xds-submit-missing",
+                    "Body",
+                    "Pas de SubmitObjectsRequest dans la requête.",
+                    "No SubmitObjectsRequest in the request.",
+                    code="required",
+                )
+            ]
+        )
         return judged
     packages = submit.findall(".//rim:RegistryPackage", NS)
     set_ids = _submission_set_ids(submit, packages, rules)
     if not set_ids:
-        add([_f("xds-submissionset-missing", "RegistryObjectList",
-                "Aucun lot de soumission (RegistryPackage classé SubmissionSet).",
-                "No submission set (RegistryPackage classified as SubmissionSet).", code="required")])
+        add(
+            [
+                _f(
+                    "xds-submissionset-missing",
+                    "RegistryObjectList",
+                    "Aucun lot de soumission (RegistryPackage classé SubmissionSet).",
+                    "No submission set (RegistryPackage classified as SubmissionSet).",
+                    code="required",
+                )
+            ]
+        )
     for package in packages:
         if package.get("id") in set_ids:
             judged.submission_patient = external(package, ebrim.SS_PATIENT_ID)
             add(_submission_set(package))
     entries = submit.findall(".//rim:ExtrinsicObject", NS)
     if not entries:
-        add([_f("xds-document-entry-missing", "RegistryObjectList", "Aucune fiche de document (ExtrinsicObject).",
-                "No document entry (ExtrinsicObject).", code="required")])
+        add(
+            [
+                _f(
+                    "xds-document-entry-missing",
+                    "RegistryObjectList",
+                    "Aucune fiche de document (ExtrinsicObject).",
+                    "No document entry (ExtrinsicObject).",
+                    code="required",
+                )
+            ]
+        )
     seen: set[str] = set()
     pack = load_pack(rules.cda_pack)
     for index, entry in enumerate(entries, start=1):
@@ -171,18 +235,43 @@ def judge_submission(
         add(_entry(entry, where, rules, pack))
         unique = external(entry, UNIQUE_ID)
         if unique and unique in seen:
-            add([_f("xds-uniqueid-duplicate-in-message", f"{where}/uniqueId", f"uniqueId {unique} répété dans le lot.",
-                    f"uniqueId {unique} repeated in the submission.")])
+            add(
+                [
+                    _f(
+                        "xds-uniqueid-duplicate-in-message",
+                        f"{where}/uniqueId",
+                        f"uniqueId {unique} répété dans le lot.",
+                        f"uniqueId {unique} repeated in the submission.",
+                    )
+                ]
+            )
         seen.add(unique)
         patient = external(entry, PATIENT_ID)
         if judged.submission_patient and patient and patient != judged.submission_patient:
-            add([_f("xds-patientid-submissionset-mismatch", f"{where}/patientId",
-                    "Le patientId de la fiche diffère de celui du lot de soumission.",
-                    "The entry's patientId differs from the submission set's.", code="business-rule")])
+            add(
+                [
+                    _f(
+                        "xds-patientid-submissionset-mismatch",
+                        f"{where}/patientId",
+                        "Le patientId de la fiche diffère de celui du lot de soumission.",
+                        "The entry's patientId differs from the submission set's.",
+                        code="business-rule",
+                    )
+                ]
+            )
         content = documents.get(entry.get("id", ""))
         if content is None:
-            add([_f("xds-document-missing", where, f"Aucun document transmis pour la fiche {entry.get('id')}.",
-                    f"No document carried for entry {entry.get('id')}.", code="required")])
+            add(
+                [
+                    _f(
+                        "xds-document-missing",
+                        where,
+                        f"Aucun document transmis pour la fiche {entry.get('id')}.",
+                        f"No document carried for entry {entry.get('id')}.",
+                        code="required",
+                    )
+                ]
+            )
         else:
             add(_hash_and_size(entry, content, where))
             if entry.get("mimeType", "text/xml") in ("text/xml", "application/xml"):
@@ -192,12 +281,29 @@ def judge_submission(
         )
     ids = {e.get("id") for e in entries}
     for extra in sorted(set(documents) - ids):
-        add([_f("xds-document-metadata-missing", f"Document[@id='{extra}']",
-                f"Document {extra} transmis sans fiche de métadonnées.", f"Document {extra} carried without metadata.",
-                code="required")])
+        add(
+            [
+                _f(
+                    "xds-document-metadata-missing",
+                    f"Document[@id='{extra}']",
+                    f"Document {extra} transmis sans fiche de métadonnées.",
+                    f"Document {extra} carried without metadata.",
+                    code="required",
+                )
+            ]
+        )
     if set_ids and entries and not _has_member(submit, set_ids, ids):
-        add([_f("xds-association-missing", "Association", "Aucune association HasMember du lot vers les fiches.",
-                "No HasMember association from the submission set to the entries.", code="required")])
+        add(
+            [
+                _f(
+                    "xds-association-missing",
+                    "Association",
+                    "Aucune association HasMember du lot vers les fiches.",
+                    "No HasMember association from the submission set to the entries.",
+                    code="required",
+                )
+            ]
+        )
     return judged
 
 
@@ -214,7 +320,9 @@ def _submission_set_ids(submit: etree._Element, packages: list[etree._Element], 
 
 def _has_member(submit: etree._Element, set_ids: set[str], entry_ids: set[str | None]) -> bool:
     return any(
-        a.get("associationType") == ebrim.HAS_MEMBER and a.get("sourceObject") in set_ids and a.get("targetObject") in entry_ids
+        a.get("associationType") == ebrim.HAS_MEMBER
+        and a.get("sourceObject") in set_ids
+        and a.get("targetObject") in entry_ids
         for a in submit.iter(f"{{{RIM}}}Association")
     )
 
@@ -223,63 +331,122 @@ def _submission_set(package: etree._Element) -> list[Finding]:
     found: list[Finding] = []
     where = "RegistryPackage[SubmissionSet]"
     if not _DTM.match(first_slot(package, "submissionTime")):
-        found.append(_missing_or_format("xds-submissionset-submissiontime", where, "submissionTime",
-                                        first_slot(package, "submissionTime")))
-    for scheme, label in ((ebrim.SS_UNIQUE_ID, "uniqueId"), (ebrim.SS_SOURCE_ID, "sourceId"), (ebrim.SS_PATIENT_ID, "patientId")):
+        found.append(
+            _missing_or_format(
+                "xds-submissionset-submissiontime", where, "submissionTime", first_slot(package, "submissionTime")
+            )
+        )
+    for scheme, label in (
+        (ebrim.SS_UNIQUE_ID, "uniqueId"),
+        (ebrim.SS_SOURCE_ID, "sourceId"),
+        (ebrim.SS_PATIENT_ID, "patientId"),
+    ):
         value = external(package, scheme)
         if not value:
-            found.append(_f(f"xds-submissionset-{label.lower()}-missing", f"{where}/{label}",
-                            f"{label} du lot de soumission absent.", f"Submission set {label} missing.", code="required"))
+            found.append(
+                _f(
+                    f"xds-submissionset-{label.lower()}-missing",
+                    f"{where}/{label}",
+                    f"{label} du lot de soumission absent.",
+                    f"Submission set {label} missing.",
+                    code="required",
+                )
+            )
         elif label == "patientId":
             found.extend(check_ins_cx(value, f"{where}/patientId", "patientId du lot"))
     if not coded(package, ebrim.CONTENT_TYPE_CODE):
-        found.append(_f("xds-submissionset-contenttypecode-missing", f"{where}/contentTypeCode",
-                        "contentTypeCode du lot absent.", "Submission set contentTypeCode missing.", code="required"))
+        found.append(
+            _f(
+                "xds-submissionset-contenttypecode-missing",
+                f"{where}/contentTypeCode",
+                "contentTypeCode du lot absent.",
+                "Submission set contentTypeCode missing.",
+                code="required",
+            )
+        )
     found.extend(_authors(package, ebrim.SUBMISSION_SET_AUTHOR, where))
     return found
 
 
 def _missing_or_format(rule: str, where: str, name: str, value: str) -> Finding:
     if not value:
-        return _f(f"{rule}-missing", f"{where}/{name}", f"Slot {name} absent.", f"{name} slot missing.", code="required")
-    return _f(f"{rule}-format", f"{where}/{name}", f"{name} « {value} » n'est pas une date AAAAMMJJ[hhmmss] UTC.",
-              f"{name} '{value}' is not a YYYYMMDD[hhmmss] UTC date.")
+        return _f(
+            f"{rule}-missing", f"{where}/{name}", f"Slot {name} absent.", f"{name} slot missing.", code="required"
+        )
+    return _f(
+        f"{rule}-format",
+        f"{where}/{name}",
+        f"{name} « {value} » n'est pas une date AAAAMMJJ[hhmmss] UTC.",
+        f"{name} '{value}' is not a YYYYMMDD[hhmmss] UTC date.",
+    )
 
 
 def _entry(entry: etree._Element, where: str, rules: XdsRules, pack) -> list[Finding]:
     found: list[Finding] = []
     for name in ENTRY_SLOTS_REQUIRED:
         if not first_slot(entry, name):
-            found.append(_f(f"xds-entry-{name.lower()}-missing", f"{where}/{name}",
-                            f"Métadonnée obligatoire {name} absente de la fiche.",
-                            f"Required metadata {name} missing from the entry.", code="required"))
+            found.append(
+                _f(
+                    f"xds-entry-{name.lower()}-missing",
+                    f"{where}/{name}",
+                    f"Métadonnée obligatoire {name} absente de la fiche.",
+                    f"Required metadata {name} missing from the entry.",
+                    code="required",
+                )
+            )
     for name in ("creationTime", "serviceStartTime", "serviceStopTime"):
         value = first_slot(entry, name)
         if value and not _DTM.match(value):
             found.append(_missing_or_format(f"xds-entry-{name.lower()}", where, name, value))
     title = entry.find("rim:Name/rim:LocalizedString", NS)
     if title is None or not title.get("value", "").strip():
-        found.append(_f("xds-entry-title-missing", f"{where}/Name", "Titre (Name) de la fiche absent.",
-                        "Entry title (Name) missing.", code="required"))
+        found.append(
+            _f(
+                "xds-entry-title-missing",
+                f"{where}/Name",
+                "Titre (Name) de la fiche absent.",
+                "Entry title (Name) missing.",
+                code="required",
+            )
+        )
     if not entry.get("mimeType"):
         found.append(_f("xds-entry-mimetype-missing", where, "mimeType absent.", "mimeType missing.", code="required"))
     for label in ENTRY_CODES_REQUIRED:
         found.extend(_code(entry, label, where, rules, pack))
     patient = external(entry, PATIENT_ID)
     if not patient:
-        found.append(_f("xds-entry-patientid-missing", f"{where}/patientId", "patientId absent.", "patientId missing.",
-                        code="required"))
+        found.append(
+            _f(
+                "xds-entry-patientid-missing",
+                f"{where}/patientId",
+                "patientId absent.",
+                "patientId missing.",
+                code="required",
+            )
+        )
     else:
         found.extend(check_ins_cx(patient, f"{where}/patientId", "patientId"))
     if not external(entry, UNIQUE_ID):
-        found.append(_f("xds-entry-uniqueid-missing", f"{where}/uniqueId", "uniqueId absent.", "uniqueId missing.",
-                        code="required"))
+        found.append(
+            _f(
+                "xds-entry-uniqueid-missing",
+                f"{where}/uniqueId",
+                "uniqueId absent.",
+                "uniqueId missing.",
+                code="required",
+            )
+        )
     found.extend(_authors(entry, ebrim.DOCUMENT_ENTRY_AUTHOR, where))
     legal = first_slot(entry, "legalAuthenticator")
     if legal and not _XCN.match(legal):
-        found.append(_f("xds-entry-legalauthenticator-format", f"{where}/legalAuthenticator",
-                        "legalAuthenticator n'a pas la forme XCN id^NOM^Prénom^…^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS.",
-                        "legalAuthenticator is not an XCN id^FAMILY^Given^…^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS."))
+        found.append(
+            _f(
+                "xds-entry-legalauthenticator-format",
+                f"{where}/legalAuthenticator",
+                "legalAuthenticator n'a pas la forme XCN id^NOM^Prénom^…^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS.",
+                "legalAuthenticator is not an XCN id^FAMILY^Given^…^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS.",
+            )
+        )
     return found
 
 
@@ -287,13 +454,27 @@ def _code(entry: etree._Element, label: str, where: str, rules: XdsRules, pack) 
     codes = coded(entry, CLASSIFICATIONS[label])
     location = f"{where}/{label}"
     if not codes or not codes[0][0]:
-        return [_f(f"xds-entry-{label.lower()}-missing", location, f"Métadonnée obligatoire {label} absente.",
-                   f"Required metadata {label} missing.", code="required")]
+        return [
+            _f(
+                f"xds-entry-{label.lower()}-missing",
+                location,
+                f"Métadonnée obligatoire {label} absente.",
+                f"Required metadata {label} missing.",
+                code="required",
+            )
+        ]
     found: list[Finding] = []
     for code, system in codes:
         if not system:
-            found.append(_f(f"xds-entry-{label.lower()}-codingscheme-missing", location,
-                            f"{label} {code} sans codingScheme.", f"{label} {code} without codingScheme.", code="required"))
+            found.append(
+                _f(
+                    f"xds-entry-{label.lower()}-codingscheme-missing",
+                    location,
+                    f"{label} {code} sans codingScheme.",
+                    f"{label} {code} without codingScheme.",
+                    code="required",
+                )
+            )
             continue
         found.extend(_value_set(label, code, system, location, rules, pack))
     return found
@@ -310,25 +491,40 @@ def _value_set(label: str, code: str, system: str, location: str, rules: XdsRule
         return
     allowed = pack.value_set_codes(CISIS_VALUE_SETS[label]) if pack.root.is_dir() else None
     if allowed is None:
-        yield _f(f"xds-entry-{label.lower()}-unchecked", location,
-                 f"Jeu de valeurs {CISIS_VALUE_SETS[label]} absent : {label} {code} non vérifié.",
-                 f"Value set {CISIS_VALUE_SETS[label]} unavailable: {label} {code} not checked.",
-                 code="not-supported", severity="information")
+        yield _f(
+            f"xds-entry-{label.lower()}-unchecked",
+            location,
+            f"Jeu de valeurs {CISIS_VALUE_SETS[label]} absent : {label} {code} non vérifié.",
+            f"Value set {CISIS_VALUE_SETS[label]} unavailable: {label} {code} not checked.",
+            code="not-supported",
+            severity="information",
+        )
     elif (code, system) not in allowed:
         yield _vs(label, code, system, CISIS_VALUE_SETS[label], location)
 
 
 def _vs(label: str, code: str, system: str, value_set: str, location: str) -> Finding:
-    return _f(f"xds-entry-{label.lower()}-value", location,
-              f"{label} {code} ({system}) n'appartient pas au jeu de valeurs {value_set}.",
-              f"{label} {code} ({system}) is not in value set {value_set}.", code="code-invalid")
+    return _f(
+        f"xds-entry-{label.lower()}-value",
+        location,
+        f"{label} {code} ({system}) n'appartient pas au jeu de valeurs {value_set}.",
+        f"{label} {code} ({system}) is not in value set {value_set}.",
+        code="code-invalid",
+    )
 
 
 def _authors(element: etree._Element, scheme: str, where: str) -> list[Finding]:
     authors = element.findall(f"rim:Classification[@classificationScheme='{scheme}']", NS)
     if not authors:
-        return [_f("xds-author-missing", f"{where}/author", "Auteur (authorPerson) absent.",
-                   "Author (authorPerson) missing.", code="required")]
+        return [
+            _f(
+                "xds-author-missing",
+                f"{where}/author",
+                "Auteur (authorPerson) absent.",
+                "Author (authorPerson) missing.",
+                code="required",
+            )
+        ]
     found: list[Finding] = []
     for author in authors:
         person = first_slot(author, "authorPerson")
@@ -340,45 +536,82 @@ def _authors(element: etree._Element, scheme: str, where: str) -> list[Finding]:
 
 def _author_person(value: str, location: str) -> list[Finding]:
     if not value:
-        return [_f("xds-authorperson-missing", location, "authorPerson absent.", "authorPerson missing.", code="required")]
+        return [
+            _f("xds-authorperson-missing", location, "authorPerson absent.", "authorPerson missing.", code="required")
+        ]
     match = _XCN.match(value)
     if not match:
-        return [_f("xds-authorperson-format", location,
-                   f"authorPerson « {value} » n'a pas la forme XCN id^NOM^Prénom^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS.",
-                   f"authorPerson '{value}' is not an XCN id^FAMILY^Given^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS.")]
+        return [
+            _f(
+                "xds-authorperson-format",
+                location,
+                f"authorPerson « {value} » n'a pas la forme XCN id^NOM^Prénom^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS.",
+                f"authorPerson '{value}' is not an XCN id^FAMILY^Given^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS.",
+            )
+        ]
     identifier, family, given, authority, _type, _kind = match.groups()
     found: list[Finding] = []
     if authority != ID_NAT_PS:
-        found.append(_f("xds-authorperson-authority", location,
-                        f"authorPerson : autorité {authority} au lieu de {ID_NAT_PS} (identifiant national PS).",
-                        f"authorPerson: authority {authority} instead of {ID_NAT_PS} (national professional id)."))
+        found.append(
+            _f(
+                "xds-authorperson-authority",
+                location,
+                f"authorPerson : autorité {authority} au lieu de {ID_NAT_PS} (identifiant national PS).",
+                f"authorPerson: authority {authority} instead of {ID_NAT_PS} (national professional id).",
+            )
+        )
     if not _PS_ID.match(identifier):
-        found.append(_f("xds-authorperson-idnat", location,
-                        f"authorPerson : identifiant national {identifier} sans préfixe 0, 1, 3, 4, 5, 6 ou 8.",
-                        f"authorPerson: national id {identifier} without a 0, 1, 3, 4, 5, 6 or 8 prefix."))
+        found.append(
+            _f(
+                "xds-authorperson-idnat",
+                location,
+                f"authorPerson : identifiant national {identifier} sans préfixe 0, 1, 3, 4, 5, 6 ou 8.",
+                f"authorPerson: national id {identifier} without a 0, 1, 3, 4, 5, 6 or 8 prefix.",
+            )
+        )
     if not family.strip() or not given.strip():
-        found.append(_f("xds-authorperson-name", location,
-                        "authorPerson : nom et prénom de l'auteur obligatoires (composants 2 et 3).",
-                        "authorPerson: the author's family and given names are required (components 2 and 3).",
-                        code="required"))
+        found.append(
+            _f(
+                "xds-authorperson-name",
+                location,
+                "authorPerson : nom et prénom de l'auteur obligatoires (composants 2 et 3).",
+                "authorPerson: the author's family and given names are required (components 2 and 3).",
+                code="required",
+            )
+        )
     return found
 
 
 def _author_institution(value: str, location: str) -> list[Finding]:
     match = _XON.match(value)
     if not match:
-        return [_f("xds-authorinstitution-format", location,
-                   f"authorInstitution « {value} » n'a pas la forme XON nom^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^id.",
-                   f"authorInstitution '{value}' is not an XON name^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^id.")]
+        return [
+            _f(
+                "xds-authorinstitution-format",
+                location,
+                f"authorInstitution « {value} » n'a pas la forme XON nom^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^id.",
+                f"authorInstitution '{value}' is not an XON name^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^id.",
+            )
+        ]
     _name, authority, _kind, identifier = match.groups()
     if authority != ID_NAT_STRUCT and authority != "1.3.2":
-        return [_f("xds-authorinstitution-authority", location,
-                   f"authorInstitution : autorité {authority} au lieu de {ID_NAT_STRUCT}.",
-                   f"authorInstitution: authority {authority} instead of {ID_NAT_STRUCT}.")]
+        return [
+            _f(
+                "xds-authorinstitution-authority",
+                location,
+                f"authorInstitution : autorité {authority} au lieu de {ID_NAT_STRUCT}.",
+                f"authorInstitution: authority {authority} instead of {ID_NAT_STRUCT}.",
+            )
+        ]
     if authority == ID_NAT_STRUCT and not _STRUCT_ID.match(identifier):
-        return [_f("xds-authorinstitution-idnat", location,
-                   f"authorInstitution : identifiant de structure {identifier} sans préfixe 0 à 4.",
-                   f"authorInstitution: structure id {identifier} without a 0 to 4 prefix.")]
+        return [
+            _f(
+                "xds-authorinstitution-idnat",
+                location,
+                f"authorInstitution : identifiant de structure {identifier} sans préfixe 0 à 4.",
+                f"authorInstitution: structure id {identifier} without a 0 to 4 prefix.",
+            )
+        ]
     return []
 
 
@@ -397,14 +630,26 @@ def _hash_and_size(entry: etree._Element, content: bytes, where: str) -> list[Fi
     declared = first_slot(entry, "hash").lower()
     actual = hashlib.sha1(content, usedforsecurity=False).hexdigest()
     if declared and declared != actual:
-        found.append(_f("xds-hash-mismatch", f"{where}/hash",
-                        f"Empreinte SHA-1 déclarée {declared} différente de celle du document {actual}.",
-                        f"Declared SHA-1 {declared} differs from the document's {actual}.", code="value"))
+        found.append(
+            _f(
+                "xds-hash-mismatch",
+                f"{where}/hash",
+                f"Empreinte SHA-1 déclarée {declared} différente de celle du document {actual}.",
+                f"Declared SHA-1 {declared} differs from the document's {actual}.",
+                code="value",
+            )
+        )
     size = first_slot(entry, "size")
     if size and size != str(len(content)):
-        found.append(_f("xds-size-mismatch", f"{where}/size",
-                        f"Taille déclarée {size} différente de la taille réelle {len(content)}.",
-                        f"Declared size {size} differs from the actual size {len(content)}.", code="value"))
+        found.append(
+            _f(
+                "xds-size-mismatch",
+                f"{where}/size",
+                f"Taille déclarée {size} différente de la taille réelle {len(content)}.",
+                f"Declared size {size} differs from the actual size {len(content)}.",
+                code="value",
+            )
+        )
     return found
 
 
@@ -413,15 +658,26 @@ def _against_cda(entry: etree._Element, content: bytes, where: str) -> list[Find
     try:
         header = read_header(content)
     except (etree.XMLSyntaxError, ValueError):
-        return [_f("xds-document-not-cda", where, "Le document text/xml transmis n'est pas un CDA lisible.",
-                   "The text/xml document carried is not a readable CDA.")]
+        return [
+            _f(
+                "xds-document-not-cda",
+                where,
+                "Le document text/xml transmis n'est pas un CDA lisible.",
+                "The text/xml document carried is not a readable CDA.",
+            )
+        ]
     found: list[Finding] = []
 
     def mismatch(label: str, metadata: str, document: str) -> None:
-        found.append(_f(f"xds-{label.lower()}-document-mismatch", f"{where}/{label}",
-                        f"{label} des métadonnées ({metadata}) ne correspond pas au document CDA ({document}).",
-                        f"Metadata {label} ({metadata}) does not match the CDA document ({document}).",
-                        code="business-rule"))
+        found.append(
+            _f(
+                f"xds-{label.lower()}-document-mismatch",
+                f"{where}/{label}",
+                f"{label} des métadonnées ({metadata}) ne correspond pas au document CDA ({document}).",
+                f"Metadata {label} ({metadata}) does not match the CDA document ({document}).",
+                code="business-rule",
+            )
+        )
 
     unique = external(entry, UNIQUE_ID)
     if unique and unique != header.unique_id:
