@@ -76,6 +76,14 @@ def _check_suites(suites: Sequence[str]) -> list[str]:
 
 
 def _prepare_run_dir(path: Path) -> Path:
+    from conformance.evidence.sealing import enclosing_run
+
+    existing = enclosing_run(path)
+    if existing is not None:
+        raise CampaignError(
+            f"le dossier de sortie {path} est dans une exécution existante ({existing}) : refusé, il en romprait le sceau",
+            f"the output folder {path} is inside an existing run ({existing}): refused, it would break its seal",
+        )
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise CampaignError(
             f"le dossier de sortie {path} existe et n'est pas vide",

@@ -34,9 +34,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from conformance.cli import packages, report, run, serve, validate, verify
+    from conformance.cli import keys, packages, report, run, serve, validate, verify
 
-    for module in (packages, validate, run, serve, report, verify):
+    for module in (packages, validate, run, serve, report, verify, keys):
         cli.add_command(module.command)
 
 

@@ -1,7 +1,8 @@
 """`conformance report DIR`: render an existing run again (other language, PDF, Allure) into DIR/renderings/.
 
 The sealed files of the run are never touched, so `conformance verify DIR` still passes; verify lists the
-renderings separately as unsealed.
+renderings separately as unsealed. The seal is checked first: a broken or missing one is refused (exit 2)
+unless --force, and a forced rendering says so at its top.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import click
 import jinja2
+
+from conformance.evidence.sanitize import for_terminal
 
 
 @click.command(name="report")
@@ -22,7 +25,8 @@ import jinja2
     default=None,
     help="Judge the run against another indicator catalogue (hopen-2019, hopen2-2024, segur-referencement).",
 )
-def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | None) -> None:
+@click.option("--force", is_flag=True, help="Render even when the seal is broken (the rendering then says so).")
+def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | None, force: bool) -> None:
     """Render the report of the run in RUN_DIR again, into RUN_DIR/renderings/."""
     from conformance.reports import rerender_run
     from conformance.reports.allure import AllureError
@@ -35,8 +39,9 @@ def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | 
             if lang == "en"
             else f"{run_dir} : pas de results.json (ce n'est pas un dossier d'exécution)"
         )
+    problems = _seal_problems(run_dir, lang, force)
     try:
-        written = rerender_run(run_dir, lang=lang, pdf=pdf, allure=allure, programme=programme)
+        written = rerender_run(run_dir, lang=lang, pdf=pdf, allure=allure, programme=programme, seal_problems=problems)
     except (PdfError, AllureError, CatalogueError) as error:
         raise click.ClickException(str(error)) from None
     except (ValueError, KeyError, TypeError, jinja2.TemplateError) as error:
@@ -48,3 +53,25 @@ def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | 
         ) from None
     for path in written:
         click.echo(str(path))
+
+
+def _seal_problems(run_dir: Path, lang: str, force: bool) -> list[str]:
+    """What verify finds wrong with the seal; refused (exit 2) unless forced."""
+    from conformance.cli.verify import _localize
+    from conformance.evidence.sealing import INCOMPLETE, verify_details
+
+    found = verify_details(run_dir).problems
+    if not found or found == [INCOMPLETE]:  # an interrupted run is never sealed: its report says INCOMPLETE
+        return []
+    problems = [_localize(problem, lang) for problem in found]
+    heading = (
+        "Sceau rompu ou absent : rendu refusé (--force pour rendre quand même, le rendu le signalera)"
+        if lang == "fr"
+        else "Broken or missing seal: rendering refused (--force to render anyway; the rendering will say so)"
+    )
+    click.echo(for_terminal(heading + (" :" if lang == "fr" else ":")), err=True)
+    for problem in problems:
+        click.echo(f"  {for_terminal(problem)}", err=True)
+    if not force:
+        raise SystemExit(2)
+    return problems

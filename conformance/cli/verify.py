@@ -7,20 +7,31 @@ from pathlib import Path
 
 import click
 
+from conformance.evidence.sanitize import for_terminal
+
 _MESSAGES = {
     "fr": {
-        "intact": "INTÈGRE : {n} fichiers conformes au manifeste signé (clé {fp}, {src}).",
+        "trusted": "INTÈGRE : {n} fichiers conformes au manifeste signé par une clé de confiance : {fp}{label}.",
+        "untrusted": "INTÈGRE vis-à-vis de la clé contenue dans le dossier : {n} fichiers conformes au manifeste "
+        "signé par la clé {fp}.",
+        "untrusted_note": "Attention : aucune clé de confiance. Le sceau ne prouve l'intégrité que vis-à-vis de la "
+        "clé contenue dans le dossier, que n'importe qui peut remplacer ; il ne prouve pas qui a produit ces "
+        "fichiers. Comparez l'empreinte avec celle que publie l'organisation signataire, ou vérifiez avec "
+        "--trust EMPREINTE|FICHIER.pub (ou « conformance keys trust »).",
         "broken": "ALTÉRÉ OU NON SCELLÉ : {n} problème(s)",
         "renderings": "Rendus ultérieurs non scellés (renderings/) : {n} fichier(s)",
-        "generated": "clé générée pour l'exécution : intégrité prouvée, pas l'origine",
-        "configured": "clé configurée",
+        "trust_file": "clés de confiance : {file}",
     },
     "en": {
-        "intact": "INTACT: {n} files match the signed manifest (key {fp}, {src}).",
+        "trusted": "INTACT: {n} files match the manifest signed by a trusted key: {fp}{label}.",
+        "untrusted": "INTACT against the key inside the folder: {n} files match the manifest signed by key {fp}.",
+        "untrusted_note": "Warning: no trusted key. The seal proves integrity only against the key inside the "
+        "folder, which anyone can replace; it does not prove who produced these files. Compare the fingerprint "
+        "with the one the signing organisation publishes, or verify with --trust FINGERPRINT|FILE.pub (or "
+        '"conformance keys trust").',
         "broken": "ALTERED OR NOT SEALED: {n} problem(s)",
         "renderings": "Later renderings, not sealed (renderings/): {n} file(s)",
-        "generated": "key generated for the run: integrity proven, not origin",
-        "configured": "configured key",
+        "trust_file": "trusted keys: {file}",
     },
 }
 
@@ -42,6 +53,14 @@ _FRENCH = (
     (re.compile(r"^incomplete run, not sealed$"), "exécution incomplète, non scellée (incomplete run, not sealed)"),
     (re.compile(r"^not sealed: manifest.json missing$"), "non scellé : manifest.json absent"),
     (
+        re.compile(r"^manifest.json: sealed with another key than the expected one \((.*)\)$"),
+        r"manifest.json : scellé avec une clé qui n'est pas une clé de confiance (\1)",
+    ),
+    (
+        re.compile(r"^(.*): not a regular file \(FIFO, socket or device: not allowed in a sealed run\)$"),
+        r"\1 : pas un fichier ordinaire (FIFO, socket ou périphérique : interdit dans une exécution scellée)",
+    ),
+    (
         re.compile(r"^manifest.json: signature does not match (.*)$"),
         r"manifest.json : la signature ne correspond pas \1",
     ),
@@ -60,24 +79,68 @@ def _localize(problem: str, lang: str) -> str:
 @click.command(name="verify")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    metavar="FINGERPRINT|KEYFILE",
+    help="Accept only seals made with this key (SHA256: fingerprint or PEM key file); repeatable. Without it, "
+    "the keys of the user's trusted-keys file (conformance keys trust) are required when there are any.",
+)
+@click.option(
     "--public-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Also require the seal to be made with this key (PEM public or private key).",
+    help="Same as --trust KEYFILE.",
 )
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
-def command(run_dir: Path, public_key: Path | None, lang: str) -> None:
-    """Check that the run in RUN_DIR is sealed and that no file was changed, added, removed or renamed."""
-    from conformance.evidence.sealing import verify_details
+def command(run_dir: Path, trust: tuple[str, ...], public_key: Path | None, lang: str) -> None:
+    """Check that the run in RUN_DIR is sealed, by a trusted key, and that no file was changed, added, removed
+    or renamed."""
+    from conformance.evidence.sealing import read_trusted_keys, verify_details
 
     text = _MESSAGES[lang]
-    result = verify_details(run_dir, public_key)
+    trusted = _trusted(trust + ((str(public_key),) if public_key else ()))
+    trust_source = "" if trusted else None
+    if not trusted:
+        trusted = read_trusted_keys()
+        trust_source = None if not trusted else _trust_file()
+    result = verify_details(run_dir, trusted=trusted)
     if result.renderings:
         click.echo(text["renderings"].format(n=len(result.renderings)))
     if result.intact:
-        source = text.get(result.key_source or "", result.key_source or "?")
-        click.echo(text["intact"].format(n=result.files, fp=result.key_fingerprint, src=source))
+        _print_intact(result, text, trust_source)
         return
-    click.echo(text["broken"].format(n=len(result.problems)), err=True)
+    click.echo(for_terminal(text["broken"].format(n=len(result.problems))), err=True)
     for problem in result.problems:
-        click.echo(f"  {_localize(problem, lang)}", err=True)
+        click.echo(f"  {for_terminal(_localize(problem, lang))}", err=True)
+    if trust_source:
+        click.echo("  " + text["trust_file"].format(file=for_terminal(trust_source)), err=True)
     raise SystemExit(1)
+
+
+def _trusted(values: tuple[str, ...]) -> dict[str, str]:
+    from conformance.evidence.sealing import TrustError, trust_entry
+
+    trusted: dict[str, str] = {}
+    for value in values:
+        try:
+            trusted[trust_entry(value)] = ""
+        except TrustError as error:
+            raise click.UsageError(for_terminal(error)) from None
+    return trusted
+
+
+def _trust_file() -> str:
+    from conformance.evidence.sealing import trusted_keys_file
+
+    return str(trusted_keys_file())
+
+
+def _print_intact(result, text: dict[str, str], trust_source: str | None) -> None:
+    if result.key_source == "trusted":
+        label = f" ({for_terminal(result.trusted_label)})" if result.trusted_label else ""
+        click.echo(text["trusted"].format(n=result.files, fp=result.key_fingerprint, label=label))
+        if trust_source:
+            click.echo("  " + text["trust_file"].format(file=for_terminal(trust_source)))
+        return
+    click.echo(text["untrusted"].format(n=result.files, fp=result.key_fingerprint))
+    click.echo(text["untrusted_note"])

@@ -21,7 +21,9 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+import re
+import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +53,8 @@ GENERATED_KEY_WARNING_EN = (
     "since the run ended, not who produced them."
 )
 _CHUNK = 1024 * 1024
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+MAX_RESULTS_BYTES = 512 * 1024 * 1024
 KEY_PASSWORD_ENV = "HOPEN_SIGNING_KEY_PASSWORD"  # passphrase of an encrypted configured key
 
 
@@ -83,8 +87,9 @@ class Verification:
     problems: list[str] = field(default_factory=list)
     renderings: list[str] = field(default_factory=list)  # unsealed files under renderings/
     files: int = 0
-    key_fingerprint: str | None = None
-    key_source: str | None = None
+    key_fingerprint: str | None = None  # computed from the key that verifies the signature
+    key_source: str | None = None  # "trusted" (matches a trusted key) or "in-folder" (only the folder's own key)
+    trusted_label: str | None = None  # the trust list's name for the key (the verifier's data, not the signer's)
     sealed: str | None = None
 
     @property
@@ -94,6 +99,72 @@ class Verification:
 
 def key_fingerprint(public_raw: bytes) -> str:
     return "SHA256:" + hashlib.sha256(public_raw).hexdigest()[:32]
+
+
+TRUSTED_KEYS_ENV = "HOPEN_TRUSTED_KEYS"
+_FINGERPRINT = re.compile(r"(?i)^(?:SHA256:)?([0-9a-f]{32})$")
+
+
+class TrustError(ValueError):
+    """A --trust value or a trusted-keys line that is neither a key file nor a fingerprint."""
+
+
+def trusted_keys_file() -> Path:
+    """The user's trusted-keys file: $HOPEN_TRUSTED_KEYS, else <XDG config>/hopen-conformance/trusted-keys."""
+    if os.environ.get(TRUSTED_KEYS_ENV):
+        return Path(os.environ[TRUSTED_KEYS_ENV])
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "hopen-conformance" / "trusted-keys"
+
+
+def normalize_fingerprint(value: str) -> str | None:
+    match = _FINGERPRINT.match(value.strip())
+    return f"SHA256:{match.group(1).lower()}" if match else None
+
+
+def trust_entry(value: str | Path) -> str:
+    """The fingerprint named by a --trust value: a fingerprint, or a PEM public/private key file."""
+    text = str(value).strip()
+    fingerprint = normalize_fingerprint(text)
+    if fingerprint:
+        return fingerprint
+    path = Path(text).expanduser()
+    try:
+        raw = _load_public_key(path)
+    except (OSError, ValueError, TypeError) as error:
+        raise TrustError(f"not a key file nor a fingerprint: {text} ({type(error).__name__})") from None
+    if len(raw) != 32:
+        raise TrustError(f"not an Ed25519 key file nor a fingerprint: {text}")
+    return key_fingerprint(raw)
+
+
+def read_trusted_keys(path: Path | None = None) -> dict[str, str]:
+    """fingerprint -> label from a trusted-keys file (`SHA256:<hex> label` per line, # comments); {} if absent."""
+    path = trusted_keys_file() if path is None else Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    trusted: dict[str, str] = {}
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        first, _, label = line.partition(" ")
+        fingerprint = normalize_fingerprint(first)
+        if fingerprint:
+            trusted[fingerprint] = label.strip()
+    return trusted
+
+
+def add_trusted_key(fingerprint: str, label: str = "", path: Path | None = None) -> Path:
+    path = trusted_keys_file() if path is None else Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    known = read_trusted_keys(path)
+    if fingerprint not in known:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"{fingerprint} {' '.join(label.split())}".rstrip() + "\n")
+    return path
 
 
 def load_signing_key(path: Path | None = None, password: bytes | None = None) -> SigningKey:
@@ -133,6 +204,16 @@ def generate_key_file(path: Path, password: bytes | None = None) -> str:
     return key_fingerprint(raw)
 
 
+def enclosing_run(path: Path) -> Path | None:
+    """The run folder `path` is or lies in (it holds results.json or manifest.json), if any: writing a new run
+    there would change a sealed one."""
+    path = Path(path).absolute()
+    for folder in (path, *path.parents):
+        if (folder / MANIFEST).exists() or (folder / RESULTS).exists() or (folder / SIGNATURE).exists():
+            return folder
+    return None
+
+
 def seal_run(
     run_dir: Path,
     signing_key: Path | SigningKey | None = None,
@@ -149,8 +230,7 @@ def seal_run(
     if (run_dir / MANIFEST).exists() or (run_dir / SIGNATURE).exists():
         raise SealError(f"{run_dir}: already sealed")
     key = signing_key if isinstance(signing_key, SigningKey) else load_signing_key(signing_key, key_password)
-    if key.generated:
-        _record_generated_key_warning(run_dir)
+    _record_seal_key(run_dir, key)
     files = {relative: _describe(run_dir / relative) for relative in sorted(_sealable_files(run_dir))}
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
@@ -180,8 +260,14 @@ def verify_run(run_dir: Path, public_key: Path | bytes | str | None = None) -> l
     return verify_details(run_dir, public_key).problems
 
 
-def verify_details(run_dir: Path, public_key: Path | bytes | str | None = None) -> Verification:
+def verify_details(
+    run_dir: Path, public_key: Path | bytes | str | None = None, *, trusted: Mapping[str, str] | None = None
+) -> Verification:
+    """`public_key`: the one key the seal must be made with; `trusted`: fingerprint -> label of the keys
+    accepted (any other signer is a problem). With neither, the folder's own key is all there is."""
     run_dir = Path(run_dir)
+    if public_key is not None:
+        trusted = {**(trusted or {}), key_fingerprint(_load_public_key(public_key)): ""}
     result = Verification()
     if not run_dir.is_dir():
         result.problems.append(f"not a run folder: {run_dir}")
@@ -192,14 +278,15 @@ def verify_details(run_dir: Path, public_key: Path | bytes | str | None = None) 
         complete = _results_complete_flag(run_dir)
         result.problems.append(INCOMPLETE if complete is False else f"not sealed: {MANIFEST} missing")
         return result
-    data = manifest_path.read_bytes()
+    data = _read_regular(manifest_path, MAX_MANIFEST_BYTES)
+    if data is None:
+        result.problems.append(f"{MANIFEST}: not a regular file or larger than {MAX_MANIFEST_BYTES} bytes")
+        return result
     manifest = _parse_manifest(data, result)
     if manifest is None:
         return result
-    result.key_fingerprint = manifest["key"].get("fingerprint")
-    result.key_source = manifest["key"].get("source")
     result.sealed = manifest.get("sealed")
-    _check_signature(data, manifest, signature_path, public_key, result)
+    _check_signature(data, manifest, signature_path, trusted or {}, result)
     _check_files(run_dir, manifest["files"], result)
     if _results_complete_flag(run_dir) is False:
         result.problems.append(f"{RESULTS}: says the run is incomplete, yet it is sealed")
@@ -228,7 +315,7 @@ def _check_signature(
     data: bytes,
     manifest: dict[str, Any],
     signature_path: Path,
-    expected_key: Path | bytes | str | None,
+    trusted: Mapping[str, str],
     result: Verification,
 ) -> None:
     if not signature_path.exists():
@@ -236,7 +323,7 @@ def _check_signature(
         return
     try:
         embedded = Ed25519PublicKey.from_public_bytes(base64.b64decode(manifest["key"]["public_key"], validate=True))
-        signature = base64.b64decode(signature_path.read_bytes().strip(), validate=True)
+        signature = base64.b64decode((_read_regular(signature_path, 4096) or b"!").strip(), validate=True)
     except (KeyError, ValueError, TypeError):
         result.problems.append(f"{MANIFEST}/{SIGNATURE}: unreadable key or signature (edited)")
         return
@@ -244,13 +331,16 @@ def _check_signature(
         embedded.verify(signature, data)
     except InvalidSignature:
         result.problems.append(f"{MANIFEST}: signature does not match ({MANIFEST} or {SIGNATURE} edited)")
-    if expected_key is not None:
-        expected = _load_public_key(expected_key)
-        raw = embedded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        if expected != raw:
-            result.problems.append(
-                f"{MANIFEST}: sealed with another key than the expected one ({key_fingerprint(raw)})"
-            )
+        return
+    fingerprint = key_fingerprint(embedded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    result.key_fingerprint = fingerprint
+    if not trusted:
+        result.key_source = "in-folder"
+    elif fingerprint in trusted:
+        result.key_source, result.trusted_label = "trusted", trusted[fingerprint] or None
+    else:
+        result.key_source = "in-folder"
+        result.problems.append(f"{MANIFEST}: sealed with another key than the expected one ({fingerprint})")
 
 
 def _load_public_key(value: Path | bytes | str) -> bytes:
@@ -282,6 +372,8 @@ def _check_files(run_dir: Path, listed: dict[str, Any], result: Verification) ->
         result.problems.append(f"{relative}: added after sealing (not in the manifest)")
     for link in sorted(_symlinks(run_dir)):
         result.problems.append(f"{link}: symbolic link (not allowed in a sealed run)")
+    for special in sorted(_special_files(run_dir)):
+        result.problems.append(f"{special}: not a regular file (FIFO, socket or device: not allowed in a sealed run)")
 
 
 def _walk(run_dir: Path) -> Iterator[tuple[str, Path]]:
@@ -292,11 +384,37 @@ def _walk(run_dir: Path) -> Iterator[tuple[str, Path]]:
             yield path.relative_to(run_dir).as_posix(), path
 
 
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of a regular file of at most `limit` bytes; None for anything else (never blocks on a FIFO)."""
+    try:
+        if not _is_regular(path) or path.lstat().st_size > limit:
+            return None
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError:
+        return None
+    return data if len(data) <= limit else None
+
+
 def _sealable_files(run_dir: Path) -> Iterator[str]:
     for relative, path in _walk(run_dir):
-        if relative in (MANIFEST, SIGNATURE) or relative.startswith(f"{RENDERINGS_DIR}/") or path.is_symlink():
+        if relative in (MANIFEST, SIGNATURE) or relative.startswith(f"{RENDERINGS_DIR}/") or not _is_regular(path):
             continue
         yield relative
+
+
+def _special_files(run_dir: Path) -> Iterator[str]:
+    for relative, path in _walk(run_dir):
+        if not path.is_symlink() and not _is_regular(path) and not path.is_dir():
+            yield relative
 
 
 def _renderings(run_dir: Path) -> Iterator[str]:
@@ -316,7 +434,8 @@ def _symlinks(run_dir: Path) -> Iterator[str]:
 def _describe(path: Path) -> dict[str, Any]:
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as handle:
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(descriptor, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -324,9 +443,12 @@ def _describe(path: Path) -> dict[str, Any]:
 
 
 def _read_results(run_dir: Path) -> dict[str, Any] | None:
+    raw = _read_regular(run_dir / RESULTS, MAX_RESULTS_BYTES)
+    if raw is None:
+        return None
     try:
-        data = json.loads((run_dir / RESULTS).read_bytes())
-    except (OSError, ValueError):
+        data = json.loads(raw)
+    except ValueError:
         return None
     return data if isinstance(data, dict) else None
 
@@ -348,15 +470,22 @@ def _run_id(run_dir: Path) -> str | None:
     return results.get("run_id") if results else None
 
 
-def _record_generated_key_warning(run_dir: Path) -> None:
-    """Adds the generated-key warning to results.json if the writer did not already (it is not sealed yet)."""
+def _record_seal_key(run_dir: Path, key: SigningKey) -> None:
+    """Records the signing key's fingerprint (and, for a generated key, the warning) in results.json and the
+    report before hashing (they are not sealed yet), so a reader can compare it with the signer's."""
     results = _read_results(run_dir)
     if results is None:
         return
+    seal = {"fingerprint": key.fingerprint, "generated": key.generated}
     warnings = results.setdefault("warnings", [])
-    if any(w.get("code") == "generated-signing-key" for w in warnings if isinstance(w, dict)):
+    generated_known = any(w.get("code") == "generated-signing-key" for w in warnings if isinstance(w, dict))
+    if results.get("seal") == seal and (generated_known or not key.generated):
         return
-    warnings.append({"code": "generated-signing-key", "fr": GENERATED_KEY_WARNING_FR, "en": GENERATED_KEY_WARNING_EN})
+    results["seal"] = seal
+    if key.generated and not generated_known:
+        warnings.append(
+            {"code": "generated-signing-key", "fr": GENERATED_KEY_WARNING_FR, "en": GENERATED_KEY_WARNING_EN}
+        )
     write_atomic(run_dir / RESULTS, json.dumps(results, indent=1, ensure_ascii=False).encode("utf-8"))
     if (run_dir / "report.html").exists():
         # The report must show the warning too; it is re-rendered from the updated results (not sealed yet).

@@ -139,16 +139,35 @@ def finalize_run(
     return seal_run(run_dir, key)
 
 
+SEAL_BROKEN_FR = (
+    "SCEAU ROMPU : ce dossier a été modifié depuis son scellement ou n'est pas scellé ; ce rendu n'est pas une preuve."
+)
+SEAL_BROKEN_EN = (
+    "SEAL BROKEN: this folder was changed since it was sealed, or is not sealed; this rendering is no evidence."
+)
+
+
 def rerender_run(
-    run_dir: Path, *, lang: str = "fr", pdf: bool = False, allure: bool = False, programme: str | None = None
+    run_dir: Path,
+    *,
+    lang: str = "fr",
+    pdf: bool = False,
+    allure: bool = False,
+    programme: str | None = None,
+    seal_problems: Sequence[str] = (),
 ) -> list[Path]:
     """Renders an existing run again into DIR/renderings/ (never touching sealed files).
 
     `programme` judges the same tests against another catalogue (e.g. the run was made for HOP'EN 2 and
-    the file is for Hop'en 2019): the rendering is named report.<programme>.<lang>.html.
+    the file is for Hop'en 2019): the rendering is named report.<programme>.<lang>.html. `seal_problems`
+    (what verify found, when the rendering was forced) head the rendering's warnings.
     """
     run_dir = Path(run_dir)
     results = results_from_file(run_dir)
+    if seal_problems:
+        details = "; ".join(seal_problems[:20])
+        warning = {"code": "seal-broken", "fr": f"{SEAL_BROKEN_FR} ({details})", "en": f"{SEAL_BROKEN_EN} ({details})"}
+        results["warnings"] = [warning, *(results.get("warnings") or [])]
     stem = f"report.{lang}"
     if programme and programme != results.get("programme", {}).get("id"):
         results = remap_programme(results, programme)

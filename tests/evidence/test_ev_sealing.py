@@ -106,7 +106,7 @@ def test_configured_key_is_used_and_can_be_required(tmp_path: Path) -> None:
     run, _ = fabricate_run(run_dir)
     finalize_run(run_dir, run, signing_key=key, key_password=b"key-pass-123")
     details = verify_details(run_dir, public_key=Path(f"{key}.pub"))
-    assert details.intact and details.key_source == "configured" and details.key_fingerprint == fingerprint
+    assert details.intact and details.key_source == "trusted" and details.key_fingerprint == fingerprint
     results = json.loads((run_dir / "results.json").read_text())
     assert not any(w["code"] == "generated-signing-key" for w in results["warnings"])
     other = tmp_path / "other.pem"

@@ -111,7 +111,7 @@ def test_report_command_on_a_damaged_results_file(run_folder: Path) -> None:
     data = json.loads(results.read_text())
     del data["tests"][0]["outcome"]
     results.write_text(json.dumps(data))
-    outcome = CliRunner().invoke(cli, ["report", str(run_folder), "--lang", "en"])
+    outcome = CliRunner().invoke(cli, ["report", str(run_folder), "--lang", "en", "--force"])
     assert outcome.exit_code != 0 and "cannot be rendered" in outcome.output
     results.write_text("{ not json")
     assert CliRunner().invoke(cli, ["report", str(run_folder)]).exit_code != 0
