@@ -55,8 +55,8 @@ agreement: install
 	$(BIN)/python tools/bench_agreement.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check conformance tests test_suites tools
-	$(BIN)/ruff format --check conformance tests test_suites tools
+	$(BIN)/ruff check conformance tests tools
+	$(BIN)/ruff format --check conformance tests tools
 
 clean:
 	rm -rf $(VENV) build *.egg-info

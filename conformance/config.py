@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-SUITES = ("fhir-basics", "identity", "documents", "directory", "pam", "documents-hl7v2", "produced-documents")
+from conformance.suites import suite_names
+
+SUITES = suite_names()
 AUTH_TYPES = ("none", "basic", "bearer", "oauth2-client-credentials", "smart-backend-services")
 LANGUAGES = ("fr", "en")
 DEFAULT_PACKAGES = (

@@ -1,6 +1,6 @@
 """pytest plugin (pytest11 entry point): fixtures and markers for the conformance suites.
 
-Inert unless a campaign is active: `pytest test_suites --conformance-config FILE`, or `conformance run`
+Inert unless a campaign is active: `pytest --pyargs conformance.suites --conformance-config FILE`, or `conformance run`
 (which hands a CampaignState over). Then each test becomes a TestResult (passed / failed with the
 validators' findings / error naming the fault / skipped with the reason), its exchanges are recorded as
 evidence attached to it, and results.json is rewritten (complete=false) as tests finish.

@@ -6,11 +6,21 @@ Every location is overridable by an environment variable, so CI and users can po
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
+# Only to guess the default of HOPEN_SHARED_DIR (../shared beside a checkout); the package's own data is
+# found through importlib.resources, never through the checkout.
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PROFILES_DIR = REPO_ROOT / "profiles"
-REPORT_TEMPLATES_DIR = REPO_ROOT / "reports"
+
+
+def package_dir(*parts: str) -> Path:
+    """A folder of data shipped inside the package (profiles, suites, report templates), as a real path.
+
+    The package is installed as files (wheel or editable), so the resource is a path on disk that the
+    readers (YAML, XML, pytest) can walk.
+    """
+    return Path(str(resources.files("conformance").joinpath(*parts)))
 
 
 def _env_path(name: str) -> Path | None:

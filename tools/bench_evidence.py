@@ -4,17 +4,20 @@ output, seal, verify. Runs in a child process so its peak memory (VmHWM) is its 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 EXCHANGES = 10_000
+TESTS_DIR = Path(__file__).resolve().parent.parent / "tests"  # the fabricated run is test support
 
 CHILD = textwrap.dedent(
     """
     import json, sys, tempfile, time
     from pathlib import Path
-    from conformance.evidence.sample import fabricate_run
+    from support.sample import fabricate_run
     from conformance.evidence.sealing import verify_run
     from conformance.reports import finalize_run
 
@@ -54,6 +57,7 @@ def _measure(count: int, pseudonymize: bool) -> dict[str, object]:
         text=True,
         timeout=1200,
         check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))},
     )
     if completed.returncode != 0:
         return {"error": completed.stderr.strip().splitlines()[-1:]}

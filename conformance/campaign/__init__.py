@@ -1,4 +1,4 @@
-"""The campaign: runs the conformance suites (test_suites/) against the system under test.
+"""The campaign: runs the conformance suites (conformance/suites/) against the system under test.
 
 Public API: run_campaign(config, suites=, output=, lang=, pdf=, listener_callbacks=, progress=) -> CampaignResult;
 exit codes EXIT_OK / EXIT_FAILED / EXIT_HARNESS / EXIT_INTERRUPTED; suite helpers in

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sys
 import threading
@@ -24,11 +23,11 @@ from typing import Any, TextIO
 
 import pytest
 
-from conformance import settings
 from conformance.campaign.state import CampaignState, default_run_dir, new_run_id
 from conformance.config import SUITES, ConfigError, RunConfig
 from conformance.evidence.sealing import MANIFEST, SIGNATURE
 from conformance.results import RunResult, TestOutcome, TestResult
+from conformance.suites import suites_dir
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -57,12 +56,6 @@ class CampaignResult:
     manifest: Path | None = None
     interrupted: bool = False
     problems: list[str] = field(default_factory=list)  # harness problems (collection errors, writers)
-
-
-def suites_dir() -> Path:
-    """The conformance suites: HOPEN_SUITES_DIR, or test_suites/ beside the package."""
-    value = os.environ.get("HOPEN_SUITES_DIR")
-    return Path(value) if value else settings.REPO_ROOT / "test_suites"
 
 
 def _check_suites(suites: Sequence[str]) -> list[str]:

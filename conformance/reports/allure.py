@@ -4,6 +4,7 @@ them with Allure 3 from npm (reports/allure/node_modules, installed by `make nod
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import uuid
@@ -11,9 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from conformance.settings import REPORT_TEMPLATES_DIR
+from conformance.settings import REPO_ROOT
 
-ALLURE_DIR = REPORT_TEMPLATES_DIR / "allure"
+# Allure is an npm tool installed beside a checkout (`make node-deps`), not package data: HOPEN_ALLURE_DIR
+# points at another installation.
+ALLURE_DIR = Path(os.environ.get("HOPEN_ALLURE_DIR") or REPO_ROOT / "reports" / "allure")
 ALLURE_CLI = ALLURE_DIR / "node_modules" / "allure" / "cli.js"
 _STATUS = {"passed": "passed", "failed": "failed", "error": "broken", "skipped": "skipped"}
 

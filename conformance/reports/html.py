@@ -7,29 +7,29 @@ import json
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import jinja2
 import yaml
 
-from conformance.settings import REPORT_TEMPLATES_DIR
-
 LANGUAGES = ("fr", "en")
 MAX_EVIDENCE_LINKS = 200
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_REPORTS = resources.files("conformance.reports")
 
 
 @lru_cache(maxsize=4)
 def translations(lang: str) -> dict[str, Any]:
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported language {lang!r} (supported: {', '.join(LANGUAGES)})")
-    return yaml.safe_load((REPORT_TEMPLATES_DIR / "i18n" / f"{lang}.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(_REPORTS.joinpath("i18n", f"{lang}.yaml").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(REPORT_TEMPLATES_DIR / "templates"),
+        loader=jinja2.PackageLoader("conformance.reports", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -45,7 +45,7 @@ def _anchor(test_id: str) -> str:
 def render_html(results: dict[str, Any], lang: str = "fr", *, base: str = "") -> str:
     """The report for a results.json document. `base` prefixes evidence links (e.g. "../" from renderings/)."""
     environment = _environment()
-    css = (REPORT_TEMPLATES_DIR / "templates" / "report.css").read_text(encoding="utf-8")
+    css = _REPORTS.joinpath("templates", "report.css").read_text(encoding="utf-8")
     tests_by_id = {test["id"]: test for test in results["tests"]}
     return environment.get_template("report.html.j2").render(
         r=results,

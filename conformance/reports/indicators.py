@@ -1,4 +1,4 @@
-"""Indicator catalogues (profiles/indicators/<programme>.yaml) and the evaluation of a run against one.
+"""Indicator catalogues (conformance/profiles/indicators/<programme>.yaml) and the evaluation of a run against one.
 
 An indicator's technical requirements are judged from the tests of its capabilities:
 - met:          every capability of the indicator has executed tests, and all of them passed;
@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from conformance.settings import PROFILES_DIR
+from conformance.settings import package_dir
 
-INDICATORS_DIR = PROFILES_DIR / "indicators"
+INDICATORS_DIR = package_dir("profiles", "indicators")
 CAPABILITIES_FILE = "capabilities.yaml"
 DEFAULT_PROGRAMME = "hopen2-2024"
 STATUSES = ("met", "partial", "not_met", "not_tested", "out_of_scope")

@@ -14,8 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from cli_runner import conformance
-
-from conformance.reference.thirdparty import MedplumServer, NpmMllpReceiver, thirdparty_available
+from support.thirdparty import MedplumServer, NpmMllpReceiver, thirdparty_available
 
 pytestmark = pytest.mark.network_tools
 

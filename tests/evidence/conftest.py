@@ -1,12 +1,12 @@
-"""Fixtures for the evidence tests: a fabricated run folder (see conformance.evidence.sample)."""
+"""Fixtures for the evidence tests: a fabricated run folder (see support.sample)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from support.sample import fabricate_run
 
-from conformance.evidence.sample import fabricate_run
 from conformance.reports import finalize_run
 
 

@@ -12,8 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-from conformance.evidence.sample import PATIENT, SECRETS, patient_resource
+from support.sample import PATIENT, SECRETS, patient_resource
 
 pytest.importorskip("conformance.campaign.runner", reason="the campaign runner has not landed")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ CHILD = textwrap.dedent(
     """
     import signal, sys
     from pathlib import Path
-    from conformance.evidence.sample import fabricate_run, SECRETS
+    from support.sample import fabricate_run, SECRETS
     from conformance.reports import write_partial, write_run_outputs
 
     run_dir = Path(sys.argv[1])
@@ -41,7 +42,7 @@ CHILD = textwrap.dedent(
     index = 0
     while True:  # a long test: keeps recording and updating results.json until killed
         recorder.begin_test(test.id)
-        from conformance.evidence.sample import _http, _Clock
+        from support.sample import _http, _Clock
         from datetime import datetime, UTC
         recorder.record(_http(_Clock(datetime.now(UTC)), "GET", f"http://127.0.0.1:1/fhir/Patient/{index}", 200, b'{"resourceType":"Patient"}', secrets=SECRETS))
         test.evidence = recorder.end_test()
@@ -53,8 +54,13 @@ CHILD = textwrap.dedent(
 
 
 def _start(run_dir: Path, mode: str) -> subprocess.Popen:
+    tests_dir = str(Path(__file__).resolve().parents[1])  # the fabricated run is test support (tests/support)
     process = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(run_dir), mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", CHILD, str(run_dir), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")]))},
     )
     assert process.stdout is not None
     line = process.stdout.readline()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from support.sample import PATIENT, adt_message, patient_resource
+
 from conformance.evidence.pseudonymize import Pseudonymizer
-from conformance.evidence.sample import PATIENT, adt_message, patient_resource
 
 CDA = """<?xml version="1.0" encoding="UTF-8"?>
 <ClinicalDocument xmlns="urn:hl7-org:v3"><recordTarget><patientRole>

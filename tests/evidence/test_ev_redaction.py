@@ -110,9 +110,10 @@ def test_credentials_in_url_userinfo_are_redacted() -> None:
 
 
 def test_too_short_configured_secret_is_warned_in_results(tmp_path) -> None:
+    from support.sample import fabricate_run
+
     from conformance.evidence.recorder import EvidenceRecorder
     from conformance.evidence.redaction import forget_log_redactor
-    from conformance.evidence.sample import fabricate_run
     from conformance.reports import write_partial
 
     recorder = EvidenceRecorder(tmp_path, secrets=["abc", "long-enough-secret"])

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.sample import fabricate_run
 
 from conformance.cli import cli
-from conformance.evidence.sample import fabricate_run
 from conformance.evidence.sealing import (
     INCOMPLETE,
     MANIFEST,

@@ -19,9 +19,9 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+from support.sample import PATIENT, SECRETS, adt_message, fabricate_run, patient_resource
 
 from conformance.evidence.redaction import install_log_redaction
-from conformance.evidence.sample import PATIENT, SECRETS, adt_message, fabricate_run, patient_resource
 from conformance.reports import finalize_run
 
 http_transport = pytest.importorskip("conformance.transport.http", reason="campaign HTTP transport not landed")

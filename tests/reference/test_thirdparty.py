@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from support.thirdparty import MedplumServer, NpmMllpReceiver, npm_mllp_send, thirdparty_available
 
 from conformance.reference.pam import Er7, PamMessageFactory, build_ack, check_pam_message, parse_ack
 from conformance.reference.test_data import build_test_data
-from conformance.reference.thirdparty import MedplumServer, NpmMllpReceiver, npm_mllp_send, thirdparty_available
 from conformance.transport import mllp
 
 from .helpers import http

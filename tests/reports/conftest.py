@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.sample import fabricate_run
 
-from conformance.evidence.sample import fabricate_run
 from conformance.reports import finalize_run
 
 

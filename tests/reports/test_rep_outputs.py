@@ -91,7 +91,8 @@ def test_allure_rendering(run_folder: Path) -> None:
 
 
 def test_write_pdf_before_sealing(tmp_path: Path) -> None:
-    from conformance.evidence.sample import fabricate_run
+    from support.sample import fabricate_run
+
     from conformance.evidence.sealing import seal_run
     from conformance.reports import write_pdf, write_run_outputs
     from conformance.reports.pdf import find_chromium
@@ -118,9 +119,10 @@ def test_report_command_on_a_damaged_results_file(run_folder: Path) -> None:
 
 
 def test_exchanges_outside_tests_are_listed(tmp_path: Path) -> None:
+    from support.sample import fabricate_run
+
     from conformance.evidence.exchange import HttpExchange, HttpRequestRecord, utc_now
     from conformance.evidence.recorder import EvidenceRecorder
-    from conformance.evidence.sample import fabricate_run
     from conformance.reports import write_run_outputs
 
     recorder = EvidenceRecorder(tmp_path)

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from support.sample import fabricate_run
 
-from conformance.evidence.sample import fabricate_run
 from conformance.reports import write_partial
 from conformance.reports.results_json import SCHEMA_FILE, SCHEMA_VERSION, load_schema
 

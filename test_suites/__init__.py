@@ -1,1 +1,0 @@
-"""Conformance suites: one folder per capability family; run by `conformance run` or `pytest test_suites --conformance-config FILE`."""
