@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from support.sample import fabricate_run
 
-from conformance.evidence.sample import fabricate_run
 from conformance.evidence.sealing import MANIFEST, SIGNATURE, key_fingerprint
 from conformance.reports import finalize_run
 
