@@ -49,6 +49,7 @@ class Finding:
     profile: str | None = None
     line: int | None = None
     column: int | None = None
+    resource: str | None = None  # the resource (message, document) judged, e.g. "DocumentReference/42"
 
     def message(self, lang: str = "fr") -> str:
         return self.message_en if lang == "en" else self.message_fr
@@ -82,7 +83,7 @@ class Finding:
             "message": {"fr": self.message_fr, "en": self.message_en},
             "source": self.source,
         }
-        for key in ("profile", "line", "column"):
+        for key in ("profile", "line", "column", "resource"):
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
@@ -102,10 +103,13 @@ class Finding:
             profile=data.get("profile"),
             line=data.get("line"),
             column=data.get("column"),
+            resource=data.get("resource"),
         )
 
     def render(self, lang: str = "fr") -> str:
         where = f" @ {self.location}" if self.location else ""
+        if self.resource:
+            where = f" @ {self.resource}" + (f" {self.location}" if self.location else "")
         return f"{self.severity.value.upper():<11} [{self.rule}]{where}: {self.message(lang)}"
 
 

@@ -27,7 +27,7 @@ STARTED_KEY = pytest.StashKey[datetime]()
 OWNS_RUN_KEY = pytest.StashKey[bool]()
 
 MARKERS = (
-    "requirement(specification, section, text=''): the requirement a conformance test verifies",
+    "requirement(id): the requirement (id in conformance/profiles/requirements) a conformance test verifies",
     "capability(*ids): capability ids covered (vocabulary in CONTRACTS.md / the indicator catalogues)",
     "title_en(text): the English title of a conformance test (the French title is the docstring's first line)",
 )
@@ -164,8 +164,14 @@ def titles_of(item: pytest.Item) -> tuple[str, str]:
 
 
 def requirements_of(item: pytest.Item) -> list[Requirement]:
+    """The requirement a test verifies: an id of the requirements catalogue (or legacy spec/section pairs)."""
+    from conformance.sdk.suite_hooks import result_requirement
+
     result = []
     for marker in item.iter_markers("requirement"):
+        if len(marker.args) == 1 and not marker.kwargs:
+            result.append(result_requirement(str(marker.args[0])))
+            continue
         args = [*list(marker.args), "", ""]
         result.append(Requirement(str(args[0]), str(args[1]), str(marker.kwargs.get("text", ""))))
     return result
@@ -257,7 +263,7 @@ def _skip_reason(report: Any) -> str:
 
 
 def _failure(report: Any, excinfo: Any, lang: str) -> tuple[TestOutcome, list[str], list[Finding]]:
-    from conformance.campaign.checks import ConformanceFailure
+    from conformance.sdk.checks import ConformanceFailure
 
     exc = excinfo.value if excinfo is not None else None
     if isinstance(exc, ConformanceFailure):  # also from a fixture: what the system served does not conform

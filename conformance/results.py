@@ -25,11 +25,16 @@ class TestOutcome(StrEnum):
 
 @dataclass(slots=True)
 class Requirement:
-    """What a test verifies: a specification and the section, e.g. ("IHE PAM FR 2.11", "§6.5 MSH-12")."""
+    """What a test verifies: its id in the requirements catalogue, the specification and section that state it,
+    and its strength in the specification's own words (SHALL / SHOULD / MAY)."""
 
     specification: str
     section: str
-    text: str = ""
+    text: str = ""  # the statement, in French
+    id: str = ""
+    strength: str = "SHALL"
+    version: str = ""  # of the specification
+    text_en: str = ""
 
 
 @dataclass(slots=True)
@@ -50,6 +55,16 @@ class TestResult:
     started: datetime | None = None
     finished: datetime | None = None
     indicators: list[str] = field(default_factory=list)  # filled from the catalogue at report time
+
+    @property
+    def requirement_id(self) -> str:
+        """The id of the one requirement this test verifies ("" for a test outside the catalogue)."""
+        return self.requirements[0].id if self.requirements else ""
+
+    @property
+    def strength(self) -> str:
+        """SHALL / SHOULD / MAY: a SHOULD test that fails is a warning, not a requirement not met."""
+        return self.requirements[0].strength if self.requirements else "SHALL"
 
 
 @dataclass(slots=True)

@@ -11,24 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from conformance.findings import Finding, Outcome, Severity, finding
-
-
-class ConformanceFailure(AssertionError):
-    """The system under test does not meet the requirement. Carries the findings that say why."""
-
-    def __init__(self, findings: Iterable[Finding], summary_fr: str = "", summary_en: str = "") -> None:
-        self.findings = list(findings)
-        errors = [f for f in self.findings if f.severity.is_failure] or self.findings
-        self.summary_fr = summary_fr or "; ".join(f.message_fr for f in errors[:5])
-        self.summary_en = summary_en or "; ".join(f.message_en for f in errors[:5])
-        if len(errors) > 5:
-            self.summary_fr += f" (+{len(errors) - 5} autres)"
-            self.summary_en += f" (+{len(errors) - 5} more)"
-        super().__init__(self.summary_en)
-
-    def message(self, lang: str = "fr") -> str:
-        return self.summary_fr if lang == "fr" else self.summary_en
+from conformance.findings import Outcome, Severity, finding
+from conformance.sdk.checks import ConformanceFailure
 
 
 def fail(rule: str, fr: str, en: str, *, location: str = "", code: str = "processing") -> None:

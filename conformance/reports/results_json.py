@@ -16,7 +16,7 @@ from typing import Any
 from conformance.evidence.recorder import Privacy
 from conformance.evidence.redaction import redact_mapping
 from conformance.reports.indicators import Catalogue, CatalogueError, capability_title, evaluate, load_catalogue
-from conformance.results import RunResult, TestResult
+from conformance.results import Requirement, RunResult, TestResult
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema" / "results.schema.json"
@@ -156,9 +156,7 @@ def _test(test: TestResult, catalogue: Catalogue | None) -> dict[str, Any]:
         "group": test.group,
         "capabilities": list(test.capabilities),
         "indicators": indicators,
-        "requirements": [
-            {"specification": r.specification, "section": r.section, "text": r.text} for r in test.requirements
-        ],
+        "requirements": [_requirement(r) for r in test.requirements],
         "outcome": str(test.outcome.value if hasattr(test.outcome, "value") else test.outcome),
         "messages": list(test.messages),
         "findings": [f.to_dict() for f in test.findings],
@@ -167,6 +165,22 @@ def _test(test: TestResult, catalogue: Catalogue | None) -> dict[str, Any]:
         "finished": _iso(test.finished),
         "duration_ms": duration,
     }
+
+
+def _requirement(requirement: Requirement) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "specification": requirement.specification,
+        "section": requirement.section,
+        "text": requirement.text,
+    }
+    if requirement.id:
+        data.update(
+            id=requirement.id,
+            strength=requirement.strength,
+            version=requirement.version,
+            statement={"fr": requirement.text, "en": requirement.text_en or requirement.text},
+        )
+    return data
 
 
 def _summary(tests: list[dict[str, Any]]) -> dict[str, int]:

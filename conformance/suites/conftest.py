@@ -50,3 +50,6 @@ def any_patient_id(fhir_client, test_data) -> str:
 
 
 __all__ = ["PROFILE_PATIENT"]
+
+# a verdict around each test body: a failed expect is recorded and the test goes on
+from conformance.sdk.suite_hooks import pytest_runtest_call  # noqa: E402, F401
