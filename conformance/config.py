@@ -8,7 +8,7 @@ show the value; `RunConfig.secrets()` lists them for the evidence recorder's red
 Layout (every section optional except what the chosen suites need; see examples/campaign.toml):
 
     [run]        suites, language, output, programme, signing_key, pseudonymize, name
-    [fhir]       base_url, packages, max_response_bytes, allow_cross_host_redirects, max_redirects
+    [fhir]       base_url, packages, max_response_bytes, allow_cross_host_redirects, max_redirects, foreign_urls
     [fhir.auth]  type = none | basic | bearer | oauth2-client-credentials | smart-backend-services, ...
     [tls]        verify, ca_bundle, client_cert, client_key, client_key_password
     [timeouts]   connect, read, total, retries, retry_backoff
@@ -128,6 +128,9 @@ class FhirConfig:
     max_response_bytes: int = 50 * 1024 * 1024
     allow_cross_host_redirects: bool = False
     max_redirects: int = 5
+    # URLs the system names on another origin (paging links, attachments, Location): fetched without credentials
+    # ("without-credentials") or not at all ("refuse"); a finding says so either way
+    foreign_urls: str = "without-credentials"
     auth: AuthConfig = field(default_factory=AuthConfig)
 
 
@@ -434,6 +437,7 @@ class _Reader:
     def fhir(self, value: Any) -> FhirConfig:
         w = "fhir"
         allowed = {"base_url", "packages", "max_response_bytes", "allow_cross_host_redirects", "max_redirects", "auth"}
+        allowed.add("foreign_urls")
         t = self.table(value, w, allowed)
         base_url = self.string(t, w, "base_url")
         if base_url is not None:
@@ -459,6 +463,7 @@ class _Reader:
             max_response_bytes=self.number(t, w, "max_response_bytes", 50 * 1024 * 1024, integer=True, minimum=1),
             allow_cross_host_redirects=self.boolean(t, w, "allow_cross_host_redirects", False),
             max_redirects=self.number(t, w, "max_redirects", 5, integer=True),
+            foreign_urls=self.choice(t, w, "foreign_urls", ("without-credentials", "refuse"), "without-credentials"),
             auth=self.auth(t.get("auth", {})),
         )
 

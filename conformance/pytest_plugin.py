@@ -198,9 +198,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     item.stash[REPORTS_KEY] = []
     item.stash[STARTED_KEY] = datetime.now(UTC)
     state.recorder.begin_test(test_id_of(item))
+    state.current_item = item
     try:
         yield
     finally:
+        state.current_item = None
         evidence = list(state.recorder.end_test() or [])
         evidence += [p for p in getattr(item, "_conformance_attached", []) if p not in evidence]
         result = build_result(item, state.lang, evidence)
@@ -352,9 +354,24 @@ def fhir_client(campaign):
     from conformance.campaign.state import CurrentTestSink
     from conformance.transport.http import FhirClient
 
-    client = FhirClient.from_config(campaign.config, sink=CurrentTestSink(campaign))
+    client = FhirClient.from_config(
+        campaign.config, sink=CurrentTestSink(campaign), on_finding=lambda f: note_on_current_test(campaign, f)
+    )
     yield client
     client.close()
+
+
+def note_on_current_test(state: Any, note: Finding) -> None:
+    """A transport's finding (e.g. credentials withheld from another origin) kept on the running test."""
+    item = getattr(state, "current_item", None)
+    if item is None:
+        return
+    notes = getattr(item, "_conformance_findings", None)
+    if notes is None:
+        notes = []
+        item._conformance_findings = notes
+    if note not in notes:
+        notes.append(note)
 
 
 @pytest.fixture(scope="session")

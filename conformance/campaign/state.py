@@ -47,6 +47,7 @@ class CampaignState:
     on_result: Callable[[Any], None] | None = None  # progress display
     total: int = 0  # tests selected
     collection_errors: list[str] = field(default_factory=list)
+    current_item: Any = None  # the pytest item running now (transports note findings on it)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def open(self) -> None:

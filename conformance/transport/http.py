@@ -5,19 +5,29 @@ token requests are recorded as exchanges of their own. Nothing here writes files
 
 Failures raise `TransportError` (a message in French and English naming the fault); a response that
 exceeds `max_response_bytes` is cut, recorded with `truncated=True` and raises `ResponseTooLarge`.
+
+Credentials go only to the configured base URL's origin (scheme, host, port). A URL the system names on
+another origin (a paging link, an attachment, a Location, a redirect) is fetched without them, or refused
+(`foreign_urls="refuse"`); either way a warning finding goes to `on_finding` and the exchange carries a note.
+Interim 1xx responses are skipped; headers not complete by the deadline are a timeout. The token endpoint's
+answer is read under MAX_TOKEN_RESPONSE_BYTES; a token that is not visible ASCII, longer than
+MAX_TOKEN_CHARS, or an unusable `expires_in`, is refused naming the token endpoint.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import http.client
 import json
+import math
+import re
 import socket
 import ssl
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -37,12 +47,18 @@ from conformance.evidence.exchange import (
     HttpResponseRecord,
     utc_now,
 )
+from conformance.findings import Finding, Severity, finding
 
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 CHUNK = 64 * 1024
+MAX_TOKEN_RESPONSE_BYTES = 64 * 1024  # a token endpoint's JSON answer
+MAX_TOKEN_CHARS = 16 * 1024  # an access token (JWTs with many claims stay far below)
+MAX_TOKEN_LIFETIME = 366 * 24 * 3600.0
+MAX_INTERIM_RESPONSES = 20
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what an Authorization header can carry
 
 
 class TransportError(Exception):
@@ -112,13 +128,29 @@ def _watch_socket(sock: socket.socket | None) -> None:
         _WATCH.sockets.append(sock)
 
 
+class _InterimSkippingResponse(http.client.HTTPResponse):
+    """http.client skips 100 Continue only; every interim 1xx (103 Early Hints...) precedes the real answer."""
+
+    def _read_status(self):  # type: ignore[no-untyped-def]
+        for _ in range(MAX_INTERIM_RESPONSES):
+            version, status, reason = super()._read_status()
+            if not 100 < status < 200 or status == 101:
+                return version, status, reason
+            http.client._read_headers(self.fp)  # type: ignore[attr-defined]
+        raise http.client.HTTPException(f"more than {MAX_INTERIM_RESPONSES} interim (1xx) responses")
+
+
 class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    response_class = _InterimSkippingResponse
+
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         _watch_socket(self.sock)
         return super().getresponse(*args, **kwargs)
 
 
 class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    response_class = _InterimSkippingResponse
+
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         _watch_socket(self.sock)
         return super().getresponse(*args, **kwargs)
@@ -203,8 +235,13 @@ class FhirClient:
         allow_cross_host_redirects: bool = False,
         max_redirects: int = 5,
         sink: ExchangeSink | None = None,
+        foreign_urls: str = "without-credentials",
+        on_finding: Callable[[Finding], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.foreign_urls = foreign_urls
+        self.findings: list[Finding] = []  # origin findings, also handed to on_finding
+        self.on_finding = on_finding
         self.auth = auth or AuthConfig()
         self.tls = tls or TlsConfig()
         self.timeouts = timeouts or Timeouts()
@@ -221,7 +258,9 @@ class FhirClient:
         self._token_lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: RunConfig, sink: ExchangeSink | None = None) -> FhirClient:
+    def from_config(
+        cls, config: RunConfig, sink: ExchangeSink | None = None, on_finding: Callable[[Finding], None] | None = None
+    ) -> FhirClient:
         if not config.fhir.base_url:
             raise ValueError("fhir.base_url is not configured")
         return cls(
@@ -233,6 +272,8 @@ class FhirClient:
             allow_cross_host_redirects=config.fhir.allow_cross_host_redirects,
             max_redirects=config.fhir.max_redirects,
             sink=sink,
+            foreign_urls=config.fhir.foreign_urls,
+            on_finding=on_finding,
         )
 
     def _uses_tls(self) -> bool:
@@ -306,7 +347,10 @@ class FhirClient:
             content_type = content_type or FHIR_JSON
         if content_type:
             all_headers["Content-Type"] = content_type
-        all_headers.update(self._auth_headers())
+        if self.same_origin(url):
+            all_headers.update(self._auth_headers())
+        else:
+            self._foreign_url(method, url)
         all_headers.update(headers or {})
         deadline = time.monotonic() + self.timeouts.total
         attempts = 1 + (self.timeouts.retries if method in IDEMPOTENT_METHODS else 0)
@@ -321,6 +365,31 @@ class FhirClient:
                     return response
             self._pause_before_retry(attempt, deadline)
         raise AssertionError("unreachable")
+
+    def same_origin(self, url: str) -> bool:
+        """Whether `url` has the configured base URL's scheme, host and port (only then do credentials go)."""
+        return _origin(url) == _origin(self.base_url)
+
+    def _foreign_url(self, method: str, url: str) -> None:
+        """A URL on another origin: refused, or fetched without credentials; a finding either way."""
+        shown = _origin_text(url)
+        if self.foreign_urls == "refuse":
+            fr = f"{url} : URL d'une autre origine ({shown}) que le serveur configuré, non suivie (fhir.foreign_urls)"
+            en = f"{url}: URL on another origin ({shown}) than the configured server, not fetched (fhir.foreign_urls)"
+            self._note_origin(fr, en, url)
+            self._record(HttpRequestRecord(method=method, url=url, headers={}, body=b""), None, utc_now(), en)
+            raise TransportError("foreign-origin", fr, en)
+        self._note_origin(
+            f"{url} : URL d'une autre origine ({shown}) que le serveur configuré, appelée sans les identifiants",
+            f"{url}: URL on another origin ({shown}) than the configured server, fetched without the credentials",
+            url,
+        )
+
+    def _note_origin(self, fr: str, en: str, url: str) -> None:
+        note = finding(Severity.WARNING, "security", "http-foreign-origin", url, fr, en, source="tool")
+        self.findings.append(note)
+        if self.on_finding is not None:
+            self.on_finding(note)
 
     def _pause_before_retry(self, attempt: int, deadline: float) -> None:
         pause = self.timeouts.retry_backoff * (2**attempt)
@@ -367,7 +436,13 @@ class FhirClient:
                         f"redirect to another host refused: {target} (fhir.allow_cross_host_redirects)",
                     )
                 # credentials stay with the configured server
-                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                headers = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+                if self.same_origin(url):
+                    self._note_origin(
+                        f"redirection vers une autre origine ({_origin_text(target)}) suivie sans les identifiants",
+                        f"redirect to another origin ({_origin_text(target)}) followed without the credentials",
+                        target,
+                    )
             if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                 method, body = "GET", b""
                 headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
@@ -380,7 +455,9 @@ class FhirClient:
         self._record(HttpRequestRecord(method=method, url=target, headers={}, body=b""), None, started, message_en)
         return TransportError("redirect", message_fr, message_en)
 
-    def _exchange(self, method: str, url: str, headers: dict[str, str], body: bytes, deadline: float) -> FhirResponse:
+    def _exchange(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, deadline: float, limit: int | None = None
+    ) -> FhirResponse:
         """One HTTP request/response, streamed under the size limit and the total deadline; always recorded."""
         started = utc_now()
         request_record = HttpRequestRecord(method=method, url=url, headers=dict(headers), body=body)
@@ -395,7 +472,7 @@ class FhirClient:
                     status=raw.status_code, reason=raw.reason or "", headers=dict(raw.headers)
                 )
                 request_record.headers = dict(raw.request.headers)
-                response_record.body = self._read_body(raw, response_record, url, deadline)
+                response_record.body = self._read_body(raw, response_record, url, deadline, limit)
             finally:
                 raw.close()
         except TransportError as exc:
@@ -418,7 +495,7 @@ class FhirClient:
         try:
             with _deadline_watch(remaining) as expired:
                 try:
-                    return self._session.request(
+                    response = self._session.request(
                         method,
                         url,
                         headers=headers,
@@ -432,6 +509,10 @@ class FhirClient:
                     if expired.is_set():
                         raise _total_timeout(self.timeouts.total, url) from None
                     raise
+                if expired.is_set():  # cut while the headers were read: what arrived is not a response
+                    response.close()
+                    raise _total_timeout(self.timeouts.total, url, headers_incomplete=True)
+                return response
         except requests.exceptions.SSLError as exc:
             raise TransportError(
                 "tls", f"échec TLS avec {url}: {_short(exc)}", f"TLS failure with {url}: {_short(exc)}"
@@ -465,11 +546,14 @@ class FhirClient:
                 f"exchange failed with {url}: {_short(exc)}",
             ) from None
 
-    def _read_body(self, raw: requests.Response, record: HttpResponseRecord, url: str, deadline: float) -> bytes:
+    def _read_body(
+        self, raw: requests.Response, record: HttpResponseRecord, url: str, deadline: float, limit: int | None = None
+    ) -> bytes:
+        limit = self.max_response_bytes if limit is None else limit
         declared = raw.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_response_bytes:
+        if declared.isdigit() and int(declared) > limit:
             record.truncated = True
-            raise ResponseTooLarge(self.max_response_bytes, url)
+            raise ResponseTooLarge(limit, url)
         chunks: list[bytes] = []
         size = 0
         try:
@@ -479,11 +563,11 @@ class FhirClient:
                 if not chunk:
                     break
                 size += len(chunk)
-                if size > self.max_response_bytes:
-                    keep = len(chunk) - (size - self.max_response_bytes)
+                if size > limit:
+                    keep = len(chunk) - (size - limit)
                     chunks.append(chunk[:keep])
                     record.body, record.truncated = b"".join(chunks), True
-                    raise ResponseTooLarge(self.max_response_bytes, url)
+                    raise ResponseTooLarge(limit, url)
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
                     record.body = b"".join(chunks)
@@ -548,8 +632,15 @@ class FhirClient:
             headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
         body = "&".join(f"{k}={_form_quote(v)}" for k, v in form.items()).encode("ascii")
         deadline = time.monotonic() + self.timeouts.total
-        response = self._exchange("POST", auth.token_url, headers, body, deadline)
-        data = response.json() if response.ok else None
+        try:
+            response = self._exchange("POST", auth.token_url, headers, body, deadline, MAX_TOKEN_RESPONSE_BYTES)
+        except ResponseTooLarge:
+            raise _token_error(
+                auth.token_url,
+                f"réponse de plus de {MAX_TOKEN_RESPONSE_BYTES} octets refusée",
+                f"answer larger than {MAX_TOKEN_RESPONSE_BYTES} bytes refused",
+            ) from None
+        data = _json_or_none(response.body) if response.ok else None
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
             raise TransportError(
@@ -557,9 +648,8 @@ class FhirClient:
                 f"le serveur d'autorisation {auth.token_url} n'a pas délivré de jeton (HTTP {response.status})",
                 f"the authorisation server {auth.token_url} issued no access token (HTTP {response.status})",
             )
-        expires_in = data.get("expires_in", 300)
-        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 300.0
-        return token, time.monotonic() + lifetime
+        _check_token(auth.token_url, token)
+        return token, time.monotonic() + _token_lifetime(auth.token_url, data.get("expires_in", 300))
 
 
 def client_assertion(auth: AuthConfig) -> str:
@@ -617,16 +707,73 @@ def _form_quote(value: str) -> str:
 
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return parts.scheme, (parts.hostname or "").lower(), port
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port out of range or not a number: never the configured origin
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
-def _total_timeout(total: float, url: str) -> TransportError:
+def _total_timeout(total: float, url: str, *, headers_incomplete: bool = False) -> TransportError:
+    fr_more = " : en-têtes de réponse incomplets" if headers_incomplete else ""
+    en_more = ": response headers incomplete" if headers_incomplete else ""
     return TransportError(
         "timeout",
-        f"délai total dépassé ({total} s) pour {url}",
-        f"total timeout ({total} s) exceeded for {url}",
+        f"délai total dépassé ({total} s) pour {url}{fr_more}",
+        f"total timeout ({total} s) exceeded for {url}{en_more}",
     )
+
+
+def _origin_text(url: str) -> str:
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
+def _token_error(token_url: str, fr: str, en: str) -> TransportError:
+    return TransportError("auth", f"point de jeton OAuth {token_url} : {fr}", f"OAuth token endpoint {token_url}: {en}")
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def _check_token(token_url: str, token: str) -> None:
+    """A token must fit an Authorization header: visible ASCII, bounded (CR/LF would inject headers)."""
+    if len(token) > MAX_TOKEN_CHARS:
+        raise _token_error(
+            token_url,
+            f"jeton de {len(token)} caractères refusé (au plus {MAX_TOKEN_CHARS})",
+            f"token of {len(token)} characters refused (at most {MAX_TOKEN_CHARS})",
+        )
+    if not _TOKEN_CHARS.fullmatch(token):
+        raise _token_error(
+            token_url,
+            "jeton refusé : caractères hors ASCII visible (espaces, contrôles ou non Latin-1)",
+            "token refused: characters outside visible ASCII (spaces, controls or non-Latin-1)",
+        )
+
+
+def _token_lifetime(token_url: str, expires_in: Any) -> float:
+    """expires_in as seconds; anything but a positive, finite, plausible number is refused."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        value = None
+    else:
+        try:
+            value = float(expires_in)
+        except OverflowError:
+            value = None
+    if value is None or not math.isfinite(value) or not 0 < value <= MAX_TOKEN_LIFETIME:
+        shown = repr(expires_in)
+        shown = shown if len(shown) <= 40 else f"{shown[:40]}… ({len(shown)} caractères)"
+        raise _token_error(
+            token_url,
+            f"expires_in invalide ({shown}) : un nombre de secondes positif est attendu",
+            f"invalid expires_in ({shown}): a positive number of seconds is expected",
+        )
+    return value
 
 
 def _speaks_tls(url: str, timeout: float) -> bool:
