@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -202,6 +203,42 @@ def list_packages(cache_dir: Path | None, as_json: bool) -> None:
         click.echo(f"  {ref:<{width}}  {row['title']}{extra}")
 
 
+def _show_snapshot(canonical: str, url: str, packages: list[str], igs: list[str], cache_dir: Path | None) -> None:
+    """Loose StructureDefinition files given with --ig are seen too, as `conformance validate --ig` sees them."""
+    import orjson
+
+    from conformance.packages import load_context
+    from conformance.validation.fhir.igs import OverlayContext, read_loose, split_igs
+
+    package_igs, loose = split_igs(igs)
+    ctx: Any = load_context(packages, package_igs, cache_dir=cache_dir)
+    if loose:
+        try:
+            ctx = OverlayContext(ctx, read_loose(loose, ctx))
+        except ValueError as exc:
+            click.echo(_t("erreur : ", "error: ") + str(exc), err=True)
+            sys.exit(EXIT_NOT_FOUND)
+    sd = ctx.snapshot(url) or ctx.snapshot(canonical)
+    if sd is None or sd.get("resourceType") != "StructureDefinition":
+        click.echo(
+            _t(
+                f"erreur : aucune StructureDefinition {canonical} dans les paquets chargés",
+                f"error: no StructureDefinition {canonical} in the loaded packages",
+            ),
+            err=True,
+        )
+        sys.exit(EXIT_NOT_FOUND)
+    if not (sd.get("snapshot") or {}).get("element"):
+        reasons = [w for w in ctx.warnings if w.startswith("snapshot of")]
+        click.echo(
+            _t("erreur : snapshot impossible à générer", "error: the snapshot cannot be generated")
+            + (f" ({reasons[-1]})" if reasons else ""),
+            err=True,
+        )
+        sys.exit(EXIT_NOT_FOUND)
+    click.echo(orjson.dumps(sd, option=orjson.OPT_INDENT_2).decode())
+
+
 @command.command(name="show")
 @click.argument("canonical")
 @cache_option
@@ -216,24 +253,37 @@ def list_packages(cache_dir: Path | None, as_json: bool) -> None:
     "--ig", "igs", multiple=True, type=click.Path(exists=True, path_type=Path), help="Extra IG .tgz or folder."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the resource itself as JSON.")
+@click.option(
+    "--snapshot",
+    is_flag=True,
+    help="Print the StructureDefinition with its snapshot (generated from its differential if it has none).",
+)
 def show(
-    canonical: str, cache_dir: Path | None, packages: tuple[str, ...], igs: tuple[Path, ...], as_json: bool
+    canonical: str,
+    cache_dir: Path | None,
+    packages: tuple[str, ...],
+    igs: tuple[Path, ...],
+    as_json: bool,
+    snapshot: bool,
 ) -> None:
     """Show which package defines a canonical URL (optionally URL|VERSION), a FHIR type name, or a resource id."""
     import orjson
 
     from conformance.packages import DEFAULT_PACKAGES, PackageError, load_context
 
-    try:
-        ctx = load_context(list(packages) or list(DEFAULT_PACKAGES), list(igs), cache_dir=cache_dir)
-    except PackageError as exc:
-        click.echo(_t("erreur : ", "error: ") + exc.message(_lang()), err=True)
-        sys.exit(EXIT_NOT_FOUND)
     url = canonical
     if "/" not in canonical and ":" not in canonical:
         from conformance.packages.context import FHIR_BASE
 
         url = FHIR_BASE + canonical
+    try:
+        if snapshot:
+            _show_snapshot(canonical, url, list(packages) or list(DEFAULT_PACKAGES), [str(i) for i in igs], cache_dir)
+            return
+        ctx = load_context(list(packages) or list(DEFAULT_PACKAGES), list(igs), cache_dir=cache_dir)
+    except PackageError as exc:
+        click.echo(_t("erreur : ", "error: ") + exc.message(_lang()), err=True)
+        sys.exit(EXIT_NOT_FOUND)
     entry = ctx.entry(url)
     if entry is None and url != canonical:
         entry = _entry_by_id(ctx, canonical)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,6 +21,7 @@ from conformance import settings
 from conformance.packages.cache import PackageCache, PackageInfo
 from conformance.packages.indexing import read_index_file, scan_package
 from conformance.packages.manager import CORE, MissingPackage, PackageManager, missing_message
+from conformance.packages.snapshot import SnapshotError, generate_snapshot, needs_snapshot
 from conformance.packages.spec import version_key
 
 DEFAULT_PACKAGES = ("hl7.fhir.fr.core#2.2.0",)
@@ -79,7 +81,10 @@ class FhirContext:
         self._by_url: dict[str, list[IndexEntry]] = {}
         self._by_type: dict[str, list[IndexEntry]] = {}
         self._sd_by_type: dict[str, list[IndexEntry]] = {}
-        self._build(index_dir if index_dir is not None else settings.tool_cache_dir() / "fhir-index")
+        self._snapshots: dict[str, dict | None] = {}
+        self._generating: set[str] = set()
+        self._index_dir = index_dir if index_dir is not None else settings.tool_cache_dir() / "fhir-index"
+        self._build(self._index_dir)
 
     # --- index ------------------------------------------------------------------------------------------
 
@@ -186,6 +191,46 @@ class FhirContext:
         url = url_or_type if ("/" in url_or_type or ":" in url_or_type) else FHIR_BASE + url_or_type
         return self._typed(url, "StructureDefinition")
 
+    def snapshot(self, url_or_type: str) -> dict | None:
+        """The StructureDefinition with its snapshot: generated from its differential and base when the
+        package ships none, kept beside the canonical index (one file per definition and package set)."""
+        sd = self.structure_definition(url_or_type)
+        if sd is None or not needs_snapshot(sd):
+            return sd
+        key = f"{sd.get('url')}|{sd.get('version', '')}"
+        if key in self._snapshots:
+            return self._snapshots[key] or sd
+        cache_file = self._index_dir / f"snapshots-{self._fingerprint()}" / (_digest(key) + ".json")
+        generated = _read_json(cache_file)
+        if generated is None:
+            generated = self._generate(sd, key, self.snapshot)
+            if generated is not None:
+                self._save(cache_file, generated)
+        with self._lock:
+            self._snapshots[key] = generated
+        return generated or sd
+
+    def _generate(self, sd: dict, key: str, fetch: Callable[[str], dict | None]) -> dict | None:
+        if key in self._generating:  # a definition based on itself
+            return None
+        self._generating.add(key)
+        try:
+            return generate_snapshot(sd, fetch)
+        except SnapshotError as exc:
+            self.warnings.append(f"snapshot of {key} not generated: {exc}")
+            return None
+        finally:
+            self._generating.discard(key)
+
+    def _save(self, cache_file: Path, generated: dict) -> None:
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(orjson.dumps(generated))
+            os.replace(tmp, cache_file)
+        except (OSError, TypeError) as exc:  # a read-only cache only costs speed
+            self.warnings.append(f"snapshot not saved to {cache_file.parent}: {exc}")
+
     def value_set(self, url: str) -> dict | None:
         return self._typed(url, "ValueSet")
 
@@ -263,6 +308,22 @@ def _prune_index_files(index_dir: Path, keep: int | None = None) -> None:
     files.sort(reverse=True)
     for _mtime, path in files[keep:]:
         path.unlink(missing_ok=True)
+    kept = {path.stem.removeprefix("context-") for _mtime, path in files[:keep]}
+    for folder in index_dir.glob("snapshots-*"):
+        if folder.name.removeprefix("snapshots-") not in kept:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 _CONTEXTS: dict[tuple, FhirContext] = {}

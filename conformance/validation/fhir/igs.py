@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from conformance.packages.snapshot import SnapshotError, generate_snapshot, needs_snapshot
+
 _CONFORMANCE = frozenset({"StructureDefinition", "ValueSet", "CodeSystem"})
 _LOOSE_SUFFIXES = (".json", ".xml")
 
@@ -19,6 +21,7 @@ class OverlayContext:
     def __init__(self, base: Any, resources: list[dict[str, Any]]) -> None:
         self._base = base
         self._by_url: dict[str, dict[str, Any]] = {}
+        self._snapshots: dict[str, dict[str, Any] | None] = {}
         for resource in resources:
             url = resource.get("url")
             if isinstance(url, str):
@@ -39,6 +42,22 @@ class OverlayContext:
     def structure_definition(self, url_or_type: str) -> dict[str, Any] | None:
         return self._typed(url_or_type, "StructureDefinition") or self._base.structure_definition(url_or_type)
 
+    def snapshot(self, url_or_type: str) -> dict[str, Any] | None:
+        """A loose StructureDefinition with its snapshot, generated (once) when it has only a differential."""
+        sd = self._typed(url_or_type, "StructureDefinition")
+        if sd is None:
+            return self._base.snapshot(url_or_type)
+        if not needs_snapshot(sd):
+            return sd
+        key = f"{sd.get('url')}|{sd.get('version', '')}"
+        if key not in self._snapshots:
+            self._snapshots[key] = None  # a definition based on itself stops here
+            try:
+                self._snapshots[key] = generate_snapshot(sd, self.snapshot)
+            except SnapshotError as exc:
+                self._base.warnings.append(f"snapshot of {key} not generated: {exc}")
+        return self._snapshots[key] or sd
+
     def value_set(self, url: str) -> dict[str, Any] | None:
         return self._typed(url, "ValueSet") or self._base.value_set(url)
 
@@ -54,6 +73,15 @@ def context_for(igs: Sequence[str]) -> Any:
     """The context for these --ig sources (raises PackageError for a bad package, ValueError for a bad file)."""
     from conformance.packages import load_context
 
+    packages, loose = split_igs(igs)
+    base = load_context(igs=packages)
+    if not loose:
+        return base
+    return OverlayContext(base, read_loose(loose, base))
+
+
+def split_igs(igs: Sequence[str]) -> tuple[list[str], list[Path]]:
+    """--ig sources: (packages, loose conformance files)."""
     packages: list[str] = []
     loose: list[Path] = []
     for source in igs:
@@ -64,10 +92,11 @@ def context_for(igs: Sequence[str]) -> Any:
             loose.append(path)
         else:
             packages.append(source)
-    base = load_context(igs=packages)
-    if not loose:
-        return base
-    return OverlayContext(base, list(_read_loose(loose, base)))
+    return packages, loose
+
+
+def read_loose(paths: list[Path], base: Any) -> list[dict[str, Any]]:
+    return list(_read_loose(paths, base))
 
 
 def _read_loose(paths: list[Path], base: Any) -> Iterator[dict[str, Any]]:

@@ -75,7 +75,8 @@ class FhirValidator(
         with self._lock:
             if url_or_type in self._structures:
                 return self._structures[url_or_type]
-            sd = self.ctx.structure_definition(url_or_type)
+            sd = self.ctx.snapshot(url_or_type) if hasattr(self.ctx, "snapshot") else None
+            sd = sd or self.ctx.structure_definition(url_or_type)
             compiled: CompiledStructure | None = None
             if sd is not None:
                 try:
