@@ -94,10 +94,21 @@ def _jsonable(obj: Any) -> Any:
 def write_results_json(run_dir: Path, run: RunResult) -> Path:
     path = Path(run_dir) / "results.json"
     tmp = path.with_suffix(".json.tmp")
-    data = _jsonable(run)
+    data = _cleaned(run_dir, _jsonable(run))
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def _cleaned(run_dir: Path, data: Any) -> Any:
+    """Even a last-resort results.json goes through the run's redaction and pseudonymisation when known."""
+    try:
+        from conformance.evidence.recorder import privacy_for
+        from conformance.evidence.sanitize import clean_data
+    except ImportError:
+        return data
+    privacy = privacy_for(Path(run_dir))
+    return clean_data(privacy.data(data) if privacy is not None else data)
 
 
 def write_partial(run_dir: Path, run: RunResult) -> None:

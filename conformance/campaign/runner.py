@@ -247,10 +247,14 @@ def finish_run(state: CampaignState, *, interrupted: bool, pdf: bool = False) ->
             result.outputs += _write_pdf(state)
     except Exception as exc:
         result.problems.append(f"reports could not be written: {type(exc).__name__}: {exc}")
-        with contextlib.suppress(Exception):
-            from conformance.campaign.fallback import write_results_json
+        written = getattr(exc, "written", None)  # the writers that succeeded (results.json first)
+        if written:
+            result.outputs = list(written)
+        else:
+            with contextlib.suppress(Exception):
+                from conformance.campaign.fallback import write_results_json
 
-            result.outputs = [write_results_json(state.run_dir, run)]
+                result.outputs = [write_results_json(state.run_dir, run)]
     result.manifest = _seal(state, result)
     return result
 
@@ -293,7 +297,7 @@ class Progress:
         self.state: CampaignState | None = None
 
     def _print(self, text: str = "") -> None:
-        print(text, file=self.stream, flush=True)
+        print(_console(text, self.state.run_dir if self.state else None), file=self.stream, flush=True)
 
     def start(self, state: CampaignState) -> None:
         self.state = state
@@ -380,7 +384,16 @@ def _indicator_lines(result: CampaignResult, lang: str) -> list[str]:
 
 def print_summary(result: CampaignResult, lang: str = "fr", stream: TextIO | None = None) -> None:
     for line in summary_lines(result, lang):
-        print(line, file=stream or sys.stdout)
+        print(_console(line, result.run_dir), file=stream or sys.stdout)
+
+
+def _console(text: str, run_dir: Path | None) -> str:
+    """Console lines go through the run's redaction and pseudonymisation, control characters escaped."""
+    try:
+        from conformance.evidence.recorder import console_text
+    except ImportError:
+        return text
+    return console_text(text, run_dir)
 
 
 __all__ = [

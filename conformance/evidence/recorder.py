@@ -25,6 +25,7 @@ import orjson
 from conformance.evidence.exchange import Exchange, HttpExchange, MllpFrame
 from conformance.evidence.pseudonymize import Pseudonymizer
 from conformance.evidence.redaction import Redactor, redact_all_logs
+from conformance.evidence.sanitize import clean_data, for_terminal
 
 EVIDENCE_DIR = "evidence"
 OUTSIDE_TEST = "_run"
@@ -72,6 +73,14 @@ class Privacy:
             return redacted
         return {name: self.pseudonymizer.apply(value) for name, value in redacted.items()}
 
+    def console(self, value: object) -> str:
+        """Text for a terminal or a log: redacted, pseudonymised when asked, control characters escaped."""
+        return for_terminal(self.text(str(value)))
+
+    def report(self, value: Any) -> Any:
+        """A JSON-like structure for the report writers: cleaned, and XML-safe (see evidence.sanitize)."""
+        return clean_data(self.data(value))
+
     def data(self, value: Any) -> Any:
         """A JSON-like structure with every string cleaned (keys too)."""
         if isinstance(value, str):
@@ -86,6 +95,12 @@ class Privacy:
 def privacy_for(run_dir: Path) -> Privacy | None:
     """The privacy settings of the recorder writing to `run_dir`, if one was created in this process."""
     return _ACTIVE_PRIVACY.get(Path(run_dir).resolve())
+
+
+def console_text(value: object, run_dir: Path | None = None) -> str:
+    """The one way a run's text reaches the console: through the run's privacy (when known), terminal-safe."""
+    privacy = privacy_for(run_dir) if run_dir is not None else None
+    return privacy.console(value) if privacy is not None else for_terminal(value)
 
 
 def slugify_test_id(test_id: str) -> str:

@@ -21,6 +21,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
+from conformance.evidence.sanitize import for_terminal
+
 REDACTED = "[REDACTED]"
 REDACTED_BYTES = REDACTED.encode()
 
@@ -281,6 +283,7 @@ def _redact_record(record: logging.LogRecord, redactors: list[Redactor]) -> None
     cleaned = message
     for redactor in list(redactors):
         cleaned = redactor.redact_text(cleaned)
+    cleaned = for_terminal(cleaned)  # log lines reach terminals: no escape sequence from a server gets through
     if cleaned != message:  # records without secrets are left exactly as they were
         record.msg, record.args = cleaned, None
     if record.exc_info:

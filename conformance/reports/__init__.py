@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.evidence.recorder import EVIDENCE_DIR, OUTSIDE_TEST, Privacy, privacy_for, write_atomic
+from conformance.evidence.sanitize import clean_data
 from conformance.evidence.sealing import (
     GENERATED_KEY_WARNING_EN,
     GENERATED_KEY_WARNING_FR,
@@ -32,7 +33,7 @@ from conformance.reports.results_json import build_results, remap_programme, res
 from conformance.reports.testreport import render_testreport
 from conformance.results import RunResult
 
-__all__ = ["finalize_run", "rerender_run", "write_partial", "write_pdf", "write_run_outputs"]
+__all__ = ["ReportWriteError", "finalize_run", "rerender_run", "write_partial", "write_pdf", "write_run_outputs"]
 
 RESULTS = "results.json"
 REPORT_HTML = "report.html"
@@ -65,7 +66,7 @@ def write_partial(run_dir: Path, run: RunResult, *, privacy: Privacy | None = No
     run_dir = Path(run_dir)
     results = build_results(run, complete=False, privacy=_privacy(run_dir, privacy))
     results["run_evidence"] = _run_evidence(run_dir)
-    write_atomic(run_dir / RESULTS, _json_bytes(results))
+    write_atomic(run_dir / RESULTS, _json_bytes(clean_data(results)))
 
 
 def write_run_outputs(
@@ -86,29 +87,60 @@ def write_run_outputs(
     return write_outputs_from_results(run_dir, results, lang=lang, pdf=pdf)
 
 
+class ReportWriteError(Exception):
+    """Some renderings could not be written; results.json (and every other writer that succeeded) was."""
+
+    def __init__(self, failures: list[str], written: list[Path]) -> None:
+        super().__init__("; ".join(failures))
+        self.failures = failures
+        self.written = written
+
+
 def write_outputs_from_results(run_dir: Path, results: dict[str, Any], *, lang: str, pdf: bool) -> list[Path]:
-    written = []
-    for name, data in (
-        (RESULTS, _json_bytes(results)),
-        (REPORT_HTML, render_html(results, lang).encode("utf-8")),
-        (JUNIT, render_junit(results, lang)),
-        (TESTREPORT, _json_bytes(render_testreport(results, lang))),
-    ):
-        write_atomic(run_dir / name, data)
-        written.append(run_dir / name)
-    allure_dir = run_dir / ALLURE_RESULTS
-    if not allure_dir.exists() or not any(allure_dir.iterdir()):
-        written.append(write_allure_results(results, allure_dir, lang))
+    """Every writer takes the same cleaned, XML-safe data; results.json goes first, and one writer failing
+    does not stop the others (ReportWriteError names the failures afterwards)."""
+    results = clean_data(results)
+    written: list[Path] = []
+    failures: list[str] = []
+    steps = [
+        (RESULTS, lambda: _write(run_dir / RESULTS, _json_bytes(results))),
+        (REPORT_HTML, lambda: _write(run_dir / REPORT_HTML, render_html(results, lang).encode("utf-8"))),
+        (JUNIT, lambda: _write(run_dir / JUNIT, render_junit(results, lang))),
+        (TESTREPORT, lambda: _write(run_dir / TESTREPORT, _json_bytes(render_testreport(results, lang)))),
+        (ALLURE_RESULTS, lambda: _allure_once(run_dir, results, lang)),
+    ]
     if pdf:
-        written.append(html_to_pdf(run_dir / REPORT_HTML, run_dir / REPORT_PDF))
+        steps.append((REPORT_PDF, lambda: html_to_pdf(run_dir / REPORT_HTML, run_dir / REPORT_PDF)))
+    for name, step in steps:
+        try:
+            path = step()
+        except Exception as error:  # a writer's bug must not cost the other outputs
+            failures.append(f"{name}: {type(error).__name__}: {error}"[:500])
+            continue
+        if path is not None:
+            written.append(path)
+    if failures:
+        raise ReportWriteError(failures, written)
     return written
+
+
+def _write(path: Path, data: bytes) -> Path:
+    write_atomic(path, data)
+    return path
+
+
+def _allure_once(run_dir: Path, results: dict[str, Any], lang: str) -> Path | None:
+    allure_dir = run_dir / ALLURE_RESULTS
+    if allure_dir.exists() and any(allure_dir.iterdir()):
+        return None
+    return write_allure_results(results, allure_dir, lang)
 
 
 def write_pdf(run_dir: Path, *, lang: str = "fr") -> Path:
     """report.pdf beside report.html (call before sealing; afterwards use rerender_run(..., pdf=True))."""
     run_dir = Path(run_dir)
     if not (run_dir / REPORT_HTML).exists():
-        write_atomic(run_dir / REPORT_HTML, render_html(results_from_file(run_dir), lang).encode("utf-8"))
+        write_atomic(run_dir / REPORT_HTML, render_html(clean_data(results_from_file(run_dir)), lang).encode("utf-8"))
     return html_to_pdf(run_dir / REPORT_HTML, run_dir / REPORT_PDF)
 
 
@@ -163,7 +195,7 @@ def rerender_run(
     (what verify found, when the rendering was forced) head the rendering's warnings.
     """
     run_dir = Path(run_dir)
-    results = results_from_file(run_dir)
+    results = clean_data(results_from_file(run_dir))
     if seal_problems:
         details = "; ".join(seal_problems[:20])
         warning = {"code": "seal-broken", "fr": f"{SEAL_BROKEN_FR} ({details})", "en": f"{SEAL_BROKEN_EN} ({details})"}
