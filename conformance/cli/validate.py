@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
+from conformance.evidence.sanitize import for_terminal
 from conformance.findings import Outcome, finding
 from conformance.validation.options import ValidateOptions
 
@@ -83,39 +86,90 @@ def command(
             _validator_for(options)  # load the --ig sources once, and fail early on a bad one
         except (PackageError, ValueError, OSError) as exc:
             raise click.UsageError(f"--ig: {exc}") from exc
+    _refuse_special_inputs(inputs, lang)
+    paths = list(_expand(inputs))
+    if not paths:
+        raise click.UsageError(
+            "aucun fichier à valider dans les entrées données" if lang == "fr" else "no file to validate in the inputs"
+        )
     outcomes: list[Outcome] = []
-    for path in _expand(inputs):
+    for path in paths:
         outcomes.extend(validate_path(path, options))
     if output_format == "json":
-        click.echo(json.dumps(_as_json(outcomes, lang), ensure_ascii=False, indent=2))
+        click.echo(for_terminal(json.dumps(_as_json(outcomes, lang), ensure_ascii=False, indent=2)))
     elif summary:
         _print_summary(outcomes, lang)
     else:
         for outcome in outcomes:
-            click.echo(outcome.render(lang))
+            click.echo(for_terminal(outcome.render(lang)))
     sys.exit(0 if all(o.is_valid for o in outcomes) else 1)
 
 
-def _expand(inputs: tuple[Path, ...]) -> Iterator[Path]:
+def _refuse_special_inputs(inputs: tuple[Path, ...], lang: str) -> None:
+    """A FIFO, device or socket named on the command line is a usage error: reading it could block forever."""
     for path in inputs:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
-                    yield child
-        else:
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:  # e.g. a symlink loop
+            raise click.UsageError(for_terminal(f"{path}: {exc.strerror or exc}")) from None
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise click.UsageError(
+                for_terminal(
+                    f"{path} : ni un fichier ordinaire ni un dossier (FIFO, périphérique ou socket refusé)"
+                    if lang == "fr"
+                    else f"{path}: neither a regular file nor a folder (FIFO, device or socket refused)"
+                )
+            )
+
+
+def _expand(inputs: tuple[Path, ...]) -> Iterator[Path]:
+    """The files to validate; folders are walked without following directory links (no loop possible)."""
+    for path in inputs:
+        if not path.is_dir():
             yield path
+            continue
+        for root, directories, files in os.walk(path):
+            directories[:] = sorted(d for d in directories if not d.startswith("."))
+            for name in sorted(files):
+                if name.startswith("."):
+                    continue
+                child = Path(root) / name
+                try:
+                    child.stat()
+                except OSError:  # a dangling or looping link
+                    continue
+                yield child
 
 
 def validate_path(path: Path, options: ValidateOptions) -> list[Outcome]:
-    """Validate one file (any supported kind); never raises for bad content."""
+    """Validate one file (any supported kind); never raises for bad content, never blocks on a special file."""
     name = str(path)
     try:
-        if path.stat().st_size > _MAX_INPUT:
-            return [_problem(name, "input-too-large", "Fichier trop volumineux", "File too large")]
-        data = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return [
+                _problem(
+                    name,
+                    "input-not-a-file",
+                    "Pas un fichier ordinaire (FIFO, périphérique ou socket) : non lu",
+                    "Not a regular file (FIFO, device or socket): not read",
+                )
+            ]
+        if info.st_size > _MAX_INPUT:
+            return [_problem(name, "input-too-large", *_too_large())]
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as handle:
+            data = handle.read(_MAX_INPUT + 1)
     except OSError as exc:
         return [_problem(name, "input-unreadable", f"Lecture impossible : {exc}", f"Cannot read: {exc}")]
+    if len(data) > _MAX_INPUT:  # grew while read
+        return [_problem(name, "input-too-large", *_too_large())]
     return validate_bytes(data, name, options)
+
+
+def _too_large() -> tuple[str, str]:
+    mib = _MAX_INPUT // (1024 * 1024)
+    return f"Fichier trop volumineux (au plus {mib} Mio)", f"File too large (at most {mib} MiB)"
 
 
 def validate_bytes(data: bytes, name: str, options: ValidateOptions) -> list[Outcome]:
@@ -196,7 +250,7 @@ def _print_summary(outcomes: list[Outcome], lang: str) -> None:
         infos = len(outcome.findings) - errors - warnings
         verdict = ("VALIDE" if fr else "VALID") if outcome.is_valid else ("INVALIDE" if fr else "INVALID")
         subject = outcome.subject if len(outcome.subject) <= width else "…" + outcome.subject[-(width - 1) :]
-        click.echo(f"{subject.ljust(width)}  {verdict:<9} {errors:>4} {warnings:>5} {infos:>5}")
+        click.echo(for_terminal(f"{subject.ljust(width)}  {verdict:<9} {errors:>4} {warnings:>5} {infos:>5}"))
         totals[0 if outcome.is_valid else 1] += 1
         totals[2] += errors
         totals[3] += warnings
