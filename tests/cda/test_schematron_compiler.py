@@ -139,9 +139,9 @@ def test_single_walk_and_per_pattern_walks_fire_the_same_rules(
         "<person vip='1' name='Alexandra' age='3'/><person name='Bo' age='4'/><unknown/></doc>"
     )
 
-    def assertions() -> list[tuple[str, str, str]]:
+    def assertions(strategy: str = "walk") -> list[tuple[str, str, str]]:
         sch.clear_memory_cache()
-        compiled = sch.compile_schematron(_schema(tmp_path), use_disk_cache=False)
+        compiled = sch.compile_schematron(_schema(tmp_path), use_disk_cache=False, strategy=strategy)
         return sorted((a.rule_id, a.location, a.text) for a in _run(compiled, xml))
 
     monkeypatch.setattr(sch, "SINGLE_WALK_MIN_PATTERNS", 100)
@@ -149,6 +149,7 @@ def test_single_walk_and_per_pattern_walks_fire_the_same_rules(
     monkeypatch.setattr(sch, "SINGLE_WALK_MIN_PATTERNS", 0)
     single = assertions()
     assert single == per_pattern and len(single) >= 4
+    assert assertions("candidates") == per_pattern
 
 
 def test_include_cycle_is_a_schematron_error(tmp_path: Path, cache: Path) -> None:
@@ -171,9 +172,12 @@ def test_attribute_contexts_are_visited_only_when_a_rule_needs_them(
   <rule context="item/@code"><assert test="string-length(.) = 3">code <value-of select="."/> is not 3 long</assert></rule>
 </pattern><pattern id="q"><rule context="item[@code = 'zz']"><assert test="false()">zz item</assert></rule></pattern></schema>""",
     )
-    compiled = sch.compile_schematron(with_attribute, use_disk_cache=False)
-    found = _run(compiled, "<doc><item code='abcd'/><item code='abc'/><item code='zz'/></doc>")
+    compiled = sch.compile_schematron(with_attribute, use_disk_cache=False, strategy="walk")
+    xml = "<doc><item code='abcd'/><item code='abc'/><item code='zz'/></doc>"
+    found = _run(compiled, xml)
     assert sorted(a.location for a in found) == ["/doc[1]/item[1]/@code", "/doc[1]/item[3]", "/doc[1]/item[3]/@code"]
+    selected = sch.compile_schematron(with_attribute, use_disk_cache=False)
+    assert sorted(a.location for a in _run(selected, xml)) == sorted(a.location for a in found)
     assert "//@*" in compiled.xslt or 'select="@*|*"' in compiled.xslt
     elements_only = _write(
         tmp_path,
@@ -181,7 +185,7 @@ def test_attribute_contexts_are_visited_only_when_a_rule_needs_them(
         f"""<schema {SCH} queryBinding="xslt2"><pattern id="q">
   <rule context="item[@code = 'zz']"><assert test="false()">zz item</assert></rule></pattern></schema>""",
     )
-    lean = sch.compile_schematron(elements_only, use_disk_cache=False)
+    lean = sch.compile_schematron(elements_only, use_disk_cache=False, strategy="walk")
     assert "//@*" not in lean.xslt and 'select="@*|*"' not in lean.xslt
     assert [a.location for a in _run(lean, "<doc><item code='zz'/></doc>")] == ["/doc[1]/item[1]"]
 
