@@ -59,6 +59,7 @@ def test_same_assertions_as_the_full_walk_on_every_example_profiles() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_same_assertions_as_the_full_walk_on_every_example() -> None:
     names = sorted(p.name for p in examples_dir().glob("*.xml"))
     assert _same_on(names) >= 6 * len(names) - 5  # a few examples have no volet schematron
@@ -98,3 +99,55 @@ def test_candidate_expressions(context: str, expected: str) -> None:
 @pytest.mark.parametrize("context", ["$nodes", "id('x')", "(a | b)/c", "ancestor::cda:section", "a except b"])
 def test_contexts_not_understood_fall_back_to_the_walk(context: str) -> None:
     assert candidates.candidate_expression([context], NS) is None
+
+
+@pytest.mark.parametrize(
+    ("profile", "names"),
+    [
+        ("IHE", SEVERAL_VOLETS),
+        ("ModelesDeContenusCDA", SEVERAL_VOLETS),
+        ("StructurationMinimale", ["eDISP-MED_2024.01.xml", "LDL-EES_2022.01.xml"]),
+    ],
+)
+def test_rules_pruned_for_one_document_report_the_same(profile: str, names: list[str]) -> None:
+    """A first use compiles only the rules the document can fire: same report as the whole schematron."""
+    path = load_pack().profile_schematrons()[profile]
+    generated, _hit = sch._generated(path.resolve(), None, True, "candidates")
+    for name in names:
+        data = example_bytes(name)
+        keep = sch.rules_needed(generated, candidates.DocumentIndex(etree.fromstring(data)))
+        assert 0 < len(keep) < len(generated.rules)
+        parsed = sch.parse_for_saxon(data)
+        full = sch.compile_schematron(path).run(parsed)
+        pruned = sch.compile_rules(path, keep).run(parsed)
+        assert [(a.rule_id, a.location, a.text) for a in pruned.assertions] == [
+            (a.rule_id, a.location, a.text) for a in full.assertions
+        ]
+        assert pruned.fired_rules == full.fired_rules
+
+
+def test_document_index_is_conservative() -> None:
+    root = etree.fromstring(
+        "<ClinicalDocument xmlns='urn:hl7-org:v3'><component><section><templateId root='1'/><entry/>"
+        "<code code='x'/></section></component></ClinicalDocument>"
+    )
+    index = candidates.DocumentIndex(root)
+    present = {
+        context: all(index.present(route, NS) for route in candidates.routes(context, NS))
+        for context in [
+            "*[cda:templateId/@root='1']/cda:entry",
+            "*[cda:templateId/@root='2']",
+            "/cda:ClinicalDocument/cda:component/cda:section/cda:code/@code",
+            "/cda:ClinicalDocument/cda:component/cda:section/cda:code/@displayName",
+            "cda:section//cda:entry",
+            "cda:entry//cda:code",
+            "cda:section/text()",
+            "cda:observation",
+        ]
+    }
+    assert [context for context, found in present.items() if found] == [
+        "*[cda:templateId/@root='1']/cda:entry",
+        "/cda:ClinicalDocument/cda:component/cda:section/cda:code/@code",
+        "cda:section//cda:entry",
+        "cda:section/text()",  # a kind test is not evaluated: assumed present
+    ]

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 V3 = "urn:hl7-org:v3"
 KEY_NAME = "hopen-tid"
 KEY_MATCH = f"*[Q{{{V3}}}templateId]"
@@ -208,20 +210,34 @@ def _route(steps: list[Step], namespaces: dict[str, str]) -> tuple[tuple[str, ..
     return ("root",), steps
 
 
+Route = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]  # (start, ((separator, test), ...))
+
+
+def routes(context: str, namespaces: dict[str, str]) -> list[Route] | None:
+    """Per union branch of a context, where its candidates start and the predicate-free steps below."""
+    found: list[Route] = []
+    for branch in _split_top(context, "|"):
+        if re.search(r"\s(union|intersect|except)\s", branch):
+            return None
+        steps = parse_steps(branch)
+        if steps is None:
+            return None
+        start, rest = _route(steps, namespaces)
+        found.append((start, tuple((step.separator, step.test) for step in rest)))
+    return found
+
+
 def candidate_expression(contexts: list[str], namespaces: dict[str, str]) -> str | None:
     """One XPath expression (context: the document node) selecting every node any of the contexts can match."""
     starts: dict[tuple[str, ...], _Trie] = {}
     for context in contexts:
-        for branch in _split_top(context, "|"):
-            if re.search(r"\s(union|intersect|except)\s", branch):
-                return None
-            steps = parse_steps(branch)
-            if steps is None:
-                return None
-            start, rest = _route(steps, namespaces)
+        found = routes(context, namespaces)
+        if found is None:
+            return None
+        for start, rest in found:
             node = starts.setdefault(start, _Trie())
             for step in rest:
-                node = node.children.setdefault((step.separator, step.test), _Trie())
+                node = node.children.setdefault(step, _Trie())
             node.end = True
     if not starts:
         return None
@@ -250,3 +266,114 @@ def _emit(node: _Trie) -> str | None:
 
 def _quote(value: str) -> str:
     return f"'{value}'" if "'" not in value else f'"{value}"'
+
+
+class DocumentIndex:
+    """Answers "can this route select anything in the document?" on the lxml tree, for pruning rules.
+
+    Conservative: a step it cannot evaluate (kind tests, `*:name`, an undeclared prefix) counts as present.
+    """
+
+    _DOCUMENT = object()
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root.getroottree().getroot()
+        self.by_template: dict[str, list[etree._Element]] = {}
+        for template in self.root.iter(f"{{{V3}}}templateId"):
+            parent = template.getparent()
+            if parent is not None and template.get("root") is not None:
+                self.by_template.setdefault(template.get("root", ""), []).append(parent)
+        self._memo: dict[tuple, list | None] = {}
+
+    def present(self, route: Route, namespaces: dict[str, str]) -> bool:
+        start, steps = route
+        nodes = self._select(start, steps, namespaces)
+        return nodes is None or bool(nodes)
+
+    def _select(self, start: tuple[str, ...], steps: tuple[tuple[str, str], ...], namespaces: dict[str, str]):
+        key = (start, steps)
+        if key in self._memo:
+            return self._memo[key]
+        if not steps:
+            if start[0] == "root":
+                result: list | None = [self._DOCUMENT]
+            else:
+                result = list(dict.fromkeys(e for r in start[1:] for e in self.by_template.get(r, ())))
+        else:
+            above = self._select(start, steps[:-1], namespaces)
+            result = None if above is None else self._step(above, *steps[-1], namespaces)
+        self._memo[key] = result
+        return result
+
+    def _step(self, nodes: list, separator: str, test: str, namespaces: dict[str, str]) -> list | None:
+        """None: cannot tell (treated as present)."""
+        if not nodes:
+            return []
+        if test.startswith("@"):
+            name = _clark(test[1:], namespaces)
+            if name is None:
+                return None
+            if name == "*":
+                return (
+                    [True] if any(n is not self._DOCUMENT and n.attrib for n in self._below(nodes, separator)) else []
+                )
+            return (
+                [True]
+                if any(n is not self._DOCUMENT and n.get(name) is not None for n in self._below(nodes, separator))
+                else []
+            )
+        tag = _clark(test, namespaces)
+        if tag is None:
+            return None
+        tag = etree.Element if tag == "*" else tag  # elements only, not comments or processing instructions
+        found: dict = {}
+        for node in nodes:
+            if node is True:
+                continue
+            if node is self._DOCUMENT:
+                candidates = self.root.iter(tag) if separator == "//" else [self.root]
+                found.update((e, None) for e in candidates if _matches(e, tag))
+            elif separator == "//":
+                found.update((e, None) for e in node.iterdescendants(tag))
+            else:
+                found.update((e, None) for e in node.iterchildren(tag))
+        return list(found)
+
+    def _below(self, nodes: list, separator: str):
+        """The elements whose attributes a `/@x` or `//@x` step reads."""
+        for node in nodes:
+            if node is True:
+                continue
+            if node is self._DOCUMENT:
+                if separator == "//":
+                    yield from self.root.iter(etree.Element)
+            elif separator == "//":
+                yield node
+                yield from node.iterdescendants(etree.Element)
+            else:
+                yield node
+
+
+def _clark(test: str, namespaces: dict[str, str]) -> str | None:
+    """An lxml tag filter for a name test, or None when it cannot be expressed as one."""
+    if test == "*":
+        return "*"
+    if test.startswith("*:") or test.startswith(_KIND_TESTS):
+        return None
+    prefix, _, local = test.rpartition(":")
+    if not prefix:
+        return local
+    uri = namespaces.get(prefix)
+    if uri is None:
+        return None
+    return f"{{{uri}}}{local}"
+
+
+def _matches(element: etree._Element, tag: object) -> bool:
+    if not isinstance(element.tag, str):
+        return False
+    if tag is etree.Element:
+        return True
+    if tag.endswith("}*"):
+        return element.tag.startswith(tag[:-1])
+    return element.tag == tag

@@ -14,6 +14,7 @@ from lxml import etree
 from conformance.findings import Finding, Outcome, finding
 from conformance.validation.options import ValidateOptions
 
+from . import candidates
 from . import schematron as sch
 from .header import V3, check_header, xpath_of
 from .pack import CdaPack, load_pack
@@ -217,7 +218,11 @@ def _svrl_finding(assertion: sch.SvrlAssertion, schematron_name: str) -> Finding
     )
 
 
-def run_schematrons(data: bytes, choices: list[SchematronChoice]) -> tuple[list[Finding], dict[str, object]]:
+def run_schematrons(
+    data: bytes, choices: list[SchematronChoice], root: etree._Element | None = None
+) -> tuple[list[Finding], dict[str, object]]:
+    """Run each schematron on the document; `root` (the lxml tree of `data`) lets a first use compile only
+    the rules this document can fire."""
     findings: list[Finding] = []
     details: dict[str, object] = {}
     try:
@@ -232,10 +237,15 @@ def run_schematrons(data: bytes, choices: list[SchematronChoice]) -> tuple[list[
                 code="exception",
             )
         ], details
+    index: candidates.DocumentIndex | None = None
     for choice in choices:
         started = time.perf_counter()
         try:
-            compiled = sch.compile_schematron(choice.path)
+            if root is None:
+                compiled = sch.compile_schematron(choice.path)
+            else:
+                index = index or candidates.DocumentIndex(root)
+                compiled = sch.compile_for_document(choice.path, index)
             run = compiled.run(parsed)
         except Exception as exc:  # a broken schematron must not hide the other checks
             findings.append(
@@ -304,7 +314,7 @@ def validate_document(data: bytes, options: ValidateOptions | None = None, *, na
     choices, notes = choose_schematrons(document, pack, options)
     outcome.extend(notes)
     outcome.details["schematrons"] = [c.path.name for c in choices]
-    findings, details = run_schematrons(data, choices)
+    findings, details = run_schematrons(data, choices, root)
     outcome.extend(findings)
     outcome.details["schematron_runs"] = details
     return outcome

@@ -37,7 +37,7 @@ SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 HOPEN_NS = "urn:hopen-conformance:schematron"
-COMPILER_VERSION = "hopen-sch-7"  # bump when the generated XSLT changes shape
+COMPILER_VERSION = "hopen-sch-8"  # bump when the generated XSLT changes shape
 SINGLE_WALK_MIN_PATTERNS = 8
 STRATEGIES = ("candidates", "walk")  # see candidates.py; "walk" visits every node for every pattern
 
@@ -46,6 +46,8 @@ _X = f"{{{XSL_NS}}}"
 _DOC_CALL = re.compile(r"""\b(doc|document|doc-available)\(\s*(['"])([^'"]+)\2\s*\)""")
 _EMPTY_VALUE_SET = "<empty-value-set/>\n"
 _DOC_FUNCTION = re.compile(r"(?<![\w:.\-])(doc-available|doc|document)\(")
+RULE_ATTRIBUTE = f"{{{HOPEN_NS}}}rule"
+PRUNE_MIN_CHECKS = 200  # below this, compiling the whole schematron costs no more than pruning it
 POOL_PARAMETER = "hopen_documents"
 POOL_MESSAGE = "hopen-document-loaded "
 POOL_MAX_DOCUMENTS = 256
@@ -100,6 +102,7 @@ class CompiledSchematron:
     cache_hit: bool
     compile_seconds: float
     executable: Any = None
+    rules_kept: int = 0  # rule templates compiled (fewer than the schematron's when pruned for one document)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     pool: dict[str, Any] = field(default_factory=dict)  # absolute URI -> parsed document (see hopen:doc)
@@ -320,6 +323,8 @@ class _Generator:
         self.empty_uri = empty_uri
         self.phase = phase or schema.get("defaultPhase") or "#ALL"
         self.checks: list[dict[str, Any]] = []
+        self.rules: list[list[candidates.Route] | None] = []  # per rule template (hopen:rule), for pruning
+        self.namespaces: dict[str, str] = {}
 
     def xpath(self, text: str) -> str:
         text = _xpath_literals(text, self.main.parent, self.notes, self.empty_uri)
@@ -343,6 +348,7 @@ class _Generator:
 
     def generate(self) -> str:
         namespaces = {ns.get("prefix"): ns.get("uri") for ns in self.schema.iter(_S + "ns")}
+        self.namespaces = {k: v for k, v in namespaces.items() if k and v}
         nsmap = {
             "xsl": XSL_NS,
             "svrl": SVRL_NS,
@@ -455,6 +461,8 @@ class _Generator:
             match = self.xpath(rule.get("context"))
             context_unknown = self.empty_uri in match
             template = etree.SubElement(sheet, _X + "template", match=match, mode=mode, priority=str(1000 - position))
+            template.set(RULE_ATTRIBUTE, str(len(self.rules)))
+            self.rules.append(None if context_unknown else candidates.routes(match, self.namespaces))
             etree.SubElement(template, f"{{{SVRL_NS}}}fired-rule")
             for child in rule:
                 if child.tag == _S + "let":
@@ -610,6 +618,7 @@ def parse_svrl(text: str, checks: list[dict[str, Any]]) -> SchematronRun:
 _PROCESSOR_LOCK = threading.Lock()
 _processor: Any = None
 _compiled: dict[tuple[str, str, str], CompiledSchematron] = {}
+_pruned: dict[tuple[str, str, str], tuple[frozenset[int], CompiledSchematron]] = {}
 _COMPILE_LOCK = threading.RLock()
 
 
@@ -668,6 +677,8 @@ class GeneratedXslt:
     notes: list[ToolNote]
     files: dict[str, str]  # every file read -> sha256, to validate the cache entry
     title: str
+    rules: list[list[candidates.Route] | None] = field(default_factory=list)
+    namespaces: dict[str, str] = field(default_factory=dict)
 
 
 def _load_cached(key: str) -> GeneratedXslt | None:
@@ -684,6 +695,8 @@ def _load_cached(key: str) -> GeneratedXslt | None:
             notes=[ToolNote(**note) for note in meta["notes"]],
             files=meta["files"],
             title=meta["title"],
+            rules=[_routes_from_json(r) for r in meta["rules"]],
+            namespaces=meta["namespaces"],
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -705,10 +718,18 @@ def _store_cached(key: str, generated: GeneratedXslt) -> None:
             "checks": generated.checks,
             "notes": [_note_dict(note) for note in generated.notes],
             "title": generated.title,
+            "rules": generated.rules,
+            "namespaces": generated.namespaces,
         }
         _atomic_write(directory / f"{key}.json", json.dumps(meta))  # written last: it validates the entry
     except OSError:
         pass  # an unwritable cache only costs time
+
+
+def _routes_from_json(value: Any) -> list[candidates.Route] | None:
+    if value is None:
+        return None
+    return [(tuple(start), tuple((sep, test) for sep, test in steps)) for start, steps in value]
 
 
 def _note_dict(note: ToolNote) -> dict[str, str]:
@@ -733,6 +754,8 @@ def schematron_to_xslt(source: Path, phase: str | None = None, strategy: str = "
         notes=assembler.notes,
         files=assembler.files,
         title=" ".join((title.xpath("string()") if title is not None else "").split()),
+        rules=generator.rules,
+        namespaces=generator.namespaces,
     )
 
 
@@ -754,39 +777,111 @@ def compile_schematron(
         return _compiled[memo_key]
 
 
-def _compile(source: Path, phase: str | None, use_disk_cache: bool, strategy: str) -> CompiledSchematron:
+def _generated(source: Path, phase: str | None, use_disk_cache: bool, strategy: str) -> tuple[GeneratedXslt, bool]:
     _empty_value_set_uri()  # cached XSLT may point at the stub: make sure it exists
-    started = time.perf_counter()
     key = _cache_key(source, phase, strategy)
     generated = _load_cached(key) if use_disk_cache else None
-    cache_hit = generated is not None
-    if generated is None:
-        generated = schematron_to_xslt(source, phase, strategy)
-        if use_disk_cache:
-            _store_cached(key, generated)
+    if generated is not None:
+        return generated, True
+    generated = schematron_to_xslt(source, phase, strategy)
+    if use_disk_cache:
+        _store_cached(key, generated)
+    return generated, False
+
+
+def _saxon_compile(xslt: str, name: str) -> Any:
     processor = saxon()
     with _PROCESSOR_LOCK:
         compiler = processor.new_xslt30_processor()
         try:
-            executable = compiler.compile_stylesheet(stylesheet_text=generated.xslt, encoding="utf-8")
+            executable = compiler.compile_stylesheet(stylesheet_text=xslt, encoding="utf-8")
         except Exception as exc:  # saxonche raises PySaxonApiError with the static errors
-            raise SchematronError(f"XSLT generated from {source.name} does not compile: {exc}") from exc
+            raise SchematronError(f"XSLT generated from {name} does not compile: {exc}") from exc
         executable.set_save_xsl_message(True)  # the document pool's "loaded" notices, never printed
-    compiled = CompiledSchematron(
+    return executable
+
+
+def _compile(
+    source: Path,
+    phase: str | None,
+    use_disk_cache: bool,
+    strategy: str,
+    keep: frozenset[int] | None = None,
+    prepared: tuple[GeneratedXslt, bool] | None = None,
+) -> CompiledSchematron:
+    started = time.perf_counter()
+    generated, cache_hit = prepared or _generated(source, phase, use_disk_cache, strategy)
+    xslt = generated.xslt if keep is None else pruned_xslt(generated.xslt, keep)
+    return CompiledSchematron(
         source=source,
         phase=phase or "",
-        xslt=generated.xslt,
+        xslt=xslt,
         checks=generated.checks,
         notes=generated.notes,
         title=generated.title,
         cache_hit=cache_hit,
         compile_seconds=time.perf_counter() - started,
-        executable=executable,
+        executable=_saxon_compile(xslt, source.name),
+        rules_kept=len(generated.rules) if keep is None else len(keep),
     )
-    return compiled
+
+
+def pruned_xslt(xslt: str, keep: frozenset[int]) -> str:
+    """The stylesheet without the rule templates not in `keep` (their checks keep their numbers)."""
+    sheet = etree.fromstring(xslt.encode("utf-8"))
+    for template in sheet.findall(_X + "template"):
+        rule = template.get(RULE_ATTRIBUTE)
+        if rule is not None and int(rule) not in keep:
+            sheet.remove(template)
+    return etree.tostring(sheet, encoding="unicode")
+
+
+def rules_needed(generated: GeneratedXslt, index: candidates.DocumentIndex) -> frozenset[int]:
+    """The rules whose context can match something in the document (or that cannot be analysed)."""
+    return frozenset(
+        number
+        for number, found in enumerate(generated.rules)
+        if found is None or any(index.present(route, generated.namespaces) for route in found)
+    )
+
+
+def compile_rules(
+    source: Path, keep: frozenset[int], phase: str | None = None, *, strategy: str = "candidates"
+) -> CompiledSchematron:
+    """A fresh compile of only the rule templates numbered in `keep` (not memoised)."""
+    return _compile(source.resolve(), phase, True, strategy, keep)
+
+
+def compile_for_document(
+    source: Path, index: candidates.DocumentIndex, phase: str | None = None, *, strategy: str = "candidates"
+) -> CompiledSchematron:
+    """The first use of a big schematron in a process compiles only the rules this document can fire.
+
+    Saxon's compile time follows the number of rules compiled (seconds for the structuration minimale
+    profile) and Saxon-HE cannot save compiled stylesheets: a one-document `conformance validate` compiles
+    the rules its document needs. As soon as a second document needs other rules, the process is validating
+    several documents and the whole schematron is compiled once for all of them.
+    """
+    source = source.resolve()
+    memo_key = (str(source), phase or "", strategy)
+    with _COMPILE_LOCK:
+        if memo_key in _compiled:
+            return _compiled[memo_key]
+        generated, cache_hit = _generated(source, phase, True, strategy)
+        keep = rules_needed(generated, index)
+        pruned = _pruned.get(memo_key)
+        if len(generated.checks) < PRUNE_MIN_CHECKS or len(keep) == len(generated.rules) or pruned is not None:
+            if pruned is not None and pruned[0] == keep:
+                return pruned[1]
+            _pruned.pop(memo_key, None)
+            return compile_schematron(source, phase, strategy=strategy)
+        compiled = _compile(source, phase, True, strategy, keep, (generated, cache_hit))
+        _pruned[memo_key] = (keep, compiled)
+        return compiled
 
 
 def clear_memory_cache() -> None:
     """Forget compiled executables (the bench uses it to measure cold and disk-cached compiles)."""
     with _COMPILE_LOCK:
         _compiled.clear()
+        _pruned.clear()
