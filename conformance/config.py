@@ -18,6 +18,13 @@ Layout (every section optional except what the chosen suites need; see examples/
     [hl7v2]      sending/receiving application and facility, documents (MDM/ORU when true)
     [test_data]  patients (test-INS identities), practitioners, organizations, documents
     [documents]  files: documents the system produced (CDA R2 files, IHE XDM packages, or folders of them)
+    [mssante]    mailbox_type, nil, require_pdf, require_mdn_request, rules_disabled, wait_seconds,
+                 expect_messages, trigger_command, tls_probes
+    [mssante.operator]      the harness's SMTP submission server: host, port, cert, key, client_ca, tls_min,
+                            tls_max, ciphers, auth, tokens, passwords, max_message_bytes, max_connections,
+                            idle_timeout
+    [mssante.correspondent] the system's inbound SMTP: host, port, address, from_address, wait_seconds,
+                            expected_codes
 """
 
 from __future__ import annotations
@@ -197,6 +204,73 @@ class DocumentsConfig:
     files: list[Path] = field(default_factory=list)
 
 
+MSS_MAILBOX_TYPES = ("APP", "ORG", "PER")
+MSS_AUTH = ("XOAUTH2", "PLAIN", "client-certificate")
+MSS_TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+MSS_DEFAULT_CIPHERS = (
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES256-SHA384",
+    "ECDHE-RSA-AES128-SHA256",
+)
+# defects the harness as correspondent sends, and the integration error code (900-906) each should get
+MSS_DEFECT_CODES = {
+    "unknown-patient": "902",
+    "ins-mismatch": "904",
+    "ins-incomplete": "905",
+    "two-patients": "906",
+    "broken-hash": "906",
+}
+
+
+@dataclass(slots=True)
+class MssOperatorConfig:
+    """The harness as the system's MSSanté operator: where the system submits (SMTP + STARTTLS)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port (printed at start; use 587 to mimic an operator)
+    cert: Path | None = None  # server certificate (PEM); default: a throwaway test certificate
+    key: Path | None = None
+    client_ca: Path | None = None  # CA of the application mailboxes' client certificates
+    tls_min: str = "1.2"
+    tls_max: str = "1.2"
+    ciphers: list[str] = field(default_factory=lambda: list(MSS_DEFAULT_CIPHERS))
+    auth: list[str] = field(default_factory=lambda: ["XOAUTH2", "client-certificate"])  # accepted as conformant
+    tokens: list[Secret] = field(default_factory=list)  # XOAUTH2 bearer tokens the operator accepts
+    passwords: dict[str, Secret] = field(default_factory=dict)  # PLAIN credentials (accepted, judged non-conformant)
+    max_message_bytes: int = 30 * 1024 * 1024
+    max_connections: int = 16
+    idle_timeout: float = 30.0
+
+
+@dataclass(slots=True)
+class MssCorrespondentConfig:
+    """The harness as a correspondent: sends documents to the system's inbound address, collects its MDNs."""
+
+    host: str | None = None  # the system's inbound SMTP server
+    port: int | None = None
+    address: str = ""  # the system's inbound mailbox
+    ca_bundle: Path | None = None  # CA of the system's inbound server certificate (default: the system's store)
+    from_address: str = "correspondant@hopen-conformance.mssante.test"
+    wait_seconds: float = 20.0  # how long to wait for each MDN
+    expected_codes: dict[str, str] = field(default_factory=lambda: dict(MSS_DEFECT_CODES))
+
+
+@dataclass(slots=True)
+class MssanteConfig:
+    mailbox_type: str = "APP"  # the system's sending mailbox: APP (application), ORG, PER
+    nil: str | None = None  # expected X-MSS-NIL (the product's reference); any non-empty value when unset
+    require_pdf: bool = True
+    require_mdn_request: bool = True
+    rules_disabled: list[str] = field(default_factory=list)  # rule ids (mss-...) not judged
+    wait_seconds: float = 20.0  # how long the operator waits for the system's messages
+    expect_messages: int = 1
+    trigger_command: list[str] = field(default_factory=list)  # makes the system submit now (env HOPEN_MSS_*)
+    tls_probes: bool = True  # operators with bad TLS (old versions, other cipher, expired, untrusted CA)
+    operator: MssOperatorConfig = field(default_factory=MssOperatorConfig)
+    correspondent: MssCorrespondentConfig = field(default_factory=MssCorrespondentConfig)
+
+
 @dataclass(slots=True)
 class RunSettings:
     name: str = ""
@@ -219,6 +293,7 @@ class RunConfig:
     hl7v2: Hl7v2Config = field(default_factory=Hl7v2Config)
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     test_data: TestData = field(default_factory=TestData)
+    mssante: MssanteConfig = field(default_factory=MssanteConfig)
 
     def secrets(self) -> list[str]:
         """Every secret string, for redaction of everything written (headers, bodies, logs)."""
@@ -256,6 +331,9 @@ def _walk_secrets(obj: Any) -> Iterator[Secret]:
     elif isinstance(obj, list):
         for item in obj:
             yield from _walk_secrets(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _walk_secrets(item)
 
 
 def _to_data(obj: Any) -> Any:
@@ -265,6 +343,8 @@ def _to_data(obj: Any) -> Any:
         return {f.name: _to_data(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, list):
         return [_to_data(item) for item in obj]
+    if isinstance(obj, dict):
+        return {key: _to_data(item) for key, item in obj.items()}
     if isinstance(obj, Path):
         return str(obj)
     return obj
@@ -300,7 +380,9 @@ def load_config(path: str | Path) -> RunConfig:
 
 def parse_config(data: Mapping[str, Any], *, source: str = "<memory>", base_dir: Path | None = None) -> RunConfig:
     reader = _Reader(source, base_dir or Path.cwd())
-    top = reader.table(data, "", {"run", "fhir", "tls", "timeouts", "mllp", "hl7v2", "test_data", "documents"})
+    top = reader.table(
+        data, "", {"run", "fhir", "tls", "timeouts", "mllp", "hl7v2", "test_data", "documents", "mssante"}
+    )
     config = RunConfig(source=source)
     config.run = reader.run_settings(top.get("run", {}))
     config.fhir = reader.fhir(top.get("fhir", {}))
@@ -310,6 +392,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<memory>", base_dir:
     config.hl7v2 = reader.hl7v2(top.get("hl7v2", {}))
     config.test_data = reader.test_data(top.get("test_data", {}))
     config.documents = reader.documents(top.get("documents", {}))
+    config.mssante = reader.mssante(top.get("mssante", {}))
     return config
 
 
@@ -617,6 +700,106 @@ class _Reader:
         t = self.table(value, w, {"files"})
         files = [self.path({"files": item}, w, "files") for item in self.strings(t, w, "files", [])]
         return DocumentsConfig(files=[f for f in files if f is not None])
+
+    def mssante(self, value: Any) -> MssanteConfig:
+        w = "mssante"
+        keys = {
+            "mailbox_type",
+            "nil",
+            "require_pdf",
+            "require_mdn_request",
+            "rules_disabled",
+            "wait_seconds",
+            "expect_messages",
+            "trigger_command",
+            "tls_probes",
+            "operator",
+            "correspondent",
+        }
+        t = self.table(value, w, keys)
+        return MssanteConfig(
+            mailbox_type=self.choice(t, w, "mailbox_type", MSS_MAILBOX_TYPES, "APP"),
+            nil=self.string(t, w, "nil"),
+            require_pdf=self.boolean(t, w, "require_pdf", True),
+            require_mdn_request=self.boolean(t, w, "require_mdn_request", True),
+            rules_disabled=self.strings(t, w, "rules_disabled", []),
+            wait_seconds=self.number(t, w, "wait_seconds", 20.0, minimum=0.1),
+            expect_messages=self.number(t, w, "expect_messages", 1, integer=True, minimum=1),
+            trigger_command=self.strings(t, w, "trigger_command", []),
+            tls_probes=self.boolean(t, w, "tls_probes", True),
+            operator=self.mss_operator(t.get("operator", {})),
+            correspondent=self.mss_correspondent(t.get("correspondent", {})),
+        )
+
+    def mss_operator(self, value: Any) -> MssOperatorConfig:
+        w = "mssante.operator"
+        keys = {f.name for f in fields(MssOperatorConfig)}
+        t = self.table(value, w, keys)
+        defaults = MssOperatorConfig()
+        auth = self.strings(t, w, "auth", list(defaults.auth))
+        for mechanism in auth:
+            if mechanism not in MSS_AUTH:
+                raise self.error(
+                    f"{w}.auth", f"{mechanism!r} inconnu ({', '.join(MSS_AUTH)})", f"unknown {mechanism!r}"
+                )
+        passwords_raw = t.get("passwords", {})
+        if not isinstance(passwords_raw, Mapping) or not all(isinstance(v, str) for v in passwords_raw.values()):
+            raise self.error(f"{w}.passwords", "table utilisateur = mot de passe", "a table of user = password")
+        operator = MssOperatorConfig(
+            host=self.string(t, w, "host", "127.0.0.1") or "127.0.0.1",
+            port=self.port(t, w, "port", 0) or 0,
+            cert=self.path(t, w, "cert"),
+            key=self.path(t, w, "key"),
+            client_ca=self.path(t, w, "client_ca"),
+            tls_min=self.choice(t, w, "tls_min", MSS_TLS_VERSIONS, "1.2"),
+            tls_max=self.choice(t, w, "tls_max", MSS_TLS_VERSIONS, "1.2"),
+            ciphers=self.strings(t, w, "ciphers", list(MSS_DEFAULT_CIPHERS)),
+            auth=auth,
+            tokens=[Secret(v) for v in self.strings(t, w, "tokens", [])],
+            passwords={str(k): Secret(v) for k, v in passwords_raw.items()},
+            max_message_bytes=self.number(
+                t, w, "max_message_bytes", defaults.max_message_bytes, integer=True, minimum=1024
+            ),
+            max_connections=self.number(t, w, "max_connections", 16, integer=True, minimum=1),
+            idle_timeout=self.number(t, w, "idle_timeout", 30.0, minimum=0.1),
+        )
+        if (operator.cert is None) != (operator.key is None):
+            raise self.error(f"{w}.key", "cert et key vont ensemble", "cert and key go together")
+        if MSS_TLS_VERSIONS.index(operator.tls_min) > MSS_TLS_VERSIONS.index(operator.tls_max):
+            raise self.error(f"{w}.tls_min", "tls_min au-delà de tls_max", "tls_min above tls_max")
+        return operator
+
+    def mss_correspondent(self, value: Any) -> MssCorrespondentConfig:
+        w = "mssante.correspondent"
+        keys = {"host", "port", "address", "ca_bundle", "from_address", "wait_seconds", "expected_codes"}
+        t = self.table(value, w, keys)
+        defaults = MssCorrespondentConfig()
+        codes_raw = t.get("expected_codes", {})
+        if not isinstance(codes_raw, Mapping):
+            raise self.error(f"{w}.expected_codes", "doit être une table", "must be a table")
+        codes = dict(defaults.expected_codes)
+        for case, code in codes_raw.items():
+            if case not in MSS_DEFECT_CODES or not isinstance(code, str) or not code.isdigit():
+                raise self.error(
+                    f"{w}.expected_codes.{case}",
+                    f"cas connus : {', '.join(MSS_DEFECT_CODES)} ; valeur : code à 3 chiffres",
+                    f"known cases: {', '.join(MSS_DEFECT_CODES)}; value: a 3-digit code",
+                )
+            codes[case] = code
+        correspondent = MssCorrespondentConfig(
+            host=self.string(t, w, "host"),
+            port=self.port(t, w, "port", None),
+            address=self.string(t, w, "address", "") or "",
+            ca_bundle=self.path(t, w, "ca_bundle"),
+            from_address=self.string(t, w, "from_address", defaults.from_address) or defaults.from_address,
+            wait_seconds=self.number(t, w, "wait_seconds", 20.0, minimum=0.1),
+            expected_codes=codes,
+        )
+        if (correspondent.host is None) != (correspondent.port is None):
+            raise self.error(f"{w}.port", "host et port vont ensemble", "host and port go together")
+        if correspondent.host is not None and "@" not in correspondent.address:
+            raise self.error(f"{w}.address", "adresse de la BAL de réception attendue", "inbound mailbox expected")
+        return correspondent
 
     def patient(self, value: Any, w: str) -> PatientData:
         t = self.table(

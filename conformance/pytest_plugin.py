@@ -105,6 +105,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         start_session_listener(state)
     except Exception as exc:  # the receiver-side tests report it as an ERROR
         state.listener_error = exc
+    from conformance.campaign.mssante import start_mss_channel
+
+    try:
+        start_mss_channel(state)
+    except Exception as exc:  # the MSSanté tests report it as an ERROR
+        state.mss_error = exc
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -113,6 +119,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if state.listener is not None:
         state.listener.stop()
+    if state.mss is not None:
+        state.mss.stop()
     if session.config.stash.get(OWNS_RUN_KEY, False):
         from conformance.campaign.runner import finish_run
 
@@ -417,6 +425,18 @@ def mllp_listener(campaign):
 
         start_session_listener(campaign, force=True)
     return campaign.listener
+
+
+@pytest.fixture(scope="session")
+def mss_channel(campaign):
+    """The harness's MSSanté operator and correspondent ([mssante]): what the system submitted, TLS probes, MDNs."""
+    if campaign.mss_error is not None:
+        raise campaign.mss_error
+    if campaign.mss is None:
+        from conformance.campaign.mssante import start_mss_channel
+
+        start_mss_channel(campaign, force=True)
+    return campaign.mss
 
 
 @pytest.fixture

@@ -56,9 +56,25 @@ def reference_config(ref: Any, base: RunConfig | None = None) -> RunConfig:
     if not config.documents.files:
         config.documents.files = ref.produced_documents()
     config.test_data = reference_test_data(ref)
+    if ref.mss is not None:
+        _point_mssante(config, ref.mss)
     if not config.run.name:
         config.run.name = "Reference endpoints (hopen-conformance)"
     return config
+
+
+def _point_mssante(config: RunConfig, mss: Any) -> None:
+    from conformance.config import Secret
+    from conformance.reference.mssante import system
+
+    cfg = config.mssante
+    cfg.nil = cfg.nil or system.NIL
+    cfg.operator.passwords.setdefault(system.USER, Secret(system.PASSWORD))
+    correspondent = cfg.correspondent
+    if correspondent.host is None:
+        correspondent.host, correspondent.port = mss.inbound_address
+        correspondent.address = system.INBOUND
+        correspondent.ca_bundle = mss.inbound_ca
 
 
 def sender_callback(ref: Any):

@@ -127,6 +127,7 @@ def run_campaign(
     lang: str | None = None,
     pdf: bool = False,
     listener_callbacks: Sequence[Callable[[str, int], None]] = (),
+    mss_peer: Any = None,
     progress: TextIO | None = None,
     extra_pytest_args: Sequence[str] = (),
 ) -> CampaignResult:
@@ -140,6 +141,7 @@ def run_campaign(
         raise CampaignError(f"suites introuvables: {folder}", f"suites not found: {folder}")
     state = CampaignState(config=config, run_dir=run_dir, lang=lang, suites=selected, run_id=run_id)
     state.listener_callbacks.extend(listener_callbacks)
+    state.mss_peer = mss_peer
     state.open()
     write_partial_results(state)  # from the first moment, the folder says the run is incomplete
     display = Progress(progress, lang) if progress is not None else None

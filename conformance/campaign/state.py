@@ -44,6 +44,9 @@ class CampaignState:
     run: RunResult | None = None
     listener: Any = None  # the session's MLLP listener (conformance.campaign.listener.Listener)
     listener_error: BaseException | None = None
+    mss: Any = None  # the session's MSSanté channel (conformance.campaign.mssante.MssChannel)
+    mss_peer: Any = None  # what makes the system act on it (the reference system, or None)
+    mss_error: BaseException | None = None
     on_result: Callable[[Any], None] | None = None  # progress display
     total: int = 0  # tests selected
     collection_errors: list[str] = field(default_factory=list)

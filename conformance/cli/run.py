@@ -76,8 +76,9 @@ def command(
         message_lang = lang or config.run.language
         with contextlib.ExitStack() as stack:
             callbacks = []
+            mss_peer = None
             if reference:
-                config, callback = _start_reference(stack, config, faults, hostile)
+                config, callback, mss_peer = _start_reference(stack, config, faults, hostile)
                 callbacks.append(callback)
             elif faults or hostile:
                 raise click.UsageError("--faults and --hostile need --reference")
@@ -88,6 +89,7 @@ def command(
                 lang=lang,
                 pdf=pdf,
                 listener_callbacks=callbacks,
+                mss_peer=mss_peer,
                 progress=None if quiet else sys.stdout,
             )
         if quiet:
@@ -124,4 +126,4 @@ def _start_reference(stack: contextlib.ExitStack, config, faults: str, hostile: 
         f"reference endpoints: FHIR {ref.fhir_base_url}, MLLP {ref.mllp_receiver[0]}:{ref.mllp_receiver[1]}"
         + (f", faults: {faults}" if faults else "")
     )
-    return reference_config(ref, config), sender_callback(ref)
+    return reference_config(ref, config), sender_callback(ref), ref.mss

@@ -27,6 +27,8 @@ from conformance.reference.mllp_peers import (
     SenderRun,
     burst,
 )
+from conformance.reference.mssante.system import INBOUND as MSS_INBOUND
+from conformance.reference.mssante.system import ReferenceMssSystem
 from conformance.reference.test_data import TestData, build_test_data
 from conformance.reference.tls import TestPki, generate_pki
 
@@ -89,12 +91,14 @@ class ReferenceEndpoints:
         self.redirect_catcher: RedirectCatcher | None = None
         self.sender_runs: list[SenderRun] = []
         self._documents_folder: tempfile.TemporaryDirectory[str] | None = None
+        self.mss: ReferenceMssSystem | None = None
 
     # -- lifecycle
     def start(self) -> ReferenceEndpoints:
         try:
             self._start_fhir()
             self._start_mllp()
+            self.mss = ReferenceMssSystem(self.test_data, self.faults, host=self.host).start()
         except BaseException:
             self.stop()
             raise
@@ -154,7 +158,7 @@ class ReferenceEndpoints:
 
     def stop(self) -> None:
         self.stop_event.set()
-        for part in (self.fhir, self.receiver, self.redirect_catcher):
+        for part in (self.fhir, self.receiver, self.redirect_catcher, self.mss):
             if part is not None:
                 part.stop()
         if self.pki is not None:
@@ -228,6 +232,14 @@ class ReferenceEndpoints:
             "hostile": self.hostile,
             "test_data": self.test_data.to_dict(),
         }
+        if self.mss is not None and self.mss.inbound is not None:
+            host, port = self.mss.inbound_address
+            out["mssante_inbound"] = {
+                "host": host,
+                "port": port,
+                "address": MSS_INBOUND,
+                "ca": str(self.mss.inbound_ca),
+            }
         if self.pki is not None:
             out["tls"] = {
                 "ca_cert": str(self.pki.ca_cert),

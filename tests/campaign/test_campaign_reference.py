@@ -38,6 +38,36 @@ FAULT_TESTS = {
     "oru-obx-not-base64": (["documents-hl7v2"], "documents-hl7v2/transmission/emitted-documents", "Base64"),
     "xdm-hash-tampered": (["produced-documents"], "produced-documents/files/xdm-packages-conform", "SHA-1"),
 }
+# MSSanté faults: (suite, the one test that must fail, text its findings must contain); every other test of the
+# suite passes. The CDA schematron pass of the XDM test is switched off except for the fault it judges.
+MSS_CLIENT = "mssante-client"
+MSS_RECEIVER = "mssante-receiver"
+MSS_FAULT_TESTS = {
+    "mss-plaintext-first": (MSS_CLIENT, "mssante-client/transport/starttls", "STARTTLS"),
+    "mss-auth-plain": (MSS_CLIENT, "mssante-client/transport/authentication", "PLAIN"),
+    "mss-tls-legacy-accepted": (MSS_CLIENT, "mssante-client/tls/refuses-legacy-tls", "TLS 1.0/1.1"),
+    "mss-tls-any-cipher": (MSS_CLIENT, "mssante-client/tls/refuses-other-cipher", "CHACHA20"),
+    "mss-tls-expired-accepted": (MSS_CLIENT, "mssante-client/tls/refuses-expired-certificate", "expired"),
+    "mss-tls-any-ca": (MSS_CLIENT, "mssante-client/tls/refuses-untrusted-ca", "untrusted"),
+    "mss-message-id-missing": (MSS_CLIENT, "mssante-client/message/message-id", "Message-ID"),
+    "mss-from-no-display": (MSS_CLIENT, "mssante-client/message/from-display", "display name"),
+    "mss-reply-to-missing": (MSS_CLIENT, "mssante-client/message/reply-to", "Reply-To"),
+    "mss-latin1-text": (MSS_CLIENT, "mssante-client/message/utf8", "iso-8859-1"),
+    "mss-nil-missing": (MSS_CLIENT, "mssante-client/message/nil", "X-MSS-NIL"),
+    "mss-ins-header-wrong": (MSS_CLIENT, "mssante-client/message/ins", "OUI"),
+    "mss-codecda-wrong": (MSS_CLIENT, "mssante-client/message/codecda", "11488-4"),
+    "mss-mdn-not-requested": (MSS_CLIENT, "mssante-client/message/mdn-request", "Disposition-Notification-To"),
+    "mss-subject-wrong": (MSS_CLIENT, "mssante-client/message/subject", "XDM/1.0/DDM"),
+    "mss-two-patients": (MSS_CLIENT, "mssante-client/content/one-patient", "one patient"),
+    "mss-xdm-hash": (MSS_CLIENT, "mssante-client/content/xdm-archive", "SHA-1"),
+    "mss-pdf-name-wrong": (MSS_CLIENT, "mssante-client/content/pdf", "compte-rendu.pdf"),
+    "mss-patient-address-ipp": (MSS_CLIENT, "mssante-client/patient/patient-address", "1234567890121"),
+    "mss-receiver-accepts-unknown": (MSS_RECEIVER, "mssante-receiver/integration/unknown-patient", "902"),
+    "mss-receiver-ignores-ins-mismatch": (MSS_RECEIVER, "mssante-receiver/integration/ins-mismatch", "904"),
+    "mss-receiver-generic-code": (MSS_RECEIVER, "mssante-receiver/integration/ins-incomplete", "905"),
+    "mss-receiver-ignores-hash": (MSS_RECEIVER, "mssante-receiver/integration/broken-hash", "906"),
+    "mss-mdn-not-report": (MSS_RECEIVER, "mssante-receiver/integration/mdn-structure", "multipart/report"),
+}
 
 
 def run(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
@@ -48,7 +78,7 @@ def run(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
 
 
 def test_every_fault_has_a_test():
-    assert set(FAULT_TESTS) == set(FAULTS)
+    assert set(FAULT_TESTS) | set(MSS_FAULT_TESTS) == set(FAULTS)
 
 
 def test_full_campaign_against_reference(tmp_path):
@@ -63,6 +93,8 @@ def test_full_campaign_against_reference(tmp_path):
         "pam",
         "documents-hl7v2",
         "produced-documents",
+        "mssante-client",
+        "mssante-receiver",
     }
     skipped = {t["id"]: t["messages"] for t in results["tests"] if t["outcome"] == "skipped"}
     assert set(skipped) == {"fhir-basics/security/tls"}  # the reference serves plain http://
@@ -86,3 +118,36 @@ def test_seeded_fault_fails_its_suite(tmp_path, fault):
     if text:
         described = json.dumps([target["messages"], target["findings"]], ensure_ascii=False).lower()
         assert text.lower() in described, target["messages"]
+
+
+# one fault per capability in the default run; every fault in the slow run (the rules and the reference's
+# behaviours are also checked fault by fault, in-process, in tests/mssante)
+MSS_QUICK = {
+    "mss-plaintext-first",
+    "mss-tls-any-ca",
+    "mss-nil-missing",
+    "mss-two-patients",
+    "mss-patient-address-ipp",
+    "mss-receiver-accepts-unknown",
+    "mss-mdn-not-report",
+}
+
+
+@pytest.mark.parametrize(
+    "fault", [f if f in MSS_QUICK else pytest.param(f, marks=pytest.mark.slow) for f in sorted(MSS_FAULT_TESTS)]
+)
+def test_seeded_mssante_fault_fails_exactly_its_test(tmp_path, fault):
+    suite, test_id, text = MSS_FAULT_TESTS[fault]
+    config = tmp_path / "campaign.toml"
+    disabled = "[]" if fault == "mss-xdm-hash" else '["mss-xdm"]'
+    config.write_text(f"[mssante]\nrules_disabled = {disabled}\n", encoding="utf-8")
+    code, results, output = run(tmp_path, "--config", str(config), "--faults", fault, "--suite", suite)
+    assert code == 1, output
+    tests = {t["id"]: t for t in results.get("tests", [])}
+    assert test_id in tests, sorted(tests)
+    failing = sorted(i for i, t in tests.items() if t["outcome"] not in ("passed", "skipped"))
+    assert failing == [test_id], {i: tests[i]["messages"] for i in failing}
+    target = tests[test_id]
+    assert FAULTS[fault].capability in target["capabilities"]
+    described = json.dumps([target["messages"], target["findings"]], ensure_ascii=False).lower()
+    assert text.lower() in described, target["messages"]

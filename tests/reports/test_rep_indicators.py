@@ -22,6 +22,8 @@ CONTRACT_CAPABILITIES = {
     "documents.pdsm.find", "documents.pdsm.retrieve", "documents.pdsm.submissionset", "documents.cda.content",
     "documents.xdm.package", "documents.hl7v2.transmission", "directory.practitioner", "directory.organization",
     "directory.practitionerrole", "movements.pam.receive", "movements.pam.emit", "movements.pam.ack", "security.tls",
+    "mssante.client.transport", "mssante.client.tls", "mssante.client.message", "mssante.client.content",
+    "mssante.client.patient", "mssante.receiver.integration",
 }  # fmt: skip
 
 

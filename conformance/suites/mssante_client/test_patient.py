@@ -1,0 +1,25 @@
+"""Messagerie de Mon espace santé : adresse patient, X-MSS-MES. One test per requirement; ids ECO.x.y.z come from secondary sources (shown "à confirmer")."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.campaign.mssante_checks import REFERENTIAL, judge_rule
+
+
+@pytest.mark.requirement(
+    REFERENTIAL, "ECO.2.2.6 (à confirmer)", text="SHALL: Patient address built from the qualified INS"
+)
+@pytest.mark.capability("mssante.client.patient")
+@pytest.mark.title_en("Patient address built from the qualified INS")
+def test_patient_address(mss_channel, mss_documents, evidence):
+    """Adresse patient construite sur l'INS qualifié"""
+    judge_rule("mss-patient-address", mss_channel, mss_documents, evidence)
+
+
+@pytest.mark.requirement(REFERENTIAL, "ECO.2.2.8 (à confirmer)", text="MAY: X-MSS-MES header (FIN) to a patient")
+@pytest.mark.capability("mssante.client.patient")
+@pytest.mark.title_en("X-MSS-MES header (FIN) to a patient")
+def test_mes(mss_channel, mss_documents, evidence):
+    """En-tête X-MSS-MES (FIN) vers un patient"""
+    judge_rule("mss-mes", mss_channel, mss_documents, evidence)
