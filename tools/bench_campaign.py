@@ -17,7 +17,11 @@ def run() -> dict[str, object]:
         config = reference_config(ref)
         started = time.perf_counter()
         result = run_campaign(
-            config, output=Path(tmp) / "run", listener_callbacks=[sender_callback(ref)], progress=io.StringIO()
+            config,
+            output=Path(tmp) / "run",
+            listener_callbacks=[sender_callback(ref)],
+            mss_peer=ref.mss,
+            progress=io.StringIO(),
         )
         wall = time.perf_counter() - started
     counts: dict[str, int] = {}
