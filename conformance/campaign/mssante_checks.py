@@ -16,9 +16,6 @@ from conformance.campaign.checks import ConformanceFailure
 from conformance.transport.smtp import ReceivedMail, SmtpSession
 from conformance.validation.mssante import RULES, MessageContext, apply, read_message
 
-REFERENTIAL = "ANS Référentiel socle MSSanté #2 – Clients de messageries"
-VOLET = "ANS volet Transmission de documents CDA par courriel MSSanté"
-
 _END_REASONS = {
     "quit": ("terminée par QUIT", "ended by QUIT"),
     "timeout": ("coupée par l'opérateur après le délai d'inactivité", "cut by the operator after the idle timeout"),

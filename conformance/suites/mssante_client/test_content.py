@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.mssante_checks import REFERENTIAL, VOLET, attach_mail, judge_rule, skip_if_disabled
+from conformance.campaign.mssante_checks import attach_mail, judge_rule, skip_if_disabled
 
 
-@pytest.mark.requirement(
-    REFERENTIAL, "ECO.2.1.1 (à confirmer)", text="SHALL: One patient per message, IHE_XDM archive attached"
-)
+@pytest.mark.requirement("mssante.client.one-patient")
 @pytest.mark.capability("mssante.client.content")
 @pytest.mark.title_en("One patient per message, IHE_XDM archive attached")
 def test_one_patient(mss_channel, mss_documents, evidence):
@@ -17,9 +15,7 @@ def test_one_patient(mss_channel, mss_documents, evidence):
     judge_rule("mss-one-patient", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(
-    REFERENTIAL, "ECO.2.1.6 (à confirmer)", text="SHOULD: PDF rendering attached and named by the pattern"
-)
+@pytest.mark.requirement("mssante.client.pdf")
 @pytest.mark.capability("mssante.client.content")
 @pytest.mark.title_en("PDF rendering attached and named by the pattern")
 def test_pdf(mss_channel, mss_documents, evidence):
@@ -27,11 +23,7 @@ def test_pdf(mss_channel, mss_documents, evidence):
     judge_rule("mss-pdf", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(
-    VOLET,
-    "ECO.2.1.2 (à confirmer) / IHE ITI-32",
-    text="SHALL: IHE_XDM archive conforms (layout, metadata, patientId = INS, hash, CDA)",
-)
+@pytest.mark.requirement("mssante.client.xdm")
 @pytest.mark.capability("mssante.client.content", "documents.xdm.package", "documents.cda.content")
 @pytest.mark.title_en("The attached IHE_XDM archives conform (metadata, INS, hashes, CI-SIS documents)")
 def test_xdm_archive(mss_channel, mss_documents, evidence, lang):

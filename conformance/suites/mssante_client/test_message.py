@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.mssante_checks import REFERENTIAL, judge_rule
+from conformance.campaign.mssante_checks import judge_rule
 
 
-@pytest.mark.requirement("IETF RFC 5322 / RFC 2045", "RFC 5322 / RFC 2045", text="SHALL: Well-formed MIME structure")
+@pytest.mark.requirement("mssante.client.mime")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("Well-formed MIME structure")
 def test_mime(mss_channel, mss_documents, evidence):
@@ -15,7 +15,7 @@ def test_mime(mss_channel, mss_documents, evidence):
     judge_rule("mss-mime", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.2.2.1 (à confirmer)", text="SHALL: RFC 5322 Message-ID")
+@pytest.mark.requirement("mssante.client.message-id")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("RFC 5322 Message-ID")
 def test_message_id(mss_channel, mss_documents, evidence):
@@ -23,7 +23,7 @@ def test_message_id(mss_channel, mss_documents, evidence):
     judge_rule("mss-message-id", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.2.2.7 (à confirmer)", text="SHALL: Sender display name (From)")
+@pytest.mark.requirement("mssante.client.from-display")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("Sender display name (From)")
 def test_from_display(mss_channel, mss_documents, evidence):
@@ -31,7 +31,7 @@ def test_from_display(mss_channel, mss_documents, evidence):
     judge_rule("mss-from-display", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.2.2.5 (à confirmer)", text="SHALL: Reply-To for an application mailbox")
+@pytest.mark.requirement("mssante.client.reply-to")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("Reply-To for an application mailbox")
 def test_reply_to(mss_channel, mss_documents, evidence):
@@ -39,7 +39,7 @@ def test_reply_to(mss_channel, mss_documents, evidence):
     judge_rule("mss-reply-to", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.2.2.3 (à confirmer)", text="SHALL: Text parts in UTF-8")
+@pytest.mark.requirement("mssante.client.utf8")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("Text parts in UTF-8")
 def test_utf8(mss_channel, mss_documents, evidence):
@@ -47,7 +47,7 @@ def test_utf8(mss_channel, mss_documents, evidence):
     judge_rule("mss-utf8", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.2.2.4 (à confirmer)", text="SHALL: text/plain or multipart/alternative body")
+@pytest.mark.requirement("mssante.client.body-type")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("text/plain or multipart/alternative body")
 def test_body_type(mss_channel, mss_documents, evidence):
@@ -55,7 +55,7 @@ def test_body_type(mss_channel, mss_documents, evidence):
     judge_rule("mss-body-type", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.2.4.3 (à confirmer)", text="SHALL: X-MSS-NIL header (product reference)")
+@pytest.mark.requirement("mssante.client.nil")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("X-MSS-NIL header (product reference)")
 def test_nil(mss_channel, mss_documents, evidence):
@@ -63,9 +63,7 @@ def test_nil(mss_channel, mss_documents, evidence):
     judge_rule("mss-nil", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(
-    REFERENTIAL, "ECO.2.4.2 (à confirmer)", text="SHALL: X-MSS-INS header consistent with the archive's INS"
-)
+@pytest.mark.requirement("mssante.client.ins")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("X-MSS-INS header consistent with the archive's INS")
 def test_ins(mss_channel, mss_documents, evidence):
@@ -73,9 +71,7 @@ def test_ins(mss_channel, mss_documents, evidence):
     judge_rule("mss-ins", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(
-    REFERENTIAL, "ECO.2.4.1 (à confirmer)", text="SHALL: X-MSS-CODECDA header = the CDA documents' codes"
-)
+@pytest.mark.requirement("mssante.client.codecda")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("X-MSS-CODECDA header = the CDA documents' codes")
 def test_codecda(mss_channel, mss_documents, evidence):
@@ -83,11 +79,7 @@ def test_codecda(mss_channel, mss_documents, evidence):
     judge_rule("mss-codecda", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(
-    REFERENTIAL,
-    "ECO.3.1.6 (à confirmer)",
-    text="SHOULD: Disposition notification requested (Disposition-Notification-To)",
-)
+@pytest.mark.requirement("mssante.client.mdn-request")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("Disposition notification requested (Disposition-Notification-To)")
 def test_mdn_request(mss_channel, mss_documents, evidence):
@@ -95,9 +87,7 @@ def test_mdn_request(mss_channel, mss_documents, evidence):
     judge_rule("mss-mdn-request", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(
-    REFERENTIAL, "ECO.2.1.3 (à confirmer)", text="SHALL: Subject XDM/1.0/DDM+<label> <FAMILY> <given>"
-)
+@pytest.mark.requirement("mssante.client.subject")
 @pytest.mark.capability("mssante.client.message")
 @pytest.mark.title_en("Subject XDM/1.0/DDM+<label> <FAMILY> <given>")
 def test_subject(mss_channel, mss_documents, evidence):

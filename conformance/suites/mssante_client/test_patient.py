@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.mssante_checks import REFERENTIAL, judge_rule
+from conformance.campaign.mssante_checks import judge_rule
 
 
-@pytest.mark.requirement(
-    REFERENTIAL, "ECO.2.2.6 (à confirmer)", text="SHALL: Patient address built from the qualified INS"
-)
+@pytest.mark.requirement("mssante.client.patient-address")
 @pytest.mark.capability("mssante.client.patient")
 @pytest.mark.title_en("Patient address built from the qualified INS")
 def test_patient_address(mss_channel, mss_documents, evidence):
@@ -17,7 +15,7 @@ def test_patient_address(mss_channel, mss_documents, evidence):
     judge_rule("mss-patient-address", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.2.2.8 (à confirmer)", text="MAY: X-MSS-MES header (FIN) to a patient")
+@pytest.mark.requirement("mssante.client.mes")
 @pytest.mark.capability("mssante.client.patient")
 @pytest.mark.title_en("X-MSS-MES header (FIN) to a patient")
 def test_mes(mss_channel, mss_documents, evidence):

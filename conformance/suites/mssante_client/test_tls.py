@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.campaign.checks import ConformanceFailure
-from conformance.campaign.mssante_checks import REFERENTIAL, HarnessInconclusive, describe_session, sessions_json
+from conformance.campaign.mssante_checks import HarnessInconclusive, describe_session, sessions_json
 from conformance.findings import finding
 
 PROBES = {
@@ -73,7 +73,7 @@ def _probe(channel, evidence, lang, name):
         )
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.1.1.1 (à confirmer)", text="SHALL: TLS 1.2 minimum")
+@pytest.mark.requirement("mssante.client.tls-version")
 @pytest.mark.capability("mssante.client.tls")
 @pytest.mark.title_en("The client refuses an operator offering only TLS 1.0/1.1")
 def test_refuses_legacy_tls(mss_channel, evidence, lang):
@@ -81,7 +81,7 @@ def test_refuses_legacy_tls(mss_channel, evidence, lang):
     _probe(mss_channel, evidence, lang, "legacy-tls")
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.1.1.3 (à confirmer)", text="SHALL: only the four ECDHE-RSA suites")
+@pytest.mark.requirement("mssante.client.tls-cipher")
 @pytest.mark.capability("mssante.client.tls")
 @pytest.mark.title_en("The client refuses a cipher suite outside the allowed list")
 def test_refuses_other_cipher(mss_channel, evidence, lang):
@@ -89,7 +89,7 @@ def test_refuses_other_cipher(mss_channel, evidence, lang):
     _probe(mss_channel, evidence, lang, "other-cipher")
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.1.1.5 (à confirmer)", text="SHALL: reject an expired server certificate")
+@pytest.mark.requirement("mssante.client.tls-expired")
 @pytest.mark.capability("mssante.client.tls")
 @pytest.mark.title_en("The client refuses an expired operator certificate")
 def test_refuses_expired_certificate(mss_channel, evidence, lang):
@@ -97,9 +97,7 @@ def test_refuses_expired_certificate(mss_channel, evidence, lang):
     _probe(mss_channel, evidence, lang, "expired-certificate")
 
 
-@pytest.mark.requirement(
-    REFERENTIAL, "ECO.1.1.10 (à confirmer)", text="SHALL: server certificate from the trusted authority only"
-)
+@pytest.mark.requirement("mssante.client.tls-authority")
 @pytest.mark.capability("mssante.client.tls")
 @pytest.mark.title_en("The client refuses a certificate from an untrusted authority")
 def test_refuses_untrusted_ca(mss_channel, evidence, lang):

@@ -10,7 +10,6 @@ import pytest
 
 from conformance.campaign.checks import ConformanceFailure
 from conformance.campaign.mssante_checks import (
-    REFERENTIAL,
     HarnessInconclusive,
     describe_session,
     judge_rule,
@@ -42,7 +41,7 @@ def _fail_sessions(rule, bad, lang, fr, en):
     raise ConformanceFailure(findings)
 
 
-@pytest.mark.requirement(REFERENTIAL, "ECO.1.0.1 (à confirmer)", text="SHALL: SMTP submission under STARTTLS")
+@pytest.mark.requirement("mssante.client.starttls")
 @pytest.mark.capability("mssante.client.transport")
 @pytest.mark.title_en("Every SMTP session is protected by STARTTLS before any mail command")
 def test_starttls(mss_channel, evidence, lang):
@@ -60,9 +59,7 @@ def test_starttls(mss_channel, evidence, lang):
         )
 
 
-@pytest.mark.requirement(
-    REFERENTIAL, "ECO.1.2.1 (à confirmer)", text="SHALL: SASL XOAUTH2 with a Pro Santé Connect token"
-)
+@pytest.mark.requirement("mssante.client.auth")
 @pytest.mark.capability("mssante.client.transport")
 @pytest.mark.title_en("The client authenticates with SASL XOAUTH2 (or an application certificate)")
 def test_authentication(mss_channel, mss_documents, evidence):
@@ -70,7 +67,7 @@ def test_authentication(mss_channel, mss_documents, evidence):
     judge_rule("mss-auth", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement("IETF RFC 5321 §4.5.3.2", "Timeouts", text="SHALL: a started transaction is completed")
+@pytest.mark.requirement("mssante.client.transaction")
 @pytest.mark.capability("mssante.client.transport")
 @pytest.mark.title_en("Every transaction the client starts is completed (DATA sent, no idle timeout)")
 def test_transactions_complete(mss_channel, evidence, lang):
@@ -87,7 +84,7 @@ def test_transactions_complete(mss_channel, evidence, lang):
         )
 
 
-@pytest.mark.requirement("IETF RFC 1870", "SIZE", text="SHALL: messages within the operator's announced size")
+@pytest.mark.requirement("mssante.client.size")
 @pytest.mark.capability("mssante.client.transport")
 @pytest.mark.title_en("Messages stay within the size the operator announces (SIZE)")
 def test_size_limit(mss_channel, evidence, lang):
@@ -105,9 +102,7 @@ def test_size_limit(mss_channel, evidence, lang):
         )
 
 
-@pytest.mark.requirement(
-    "IETF RFC 5321 §4.5.3.1", "Connexions", text="SHOULD: the client respects the operator's connection limit"
-)
+@pytest.mark.requirement("mssante.client.connections")
 @pytest.mark.capability("mssante.client.transport")
 @pytest.mark.title_en("The client stays within the operator's concurrent connection limit")
 def test_connection_limit(mss_channel, evidence, lang):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.campaign.checks import ConformanceFailure, fail
-from conformance.campaign.mssante_checks import VOLET, HarnessInconclusive
+from conformance.campaign.mssante_checks import HarnessInconclusive
 from conformance.validation.mssante import check_mdn_outcome, check_mdn_structure, read_mdn
 
 CASES_FR = {
@@ -76,9 +76,7 @@ def _judge_outcome(correspondence, evidence, lang, case):
         raise ConformanceFailure(findings)
 
 
-@pytest.mark.requirement(
-    VOLET, "Accusés de réception et de lecture (MDN)", text="SHALL: RFC 8098 MDN, mandatory fields"
-)
+@pytest.mark.requirement("mssante.receiver.mdn-structure")
 @pytest.mark.capability("mssante.receiver.integration")
 @pytest.mark.title_en("The notification of a conformant message is an RFC 8098 MDN with its mandatory fields")
 def test_mdn_structure(correspondence, evidence, lang):
@@ -89,9 +87,7 @@ def test_mdn_structure(correspondence, evidence, lang):
         raise ConformanceFailure(findings)
 
 
-@pytest.mark.requirement(
-    VOLET, "Intégration du document", text="SHALL: a conformant document is integrated (processed)"
-)
+@pytest.mark.requirement("mssante.receiver.integrated")
 @pytest.mark.capability("mssante.receiver.integration")
 @pytest.mark.title_en("A conformant document is integrated and acknowledged as processed")
 def test_conformant_integrated(correspondence, evidence, lang):
@@ -99,7 +95,7 @@ def test_conformant_integrated(correspondence, evidence, lang):
     _judge_outcome(correspondence, evidence, lang, "conformant")
 
 
-@pytest.mark.requirement(VOLET, "Codes d'erreur 902", text="SHALL: unknown patient -> 902")
+@pytest.mark.requirement("mssante.receiver.unknown-patient")
 @pytest.mark.capability("mssante.receiver.integration")
 @pytest.mark.title_en("A document for an unknown patient is refused with code 902")
 def test_unknown_patient(correspondence, evidence, lang):
@@ -107,7 +103,7 @@ def test_unknown_patient(correspondence, evidence, lang):
     _judge_outcome(correspondence, evidence, lang, "unknown-patient")
 
 
-@pytest.mark.requirement(VOLET, "Codes d'erreur 904", text="SHALL: INS not matching the known identity -> 904")
+@pytest.mark.requirement("mssante.receiver.ins-mismatch")
 @pytest.mark.capability("mssante.receiver.integration")
 @pytest.mark.title_en("A document whose INS does not match the known identity is refused with code 904")
 def test_ins_mismatch(correspondence, evidence, lang):
@@ -115,7 +111,7 @@ def test_ins_mismatch(correspondence, evidence, lang):
     _judge_outcome(correspondence, evidence, lang, "ins-mismatch")
 
 
-@pytest.mark.requirement(VOLET, "Codes d'erreur 905", text="SHALL: incomplete INS -> 905")
+@pytest.mark.requirement("mssante.receiver.ins-incomplete")
 @pytest.mark.capability("mssante.receiver.integration")
 @pytest.mark.title_en("A document with an incomplete INS is refused with code 905")
 def test_ins_incomplete(correspondence, evidence, lang):
@@ -123,7 +119,7 @@ def test_ins_incomplete(correspondence, evidence, lang):
     _judge_outcome(correspondence, evidence, lang, "ins-incomplete")
 
 
-@pytest.mark.requirement(VOLET, "Un seul patient par message", text="SHALL: two patients in one message -> error (906)")
+@pytest.mark.requirement("mssante.receiver.two-patients")
 @pytest.mark.capability("mssante.receiver.integration")
 @pytest.mark.title_en("A message about two patients is refused (code 906 unless configured)")
 def test_two_patients(correspondence, evidence, lang):
@@ -131,9 +127,7 @@ def test_two_patients(correspondence, evidence, lang):
     _judge_outcome(correspondence, evidence, lang, "two-patients")
 
 
-@pytest.mark.requirement(
-    VOLET, "Contrôle de l'archive IHE_XDM", text="SHALL: an archive whose hash does not match -> error (906)"
-)
+@pytest.mark.requirement("mssante.receiver.broken-hash")
 @pytest.mark.capability("mssante.receiver.integration")
 @pytest.mark.title_en(
     "An archive whose declared hash does not match its document is refused (code 906 unless configured)"
