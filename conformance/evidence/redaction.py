@@ -91,6 +91,7 @@ class Redactor:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
         self._secret_bytes: tuple[bytes, ...] = ()
+        self._shortest = 0
         self._pattern: re.Pattern[bytes] | None = None
         secrets = [s for s in secrets if s]
         # Configured secrets too short to search for in text: only credential headers hide them (warned).
@@ -109,6 +110,7 @@ class Redactor:
         with self._lock:
             self._secrets |= fresh
             self._secret_bytes = tuple(secret.encode("utf-8") for secret in self._secrets)
+            self._shortest = min(len(secret) for secret in self._secret_bytes)
             forms: set[bytes] = set()
             for secret in self._secrets:
                 forms |= _forms(secret)
@@ -138,9 +140,13 @@ class Redactor:
     def redact_bytes(self, data: bytes) -> bytes:
         if not data:
             return data
-        data = _URL_USERINFO.sub(REDACTED_BYTES + b"@", data)
-        data = _QUERY_FIELD.sub(lambda m: m.group(1) + b"=" + REDACTED_BYTES, data)
-        data = _JSON_FIELD.sub(lambda m: b'"' + m.group(1) + b'": "' + REDACTED_BYTES + b'"', data)
+        # each pattern needs one literal byte: without it, a large body is not scanned position by position
+        if b"@" in data:
+            data = _URL_USERINFO.sub(REDACTED_BYTES + b"@", data)
+        if b"=" in data:
+            data = _QUERY_FIELD.sub(lambda m: m.group(1) + b"=" + REDACTED_BYTES, data)
+        if b":" in data:
+            data = _JSON_FIELD.sub(lambda m: b'"' + m.group(1) + b'": "' + REDACTED_BYTES + b'"', data)
         pattern = self._pattern
         if pattern is not None:
             data = pattern.sub(REDACTED_BYTES, data)
@@ -165,6 +171,8 @@ class Redactor:
 
     def _redact_encoded_run(self, match: re.Match[bytes]) -> bytes:
         run = match.group(0)
+        if len(run) * 3 // 4 < self._shortest:  # too short to decode to any secret: not worth decoding
+            return run
         decoded = _try_b64decode(run)
         if decoded and any(secret in decoded for secret in self._secret_bytes):
             return REDACTED_BYTES

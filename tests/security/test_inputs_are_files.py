@@ -75,3 +75,19 @@ def test_verify_of_a_fifo_manifest_does_not_block(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "manifest.json")
     done = _cli("verify", str(tmp_path), "--lang", "en")
     assert done.returncode == 1 and "not a regular file" in done.stderr
+
+
+def test_pid3_with_200000_repetitions_is_validated_linearly_with_a_warning(tmp_path: Path) -> None:
+    from conformance.reference.pam import PamMessageFactory
+    from conformance.reference.test_data import build_test_data
+
+    segments = PamMessageFactory(build_test_data()).a01().split("\r")
+    for position, segment in enumerate(segments):
+        if segment.startswith("PID|"):
+            fields = segment.split("|")
+            fields[3] = "~".join([fields[3]] * 200_000)
+            segments[position] = "|".join(fields)
+    message = tmp_path / "adt.hl7"
+    message.write_text("\r".join(segments))
+    done = _cli("validate", str(message), "--hl7v2-profile", "pam-fr-2.11", "--lang", "en")  # within BOUND
+    assert done.returncode in (0, 1) and "only the first 1000 are checked" in done.stdout

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from conformance.findings import Finding, finding
 from conformance.validation.hl7v2 import reference
 from conformance.validation.hl7v2.conditions import ConditionError, Context, evaluate
-from conformance.validation.hl7v2.er7 import Message, Segment, components, location, repetitions, subcomponents
+from conformance.validation.hl7v2.er7 import (
+    MAX_CHECKED_REPETITIONS,
+    Message,
+    Segment,
+    components,
+    location,
+    repetitions,
+    subcomponents,
+)
 from conformance.validation.hl7v2.profile import ComponentDef, GroupRef, MessageProfile, SegmentRef
 
 NULL = '""'
@@ -403,10 +411,21 @@ class ProfileChecker:
                 segment,
                 number,
             )
-        for index, rep in enumerate(reps, start=1):
+        for index, rep in enumerate(reps[:MAX_CHECKED_REPETITIONS], start=1):
             if rep in ("", NULL):
                 continue
             self.check_value(segment, number, index, None, rep, element, label)
+        if len(reps) > MAX_CHECKED_REPETITIONS:
+            self.add(
+                "warning",
+                "hl7v2-repetitions-not-checked",
+                location(segment, number, MAX_CHECKED_REPETITIONS + 1),
+                f"Le champ {label} a {len(reps)} répétitions : seules les {MAX_CHECKED_REPETITIONS} premières "
+                "sont vérifiées",
+                f"Field {label} has {len(reps)} repetitions: only the first {MAX_CHECKED_REPETITIONS} are checked",
+                segment,
+                number,
+            )
 
     def check_value(
         self,

@@ -46,6 +46,8 @@ class Segment:
     raw: str
     fields: list[str]  # fields[n] is SEG-n (fields[0] is the name)
     field_offsets: list[int]  # column (0-based, within the segment) where fields[n] starts
+    # split repetitions per field: rules address a field repetition by repetition, which must stay linear
+    split_cache: dict[tuple[int, str], list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def field(self, number: int) -> str:
         return self.fields[number] if 0 <= number < len(self.fields) else ""
@@ -226,13 +228,27 @@ def location(
     return str(Location(segment.name, segment.occurrence, field_number, repetition, component, subcomponent))
 
 
+# Content checks stop after this many repetitions of one field (a warning says so): a hostile message of
+# 200,000 repetitions must not cost minutes. Cardinality is still judged on the full count.
+MAX_CHECKED_REPETITIONS = 1000
+
+
 def repetitions(segment: Segment, number: int, delimiters: Delimiters) -> list[str]:
     value = segment.field(number)
     if segment.name == "MSH" and number in (1, 2):
         return [value] if value else []
     if value == "":
         return []
-    return value.split(delimiters.repetition)
+    return list(_split_repetitions(segment, number, value, delimiters))
+
+
+def _split_repetitions(segment: Segment, number: int, value: str, delimiters: Delimiters) -> list[str]:
+    """The field's repetitions, split once per segment (callers must not change the list)."""
+    key = (number, delimiters.repetition)
+    cached = segment.split_cache.get(key)
+    if cached is None:
+        cached = segment.split_cache[key] = value.split(delimiters.repetition)
+    return cached
 
 
 def components(value: str, delimiters: Delimiters) -> list[str]:
@@ -246,7 +262,11 @@ def subcomponents(value: str, delimiters: Delimiters) -> list[str]:
 def value_at(segment: Segment, loc: Location, delimiters: Delimiters) -> str:
     if loc.field is None:
         return segment.raw
-    reps = repetitions(segment, loc.field, delimiters)
+    value = segment.field(loc.field)
+    if segment.name == "MSH" and loc.field in (1, 2):
+        reps = [value] if value else []
+    else:
+        reps = _split_repetitions(segment, loc.field, value, delimiters) if value else []
     if len(reps) < loc.repetition:
         return ""
     value = reps[loc.repetition - 1]

@@ -20,6 +20,7 @@ from typing import Any
 
 from conformance.findings import Finding, finding
 from conformance.validation.hl7v2.er7 import (
+    MAX_CHECKED_REPETITIONS,
     Location,
     Message,
     Segment,
@@ -222,7 +223,8 @@ def nir_key_ok(value: str) -> bool:
 def _ins_repetitions(ctx: RuleContext, segment: Segment, number: int) -> list[tuple[int, str, str, str]]:
     """(repetition, value, oid, type) of identifiers that claim to be an INS (by OID or by type)."""
     found: list[tuple[int, str, str, str]] = []
-    for index, _rep in enumerate(repetitions(segment, number, ctx.message.delimiters), start=1):
+    reps = repetitions(segment, number, ctx.message.delimiters)
+    for index, _rep in enumerate(reps[:MAX_CHECKED_REPETITIONS], start=1):
         value = ctx.get(segment, number, index, 1)
         oid = ctx.get(segment, number, index, 4, 2).strip()
         id_type = ctx.get(segment, number, index, 5).strip()
