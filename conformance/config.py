@@ -23,8 +23,10 @@ Layout (every section optional except what the chosen suites need; see examples/
     [mssante.operator]      the harness's SMTP submission server: host, port, cert, key, client_ca, tls_min,
                             tls_max, ciphers, auth, tokens, passwords, max_message_bytes, max_connections,
                             idle_timeout
-    [mssante.correspondent] the system's inbound SMTP: host, port, address, from_address, wait_seconds,
-                            expected_codes
+    [mssante.correspondent] the system's inbound SMTP: host, port, address, ca_bundle, from_address,
+                            wait_seconds, expected_codes
+    [mssante.imap]          the harness's IMAP (Dovecot) for the notifications the system fetches: enabled,
+                            host, port, user, password, max_connections
 """
 
 from __future__ import annotations
@@ -257,6 +259,18 @@ class MssCorrespondentConfig:
 
 
 @dataclass(slots=True)
+class MssImapConfig:
+    """The harness's IMAP server (Dovecot), where it delivers the notifications the system must fetch."""
+
+    enabled: bool = True
+    host: str = "127.0.0.2"  # loopback; not 127.0.0.1, which Dovecot would treat as secure without TLS
+    port: int = 0
+    user: str = "bal-systeme@hopen-conformance.mssante.test"  # the system's mailbox login
+    password: Secret | None = None  # default: a password generated for the run, given to the peer
+    max_connections: int = 8
+
+
+@dataclass(slots=True)
 class MssanteConfig:
     mailbox_type: str = "APP"  # the system's sending mailbox: APP (application), ORG, PER
     nil: str | None = None  # expected X-MSS-NIL (the product's reference); any non-empty value when unset
@@ -269,6 +283,7 @@ class MssanteConfig:
     tls_probes: bool = True  # operators with bad TLS (old versions, other cipher, expired, untrusted CA)
     operator: MssOperatorConfig = field(default_factory=MssOperatorConfig)
     correspondent: MssCorrespondentConfig = field(default_factory=MssCorrespondentConfig)
+    imap: MssImapConfig = field(default_factory=MssImapConfig)
 
 
 @dataclass(slots=True)
@@ -715,6 +730,7 @@ class _Reader:
             "tls_probes",
             "operator",
             "correspondent",
+            "imap",
         }
         t = self.table(value, w, keys)
         return MssanteConfig(
@@ -729,6 +745,20 @@ class _Reader:
             tls_probes=self.boolean(t, w, "tls_probes", True),
             operator=self.mss_operator(t.get("operator", {})),
             correspondent=self.mss_correspondent(t.get("correspondent", {})),
+            imap=self.mss_imap(t.get("imap", {})),
+        )
+
+    def mss_imap(self, value: Any) -> MssImapConfig:
+        w = "mssante.imap"
+        t = self.table(value, w, {"enabled", "host", "port", "user", "password", "max_connections"})
+        defaults = MssImapConfig()
+        return MssImapConfig(
+            enabled=self.boolean(t, w, "enabled", True),
+            host=self.string(t, w, "host", defaults.host) or defaults.host,
+            port=self.port(t, w, "port", 0) or 0,
+            user=self.string(t, w, "user", defaults.user) or defaults.user,
+            password=self.secret(t, w, "password"),
+            max_connections=self.number(t, w, "max_connections", 8, integer=True, minimum=1),
         )
 
     def mss_operator(self, value: Any) -> MssOperatorConfig:

@@ -11,6 +11,7 @@ the harness waits for what the system sends by itself and the probes that need a
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import threading
 import time
@@ -31,6 +32,8 @@ class MssPeer(Protocol):
 
     def submit_document(self, host: str, port: int, ca_file: Path, token: str) -> Any: ...
 
+    # optional: `fetch_notifications(host, port, ca_file, user, password)` makes the system poll its IMAP now
+
 
 class CommandPeer:
     """`[mssante] trigger_command`: a command that makes the system submit one document message now."""
@@ -45,6 +48,18 @@ class CommandPeer:
     def submit_document(self, host: str, port: int, ca_file: Path, token: str) -> Any:
         env = dict(os.environ, HOPEN_MSS_HOST=host, HOPEN_MSS_PORT=str(port), HOPEN_MSS_CA=str(ca_file))
         return subprocess.run(self.command, env=env, timeout=self.timeout, capture_output=True, check=False)
+
+
+@dataclass
+class FetchResult:
+    """Whether the system fetched the notification the harness put in its IMAP mailbox, and how it logged in."""
+
+    delivered_to: str
+    seen: bool
+    logins: list[Any]
+    plaintext_attempts: int
+    log: str
+    peer_error: str = ""
 
 
 @dataclass
@@ -94,6 +109,8 @@ class MssChannel:
         self.sent: dict[str, str] = {}  # Message-ID sent as correspondent -> case
         self._lock = threading.Lock()
         self._correspondence: Correspondence | None = None
+        self._imap: Any = None
+        self.imap_password = self.cfg.imap.password.reveal() if self.cfg.imap.password else secrets.token_urlsafe(18)
 
     def correspondence(self) -> Correspondence:
         with self._lock:
@@ -122,7 +139,50 @@ class MssChannel:
 
     def stop(self) -> None:
         self.operator.stop()
+        if self._imap is not None:
+            self._imap.stop()
+            self._imap = None
         self.pki.cleanup()
+
+    # -- IMAP: the notifications the system must fetch
+    def imap(self) -> Any:
+        """The harness's Dovecot, started on first use (ImapUnavailable when it cannot run)."""
+        from conformance.transport.imap import DovecotImap
+
+        with self._lock:
+            if self._imap is None:
+                imap_cfg, op = self.cfg.imap, self.cfg.operator
+                cert, key = (op.cert, op.key) if op.cert and op.key else self.pki.server
+                self._imap = DovecotImap(
+                    cert,
+                    key,
+                    {imap_cfg.user: self.imap_password},
+                    host=imap_cfg.host,
+                    port=imap_cfg.port,
+                    max_connections=imap_cfg.max_connections,
+                    idle_timeout=op.idle_timeout,
+                ).start()
+            return self._imap
+
+    def fetch_notification(self, document: ReceivedMail) -> FetchResult:
+        """Deliver the MDN of one document the system sent to its IMAP mailbox; wait until it is fetched."""
+        from conformance.validation.mssante import build_mdn
+
+        imap = self.imap()
+        user = self.cfg.imap.user
+        reporter = next((r for r in document.rcpt_tos if "@" in r), "destinataire@mssante.test")
+        name = imap.deliver(user, build_mdn(document.data, reporting_address=reporter))
+        error = ""
+        fetch = getattr(self.peer, "fetch_notifications", None)
+        if fetch is not None:
+            try:
+                fetch(imap.host, imap.port, self.ca_file, user, self.imap_password)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+        seen = imap.wait_seen(user, name, self.cfg.wait_seconds)
+        return FetchResult(
+            f"{user} ({imap.host}:{imap.port})", seen, imap.logins(), imap.plaintext_attempts(), imap.log(), error
+        )
 
     def _is_mdn(self, mail: ReceivedMail) -> bool:
         return is_notification(mail, self.cfg.correspondent.from_address)

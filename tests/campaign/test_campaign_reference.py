@@ -44,6 +44,7 @@ MSS_CLIENT = "mssante-client"
 MSS_RECEIVER = "mssante-receiver"
 MSS_FAULT_TESTS = {
     "mss-plaintext-first": (MSS_CLIENT, "mssante-client/transport/starttls", "STARTTLS"),
+    "mss-imap-plaintext-first": (MSS_CLIENT, "mssante-client/imap/fetches-over-imap-starttls", "in clear"),
     "mss-auth-plain": (MSS_CLIENT, "mssante-client/transport/authentication", "PLAIN"),
     "mss-tls-legacy-accepted": (MSS_CLIENT, "mssante-client/tls/refuses-legacy-tls", "TLS 1.0/1.1"),
     "mss-tls-any-cipher": (MSS_CLIENT, "mssante-client/tls/refuses-other-cipher", "CHACHA20"),

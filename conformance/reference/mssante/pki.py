@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-HOSTS = ("127.0.0.1", "localhost")
+HOSTS = ("127.0.0.1", "localhost", "127.0.0.2")  # 127.0.0.2: the IMAP server (see transport.imap)
 
 
 def _rsa() -> rsa.RSAPrivateKey:
@@ -78,7 +78,11 @@ def _leaf(
         )
     )
     if server:
-        names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(HOSTS[0])), x509.DNSName(HOSTS[1])]
+        names: list[x509.GeneralName] = [
+            x509.IPAddress(ipaddress.ip_address(HOSTS[0])),
+            x509.DNSName(HOSTS[1]),
+            x509.IPAddress(ipaddress.ip_address(HOSTS[2])),
+        ]
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     return builder.sign(ca[1], hashes.SHA256()), key
 

@@ -10,6 +10,7 @@ back disposition notifications (MDN) with the 900-906 integration codes. Seeded 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -120,6 +121,7 @@ class ReferenceMssSystem:
         self.inbound: SmtpOperator | None = None
         self.submissions: list[SubmitResult] = []
         self.mdns_sent: list[tuple[str, str | None]] = []  # (original Message-ID, error code)
+        self.notifications: list[bytes] = []  # fetched over IMAP
         self._pki = None
         self._lock = threading.Lock()
 
@@ -236,6 +238,34 @@ class ReferenceMssSystem:
         with self._lock:
             self.submissions.append(result)
         return result
+
+    def fetch_notifications(self, host: str, port: int, ca_file: Path, user: str, password: str) -> list[bytes]:
+        """Poll the mailbox over IMAP with STARTTLS: every unseen message (the notifications) is fetched."""
+        import imaplib
+
+        context, check = client_context(ca_file, self.faults)
+        fetched: list[bytes] = []
+        client = imaplib.IMAP4(host, port, timeout=10)
+        try:
+            if "mss-imap-plaintext-first" in self.faults:  # a defective client: LOGIN in clear, refused
+                with contextlib.suppress(imaplib.IMAP4.error):
+                    client.login(user, password)
+            client.starttls(ssl_context=context)
+            if check is not None:
+                check(client.sock)  # type: ignore[operator]
+            client.login(user, password)
+            client.select("INBOX")
+            _, found = client.search(None, "UNSEEN")
+            for number in (found[0] or b"").split():
+                _, parts = client.fetch(number, "(RFC822)")
+                fetched.extend(p[1] for p in parts if isinstance(p, tuple))
+            client.logout()
+        finally:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+        with self._lock:
+            self.notifications.extend(fetched)
+        return fetched
 
     # -- the receiving system
     def _integrate_async(self, mail: ReceivedMail) -> None:
