@@ -1,8 +1,8 @@
 """The campaign: runs the conformance suites (conformance/suites/) against the system under test.
 
 Public API: run_campaign(config, suites=, output=, lang=, pdf=, listener_callbacks=, progress=) -> CampaignResult;
-exit codes EXIT_OK / EXIT_FAILED / EXIT_HARNESS / EXIT_INTERRUPTED; suite helpers in
-conformance.campaign.checks (expect, expect_valid, ConformanceFailure) and conformance.campaign.hl7v2.
+exit codes EXIT_OK / EXIT_FAILED / EXIT_HARNESS / EXIT_INTERRUPTED; suites are written
+on the suite SDK (conformance.sdk: rules, expect/require, per-resource findings) and conformance.campaign.hl7v2.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conformance.campaign.checks import ConformanceFailure
+from conformance.sdk import ConformanceFailure
 from conformance.transport.smtp import ReceivedMail, SmtpSession
 from conformance.validation.mssante import RULES, MessageContext, apply, read_message
 

@@ -19,7 +19,7 @@ from conformance.sdk.checks import (
     verdict,
 )
 from conformance.sdk.requirements import Catalogue, CatalogueError, Requirement, load_catalogue, requirement
-from conformance.sdk.rules import MAY, SHALL, SHOULD, Rule, RuleError, RuleSet, Strength, all_rules, get_rule
+from conformance.sdk.rules import MAY, SHALL, SHOULD, Rule, RuleError, RuleSet, Strength, Text, all_rules, get_rule
 
 __all__ = [
     "MAY",
@@ -33,6 +33,7 @@ __all__ = [
     "RuleError",
     "RuleSet",
     "Strength",
+    "Text",
     "Verdict",
     "all_rules",
     "current_verdict",

@@ -89,6 +89,8 @@ def catalogue_folder() -> Traversable:
 
 def _text(data: Mapping[str, object], key: str, where: str) -> str:
     value = data.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)  # a version written 1 or 1.0 in YAML
     if not isinstance(value, str) or not value.strip():
         raise CatalogueError(f"{where}: {key} missing or empty")
     return value.strip()

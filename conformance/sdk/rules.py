@@ -40,6 +40,21 @@ SHOULD = Strength.SHOULD
 MAY = Strength.MAY
 
 
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A value that reads differently in French and English: `expect(..., target=Text("système", "system"))`."""
+
+    fr: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.fr
+
+
+def _in(lang: str, values: Mapping[str, object]) -> dict[str, object]:
+    return {k: (getattr(v, lang) if isinstance(v, Text) else v) for k, v in values.items()}
+
+
 class RuleError(ValueError):
     """A rule declared or used wrongly: a harness defect, never a verdict on the system."""
 
@@ -87,8 +102,8 @@ class Rule:
             code=self.code,
             rule=self.id,
             location=location,
-            message_fr=self.fr.format(**values),
-            message_en=self.en.format(**values),
+            message_fr=self.fr.format(**_in("fr", values)),
+            message_en=self.en.format(**_in("en", values)),
             source="suite",
             resource=resource,
         )

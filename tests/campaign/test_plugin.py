@@ -8,11 +8,15 @@ pytest_plugins = ["pytester"]
 
 SUITE = '''
 import pytest
-from conformance.campaign.checks import expect
+from conformance.sdk import SHALL, RuleSet, expect
 from conformance.transport.http import TransportError
 
+MY_RULE = RuleSet("plugin-test").rule(
+    "my-rule", "fhir-r4.http.status", SHALL, fr="message fr {n}", en="message en {n}"
+)
 
-@pytest.mark.requirement("FHIR R4", "§3.1.0", text="t")
+
+@pytest.mark.requirement("fhir-r4.read.id")
 @pytest.mark.capability("fhir.rest.read")
 @pytest.mark.title_en("Passes")
 def test_passes(config):
@@ -22,7 +26,8 @@ def test_passes(config):
 @pytest.mark.capability("fhir.rest.search")
 def test_fails_with_finding():
     """Échoue"""
-    expect(False, "my-rule", "message fr", "message en", location="Bundle.entry")
+    expect(False, MY_RULE, "Bundle.entry", n=1)
+    expect(False, MY_RULE, "Bundle.entry", n=2)  # the test goes on: both findings are kept
 
 
 def test_errors():
@@ -38,6 +43,7 @@ def test_needs_fhir(fhir_client):
 def test_results_per_test(pytester, tmp_path):
     suite = pytester.mkpydir("fhir_basics")
     (suite / "test_things.py").write_text(SUITE, encoding="utf-8")
+    pytester.makeconftest("from conformance.sdk.suite_hooks import pytest_runtest_call  # noqa: F401\n")
     config = tmp_path / "c.toml"
     config.write_text("[run]\nsuites = ['fhir-basics']\nlanguage = 'en'\n", encoding="utf-8")
     out = tmp_path / "run"
@@ -50,9 +56,11 @@ def test_results_per_test(pytester, tmp_path):
     assert tests["fhir-basics/things/passes"]["outcome"] == "passed"
     assert tests["fhir-basics/things/passes"]["title"] == "Réussit"
     assert tests["fhir-basics/things/passes"]["capabilities"] == ["fhir.rest.read"]
+    assert tests["fhir-basics/things/passes"]["requirements"][0]["id"] == "fhir-r4.read.id"
+    assert tests["fhir-basics/things/passes"]["requirements"][0]["strength"] == "SHALL"
     failed = tests["fhir-basics/things/fails-with-finding"]
-    assert failed["outcome"] == "failed" and failed["findings"][0]["rule"] == "my-rule"
-    assert failed["messages"] == ["message en"]
+    assert failed["outcome"] == "failed" and [f["rule"] for f in failed["findings"]] == ["my-rule", "my-rule"]
+    assert failed["messages"] == ["message en 1; message en 2"]
     errored = tests["fhir-basics/things/errors"]
     assert errored["outcome"] == "error" and "timed out" in errored["messages"][0]
     skipped = tests["fhir-basics/things/needs-fhir"]

@@ -148,3 +148,12 @@ def test_expect_valid_excludes_the_rules_another_test_owns():
     assert [(f.resource, f.rule) for f in caught.value.findings] == [("message 2", "pam-fr-zbe-action")]
     with verdict():
         assert expect_valid(broken, exclude=["pam-fr-ins-oid", "pam-fr-zbe-*"]) is True
+
+
+def test_a_value_can_read_differently_in_each_language():
+    from conformance.sdk import Text
+
+    with pytest.raises(ConformanceFailure) as caught:
+        expect(False, URL, "", ref=Text("le document", "the document"))
+    assert caught.value.findings[0].message_fr == "le document : url absente"
+    assert caught.value.findings[0].message_en == "the document: url missing"

@@ -1,23 +1,30 @@
-"""Annuaire Santé: Practitioner, PractitionerRole, Organization."""
+"""Annuaire Santé: Practitioner by RPPS / idNatPs, its PractitionerRoles, Organization by FINESS; finding a resource
+and its conformance to the Annuaire profile are separate requirements."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import expect, expect_valid
-from conformance.campaign.fhir import (
+from conformance.sdk import Rule, expect, expect_valid, require, resource
+from conformance.sdk.fhir import (
     FINESS_SYSTEM,
     IDNPS_SYSTEM,
     PROFILE_ORGANIZATION,
     PROFILE_PRACTITIONER,
     PROFILE_PRACTITIONER_ROLE,
     RPPS_SYSTEM,
+    first_reference,
     has_identifier,
     matches,
     search_bundle,
 )
-
-ANNUAIRE = "ANS Annuaire Santé FHIR 1.2.0"
+from conformance.suites.directory.rules import (
+    ORGANIZATION_BY_FINESS,
+    PRACTITIONER_BY_IDNATPS,
+    PRACTITIONER_BY_RPPS,
+    ROLE_FOREIGN,
+    ROLE_NONE,
+)
 
 
 def _needs(values: list[str], lang: str, what: str) -> list[str]:
@@ -26,75 +33,122 @@ def _needs(values: list[str], lang: str, what: str) -> list[str]:
     return values
 
 
-def _one(fhir_client, rtype: str, system: str, value: str) -> dict:
-    found = matches(search_bundle(fhir_client.search(rtype, {"identifier": f"{system}|{value}"})), rtype)
-    expect(
-        len(found) == 1,
-        f"directory-{rtype.lower()}-search",
-        f"{rtype}?identifier={system}|{value}: {len(found)} résultat(s) au lieu de 1",
-        f"{rtype}?identifier={system}|{value}: {len(found)} match(es) instead of 1",
-    )
-    expect(
-        has_identifier(found[0], system, value),
-        f"directory-{rtype.lower()}-identifier",
-        f"{rtype}/{found[0].get('id')} ne porte pas l'identifiant {system}|{value}",
-        f"{rtype}/{found[0].get('id')} does not carry the identifier {system}|{value}",
-        location=f"{rtype}.identifier",
-    )
-    return found[0]
+def _search(fhir_client, rtype: str, system: str, value: str) -> list[dict]:
+    return matches(search_bundle(fhir_client.search(rtype, {"identifier": f"{system}|{value}"})), rtype)
 
 
-@pytest.mark.requirement(ANNUAIRE, "AsDpPractitionerProfile; search by identifier (RPPS)")
-@pytest.mark.capability("directory.practitioner")
-@pytest.mark.title_en("Practitioner found by RPPS, conforming to the Annuaire profile")
-def test_practitioner_by_rpps(fhir_client, fhir_validator, test_data, evidence, lang):
-    """Professionnel trouvé par son RPPS, conforme au profil Annuaire"""
-    for rpps in _needs(test_data.practitioners, lang, "practitioners"):
-        practitioner = _one(fhir_client, "Practitioner", RPPS_SYSTEM, rpps)
-        outcome = fhir_validator.validate(practitioner, profiles=[PROFILE_PRACTITIONER], lang=lang)
-        evidence.outcome(f"validation-practitioner-{rpps}.json", outcome)
+def _expect_one(found: list[dict], rtype: str, system: str, value: str, search_rules: tuple[Rule, Rule]) -> None:
+    count_rule, identifier_rule = search_rules
+    token = f"{system}|{value}"
+    require(len(found) == 1, count_rule, f"{rtype}.identifier", rtype=rtype, token=token, count=len(found))
+    expect(has_identifier(found[0], system, value), identifier_rule, f"{rtype}.identifier", token=token)
+
+
+def _validate_each(found: list[dict], fhir_validator, profile: str, evidence, lang: str) -> None:
+    for item in found:
+        outcome = fhir_validator.validate(item, profiles=[profile], lang=lang)
+        outcome.subject = f"{item.get('resourceType')}/{item.get('id')}"
+        evidence.outcome(f"validation-{str(item.get('resourceType')).lower()}-{item.get('id')}.json", outcome)
         expect_valid(outcome)
 
 
-@pytest.mark.requirement(ANNUAIRE, "idNatPs: urn:oid:1.2.250.1.71.4.2.1, '8' + RPPS")
+def _found_by(fhir_client, rtype: str, system: str, values: list[str], lang: str) -> list[dict]:
+    """The resources found for the configured identifiers (finding them is the search test's requirement)."""
+    found = [item for value in values for item in _search(fhir_client, rtype, system, value)]
+    if not found:
+        pytest.skip(f"aucun {rtype} trouvé à valider" if lang == "fr" else f"no {rtype} found to validate")
+    return found
+
+
+@pytest.mark.requirement("annuaire.practitioner.search-rpps")
+@pytest.mark.capability("directory.practitioner")
+@pytest.mark.title_en("Practitioner found by RPPS")
+def test_practitioner_by_rpps(fhir_client, test_data, lang):
+    """Professionnel trouvé par son RPPS"""
+    for rpps in _needs(test_data.practitioners, lang, "practitioners"):
+        with resource("Practitioner", f"rpps:{rpps}"):
+            found = _search(fhir_client, "Practitioner", RPPS_SYSTEM, rpps)
+            _expect_one(found, "Practitioner", RPPS_SYSTEM, rpps, PRACTITIONER_BY_RPPS)
+
+
+@pytest.mark.requirement("annuaire.practitioner.profile")
+@pytest.mark.capability("directory.practitioner")
+@pytest.mark.title_en("The practitioner conforms to the Annuaire profile")
+def test_practitioner_conforms(fhir_client, fhir_validator, test_data, evidence, lang):
+    """Le professionnel est conforme au profil Annuaire"""
+    rpps_values = _needs(test_data.practitioners, lang, "practitioners")
+    found = _found_by(fhir_client, "Practitioner", RPPS_SYSTEM, rpps_values, lang)
+    _validate_each(found, fhir_validator, PROFILE_PRACTITIONER, evidence, lang)
+
+
+@pytest.mark.requirement("annuaire.practitioner.search-idnatps")
 @pytest.mark.capability("directory.practitioner")
 @pytest.mark.title_en("Practitioner found by idNatPs")
 def test_practitioner_by_idnatps(fhir_client, test_data, lang):
     """Professionnel trouvé par son idNatPs"""
     for rpps in _needs(test_data.practitioners, lang, "practitioners"):
-        _one(fhir_client, "Practitioner", IDNPS_SYSTEM, f"8{rpps}")
+        with resource("Practitioner", f"idnatps:8{rpps}"):
+            found = _search(fhir_client, "Practitioner", IDNPS_SYSTEM, f"8{rpps}")
+            _expect_one(found, "Practitioner", IDNPS_SYSTEM, f"8{rpps}", PRACTITIONER_BY_IDNATPS)
 
 
-@pytest.mark.requirement(ANNUAIRE, "AsDpPractitionerRoleProfile; search by practitioner")
+@pytest.fixture(scope="module")
+def practitioner_roles(fhir_client, test_data, lang) -> tuple[str, list[dict]]:
+    """The first configured practitioner (found by RPPS) and what PractitionerRole?practitioner= returns."""
+    rpps = _needs(test_data.practitioners, lang, "practitioners")[0]
+    found = _search(fhir_client, "Practitioner", RPPS_SYSTEM, rpps)
+    if len(found) != 1:  # finding the practitioner is the RPPS search test's requirement
+        pytest.skip(
+            f"professionnel RPPS {rpps} non trouvé : situations d'exercice non recherchées"
+            if lang == "fr"
+            else f"practitioner RPPS {rpps} not found: roles not searched"
+        )
+    reference = f"Practitioner/{found[0]['id']}"
+    bundle = search_bundle(fhir_client.search("PractitionerRole", {"practitioner": reference}))
+    return reference, matches(bundle, "PractitionerRole")
+
+
+@pytest.mark.requirement("annuaire.practitionerrole.search")
+@pytest.mark.capability("directory.practitionerrole")
+@pytest.mark.title_en("The roles returned belong to the practitioner asked for")
+def test_practitioner_role_belongs(practitioner_roles):
+    """Les situations d'exercice renvoyées sont celles du professionnel demandé"""
+    practitioner, roles = practitioner_roles
+    require(roles, ROLE_NONE, "PractitionerRole", practitioner=practitioner)
+    for role in roles:
+        with resource("PractitionerRole", role.get("id")):
+            got = first_reference(role, "practitioner") or "(absent)"
+            belongs = got == practitioner or got.endswith(f"/{practitioner}")
+            expect(belongs, ROLE_FOREIGN, "PractitionerRole.practitioner", practitioner=practitioner, got=got)
+
+
+@pytest.mark.requirement("annuaire.practitionerrole.profile")
 @pytest.mark.capability("directory.practitionerrole")
 @pytest.mark.title_en("The practitioner's roles conform to the Annuaire profile")
-def test_practitioner_role(fhir_client, fhir_validator, test_data, evidence, lang):
+def test_practitioner_role(practitioner_roles, fhir_validator, evidence, lang):
     """Les situations d'exercice du professionnel sont conformes au profil Annuaire"""
-    rpps = _needs(test_data.practitioners, lang, "practitioners")[0]
-    practitioner = _one(fhir_client, "Practitioner", RPPS_SYSTEM, rpps)
-    roles = matches(
-        search_bundle(fhir_client.search("PractitionerRole", {"practitioner": f"Practitioner/{practitioner['id']}"})),
-        "PractitionerRole",
-    )
-    expect(
-        roles,
-        "directory-role-none",
-        f"aucun PractitionerRole pour Practitioner/{practitioner['id']}",
-        f"no PractitionerRole for Practitioner/{practitioner['id']}",
-    )
-    outcomes = [fhir_validator.validate(role, profiles=[PROFILE_PRACTITIONER_ROLE], lang=lang) for role in roles]
-    for role, outcome in zip(roles, outcomes, strict=True):
-        evidence.outcome(f"validation-practitionerrole-{role.get('id')}.json", outcome)
-    expect_valid(outcomes)
+    _, roles = practitioner_roles
+    if not roles:
+        pytest.skip("aucune situation d'exercice à valider" if lang == "fr" else "no PractitionerRole to validate")
+    _validate_each(roles, fhir_validator, PROFILE_PRACTITIONER_ROLE, evidence, lang)
 
 
-@pytest.mark.requirement(ANNUAIRE, "AsDpOrganizationProfile; search by identifier (FINESS)")
+@pytest.mark.requirement("annuaire.organization.search-finess")
 @pytest.mark.capability("directory.organization")
-@pytest.mark.title_en("Organization found by FINESS, conforming to the Annuaire profile")
-def test_organization_by_finess(fhir_client, fhir_validator, test_data, evidence, lang):
-    """Structure trouvée par son FINESS, conforme au profil Annuaire"""
+@pytest.mark.title_en("Organization found by FINESS")
+def test_organization_by_finess(fhir_client, test_data, lang):
+    """Structure trouvée par son FINESS"""
     for finess in _needs(test_data.organizations, lang, "organizations"):
-        organization = _one(fhir_client, "Organization", FINESS_SYSTEM, finess)
-        outcome = fhir_validator.validate(organization, profiles=[PROFILE_ORGANIZATION], lang=lang)
-        evidence.outcome(f"validation-organization-{finess}.json", outcome)
-        expect_valid(outcome)
+        with resource("Organization", f"finess:{finess}"):
+            found = _search(fhir_client, "Organization", FINESS_SYSTEM, finess)
+            _expect_one(found, "Organization", FINESS_SYSTEM, finess, ORGANIZATION_BY_FINESS)
+
+
+@pytest.mark.requirement("annuaire.organization.profile")
+@pytest.mark.capability("directory.organization")
+@pytest.mark.title_en("The organization conforms to the Annuaire profile")
+def test_organization_conforms(fhir_client, fhir_validator, test_data, evidence, lang):
+    """La structure est conforme au profil Annuaire"""
+    finess_values = _needs(test_data.organizations, lang, "organizations")
+    found = _found_by(fhir_client, "Organization", FINESS_SYSTEM, finess_values, lang)
+    _validate_each(found, fhir_validator, PROFILE_ORGANIZATION, evidence, lang)

@@ -4,37 +4,36 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import expect, expect_valid
-from conformance.campaign.fhir import (
-    PROFILE_SUBMISSIONSET,
-    SUBMISSIONSET_CODE,
-    matches,
-    provided_by_harness,
-    search_bundle,
-)
-
-ITI66 = ("ANS PDSm 3.1.1 / IHE MHD ITI-66", "§2:3.66 Find Document Lists")
+from conformance.sdk import expect, expect_valid
+from conformance.sdk.fhir import PROFILE_SUBMISSIONSET, SUBMISSIONSET_CODE, matches, provided_by_harness, search_bundle
+from conformance.suites.documents.rules import ITI66_NONE
 
 
-@pytest.mark.requirement(*ITI66, text="List?patient=&code=submissionset returns SubmissionSets conforming to PDSm")
-@pytest.mark.capability("documents.pdsm.submissionset")
-@pytest.mark.title_en("ITI-66: the patient's SubmissionSets are found and conform to PDSm")
-def test_find_submission_sets(fhir_client, fhir_validator, document_patient_id, evidence, lang):
-    """ITI-66 : les lots de soumission du patient sont trouvés et conformes à PDSm"""
+@pytest.fixture(scope="module")
+def submission_sets(fhir_client, document_patient_id) -> list[dict]:
     bundle = search_bundle(
         fhir_client.search("List", {"patient": f"Patient/{document_patient_id}", "code": SUBMISSIONSET_CODE})
     )
-    lists = [item for item in matches(bundle, "List") if not provided_by_harness(item)]
-    expect(
-        lists,
-        "iti66-none",
-        f"aucun SubmissionSet pour Patient/{document_patient_id}",
-        f"no SubmissionSet for Patient/{document_patient_id}",
-    )
-    outcomes = []
-    for item in lists:
+    return [item for item in matches(bundle, "List") if not provided_by_harness(item)]
+
+
+@pytest.mark.requirement("pdsm.iti66.find")
+@pytest.mark.capability("documents.pdsm.submissionset")
+@pytest.mark.title_en("ITI-66: the patient's SubmissionSets are found")
+def test_find_submission_sets(submission_sets, document_patient_id):
+    """ITI-66 : les lots de soumission du patient sont trouvés"""
+    expect(submission_sets, ITI66_NONE, "List", patient=f"Patient/{document_patient_id}")
+
+
+@pytest.mark.requirement("pdsm.iti66.profile")
+@pytest.mark.capability("documents.pdsm.submissionset")
+@pytest.mark.title_en("ITI-66: the SubmissionSets conform to PDSm")
+def test_submission_sets_conform(submission_sets, fhir_validator, evidence, lang):
+    """ITI-66 : les lots de soumission sont conformes à PDSm"""
+    if not submission_sets:
+        pytest.skip("aucun SubmissionSet à valider" if lang == "fr" else "no SubmissionSet to validate")
+    for item in submission_sets:
         outcome = fhir_validator.validate(item, profiles=[PROFILE_SUBMISSIONSET], lang=lang)
         outcome.subject = f"List/{item.get('id')}"
         evidence.outcome(f"validation-list-{item.get('id')}.json", outcome)
-        outcomes.append(outcome)
-    expect_valid(outcomes)
+        expect_valid(outcome)

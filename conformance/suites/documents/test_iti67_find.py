@@ -1,84 +1,94 @@
-"""ITI-67 Find Document References."""
+"""ITI-67 Find Document References: without and with a status filter, profile, by type, by date."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import expect, expect_valid
-from conformance.campaign.fhir import PROFILE_DOCREF, matches, search_bundle
+from conformance.sdk import expect, expect_valid, require, resource
+from conformance.sdk.fhir import PROFILE_DOCREF, matches, search_bundle
+from conformance.suites.documents.rules import (
+    ITI67_CURRENT_MISSING,
+    ITI67_DATE,
+    ITI67_NONE,
+    ITI67_NONE_CURRENT,
+    ITI67_STATUS_FILTER,
+    ITI67_TYPE,
+)
 
-ITI67 = ("ANS PDSm 3.1.1 / IHE MHD ITI-67", "§2:3.67 Find Document References")
 
-
-@pytest.mark.requirement(*ITI67, text="DocumentReference?patient=&status=current returns the patient's documents")
+@pytest.mark.requirement("pdsm.iti67.find")
 @pytest.mark.capability("documents.pdsm.find")
-@pytest.mark.title_en("ITI-67: the patient's current documents are found")
-def test_find_by_patient_and_status(document_references, document_patient_id):
-    """ITI-67 : les documents courants du patient sont trouvés"""
-    expect(
-        document_references,
-        "iti67-none",
-        f"aucun DocumentReference courant pour Patient/{document_patient_id}",
-        f"no current DocumentReference for Patient/{document_patient_id}",
-    )
+@pytest.mark.title_en("ITI-67: the patient's documents are found (no status filter)")
+def test_find_by_patient(document_references, document_patient_id):
+    """ITI-67 : les documents du patient sont trouvés (sans filtre de statut)"""
+    expect(document_references, ITI67_NONE, "DocumentReference", patient=f"Patient/{document_patient_id}")
+
+
+@pytest.mark.requirement("pdsm.iti67.status")
+@pytest.mark.capability("documents.pdsm.find")
+@pytest.mark.title_en("ITI-67: status=current returns exactly the patient's current documents")
+def test_find_by_patient_and_status(document_references, current_document_references, document_patient_id):
+    """ITI-67 : status=current renvoie exactement les documents courants du patient"""
+    patient = f"Patient/{document_patient_id}"
+    require(current_document_references, ITI67_NONE_CURRENT, "DocumentReference", patient=patient)
+    for doc in current_document_references:
+        with resource("DocumentReference", doc.get("id")):
+            status = doc.get("status")
+            expect(status == "current", ITI67_STATUS_FILTER, "DocumentReference.status", status=status)
+    returned = {d.get("id") for d in current_document_references}
     for doc in document_references:
-        expect(
-            doc.get("status") == "current",
-            "iti67-status-filter",
-            f"DocumentReference/{doc.get('id')} au statut {doc.get('status')}",
-            f"DocumentReference/{doc.get('id')} has status {doc.get('status')}",
-        )
+        if doc.get("status") == "current":
+            with resource("DocumentReference", doc.get("id")):
+                expect(doc.get("id") in returned, ITI67_CURRENT_MISSING, "DocumentReference.status")
 
 
-@pytest.mark.requirement(*ITI67, text="Every DocumentReference returned conforms to the PDSm comprehensive profile")
+@pytest.mark.requirement("pdsm.iti67.profile")
 @pytest.mark.capability("documents.pdsm.find")
 @pytest.mark.title_en("ITI-67: the DocumentReferences conform to the PDSm profile")
 def test_document_references_conform(document_references, fhir_validator, evidence, lang):
     """ITI-67 : les DocumentReference sont conformes au profil PDSm"""
-    expect(document_references, "iti67-none", "aucun DocumentReference à valider", "no DocumentReference to validate")
-    outcomes = []
+    if not document_references:
+        pytest.skip("aucun DocumentReference à valider" if lang == "fr" else "no DocumentReference to validate")
     for doc in document_references:
         outcome = fhir_validator.validate(doc, profiles=[PROFILE_DOCREF], lang=lang)
         outcome.subject = f"DocumentReference/{doc.get('id')}"
         evidence.outcome(f"validation-documentreference-{doc.get('id')}.json", outcome)
-        outcomes.append(outcome)
-    expect_valid(outcomes)
+        expect_valid(outcome)
 
 
-@pytest.mark.requirement(*ITI67, text="search by type and by date")
+def _first_current(current_document_references, lang) -> dict:
+    if not current_document_references:
+        pytest.skip("aucun document courant à rechercher" if lang == "fr" else "no current document to search for")
+    return current_document_references[0]
+
+
+def _found(fhir_client, patient_id: str, doc: dict, **params: str) -> bool:
+    bundle = search_bundle(fhir_client.search("DocumentReference", {"patient": f"Patient/{patient_id}", **params}))
+    return any(d.get("id") == doc.get("id") for d in matches(bundle, "DocumentReference"))
+
+
+@pytest.mark.requirement("pdsm.iti67.search-type")
 @pytest.mark.capability("documents.pdsm.find")
-@pytest.mark.title_en("ITI-67: search by type and by date")
-def test_find_by_type_and_date(fhir_client, document_references, document_patient_id):
-    """ITI-67 : recherche par type et par date"""
-    expect(document_references, "iti67-none", "aucun DocumentReference", "no DocumentReference")
-    doc = document_references[0]
+@pytest.mark.title_en("ITI-67: search by type")
+def test_find_by_type(fhir_client, current_document_references, document_patient_id, lang):
+    """ITI-67 : recherche par type"""
+    doc = _first_current(current_document_references, lang)
     coding = ((doc.get("type") or {}).get("coding") or [{}])[0]
     token = f"{coding.get('system')}|{coding.get('code')}"
-    by_type = matches(
-        search_bundle(
-            fhir_client.search("DocumentReference", {"patient": f"Patient/{document_patient_id}", "type": token})
-        ),
-        "DocumentReference",
-    )
-    expect(
-        any(d.get("id") == doc.get("id") for d in by_type),
-        "iti67-type",
-        f"type={token}: DocumentReference/{doc.get('id')} non trouvé",
-        f"type={token}: DocumentReference/{doc.get('id')} not found",
-    )
+    with resource("DocumentReference", doc.get("id")):
+        found = _found(fhir_client, document_patient_id, doc, type=token)
+        expect(found, ITI67_TYPE, "DocumentReference.type", token=token)
+
+
+@pytest.mark.requirement("pdsm.iti67.search-date")
+@pytest.mark.capability("documents.pdsm.find")
+@pytest.mark.title_en("ITI-67: search by date")
+def test_find_by_date(fhir_client, current_document_references, document_patient_id, lang):
+    """ITI-67 : recherche par date"""
+    doc = _first_current(current_document_references, lang)
     date = str(doc.get("date") or "")[:10]
-    if date:
-        by_date = matches(
-            search_bundle(
-                fhir_client.search(
-                    "DocumentReference", {"patient": f"Patient/{document_patient_id}", "date": f"ge{date}"}
-                )
-            ),
-            "DocumentReference",
-        )
-        expect(
-            any(d.get("id") == doc.get("id") for d in by_date),
-            "iti67-date",
-            f"date=ge{date}: DocumentReference/{doc.get('id')} non trouvé",
-            f"date=ge{date}: DocumentReference/{doc.get('id')} not found",
-        )
+    if not date:
+        pytest.skip("le document n'a pas de date" if lang == "fr" else "the document has no date")
+    with resource("DocumentReference", doc.get("id")):
+        found = _found(fhir_client, document_patient_id, doc, date=f"ge{date}")
+        expect(found, ITI67_DATE, "DocumentReference.date", date=date)

@@ -1,14 +1,18 @@
-"""CapabilityStatement (GET [base]/metadata)."""
+"""CapabilityStatement (GET [base]/metadata): R4, valid, the national guides' interactions, what the tests use."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import ConformanceFailure, expect, expect_valid
-from conformance.campaign.fhir import CS_ANNUAIRE_SERVER, CS_PDSM_RESPONDER, expect_resource, expect_status
-from conformance.findings import Severity, finding
-
-FHIR_R4 = ("FHIR R4", "§3.1.0 RESTful API, capabilities")
+from conformance.sdk import Text, expect, expect_valid
+from conformance.sdk.fhir import CS_ANNUAIRE_SERVER, CS_PDSM_RESPONDER, expect_resource, expect_status
+from conformance.sdk.fhir_usage import declared_capabilities
+from conformance.suites.fhir_basics.rules import (
+    FHIR_VERSION,
+    MISSING_INTERACTION,
+    USED_UNDECLARED_INTERACTION,
+    USED_UNDECLARED_PARAMETER,
+)
 
 
 @pytest.fixture(scope="session")
@@ -18,22 +22,24 @@ def capability_statement(fhir_client) -> dict:
     return expect_resource(response, "CapabilityStatement")
 
 
-@pytest.mark.requirement(*FHIR_R4, text="GET [base]/metadata returns the server's CapabilityStatement")
+@pytest.mark.requirement("fhir-r4.capabilities.metadata")
 @pytest.mark.capability("fhir.rest.capabilities")
 @pytest.mark.title_en("The server publishes an R4 CapabilityStatement")
-def test_metadata_is_r4(capability_statement, fhir_validator, evidence, lang):
+def test_metadata_is_r4(capability_statement):
     """Le serveur publie un CapabilityStatement R4"""
     version = capability_statement.get("fhirVersion")
-    expect(
-        version == "4.0.1",
-        "capability-fhir-version",
-        f"fhirVersion = {version!r} au lieu de 4.0.1 (R4)",
-        f"fhirVersion = {version!r} instead of 4.0.1 (R4)",
-        location="CapabilityStatement.fhirVersion",
-    )
+    expect(version == "4.0.1", FHIR_VERSION, "CapabilityStatement.fhirVersion", version=version)
+
+
+@pytest.mark.requirement("fhir-r4.capabilities.valid")
+@pytest.mark.capability("fhir.rest.capabilities")
+@pytest.mark.title_en("The CapabilityStatement conforms to the base definition")
+def test_capability_statement_valid(capability_statement, fhir_validator, evidence, lang):
+    """Le CapabilityStatement est conforme à la définition de base"""
     outcome = fhir_validator.validate(capability_statement, lang=lang)
+    outcome.subject = "CapabilityStatement"
     evidence.outcome("capabilitystatement-validation.json", outcome)
-    expect_valid(outcome, "CapabilityStatement", "CapabilityStatement")
+    expect_valid(outcome)
 
 
 # The resource types whose interactions are compared: those the selected suites exercise (the Annuaire's
@@ -48,25 +54,7 @@ def _guide_statements(config) -> list[tuple[str, str, set[str] | None]]:
     return [GUIDE_TYPES[suite] for suite in ("documents", "directory") if suite in config.run.suites]
 
 
-def _declared(statement: dict) -> dict[str, set[str]]:
-    declared: dict[str, set[str]] = {}
-    for rest in statement.get("rest") or []:
-        if not isinstance(rest, dict) or rest.get("mode") != "server":
-            continue
-        for resource in rest.get("resource") or []:
-            if isinstance(resource, dict):
-                codes = {i.get("code") for i in resource.get("interaction") or [] if isinstance(i, dict)}
-                declared.setdefault(str(resource.get("type")), set()).update(c for c in codes if c)
-        codes = {i.get("code") for i in rest.get("interaction") or [] if isinstance(i, dict)}
-        declared.setdefault("*system*", set()).update(c for c in codes if c)
-    return declared
-
-
-@pytest.mark.requirement(
-    "ANS PDSm 3.1.1 / Annuaire Santé",
-    "CapabilityStatements (Gestionnaire de partage, AsServerDP)",
-    text="The server declares the interactions the national guides require",
-)
+@pytest.mark.requirement("pdsm.capabilities.interactions")
 @pytest.mark.capability("fhir.rest.capabilities")
 @pytest.mark.title_en("The CapabilityStatement declares the interactions required by the national guides")
 def test_declares_national_interactions(capability_statement, campaign, config, lang):
@@ -81,29 +69,36 @@ def test_declares_national_interactions(capability_statement, campaign, config, 
     from conformance.campaign.validators import fhir_context
 
     context = fhir_context(campaign)
-    declared = _declared(capability_statement)
-    problems = []
+    declared = declared_capabilities(capability_statement)
     for guide, url, types in guides:
         expected = context.resolve(url) if context is not None else None
         if expected is None:
-            pytest.fail(f"CapabilityStatement {url} not found in the loaded packages")
-        for rtype, codes in _declared(expected).items():
+            raise LookupError(f"CapabilityStatement {url} not found in the loaded packages")
+        for rtype, codes in declared_capabilities(expected).interactions.items():
             if types is not None and rtype not in types:
                 continue
-            for code in sorted(codes - declared.get(rtype, set())):
+            for code in sorted(codes - declared.interactions.get(rtype, set())):
                 where = "rest.interaction" if rtype == "*system*" else f"rest.resource.where(type='{rtype}')"
-                label = "système" if rtype == "*system*" else rtype
-                problems.append(
-                    finding(
-                        Severity.ERROR,
-                        "not-supported",
-                        "capability-missing-interaction",
-                        where,
-                        f"{guide}: interaction « {code} » sur {label} non déclarée",
-                        f"{guide}: interaction '{code}' on {'system' if rtype == '*system*' else rtype} not declared",
-                        source="suite",
-                        profile=url,
-                    )
-                )
-    if problems:
-        raise ConformanceFailure(problems)
+                target = Text("système", "system") if rtype == "*system*" else rtype
+                expect(False, MISSING_INTERACTION, where, guide=guide, code=code, target=target)
+
+
+@pytest.mark.requirement("fhir-r4.capabilities.declares-used")
+@pytest.mark.capability("fhir.rest.capabilities")
+@pytest.mark.title_en("Every interaction and search parameter the tests used is declared")
+@pytest.mark.runs_last
+def test_declares_used_interactions(capability_statement, fhir_usage, evidence, lang):
+    """Chaque interaction et paramètre de recherche utilisés par les tests sont déclarés"""
+    if not fhir_usage.interactions:
+        pytest.skip("aucune interaction FHIR exercée" if lang == "fr" else "no FHIR interaction exercised")
+    evidence.attach("fhir-usage.json", fhir_usage.to_json(), "application/json")
+    declared = declared_capabilities(capability_statement)
+    for (rtype, code), example in sorted(fhir_usage.interactions.items()):
+        if not declared.interaction(rtype, code):
+            where = "rest.interaction" if rtype == "*system*" else f"rest.resource.where(type='{rtype}')"
+            target = Text("système", "system") if rtype == "*system*" else rtype
+            expect(False, USED_UNDECLARED_INTERACTION, where, code=code, target=target, example=example)
+    for (rtype, name), example in sorted(fhir_usage.search_parameters.items()):
+        if declared.interaction(rtype, "search-type") and not declared.search_parameter(rtype, name):
+            where = f"rest.resource.where(type='{rtype}').searchParam"
+            expect(False, USED_UNDECLARED_PARAMETER, where, name=name, target=rtype, example=example)

@@ -1,4 +1,4 @@
-"""Errors returned as OperationOutcome."""
+"""Errors: the status of a read of an unknown id, strict handling, error bodies as OperationOutcome."""
 
 from __future__ import annotations
 
@@ -6,40 +6,66 @@ import uuid
 
 import pytest
 
-from conformance.campaign.checks import expect
+from conformance.sdk import expect
+from conformance.suites.fhir_basics.rules import NOT_OPERATION_OUTCOME, STRICT_IGNORED, UNKNOWN_ID_STATUS
 
-ERRORS = ("FHIR R4", "§3.1.0.4 Error handling / OperationOutcome")
+
+def _unknown_read(fhir_client):
+    return fhir_client.read("Patient", f"unknown-{uuid.uuid4().hex[:12]}")
 
 
-def _expect_operation_outcome(response, expected_status: tuple[int, ...]) -> None:
-    expect(
-        response.status in expected_status,
-        "error-status",
-        f"HTTP {response.status} au lieu de {'/'.join(map(str, expected_status))}",
-        f"HTTP {response.status} instead of {'/'.join(map(str, expected_status))}",
-    )
+def _strict_search(fhir_client):
+    return fhir_client.search("Patient", {"not-a-search-parameter": "x"}, headers={"Prefer": "handling=strict"})
+
+
+def _expect_operation_outcome(response, lang: str) -> None:
+    if response.status < 400:
+        pytest.skip(
+            f"HTTP {response.status} : pas de réponse d'erreur à juger"
+            if lang == "fr"
+            else f"HTTP {response.status}: no error response to judge"
+        )
     resource = response.resource
     expect(
         resource is not None and resource.get("resourceType") == "OperationOutcome",
-        "error-not-operationoutcome",
-        f"l'erreur n'est pas un OperationOutcome (Content-Type {response.content_type or 'absent'})",
-        f"the error is not an OperationOutcome (Content-Type {response.content_type or 'absent'})",
+        NOT_OPERATION_OUTCOME,
+        response.url,
+        status=response.status,
+        content_type=response.content_type or "absent",
     )
 
 
-@pytest.mark.requirement(*ERRORS, text="read of an unknown id: 404 with an OperationOutcome")
+@pytest.mark.requirement("fhir-r4.read.unknown-id")
 @pytest.mark.capability("fhir.rest.errors")
-@pytest.mark.title_en("Reading an unknown resource returns 404 and an OperationOutcome")
-def test_unknown_id_is_operation_outcome(fhir_client):
-    """La lecture d'une ressource inconnue renvoie 404 et un OperationOutcome"""
-    response = fhir_client.read("Patient", f"unknown-{uuid.uuid4().hex[:12]}")
-    _expect_operation_outcome(response, (404, 410))
+@pytest.mark.title_en("Reading an unknown resource returns 404 (or 410)")
+def test_unknown_id_status(fhir_client):
+    """La lecture d'une ressource inconnue renvoie 404 (ou 410)"""
+    response = _unknown_read(fhir_client)
+    expect(response.status in (404, 410), UNKNOWN_ID_STATUS, response.url, status=response.status)
 
 
-@pytest.mark.requirement(*ERRORS, text="an unknown search parameter with handling=strict: 400 with an OperationOutcome")
+@pytest.mark.requirement("fhir-r4.errors.operation-outcome")
 @pytest.mark.capability("fhir.rest.errors")
-@pytest.mark.title_en("An invalid request returns 4xx and an OperationOutcome")
-def test_invalid_request_is_operation_outcome(fhir_client):
-    """Une requête invalide renvoie 4xx et un OperationOutcome"""
-    response = fhir_client.search("Patient", {"not-a-search-parameter": "x"}, headers={"Prefer": "handling=strict"})
-    _expect_operation_outcome(response, (400, 403, 404, 422))
+@pytest.mark.title_en("The error on reading an unknown resource is an OperationOutcome")
+def test_unknown_id_is_operation_outcome(fhir_client, lang):
+    """L'erreur à la lecture d'une ressource inconnue est un OperationOutcome"""
+    _expect_operation_outcome(_unknown_read(fhir_client), lang)
+
+
+@pytest.mark.requirement("fhir-r4.search.strict")
+@pytest.mark.capability("fhir.rest.errors")
+@pytest.mark.title_en("With Prefer: handling=strict, an unknown search parameter is rejected")
+@pytest.mark.fhir_probe
+def test_strict_unknown_parameter_rejected(fhir_client):
+    """Avec Prefer: handling=strict, un paramètre de recherche inconnu est rejeté"""
+    response = _strict_search(fhir_client)
+    expect(400 <= response.status < 500, STRICT_IGNORED, response.url, status=response.status)
+
+
+@pytest.mark.requirement("fhir-r4.errors.operation-outcome")
+@pytest.mark.capability("fhir.rest.errors")
+@pytest.mark.title_en("The error on an invalid request is an OperationOutcome")
+@pytest.mark.fhir_probe
+def test_invalid_request_is_operation_outcome(fhir_client, lang):
+    """L'erreur sur une requête invalide est un OperationOutcome"""
+    _expect_operation_outcome(_strict_search(fhir_client), lang)

@@ -1,13 +1,20 @@
-"""read, vread, ETag."""
+"""read, meta.versionId, ETag, conditional read, vread: one requirement each."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import expect
-from conformance.campaign.fhir import expect_resource, expect_status
-
-READ = ("FHIR R4", "§3.1.0.2 read / §3.1.0.3 vread / §3.1.0.5 ETag")
+from conformance.sdk import expect
+from conformance.sdk.fhir import expect_resource, expect_status
+from conformance.suites.fhir_basics.rules import (
+    ETAG_MISSING,
+    ETAG_VERSION,
+    IF_NONE_MATCH,
+    READ_ID,
+    READ_VERSION_ID,
+    VREAD_STATUS,
+    VREAD_VERSION,
+)
 
 
 @pytest.fixture(scope="module")
@@ -17,66 +24,76 @@ def patient(fhir_client, any_patient_id) -> dict:
     return expect_resource(response, "Patient")
 
 
-@pytest.mark.requirement(*READ, text="GET [base]/[type]/[id] returns the resource with its id and version")
-@pytest.mark.capability("fhir.rest.read")
-@pytest.mark.title_en("read returns the resource with its id and meta.versionId")
-def test_read(fhir_client, any_patient_id, patient):
-    """La lecture renvoie la ressource avec son id et meta.versionId"""
-    expect(
-        patient.get("id") == any_patient_id,
-        "read-id",
-        "id différent de celui demandé",
-        "id differs from the one requested",
-        location="Patient.id",
-    )
-    expect(
-        (patient.get("meta") or {}).get("versionId"),
-        "read-version-id",
-        "meta.versionId absent",
-        "meta.versionId missing",
-        location="Patient.meta.versionId",
-    )
+def _version(patient: dict) -> str:
+    return str((patient.get("meta") or {}).get("versionId") or "")
 
 
-@pytest.mark.requirement(*READ, text='read returns ETag W/"versionId"; If-None-Match with it gives 304')
+@pytest.mark.requirement("fhir-r4.read.id")
 @pytest.mark.capability("fhir.rest.read")
-@pytest.mark.title_en("read carries an ETag and honours If-None-Match")
+@pytest.mark.title_en("read returns the resource with the id asked for")
+def test_read_id(any_patient_id, patient):
+    """La lecture renvoie la ressource de l'id demandé"""
+    got = patient.get("id")
+    expect(got == any_patient_id, READ_ID, "Patient.id", got=got, asked=any_patient_id)
+
+
+@pytest.mark.requirement("fhir-r4.read.version-id")
+@pytest.mark.capability("fhir.rest.read")
+@pytest.mark.title_en("read returns meta.versionId")
+def test_version_id(patient):
+    """La lecture renvoie meta.versionId"""
+    expect(_version(patient), READ_VERSION_ID, "Patient.meta.versionId")
+
+
+@pytest.mark.requirement("fhir-r4.read.etag")
+@pytest.mark.capability("fhir.rest.read")
+@pytest.mark.title_en('read carries an ETag W/"versionId"')
 def test_etag(fhir_client, any_patient_id, patient):
-    """La lecture porte un ETag et respecte If-None-Match"""
+    """La lecture porte un ETag W/"versionId\""""
     response = fhir_client.read("Patient", any_patient_id)
-    etag = response.headers.get("ETag", "")
-    version = (patient.get("meta") or {}).get("versionId", "")
-    expect(etag, "read-etag-missing", "en-tête ETag absent", "ETag header missing", location="ETag")
-    expect(
-        etag.strip() == f'W/"{version}"',
-        "read-etag-version",
-        f'ETag {etag!r} ne correspond pas à meta.versionId {version!r} (attendu W/"{version}")',
-        f'ETag {etag!r} does not match meta.versionId {version!r} (expected W/"{version}")',
-        location="ETag",
-    )
+    etag = response.headers.get("ETag", "").strip()
+    if not expect(etag, ETAG_MISSING, "ETag"):
+        return
+    version = _version(patient)
+    if version:  # without meta.versionId (its own requirement), only the ETag's presence is judged
+        expect(etag == f'W/"{version}"', ETAG_VERSION, "ETag", etag=etag, version=version)
+
+
+@pytest.mark.requirement("fhir-r4.read.conditional")
+@pytest.mark.capability("fhir.rest.read")
+@pytest.mark.title_en("If-None-Match with the current version returns 304")
+def test_if_none_match(fhir_client, any_patient_id, patient, lang):
+    """If-None-Match avec la version courante renvoie 304"""
+    first = fhir_client.read("Patient", any_patient_id)
+    etag = first.headers.get("ETag", "").strip() or (f'W/"{_version(patient)}"' if _version(patient) else "")
+    if not etag:
+        pytest.skip(
+            "ni ETag ni meta.versionId : aucune version à présenter"
+            if lang == "fr"
+            else "neither ETag nor meta.versionId: no version to present"
+        )
     conditional = fhir_client.read("Patient", any_patient_id, headers={"If-None-Match": etag})
-    expect(
-        conditional.status == 304,
-        "read-if-none-match",
-        f"If-None-Match avec l'ETag courant: HTTP {conditional.status} au lieu de 304",
-        f"If-None-Match with the current ETag: HTTP {conditional.status} instead of 304",
-    )
+    expect(conditional.status == 304, IF_NONE_MATCH, "If-None-Match", etag=etag, status=conditional.status)
 
 
-@pytest.mark.requirement(*READ, text="GET [base]/[type]/[id]/_history/[vid]")
+@pytest.mark.requirement("fhir-r4.read.vread")
 @pytest.mark.capability("fhir.rest.read")
 @pytest.mark.title_en("vread returns the requested version")
-def test_vread(fhir_client, any_patient_id, patient):
+def test_vread(fhir_client, any_patient_id, patient, lang):
     """vread renvoie la version demandée"""
-    version = (patient.get("meta") or {}).get("versionId")
+    version = _version(patient)
     if not version:
-        pytest.skip("meta.versionId absent: vread impossible")
+        pytest.skip("meta.versionId absent : vread impossible" if lang == "fr" else "meta.versionId missing: no vread")
     response = fhir_client.vread("Patient", any_patient_id, version)
-    expect_status(response, 200)
+    if not expect(response.status == 200, VREAD_STATUS, response.url, url=response.url, status=response.status):
+        return
     resource = expect_resource(response, "Patient")
+    got_version, got_id = (resource.get("meta") or {}).get("versionId"), resource.get("id")
     expect(
-        (resource.get("meta") or {}).get("versionId") == version and resource.get("id") == any_patient_id,
-        "vread-version",
-        "vread ne renvoie pas la version demandée",
-        "vread does not return the requested version",
+        got_version == version and got_id == any_patient_id,
+        VREAD_VERSION,
+        "Patient.meta.versionId",
+        version=version,
+        got_version=got_version,
+        got_id=got_id,
     )

@@ -8,16 +8,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance.campaign.checks import expect
-from conformance.campaign.fhir import expect_status
+from conformance.sdk import expect, require
+from conformance.sdk.fhir import expect_status
+from conformance.suites.fhir_basics.rules import TLS_VERIFY_OFF, TLS_VERSION
 
-TLS = ("ANS Référentiel de sécurité / PGSSI-S", "TLS 1.2 minimum, server authentication, IGC-Santé certificates")
 
-
-@pytest.mark.requirement(
-    *TLS,
-    text="The FHIR endpoint is served over TLS 1.2+ with a certificate the configured CA verifies; mutual TLS when a client certificate is configured",
-)
+@pytest.mark.requirement("security.tls")
 @pytest.mark.capability("security.tls")
 @pytest.mark.title_en("TLS 1.2+ with a verified certificate (and mutual TLS when configured)")
 def test_tls(fhir_client, config, evidence, lang):
@@ -29,12 +25,7 @@ def test_tls(fhir_client, config, evidence, lang):
             if lang == "fr"
             else "fhir.base_url is plain http://: TLS not tested"
         )
-    expect(
-        config.tls.verify,
-        "tls-verify-off",
-        "vérification du certificat désactivée (tls.verify = false) : l'identité du serveur n'est pas prouvée",
-        "certificate verification turned off (tls.verify = false): the server's identity is not proven",
-    )
+    require(config.tls.verify, TLS_VERIFY_OFF, "tls.verify")
     from conformance.transport.http import build_ssl_context
 
     context = build_ssl_context(config.tls)
@@ -55,11 +46,6 @@ def test_tls(fhir_client, config, evidence, lang):
     evidence.attach(
         "tls-handshake.json", json.dumps(details, ensure_ascii=False, indent=1, default=str), "application/json"
     )
-    expect(
-        version in ("TLSv1.2", "TLSv1.3"),
-        "tls-version",
-        f"version négociée {version} (TLS 1.2 minimum)",
-        f"negotiated version {version} (TLS 1.2 minimum)",
-    )
+    expect(version in ("TLSv1.2", "TLSv1.3"), TLS_VERSION, "", version=version)
     # the FHIR exchange itself, with the client certificate when one is configured
     expect_status(fhir_client.metadata(), 200)

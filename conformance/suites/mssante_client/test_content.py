@@ -28,7 +28,7 @@ def test_pdf(mss_channel, mss_documents, evidence):
 @pytest.mark.title_en("The attached IHE_XDM archives conform (metadata, INS, hashes, CI-SIS documents)")
 def test_xdm_archive(mss_channel, mss_documents, evidence, lang):
     """Les archives IHE_XDM jointes sont conformes (métadonnées, INS, empreintes, documents CI-SIS)"""
-    from conformance.campaign.checks import expect_valid
+    from conformance.sdk import expect_valid
     from conformance.validation.cda import validate_xdm
     from conformance.validation.mssante import read_message
     from conformance.validation.options import ValidateOptions

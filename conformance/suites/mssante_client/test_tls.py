@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import ConformanceFailure
 from conformance.campaign.mssante_checks import HarnessInconclusive, describe_session, sessions_json
 from conformance.findings import finding
+from conformance.sdk import ConformanceFailure
 
 PROBES = {
     "legacy-tls": ("un opérateur n'offrant que TLS 1.0/1.1", "an operator offering only TLS 1.0/1.1"),

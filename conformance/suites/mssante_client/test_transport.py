@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import ConformanceFailure
 from conformance.campaign.mssante_checks import (
     HarnessInconclusive,
     describe_session,
@@ -17,6 +16,7 @@ from conformance.campaign.mssante_checks import (
     skip_if_disabled,
 )
 from conformance.findings import finding
+from conformance.sdk import ConformanceFailure
 
 
 def _sessions(channel, evidence, lang):

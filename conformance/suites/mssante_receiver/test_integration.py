@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import ConformanceFailure, fail
 from conformance.campaign.mssante_checks import HarnessInconclusive
+from conformance.findings import Severity, finding
+from conformance.sdk import ConformanceFailure
 from conformance.validation.mssante import check_mdn_outcome, check_mdn_structure, read_mdn
 
 CASES_FR = {
@@ -49,13 +50,20 @@ def _notification(correspondence, evidence, lang, case):
             lang,
         )
     if not mdns:
-        fail(
-            "mss-mdn-missing",
-            f"Aucun accusé (MDN) reçu en {correspondence.cfg.wait_seconds:g} s pour le {CASES_FR[case]} "
-            f"({sent.message_id}), alors qu'il était demandé (Disposition-Notification-To).",
-            f"No notification (MDN) within {correspondence.cfg.wait_seconds:g} s for the {case} message "
-            f"({sent.message_id}), although one was requested (Disposition-Notification-To).",
-            location=sent.message_id,
+        raise ConformanceFailure(
+            [
+                finding(
+                    Severity.ERROR,
+                    "processing",
+                    "mss-mdn-missing",
+                    sent.message_id,
+                    f"Aucun accusé (MDN) reçu en {correspondence.cfg.wait_seconds:g} s pour le {CASES_FR[case]} "
+                    f"({sent.message_id}), alors qu'il était demandé (Disposition-Notification-To).",
+                    f"No notification (MDN) within {correspondence.cfg.wait_seconds:g} s for the {case} message "
+                    f"({sent.message_id}), although one was requested (Disposition-Notification-To).",
+                    source="suite",
+                )
+            ]
         )
     for number, mdn in enumerate(mdns, start=1):
         evidence.attach(f"mdn-{case}-{number}.eml", mdn.data, "message/rfc822")

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import ConformanceFailure, expect_valid
 from conformance.campaign.hl7v2 import OK_CODES, REJECT_CODES, segments
-from conformance.findings import Severity, finding
-
-PAM = "IHE PAM FR 2.11"
-ACK_RULES = ("HL7 v2.5 / IHE ITI TF-2", "Ch.2 §2.9 acknowledgement; MSA-1, MSA-2 = MSH-10; ERR with AE/AR")
+from conformance.sdk import Text, expect, expect_valid, resource
+from conformance.suites.pam.rules import ACK_ERR_MISSING
 
 
 @pytest.fixture(scope="module")
@@ -18,21 +15,17 @@ def stay(hl7v2, qualified_patients):
 
 
 def _exchange(mllp_client, hl7v2, evidence, messages: list[str], expected=OK_CODES) -> None:
-    outcomes = []
+    """Send each message, judge each acknowledgement on its own (a bad first ACK does not hide the second)."""
     for message in messages:
+        trigger = message.split("\r")[0].split("|")[8]
         ack = mllp_client.send(message)
         outcome = hl7v2.check_ack(message, ack, expected)
-        trigger = message.split("\r")[0].split("|")[8]
         outcome.subject = f"ACK of {trigger}"
-        outcomes.append(outcome)
-    for outcome in outcomes:
         evidence.note(*[f for f in outcome.findings if not f.severity.is_failure])
-    expect_valid(outcomes, "acquittement", "acknowledgement")
+        expect_valid(outcome)
 
 
-@pytest.mark.requirement(
-    PAM, "ITI-31 A01 admission (ZBE INSERT)", text="An admission is acknowledged AA, MSA-2 = MSH-10"
-)
+@pytest.mark.requirement("pam.ack.accepted")
 @pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
 @pytest.mark.title_en("Admission (A01) accepted")
 def test_admission(mllp_client, hl7v2, stay, evidence):
@@ -40,7 +33,7 @@ def test_admission(mllp_client, hl7v2, stay, evidence):
     _exchange(mllp_client, hl7v2, evidence, [stay.admit()])
 
 
-@pytest.mark.requirement(PAM, "ITI-31 A02 transfer (ZBE-9 nature)", text="A transfer is acknowledged AA")
+@pytest.mark.requirement("pam.ack.accepted")
 @pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
 @pytest.mark.title_en("Transfer (A02) accepted")
 def test_transfer(mllp_client, hl7v2, qualified_patients, evidence):
@@ -49,7 +42,7 @@ def test_transfer(mllp_client, hl7v2, qualified_patients, evidence):
     _exchange(mllp_client, hl7v2, evidence, [stay.admit(), stay.transfer()])
 
 
-@pytest.mark.requirement(PAM, "ITI-31 A03 discharge", text="A discharge is acknowledged AA")
+@pytest.mark.requirement("pam.ack.accepted")
 @pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
 @pytest.mark.title_en("Discharge (A03) accepted")
 def test_discharge(mllp_client, hl7v2, qualified_patients, evidence):
@@ -58,9 +51,7 @@ def test_discharge(mllp_client, hl7v2, qualified_patients, evidence):
     _exchange(mllp_client, hl7v2, evidence, [stay.admit(), stay.discharge()])
 
 
-@pytest.mark.requirement(
-    PAM, "ITI-31 Z99 correction (ZBE-4 UPDATE, ZBE-6 original trigger)", text="A movement update is acknowledged AA"
-)
+@pytest.mark.requirement("pam.ack.accepted")
 @pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
 @pytest.mark.title_en("Movement update (Z99) accepted")
 def test_movement_update(mllp_client, hl7v2, qualified_patients, evidence):
@@ -69,7 +60,7 @@ def test_movement_update(mllp_client, hl7v2, qualified_patients, evidence):
     _exchange(mllp_client, hl7v2, evidence, [stay.admit(), stay.correct_admission()])
 
 
-@pytest.mark.requirement(PAM, "ITI-30 A31 update patient information", text="A demographics update is acknowledged AA")
+@pytest.mark.requirement("pam.ack.accepted")
 @pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
 @pytest.mark.title_en("Patient update (A31) accepted")
 def test_patient_update(mllp_client, hl7v2, qualified_patients, evidence):
@@ -78,7 +69,7 @@ def test_patient_update(mllp_client, hl7v2, qualified_patients, evidence):
     _exchange(mllp_client, hl7v2, evidence, [stay.update_patient()])
 
 
-@pytest.mark.requirement(PAM, "ITI-30 A40 merge (MRG-1)", text="A merge of two identifiers is acknowledged AA")
+@pytest.mark.requirement("pam.ack.accepted")
 @pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
 @pytest.mark.title_en("Patient merge (A40) accepted")
 def test_merge(mllp_client, hl7v2, qualified_patients, evidence):
@@ -99,7 +90,7 @@ DEFECTS = {
 }
 
 
-@pytest.mark.requirement(*ACK_RULES, text="A defective message is rejected (AE/AR) with an ERR segment, MSA-2 = MSH-10")
+@pytest.mark.requirement("pam.ack.rejected")
 @pytest.mark.capability("movements.pam.ack")
 @pytest.mark.title_en("A defective message is rejected with AE/AR and ERR")
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
@@ -109,21 +100,8 @@ def test_defective_message_rejected(mllp_client, hl7v2, qualified_patients, evid
     message = getattr(hl7v2.factory(qualified_patients[0]), builder)()
     ack = mllp_client.send(message)
     outcome = hl7v2.check_ack(message, ack, REJECT_CODES)
-    outcome.subject = f"ACK ({what_en})"
-    if not any(s[0] == "ERR" for s in segments(ack)):
-        outcome.add(
-            finding(
-                Severity.ERROR,
-                "required",
-                "ack-err-missing",
-                "ERR",
-                f"{what_fr}: l'acquittement ne porte pas de segment ERR",
-                f"{what_en}: the acknowledgement carries no ERR segment",
-                source="suite",
-            )
-        )
-    if not outcome.is_valid:
-        raise ConformanceFailure(
-            outcome.findings,
-            *((f"{what_fr}: " + outcome.errors[0].message_fr, f"{what_en}: " + outcome.errors[0].message_en)),
-        )
+    outcome.subject = f"ACK ({what_fr if lang == 'fr' else what_en})"
+    with resource("ACK", defect):
+        expect_valid(outcome)
+        has_err = any(s[0] == "ERR" for s in segments(ack))
+        expect(has_err, ACK_ERR_MISSING, "ERR", defect=Text(what_fr, what_en))

@@ -1,0 +1,24 @@
+"""The rules of the CI-SIS document transmission over HL7 v2 suite."""
+
+from __future__ import annotations
+
+from conformance.sdk import SHALL, RuleSet
+
+rules = RuleSet("documents-hl7v2")
+
+OBX_ENCODING = rules.rule(
+    "cisis-obx-encoding",
+    "cisis.hl7v2.obx-base64",
+    SHALL,
+    fr="OBX-5.4 = {encoding!r} au lieu de Base64",
+    en="OBX-5.4 = {encoding!r} instead of Base64",
+    code="value",
+)
+OBX_BASE64 = rules.rule(
+    "cisis-obx-base64",
+    "cisis.hl7v2.obx-base64",
+    SHALL,
+    fr="OBX-5.5 n'est pas du Base64",
+    en="OBX-5.5 is not Base64",
+    code="value",
+)
