@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import fail
 from conformance.campaign.mssante_checks import HarnessInconclusive, skip_if_disabled
+from conformance.findings import Severity, finding
+from conformance.sdk import ConformanceFailure
 
 
 @pytest.fixture(scope="session")
@@ -35,13 +36,20 @@ def test_fetches_over_imap_starttls(mss_channel, fetched, evidence, lang):
     skip_if_disabled(mss_channel, "mss-imap", lang)
     evidence.attach("imap-dovecot.log", fetched.log, "text/plain")
     if fetched.plaintext_attempts:
-        fail(
-            "mss-imap-starttls",
-            f"{fetched.plaintext_attempts} tentative(s) d'authentification IMAP en clair avant STARTTLS (refusées "
-            "par l'opérateur).",
-            f"{fetched.plaintext_attempts} IMAP login attempt(s) in clear before STARTTLS (refused by the operator).",
-            location=fetched.delivered_to,
-            code="security",
+        raise ConformanceFailure(
+            [
+                finding(
+                    Severity.ERROR,
+                    "security",
+                    "mss-imap-starttls",
+                    fetched.delivered_to,
+                    f"{fetched.plaintext_attempts} tentative(s) d'authentification IMAP en clair avant STARTTLS "
+                    "(refusées par l'opérateur).",
+                    f"{fetched.plaintext_attempts} IMAP login attempt(s) in clear before STARTTLS (refused by the "
+                    "operator).",
+                    source="suite",
+                )
+            ]
         )
     if not fetched.seen:
         raise HarnessInconclusive(
