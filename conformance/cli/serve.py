@@ -44,6 +44,22 @@ def _split(value: str | None) -> list[str]:
 @click.option(
     "--send-to", default=None, metavar="HOST:PORT", help="Also emit the scripted PAM FR sequence to this MLLP listener."
 )
+@click.option(
+    "--validation", is_flag=True, help="Start the validation service (POST /validate, FHIR $validate) instead."
+)
+@click.option(
+    "--port",
+    "validation_port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Validation service port (0 = any free port).",
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Validations at once.")
+@click.option("--max-request-mb", default=64, show_default=True, type=click.IntRange(1, 1024), help="Largest body.")
+@click.option(
+    "--request-timeout", default=300.0, show_default=True, type=click.FloatRange(1, 3600), help="Seconds per request."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the endpoints and test data as JSON.")
 @click.option("--list", "list_only", is_flag=True, help="List the fault and hostile mode names, then exit.")
 def command(
@@ -56,10 +72,23 @@ def command(
     mutual_tls: bool,
     allow_non_loopback: bool,
     send_to: str | None,
+    validation: bool,
+    validation_port: int,
+    workers: int,
+    max_request_mb: int,
+    request_timeout: float,
     as_json: bool,
     list_only: bool,
 ) -> None:
     """Démarre les points de terminaison de référence / Start the reference endpoints (until Ctrl-C)."""
+    if validation:
+        from conformance.service.server import ServiceLimits
+
+        limits = ServiceLimits(
+            max_request_bytes=max_request_mb * 1024 * 1024, request_timeout=request_timeout, workers=workers
+        )
+        _serve_validation(host, validation_port, limits, allow_non_loopback, as_json)
+        return
     from conformance.reference.endpoints import NonLoopbackError, ReferenceEndpoints
     from conformance.reference.faults import FAULTS, UnknownFaultError
     from conformance.reference.hostile import HOSTILE_MODES, UnknownHostileModeError
@@ -104,6 +133,29 @@ def command(
     finally:
         endpoints.stop()
         click.echo("reference endpoints stopped", err=True)
+
+
+def _serve_validation(host: str, port: int, limits, allow_non_loopback: bool, as_json: bool) -> None:
+    from conformance.service.server import NonLoopbackError, ValidationService
+
+    try:
+        service = ValidationService(host, port, limits=limits, allow_non_loopback=allow_non_loopback)
+    except (NonLoopbackError, OSError) as exc:
+        raise click.ClickException(f"cannot start the validation service: {exc}") from exc
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    url = service.start()
+    try:
+        if as_json:
+            click.echo(json.dumps({"validation_url": url}))
+        else:
+            click.echo(f"Validation service {url}  (POST /validate, POST /$validate, GET /health)")
+            click.echo("Ctrl-C to stop.", err=True)
+        stop.wait()
+    finally:
+        service.stop()
+        click.echo("validation service stopped", err=True)
 
 
 def _announce(endpoints, as_json: bool) -> None:

@@ -56,6 +56,20 @@ _MAX_INPUT = 512 * 1024 * 1024
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
 @click.option("--summary", is_flag=True, help="One line per validated item and totals, instead of every issue.")
+@click.option(
+    "--server",
+    metavar="URL",
+    envvar="HOPEN_VALIDATION_SERVER",
+    help="Send the inputs to a running `conformance serve --validation` (env HOPEN_VALIDATION_SERVER).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(0, 64),
+    default=1,
+    show_default=True,
+    help="Validate files in N worker processes (0 = one per core); engines compile once per worker.",
+)
 def command(
     inputs: tuple[Path, ...],
     profiles: tuple[str, ...],
@@ -67,6 +81,8 @@ def command(
     output_format: str,
     lang: str,
     summary: bool,
+    server: str | None,
+    jobs: int,
 ) -> None:
     """Validate files, folders or FHIR packages; prints issues (text) or OperationOutcomes (json)."""
     options = ValidateOptions(
@@ -92,9 +108,13 @@ def command(
         raise click.UsageError(
             "aucun fichier à valider dans les entrées données" if lang == "fr" else "no file to validate in the inputs"
         )
-    outcomes: list[Outcome] = []
-    for path in paths:
-        outcomes.extend(validate_path(path, options))
+    from conformance.service.client import ServiceUnavailable
+
+    try:
+        outcomes = _validate_all(paths, options, server, jobs)
+    except ServiceUnavailable as exc:
+        click.echo(for_terminal(exc.message(lang)), err=True)
+        sys.exit(2)
     if output_format == "json":
         click.echo(for_terminal(json.dumps(_as_json(outcomes, lang), ensure_ascii=False, indent=2)))
     elif summary:
@@ -103,6 +123,20 @@ def command(
         for outcome in outcomes:
             click.echo(for_terminal(outcome.render(lang)))
     sys.exit(0 if all(o.is_valid for o in outcomes) else 1)
+
+
+def _validate_all(paths: list[Path], options: ValidateOptions, server: str | None, jobs: int) -> list[Outcome]:
+    """In this process, in `jobs` worker processes (batch), or on a validation service; input order kept."""
+    workers = min(len(paths), jobs or (os.cpu_count() or 1))
+    if workers <= 1 or server:
+        return [outcome for path in paths for outcome in validate_path(path, options, server)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: the parent may already hold Saxon or loaded packages, which a fork would duplicate badly
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        batches = pool.map(validate_path, paths, [options] * len(paths), chunksize=1)
+        return [outcome for batch in batches for outcome in batch]
 
 
 def _refuse_special_inputs(inputs: tuple[Path, ...], lang: str) -> None:
@@ -141,8 +175,10 @@ def _expand(inputs: tuple[Path, ...]) -> Iterator[Path]:
                 yield child
 
 
-def validate_path(path: Path, options: ValidateOptions) -> list[Outcome]:
-    """Validate one file (any supported kind); never raises for bad content, never blocks on a special file."""
+def validate_path(path: Path, options: ValidateOptions, server: str | None = None) -> list[Outcome]:
+    """Validate one file (any supported kind); never raises for bad content, never blocks on a special file.
+
+    With `server`, the bytes go to that validation service (ServiceUnavailable when it cannot answer)."""
     name = str(path)
     try:
         info = path.stat()
@@ -164,6 +200,10 @@ def validate_path(path: Path, options: ValidateOptions) -> list[Outcome]:
         return [_problem(name, "input-unreadable", f"Lecture impossible : {exc}", f"Cannot read: {exc}")]
     if len(data) > _MAX_INPUT:  # grew while read
         return [_problem(name, "input-too-large", *_too_large())]
+    if server:
+        from conformance.service.client import validate_remote
+
+        return validate_remote(server, data, name=name, options=options)
     return validate_bytes(data, name, options)
 
 

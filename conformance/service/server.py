@@ -1,0 +1,408 @@
+"""HTTP validation service (`conformance serve --validation`): bounded like the harness's other listeners.
+
+Bounds: loopback unless asked otherwise, `max_connections` open at once (shared `ListenerGuard`), a body of
+at most `max_request_bytes` with a Content-Length, `idle_timeout` on the socket, `request_timeout` seconds per
+validation (the answer is then a 503 OperationOutcome; the validation finishes in the background, holding
+one of the `workers`). Validations run on `workers` threads: the engines' compiled state is shared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, replace
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from conformance.findings import Outcome, finding
+from conformance.transport.limits import DEFAULT_BIND_HOST, ListenerGuard, ListenerLimits
+from conformance.validation.options import ValidateOptions
+
+FHIR_JSON = "application/fhir+json"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLimits:
+    max_connections: int = 16
+    max_request_bytes: int = 64 * 1024 * 1024
+    idle_timeout: float = 30.0
+    request_timeout: float = 300.0
+    workers: int = 1
+
+
+class NonLoopbackError(ValueError):
+    """Binding an address other than loopback was not explicitly allowed."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def options_from_query(query: dict[str, list[str]], base: ValidateOptions | None = None) -> ValidateOptions:
+    """Query parameters named like the CLI options: profile (repeatable), ig, hl7v2_profile, schematron, lang."""
+    options = replace(base or ValidateOptions())
+
+    def last(name: str) -> str | None:
+        values = query.get(name) or query.get(name.replace("_", "-"))
+        return values[-1] if values else None
+
+    lang = last("lang")
+    if lang in ("fr", "en"):
+        options.lang = lang
+    options.profiles = [*options.profiles, *query.get("profile", [])]
+    options.igs = [*options.igs, *query.get("ig", [])]
+    options.hl7v2_profile = last("hl7v2_profile") or options.hl7v2_profile
+    options.schematron = last("schematron") or options.schematron
+    pack = last("cda_pack")
+    if pack:
+        options.cda_pack = Path(pack)
+    return options
+
+
+def _problem_outcome(name: str, rule: str, fr: str, en: str, code: str = "processing") -> Outcome:
+    outcome = Outcome(subject=name, kind="input")
+    outcome.add(finding("fatal", code, rule, "", fr, en, source="tool"))
+    return outcome
+
+
+@dataclass
+class ServiceState:
+    limits: ServiceLimits
+    options: ValidateOptions
+    guard: ListenerGuard
+    executor: ThreadPoolExecutor
+    ready: threading.Event = field(default_factory=threading.Event)
+    warm_seconds: float | None = None
+    served: int = 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "hopen-conformance-validation"
+    protocol_version = "HTTP/1.1"
+    state: ServiceState  # set on the subclass built per service
+
+    def setup(self) -> None:
+        self.timeout = self.state.limits.idle_timeout
+        super().setup()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # inputs may carry patient data: no request log
+
+    def handle(self) -> None:
+        admission = self.state.guard.admit(self.client_address[0] if self.client_address else "")
+        if admission is None:
+            self.close_connection = True
+            self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""  # answered before reading
+            with contextlib.suppress(OSError):
+                self._send_json(HTTPStatus.SERVICE_UNAVAILABLE, self._issue("too-costly", "connexions", "connections"))
+            return
+        try:
+            super().handle()
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
+        finally:
+            self.state.guard.release(admission)
+
+    # ---------------------------------------------------------------- routes
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path.rstrip("/")
+        if path in ("/health", ""):
+            self._send_json(
+                HTTPStatus.OK,
+                {
+                    "status": "ready" if self.state.ready.is_set() else "warming",
+                    "served": self.state.served,
+                    "warm_seconds": self.state.warm_seconds,
+                },
+            )
+        elif path == "/metadata":
+            self._send_json(HTTPStatus.OK, _capability_statement(), FHIR_JSON)
+        else:
+            self._send_json(HTTPStatus.NOT_FOUND, self._issue("not-found", "ressource inconnue", "unknown resource"))
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        path = unquote(url.path).rstrip("/")
+        query = parse_qs(url.query, keep_blank_values=True)
+        body = self._read_body()
+        if body is None:
+            return
+        if path == "/validate":
+            self._validate(body, query)
+        elif path.endswith("/$validate") and path.count("/") <= 2:
+            self._fhir_validate(body, query)
+        else:
+            self._send_json(HTTPStatus.NOT_FOUND, self._issue("not-found", "ressource inconnue", "unknown resource"))
+
+    # ---------------------------------------------------------------- helpers
+
+    def _read_body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
+            self.close_connection = True
+            self._send_json(
+                HTTPStatus.LENGTH_REQUIRED, self._issue("invalid", "Content-Length requis", "Content-Length required")
+            )
+            return None
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self.close_connection = True
+            self._send_json(
+                HTTPStatus.LENGTH_REQUIRED, self._issue("invalid", "Content-Length requis", "Content-Length required")
+            )
+            return None
+        limit = self.state.limits.max_request_bytes
+        if length < 0 or length > limit:
+            self.close_connection = True
+            self._send_json(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                self._issue(
+                    "too-costly", f"corps de requête au-delà de {limit} octets", f"request body over {limit} bytes"
+                ),
+            )
+            return None
+        data = self.rfile.read(length)
+        if len(data) < length:
+            self.close_connection = True
+            return None
+        return data
+
+    def _run(self, work) -> Any:
+        future = self.state.executor.submit(work)
+        try:
+            return future.result(timeout=self.state.limits.request_timeout)
+        except FutureTimeout:
+            return None
+
+    def _validate(self, body: bytes, query: dict[str, list[str]]) -> None:
+        from conformance.cli.validate import _as_json, validate_bytes
+
+        options = options_from_query(query, self.state.options)
+        name = (query.get("name") or ["input"])[-1][:500]
+        outcomes = self._run(lambda: validate_bytes(body, name, options))
+        if outcomes is None:
+            self._timeout(name, options.lang)
+            return
+        self.state.served += 1
+        valid = all(o.is_valid for o in outcomes)
+        if (query.get("format") or ["json"])[-1] == "outcomes":  # what `validate --server` reads back
+            self._send_json(HTTPStatus.OK, {"outcomes": [o.to_dict() for o in outcomes]}, valid=valid)
+        else:
+            self._send_json(HTTPStatus.OK, _as_json(outcomes, options.lang), FHIR_JSON, valid=valid)
+
+    def _fhir_validate(self, body: bytes, query: dict[str, list[str]]) -> None:
+        from conformance.cli.validate import validate_bytes
+
+        options = options_from_query(query, self.state.options)
+        resource, profiles = _resource_of(body)
+        if resource is None:
+            self._send_json(
+                HTTPStatus.BAD_REQUEST,
+                self._issue(
+                    "invalid",
+                    "corps : une ressource FHIR ou un Parameters attendu",
+                    "body: a FHIR resource or Parameters expected",
+                ),
+                FHIR_JSON,
+            )
+            return
+        options.profiles = [*options.profiles, *profiles]
+        outcomes = self._run(lambda: validate_bytes(resource, "resource", options))
+        if outcomes is None:
+            self._timeout("resource", options.lang)
+            return
+        self.state.served += 1
+        outcome = outcomes[0] if len(outcomes) == 1 else _merged(outcomes)
+        self._send_json(HTTPStatus.OK, outcome.to_operation_outcome(options.lang), FHIR_JSON, valid=outcome.is_valid)
+
+    def _timeout(self, name: str, lang: str) -> None:
+        seconds = self.state.limits.request_timeout
+        outcome = _problem_outcome(
+            name,
+            "validation-timeout",
+            f"Validation non terminée en {seconds:g} s (limite du service) : résultat non concluant",
+            f"Validation not finished within {seconds:g} s (service limit): inconclusive",
+            code="timeout",
+        )
+        self._send_json(HTTPStatus.SERVICE_UNAVAILABLE, outcome.to_operation_outcome(lang), FHIR_JSON)
+
+    def _issue(self, code: str, fr: str, en: str) -> dict[str, Any]:
+        return {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": code, "details": {"text": f"{fr} / {en}"}}],
+        }
+
+    def _send_json(
+        self,
+        status: HTTPStatus,
+        payload: dict[str, Any],
+        content_type: str = "application/json",
+        valid: bool | None = None,
+    ) -> None:
+        data = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        if valid is not None:
+            self.send_header("X-Hopen-Valid", "true" if valid else "false")
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _merged(outcomes: list[Outcome]) -> Outcome:
+    merged = Outcome(subject=outcomes[0].subject, kind=outcomes[0].kind)
+    for outcome in outcomes:
+        merged.extend(outcome.findings)
+    return merged
+
+
+def _resource_of(body: bytes) -> tuple[bytes | None, list[str]]:
+    """The resource to validate and the profiles a Parameters names (JSON); XML resources pass through."""
+    text = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        return body, []
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None, []
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        return None, []
+    if data["resourceType"] != "Parameters":
+        return body, []
+    resource = None
+    profiles: list[str] = []
+    for parameter in data.get("parameter") or []:
+        if not isinstance(parameter, dict):
+            continue
+        if parameter.get("name") == "resource" and isinstance(parameter.get("resource"), dict):
+            resource = json.dumps(parameter["resource"]).encode("utf-8")
+        elif parameter.get("name") == "profile":
+            value = parameter.get("valueUri") or parameter.get("valueCanonical") or parameter.get("valueString")
+            if isinstance(value, str):
+                profiles.append(value)
+    return resource, profiles
+
+
+def _capability_statement() -> dict[str, Any]:
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "kind": "instance",
+        "fhirVersion": "4.0.1",
+        "format": ["json", "xml"],
+        "rest": [
+            {
+                "mode": "server",
+                "operation": [
+                    {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}
+                ],
+            }
+        ],
+    }
+
+
+def warm_engines(options: ValidateOptions) -> float:
+    """Load what the first request would otherwise pay: FHIR packages, HL7 v2 profiles, CDA schematrons."""
+    started = time.perf_counter()
+    for step in (_warm_fhir, _warm_hl7v2, _warm_cda):
+        try:
+            step(options)
+        except Exception:  # a missing engine is reported when a request needs it
+            continue
+    return time.perf_counter() - started
+
+
+def _warm_fhir(options: ValidateOptions) -> None:
+    from conformance.validation.fhir.inputs import _validator_for
+
+    _validator_for(options)
+
+
+def _warm_hl7v2(options: ValidateOptions) -> None:
+    from conformance.cli.validate import validate_bytes
+
+    sample = b"MSH|^~\\&|A|B|C|D|20240101000000||ADT^A01^ADT_A01|1|P|2.5\rEVN||20240101000000\rPID|||1^^^X||N^P\r"
+    validate_bytes(sample, "warm-up", replace(options, hl7v2_profile=options.hl7v2_profile or "pam-fr-2.11"))
+
+
+def _warm_cda(options: ValidateOptions) -> None:
+    from conformance.validation.cda import warm_up
+
+    warm_up(options)
+
+
+class ValidationService:
+    """The service on a background thread: `start()` returns its base URL, `stop()` closes it."""
+
+    def __init__(
+        self,
+        host: str = DEFAULT_BIND_HOST,
+        port: int = 0,
+        *,
+        limits: ServiceLimits | None = None,
+        options: ValidateOptions | None = None,
+        warm: bool = True,
+        allow_non_loopback: bool = False,
+    ) -> None:
+        if not _is_loopback(host) and not allow_non_loopback:
+            raise NonLoopbackError(f"refusing to bind {host}: loopback only unless explicitly allowed")
+        self.limits = limits or ServiceLimits()
+        self.state = ServiceState(
+            limits=self.limits,
+            options=options or ValidateOptions(),
+            guard=ListenerGuard(
+                ListenerLimits(
+                    max_connections=self.limits.max_connections,
+                    max_connection_bytes=self.limits.max_request_bytes + 65536,
+                    idle_timeout=self.limits.idle_timeout,
+                )
+            ),
+            executor=ThreadPoolExecutor(max_workers=max(1, self.limits.workers), thread_name_prefix="validate"),
+        )
+        handler = type("Handler", (_Handler,), {"state": self.state})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.warm = warm
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="validation-service", daemon=True)
+        self._thread.start()
+        if self.warm:
+            threading.Thread(target=self._warm, name="validation-warm-up", daemon=True).start()
+        else:
+            self.state.ready.set()
+        return self.url
+
+    def _warm(self) -> None:
+        future = self.state.executor.submit(warm_engines, self.state.options)
+        try:
+            self.state.warm_seconds = round(future.result(), 2)
+        finally:
+            self.state.ready.set()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.state.executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,182 @@
+"""The validation service on a real loopback socket: same answers as the CLI, and the listener bounds."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from conformance.cli import cli
+from conformance.cli.validate import _as_json, validate_bytes
+from conformance.service.server import NonLoopbackError, ServiceLimits, ValidationService
+from conformance.settings import cda_pack_dir, shared_dir
+from conformance.validation.options import ValidateOptions
+
+DIV = '<div xmlns=\\"http://www.w3.org/1999/xhtml\\">x</div>'
+PATIENT = (
+    f'{{"resourceType": "Patient", "id": "b", "text": {{"status": "generated", "div": "{DIV}"}}, "gender": "robot"}}'
+)
+
+
+def _hl7_sample() -> Path:
+    return next((shared_dir() / "hl7v2-samples").rglob("*ADT*A01*.hl7"), None) or next(
+        (shared_dir() / "hl7v2-samples").rglob("*.hl7")
+    )
+
+
+def _cda_sample() -> Path:
+    return cda_pack_dir() / "ExemplesCDA" / "LDL-EES_2022.01.xml"
+
+
+@pytest.fixture
+def service() -> Iterator[ValidationService]:
+    running = ValidationService(limits=ServiceLimits(idle_timeout=2.0), warm=False)
+    running.start()
+    yield running
+    running.stop()
+
+
+def _post(url: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict, dict]:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    try:
+        connection.request("POST", path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), json.loads(response.read() or b"{}")
+    finally:
+        connection.close()
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["validate", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("sample", ["fhir", "hl7v2", "cda"])
+def test_post_validate_answers_what_the_cli_prints(service: ValidationService, sample: str, tmp_path: Path) -> None:
+    if sample == "fhir":
+        path = tmp_path / "patient.json"
+        path.write_text(PATIENT, encoding="utf-8")
+    else:
+        path = _hl7_sample() if sample == "hl7v2" else _cda_sample()
+    data = path.read_bytes()
+    status, headers, answer = _post(service.url, f"/validate?name={path.name}", data)
+    local = validate_bytes(data, path.name, ValidateOptions())
+    assert status == 200
+    assert answer == _as_json(local, "fr")
+    assert headers["X-Hopen-Valid"] == ("true" if all(o.is_valid for o in local) else "false")
+
+
+@pytest.mark.parametrize("output", [["--format", "json"], ["--summary"], ["--lang", "en"]])
+def test_validate_server_prints_and_exits_like_a_local_run(
+    service: ValidationService, output: list[str], tmp_path: Path
+) -> None:
+    invalid = tmp_path / "patient.json"
+    invalid.write_text(PATIENT, encoding="utf-8")
+    inputs = [str(invalid), str(_hl7_sample())]
+    assert _cli("--server", service.url, *output, *inputs) == _cli(*output, *inputs)
+
+
+def test_environment_variable_selects_the_server(service: ValidationService, tmp_path: Path) -> None:
+    invalid = tmp_path / "patient.json"
+    invalid.write_text(PATIENT, encoding="utf-8")
+    before = service.state.served
+    result = CliRunner(env={"HOPEN_VALIDATION_SERVER": service.url}).invoke(cli, ["validate", str(invalid)])
+    assert result.exit_code == 1 and "robot" in result.output
+    assert service.state.served == before + 1
+
+
+def test_unreachable_server_is_a_harness_error_not_a_verdict(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path / "patient.json"
+    path.write_text(PATIENT, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", "--server", f"http://127.0.0.1:{port}", str(path)])
+    assert result.exit_code == 2
+    assert "injoignable" in result.output
+
+
+def test_fhir_validate_operation_takes_parameters_and_profile(service: ValidationService) -> None:
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "resource", "resource": json.loads(PATIENT)},
+            {"name": "profile", "valueUri": "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient"},
+        ],
+    }
+    status, headers, outcome = _post(
+        service.url, "/Patient/$validate", json.dumps(parameters).encode(), {"Content-Type": "application/fhir+json"}
+    )
+    assert status == 200 and outcome["resourceType"] == "OperationOutcome"
+    assert headers["X-Hopen-Valid"] == "false"
+    texts = " ".join(issue["details"]["text"] for issue in outcome["issue"])
+    assert "robot" in texts
+    status, _headers, bad = _post(service.url, "/$validate", b"not json")
+    assert status == 400 and bad["resourceType"] == "OperationOutcome"
+
+
+def test_body_over_the_limit_is_refused_before_reading() -> None:
+    small = ValidationService(limits=ServiceLimits(max_request_bytes=1000), warm=False)
+    small.start()
+    try:
+        status, _headers, outcome = _post(small.url, "/validate", b"x" * 5000)
+        assert status == 413 and outcome["issue"][0]["code"] == "too-costly"
+        status, _headers, _ = _post(small.url, "/validate", b"x", {"Transfer-Encoding": "chunked"})
+        assert status == 411
+    finally:
+        small.stop()
+
+
+def test_idle_connection_is_closed(service: ValidationService) -> None:
+    parts = urlsplit(service.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as silent:
+        started = time.monotonic()
+        assert silent.recv(100) == b""  # closed by the service, not by our timeout
+        assert time.monotonic() - started < 9
+
+
+def test_connections_over_the_limit_get_503() -> None:
+    narrow = ValidationService(limits=ServiceLimits(max_connections=1, idle_timeout=5.0), warm=False)
+    narrow.start()
+    parts = urlsplit(narrow.url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=10):
+            time.sleep(0.2)  # the first connection holds the only slot
+            with socket.create_connection((parts.hostname, parts.port), timeout=10) as second:
+                assert second.recv(200).startswith(b"HTTP/1.1 503 ")
+    finally:
+        narrow.stop()
+
+
+def test_a_validation_over_the_time_limit_answers_inconclusive(tmp_path: Path) -> None:
+    slow = ValidationService(limits=ServiceLimits(request_timeout=0.3, workers=1), warm=False)
+    slow.start()
+    try:
+        slow.state.executor.submit(time.sleep, 2)  # the only worker is busy
+        status, _headers, outcome = _post(slow.url, "/validate", PATIENT.encode())
+        assert status == 503
+        assert outcome["issue"][0]["code"] == "timeout"
+    finally:
+        slow.stop()
+
+
+def test_non_loopback_bind_needs_explicit_permission() -> None:
+    with pytest.raises(NonLoopbackError):
+        ValidationService("0.0.0.0", 0, warm=False)
+
+
+def test_batch_over_worker_processes_keeps_order_and_results(tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for index, sample in enumerate(sorted((shared_dir() / "hl7v2-samples").rglob("*.hl7"))[:6]):
+        (folder / f"{index:02d}-{sample.name}").write_bytes(sample.read_bytes())
+    (folder / "patient.json").write_text(PATIENT, encoding="utf-8")
+    assert _cli("--jobs", "2", "--format", "json", str(folder)) == _cli("--format", "json", str(folder))
