@@ -98,11 +98,13 @@ class FhirResponse:
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
     def json(self) -> Any:
-        """The parsed JSON body, or None when the body is not JSON."""
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            return None
+        """The parsed JSON body, or None when the body is not JSON (`json_error` then says why)."""
+        return _parse_json(self.body)[0]
+
+    @property
+    def json_error(self) -> str | None:
+        """Why the body is not usable JSON (nesting beyond the parser's depth is named), None when it is."""
+        return _parse_json(self.body)[1]
 
     @property
     def resource(self) -> dict | None:
@@ -734,10 +736,16 @@ def _token_error(token_url: str, fr: str, en: str) -> TransportError:
 
 
 def _json_or_none(body: bytes) -> Any:
+    return _parse_json(body)[0]
+
+
+def _parse_json(body: bytes) -> tuple[Any, str | None]:
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
+        return json.loads(body), None
+    except RecursionError:
+        return None, "JSON nested deeper than the parser allows (hostile or broken body)"
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, f"not JSON: {str(exc)[:200]}"
 
 
 def _check_token(token_url: str, token: str) -> None:

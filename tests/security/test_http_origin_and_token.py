@@ -263,3 +263,11 @@ def test_headers_trickled_past_the_deadline_are_a_timeout_not_an_empty_200() -> 
     assert elapsed < TIMEOUTS.total + 5  # bounded by the configured deadline (plus scheduling slack)
     exchange = [e for e in sink.exchanges if isinstance(e, HttpExchange)][-1]
     assert exchange.error and "timeout" in exchange.error
+
+
+def test_json_nested_100000_deep_is_named_not_a_crash() -> None:
+    deep = b'{"resourceType":"Patient","extension":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with Recording(lambda method, path: (200, {"Content-Type": "application/fhir+json"}, deep)) as system:
+        response = FhirClient(f"{system.url}/fhir", timeouts=TIMEOUTS).read("Patient", "1")
+    assert response.status == 200 and response.json() is None and response.resource is None
+    assert "nested deeper" in response.json_error

@@ -16,6 +16,8 @@ from typing import Any
 
 from fhirpathpy.parser import parse
 
+from conformance.validation import patterns
+
 Collection = list[Any]
 Fn = Callable[[Collection, "Env"], Collection]
 
@@ -717,13 +719,10 @@ _REGEX_CACHE: dict[str, re.Pattern[str]] = {}
 
 
 def _matches(value: str, pattern: str) -> bool:
-    compiled = _REGEX_CACHE.get(pattern)
-    if compiled is None:
-        try:
-            compiled = _REGEX_CACHE[pattern] = re.compile(pattern)
-        except re.error as exc:
-            raise Fallback("regex") from exc
-    return compiled.search(value) is not None
+    try:
+        return patterns.search(pattern, value)  # PatternTimeout propagates: no fallback would do better
+    except patterns.PatternError as exc:
+        raise Fallback("regex") from exc
 
 
 def _fn_length(args: list[Fn], raw: list[Any]) -> Fn:
@@ -883,15 +882,13 @@ def _fn_replace_matches(args: list[Fn], raw: list[Any]) -> Fn:
         substitution = _singleton(substitution_fn(coll, env))
         if not isinstance(value, str) or not isinstance(pattern, str) or not isinstance(substitution, str):
             raise Fallback("replaceMatches")
-        compiled = _REGEX_CACHE.get(pattern)
-        if compiled is None:
-            try:
-                compiled = _REGEX_CACHE[pattern] = re.compile(pattern)
-            except re.error as exc:
-                raise Fallback("regex") from exc
+        try:
+            patterns.compile_pattern(pattern)
+        except patterns.PatternError as exc:
+            raise Fallback("regex") from exc
         if "$" in substitution or "\\" in substitution:
             raise Fallback("replaceMatches groups")
-        return [compiled.sub(lambda _m: substitution, value)]
+        return [patterns.substitute(pattern, lambda _m: substitution, value)]
 
     return run
 

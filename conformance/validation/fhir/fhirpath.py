@@ -18,6 +18,9 @@ from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
 from conformance.validation.fhir.fastpath import TYPE_SUFFIXES, Fallback, compile_fast
+from conformance.validation.patterns import PatternTimeout, guard_fhirpathpy
+
+guard_fhirpathpy()
 
 _MODEL = models["r4"]
 _AS_CALL = re.compile(r"\.as\(")
@@ -92,6 +95,9 @@ class ExpressionCache:
     def error(self, expression: str) -> str | None:
         return self._errors.get(expression)
 
+    def note_error(self, expression: str, reason: str) -> None:
+        self._errors[expression] = reason
+
     def fast(self, expression: str) -> Callable[..., list[Any]] | None:
         try:
             return self._fast[expression]
@@ -124,6 +130,9 @@ class ExpressionCache:
             if path and isinstance(item, dict) and "resourceType" not in item:
                 item = ResourceNode.create_node(item, path)  # typed, so choice names like `value` resolve
             result = compiled(item, {"resource": resource, "rootResource": root})
+        except PatternTimeout as exc:  # a profile's pattern past its deadline: neither a pass nor a fail
+            self._errors[expression] = str(exc)
+            return None
         except Exception as exc:  # engine limitation, not an instance defect
             self._errors[expression] = f"{type(exc).__name__}: {exc}"
             return None

@@ -13,6 +13,7 @@ from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, NATIVE_RE
 from conformance.validation.fhir.messages import texts
 from conformance.validation.fhir.run import Run
 from conformance.validation.fhir.structure import Constraint
+from conformance.validation.patterns import PatternTimeout
 
 _NATIVE_EXPRESSIONS = {
     "ext-1": "extension.exists() != value.exists()",
@@ -141,6 +142,9 @@ class InvariantsAspect:
                 result = fast(item, resource, root)
             except Fallback:
                 return cache.evaluate_full(expression, item, resource, root, path)
+            except PatternTimeout as exc:  # neither a pass nor a fail
+                cache.note_error(expression, str(exc))
+                return None
             return not (len(result) == 1 and result[0] is False)
 
         return run_fast

@@ -31,6 +31,7 @@ from conformance.validation.fhir.slicing import SlicingAspect
 from conformance.validation.fhir.structure import CompiledStructure, Constraint, ElementNode
 from conformance.validation.fhir.terminology import Terminology
 from conformance.validation.fhir.walk import WalkAspect
+from conformance.validation.patterns import NOT_EVALUATED_TIME_LIMIT, PATTERN_TIME_LIMIT
 
 __all__ = ["FhirValidator", "Run", "_native_rule"]
 
@@ -62,7 +63,6 @@ class FhirValidator(
         self._merged: dict[tuple[ElementNode, ElementNode, str | None], list[Constraint]] = {}
         self._memo: dict[tuple[int, bytes], tuple[list[Constraint], tuple[Constraint, ...]]] = {}
         self._memoisable: dict[int, tuple[list[Constraint], bool]] = {}
-        self._regexes: dict[str, Any] = {}
         self._missing_packages = ", ".join(str(m) for m in getattr(ctx, "missing", ()) or ())
 
     # ---- definitions ----------------------------------------------------------------------------------
@@ -135,6 +135,10 @@ class FhirValidator(
         details: dict[str, Any] = {"profiles": list(dict.fromkeys(profiles))}
         if run.not_evaluated:
             details["constraints_not_evaluated"] = dict(run.not_evaluated)
+        for key, reason in run.not_evaluated.items():
+            if NOT_EVALUATED_TIME_LIMIT in reason:  # visible: the user must know this part was not judged
+                fr = f"Contrainte {key} non évaluée : délai de {PATTERN_TIME_LIMIT:g} s dépassé par l'expression régulière"
+                run.add("warning", "informational", "constraint-not-evaluated-time-limit", "", fr, f"{key}: {reason}")
         return Outcome(subject=subject, kind="fhir", findings=list(run.findings.values()), details=details)
 
 
