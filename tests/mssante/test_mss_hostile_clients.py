@@ -14,7 +14,6 @@ from conformance.campaign import run_campaign
 from conformance.config import PatientData, RunConfig, Secret
 from conformance.reference.mssante.system import SENDER
 from conformance.transport.smtp import SmtpAuth, submit, xoauth2_response
-from conformance.validation.mssante.build import MessageSpec, build_message
 
 TOKEN = "hostile-client-token"
 
