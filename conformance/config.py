@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from conformance.identifiers import INS_TEST_NIR_OID, bare_oid
 from conformance.suites import suite_names
 
 SUITES = suite_names()
@@ -49,8 +50,6 @@ DEFAULT_PACKAGES = (
     "ans.fhir.fr.pdsm#3.1.1",
     "ans.fhir.fr.annuaire#1.2.0-snapshot-2",
 )
-INS_NIR_OID = "1.2.250.1.213.1.4.8"
-INS_TEST_NIR_OID = "1.2.250.1.213.1.4.10"
 REDACTED = "***"
 
 
@@ -846,7 +845,7 @@ class _Reader:
             raise self.error(f"{w}.gender", "male, female, other ou unknown", "male, female, other or unknown")
         return PatientData(
             ins=ins,
-            oid=(self.string(t, w, "oid", INS_TEST_NIR_OID) or INS_TEST_NIR_OID).removeprefix("urn:oid:"),
+            oid=bare_oid(self.string(t, w, "oid", INS_TEST_NIR_OID) or INS_TEST_NIR_OID),
             family=self.string(t, w, "family", "") or "",
             given=self.string(t, w, "given", "") or "",
             birth_date=self.string(t, w, "birth_date", "") or "",

@@ -1,6 +1,6 @@
 """HL7 v2 helpers for the suites: IHE PAM France 2.11 messages built from the test data, MLLP sending, ACKs.
 
-Message shapes follow ../shared/pam-fr-facts.md: MSH-12 `2.5^FRA^2.11`, MSH-21 `2.11^IHE_FRANCE-2.11-PAM`,
+Message shapes follow IHE PAM France 2.11: MSH-12 `2.5^FRA^2.11`, MSH-21 `2.11^IHE_FRANCE-2.11-PAM`,
 MSH-18 `UNICODE UTF-8`; ITI-31 movements (A01, A02, A03, Z99 correction) carry ZBE (ZBE-4 INSERT /
 UPDATE with ZBE-6 the original trigger); ITI-30 (A31 update, A40 merge with MRG) carries none; the INS goes
 in PID-3 only with PID-32 = VALI. Document transmission (CI-SIS): MDM^T02 (v2.6) and ORU^R01 (v2.5) with
@@ -12,16 +12,17 @@ from __future__ import annotations
 import base64
 import itertools
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from conformance.config import INS_TEST_NIR_OID, PatientData
-from conformance.findings import Outcome, Severity, finding
+from conformance.config import PatientData
+from conformance.findings import Finding, Outcome
+from conformance.identifiers import CISIS_CONFORMANCE, INS_TEST_NIR_OID, PAM_CONFORMANCE, PAM_VERSION
+from conformance.validation.hl7v2 import ack as acknowledgements
+from conformance.validation.hl7v2 import er7
 
-PAM_VERSION = "2.5^FRA^2.11"
-PAM_CONFORMANCE = "2.11^IHE_FRANCE-2.11-PAM"
-CISIS_CONFORMANCE = "2.1^CISIS_CDA_HL7_V2"
 OK_CODES = frozenset({"AA", "CA"})
 REJECT_CODES = frozenset({"AE", "AR", "CE", "CR"})
 
@@ -213,78 +214,33 @@ class PamMessageFactory:
         )
 
 
-# ---------------------------------------------------------------- parsing and ACK rules
+# ---------------------------------------------------------------- reading and acknowledgements
 
 
 def segments(message: str) -> list[list[str]]:
-    lines = [s for s in message.replace("\n", "\r").split("\r") if s.strip()]
-    return [s.split("|") for s in lines]
+    """The fields of each segment (fields[n] is SEG-n, MSH-1 included); [] when `message` is not ER7."""
+    try:
+        return [segment.fields for segment in er7.parse(message).segments]
+    except er7.Er7Error:
+        return []
 
 
 def field(message: str, segment: str, index: int) -> str:
-    """A field by HL7 position (MSH-10 is index 10: MSH-1 is the separator itself)."""
-    for fields in segments(message):
-        if fields[0] == segment:
-            position = index - 1 if segment == "MSH" else index
-            return fields[position] if 0 <= position < len(fields) else ""
-    return ""
+    """Field `index` of the first `segment` (MSH-10 is index 10); '' when absent or unreadable."""
+    try:
+        found = er7.parse(message).first(segment)
+    except er7.Er7Error:
+        return ""
+    return found.field(index) if found else ""
 
 
 def check_ack(sent: str, ack: str, expected: set[str] | frozenset[str], lang: str = "fr") -> Outcome:
-    """The hl7v2 engineer's check_ack when available; otherwise MSA-1 in `expected` and MSA-2 = MSH-10."""
-    try:
-        from conformance.validation.hl7v2 import check_ack as real_check_ack
-    except ImportError:
-        real_check_ack = None
-    if real_check_ack is not None:
-        return real_check_ack(sent, ack, expected=set(expected))
-    outcome = Outcome(subject="ACK", kind="hl7v2")
-    code, ack_of = field(ack, "MSA", 1), field(ack, "MSA", 2)
-    if not field(ack, "MSH", 9):
-        outcome.add(
-            finding("error", "structure", "ack-not-hl7", "MSH", "ACK sans MSH", "ACK without MSH", source="hl7v2")
-        )
-        return outcome
-    if code not in expected:
-        outcome.add(
-            finding(
-                Severity.ERROR,
-                "business-rule",
-                "ack-code",
-                "MSA-1",
-                f"MSA-1 = {code or '(vide)'}, attendu: {'/'.join(sorted(expected))}",
-                f"MSA-1 = {code or '(empty)'}, expected: {'/'.join(sorted(expected))}",
-                source="hl7v2",
-            )
-        )
-    if ack_of != field(sent, "MSH", 10):
-        outcome.add(
-            finding(
-                Severity.ERROR,
-                "business-rule",
-                "ack-msa2",
-                "MSA-2",
-                f"MSA-2 = {ack_of!r} ne reprend pas MSH-10 du message ({field(sent, 'MSH', 10)!r})",
-                f"MSA-2 = {ack_of!r} does not echo the message's MSH-10 ({field(sent, 'MSH', 10)!r})",
-                source="hl7v2",
-            )
-        )
-    return outcome
+    """Judge `ack` as the system's response to `sent` (messages in `lang`)."""
+    return acknowledgements.check_ack(sent, ack, expected=set(expected), lang=lang)
 
 
-def make_ack(message: str, code: str = "AA", findings: list[Any] | None = None) -> str:
-    try:
-        from conformance.validation.hl7v2 import make_ack as real_make_ack
-    except ImportError:
-        real_make_ack = None
-    if real_make_ack is not None:
-        return real_make_ack(message, code=code, findings=list(findings or []))
-    msh = next((s for s in segments(message) if s[0] == "MSH"), ["MSH", "^~\\&"])
-    get = lambda i: msh[i - 1] if len(msh) > i - 1 else ""  # noqa: E731
-    event = get(9).split("^")
-    trigger = event[1] if len(event) > 1 else ""
-    head = f"MSH|^~\\&|{get(5)}|{get(6)}|{get(3)}|{get(4)}|{hl7_now()}||ACK^{trigger}^ACK|{control_id()}|{get(11) or 'P'}|{get(12).split('^')[0] or '2.5'}"
-    return f"{head}\rMSA|{code}|{get(10)}\r"
+def make_ack(message: str, code: str = "AA", findings: Iterable[Finding] = (), lang: str = "fr") -> str:
+    return acknowledgements.make_ack(message, code, findings, lang=lang)
 
 
 # ---------------------------------------------------------------- sending
@@ -344,5 +300,5 @@ class Hl7v2Helpers:
     def check_ack(self, sent: str, ack: str, expected: set[str] | frozenset[str] = OK_CODES) -> Outcome:
         return check_ack(sent, ack, expected, self.state.lang)
 
-    def make_ack(self, message: str, code: str = "AA", findings: list[Any] | None = None) -> str:
-        return make_ack(message, code, findings)
+    def make_ack(self, message: str, code: str = "AA", findings: Iterable[Finding] = ()) -> str:
+        return make_ack(message, code, findings, self.state.lang)

@@ -31,9 +31,11 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from lxml import etree
 
+from conformance.identifiers import INS_ARC
+
 PATIENT_RESOURCE_TYPES = frozenset({"Patient", "RelatedPerson", "Person"})
-# INS: NIR (1.2.250.1.213.1.4.8), NIA (.9), test NIR/NIA (.10, .11, .12).
-INS_OIDS = tuple(f"1.2.250.1.213.1.4.{n}" for n in (8, 9, 10, 11, 12))
+# INS: NIR (.8), NIA (.9), test and demonstration arcs (.10, .11, .12).
+INS_OIDS = tuple(f"{INS_ARC}{n}" for n in (8, 9, 10, 11, 12))
 _NIR_LIKE = re.compile(r"(?<!\d)[12]\d{12}(?:\d{2})?(?!\d)")
 _URL_NAME_PARAMS = {"family", "given", "name", "phonetic", "family:exact", "given:exact", "name:exact"}
 _URL_DATE_PARAMS = {"birthdate"}

@@ -26,6 +26,30 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from conformance import __version__
+from conformance.identifiers import (
+    CS_ANNUAIRE_SERVER,
+    CS_PDSM_RESPONDER,
+    FINESS_SYSTEM,
+    FR_CORE_V2_0203,
+    IG_ANNUAIRE,
+    IG_FR_CORE,
+    IG_PDSM,
+    INS_ARC,
+    PROFILE_DOCREF,
+    PROFILE_FOLDER,
+    PROFILE_FR_ORGANIZATION,
+    PROFILE_FR_PRACTITIONER,
+    PROFILE_FR_PRACTITIONER_ROLE,
+    PROFILE_ORGANIZATION,
+    PROFILE_PATIENT,
+    PROFILE_PATIENT_INS,
+    PROFILE_PRACTITIONER,
+    PROFILE_PRACTITIONER_ROLE,
+    PROFILE_SUBMISSIONSET,
+    RPPS_SYSTEM,
+    bare_oid,
+    urn,
+)
 from conformance.reference import fhir_xml
 from conformance.reference.fhir_store import (
     SEARCH_PARAMS,
@@ -35,14 +59,7 @@ from conformance.reference.fhir_store import (
     StoreError,
     now_instant,
 )
-from conformance.reference.test_data import (
-    FINESS_SYSTEM,
-    PROFILE_DOCREF,
-    PROFILE_SUBMISSIONSET,
-    RPPS_SYSTEM,
-    TestData,
-    sha1_base64,
-)
+from conformance.reference.test_data import TestData, sha1_base64
 
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"
@@ -53,29 +70,17 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_REQUEST_BODY = 50 * 1024 * 1024
 
-PDSM_CS = "https://interop.esante.gouv.fr/ig/fhir/pdsm/CapabilityStatement/PDSm-GestionnaireDePartageDeDocuments"
-ANNUAIRE_CS = "https://interop.esante.gouv.fr/ig/fhir/annuaire/CapabilityStatement/AsServerDPCapabilityStatement"
+PDSM_CS = CS_PDSM_RESPONDER
+ANNUAIRE_CS = CS_ANNUAIRE_SERVER
 SUPPORTED_PROFILES = {
-    "Patient": [
-        "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient",
-        "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-ins",
-    ],
-    "Practitioner": [
-        "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner",
-        "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitioner",
-    ],
-    "PractitionerRole": [
-        "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner-role",
-        "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitionerrole",
-    ],
-    "Organization": [
-        "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-organization",
-        "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-organization",
-    ],
+    "Patient": [PROFILE_PATIENT, PROFILE_PATIENT_INS],
+    "Practitioner": [PROFILE_FR_PRACTITIONER, PROFILE_PRACTITIONER],
+    "PractitionerRole": [PROFILE_FR_PRACTITIONER_ROLE, PROFILE_PRACTITIONER_ROLE],
+    "Organization": [PROFILE_FR_ORGANIZATION, PROFILE_ORGANIZATION],
     "DocumentReference": [PROFILE_DOCREF],
     "List": [
         PROFILE_SUBMISSIONSET,
-        "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-folder-comprehensive",
+        PROFILE_FOLDER,
     ],
     "Binary": [],
 }
@@ -137,7 +142,7 @@ def _patient_faults(resource: Resource, test_data: TestData, faults: frozenset[s
                         "type": {
                             "coding": [
                                 {
-                                    "system": "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203",
+                                    "system": FR_CORE_V2_0203,
                                     "code": "INS-NIR-TEST",
                                 }
                             ]
@@ -149,8 +154,8 @@ def _patient_faults(resource: Resource, test_data: TestData, faults: frozenset[s
     if "ins-wrong-oid" in faults:
         for identifier in resource.get("identifier", []):
             system = identifier.get("system", "")
-            if system.startswith("urn:oid:1.2.250.1.213.1.4."):
-                identifier["system"] = system.removeprefix("urn:oid:")
+            if system.startswith(urn(INS_ARC)):
+                identifier["system"] = bare_oid(system)
     if "patient-profile-invalid" in faults:
         resource["extension"] = []
         resource.pop("extension")
@@ -230,9 +235,9 @@ def capability_statement(base_url: str, faults: frozenset[str]) -> Resource:
         "format": ["application/fhir+json", "application/fhir+xml", "json", "xml"],
         "patchFormat": [JSON_PATCH],
         "implementationGuide": [
-            "https://hl7.fr/ig/fhir/core/ImplementationGuide/hl7.fhir.fr.core",
-            "https://interop.esante.gouv.fr/ig/fhir/pdsm/ImplementationGuide/ans.fhir.fr.pdsm",
-            "https://interop.esante.gouv.fr/ig/fhir/annuaire/ImplementationGuide/ans.fhir.fr.annuaire",
+            IG_FR_CORE,
+            IG_PDSM,
+            IG_ANNUAIRE,
         ],
         "rest": [
             {

@@ -2,9 +2,9 @@
 
 `PamMessageFactory` writes the scripted sequence the reference sender emits (A28, A01, A02, A03, A31, A40,
 then MDM^T02 and ORU^R01 carrying the CI-SIS example CDA), for the test patient of `test_data`, with seeded
-faults applied. `check_pam_message` is the receiver's judgement of an incoming message (the rules of
-/work/shared/pam-fr-facts.md: MSH-9/11/12/21, ZBE in ITI-31 movements, PID-18 / PV1-19, INS only with
-PID-32 = VALI, MRG in A40, OBX carriage of a CDA), and `build_ack` the HL7 v2.5 original-mode ACK with ERR.
+faults applied. `check_pam_message` is the receiver's judgement of an incoming message (PAM FR 2.11:
+MSH-9/11/12/21, ZBE in ITI-31 movements, PID-18 / PV1-19, INS only with PID-32 = VALI, MRG in A40, OBX
+carriage of a CDA), and `build_ack` its HL7 v2.5 original-mode ACK (written by `validation.hl7v2.ack`).
 """
 
 from __future__ import annotations
@@ -15,18 +15,22 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from conformance.findings import Finding, finding
+from conformance.identifiers import (
+    CISIS_CONFORMANCE,
+    IDNPS_AUTHORITY,
+    INS_AUTHORITY_NAMES,
+    INS_C_OID,
+    PAM_CONFORMANCE,
+    PAM_VERSION,
+    bare_oid,
+)
 from conformance.reference.test_data import TestData, TestPatient
+from conformance.validation.hl7v2.ack import make_ack
+from conformance.validation.hl7v2.er7 import Er7Error, Message, Segment, parse
 from conformance.validation.hl7v2.rules import MOVEMENT_EVENTS
 
-PAM_VERSION = "2.5^FRA^2.11"
-PAM_CONFORMANCE = "2.11^IHE_FRANCE-2.11-PAM"
-CISIS_CONFORMANCE = "2.1^CISIS_CDA_HL7_V2"
-INS_AUTHORITIES = {
-    "1.2.250.1.213.1.4.8": "ASIP-SANTE-INS-NIR",
-    "1.2.250.1.213.1.4.9": "ASIP-SANTE-INS-NIA",
-    "1.2.250.1.213.1.4.10": "ASIP-SANTE-INS-NIR-TEST",
-    "1.2.250.1.213.1.4.11": "ASIP-SANTE-INS-NIR-DEMO",
-}
+INS_AUTHORITIES = INS_AUTHORITY_NAMES
 IDENTITY_EVENTS = frozenset({"A28", "A31", "A40", "A47"})
 CANCEL_EVENTS = frozenset(["A11", "A12", "A13", "A25", "A26", "A27", "A38", "A52", "A53", "A55"])
 DOCUMENT_TYPES = {("MDM", "T02"), ("MDM", "T04"), ("MDM", "T10"), ("ORU", "R01")}
@@ -58,223 +62,281 @@ def hl7_now() -> str:
     return datetime.now().strftime("%Y%m%d%H%M%S")
 
 
-# ----------------------------------------------------------------------------------------------- parsing
-
-
-@dataclass
-class Er7:
-    """A minimal ER7 view: segments split on CR, fields on the MSH-1 separator."""
-
-    segments: list[list[str]]
-    component: str = "^"
-    repetition: str = "~"
-
-    @classmethod
-    def parse(cls, message: str) -> Er7:
-        text = message.replace("\r\n", "\r").replace("\n", "\r")
-        if not text.startswith("MSH") or len(text) < 8:
-            raise ValueError("the message does not start with an MSH segment")
-        sep = text[3]
-        encoding = text[4:8]
-        segments = [line.split(sep) for line in text.split("\r") if line.strip()]
-        # MSH-1 is the separator itself: shift so that field n is index n for every segment
-        segments[0] = ["MSH", sep, *segments[0][1:]]
-        return cls(
-            segments, component=encoding[0] if encoding else "^", repetition=encoding[1] if len(encoding) > 1 else "~"
-        )
-
-    def segment(self, name: str) -> list[str] | None:
-        return next((s for s in self.segments if s[0] == name), None)
-
-    def all(self, name: str) -> list[list[str]]:
-        return [s for s in self.segments if s[0] == name]
-
-    def field(self, name: str, number: int, seg: list[str] | None = None) -> str:
-        seg = seg if seg is not None else self.segment(name)
-        if seg is None or number >= len(seg):
-            return ""
-        return seg[number]
-
-    def components(self, value: str) -> list[str]:
-        return value.split(self.component)
-
-    def component_at(self, name: str, number: int, comp: int) -> str:
-        parts = self.components(self.field(name, number).split(self.repetition)[0])
-        return parts[comp - 1] if comp - 1 < len(parts) else ""
-
-
 # ----------------------------------------------------------------------------------------------- checks
 
-
-@dataclass(frozen=True)
-class AckIssue:
-    code: str  # HL7 table 0357
-    text: str
-    location: str  # ERL: SEG^seq^field
-    severity: str = "E"  # E error, W warning
+# The receiver's reasons, by HL7 table 0357 condition (ERR-3); `ack.make_ack` writes the code from the rule id.
+RULE_SEGMENT = "pam-receiver-segment"  # 100 segment sequence error (a required segment is missing)
+RULE_REQUIRED = "pam-receiver-required"  # 101 required field missing
+RULE_DATATYPE = "pam-receiver-datatype"  # 102 data type error
+RULE_VALUE = "pam-receiver-value"  # 103 table value not found
+RULE_MESSAGE_TYPE = "pam-receiver-message-type"  # 200 unsupported message type
+RULE_EVENT = "pam-receiver-event"  # 201 unsupported event code
+RULE_PROCESSING_ID = "pam-receiver-processing-id"  # 202 unsupported processing id
+RULE_VERSION = "pam-receiver-version"  # 203 unsupported version id
 
 
 @dataclass
 class Judgement:
     ack_code: str  # AA, AE, AR
-    issues: list[AckIssue] = field(default_factory=list)
+    issues: list[Finding] = field(default_factory=list)
     control_id: str = ""
     event: str = ""
 
 
-def _reject(issues: list[AckIssue], control_id: str = "", event: str = "") -> Judgement:
+def _issue(rule: str, where: str, fr: str, en: str, severity: str = "error") -> Finding:
+    return finding(severity, "processing", rule, where, fr, en, source="reference")
+
+
+def _reject(issues: list[Finding], control_id: str = "", event: str = "") -> Judgement:
     return Judgement("AR", issues, control_id, event)
+
+
+def _judged(issues: list[Finding], control_id: str, event: str) -> Judgement:
+    code = "AE" if any(issue.severity.is_failure for issue in issues) else "AA"
+    return Judgement(code, issues, control_id, event)
 
 
 def check_pam_message(message: str) -> Judgement:
     """How a conformant PAM FR 2.11 receiver acknowledges `message` (original mode, HL7 v2.5 §2.9.2)."""
     try:
-        er7 = Er7.parse(message)
-    except ValueError as exc:
-        return _reject([AckIssue("100", f"message illisible : {exc}", "MSH^1")])
-    control_id = er7.field("MSH", 10)
-    msg_type = er7.components(er7.field("MSH", 9))
-    kind, event = ([*msg_type, "", ""])[:2]
+        msg = parse(message)
+    except Er7Error as exc:
+        return _reject([_issue(RULE_SEGMENT, "MSH", f"message illisible : {exc}", f"unreadable message: {exc}")])
+    control_id = msg.control_id
+    kind, event, _ = msg.message_type
     if not control_id:
-        return _reject([AckIssue("101", "MSH-10 (identifiant du message) absent", "MSH^1^10")], "", event)
-    if er7.field("MSH", 11)[:1] not in ("P", "T", "D"):
         return _reject(
-            [AckIssue("202", f"MSH-11 '{er7.field('MSH', 11)}' non supporté (P, T ou D)", "MSH^1^11")],
-            control_id,
+            [_issue(RULE_REQUIRED, "MSH-10", "MSH-10 (identifiant du message) absent", "MSH-10 (message id) missing")],
+            "",
             event,
         )
+    processing = msg.get("MSH-11")
+    if processing[:1] not in ("P", "T", "D"):
+        text = f"MSH-11 « {processing} » non supporté (P, T ou D)", f"MSH-11 '{processing}' not supported (P, T or D)"
+        return _reject([_issue(RULE_PROCESSING_ID, "MSH-11", *text)], control_id, event)
     if (kind, event) in DOCUMENT_TYPES:
-        return _check_document_message(er7, control_id, kind, event)
+        return _judged(_check_document_message(msg), control_id, event)
     if kind != "ADT" or not (event in MOVEMENT_EVENTS or event in IDENTITY_EVENTS or event == "A44"):
-        code = "200" if kind != "ADT" else "201"
-        return _reject([AckIssue(code, f"type de message {kind}^{event} non supporté", "MSH^1^9")], control_id, event)
-    if er7.field("MSH", 12) != PAM_VERSION:
-        return _reject(
-            [AckIssue("203", f"MSH-12 '{er7.field('MSH', 12)}' : attendu {PAM_VERSION}", "MSH^1^12")], control_id, event
+        rule = RULE_MESSAGE_TYPE if kind != "ADT" else RULE_EVENT
+        text = f"type de message {kind}^{event} non supporté", f"message type {kind}^{event} not supported"
+        return _reject([_issue(rule, "MSH-9", *text)], control_id, event)
+    version = msg.get("MSH-12")
+    if version != PAM_VERSION:
+        text = f"MSH-12 « {version} » : attendu {PAM_VERSION}", f"MSH-12 '{version}': expected {PAM_VERSION}"
+        return _reject([_issue(RULE_VERSION, "MSH-12", *text)], control_id, event)
+    return _judged(_check_adt(msg, event), control_id, event)
+
+
+def _missing_segment(name: str, fr_context: str = "", en_context: str = "") -> Finding:
+    return _issue(RULE_SEGMENT, name, f"segment {name} absent{fr_context}", f"segment {name} missing{en_context}")
+
+
+def _check_adt(msg: Message, event: str) -> list[Finding]:
+    issues: list[Finding] = []
+    if msg.get("MSH-21") != PAM_CONFORMANCE:
+        issues.append(
+            _issue(
+                RULE_REQUIRED, "MSH-21", f"MSH-21 doit valoir {PAM_CONFORMANCE}", f"MSH-21 must be {PAM_CONFORMANCE}"
+            )
         )
-    issues = _check_adt(er7, event)
-    code = "AE" if any(i.severity == "E" for i in issues) else "AA"
-    return Judgement(code, issues, control_id, event)
-
-
-def _check_adt(er7: Er7, event: str) -> list[AckIssue]:
-    issues: list[AckIssue] = []
-    if er7.field("MSH", 21).split(er7.repetition)[0] != PAM_CONFORMANCE:
-        issues.append(AckIssue("101", f"MSH-21 doit valoir {PAM_CONFORMANCE}", "MSH^1^21"))
-    charset = er7.field("MSH", 18)
+    charset = msg.msh.field(18)
     if charset and charset not in ("8859/15", "UNICODE UTF-8"):
-        issues.append(AckIssue("103", f"MSH-18 '{charset}' : attendu 8859/15 ou UNICODE UTF-8", "MSH^1^18"))
-    if er7.segment("EVN") is None:
-        issues.append(AckIssue("100", "segment EVN absent", "EVN"))
-    pid = er7.segment("PID")
+        issues.append(
+            _issue(
+                RULE_VALUE,
+                "MSH-18",
+                f"MSH-18 « {charset} » : attendu 8859/15 ou UNICODE UTF-8",
+                f"MSH-18 '{charset}': expected 8859/15 or UNICODE UTF-8",
+            )
+        )
+    if msg.first("EVN") is None:
+        issues.append(_missing_segment("EVN"))
+    pid = msg.first("PID")
     if pid is None:
-        issues.append(AckIssue("100", "segment PID absent", "PID"))
+        issues.append(_missing_segment("PID"))
         return issues
-    issues += _check_pid(er7, pid, event)
+    issues += _check_pid(msg, pid)
     if event in MOVEMENT_EVENTS:
-        issues += _check_movement(er7, event)
-    if event in ("A40", "A47") and er7.segment("MRG") is None:
-        issues.append(AckIssue("100", f"segment MRG absent dans {event}", "MRG"))
+        issues += _check_movement(msg, event)
+    if event in ("A40", "A47") and msg.first("MRG") is None:
+        issues.append(_missing_segment("MRG", f" dans {event}", f" in {event}"))
     return issues
 
 
-def _check_pid(er7: Er7, pid: list[str], event: str) -> list[AckIssue]:
-    issues: list[AckIssue] = []
-    pid3 = er7.field("PID", 3, pid)
+def _check_pid(msg: Message, pid: Segment) -> list[Finding]:
+    issues: list[Finding] = []
+    d = msg.delimiters
+    pid3 = pid.field(3)
     if not pid3:
-        issues.append(AckIssue("101", "PID-3 (identifiants du patient) absent", "PID^1^3"))
-    if not er7.field("PID", 5, pid):
-        issues.append(AckIssue("101", "PID-5 (nom du patient) absent", "PID^1^5"))
-    status = er7.field("PID", 32, pid).split(er7.repetition)[0]
-    for rep in pid3.split(er7.repetition) if pid3 else []:
-        cx = er7.components(rep) + [""] * 6
+        issues.append(
+            _issue(
+                RULE_REQUIRED, "PID-3", "PID-3 (identifiants du patient) absent", "PID-3 (patient identifiers) missing"
+            )
+        )
+    if not pid.field(5):
+        issues.append(_issue(RULE_REQUIRED, "PID-5", "PID-5 (nom du patient) absent", "PID-5 (patient name) missing"))
+    status = pid.field(32).split(d.repetition)[0]
+    for index, rep in enumerate(pid3.split(d.repetition) if pid3 else [], start=1):
+        cx = rep.split(d.component) + [""] * 6
         if cx[4] != "INS" or cx[0] in ("", '""'):
             continue
-        oid = cx[3].split("&")[1] if "&" in cx[3] else cx[3]
+        oid = cx[3].split(d.subcomponent)[1] if d.subcomponent in cx[3] else cx[3]
         if oid not in INS_AUTHORITIES:
             issues.append(
-                AckIssue("103", f"PID-3 : autorité d'affectation '{oid}' inconnue pour un INS", "PID^1^3^1^4")
+                _issue(
+                    RULE_VALUE,
+                    f"PID-3[{index}].4",
+                    f"PID-3 : autorité d'affectation « {oid} » inconnue pour un INS",
+                    f"PID-3: unknown assigning authority '{oid}' for an INS",
+                )
             )
         elif status != "VALI":
-            # S1 §6.6.15: integrate the message, drop the INS (a warning, not a rejection)
+            # PAM FR: integrate the message, drop the INS (a warning, not a rejection)
             issues.append(
-                AckIssue("103", f"INS reçu sans identité qualifiée (PID-32 = '{status}') : INS ignoré", "PID^1^32", "W")
+                _issue(
+                    RULE_VALUE,
+                    "PID-32",
+                    f"INS reçu sans identité qualifiée (PID-32 = « {status} ») : INS ignoré",
+                    f"INS received without a qualified identity (PID-32 = '{status}'): INS ignored",
+                    "warning",
+                )
             )
-        elif not er7.field("PID", 7, pid) or not er7.field("PID", 8, pid):
-            issues.append(AckIssue("101", "PID-7 et PID-8 sont obligatoires avec un INS qualifié", "PID^1^7"))
+        elif not pid.field(7) or not pid.field(8):
+            issues.append(
+                _issue(
+                    RULE_REQUIRED,
+                    "PID-7",
+                    "PID-7 et PID-8 sont obligatoires avec un INS qualifié",
+                    "PID-7 and PID-8 are required with a qualified INS",
+                )
+            )
     return issues
 
 
-def _check_movement(er7: Er7, event: str) -> list[AckIssue]:
-    issues: list[AckIssue] = []
-    if not er7.field("PID", 18):
-        issues.append(AckIssue("101", "PID-18 (numéro de dossier administratif) obligatoire en ITI-31", "PID^1^18"))
-    if er7.segment("PV1") is None:
-        issues.append(AckIssue("100", "segment PV1 absent", "PV1"))
-    elif not er7.field("PV1", 19):
-        issues.append(AckIssue("101", "PV1-19 (numéro de venue) obligatoire en ITI-31", "PV1^1^19"))
-    zbe = er7.segment("ZBE")
+def _check_movement(msg: Message, event: str) -> list[Finding]:
+    issues: list[Finding] = []
+    if not msg.get("PID-18"):
+        issues.append(
+            _issue(
+                RULE_REQUIRED,
+                "PID-18",
+                "PID-18 (numéro de dossier administratif) obligatoire en ITI-31",
+                "PID-18 (patient account number) is required in ITI-31",
+            )
+        )
+    pv1 = msg.first("PV1")
+    if pv1 is None:
+        issues.append(_missing_segment("PV1"))
+    elif not pv1.field(19):
+        issues.append(
+            _issue(
+                RULE_REQUIRED,
+                "PV1-19",
+                "PV1-19 (numéro de venue) obligatoire en ITI-31",
+                "PV1-19 (visit number) is required in ITI-31",
+            )
+        )
+    zbe = msg.first("ZBE")
     if zbe is None:
-        issues.append(AckIssue("100", f"segment ZBE obligatoire dans {event} (mouvement ITI-31)", "ZBE"))
+        issues.append(
+            _missing_segment(
+                "ZBE", f" : obligatoire dans {event} (mouvement ITI-31)", f": required in {event} (ITI-31 movement)"
+            )
+        )
         return issues
-    action = er7.field("ZBE", 4, zbe)
+    action = zbe.field(4)
     expected = "UPDATE" if event == "Z99" else ("CANCEL" if event in CANCEL_EVENTS else "INSERT")
-    if not er7.field("ZBE", 1, zbe):
-        issues.append(AckIssue("101", "ZBE-1 (identifiant du mouvement) absent", "ZBE^1^1"))
-    if not er7.field("ZBE", 2, zbe):
-        issues.append(AckIssue("101", "ZBE-2 (date du mouvement) absente", "ZBE^1^2"))
+    required = [(1, "identifiant du mouvement", "movement id"), (2, "date du mouvement", "movement date")]
+    for number, fr, en in required:
+        if not zbe.field(number):
+            issues.append(
+                _issue(RULE_REQUIRED, f"ZBE-{number}", f"ZBE-{number} ({fr}) absent", f"ZBE-{number} ({en}) missing")
+            )
     if action != expected:
-        issues.append(AckIssue("103", f"ZBE-4 '{action}' : attendu {expected} pour {event}", "ZBE^1^4"))
-    if er7.field("ZBE", 5, zbe) not in ("Y", "N"):
-        issues.append(AckIssue("103", "ZBE-5 doit valoir Y ou N", "ZBE^1^5"))
-    if action in ("CANCEL", "UPDATE") and not er7.field("ZBE", 6, zbe):
-        issues.append(AckIssue("101", "ZBE-6 (événement d'origine) obligatoire pour CANCEL / UPDATE", "ZBE^1^6"))
-    if not er7.field("ZBE", 9, zbe):
-        issues.append(AckIssue("101", "ZBE-9 (nature du mouvement) absente", "ZBE^1^9"))
+        issues.append(
+            _issue(
+                RULE_VALUE,
+                "ZBE-4",
+                f"ZBE-4 « {action} » : attendu {expected} pour {event}",
+                f"ZBE-4 '{action}': expected {expected} for {event}",
+            )
+        )
+    if zbe.field(5) not in ("Y", "N"):
+        issues.append(_issue(RULE_VALUE, "ZBE-5", "ZBE-5 doit valoir Y ou N", "ZBE-5 must be Y or N"))
+    if action in ("CANCEL", "UPDATE") and not zbe.field(6):
+        issues.append(
+            _issue(
+                RULE_REQUIRED,
+                "ZBE-6",
+                "ZBE-6 (événement d'origine) obligatoire pour CANCEL / UPDATE",
+                "ZBE-6 (original trigger) is required for CANCEL / UPDATE",
+            )
+        )
+    if not zbe.field(9):
+        issues.append(
+            _issue(RULE_REQUIRED, "ZBE-9", "ZBE-9 (nature du mouvement) absente", "ZBE-9 (movement nature) missing")
+        )
     return issues
 
 
-def _check_document_message(er7: Er7, control_id: str, kind: str, event: str) -> Judgement:
-    issues: list[AckIssue] = []
-    if er7.segment("PID") is None:
-        issues.append(AckIssue("100", "segment PID absent", "PID"))
-    documents = [s for s in er7.all("OBX") if len(s) > 2 and s[2] == "ED"]
-    document = (
-        next((s for s in documents if not er7.components(s[3])[0].startswith("CORPSMAIL")), None) if documents else None
-    )
+def _document_obx(msg: Message) -> Segment | None:
+    """The OBX of type ED carrying the document (not a mail body)."""
+    component = msg.delimiters.component
+    documents = [s for s in msg.all("OBX") if s.field(2) == "ED"]
+    return next((s for s in documents if not s.field(3).split(component)[0].startswith("CORPSMAIL")), None)
+
+
+def _check_document_message(msg: Message) -> list[Finding]:
+    issues: list[Finding] = []
+    if msg.first("PID") is None:
+        issues.append(_missing_segment("PID"))
+    document = _document_obx(msg)
     if document is None:
-        issues.append(AckIssue("100", "aucun OBX de type ED portant le document", "OBX"))
-    else:
-        value = er7.components(document[5] if len(document) > 5 else "") + [""] * 5
-        if value[3] != "Base64":
-            issues.append(
-                AckIssue("102", f"OBX-5.4 '{value[3]}' : le document CDA doit être encodé en Base64", "OBX^1^5^1^4")
+        issues.append(
+            _issue(
+                RULE_SEGMENT,
+                "OBX",
+                "aucun OBX de type ED portant le document",
+                "no OBX of type ED carrying the document",
             )
-        else:
-            try:
-                data = base64.b64decode(value[4], validate=True)
-                if b"ClinicalDocument" not in data[:4000]:
-                    issues.append(AckIssue("102", "OBX-5.5 ne contient pas de document CDA", "OBX^1^5^1^5"))
-            except ValueError:
-                issues.append(AckIssue("102", "OBX-5.5 n'est pas du Base64 valide", "OBX^1^5^1^5"))
-    code = "AE" if any(i.severity == "E" for i in issues) else "AA"
-    return Judgement(code, issues, control_id, event)
+        )
+        return issues
+    value = document.field(5).split(msg.delimiters.component) + [""] * 5
+    where = f"{document.label()}-5"
+    if value[3] != "Base64":
+        issues.append(
+            _issue(
+                RULE_DATATYPE,
+                f"{where}.4",
+                f"OBX-5.4 « {value[3]} » : le document CDA doit être encodé en Base64",
+                f"OBX-5.4 '{value[3]}': the CDA document must be Base64-encoded",
+            )
+        )
+        return issues
+    try:
+        data = base64.b64decode(value[4], validate=True)
+    except ValueError:
+        issues.append(
+            _issue(RULE_DATATYPE, f"{where}.5", "OBX-5.5 n'est pas du Base64 valide", "OBX-5.5 is not valid Base64")
+        )
+        return issues
+    if b"ClinicalDocument" not in data[:4000]:
+        issues.append(
+            _issue(
+                RULE_DATATYPE,
+                f"{where}.5",
+                "OBX-5.5 ne contient pas de document CDA",
+                "OBX-5.5 does not contain a CDA document",
+            )
+        )
+    return issues
 
 
 # ----------------------------------------------------------------------------------------------- ACK
 
 
 def build_ack(message: str, judgement: Judgement, *, faults: frozenset[str] = frozenset()) -> str:
-    """An original-mode ACK: MSH (sender/receiver swapped), MSA, one ERR per issue."""
-    try:
-        er7 = Er7.parse(message)
-        msh = er7.segment("MSH") or []
-    except ValueError:
-        er7, msh = None, []
-
-    def f(n: int) -> str:
-        return msh[n] if n < len(msh) else ""
-
+    """The original-mode ACK of `judgement` (one ERR per issue), with the ACK faults applied."""
     code = judgement.ack_code
     issues = judgement.issues
     if "ack-aa-for-defective" in faults:
@@ -284,63 +346,31 @@ def build_ack(message: str, judgement: Judgement, *, faults: frozenset[str] = fr
     acked_id = judgement.control_id
     if "ack-wrong-msa2" in faults:
         acked_id = f"{acked_id}0" if acked_id else "0"
-    # The ACK speaks a version this receiver supports: the message's own when supported, PAM FR's otherwise.
-    version = f(12) if f(12) in (PAM_VERSION, "2.5", "2.6") else PAM_VERSION
-    charset = f(18) or "UNICODE UTF-8"
-    event = judgement.event or "A01"
-    segments = [
-        "|".join(
-            [
-                "MSH",
-                "^~\\&",
-                f(5) or "REFERENCE",
-                f(6) or "HOPEN",
-                f(3),
-                f(4),
-                hl7_now(),
-                "",
-                f"ACK^{event}^ACK",
-                next_control_id("ACK"),
-                f(11) or "P",
-                version,
-                "",
-                "",
-                "",
-                "",
-                "FRA",
-                charset,
-            ]
-        ),
-        f"MSA|{code}|{acked_id}",
-    ]
-    for issue in issues:
-        severity = issue.severity if code != "AA" or issue.severity == "W" else "W"
-        text = issue.text.replace("|", "/").replace("^", " ").replace("~", " ").replace("&", "et")
-        segments.append(f"ERR||{issue.location}|{issue.code}^{_table_0357(issue.code)}^HL70357|{severity}||||{text}")
-    return "\r".join(segments) + "\r"
+    version = _ack_version(message)
+    return make_ack(message, code, issues, acknowledges=acked_id, version=version, control_id=next_control_id("ACK"))
 
 
-def _table_0357(code: str) -> str:
-    return {
-        "100": "Segment sequence error",
-        "101": "Required field missing",
-        "102": "Data type error",
-        "103": "Table value not found",
-        "200": "Unsupported message type",
-        "201": "Unsupported event code",
-        "202": "Unsupported processing id",
-        "203": "Unsupported version id",
-        "207": "Application internal error",
-    }.get(code, "Application error")
+def _ack_version(message: str) -> str:
+    """The ACK speaks a version this receiver supports: the message's own when supported, PAM FR's otherwise."""
+    try:
+        version = parse(message).msh.field(12)
+    except Er7Error:
+        return PAM_VERSION
+    return version if version in (PAM_VERSION, "2.5", "2.6") else PAM_VERSION
+
+
+def acknowledge(message: str, faults: frozenset[str] = frozenset()) -> str:
+    """Judge `message` and return the reference receiver's ACK for it."""
+    return build_ack(message, check_pam_message(message), faults=faults)
 
 
 def parse_ack(ack: str) -> tuple[str, str]:
     """(MSA-1, MSA-2) of an ACK; ("", "") when it has no MSA."""
     try:
-        er7 = Er7.parse(ack)
-    except ValueError:
+        msa = parse(ack).first("MSA")
+    except Er7Error:
         return "", ""
-    return er7.field("MSA", 1), er7.field("MSA", 2)
+    return (msa.field(1), msa.field(2)) if msa else ("", "")
 
 
 # ----------------------------------------------------------------------------------------------- messages
@@ -412,9 +442,9 @@ class PamMessageFactory:
         status = "VALI" if p.qualified else "PROV"
         send_ins = p.qualified or "ins-unqualified" in self.faults
         if send_ins and p.ins_value:
-            oid = p.ins_system.removeprefix("urn:oid:")
+            oid = bare_oid(p.ins_system)
             if "ins-wrong-oid" in self.faults:
-                oid = "1.2.250.1.213.1.4.2"  # the legacy INS-C authority
+                oid = INS_C_OID
             ids.append(f"{p.ins_value}^^^{INS_AUTHORITIES.get(oid, 'INS-C')}&{oid}&ISO^INS")
         gender = {"female": "F", "male": "M"}.get(p.gender, "U")
         account = f"{self.nda}^^^{self.facility}&{self.finess}&M^AN" if with_account else ""
@@ -511,9 +541,9 @@ class PamMessageFactory:
     def _pid_document(self) -> str:
         p = self.patient
         gender = {"female": "F", "male": "M"}.get(p.gender, "U")
-        oid = p.ins_system.removeprefix("urn:oid:")
+        oid = bare_oid(p.ins_system)
         if "ins-wrong-oid" in self.faults:
-            oid = "1.2.250.1.213.1.4.2"
+            oid = INS_C_OID
         ins = f"{p.ins_value}^^^{INS_AUTHORITIES.get(oid, 'INS-C')}&{oid}&ISO^INS"
         fields = [
             "PID",
@@ -543,7 +573,7 @@ class PamMessageFactory:
         given = (name.get("given") or [""])[0]
         sender = (
             f"PRT||UC||SB^Send by^participation|{data.practitioner_idnps}^{name.get('family', '')}^{given}"
-            "^^^^^^ASIP-SANTE-PS&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
+            f"^^^^^^{IDNPS_AUTHORITY}^D^^^IDNPS"
         )
         flags = [
             ("MASQUE_PS", "Masqué aux professionnels de Santé", "N"),

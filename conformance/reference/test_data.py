@@ -3,7 +3,7 @@
 
 Where the national packages ship an example, the resource is built from it (read from the package archive at
 start-up, never copied into the repository); the patient of the shared document is the one the CI-SIS example
-CDA `LDL-EES_2022.01.xml` names (INS-NIR test OID `1.2.250.1.213.1.4.10`), and that CDA is the Binary content
+CDA `LDL-EES_2022.01.xml` names (under the INS-NIR test OID), and that CDA is the Binary content
 of the seeded DocumentReference. `TestData` lists what the campaign's configuration can name.
 """
 
@@ -19,25 +19,31 @@ from pathlib import Path
 from typing import Any
 
 from conformance import settings
+from conformance.identifiers import (
+    FINESS_SYSTEM,
+    FR_CORE,
+    FR_CORE_IDENTITY_VALIDATION_MODE,
+    IDENTITY_RELIABILITY,
+    IDNPS_SYSTEM,
+    IDNST_SYSTEM,
+    INS_NIA_OID,
+    INS_NIR_OID,
+    INS_TEST_NIR_OID,
+    PROFILE_DOCREF,
+    PROFILE_PATIENT,
+    PROFILE_PATIENT_INS,
+    PROFILE_SUBMISSIONSET,
+    RPPS_SYSTEM,
+    urn,
+)
+from conformance.identifiers import FR_CORE_V2_0203 as V2_0203_FR
+from conformance.identifiers import FR_CORE_V2_0445 as V2_0445_FR
 
-INS_NIR_OID = "urn:oid:1.2.250.1.213.1.4.8"
-INS_NIR_TEST_OID = "urn:oid:1.2.250.1.213.1.4.10"
-INS_NIA_OID = "urn:oid:1.2.250.1.213.1.4.9"
+INS_NIR_SYSTEM = urn(INS_NIR_OID)
+INS_NIR_TEST_OID = urn(INS_TEST_NIR_OID)  # the FHIR system of the test INS-NIR
+INS_NIA_SYSTEM = urn(INS_NIA_OID)
 IPP_SYSTEM = "urn:oid:1.2.250.1.999.1.1"  # fictitious facility's patient identifier domain
-IDNPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
-RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
-IDNST_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
-FINESS_SYSTEM = "https://finess.esante.gouv.fr"
-V2_0203_FR = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
-V2_0445_FR = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0445"
-
-FR_CORE = "https://hl7.fr/ig/fhir/core/StructureDefinition/"
-PDSM = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
-PROFILE_PATIENT = FR_CORE + "fr-core-patient"
-PROFILE_PATIENT_INS = FR_CORE + "fr-core-patient-ins"
-PROFILE_DOCREF = PDSM + "pdsm-comprehensive-document-reference"
-PROFILE_SUBMISSIONSET = PDSM + "pdsm-submissionset-comprehensive"
 
 CDA_FILE_NAME = "LDL-EES_2022.01.xml"
 PDSM_PACKAGE = "ans.fhir.fr.pdsm-3.1.1.tgz"
@@ -169,7 +175,7 @@ def read_cda_example() -> bytes:
 
 
 def _ins_identifier(system: str, value: str) -> dict:
-    type_code = {INS_NIR_OID: "INS-NIR", INS_NIR_TEST_OID: "INS-NIR-TEST", INS_NIA_OID: "INS-NIA"}[system]
+    type_code = {INS_NIR_SYSTEM: "INS-NIR", INS_NIR_TEST_OID: "INS-NIR-TEST", INS_NIA_SYSTEM: "INS-NIA"}[system]
     return {
         "use": "official",
         "type": {"coding": [{"system": V2_0203_FR, "code": type_code}]},
@@ -194,12 +200,12 @@ def _identity_reliability(status: str, mode: str | None) -> dict:
             {
                 "url": "validationMode",
                 "valueCoding": {
-                    "system": "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-mode-validation-identity",
+                    "system": FR_CORE_IDENTITY_VALIDATION_MODE,
                     "code": mode,
                 },
             }
         )
-    return {"url": FR_CORE + "fr-core-identity-reliability", "extension": parts}
+    return {"url": IDENTITY_RELIABILITY, "extension": parts}
 
 
 def _birth_place(insee_code: str, city: str) -> dict:
@@ -275,7 +281,7 @@ PATIENTS = (
             ipp_system=IPP_SYSTEM,
             ipp_value="1234567890122",
             qualified=True,
-            ins_system=INS_NIR_OID,
+            ins_system=INS_NIR_SYSTEM,
             ins_value="1850775123456" + nir_key("1850775123456"),
         ),
         {"birth_list_given": "PIERRE YVES", "insee_code": "75056", "birth_city": "PARIS"},

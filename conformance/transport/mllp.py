@@ -25,6 +25,8 @@ from pathlib import Path
 
 from conformance.evidence.exchange import ExchangeSink, MllpFrame, utc_now
 from conformance.transport.limits import Admission, ListenerGuard, ListenerLimitError, ListenerLimits, peer_host
+from conformance.validation.hl7v2 import er7
+from conformance.validation.hl7v2.er7 import declared_charset, python_codec  # noqa: F401  (public API)
 
 START_BLOCK = 0x0B
 END_BLOCK = 0x1C
@@ -88,66 +90,23 @@ class MllpConnectError(MllpError):
 
 # ----------------------------------------------------------------------------------------------- charsets
 
-_CHARSETS = {
-    "": "utf-8",
-    "ASCII": "ascii",
-    "UNICODE UTF-8": "utf-8",
-    "UNICODE": "utf-8",
-    **{f"8859/{part}": f"iso-8859-{part}" for part in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15)},
-}
-
-
-def declared_charset(payload: bytes | str) -> str:
-    """MSH-18 (first repetition) of a message, read from its raw bytes; '' when absent."""
-    head = payload[:2048]
-    text = head.decode("latin-1") if isinstance(head, bytes) else head
-    if not text.startswith("MSH") or len(text) < 4:
-        return ""
-    separator = text[3]
-    first_segment = text.replace("\n", "\r").split("\r", 1)[0]
-    fields = first_segment.split(separator)
-    # fields[0] = "MSH", fields[1] = encoding characters (MSH-2): MSH-n is fields[n - 1]
-    if len(fields) < 18:
-        return ""
-    repetition = fields[1][1] if len(fields[1]) > 1 else "~"
-    return fields[17].split(repetition)[0].strip()
-
-
-def python_codec(charset: str) -> str | None:
-    """The Python codec for an MSH-18 value, or None when the value is not supported."""
-    return _CHARSETS.get(charset.strip().upper())
-
 
 def decode_message(payload: bytes) -> str:
     """Decode message bytes as their MSH-18 declares; MllpCharsetError when unknown or not matching."""
-    charset = declared_charset(payload)
-    codec = python_codec(charset)
-    if codec is None:
-        raise MllpCharsetError(f"unsupported character set in MSH-18: {charset!r}")
     try:
-        return payload.decode(codec)
-    except UnicodeDecodeError as exc:
-        shown = charset or "(empty MSH-18, decoded as UTF-8)"
-        raise MllpCharsetError(
-            f"bytes do not match the declared character set {shown}: invalid byte 0x{payload[exc.start]:02X} "
-            f"at offset {exc.start}"
-        ) from exc
+        return er7.decode(payload)
+    except er7.CharsetError as exc:
+        raise MllpCharsetError(str(exc)) from exc
 
 
 def encode_message(message: str | bytes) -> bytes:
     """Encode a message in the character set its MSH-18 declares (bytes pass through unchanged)."""
     if isinstance(message, bytes):
         return message
-    charset = declared_charset(message)
-    codec = python_codec(charset)
-    if codec is None:
-        raise MllpCharsetError(f"unsupported character set in MSH-18: {charset!r}")
     try:
-        return message.encode(codec)
-    except UnicodeEncodeError as exc:
-        raise MllpCharsetError(
-            f"character {message[exc.start]!r} at offset {exc.start} cannot be encoded in {charset or 'UTF-8'}"
-        ) from exc
+        return er7.encode(message)
+    except er7.CharsetError as exc:
+        raise MllpCharsetError(str(exc)) from exc
 
 
 def frame(payload: bytes) -> bytes:

@@ -10,8 +10,9 @@ import pytest
 
 from conformance.reference import ReferenceEndpoints
 from conformance.reference.faults import FAULTS, UnknownFaultError, parse_faults
-from conformance.reference.pam import Er7, PamMessageFactory, build_ack, check_pam_message, parse_ack
+from conformance.reference.pam import PamMessageFactory, build_ack, check_pam_message, parse_ack
 from conformance.transport import mllp
+from conformance.validation.hl7v2.er7 import Segment, parse
 
 from .helpers import http
 
@@ -31,13 +32,13 @@ def emitted(ref: ReferenceEndpoints) -> list[str]:
     return received
 
 
-def segment(message: str, name: str) -> list[str] | None:
-    return Er7.parse(message).segment(name)
+def segment(message: str, name: str) -> Segment | None:
+    return parse(message).first(name)
 
 
 def ins_of_pid(message: str) -> str:
-    pid = segment(message, "PID") or []
-    return next((rep for rep in pid[3].split("~") if rep.endswith("^INS")), "") if len(pid) > 3 else ""
+    pid = segment(message, "PID")
+    return next((rep for rep in pid.field(3).split("~") if rep.endswith("^INS")), "") if pid else ""
 
 
 # each check returns True when the endpoints show the fault, False when they behave
@@ -52,7 +53,7 @@ def ins_unqualified(ref: ReferenceEndpoints) -> bool:
     p = ref.test_data.unqualified_patient
     found = http(f"{ref.fhir_base_url}/Patient?identifier={p.ins_system}|{p.ins_value}").json["total"]
     message = emitted(ref)[0]
-    sent = bool(ins_of_pid(message)) and (segment(message, "PID") or [""] * 33)[32] == "PROV"
+    sent = bool(ins_of_pid(message)) and segment(message, "PID").field(32) == "PROV"
     assert (found == 1) == sent
     return sent
 
@@ -146,7 +147,7 @@ def zbe_missing(ref: ReferenceEndpoints) -> bool:
 
 
 def msh12_wrong(ref: ReferenceEndpoints) -> bool:
-    return Er7.parse(emitted(ref)[1]).field("MSH", 12) == "2.5"
+    return parse(emitted(ref)[1]).msh.field(12) == "2.5"
 
 
 def _receiver_ack(ref: ReferenceEndpoints, message: str) -> str:
@@ -155,7 +156,7 @@ def _receiver_ack(ref: ReferenceEndpoints, message: str) -> str:
 
 def ack_wrong_msa2(ref: ReferenceEndpoints) -> bool:
     message = PamMessageFactory(ref.test_data).a01()
-    return parse_ack(_receiver_ack(ref, message))[1] != Er7.parse(message).field("MSH", 10)
+    return parse_ack(_receiver_ack(ref, message))[1] != parse(message).msh.field(10)
 
 
 def ack_aa_for_defective(ref: ReferenceEndpoints) -> bool:
@@ -173,8 +174,8 @@ def ack_no_err(ref: ReferenceEndpoints) -> bool:
 
 def oru_obx_not_base64(ref: ReferenceEndpoints) -> bool:
     oru = emitted(ref)[7]
-    obx = next(s for s in Er7.parse(oru).all("OBX") if s[2] == "ED")
-    not_base64 = obx[5].split("^")[3] == "A"
+    obx = next(s for s in parse(oru).all("OBX") if s.field(2) == "ED")
+    not_base64 = obx.field(5).split("^")[3] == "A"
     assert not_base64 == (check_pam_message(oru).ack_code == "AE")
     return not_base64
 

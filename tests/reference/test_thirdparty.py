@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from support.thirdparty import MedplumServer, NpmMllpReceiver, npm_mllp_send, thirdparty_available
 
-from conformance.reference.pam import Er7, PamMessageFactory, build_ack, check_pam_message, parse_ack
+from conformance.reference.pam import PamMessageFactory, build_ack, check_pam_message, parse_ack
 from conformance.reference.test_data import build_test_data
 from conformance.transport import mllp
+from conformance.validation.hl7v2.er7 import parse
 
 from .helpers import http
 
@@ -52,7 +53,7 @@ def test_npm_receiver_acknowledges_what_the_harness_sends() -> None:
         ack = mllp.send_and_receive(peer.host, peer.port, message, timeout=10)
         assert peer.received(wait_for=1)
     code, acked = parse_ack(ack)
-    assert code == "AA" and acked == Er7.parse(message).field("MSH", 10)
+    assert code == "AA" and acked == parse(message).msh.field(10)
 
 
 @pytest.mark.parametrize("impl", ["medplum", "simple-hl7"])
@@ -68,7 +69,7 @@ def test_npm_clients_send_to_a_harness_listener(impl: str) -> None:
         results = npm_mllp_send("127.0.0.1", server.port, messages, impl=impl, timeout=10)
     assert [r.get("index") for r in results] == [0, 1]
     assert all(parse_ack(r["ack"])[0] == "AA" for r in results)
-    assert [Er7.parse(m).field("MSH", 10) for m in received] == [Er7.parse(m).field("MSH", 10) for m in messages]
+    assert [parse(m).msh.field(10) for m in received] == [parse(m).msh.field(10) for m in messages]
 
 
 def test_medplum_holds_the_seeded_reference_data(medplum: MedplumServer) -> None:

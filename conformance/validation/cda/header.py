@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from lxml import etree
 
 from conformance.findings import Finding, finding
+from conformance.identifiers import ID_NAT_PS_OID as ID_NAT_PS
+from conformance.identifiers import ID_NAT_STRUCT_OID as ID_NAT_STRUCT
+from conformance.identifiers import INS_DEMO_NIR_OID, INS_OIDS, INS_TEST_NIR_OID
 
 from .pack import CdaPack
 
@@ -19,15 +22,6 @@ V3 = "urn:hl7-org:v3"
 NS = {"cda": V3}
 LOINC = "2.16.840.1.113883.6.1"
 CONFIDENTIALITY_SYSTEMS = {"2.16.840.1.113883.5.25", "1.2.250.1.213.1.1.4.13"}
-INS_NIR, INS_NIA, INS_NIR_TEST, INS_NIA_TEST = (
-    "1.2.250.1.213.1.4.8",
-    "1.2.250.1.213.1.4.9",
-    "1.2.250.1.213.1.4.10",
-    "1.2.250.1.213.1.4.11",
-)
-INS_OIDS = {INS_NIR, INS_NIA, INS_NIR_TEST, INS_NIA_TEST}
-ID_NAT_PS = "1.2.250.1.71.4.2.1"
-ID_NAT_STRUCT = "1.2.250.1.71.4.2.2"
 _OID = re.compile(r"^[0-2](\.(0|[1-9]\d*))+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _TS = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d+)?([+-]\d{4})?$")
@@ -270,7 +264,7 @@ def _patient(doc: etree._Element, _pack: CdaPack | None) -> Iterator[Finding]:
         extension = ins.get("extension", "")
         if not nir_key_ok(extension):
             # test INS (OIDs .10/.11) are fictitious: ANS's own examples carry keys that do not check out
-            test_identity = ins.get("root") in (INS_NIR_TEST, INS_NIA_TEST)
+            test_identity = ins.get("root") in (INS_TEST_NIR_OID, INS_DEMO_NIR_OID)
             yield _error(
                 "cda-ins-format",
                 ins,

@@ -16,11 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.findings import Finding, Outcome, Severity, finding
-from conformance.transport.mllp import MllpCharsetError, decode_message
 from conformance.validation.hl7v2.ack import ack_mode, check_ack, make_ack
 from conformance.validation.hl7v2.conditions import ConditionError, Context, evaluate
 from conformance.validation.hl7v2.engine import ProfileChecker
-from conformance.validation.hl7v2.er7 import Er7Error, Message, parse
+from conformance.validation.hl7v2.er7 import CharsetError, Er7Error, Message, decode, parse
 from conformance.validation.hl7v2.profile import (
     MessageProfile,
     ProfileError,
@@ -96,8 +95,8 @@ def _decode(message: str | bytes, outcome: Outcome) -> str:
     if isinstance(message, str):
         return message
     try:
-        return decode_message(message)
-    except MllpCharsetError as exc:
+        return decode(message)
+    except CharsetError as exc:
         outcome.add(
             _finding(
                 "error",

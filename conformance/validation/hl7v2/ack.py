@@ -33,6 +33,15 @@ _ERROR_CODES = {
     "hl7v2-msh9-structure": ("200", "Unsupported message type"),
     "hl7v2-no-profile": ("200", "Unsupported message type"),
     "hl7v2-charset": ("207", "Application internal error"),
+    # the reference receiver's reasons (conformance.reference.pam)
+    "pam-receiver-segment": ("100", "Segment sequence error"),
+    "pam-receiver-required": ("101", "Required field missing"),
+    "pam-receiver-datatype": ("102", "Data type error"),
+    "pam-receiver-value": ("103", "Table value not found"),
+    "pam-receiver-message-type": ("200", "Unsupported message type"),
+    "pam-receiver-event": ("201", "Unsupported event code"),
+    "pam-receiver-processing-id": ("202", "Unsupported processing id"),
+    "pam-receiver-version": ("203", "Unsupported version id"),
 }
 _SEVERITY_CODES = {Severity.FATAL: "F", Severity.ERROR: "E", Severity.WARNING: "W", Severity.INFORMATION: "I"}
 
@@ -92,10 +101,14 @@ def make_ack(
     *,
     text: str = "",
     control_id: str | None = None,
+    acknowledges: str | None = None,
+    version: str | None = None,
     lang: str = "fr",
 ) -> str:
     """An ACK for `message`: MSA-1 = code, MSA-2 = its MSH-10, sender/receiver swapped, one ERR per finding
-    that is an error or warning (for AE/AR/CE/CR). Segments end with CR."""
+    that is an error or warning (warnings only for AA/CA). Segments end with CR.
+
+    `acknowledges` replaces MSA-2 and `version` MSH-12 (default: the message's own, else 2.5)."""
     if code not in ALL_CODES:
         raise ValueError(f"unknown acknowledgement code {code!r}")
     try:
@@ -108,19 +121,19 @@ def make_ack(
     control = control_id or f"ACK{int(time.time() * 1000) % 10**10}{next(_counter)}"
     msh_fields = ["MSH", d.encoding_characters, msh.field(5), msh.field(6), msh.field(3), msh.field(4),
                   time.strftime("%Y%m%d%H%M%S"), "", d.component.join(["ACK", event, "ACK"]) if event else "ACK",
-                  control, msh.field(11) or "P", msh.field(12) or "2.5", "", "", "", "", msh.field(17),
+                  control, msh.field(11) or "P", version or msh.field(12) or "2.5", "", "", "", "", msh.field(17),
                   msh.field(18), msh.field(19)]  # fmt: skip
     while msh_fields and msh_fields[-1] == "":
         msh_fields.pop()
     segments = [d.field.join(msh_fields)]
-    msa = ["MSA", code, msh.field(10)]
+    msa = ["MSA", code, msh.field(10) if acknowledges is None else acknowledges]
     if text:
         msa.append(_escape(text, original)[:80])
     segments.append(d.field.join(msa))
-    if code not in ("AA", "CA"):
-        for item in findings:
-            if item.severity.is_failure or item.severity is Severity.WARNING:
-                segments.append(_err_segment(item, original, lang))
+    accepted = code in ("AA", "CA")
+    for item in findings:
+        if item.severity is Severity.WARNING or (item.severity.is_failure and not accepted):
+            segments.append(_err_segment(item, original, lang))
     return "\r".join(segments) + "\r"
 
 

@@ -23,6 +23,10 @@ class Er7Error(ValueError):
     """The text is not an ER7 message (no MSH, no separators)."""
 
 
+class CharsetError(ValueError):
+    """The message bytes do not match the character set MSH-18 declares (or MSH-18 names an unknown one)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Delimiters:
     field: str = "|"
@@ -165,6 +169,77 @@ def _segment(raw: str, index: int, line: int, offset: int, delimiters: Delimiter
         offsets = [0, 3, *offsets[1:]]
     counts[name] = counts.get(name, 0) + 1
     return Segment(name, index, counts[name], line, offset, raw, pieces, offsets)
+
+
+def header(text: str) -> Segment | None:
+    """The MSH segment of `text` alone (fields[n] is MSH-n), or None when it does not start with a usable MSH.
+
+    For readers that need a header field before the whole message can be split (MSH-18 to decode the bytes)."""
+    first = text.replace("\n", "\r").split("\r", 1)[0]
+    if not first.startswith("MSH") or len(first) < 8:
+        return None
+    try:
+        delimiters = _delimiters(first)
+    except Er7Error:
+        return None
+    return _segment(first, 0, 1, 0, delimiters, {})
+
+
+# ----------------------------------------------------------------------------------------------- charsets
+
+# MSH-18 -> Python codec. An empty MSH-18 is read as UTF-8 (a superset of the HL7 default, ASCII).
+CHARSETS = {
+    "": "utf-8",
+    "ASCII": "ascii",
+    "UNICODE UTF-8": "utf-8",
+    "UNICODE": "utf-8",
+    **{f"8859/{part}": f"iso-8859-{part}" for part in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15)},
+}
+
+
+def declared_charset(payload: bytes | str) -> str:
+    """MSH-18 (first repetition) of a message, read from its raw bytes; '' when absent."""
+    head = payload[:2048]
+    text = head.decode("latin-1") if isinstance(head, bytes) else head
+    msh = header(text)
+    if msh is None or msh.field_count < 18:
+        return ""
+    return msh.field(18).split(msh.field(2)[1:2] or "~")[0].strip()
+
+
+def python_codec(charset: str) -> str | None:
+    """The Python codec for an MSH-18 value, or None when the value is not supported."""
+    return CHARSETS.get(charset.strip().upper())
+
+
+def decode(payload: bytes) -> str:
+    """Decode message bytes as their MSH-18 declares; CharsetError when unknown or not matching."""
+    charset = declared_charset(payload)
+    codec = python_codec(charset)
+    if codec is None:
+        raise CharsetError(f"unsupported character set in MSH-18: {charset!r}")
+    try:
+        return payload.decode(codec)
+    except UnicodeDecodeError as exc:
+        shown = charset or "(empty MSH-18, decoded as UTF-8)"
+        raise CharsetError(
+            f"bytes do not match the declared character set {shown}: invalid byte 0x{payload[exc.start]:02X} "
+            f"at offset {exc.start}"
+        ) from exc
+
+
+def encode(message: str) -> bytes:
+    """Encode a message in the character set its MSH-18 declares; CharsetError when it cannot be."""
+    charset = declared_charset(message)
+    codec = python_codec(charset)
+    if codec is None:
+        raise CharsetError(f"unsupported character set in MSH-18: {charset!r}")
+    try:
+        return message.encode(codec)
+    except UnicodeEncodeError as exc:
+        raise CharsetError(
+            f"character {message[exc.start]!r} at offset {exc.start} cannot be encoded in {charset or 'UTF-8'}"
+        ) from exc
 
 
 # ----------------------------------------------------------------------------------------------- locations

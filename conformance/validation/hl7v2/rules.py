@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.findings import Finding, finding
+from conformance.identifiers import INS_C_OIDS, INS_LABELS, INS_NIR_OID
 from conformance.validation.hl7v2.er7 import (
     MAX_CHECKED_REPETITIONS,
     Location,
@@ -33,12 +34,7 @@ from conformance.validation.hl7v2.er7 import (
 )
 from conformance.validation.hl7v2.profile import MessageProfile
 
-INS_OIDS = {
-    "1.2.250.1.213.1.4.8": "INS-NIR",
-    "1.2.250.1.213.1.4.9": "INS-NIA",
-    "1.2.250.1.213.1.4.10": "INS-NIR test",
-    "1.2.250.1.213.1.4.11": "INS-NIR démo",
-}
+INS_OIDS = INS_LABELS
 # ITI-31 movement events (PAM FR S1 §2.2): they carry ZBE, PID-18 and PV1-19.
 MOVEMENT_EVENTS = frozenset(
     [
@@ -68,7 +64,6 @@ MOVEMENT_EVENTS = frozenset(
         "Z99",
     ]
 )
-INS_C_OIDS = {"1.2.250.1.213.1.4.2", "1.2.250.1.213.1.4.6", "1.2.250.1.213.1.4.7"}
 ATTRIBUTE_ONLY_RELIABILITY = {"HOMA", "FICT", "DOUT"}
 NULL = '""'
 
@@ -244,13 +239,13 @@ def _check_ins_identifier(ctx: RuleContext, segment: Segment, number: int, index
         return
     if id_type == "INS" and oid not in INS_OIDS:
         ctx.add("error", "pam-fr-ins-oid", loc(4, 2),
-                f"Autorité d'affectation de l'INS « {oid or '(vide)'} » inconnue : attendu 1.2.250.1.213.1.4.8 "
+                f"Autorité d'affectation de l'INS « {oid or '(vide)'} » inconnue : attendu {INS_NIR_OID} "
                 "(NIR), .9 (NIA), .10 (test) ou .11 (démonstration)",
-                f"Unknown INS assigning authority '{oid or '(empty)'}': expected 1.2.250.1.213.1.4.8 (NIR), "
+                f"Unknown INS assigning authority '{oid or '(empty)'}': expected {INS_NIR_OID} (NIR), "
                 ".9 (NIA), .10 (test) or .11 (demo)", segment, number, code="code-invalid")  # fmt: skip
         return
     if oid in INS_OIDS and id_type != "INS":
-        if oid == "1.2.250.1.213.1.4.8" and id_type == "NH":
+        if oid == INS_NIR_OID and id_type == "NH":
             return  # the billing NIR, not the INS (PAM FR §6.6.1)
         ctx.add("error", "pam-fr-ins-type", loc(5),
                 f"Identifiant sous l'autorité INS {oid} : le type d'identifiant (CX-5) doit être INS "
