@@ -9,39 +9,32 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from conformance.identifiers import (  # noqa: F401  (re-exported for the suites)
+    ANNUAIRE,
+    CS_ANNUAIRE_SERVER,
+    CS_PDSM_RESPONDER,
+    FINESS_SYSTEM,
+    FR_CORE,
+    IDENTITY_RELIABILITY,
+    IDNPS_SYSTEM,
+    INS_SYSTEMS,
+    PDSM,
+    PROFILE_DOCREF,
+    PROFILE_ORGANIZATION,
+    PROFILE_PATIENT,
+    PROFILE_PATIENT_INS,
+    PROFILE_PRACTITIONER,
+    PROFILE_PRACTITIONER_ROLE,
+    PROFILE_PROVIDE_BUNDLE,
+    PROFILE_SUBMISSIONSET,
+    RPPS_SYSTEM,
+)
 from conformance.sdk.checks import require
 from conformance.sdk.rules import SHALL, RuleSet
 from conformance.transport.http import FhirResponse
 
 Json = dict[str, Any]  # a FHIR resource as parsed JSON
 
-FR_CORE = "https://hl7.fr/ig/fhir/core/StructureDefinition/"
-PDSM = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/"
-ANNUAIRE = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/"
-PROFILE_PATIENT = FR_CORE + "fr-core-patient"
-PROFILE_PATIENT_INS = FR_CORE + "fr-core-patient-ins"
-PROFILE_DOCREF = PDSM + "pdsm-comprehensive-document-reference"
-PROFILE_SUBMISSIONSET = PDSM + "pdsm-submissionset-comprehensive"
-PROFILE_PROVIDE_BUNDLE = PDSM + "pdsm-comprehensive-provide-document-bundle"
-PROFILE_PRACTITIONER = ANNUAIRE + "as-dp-practitioner"
-PROFILE_PRACTITIONER_ROLE = ANNUAIRE + "as-dp-practitionerrole"
-PROFILE_ORGANIZATION = ANNUAIRE + "as-dp-organization"
-CS_PDSM_RESPONDER = (
-    "https://interop.esante.gouv.fr/ig/fhir/pdsm/CapabilityStatement/PDSm-GestionnaireDePartageDeDocuments"
-)
-CS_ANNUAIRE_SERVER = "https://interop.esante.gouv.fr/ig/fhir/annuaire/CapabilityStatement/AsServerDPCapabilityStatement"
-INS_SYSTEMS = frozenset(
-    {
-        "urn:oid:1.2.250.1.213.1.4.8",  # INS-NIR
-        "urn:oid:1.2.250.1.213.1.4.9",  # INS-NIA
-        "urn:oid:1.2.250.1.213.1.4.10",  # INS-NIR test
-        "urn:oid:1.2.250.1.213.1.4.11",  # INS-NIR demonstration
-    }
-)
-IDENTITY_RELIABILITY = FR_CORE + "fr-core-identity-reliability"
-RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
-IDNPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
-FINESS_SYSTEM = "https://finess.esante.gouv.fr"
 HARNESS_TAG = {"system": "urn:hopen-conformance", "code": "harness-provided"}
 SUBMISSIONSET_CODE = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes|submissionset"
 
