@@ -268,6 +268,240 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "La contrainte {0} n'a pas pu être évaluée par le moteur FHIRPath : {1}",
         "The constraint {0} could not be evaluated by the FHIRPath engine: {1}",
     ),
+    # Questionnaire / QuestionnaireResponse
+    "Questionnaire_QR_Q_NotFound": (
+        "Le questionnaire '{0}' est introuvable : les réponses ne peuvent pas être vérifiées",
+        "The questionnaire '{0}' could not be resolved, so no validation can be performed against the base questionnaire",
+    ),
+    "Questionnaire_QR_Item_NoLinkId": (
+        "Aucun linkId : l'item ne peut pas être vérifié",
+        "No LinkId, so can't be validated",
+    ),
+    "Questionnaire_QR_Item_NotFound": (
+        "Le linkId '{0}' n'existe pas dans le questionnaire",
+        "LinkId '{0}' not found in questionnaire",
+    ),
+    "Questionnaire_QR_Item_WrongPlace": (
+        "Erreur de structure : l'item de linkId {0} n'est pas à sa place",
+        "Structural Error: item with linkid {0} is in the wrong place",
+    ),
+    "Questionnaire_QR_Item_Order": (
+        "Erreur de structure : les items ne sont pas dans l'ordre du questionnaire",
+        "Structural Error: items are out of order",
+    ),
+    "Questionnaire_QR_Item_OnlyOneI": (
+        "Un seul item de linkId '{0}' est permis",
+        "Only one response item with this linkId allowed - {0}",
+    ),
+    "Questionnaire_QR_Item_OnlyOneA": (
+        "Une seule réponse est permise pour cet item",
+        "Only one response answer item with this linkId allowed",
+    ),
+    "Questionnaire_QR_Item_NotEnabled2": (
+        "L'item a une réponse alors qu'il n'est pas activé (linkId '{0}')",
+        "Item has answer, even though it is not enabled (item id = '{0}')",
+    ),
+    "Questionnaire_QR_Item_Missing": (
+        "Aucune réponse pour l'item obligatoire '{0}'",
+        "No response answer found for required item '{0}'",
+    ),
+    "Questionnaire_QR_Item_Text": (
+        "Le texte de l'item '{0}' diffère de celui du questionnaire",
+        "If text exists, it must match the questionnaire definition for linkId {0}",
+    ),
+    "Questionnaire_QR_Item_Group": (
+        "Les items de type {0} ne doivent pas avoir de réponse",
+        "Items of type {0} should not have answers",
+    ),
+    "Questionnaire_QR_Item_Display_No_Value": (
+        "Les items de type « display » ne peuvent pas avoir de réponse",
+        "Items of type 'display' cannot have answers",
+    ),
+    "Questionnaire_QR_Item_Display": (
+        "Les items de type « display » ne doivent pas avoir de sous-items (linkId {0})",
+        "Items of type DISPLAY should not have items - linkId {0}",
+    ),
+    "Questionnaire_QR_Item_Group_Answer": (
+        "Les items qui ne sont pas des groupes ne doivent pas avoir de sous-items hors des réponses (linkId {0})",
+        "Items not of type group should not have items outside answers (use answer.item not .item) - linkId {0}",
+    ),
+    "Questionnaire_QR_Item_Group_Required": (
+        "Ce groupe est obligatoire mais n'a aucun item",
+        "This group is required but has no items",
+    ),
+    "Questionnaire_QR_Item_Max_Occurs": (
+        "Le nombre maximal de réponses est {0}, celle-ci en a {1}",
+        "The maximum number of answers is {0} but this has {1} answers",
+    ),
+    "Questionnaire_QR_Item_Min_Occurs": (
+        "Le nombre minimal de réponses est {0}, celle-ci en a {1}",
+        "The minimum number of answers is {0} but this has {1} answers",
+    ),
+    "Questionnaire_QR_Item_WrongType": (
+        "La réponse doit être de type {0}, pas {1}",
+        "Answer value must be of the type {0} not {1}",
+    ),
+    "Questionnaire_QR_Item_Decimal_Min": (
+        "La valeur {0} est inférieure au minimum permis ({1})",
+        "The value {0} is less than the allowed minimum of {1}",
+    ),
+    "Questionnaire_QR_Item_Decimal_Max": (
+        "La valeur {0} est supérieure au maximum permis ({1})",
+        "The value {0} is greater than the allowed maximum of {1}",
+    ),
+    "Questionnaire_QR_Item_Integer_Min": (
+        "La valeur {0} est inférieure au minimum permis ({1})",
+        "The value {0} is less than the allowed minimum of {1}",
+    ),
+    "Questionnaire_QR_Item_Integer_Max": (
+        "La valeur {0} est supérieure au maximum permis ({1})",
+        "The value {0} is greater than the allowed maximum of {1}",
+    ),
+    "Questionnaire_QR_Item_Date_Min": (
+        "La valeur {0} est antérieure au minimum permis ({1})",
+        "The value {0} is less than the allowed minimum of {1}",
+    ),
+    "Questionnaire_QR_Item_Date_Max": (
+        "La valeur {0} est postérieure au maximum permis ({1})",
+        "The value {0} is greater than the allowed maximum of {1}",
+    ),
+    "Questionnaire_QR_Item_Decimal_Max_Decimals": (
+        "La valeur {0} a trop de décimales (limite : {1})",
+        "The value {0} has too many decimal places (limit = {1})",
+    ),
+    "Questionnaire_QR_Item_String_Min_Length": (
+        "La réponse '{0}' est trop courte (longueur minimale : {1})",
+        "The answer '{0}' is too short (minimum length = {1})",
+    ),
+    "Questionnaire_QR_Item_String_Max_Length": (
+        "La réponse '{0}' est trop longue (longueur maximale : {1})",
+        "The answer '{0}' is too long (maximum length = {1})",
+    ),
+    "Questionnaire_QR_Item_String_Regex": (
+        "La réponse '{0}' ne respecte pas l'expression régulière '{1}'",
+        "The answer '{0}' does not conform to the regex '{1}'",
+    ),
+    "Questionnaire_QR_Item_String_Regex_EF": (
+        "La réponse '{0}' ne respecte pas le format attendu '{2}' (expression régulière '{1}')",
+        "The answer '{0}' does not conform to the expected format '{2}' (regex '{1}')",
+    ),
+    "Questionnaire_QR_Item_String_Illegal_Chars": (
+        "La réponse ne devrait pas contenir de retour à la ligne",
+        "The answer should not contain new line characters",
+    ),
+    "Questionnaire_QR_Item_Not_Attachment_MimeType": (
+        "La pièce jointe n'indique pas son type MIME",
+        "The attachment has no mime type",
+    ),
+    "Questionnaire_QR_Item_Bad_Attachment_MimeType": (
+        "Le type MIME {0} n'est pas permis pour cette réponse (permis : {1})",
+        "The mime type {0} is not valid for this answer (allowed = {1})",
+    ),
+    "Questionnaire_QR_Item_Bad_Attachment_Length": (
+        "La pièce jointe est trop grande (permis : {0}, trouvé : {1})",
+        "The attachment is too large (allowed = {0}, found = {1})",
+    ),
+    "Questionnaire_QR_Item_Decimal_Cannot_Compare_Min_Units": (
+        "La quantité {1} ne peut pas être comparée au minimum permis {0} : unités non codées",
+        "The quantity {1} cannot be compared to the allowed minimum of {0} because no formal units are specified",
+    ),
+    "Questionnaire_QR_Item_Decimal_Cannot_Compare_Max_Units": (
+        "La quantité {1} ne peut pas être comparée au maximum permis {0} : unités non codées",
+        "The quantity {1} cannot be compared to the allowed maximum of {0} because no formal units are specified",
+    ),
+    "Questionnaire_QR_Item_Decimal_Cannot_Compare_Min": (
+        "La quantité {1} ne peut pas être comparée au minimum permis {0} : unités différentes",
+        "The quantity {1} cannot be compared to the allowed minimum of {0}",
+    ),
+    "Questionnaire_QR_Item_Decimal_Cannot_Compare_Max": (
+        "La quantité {1} ne peut pas être comparée au maximum permis {0} : unités différentes",
+        "The quantity {1} cannot be compared to the allowed maximum of {0}",
+    ),
+    "Questionnaire_QR_Item_Quantity_Min": (
+        "La quantité {0} est inférieure au minimum permis ({1})",
+        "The quantity {0} is less than the allowed minimum of {1}",
+    ),
+    "Questionnaire_QR_Item_Quantity_Max": (
+        "La quantité {0} est supérieure au maximum permis ({1})",
+        "The quantity {0} is greater than the allowed maximum of {1}",
+    ),
+    "Questionnaire_QR_Item_NoOptions": (
+        "Les options ne peuvent pas être vérifiées : le questionnaire n'en donne aucune",
+        "Cannot validate options because no option or options are provided",
+    ),
+    "Questionnaire_QR_Item_StringNoOptions": (
+        "Réponse texte non vérifiable : le questionnaire ne donne pas de liste d'options",
+        "Cannot validate string answer option because no option list is provided",
+    ),
+    "Questionnaire_QR_Item_IntNoOptions": (
+        "Réponse entière non vérifiable : le questionnaire ne donne pas de liste d'options",
+        "Cannot validate integer answer option because no option list is provided",
+    ),
+    "Questionnaire_QR_Item_DateNoOptions": (
+        "Réponse date non vérifiable : le questionnaire ne donne pas de liste d'options",
+        "Cannot validate date answer option because no option list is provided",
+    ),
+    "Questionnaire_QR_Item_TimeNoOptions": (
+        "Réponse heure non vérifiable : le questionnaire ne donne pas de liste d'options",
+        "Cannot validate time answer option because no option list is provided",
+    ),
+    "Questionnaire_QR_Item_NoOptionsCoding": (
+        "La liste d'options ne contient aucune valeur de type Coding",
+        "Option list has no option values of type coding",
+    ),
+    "Questionnaire_QR_Item_NoCoding": (
+        "Le code {0}::{1} ne fait pas partie des valeurs permises",
+        "The code {0}::{1} is not in the set of permitted values",
+    ),
+    "Questionnaire_QR_Item_Exclusive": (
+        "La réponse {0} est exclusive : aucune autre ne peut être choisie en même temps",
+        "Selected answer {0} is an exclusive option - can't select anything else at the same time",
+    ),
+    "Questionnaire_QR_Item_BadOption": (
+        "Le code '{1}' du système '{0}' n'est pas dans le jeu de valeurs des options ({2}) du questionnaire",
+        "The code '{1}' in the system '{0}' is not in the options value set ({2}) specified by the questionnaire",
+    ),
+    "Terminology_TX_ValueSet_NotFound2": ("Jeu de valeurs '{0}' introuvable", "ValueSet '{0}' not found"),
+    "Questionnaire_QR_Item_NoOptionsString": (
+        "La liste d'options ne contient aucune valeur de type texte",
+        "Option list has no option values of type string",
+    ),
+    "Questionnaire_QR_Item_NoString": (
+        "La réponse {0} ne fait pas partie des options permises",
+        "The string {0} is not a valid option",
+    ),
+    "Questionnaire_QR_Item_NoOptionsInteger": (
+        "La liste d'options ne contient aucune valeur de type entier",
+        "Option list has no option values of type integer",
+    ),
+    "Questionnaire_QR_Item_NoInteger": (
+        "La réponse {0} ne fait pas partie des options permises",
+        "The integer {0} is not a valid option",
+    ),
+    "Questionnaire_QR_Item_NoOptionsDate": (
+        "La liste d'options ne contient aucune valeur de type date",
+        "Option list has no option values of type date",
+    ),
+    "Questionnaire_QR_Item_NoDate": (
+        "La réponse {0} ne fait pas partie des options permises",
+        "The date {0} is not a valid option",
+    ),
+    "Questionnaire_QR_Item_NoOptionsTime": (
+        "La liste d'options ne contient aucune valeur de type heure",
+        "Option list has no option values of type time",
+    ),
+    "Questionnaire_QR_Item_NoTime": (
+        "La réponse {0} ne fait pas partie des options permises",
+        "The time {0} is not a valid option",
+    ),
+    "Questionnaire_QR_Item_NoOptionsDecimal": (
+        "La liste d'options ne contient aucune valeur de type décimal",
+        "Option list has no option values of type decimal",
+    ),
+    "Questionnaire_QR_Item_NoDecimal": (
+        "La réponse {0} ne fait pas partie des options permises",
+        "The decimal {0} is not a valid option",
+    ),
 }
 
 

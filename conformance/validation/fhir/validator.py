@@ -25,6 +25,7 @@ from conformance.validation.fhir.extensions import ExtensionsAspect
 from conformance.validation.fhir.fhirpath import ExpressionCache
 from conformance.validation.fhir.fixed import FixedAspect
 from conformance.validation.fhir.invariants import InvariantsAspect, _native_rule
+from conformance.validation.fhir.questionnaire import QuestionnaireAspect
 from conformance.validation.fhir.references import ReferencesAspect
 from conformance.validation.fhir.run import Run, json_kind_of
 from conformance.validation.fhir.slicing import SlicingAspect
@@ -45,6 +46,7 @@ class FhirValidator(
     InvariantsAspect,
     ReferencesAspect,
     DatatypesAspect,
+    QuestionnaireAspect,
 ):
     """Validates FHIR R4 resources against the base definitions and profiles of a `FhirContext`."""
 

@@ -59,6 +59,8 @@ class WalkAspect:
             self._walk_resource(resource, base, loc, run)
             if resource_type == "Bundle":
                 self._check_bundle(resource, loc, run)
+            elif resource_type == "QuestionnaireResponse":
+                self._check_questionnaire_response(resource, loc, run)
             for url in profiles:
                 with run.scope(profiled=True):
                     self._validate_against_profile(resource, url, loc, run, from_caller=url in extra_profiles)
