@@ -29,6 +29,7 @@ from conformance.evidence.exchange import (
     HttpResponseRecord,
     utc_now,
 )
+from conformance.transport.limits import DEFAULT_BIND_HOST, ListenerExhausted, ListenerGuard, ListenerLimits
 from conformance.transport.mtom import SOAP12_MEDIA, MtomError, MtomMessage, Part, decode_mtom, encode_mtom
 
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
@@ -250,10 +251,15 @@ def read_reply(status: int, content_type: str, body: bytes) -> SoapReply:
 
 @dataclass(slots=True)
 class ServerLimits:
+    """SOAP-specific bounds; connections, byte budgets and the idle timeout are the shared `ListenerLimits`."""
+
     max_request_bytes: int = 20 * 1024 * 1024
-    read_timeout: float = 10.0  # between two bytes
     request_deadline: float = 30.0  # the whole request, headers and body
-    max_connections: int = 8
+    listener: ListenerLimits = field(default_factory=lambda: ListenerLimits(max_connections=16, idle_timeout=10.0))
+
+    @property
+    def read_timeout(self) -> float:
+        return self.listener.idle_timeout
 
 
 @dataclass(slots=True)
@@ -290,6 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.settimeout(self.server.limits.read_timeout)
         self._deadline = time.monotonic() + self.server.limits.request_deadline
+        self._admission = getattr(self.server._local, "admission", None)
 
     def do_GET(self) -> None:
         self._reply_plain(405, "POST attendu / POST expected", HttpRequest("GET", self.path, dict(self.headers), b""))
@@ -310,6 +317,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             request.body = self._read_body(int(length))
+        except ListenerExhausted as exc:  # the harness's budget, not the peer's fault: recorded as such
+            self.server.record(request, None, started, f"listener limit: {exc.en}")
+            self.close_connection = True
+            return
         except (TimeoutError, OSError) as exc:
             self.server.record(request, None, started, f"request body not received in time: {type(exc).__name__}")
             self.close_connection = True
@@ -331,6 +342,8 @@ class _Handler(BaseHTTPRequestHandler):
             chunk = self.rfile.read1(min(remaining, 64 * 1024)) if hasattr(self.rfile, "read1") else b""
             if not chunk:
                 raise ConnectionError("connection closed mid-body")
+            if self._admission is not None:
+                self.server.guard.charge(self._admission, len(chunk))
             chunks.append(chunk)
             remaining -= len(chunk)
         return b"".join(chunks)
@@ -367,7 +380,7 @@ class ThreadedSoapServer(ThreadingHTTPServer):
     def __init__(
         self,
         application: Application,
-        host: str = "127.0.0.1",
+        host: str = DEFAULT_BIND_HOST,
         port: int = 0,
         *,
         ssl_context: ssl.SSLContext | None = None,
@@ -379,9 +392,10 @@ class ThreadedSoapServer(ThreadingHTTPServer):
         self.ssl_context = ssl_context
         self.limits = limits or ServerLimits()
         self.sink = sink
-        self._slots = threading.BoundedSemaphore(self.limits.max_connections)
+        self.guard = ListenerGuard(self.limits.listener)
+        self._admissions: dict[int, Any] = {}
+        self._local = threading.local()  # the admission of the connection this thread serves
         self._thread: threading.Thread | None = None
-        self.refused_connections = 0
 
     @property
     def host(self) -> str:
@@ -408,21 +422,24 @@ class ThreadedSoapServer(ThreadingHTTPServer):
             self._thread.join(timeout=5)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.refused_connections += 1
+        admission = self.guard.admit(str(client_address[0]))
+        if admission is None:  # over the connection limit: closed at once (guard.exhaustion says so)
             self.shutdown_request(request)
             return
+        self._admissions[id(request)] = admission
         super().process_request(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        admission = self._admissions.pop(id(request), None)
         try:
             if self.ssl_context is not None:
                 request = self._handshake(request, client_address)
                 if request is None:
                     return
+            self._local.admission = admission
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self.guard.release(admission)
 
     def _handshake(self, raw: socket.socket, client_address: Any) -> ssl.SSLSocket | None:
         raw.settimeout(self.limits.read_timeout)

@@ -13,6 +13,7 @@ from conformance.evidence.exchange import MemorySink
 from conformance.reference.dmp.pki import DmpPki, generate_dmp_pki
 from conformance.reference.dmp.simulator import DmpSimulator
 from conformance.reference.dmp.source import DocumentSource, SigningMaterial
+from conformance.transport.limits import ListenerLimits
 from conformance.transport.soap import ServerLimits, SoapClient, ThreadedSoapServer
 from conformance.validation.xds.rules import XdsRules
 
@@ -61,7 +62,11 @@ class Dmp:
 def dmp(dmp_pki) -> Iterator[Dmp]:
     simulator = DmpSimulator(XdsRules(trusted_ca=dmp_pki.ca_cert.read_bytes()))
     server_sink, client_sink = MemorySink(), MemorySink()
-    limits = ServerLimits(max_request_bytes=2 * 1024 * 1024, read_timeout=1.0, request_deadline=3.0, max_connections=4)
+    limits = ServerLimits(
+        max_request_bytes=2 * 1024 * 1024,
+        request_deadline=3.0,
+        listener=ListenerLimits(max_connections=4, idle_timeout=1.0),
+    )
     server = ThreadedSoapServer(
         simulator.handle, ssl_context=dmp_pki.server_context(), limits=limits, sink=server_sink
     ).start()

@@ -198,3 +198,24 @@ def test_unknown_stored_query_and_unknown_document(dmp, cda_bytes):
     status, errors = registry_status(dmp.source.retrieve(REPOSITORY_ID, "1.2.3.4", vihf))
     assert status == "Failure" and errors[0][0] == "XDSDocumentUniqueIdError"
     assert dmp.simulator.judgements[-1].transaction == "ITI-43"
+
+
+def test_plain_listener_serves_and_counts_bytes(cda_bytes, dmp_pki):
+    from conformance.config import Timeouts, TlsConfig
+    from conformance.reference.dmp.simulator import DmpSimulator
+    from conformance.reference.dmp.source import DocumentSource, SigningMaterial
+    from conformance.transport.soap import SoapClient, ThreadedSoapServer
+
+    simulator = DmpSimulator()
+    server = ThreadedSoapServer(simulator.handle).start()
+    try:
+        client = SoapClient.create(
+            server.base_url, tls=TlsConfig(), timeouts=Timeouts(retries=0), sink=None, max_bytes=10**7
+        )
+        signing = SigningMaterial(dmp_pki.signing_cert.read_bytes(), dmp_pki.signing_key.read_bytes())
+        source = DocumentSource(client, f"{server.base_url}/repository", signing=signing)
+        assert registry_status(source.provide(provide_request(cda_bytes), vihf_for(cda_bytes)))[0] == "Success"
+        assert server.guard.total_received > len(cda_bytes)
+        assert simulator.judgements[0].tls is False
+    finally:
+        server.stop()
