@@ -132,7 +132,7 @@ def test_truncated_multipart_and_missing_part(dmp, cda_bytes):
     request = provide_request(cda_bytes)
     request.document[0].set("href", "cid:absent@example")
     dmp.source.provide(request, vihf_for(cda_bytes))
-    assert _rules(dmp.simulator.judgements[-1]) == {"soap-mtom-missing-part"}
+    assert _rules(dmp.simulator.judgements[-1]) == {"soap-mtom-missing-part"}  # not also "document missing"
 
 
 def test_plain_http_to_the_tls_listener_is_recorded_and_fails_fast(dmp, cda_bytes):

@@ -22,7 +22,6 @@ from lxml import etree
 from conformance.findings import Finding, finding
 from conformance.transport.mtom import MtomError, Part, decode_mtom, element_content, encode_mtom, new_content_id
 from conformance.transport.soap import (
-    SOAP11_NS,
     SOAP12_MEDIA,
     Envelope,
     HttpReply,
@@ -57,6 +56,8 @@ class Judgement:
     tls: bool = False
     client_certificate: bool = False
     request_bytes: int = 0
+    vihf_present: bool = False
+    metadata_judged: bool = False  # ITI-41: the ebRIM metadata could be read and judged
 
     def failures(self, sources: tuple[str, ...] | None = None) -> list[Finding]:
         return [f for f in self.findings if f.severity.is_failure and (sources is None or f.source in sources)]
@@ -155,12 +156,14 @@ class DmpSimulator:
             judgement.findings.append(_f(f"soap-{exc.kind}", "Envelope", exc.message_fr, exc.message_en))
             return self._fault(judgement, "Sender", "", exc.message_fr, exc.message_en)
         judgement.action = envelope.action
-        judgement.transaction = ebrim.TRANSACTIONS.get(envelope.action, "")
+        judgement.transaction = ebrim.TRANSACTIONS.get(envelope.action, "") or _by_payload(envelope)
         judgement.findings.extend(self._envelope_findings(envelope, message.soap_type, message.multipart))
         if envelope.version == "1.1":
             self._judge_body(envelope, message.parts, request, judgement)  # judged for the report, then refused
-            return self._fault(judgement, "VersionMismatch", "", "SOAP 1.2 attendu.", "SOAP 1.2 expected.", SOAP11_NS)
-        if not judgement.transaction:
+            return self._fault(judgement, "VersionMismatch", "", "SOAP 1.2 attendu.", "SOAP 1.2 expected.")
+        if envelope.action not in ebrim.TRANSACTIONS:
+            if judgement.transaction:  # the body says what it is: judged for the report, then refused
+                self._judge_body(envelope, message.parts, request, judgement)
             return self._fault(
                 judgement,
                 "Sender",
@@ -234,6 +237,7 @@ class DmpSimulator:
     def _judge_body(self, envelope: Envelope, parts: dict[str, Part], request: HttpRequest, j: Judgement) -> HttpReply:
         certificate = x509.load_der_x509_certificate(request.peer_certificate) if request.peer_certificate else None
         vihf = read_vihf(envelope.security())
+        j.vihf_present = vihf is not None
         payload = envelope.payload
         handler = {
             "ITI-41": self._provide,
@@ -261,15 +265,21 @@ class DmpSimulator:
 
     def _provide(self, payload, parts, j: Judgement, vihf, certificate):
         submit = payload.find("lcm:SubmitObjectsRequest", NS)
+        unreadable: set[str] = set()
         for document in payload.findall("xdsb:Document", NS):
-            j.documents[document.get("id", "")] = element_content(document, parts)
-        judged = judge_submission(submit, j.documents, self.rules)
-        j.findings.extend(judged.findings)
+            try:
+                j.documents[document.get("id", "")] = element_content(document, parts)
+            except MtomError as exc:  # a transport fault: the MTOM verdict, not a metadata one
+                unreadable.add(document.get("id", ""))
+                j.findings.append(
+                    _f(f"soap-mtom-{exc.kind}", f"Document[@id='{document.get('id')}']", exc.message_fr, exc.message_en)
+                )
+        judged = judge_submission(submit, j.documents, self.rules, unreadable=unreadable)
+        j.metadata_judged = submit is not None
+        j.findings.extend(self._tolerated(judged.findings))
         institutions = institution_ids(submit) if submit is not None else set()
         self._vihf(j, vihf, certificate, institutions, judged.submission_patient)
         errors = [f for f in j.findings if f.severity.is_failure]
-        if "repo-accepts-anything" in self.faults:
-            errors = []
         if not errors:
             errors.extend(self._registry_checks(submit, judged))
         if errors:
@@ -278,10 +288,18 @@ class DmpSimulator:
             self._store(entry, j.documents.get(entry.get("id", ""), b""), institutions)
         return self._registry_response(j, []), []
 
+    def _tolerated(self, findings: list[Finding]) -> list[Finding]:
+        """Seeded repository faults: checks the defective reference repository skips."""
+        if "dmp-repo-hash-unchecked" in self.faults:
+            findings = [f for f in findings if f.rule not in ("xds-hash-mismatch", "xds-size-mismatch")]
+        if "dmp-repo-metadata-unchecked" in self.faults:
+            findings = [f for f in findings if not f.rule.endswith("-missing")]
+        return findings
+
     def _registry_checks(self, submit, judged) -> list[Finding]:
         found: list[Finding] = []
         for entry in judged.entries:
-            if entry["uniqueId"] in self.store and "repo-accepts-anything" not in self.faults:
+            if entry["uniqueId"] in self.store:
                 found.append(
                     finding(
                         "error",
@@ -295,7 +313,7 @@ class DmpSimulator:
                 )
             ins = entry["patientId"].split("^")[0]
             known = self.rules.known_patients
-            if known is not None and ins not in known and "repo-accepts-unknown-patient" not in self.faults:
+            if known is not None and ins not in known and "dmp-repo-unknown-patient-accepted" not in self.faults:
                 found.append(
                     finding(
                         "error",
@@ -324,7 +342,7 @@ class DmpSimulator:
         slot(stored, "repositoryUniqueId", self.repository_id)
         unique = external(stored, UNIQUE_ID)
         data = content
-        if "repo-retrieve-corrupt" in self.faults:
+        if "dmp-repo-retrieve-corrupt" in self.faults:
             data = content + b"<!-- altered -->"
         self.store[unique] = Stored(
             entry_uuid,
@@ -360,7 +378,7 @@ class DmpSimulator:
                 return self._query_response(j, [("XDSStoredQueryMissingParam", "$XDSDocumentEntryPatientId")], []), []
             statuses = _list_param(params.get("$XDSDocumentEntryStatus", [])) or [ebrim.APPROVED]
             found = [s for s in self.store.values() if s.patient == patient[0] and s.status in statuses]
-            if "repo-find-empty" in self.faults:
+            if "dmp-repo-find-empty" in self.faults:
                 found = []
         elif query.get("id") == ebrim.GET_DOCUMENTS:
             wanted = set(_list_param(params.get("$XDSDocumentEntryUniqueId", [])))
@@ -439,7 +457,7 @@ class DmpSimulator:
             return [("XDSMetadataUpdateError", f"OriginalStatus {original} ≠ {stored.status}")]
         if new == ebrim.DELETED and stored.institution and structure not in stored.institution:
             return [("XDSMetadataUpdateOperationError", "Seul l'auteur peut supprimer / only the author may delete")]
-        if "repo-archive-ignored" not in self.faults:
+        if "dmp-repo-archive-ignored" not in self.faults:
             stored.status = new
         return []
 
@@ -467,7 +485,7 @@ class DmpSimulator:
         return self._registry_response_codes(j, codes)
 
     def _registry_response_codes(self, j: Judgement, codes: list[tuple[str, str]]) -> etree._Element:
-        if "repo-error-code-wrong" in self.faults:
+        if "dmp-repo-error-code-wrong" in self.faults:
             codes = [("DMP_ERREUR", context) for _, context in codes]
         status = ebrim.FAILURE if codes else ebrim.SUCCESS
         j.status, j.errors = status.rsplit(":", 1)[-1], codes
@@ -503,9 +521,9 @@ class DmpSimulator:
         action = ebrim.RESPONSE_ACTIONS.get(envelope.action, "")
         if envelope.action == ebrim.ITI57 and self.rules.iti57_response_action == "ihe":
             action = ebrim.ITI57_RESPONSE_IHE
-        if "repo-response-action-wrong" in self.faults:
+        if "dmp-repo-action-wrong" in self.faults:
             action = envelope.action
-        relates = "" if "repo-no-relatesto" in self.faults else envelope.message_id
+        relates = "" if "dmp-repo-no-relatesto" in self.faults else envelope.message_id
         xml = build_envelope(action, body, relates_to=relates or "", reply_to=False)
         content_type, data = encode_mtom(xml, attachments, action=action)
         return HttpReply(200, content_type, data)
@@ -516,6 +534,20 @@ class DmpSimulator:
         xml = build_envelope("http://www.w3.org/2005/08/addressing/soap/fault", fault, reply_to=False)
         content_type = f"{SOAP12_MEDIA}; charset=UTF-8"
         return HttpReply(400 if code in ("Sender", "VersionMismatch") else 500, content_type, xml)
+
+
+_PAYLOADS = {
+    f"{{{ebrim.XDSB}}}ProvideAndRegisterDocumentSetRequest": "ITI-41",
+    f"{{{ebrim.QUERY}}}AdhocQueryRequest": "ITI-18",
+    f"{{{ebrim.XDSB}}}RetrieveDocumentSetRequest": "ITI-43",
+    f"{{{ebrim.LCM}}}SubmitObjectsRequest": "ITI-57",
+}
+
+
+def _by_payload(envelope: Envelope) -> str:
+    """The transaction the body says it is (when the Action is missing or wrong, to judge it all the same)."""
+    payload = envelope.payload
+    return _PAYLOADS.get(payload.tag, "") if payload is not None else ""
 
 
 def _list_param(values: list[str]) -> list[str]:

@@ -40,6 +40,7 @@ class CdaHeader:
     language: str
     patient_cx: str
     patient_ins: tuple[str, str]  # (extension, root)
+    patient_ids: list[tuple[str, str]]  # every recordTarget/patientRole/id
     patient_name: tuple[str, str]
     birth_time: str
     gender: str
@@ -118,6 +119,7 @@ def read_header(content: bytes) -> CdaHeader:
         language=_attr(document.find("cda:languageCode", _NS), "code") or "fr-FR",
         patient_cx=f"{patient[0]}^^^&{patient[1]}&ISO^NH",
         patient_ins=patient,
+        patient_ids=[(_attr(i, "extension"), _attr(i, "root")) for i in ids],
         patient_name=(family, given),
         birth_time=_attr(document.find(f"{patient_el}/cda:birthTime", _NS), "value"),
         gender=_attr(document.find(f"{patient_el}/cda:administrativeGenderCode", _NS), "code"),

@@ -178,9 +178,14 @@ class Judged:
 
 
 def judge_submission(
-    submit: etree._Element | None, documents: dict[str, bytes], rules: XdsRules | None = None
+    submit: etree._Element | None,
+    documents: dict[str, bytes],
+    rules: XdsRules | None = None,
+    *,
+    unreadable: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> Judged:
-    """Judge a SubmitObjectsRequest and the documents carried with it (entry id -> bytes)."""
+    """Judge a SubmitObjectsRequest and the documents carried with it (entry id -> bytes). Documents whose MIME
+    part could not be read (`unreadable`) are a transport fault judged elsewhere: not reported missing here."""
     rules = rules or XdsRules()
     judged = Judged()
     add = judged.findings.extend
@@ -260,7 +265,9 @@ def judge_submission(
                 ]
             )
         content = documents.get(entry.get("id", ""))
-        if content is None:
+        if content is None and entry.get("id", "") in unreadable:
+            pass
+        elif content is None:
             add(
                 [
                     _f(
@@ -616,12 +623,12 @@ def _author_institution(value: str, location: str) -> list[Finding]:
 
 
 def institution_ids(submit: etree._Element) -> set[str]:
-    """The structure ids (XON-10) of every authorInstitution in the request."""
+    """The structure ids (XON-10) of every authorInstitution in the request, whatever the rest of its form."""
     ids = set()
     for value in submit.iterfind(".//rim:Slot[@name='authorInstitution']/rim:ValueList/rim:Value", NS):
-        match = _XON.match((value.text or "").strip())
-        if match:
-            ids.add(match.group(4))
+        components = (value.text or "").strip().split("^")
+        if len(components) >= 10 and components[9]:
+            ids.add(components[9])
     return ids
 
 
@@ -691,7 +698,7 @@ def _against_cda(entry: etree._Element, content: bytes, where: str) -> list[Find
     patient = external(entry, PATIENT_ID)
     if patient and _CX.match(patient):
         identifier, authority, _ = _CX.match(patient).groups()  # type: ignore[union-attr]
-        if (identifier, authority) != header.patient_ins:
+        if (identifier, authority) not in header.patient_ids:
             mismatch("patientId", f"…^^^&{authority}&ISO", "recordTarget/patientRole/id")
     creation = first_slot(entry, "creationTime")
     if creation and header.creation_time and creation[:8] != header.creation_time[:8]:

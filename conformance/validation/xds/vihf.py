@@ -19,6 +19,7 @@ from conformance.transport.vihf import (
     Vihf,
     verify_assertion,
 )
+from conformance.validation.cda.header import INS_OIDS
 
 from .metadata import check_ins_cx
 from .rules import AUTHENTICATION_MODES, XdsRules
@@ -66,7 +67,8 @@ def judge_vihf(
             )
         )
     resource = vihf.first(RESOURCE_ID)
-    if patient_cx and resource and resource.split("^")[:4] != patient_cx.split("^")[:4]:
+    both_ins = all(any(f"&{oid}&" in value for oid in INS_OIDS) for value in (resource, patient_cx))
+    if patient_cx and resource and both_ins and resource.split("^")[:4] != patient_cx.split("^")[:4]:
         found.append(
             _f(
                 "vihf-resource-patient-mismatch",
