@@ -27,6 +27,13 @@ Layout (every section optional except what the chosen suites need; see examples/
                             wait_seconds, expected_codes
     [mssante.imap]          the harness's IMAP (Dovecot) for the notifications the system fetches: enabled,
                             host, port, user, password, max_connections
+    [dmp]        DMP feeding (IHE XDS.b, SOAP 1.2/MTOM, VIHF): repository_url, registry_url, repository_id,
+                 document, unknown_patient_ins, the open choices (vihf_versions, strict, strict_casing,
+                 iti57_response_action, allow_sha1, value_sets), trusted_ca
+    [dmp.vihf]   the VIHF of the structure the harness speaks for: signing_cert, signing_key(_password), ...
+    [dmp.listener] where the harness listens as the DMP: host, port, tls, server_cert, server_key, client_ca,
+                 require_client_cert, wait_seconds, expect_submissions, max_request_bytes, request_deadline,
+                 idle_timeout, max_connections
 """
 
 from __future__ import annotations
@@ -286,6 +293,57 @@ class MssanteConfig:
 
 
 @dataclass(slots=True)
+class DmpVihfConfig:
+    """The VIHF the harness signs when it speaks as a document source (values default to the CDA's author)."""
+
+    signing_cert: Path | None = None  # the structure's signing certificate (ORG_SIGN), PEM
+    signing_key: Path | None = None
+    signing_key_password: Secret | None = None
+    structure_id: str | None = None  # Identifiant_Structure (default: the CDA author's organisation id)
+    activity_sector: str | None = None  # Secteur_Activite, e.g. SA01^1.2.250.1.71.4.2.4
+    version: str = "3.0"  # VIHF_Version sent (3.0 in every CNAM sample; the ANS table says 4.0)
+    authentication_mode: str = "INDIRECTE_RENFORCEE"
+    lps_name: str = "hopen-conformance"
+
+
+@dataclass(slots=True)
+class DmpListenerConfig:
+    """The harness as the DMP: where the system's document source sends its ITI-41/18/43/57."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    tls: bool = True
+    server_cert: Path | None = None
+    server_key: Path | None = None
+    client_ca: Path | None = None  # CA(s) the client certificates must chain to (mutual TLS)
+    require_client_cert: bool = True
+    wait_seconds: float = 20.0
+    expect_submissions: int = 1
+    max_request_bytes: int = 20 * 1024 * 1024
+    request_deadline: float = 30.0
+    idle_timeout: float = 10.0
+    max_connections: int = 16
+
+
+@dataclass(slots=True)
+class DmpConfig:
+    repository_url: str | None = None  # the system's repository (the harness as document source)
+    registry_url: str | None = None  # default: repository_url (the sources name the services differently)
+    repository_id: str = "1.2.250.1.213.4.1.1.1.2"  # the system's repositoryUniqueId, for ITI-43
+    document: Path | None = None  # the CI-SIS CDA sent (default: a CI-SIS pack example)
+    unknown_patient_ins: str = "299999999999945"  # a test INS the system's registry must not know
+    vihf_versions: list[str] = field(default_factory=lambda: ["3.0", "4.0"])
+    strict: bool = False
+    strict_casing: bool = False
+    iti57_response_action: str = "dmp"  # dmp (UpdateDocumentSet-Response) | ihe (UpdateDocumentSetResponse)
+    allow_sha1: bool = True
+    value_sets: str = "dmp"  # dmp | cisis
+    trusted_ca: Path | None = None  # CA the VIHF signing certificates must chain to (default: the listener's client_ca)
+    vihf: DmpVihfConfig = field(default_factory=DmpVihfConfig)
+    listener: DmpListenerConfig | None = None  # None: the dmp-feeding tests are skipped
+
+
+@dataclass(slots=True)
 class RunSettings:
     name: str = ""
     suites: list[str] = field(default_factory=lambda: list(SUITES))
@@ -308,6 +366,7 @@ class RunConfig:
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     test_data: TestData = field(default_factory=TestData)
     mssante: MssanteConfig = field(default_factory=MssanteConfig)
+    dmp: DmpConfig = field(default_factory=DmpConfig)
 
     def secrets(self) -> list[str]:
         """Every secret string, for redaction of everything written (headers, bodies, logs)."""
@@ -333,6 +392,8 @@ class RunConfig:
             target["mllp_receiver"] = f"{self.mllp.host}:{self.mllp.port}"
         if self.mllp.listener:
             target["mllp_listener"] = f"{self.mllp.listener.host}:{self.mllp.listener.port}"
+        if self.dmp.repository_url:
+            target["dmp_repository"] = self.dmp.repository_url
         return target
 
 
@@ -395,7 +456,7 @@ def load_config(path: str | Path) -> RunConfig:
 def parse_config(data: Mapping[str, Any], *, source: str = "<memory>", base_dir: Path | None = None) -> RunConfig:
     reader = _Reader(source, base_dir or Path.cwd())
     top = reader.table(
-        data, "", {"run", "fhir", "tls", "timeouts", "mllp", "hl7v2", "test_data", "documents", "mssante"}
+        data, "", {"run", "fhir", "tls", "timeouts", "mllp", "hl7v2", "test_data", "documents", "mssante", "dmp"}
     )
     config = RunConfig(source=source)
     config.run = reader.run_settings(top.get("run", {}))
@@ -407,6 +468,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<memory>", base_dir:
     config.test_data = reader.test_data(top.get("test_data", {}))
     config.documents = reader.documents(top.get("documents", {}))
     config.mssante = reader.mssante(top.get("mssante", {}))
+    config.dmp = reader.dmp(top.get("dmp", {}))
     return config
 
 
@@ -829,6 +891,138 @@ class _Reader:
         if correspondent.host is not None and "@" not in correspondent.address:
             raise self.error(f"{w}.address", "adresse de la BAL de réception attendue", "inbound mailbox expected")
         return correspondent
+
+    def url(self, table: Mapping[str, Any], where: str, key: str) -> str | None:
+        value = self.string(table, where, key)
+        if value is None:
+            return None
+        parts = _split_url(value)
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self.error(
+                f"{where}.{key}", f"URL http(s) attendue, reçu {value!r}", f"an http(s) URL is expected, got {value!r}"
+            )
+        return value
+
+    def dmp(self, value: Any) -> DmpConfig:
+        w = "dmp"
+        keys = {
+            "repository_url",
+            "registry_url",
+            "repository_id",
+            "document",
+            "unknown_patient_ins",
+            "vihf_versions",
+            "strict",
+            "strict_casing",
+            "iti57_response_action",
+            "allow_sha1",
+            "value_sets",
+            "trusted_ca",
+            "vihf",
+            "listener",
+        }
+        t = self.table(value, w, keys)
+        defaults = DmpConfig()
+        dmp = DmpConfig(
+            repository_url=self.url(t, w, "repository_url"),
+            registry_url=self.url(t, w, "registry_url"),
+            repository_id=self.string(t, w, "repository_id", defaults.repository_id) or defaults.repository_id,
+            document=self.path(t, w, "document"),
+            unknown_patient_ins=self.string(t, w, "unknown_patient_ins", defaults.unknown_patient_ins) or "",
+            vihf_versions=self.strings(t, w, "vihf_versions", ["3.0", "4.0"]),
+            strict=self.boolean(t, w, "strict", False),
+            strict_casing=self.boolean(t, w, "strict_casing", False),
+            iti57_response_action=self.choice(t, w, "iti57_response_action", ("dmp", "ihe"), "dmp"),
+            allow_sha1=self.boolean(t, w, "allow_sha1", True),
+            value_sets=self.choice(t, w, "value_sets", ("dmp", "cisis"), "dmp"),
+            trusted_ca=self.path(t, w, "trusted_ca"),
+            vihf=self.dmp_vihf(t.get("vihf", {})),
+        )
+        if len(dmp.unknown_patient_ins) != 15:
+            raise self.error(f"{w}.unknown_patient_ins", "un INS a 15 caractères", "an INS has 15 characters")
+        if "listener" in t:
+            dmp.listener = self.dmp_listener(t["listener"])
+        return dmp
+
+    def dmp_vihf(self, value: Any) -> DmpVihfConfig:
+        w = "dmp.vihf"
+        keys = {
+            "signing_cert",
+            "signing_key",
+            "signing_key_password",
+            "structure_id",
+            "activity_sector",
+            "version",
+            "authentication_mode",
+            "lps_name",
+        }
+        t = self.table(value, w, keys)
+        vihf = DmpVihfConfig(
+            signing_cert=self.path(t, w, "signing_cert"),
+            signing_key=self.path(t, w, "signing_key"),
+            signing_key_password=self.secret(t, w, "signing_key_password"),
+            structure_id=self.string(t, w, "structure_id"),
+            activity_sector=self.string(t, w, "activity_sector"),
+            version=self.string(t, w, "version", "3.0") or "3.0",
+            authentication_mode=self.choice(
+                t, w, "authentication_mode", ("DIRECTE", "INDIRECTE", "INDIRECTE_RENFORCEE"), "INDIRECTE_RENFORCEE"
+            ),
+            lps_name=self.string(t, w, "lps_name", "hopen-conformance") or "hopen-conformance",
+        )
+        if (vihf.signing_cert is None) != (vihf.signing_key is None):
+            raise self.error(
+                f"{w}.signing_key",
+                "signing_cert et signing_key vont ensemble",
+                "signing_cert and signing_key go together",
+            )
+        return vihf
+
+    def dmp_listener(self, value: Any) -> DmpListenerConfig:
+        w = "dmp.listener"
+        keys = {
+            "host",
+            "port",
+            "tls",
+            "server_cert",
+            "server_key",
+            "client_ca",
+            "require_client_cert",
+            "wait_seconds",
+            "expect_submissions",
+            "max_request_bytes",
+            "request_deadline",
+            "idle_timeout",
+            "max_connections",
+        }
+        t = self.table(value, w, keys)
+        listener = DmpListenerConfig(
+            host=self.string(t, w, "host", "127.0.0.1") or "127.0.0.1",
+            port=self.port(t, w, "port", 0) or 0,
+            tls=self.boolean(t, w, "tls", True),
+            server_cert=self.path(t, w, "server_cert"),
+            server_key=self.path(t, w, "server_key"),
+            client_ca=self.path(t, w, "client_ca"),
+            require_client_cert=self.boolean(t, w, "require_client_cert", True),
+            wait_seconds=self.number(t, w, "wait_seconds", 20.0),
+            expect_submissions=self.number(t, w, "expect_submissions", 1, integer=True),
+            max_request_bytes=self.number(t, w, "max_request_bytes", 20 * 1024 * 1024, integer=True, minimum=1),
+            request_deadline=self.number(t, w, "request_deadline", 30.0, minimum=0.001),
+            idle_timeout=self.number(t, w, "idle_timeout", 10.0, minimum=0.001),
+            max_connections=self.number(t, w, "max_connections", 16, integer=True, minimum=1),
+        )
+        if listener.tls and not (listener.server_cert and listener.server_key):
+            raise self.error(
+                f"{w}.server_cert",
+                "obligatoire (avec server_key) quand tls = true",
+                "required (with server_key) when tls = true",
+            )
+        if listener.tls and listener.require_client_cert and not listener.client_ca:
+            raise self.error(
+                f"{w}.client_ca",
+                "obligatoire quand require_client_cert = true",
+                "required when require_client_cert = true",
+            )
+        return listener
 
     def patient(self, value: Any, w: str) -> PatientData:
         t = self.table(

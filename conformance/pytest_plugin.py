@@ -111,6 +111,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         start_mss_channel(state)
     except Exception as exc:  # the MSSanté tests report it as an ERROR
         state.mss_error = exc
+    from conformance.campaign.dmp import start_dmp_listener
+
+    try:
+        start_dmp_listener(state)
+    except Exception as exc:  # the DMP-feeding tests report it as an ERROR
+        state.dmp_listener_error = exc
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -121,6 +127,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.listener.stop()
     if state.mss is not None:
         state.mss.stop()
+    if getattr(state, "dmp_listener", None) is not None:
+        state.dmp_listener.stop()
     if session.config.stash.get(OWNS_RUN_KEY, False):
         from conformance.campaign.runner import finish_run
 

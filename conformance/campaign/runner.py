@@ -128,6 +128,7 @@ def run_campaign(
     pdf: bool = False,
     listener_callbacks: Sequence[Callable[[str, int], None]] = (),
     mss_peer: Any = None,
+    dmp_callbacks: Sequence[Callable[[str], None]] = (),
     progress: TextIO | None = None,
     extra_pytest_args: Sequence[str] = (),
 ) -> CampaignResult:
@@ -142,6 +143,7 @@ def run_campaign(
     state = CampaignState(config=config, run_dir=run_dir, lang=lang, suites=selected, run_id=run_id)
     state.listener_callbacks.extend(listener_callbacks)
     state.mss_peer = mss_peer
+    state.dmp_callbacks.extend(dmp_callbacks)
     state.open()
     write_partial_results(state)  # from the first moment, the folder says the run is incomplete
     display = Progress(progress, lang) if progress is not None else None

@@ -47,6 +47,9 @@ class CampaignState:
     mss: Any = None  # the session's MSSanté channel (conformance.campaign.mssante.MssChannel)
     mss_peer: Any = None  # what makes the system act on it (the reference system, or None)
     mss_error: BaseException | None = None
+    dmp_callbacks: list[Callable[[str], None]] = field(default_factory=list)  # called with the DMP listener's URL
+    dmp_listener: Any = None  # the session's DMP listener (conformance.campaign.dmp.DmpListener)
+    dmp_listener_error: BaseException | None = None
     on_result: Callable[[Any], None] | None = None  # progress display
     total: int = 0  # tests selected
     collection_errors: list[str] = field(default_factory=list)

@@ -75,11 +75,13 @@ def command(
         config = load_config(config_path) if config_path else RunConfig(source="<reference endpoints>")
         message_lang = lang or config.run.language
         with contextlib.ExitStack() as stack:
-            callbacks = []
+            callbacks, dmp_callbacks = [], []
             mss_peer = None
             if reference:
                 config, callback, mss_peer = _start_reference(stack, config, faults, hostile)
                 callbacks.append(callback)
+                config, dmp_callback = _start_reference_dmp(stack, config, faults)
+                dmp_callbacks.append(dmp_callback)
             elif faults or hostile:
                 raise click.UsageError("--faults and --hostile need --reference")
             result = run_campaign(
@@ -90,6 +92,7 @@ def command(
                 pdf=pdf,
                 listener_callbacks=callbacks,
                 mss_peer=mss_peer,
+                dmp_callbacks=dmp_callbacks,
                 progress=None if quiet else sys.stdout,
             )
         if quiet:
@@ -127,3 +130,13 @@ def _start_reference(stack: contextlib.ExitStack, config, faults: str, hostile: 
         + (f", faults: {faults}" if faults else "")
     )
     return reference_config(ref, config), sender_callback(ref), ref.mss
+
+
+def _start_reference_dmp(stack: contextlib.ExitStack, config, faults: str):
+    """The reference DMP parts: a conformant repository, and the DMP-feeding client sending to the harness."""
+    from conformance.reference.dmp.endpoints import ReferenceDmp
+    from conformance.reference.faults import parse_faults
+
+    dmp = stack.enter_context(ReferenceDmp(parse_faults(faults or None)))
+    click.echo(f"reference DMP repository: {dmp.base_url}")
+    return dmp.configure(config), dmp.feed_callback()

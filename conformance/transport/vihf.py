@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from conformance.transport.soap import WSSE_NS
@@ -136,12 +137,14 @@ def _coded_value(tag: str, coded: Coded) -> etree._Element:
     return value
 
 
-def sign_assertion(assertion: etree._Element, key_pem: bytes, cert_pem: bytes, *, sha1: bool = False) -> etree._Element:
+def sign_assertion(
+    assertion: etree._Element, key_pem: bytes, cert_pem: bytes, *, sha1: bool = False, password: str | None = None
+) -> etree._Element:
     """Enveloped XML-DSig over the assertion (exclusive c14n, RSA/ECDSA-SHA256; SHA-1 only to imitate old kits)."""
     from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, XMLSigner, methods
 
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    is_rsa = key.__class__.__name__.lower().startswith("_rsa") or "rsa" in type(key).__name__.lower()
+    key = serialization.load_pem_private_key(key_pem, password=password.encode() if password else None)
+    is_rsa = isinstance(key, rsa.RSAPrivateKey)
     if sha1:
         signature = SignatureMethod.RSA_SHA1 if is_rsa else SignatureMethod.ECDSA_SHA1
         digest = DigestAlgorithm.SHA1
@@ -167,10 +170,13 @@ def security_header(signed_assertion: etree._Element) -> etree._Element:
     return security
 
 
-def signed_vihf(content: VihfContent, key_pem: bytes, cert_pem: bytes) -> etree._Element:
+def signed_vihf(
+    content: VihfContent, key_pem: bytes, cert_pem: bytes, *, password: str | None = None
+) -> etree._Element:
     """The `wsse:Security` header carrying the signed VIHF."""
     cert = x509.load_pem_x509_certificate(cert_pem)
-    return security_header(sign_assertion(build_assertion(content, cert.subject.rfc4514_string()), key_pem, cert_pem))
+    assertion = build_assertion(content, cert.subject.rfc4514_string())
+    return security_header(sign_assertion(assertion, key_pem, cert_pem, password=password))
 
 
 def read_vihf(security: etree._Element | None) -> Vihf | None:

@@ -31,6 +31,7 @@ from conformance.validation.xds.ebrim import NS
 class SigningMaterial:
     cert_pem: bytes = field(repr=False)
     key_pem: bytes = field(repr=False)
+    password: str | None = field(default=None, repr=False)
 
 
 def vihf_for(content: bytes, *, lps_name: str = "hopen-conformance", structure_id: str | None = None) -> VihfContent:
@@ -79,7 +80,7 @@ class DocumentSource:
     def security(self, vihf: VihfContent | None) -> etree._Element | None:
         if vihf is None or self.signing is None:
             return None
-        return signed_vihf(vihf, self.signing.key_pem, self.signing.cert_pem)
+        return signed_vihf(vihf, self.signing.key_pem, self.signing.cert_pem, password=self.signing.password)
 
     def provide(
         self,

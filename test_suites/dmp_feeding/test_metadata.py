@@ -1,0 +1,94 @@
+"""The ITI-41 metadata (ebRIM) and the document it carries, as the DMP judges them."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.campaign.checks import expect_valid
+
+from .conftest import expect_category, submissions
+
+MAPPING = ("ANS CI-SIS", "Volet Partage de documents de santé, Mapping XDS (R / RE) et jeux de valeurs DMP")
+
+
+@pytest.mark.requirement(
+    *MAPPING, text="Every required (R) slot, classification and external identifier is present", strength="SHALL"
+)
+@pytest.mark.capability("dmp.feed.metadata")
+@pytest.mark.title_en("The required XDS metadata are present")
+def test_required(judgements, evidence, lang):
+    """Les métadonnées XDS obligatoires sont présentes"""
+    expect_category(submissions(judgements, lang), "required", evidence)
+
+
+@pytest.mark.requirement(
+    *MAPPING, text="authorPerson (XCN with names) and authorInstitution (XON) have the DMP formats", strength="SHALL"
+)
+@pytest.mark.capability("dmp.feed.metadata")
+@pytest.mark.title_en("authorPerson and authorInstitution have the DMP formats")
+def test_author_formats(judgements, evidence, lang):
+    """authorPerson et authorInstitution ont les formats du DMP"""
+    expect_category(submissions(judgements, lang), "author-formats", evidence)
+
+
+@pytest.mark.requirement(
+    *MAPPING, text="patientId is the INS (known INS authority), the same for the set and its entries", strength="SHALL"
+)
+@pytest.mark.capability("dmp.feed.metadata", "identity.ins.qualified")
+@pytest.mark.title_en("patientId is the patient's INS everywhere")
+def test_patient_ins(judgements, evidence, lang):
+    """Le patientId est l'INS du patient partout"""
+    expect_category(submissions(judgements, lang), "patient-ins", evidence)
+
+
+@pytest.mark.requirement(
+    *MAPPING,
+    text="Coded metadata belong to the DMP value sets (CI-SIS sets where the DMP's are unknown)",
+    strength="SHALL",
+)
+@pytest.mark.capability("dmp.feed.metadata")
+@pytest.mark.title_en("Coded metadata belong to the DMP value sets")
+def test_value_sets(judgements, evidence, lang):
+    """Les métadonnées codées appartiennent aux jeux de valeurs du DMP"""
+    expect_category(submissions(judgements, lang), "value-sets", evidence)
+
+
+@pytest.mark.requirement(
+    "IHE ITI TF-3 4.2.3.2", "hash, size", text="hash and size describe the document sent", strength="SHALL"
+)
+@pytest.mark.capability("dmp.feed.metadata")
+@pytest.mark.title_en("hash and size describe the document sent")
+def test_hash_and_size(judgements, evidence, lang):
+    """hash et size décrivent le document envoyé"""
+    expect_category(submissions(judgements, lang), "hash-size", evidence)
+
+
+@pytest.mark.requirement(
+    *MAPPING, text="The metadata match the CDA header (uniqueId, typeCode, patient, dates)", strength="SHALL"
+)
+@pytest.mark.capability("dmp.feed.metadata")
+@pytest.mark.title_en("The metadata match the CDA header")
+def test_matches_cda(judgements, evidence, lang):
+    """Les métadonnées correspondent à l'en-tête CDA"""
+    expect_category(submissions(judgements, lang), "matches-cda", evidence)
+
+
+@pytest.mark.requirement(
+    "ANS CI-SIS", "Volets de contenu CDA R2", text="Every CDA document sent to the DMP conforms", strength="SHALL"
+)
+@pytest.mark.capability("documents.cda.content", "dmp.feed.metadata")
+@pytest.mark.title_en("The CDA documents sent to the DMP conform to the CI-SIS")
+def test_cda_conforms(judgements, evidence, lang):
+    """Les documents CDA envoyés au DMP sont conformes au CI-SIS"""
+    from conformance.campaign.validators import validate_cda
+
+    outcomes = []
+    for number, judgement in enumerate(submissions(judgements, lang), start=1):
+        for entry_id, content in judgement.documents.items():
+            if content.lstrip().startswith(b"<"):
+                name = f"iti41-{number}-{entry_id}.xml"
+                evidence.attach(name, content, "text/xml")
+                outcome = validate_cda(content, lang, name=name)
+                evidence.outcome(f"validation-{name}.json", outcome)
+                outcomes.append(outcome)
+    expect_valid(outcomes)

@@ -1,0 +1,44 @@
+"""The other DMP transactions the source sends: ITI-18 search, ITI-43 retrieve, ITI-57 update."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import expect_category, skip_without
+
+DMP = "CNAM DMPi / IHE ITI TF-2"
+
+
+def _of(judgements, transaction: str, lang: str):
+    return skip_without(
+        lang,
+        [j for j in judgements if j.transaction == transaction],
+        f"aucune requête {transaction} reçue",
+        f"no {transaction} request received",
+    )
+
+
+@pytest.mark.requirement(
+    DMP,
+    "ITI-18 FindDocuments / GetDocuments (TD3.1)",
+    text="Stored queries name a known query with its required parameters",
+    strength="SHALL",
+)
+@pytest.mark.capability("dmp.feed.consult")
+@pytest.mark.title_en("ITI-18 stored queries are well formed")
+def test_stored_queries(judgements, evidence, lang):
+    """Les requêtes ITI-18 sont bien formées"""
+    expect_category(_of(judgements, "ITI-18", lang), "query", evidence, sources=("soap",))
+
+
+@pytest.mark.requirement(
+    DMP,
+    "ITI-57 Update Document Set (TD3.3 : masquage, suppression, archivage)",
+    text="Status updates ask for a status the DMP knows",
+    strength="SHALL",
+)
+@pytest.mark.capability("dmp.feed.update")
+@pytest.mark.title_en("ITI-57 updates are well formed")
+def test_updates(judgements, evidence, lang):
+    """Les mises à jour ITI-57 sont bien formées"""
+    expect_category(_of(judgements, "ITI-57", lang), "update", evidence, sources=("soap",))

@@ -1,0 +1,47 @@
+"""The VIHF (SAML 2.0 assertion in wsse:Security) on every DMP request."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import expect_category, skip_without
+
+VIHF = ("ANS CI-SIS / CNAM DMPi", "Mapping VIHF pour le DMP (VIHF 3.0 / 4.0)")
+
+
+def _requests(judgements, lang, *, with_vihf: bool = False):
+    items = [j for j in judgements if j.transaction and (j.vihf_present or not with_vihf)]
+    fr, en = (
+        ("aucune requête portant un VIHF", "no request carrying a VIHF")
+        if with_vihf
+        else ("aucune requête lisible reçue", "no readable request received")
+    )
+    return skip_without(lang, items, fr, en)
+
+
+@pytest.mark.requirement(
+    *VIHF, text="Every request carries a VIHF signed (XML-DSig) by the structure's certificate", strength="SHALL"
+)
+@pytest.mark.capability("dmp.feed.vihf")
+@pytest.mark.title_en("Every request carries a validly signed VIHF")
+def test_vihf_signed(judgements, evidence, lang):
+    """Chaque requête porte un VIHF à la signature valide"""
+    expect_category(_requests(judgements, lang), "vihf-signed", evidence)
+
+
+@pytest.mark.requirement(*VIHF, text="The VIHF carries the required attributes with allowed values", strength="SHALL")
+@pytest.mark.capability("dmp.feed.vihf")
+@pytest.mark.title_en("The VIHF attributes are present and valid")
+def test_vihf_attributes(judgements, evidence, lang):
+    """Les attributs du VIHF sont présents et valides"""
+    expect_category(_requests(judgements, lang, with_vihf=True), "vihf-attributes", evidence)
+
+
+@pytest.mark.requirement(
+    *VIHF, text="The VIHF structure matches the TLS client certificate and the authorInstitution", strength="SHALL"
+)
+@pytest.mark.capability("dmp.feed.vihf")
+@pytest.mark.title_en("The VIHF is consistent with the TLS certificate and the metadata")
+def test_vihf_consistent(judgements, evidence, lang):
+    """Le VIHF est cohérent avec le certificat TLS et les métadonnées"""
+    expect_category(_requests(judgements, lang, with_vihf=True), "vihf-consistent", evidence)
