@@ -37,6 +37,42 @@ FAULT_TESTS = {
     "ack-no-err": (["pam"], "pam/sender/defective-message-rejected[missing-zbe]", "ERR"),
     "oru-obx-not-base64": (["documents-hl7v2"], "documents-hl7v2/transmission/emitted-documents", "Base64"),
     "xdm-hash-tampered": (["produced-documents"], "produced-documents/files/xdm-packages-conform", "SHA-1"),
+    "dmp-no-tls": (["dmp-feeding"], "dmp-feeding/transport/mutual-tls", ""),
+    "dmp-tls-wrong-cert": (["dmp-feeding"], "dmp-feeding/vihf/vihf-consistent", "TLS"),
+    "dmp-soap11": (["dmp-feeding"], "dmp-feeding/transport/soap12", "SOAP 1.2"),
+    "dmp-action-missing": (["dmp-feeding"], "dmp-feeding/transport/ws-addressing", "Action"),
+    "dmp-truncated-multipart": (["dmp-feeding"], "dmp-feeding/transport/mtom", "multipart"),
+    "dmp-missing-part": (["dmp-feeding"], "dmp-feeding/transport/mtom", "cid:"),
+    "dmp-vihf-missing": (["dmp-feeding"], "dmp-feeding/vihf/vihf-signed", "VIHF"),
+    "dmp-vihf-signature-broken": (["dmp-feeding"], "dmp-feeding/vihf/vihf-signed", "signature"),
+    "dmp-vihf-attribute-missing": (["dmp-feeding"], "dmp-feeding/vihf/vihf-attributes", "Secteur_Activite"),
+    "dmp-vihf-version-wrong": (["dmp-feeding"], "dmp-feeding/vihf/vihf-attributes", "VIHF_Version"),
+    "dmp-vihf-structure-mismatch": (["dmp-feeding"], "dmp-feeding/vihf/vihf-consistent", "authorInstitution"),
+    "dmp-metadata-missing": (["dmp-feeding"], "dmp-feeding/metadata/required", "legalAuthenticator"),
+    "dmp-authorperson-no-name": (["dmp-feeding"], "dmp-feeding/metadata/author-formats", "authorPerson"),
+    "dmp-authorinstitution-format": (["dmp-feeding"], "dmp-feeding/metadata/author-formats", "authorInstitution"),
+    "dmp-patientid-not-ins": (["dmp-feeding"], "dmp-feeding/metadata/patient-ins", "INS"),
+    "dmp-ins-unknown-oid": (["dmp-feeding"], "dmp-feeding/metadata/patient-ins", "1.2.250.1.213.1.4.99"),
+    "dmp-classcode-unknown": (["dmp-feeding"], "dmp-feeding/metadata/value-sets", "J57"),
+    "dmp-hash-wrong": (["dmp-feeding"], "dmp-feeding/metadata/hash-and-size", "SHA-1"),
+    "dmp-size-wrong": (["dmp-feeding"], "dmp-feeding/metadata/hash-and-size", "size"),
+    "dmp-uniqueid-mismatch": (["dmp-feeding"], "dmp-feeding/metadata/matches-cda", "uniqueId"),
+    "dmp-cda-invalid": (["dmp-feeding"], "dmp-feeding/metadata/cda-conforms", ""),
+    "dmp-query-no-patient": (["dmp-feeding"], "dmp-feeding/transactions/stored-queries", "XDSDocumentEntryPatientId"),
+    "dmp-update-wrong-status": (["dmp-feeding"], "dmp-feeding/transactions/updates", "Hidden"),
+    "dmp-repo-hash-unchecked": (["dmp-repository"], "dmp-repository/register/refuses-wrong-hash", "Failure"),
+    "dmp-repo-unknown-patient-accepted": (
+        ["dmp-repository"],
+        "dmp-repository/register/refuses-unknown-patient",
+        "Failure",
+    ),
+    "dmp-repo-metadata-unchecked": (["dmp-repository"], "dmp-repository/register/refuses-missing-metadata", "Failure"),
+    "dmp-repo-error-code-wrong": (["dmp-repository"], "dmp-repository/register/error-codes-standard", "DMP_ERREUR"),
+    "dmp-repo-action-wrong": (["dmp-repository"], "dmp-repository/register/answers-addressed", "Action"),
+    "dmp-repo-no-relatesto": (["dmp-repository"], "dmp-repository/register/answers-addressed", "RelatesTo"),
+    "dmp-repo-find-empty": (["dmp-repository"], "dmp-repository/retrieve/find-documents", "FindDocuments"),
+    "dmp-repo-retrieve-corrupt": (["dmp-repository"], "dmp-repository/retrieve/retrieve-identical", "differs"),
+    "dmp-repo-archive-ignored": (["dmp-repository"], "dmp-repository/update/archive", "Archived"),
 }
 # MSSanté faults: (suite, the one test that must fail, text its findings must contain); every other test of the
 # suite passes. The CDA schematron pass of the XDM test is switched off except for the fault it judges.
@@ -69,6 +105,9 @@ MSS_FAULT_TESTS = {
     "mss-receiver-ignores-hash": (MSS_RECEIVER, "mssante-receiver/integration/broken-hash", "906"),
     "mss-mdn-not-report": (MSS_RECEIVER, "mssante-receiver/integration/mdn-structure", "multipart/report"),
 }
+# the DMP-feeding faults are each proven in-process (tests/dmp/test_dmp_faults.py); three run the campaign here
+_DMP_CAMPAIGN_FAST = {"dmp-hash-wrong", "dmp-vihf-signature-broken", "dmp-cda-invalid"}
+_SLOW = {n for n in FAULT_TESTS if n.startswith("dmp-") and not n.startswith("dmp-repo-")} - _DMP_CAMPAIGN_FAST
 
 
 def run(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
@@ -96,6 +135,8 @@ def test_full_campaign_against_reference(tmp_path):
         "produced-documents",
         "mssante-client",
         "mssante-receiver",
+        "dmp-feeding",
+        "dmp-repository",
     }
     skipped = {t["id"]: t["messages"] for t in results["tests"] if t["outcome"] == "skipped"}
     assert set(skipped) == {"fhir-basics/security/tls"}  # the reference serves plain http://
@@ -105,7 +146,9 @@ def test_full_campaign_against_reference(tmp_path):
     assert "Summary per suite" in output and "report.html" in output
 
 
-@pytest.mark.parametrize("fault", sorted(FAULT_TESTS))
+@pytest.mark.parametrize(
+    "fault", [pytest.param(n, marks=pytest.mark.slow) if n in _SLOW else n for n in sorted(FAULT_TESTS)]
+)
 def test_seeded_fault_fails_its_suite(tmp_path, fault):
     suites, test_id, text = FAULT_TESTS[fault]
     code, results, output = run(tmp_path, "--faults", fault, *[a for s in suites for a in ("--suite", s)])

@@ -194,8 +194,9 @@ def xdm_hash_tampered(ref: ReferenceEndpoints) -> bool:
     return declared != hashlib.sha1(document).hexdigest()
 
 
-# the MSSanté faults are checked behaviour by behaviour in tests/mssante (client, TLS probes, receiver)
-MSS_FAULTS = {name for name, fault in FAULTS.items() if fault.endpoint.startswith("mssante")}
+# the MSSanté faults are checked behaviour by behaviour in tests/mssante (client, TLS probes, receiver), the DMP
+# faults in tests/dmp (the feeding client's against a judging simulator, the repository's by probes)
+MSS_FAULTS = {name for name, fault in FAULTS.items() if fault.endpoint.startswith(("mssante", "dmp-"))}
 CHECKS: dict[str, Callable[[ReferenceEndpoints], bool]] = {
     name: globals()[name.replace("-", "_")] for name in FAULTS if name not in MSS_FAULTS
 }

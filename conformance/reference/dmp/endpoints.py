@@ -22,10 +22,11 @@ REFERENCE_PATIENT = "279035121518989"  # the document's patient (INS-NIR test OI
 
 
 class ReferenceDmp:
-    def __init__(self, faults: frozenset[str] = frozenset(), host: str = "127.0.0.1") -> None:
+    def __init__(self, faults: frozenset[str] = frozenset(), host: str = "127.0.0.1", pki: DmpPki | None = None) -> None:
         self.faults = frozenset(faults)
         self.host = host
-        self.pki: DmpPki | None = None
+        self.pki: DmpPki | None = pki
+        self._owns_pki = pki is None
         self.server = None
         self.simulator: DmpSimulator | None = None
         self.feeds: list[FeedRun] = []
@@ -38,7 +39,8 @@ class ReferenceDmp:
         from conformance.transport.soap import ThreadedSoapServer
         from conformance.validation.xds.rules import XdsRules
 
-        self.pki = generate_dmp_pki(STRUCTURE_ID, STRUCTURE_NAME, self.host)
+        if self.pki is None:
+            self.pki = generate_dmp_pki(STRUCTURE_ID, STRUCTURE_NAME, self.host)
         rules = XdsRules(trusted_ca=self.pki.ca_cert.read_bytes(), known_patients=frozenset({REFERENCE_PATIENT}))
         self.simulator = DmpSimulator(rules, faults=self.faults - SOURCE_FAULTS)
         self.server = ThreadedSoapServer(self.simulator.handle, self.host, 0, ssl_context=self.pki.server_context())
@@ -50,7 +52,7 @@ class ReferenceDmp:
             run.wait(30)
         if self.server is not None:
             self.server.stop()
-        if self.pki is not None:
+        if self.pki is not None and self._owns_pki:
             self.pki.cleanup()
 
     def __enter__(self) -> ReferenceDmp:
