@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from conformance.campaign.checks import ConformanceFailure
 from conformance.campaign.dmp import category
+from conformance.sdk import report
 
 
 @pytest.fixture(scope="session")
@@ -55,5 +55,4 @@ def expect_category(items, name: str, evidence, *, sources: tuple[str, ...] | No
         for j in items
     ]
     evidence.attach(f"dmp-{name}.json", json.dumps(summary, ensure_ascii=False, indent=1), "application/json")
-    if failures:
-        raise ConformanceFailure(failures)
+    report(failures)

@@ -6,8 +6,6 @@ import pytest
 
 from .conftest import expect_category, skip_without
 
-DMP = "CNAM DMPi / IHE ITI TF-2"
-
 
 def _of(judgements, transaction: str, lang: str):
     return skip_without(
@@ -18,12 +16,7 @@ def _of(judgements, transaction: str, lang: str):
     )
 
 
-@pytest.mark.requirement(
-    DMP,
-    "ITI-18 FindDocuments / GetDocuments (TD3.1)",
-    text="Stored queries name a known query with its required parameters",
-    strength="SHALL",
-)
+@pytest.mark.requirement("dmp.feed.stored-queries")
 @pytest.mark.capability("dmp.feed.consult")
 @pytest.mark.title_en("ITI-18 stored queries are well formed")
 def test_stored_queries(judgements, evidence, lang):
@@ -31,12 +24,7 @@ def test_stored_queries(judgements, evidence, lang):
     expect_category(_of(judgements, "ITI-18", lang), "query", evidence, sources=("soap",))
 
 
-@pytest.mark.requirement(
-    DMP,
-    "ITI-57 Update Document Set (TD3.3 : masquage, suppression, archivage)",
-    text="Status updates ask for a status the DMP knows",
-    strength="SHALL",
-)
+@pytest.mark.requirement("dmp.feed.updates")
 @pytest.mark.capability("dmp.feed.update")
 @pytest.mark.title_en("ITI-57 updates are well formed")
 def test_updates(judgements, evidence, lang):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from conformance.campaign.checks import expect
 from conformance.evidence.exchange import MemorySink
+from conformance.sdk import require
 
 
 @dataclass
@@ -74,10 +74,9 @@ def provided(dmp_source, document, campaign) -> Provided:
     return Provided(document, request, dmp_source.provide(request, vihf), vihf)
 
 
-def expect_soap(reply, lang: str) -> None:
-    expect(
-        reply.envelope is not None,
-        "dmp-response-unreadable",
-        f"réponse illisible (HTTP {reply.status}) : {reply.error.message('fr') if reply.error else ''}",
-        f"unreadable answer (HTTP {reply.status}): {reply.error.message('en') if reply.error else ''}",
-    )
+def expect_soap(reply, requirement: str) -> None:
+    """Stop the test when the system's answer is not a readable SOAP envelope."""
+    from .rules import UNREADABLE
+
+    problem = reply.error.message("en") if reply.error else ""
+    require(reply.envelope is not None, UNREADABLE[requirement], "Envelope", status=reply.status, problem=problem)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import expect_valid
+from conformance.sdk import expect_valid
 
 from .conftest import expect_category, submissions
 
-MAPPING = ("ANS CI-SIS", "Volet Partage de documents de santé, Mapping XDS (R / RE) et jeux de valeurs DMP")
 
-
-@pytest.mark.requirement(
-    *MAPPING, text="Every required (R) slot, classification and external identifier is present", strength="SHALL"
-)
+@pytest.mark.requirement("dmp.feed.metadata-required")
 @pytest.mark.capability("dmp.feed.metadata")
 @pytest.mark.title_en("The required XDS metadata are present")
 def test_required(judgements, evidence, lang):
@@ -21,9 +17,7 @@ def test_required(judgements, evidence, lang):
     expect_category(submissions(judgements, lang), "required", evidence)
 
 
-@pytest.mark.requirement(
-    *MAPPING, text="authorPerson (XCN with names) and authorInstitution (XON) have the DMP formats", strength="SHALL"
-)
+@pytest.mark.requirement("dmp.feed.author-formats")
 @pytest.mark.capability("dmp.feed.metadata")
 @pytest.mark.title_en("authorPerson and authorInstitution have the DMP formats")
 def test_author_formats(judgements, evidence, lang):
@@ -31,9 +25,7 @@ def test_author_formats(judgements, evidence, lang):
     expect_category(submissions(judgements, lang), "author-formats", evidence)
 
 
-@pytest.mark.requirement(
-    *MAPPING, text="patientId is the INS (known INS authority), the same for the set and its entries", strength="SHALL"
-)
+@pytest.mark.requirement("dmp.feed.patient-ins")
 @pytest.mark.capability("dmp.feed.metadata", "identity.ins.qualified")
 @pytest.mark.title_en("patientId is the patient's INS everywhere")
 def test_patient_ins(judgements, evidence, lang):
@@ -41,11 +33,7 @@ def test_patient_ins(judgements, evidence, lang):
     expect_category(submissions(judgements, lang), "patient-ins", evidence)
 
 
-@pytest.mark.requirement(
-    *MAPPING,
-    text="Coded metadata belong to the DMP value sets (CI-SIS sets where the DMP's are unknown)",
-    strength="SHALL",
-)
+@pytest.mark.requirement("dmp.feed.value-sets")
 @pytest.mark.capability("dmp.feed.metadata")
 @pytest.mark.title_en("Coded metadata belong to the DMP value sets")
 def test_value_sets(judgements, evidence, lang):
@@ -53,9 +41,7 @@ def test_value_sets(judgements, evidence, lang):
     expect_category(submissions(judgements, lang), "value-sets", evidence)
 
 
-@pytest.mark.requirement(
-    "IHE ITI TF-3 4.2.3.2", "hash, size", text="hash and size describe the document sent", strength="SHALL"
-)
+@pytest.mark.requirement("dmp.feed.hash-size")
 @pytest.mark.capability("dmp.feed.metadata")
 @pytest.mark.title_en("hash and size describe the document sent")
 def test_hash_and_size(judgements, evidence, lang):
@@ -63,9 +49,7 @@ def test_hash_and_size(judgements, evidence, lang):
     expect_category(submissions(judgements, lang), "hash-size", evidence)
 
 
-@pytest.mark.requirement(
-    *MAPPING, text="The metadata match the CDA header (uniqueId, typeCode, patient, dates)", strength="SHALL"
-)
+@pytest.mark.requirement("dmp.feed.matches-cda")
 @pytest.mark.capability("dmp.feed.metadata")
 @pytest.mark.title_en("The metadata match the CDA header")
 def test_matches_cda(judgements, evidence, lang):
@@ -73,16 +57,13 @@ def test_matches_cda(judgements, evidence, lang):
     expect_category(submissions(judgements, lang), "matches-cda", evidence)
 
 
-@pytest.mark.requirement(
-    "ANS CI-SIS", "Volets de contenu CDA R2", text="Every CDA document sent to the DMP conforms", strength="SHALL"
-)
+@pytest.mark.requirement("dmp.feed.cda")
 @pytest.mark.capability("documents.cda.content", "dmp.feed.metadata")
 @pytest.mark.title_en("The CDA documents sent to the DMP conform to the CI-SIS")
 def test_cda_conforms(judgements, evidence, lang):
     """Les documents CDA envoyés au DMP sont conformes au CI-SIS"""
     from conformance.campaign.validators import validate_cda
 
-    outcomes = []
     for number, judgement in enumerate(submissions(judgements, lang), start=1):
         for entry_id, content in judgement.documents.items():
             if content.lstrip().startswith(b"<"):
@@ -90,5 +71,4 @@ def test_cda_conforms(judgements, evidence, lang):
                 evidence.attach(name, content, "text/xml")
                 outcome = validate_cda(content, lang, name=name)
                 evidence.outcome(f"validation-{name}.json", outcome)
-                outcomes.append(outcome)
-    expect_valid(outcomes)
+                expect_valid(outcome)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.checks import expect
 from conformance.reference.dmp.source import found_entries, registry_status, retrieved
+from conformance.sdk import expect, require
 from conformance.validation.xds.ebrim import UNIQUE_ID
 from conformance.validation.xds.metadata import external
 
 from .conftest import expect_soap
+from .rules import FIND_MISSING, RETRIEVE_ALTERED, RETRIEVE_MISSING
 
 
 def _registered(provided, lang):
@@ -19,45 +20,33 @@ def _registered(provided, lang):
         )
 
 
-@pytest.mark.requirement(
-    "IHE ITI TF-2a 3.18",
-    "FindDocuments",
-    text="FindDocuments by patientId finds the registered entry",
-    strength="SHALL",
-)
+@pytest.mark.requirement("dmp.repository.find")
 @pytest.mark.capability("dmp.repository.consult")
 @pytest.mark.title_en("FindDocuments finds the registered document")
 def test_find_documents(provided, dmp_source, lang):
     """FindDocuments trouve le document enregistré"""
     _registered(provided, lang)
     reply = dmp_source.find(provided.request.patient_cx, provided.vihf)
-    expect_soap(reply, lang)
+    expect_soap(reply, "dmp.repository.find")
     unique_ids = {external(e, UNIQUE_ID) for e in found_entries(reply)}
-    expect(
-        provided.request.unique_id in unique_ids,
-        "dmp-find-missing",
-        f"FindDocuments ne renvoie pas le document {provided.request.unique_id} ({len(unique_ids)} fiche(s))",
-        f"FindDocuments does not return document {provided.request.unique_id} ({len(unique_ids)} entries)",
-    )
+    unique = provided.request.unique_id
+    expect(unique in unique_ids, FIND_MISSING, "RegistryObjectList", unique=unique, count=len(unique_ids))
 
 
-@pytest.mark.requirement(
-    "IHE ITI TF-2b 3.43", "Retrieve Document Set", text="ITI-43 returns the registered bytes", strength="SHALL"
-)
+@pytest.mark.requirement("dmp.repository.retrieve")
 @pytest.mark.capability("dmp.repository.consult")
 @pytest.mark.title_en("ITI-43 returns the document as registered")
 def test_retrieve_identical(provided, dmp_source, config, lang):
     """ITI-43 renvoie le document tel qu'enregistré"""
     _registered(provided, lang)
-    reply = dmp_source.retrieve(config.dmp.repository_id, provided.request.unique_id, provided.vihf)
-    expect_soap(reply, lang)
-    documents = retrieved(reply)
+    unique = provided.request.unique_id
+    reply = dmp_source.retrieve(config.dmp.repository_id, unique, provided.vihf)
+    expect_soap(reply, "dmp.repository.retrieve")
+    document = require(retrieved(reply).get(unique), RETRIEVE_MISSING, "DocumentResponse", unique=unique)
     expect(
-        provided.request.unique_id in documents, "dmp-retrieve-missing", "document non renvoyé", "document not returned"
-    )
-    expect(
-        documents[provided.request.unique_id] == provided.content,
-        "dmp-retrieve-altered",
-        "le document renvoyé diffère de celui enregistré (octets)",
-        "the document returned differs from the one registered",
+        document == provided.content,
+        RETRIEVE_ALTERED,
+        "DocumentResponse/Document",
+        returned=len(document),
+        sent=len(provided.content),
     )

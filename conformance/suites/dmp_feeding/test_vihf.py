@@ -6,8 +6,6 @@ import pytest
 
 from .conftest import expect_category, skip_without
 
-VIHF = ("ANS CI-SIS / CNAM DMPi", "Mapping VIHF pour le DMP (VIHF 3.0 / 4.0)")
-
 
 def _requests(judgements, lang, *, with_vihf: bool = False):
     items = [j for j in judgements if j.transaction and (j.vihf_present or not with_vihf)]
@@ -19,9 +17,7 @@ def _requests(judgements, lang, *, with_vihf: bool = False):
     return skip_without(lang, items, fr, en)
 
 
-@pytest.mark.requirement(
-    *VIHF, text="Every request carries a VIHF signed (XML-DSig) by the structure's certificate", strength="SHALL"
-)
+@pytest.mark.requirement("dmp.feed.vihf-signed")
 @pytest.mark.capability("dmp.feed.vihf")
 @pytest.mark.title_en("Every request carries a validly signed VIHF")
 def test_vihf_signed(judgements, evidence, lang):
@@ -29,7 +25,7 @@ def test_vihf_signed(judgements, evidence, lang):
     expect_category(_requests(judgements, lang), "vihf-signed", evidence)
 
 
-@pytest.mark.requirement(*VIHF, text="The VIHF carries the required attributes with allowed values", strength="SHALL")
+@pytest.mark.requirement("dmp.feed.vihf-attributes")
 @pytest.mark.capability("dmp.feed.vihf")
 @pytest.mark.title_en("The VIHF attributes are present and valid")
 def test_vihf_attributes(judgements, evidence, lang):
@@ -37,9 +33,7 @@ def test_vihf_attributes(judgements, evidence, lang):
     expect_category(_requests(judgements, lang, with_vihf=True), "vihf-attributes", evidence)
 
 
-@pytest.mark.requirement(
-    *VIHF, text="The VIHF structure matches the TLS client certificate and the authorInstitution", strength="SHALL"
-)
+@pytest.mark.requirement("dmp.feed.vihf-consistent")
 @pytest.mark.capability("dmp.feed.vihf")
 @pytest.mark.title_en("The VIHF is consistent with the TLS certificate and the metadata")
 def test_vihf_consistent(judgements, evidence, lang):

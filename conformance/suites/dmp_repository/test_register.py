@@ -1,0 +1,129 @@
+"""ITI-41 against the system's repository/registry: the valid submission is registered, defective ones refused."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+
+from conformance.reference.dmp.source import registry_status
+from conformance.sdk import expect
+from conformance.validation.xds import ebrim
+from conformance.validation.xds.ebrim import NS
+
+from .conftest import expect_soap
+from .rules import (
+    ACCEPTED,
+    ERROR_CODE,
+    ERROR_CONTEXT,
+    ERROR_LIST_EMPTY,
+    REFUSED_VALID,
+    RESPONSE_ACTION,
+    RESPONSE_RELATES_TO,
+    RESPONSE_SOAP12,
+)
+
+_refusals: list[tuple[str, list[tuple[str, str]]]] = []
+
+
+def _refused(dmp_source, request, vihf, requirement: str, what: str) -> None:
+    reply = dmp_source.provide(request, vihf)
+    expect_soap(reply, requirement)
+    status, errors = registry_status(reply)
+    _refusals.append((status, errors))
+    expect(status == "Failure", ACCEPTED[requirement], "RegistryResponse/@status", what=what, status=status or "-")
+
+
+def _fresh_unique_id(request) -> None:
+    """A new document uniqueId, so that only the defect under test differs from the registered submission."""
+    for element in request.entry.iterfind("rim:ExternalIdentifier", NS):
+        if element.get("identificationScheme") == ebrim.UNIQUE_ID:
+            element.set("value", f"{element.get('value').split('^')[0]}.{uuid.uuid4().int % 10**9}")
+
+
+@pytest.mark.requirement("dmp.repository.accepts-valid")
+@pytest.mark.capability("dmp.repository.register")
+@pytest.mark.title_en("A valid submission is registered")
+def test_accepts_valid_submission(provided):
+    """Un lot valide est enregistré"""
+    expect_soap(provided.reply, "dmp.repository.accepts-valid")
+    status, errors = registry_status(provided.reply)
+    expect(status == "Success", REFUSED_VALID, "RegistryResponse/@status", status=status or "-", errors=errors[:3])
+
+
+@pytest.mark.requirement("dmp.repository.addressed")
+@pytest.mark.capability("dmp.repository.register")
+@pytest.mark.title_en("The answer is addressed to the request")
+def test_answers_addressed(provided):
+    """La réponse est adressée à la requête"""
+    expect_soap(provided.reply, "dmp.repository.addressed")
+    envelope = provided.reply.envelope
+    wanted = ebrim.RESPONSE_ACTIONS[ebrim.ITI41]
+    expect(envelope.action == wanted, RESPONSE_ACTION, "Header/Action", action=envelope.action, expected=wanted)
+    expect(bool(envelope.relates_to), RESPONSE_RELATES_TO, "Header/RelatesTo")
+    expect(envelope.version == "1.2", RESPONSE_SOAP12, "Envelope", version=envelope.version)
+
+
+@pytest.mark.requirement("dmp.repository.refuses-hash")
+@pytest.mark.capability("dmp.repository.register")
+@pytest.mark.title_en("A document with a wrong hash is refused")
+def test_refuses_wrong_hash(provided, dmp_source):
+    """Un document à l'empreinte fausse est refusé"""
+    from conformance.validation.xds.build import provide_request
+
+    request = provide_request(provided.content)
+    _fresh_unique_id(request)
+    for name, value in (("hash", hashlib.sha1(b"another document", usedforsecurity=False).hexdigest()), ("size", "1")):
+        request.entry.find(f"rim:Slot[@name='{name}']/rim:ValueList/rim:Value", NS).text = value
+    _refused(dmp_source, request, provided.vihf, "dmp.repository.refuses-hash", "hash/size")
+
+
+@pytest.mark.requirement("dmp.repository.refuses-unknown-patient")
+@pytest.mark.capability("dmp.repository.register")
+@pytest.mark.title_en("A submission for an unknown patient is refused")
+def test_refuses_unknown_patient(provided, dmp_source, config):
+    """Un lot pour un patient inconnu est refusé"""
+    from conformance.campaign.dmp import vihf_content
+    from conformance.validation.xds.build import provide_request, read_header
+
+    known = read_header(provided.content).patient_ins[0]
+    content = provided.content.replace(known.encode(), config.dmp.unknown_patient_ins.encode())
+    request = provide_request(content)
+    _fresh_unique_id(request)
+    _refused(dmp_source, request, vihf_content(config, content), "dmp.repository.refuses-unknown-patient", "patientId")
+
+
+@pytest.mark.requirement("dmp.repository.refuses-missing-metadata")
+@pytest.mark.capability("dmp.repository.register")
+@pytest.mark.title_en("A submission missing required metadata is refused")
+def test_refuses_missing_metadata(provided, dmp_source):
+    """Un lot privé de métadonnées obligatoires est refusé"""
+    from conformance.validation.xds.build import provide_request
+
+    request = provide_request(provided.content)
+    _fresh_unique_id(request)
+    for name in ("legalAuthenticator", "creationTime"):
+        request.entry.remove(request.entry.find(f"rim:Slot[@name='{name}']", NS))
+    _refused(
+        dmp_source,
+        request,
+        provided.vihf,
+        "dmp.repository.refuses-missing-metadata",
+        "legalAuthenticator, creationTime",
+    )
+
+
+@pytest.mark.requirement("dmp.repository.error-codes")
+@pytest.mark.capability("dmp.repository.register")
+@pytest.mark.title_en("Refusals carry standard XDS error codes")
+def test_error_codes_standard(lang):
+    """Les refus portent des codes d'erreur XDS standard"""
+    refusals = [errors for status, errors in _refusals if status == "Failure"]
+    if not refusals:
+        pytest.skip("aucun refus à examiner" if lang == "fr" else "no refusal to examine")
+    for errors in refusals:
+        expect(errors, ERROR_LIST_EMPTY, "RegistryErrorList")
+        for code, context in errors:
+            expect(code in ebrim.XDS_ERRORS, ERROR_CODE, "RegistryError/@errorCode", code=code)
+            expect(context.strip(), ERROR_CONTEXT, "RegistryError/@codeContext", code=code)
