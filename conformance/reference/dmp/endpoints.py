@@ -22,7 +22,9 @@ REFERENCE_PATIENT = "279035121518989"  # the document's patient (INS-NIR test OI
 
 
 class ReferenceDmp:
-    def __init__(self, faults: frozenset[str] = frozenset(), host: str = "127.0.0.1", pki: DmpPki | None = None) -> None:
+    def __init__(
+        self, faults: frozenset[str] = frozenset(), host: str = "127.0.0.1", pki: DmpPki | None = None
+    ) -> None:
         self.faults = frozenset(faults)
         self.host = host
         self.pki: DmpPki | None = pki

@@ -14,9 +14,12 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from conformance.identifiers import ID_NAT_PS_OID as ID_NAT_PS
+from conformance.identifiers import ID_NAT_STRUCT_OID as ID_NAT_STRUCT
+from conformance.identifiers import INS_OIDS
 from conformance.transport.mtom import XOP_NS, Part, new_content_id
 from conformance.validation.cda.document import find_clinical_document
-from conformance.validation.cda.header import ID_NAT_PS, ID_NAT_STRUCT, INS_OIDS, V3
+from conformance.validation.cda.header import V3
 
 from . import ebrim
 from .ebrim import CLASSIFICATIONS, DOCUMENT_ENTRY, PATIENT_ID, RIM, UNIQUE_ID

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from conformance.findings import Finding, finding
-from conformance.validation.cda.header import ID_NAT_PS, ID_NAT_STRUCT, INS_NIA_TEST, INS_NIR_TEST, INS_OIDS, nir_key_ok
+from conformance.identifiers import ID_NAT_PS_OID as ID_NAT_PS
+from conformance.identifiers import ID_NAT_STRUCT_OID as ID_NAT_STRUCT
+from conformance.identifiers import INS_ARC, INS_DEMO_NIR_OID, INS_OIDS, INS_TEST_NIR_OID
+from conformance.validation.cda.header import nir_key_ok
 from conformance.validation.cda.pack import load_pack
 
 from . import ebrim
@@ -25,7 +28,6 @@ from .build import read_header
 from .ebrim import CLASSIFICATIONS, NS, PATIENT_ID, RIM, UNIQUE_ID
 from .rules import J57_CLASS_CODES, J57_EXTRA, J58_CONFIDENTIALITY, XdsRules
 
-INS_ARC = "1.2.250.1.213.1.4."
 _CX = re.compile(r"^([^\^&]+)\^\^\^&([0-9.]+)&ISO(\^[A-Z]+)?$")
 _XCN = re.compile(
     r"^([^\^]*)\^([^\^]*)\^([^\^]*)\^[^\^]*\^[^\^]*\^[^\^]*\^[^\^]*\^[^\^]*\^&([0-9.]+)&ISO\^([A-Z]*)\^[^\^]*\^[^\^]*\^([A-Z]*)$"
@@ -132,7 +134,7 @@ def check_ins_cx(value: str, location: str, what: str) -> list[Finding]:
         ]
     found: list[Finding] = []
     if not nir_key_ok(identifier):
-        test = authority in (INS_NIR_TEST, INS_NIA_TEST)
+        test = authority in (INS_TEST_NIR_OID, INS_DEMO_NIR_OID)
         found.append(
             _f(
                 "xds-patientid-ins-key",

@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from conformance.findings import Finding, finding
+from conformance.identifiers import INS_OIDS
 from conformance.transport.vihf import (
     PURPOSE_OF_USE,
     RESOURCE_ID,
@@ -19,7 +20,6 @@ from conformance.transport.vihf import (
     Vihf,
     verify_assertion,
 )
-from conformance.validation.cda.header import INS_OIDS
 
 from .metadata import check_ins_cx
 from .rules import AUTHENTICATION_MODES, XdsRules
