@@ -15,6 +15,7 @@ from .rules import NO_CLIENT_CERTIFICATE, NOTHING_RECEIVED, TRANSPORT_FAILED
 @pytest.mark.title_en("The document source sends over mutual TLS")
 def test_mutual_tls(dmp_listener, judgements, evidence, config, lang):
     """La source de documents envoie en TLS mutuel"""
+    _note_choices(dmp_listener, evidence)
     exchanges = dmp_listener.exchanges()
     for exchange in exchanges:
         evidence.record(exchange)
@@ -30,6 +31,28 @@ def test_mutual_tls(dmp_listener, judgements, evidence, config, lang):
                 url,
                 transaction=judgement.transaction or "?",
             )
+
+
+def _note_choices(dmp_listener, evidence) -> None:
+    """The settings applied where the DMP sources disagree, kept on the result (information) and as evidence."""
+    import json
+
+    from conformance.findings import finding
+
+    applied = dmp_listener.simulator.rules.applied()
+    text = ", ".join(f"{k}={v}" for k, v in applied.items())
+    evidence.attach("dmp-choices-applied.json", json.dumps(applied, ensure_ascii=False, indent=1), "application/json")
+    evidence.note(
+        finding(
+            "information",
+            "informational",
+            "dmp-choices-applied",
+            "[dmp]",
+            f"Choix appliqués là où les sources du DMP divergent : {text}",
+            f"Choices applied where the DMP sources disagree: {text}",
+            source="suite",
+        )
+    )
 
 
 @pytest.mark.requirement("dmp.feed.soap12")
