@@ -23,11 +23,12 @@ fhir-packages: $(STAMP)
 	$(BIN)/conformance packages install -q hl7.fhir.r4.core#4.0.1 hl7.fhir.r4.examples#4.0.1 \
 		$(sort $(wildcard $(HOPEN_SHARED_DIR)/fhir-packages/*.tgz))
 
-# Debian packages the tests use: chromium renders the HTML report headless; dovecot is the MSSanté IMAP side.
+# Debian packages the tests use: chromium renders the HTML report headless; dovecot is the MSSanté IMAP side, msmtp a third-party MSSanté client.
 system-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@fc-list 2>/dev/null | grep -qi dejavu || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null; }
 	@test -x /usr/sbin/dovecot || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; }
+	@command -v msmtp >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq msmtp >/dev/null; }
 
 node-deps:
 	@command -v npm >/dev/null || exit 0; test tests/thirdparty/node_modules/.package-lock.json -nt tests/thirdparty/package-lock.json || (cd tests/thirdparty && npm ci --no-audit --no-fund --loglevel=error)

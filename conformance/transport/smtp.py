@@ -149,14 +149,14 @@ class SmtpServerOptions:
     on_mail: Callable[[ReceivedMail], None] | None = None  # called in the server thread: must not block
 
 
-def _xoauth2_parts(blob: bytes) -> tuple[str, str] | None:
-    """(user, token) from an XOAUTH2 initial response (`user=U^Aauth=Bearer T^A^A`), None if malformed."""
+def _xoauth2_parts(text: bytes) -> tuple[str, str] | None:
+    """(user, token) from a decoded XOAUTH2 response (`user=U^Aauth=Bearer T^A^A`), None if malformed."""
     try:
-        text = base64.b64decode(blob, validate=True).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError:
         return None
     fields_: dict[str, str] = {}
-    for part in text.split("\x01"):
+    for part in decoded.split("\x01"):
         if "=" in part:
             name, _, value = part.partition("=")
             fields_[name] = value
@@ -166,6 +166,13 @@ def _xoauth2_parts(blob: bytes) -> tuple[str, str] | None:
     return fields_["user"], auth[7:].strip()
 
 
+def _initial_response(arg: str) -> bytes | None:
+    try:
+        return base64.b64decode(arg, validate=True)
+    except ValueError:
+        return None
+
+
 class _Handler:
     def __init__(self, operator: SmtpOperator) -> None:
         self.operator = operator
@@ -173,7 +180,10 @@ class _Handler:
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
         record = server._mss_record  # type: ignore[attr-defined]
         record.auth_mechanism = "XOAUTH2"
-        blob: Any = args[1].encode() if len(args) > 1 else await server.challenge_auth("", encode_to_b64=False)
+        # the initial response (SASL-IR) comes base64-encoded; challenge_auth decodes what follows a 334
+        blob: Any = (
+            _initial_response(args[1]) if len(args) > 1 else await server.challenge_auth("", encode_to_b64=False)
+        )
         if not isinstance(blob, bytes):
             return AuthResult(success=False, handled=False)
         parts = _xoauth2_parts(blob)

@@ -48,14 +48,24 @@ def test_starttls(mss_channel, evidence, lang):
     """Toute session SMTP passe en STARTTLS avant la moindre commande de messagerie"""
     skip_if_disabled(mss_channel, "mss-starttls", lang)
     sessions = _sessions(mss_channel, evidence, lang)
-    bad = [s for s in sessions if {"command-before-starttls", "auth-before-starttls"} & set(s.events)]
-    if bad:
+    in_clear = [s for s in sessions if {"command-before-starttls", "auth-before-starttls"} & set(s.events)]
+    if in_clear:
         _fail_sessions(
             "mss-starttls",
-            bad,
+            in_clear,
             lang,
             "Commandes de messagerie en clair avant STARTTLS (refusées par l'opérateur)",
             "Mail commands in clear before STARTTLS (refused by the operator)",
+        )
+    # a client that leaves without ever starting TLS (although the operator offers it) never submits securely
+    never = [s for s in sessions if not s.starttls and not s.tls_error and s.end_reason in ("quit", "closed")]
+    if never:
+        _fail_sessions(
+            "mss-starttls",
+            never,
+            lang,
+            "Session terminée sans STARTTLS, alors que l'opérateur le propose et l'exige",
+            "Session ended without STARTTLS, although the operator offers and requires it",
         )
 
 
