@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from conformance.validation.fhir.run import Run
@@ -45,7 +46,7 @@ class ExtensionsAspect:
                 else:
                     run.report("error", "structure", "Extension_EXT_Unknown_NotHere", loc, url)
         if defined is not None and defined.type == "Extension" and run.base_pass:
-            self._check_extension_context(defined, node, loc, run)
+            self._check_extension_context(defined, node, loc, run, run.owners[-1] if run.owners else None)
             if node.name == "modifierExtension" and not _is_modifier(defined):
                 run.report("error", "structure", "Extension_EXT_Modifier_Y", loc, url)
             elif node.name == "extension" and _is_modifier(defined):
@@ -108,42 +109,96 @@ class ExtensionsAspect:
                 allowed = ", ".join(value_node.type_codes) if value_node.max != 0 else "(none)"
                 run.report("error", "structure", "Extension_EXT_Type", f"{loc}.{key}", defined.url, allowed, key[5:])
 
-    def _check_extension_context(self, defined: CompiledStructure, node: ElementNode, loc: str, run: Run) -> None:
-        contexts = defined.sd.get("context") or []
-        if not contexts:
+    def _check_extension_context(
+        self, defined: CompiledStructure, node: ElementNode, loc: str, run: Run, owner: Any
+    ) -> None:
+        """R4 contexts: an element path or type (the owner's path, base path, type or ancestor types), a FHIRPath
+        expression selecting the owner, or the URL of the extension the owner is; then the context invariants."""
+        owner_loc = loc.rsplit(".", 1)[0] if "." in loc else loc
+        contexts = [c for c in defined.sd.get("context") or () if isinstance(c, dict)]
+        if contexts and not self._context_allows(contexts, node, loc, run, owner):
+            allowed = ", ".join(f"{str(c.get('type', 'element'))[:1]}:{c.get('expression', '')}" for c in contexts)
+            owner_path = node.path.rsplit(".", 1)[0] if "." in node.path else node.path
+            run.report("error", "business-rule", "Extension_EXTP_Context_Wrong", loc, defined.url, allowed, owner_path)
             return
+        for invariant in defined.sd.get("contextInvariant") or ():
+            if not isinstance(invariant, str) or not isinstance(owner, dict) or "%" in invariant:
+                continue  # an invariant on the resource around the owner needs more context than the walk has
+            root = run.root or owner
+            if self.expressions.evaluate_full(invariant, owner, root, root) is False:
+                run.report(
+                    "error", "business-rule", "Extension_EXTP_Context_Invariant", owner_loc, defined.url, invariant
+                )
+
+    def _context_allows(
+        self, contexts: list[dict[str, Any]], node: ElementNode, loc: str, run: Run, owner: Any
+    ) -> bool:
         owner_path = node.path.rsplit(".", 1)[0] if "." in node.path else node.path
-        candidates = {owner_path, "Element", "Resource", "DomainResource", "BackboneElement"}
-        owner_struct_type = owner_path.split(".", 1)[0]
-        candidates.add(owner_struct_type)
-        for ctx in contexts:
-            expression = ctx.get("expression", "")
-            kind = ctx.get("type", "element")
-            if kind == "fhirpath" or kind == "extension":
-                return
-            head = expression.split(".", 1)[0]
-            if head in _CROSS_VERSION_TYPES or self.structure(head) is None:
-                return  # a later-version type (CanonicalResource...) or unknown here: cannot judge
-            if expression in candidates or expression == "*":
-                return
-            if "." not in expression and owner_path.startswith(expression + "."):
+        candidates = self._owner_names(owner_path, _instance_path(loc))
+        for context in contexts:
+            kind, expression = context.get("type", "element"), context.get("expression")
+            if not isinstance(expression, str):
+                return True
+            if kind == "fhirpath":
+                if self._selected_by(expression, owner, run) is not False:
+                    return True
                 continue
-            if owner_path.endswith("." + expression) or expression.endswith("." + owner_path.split(".")[-1]):
-                return
-            struct = self.structure(expression.split(".", 1)[0])
-            if (
-                struct is not None
-                and struct.kind in ("complex-type", "primitive-type")
-                and expression.split(".", 1)[0] == owner_struct_type
+            if kind == "extension":
+                url = owner.get("url") if isinstance(owner, dict) else None
+                if not isinstance(url, str) or expression == url or expression.endswith("#" + url):
+                    return True
+                continue
+            head = expression.split(".", 1)[0]
+            if expression == "*" or head in _CROSS_VERSION_TYPES or self.structure(head) is None:
+                return True  # a later-version type or one unknown here: cannot judge
+            if expression in candidates:
+                return True
+            if ("." in expression or self.structure(head).kind != "resource") and any(  # type: ignore[union-attr]
+                name.startswith(expression + ".") for name in candidates
             ):
-                return
-        # Data types: the owner of Identifier.extension is any element of type Identifier.
-        if owner_struct_type[:1].isupper() and self.structure(owner_struct_type) is not None:
-            struct = self.structure(owner_struct_type)
-            if struct is not None and struct.kind != "resource":
-                return
-        allowed = ", ".join(c.get("expression", "") for c in contexts)
-        run.report("error", "business-rule", "Extension_EXTP_Context_Wrong", loc, defined.url, allowed, owner_path)
+                return True  # an element path or a data type covers the elements inside it
+            if owner_path == "Element" and (
+                self.structure(head).kind == "primitive-type"  # type: ignore[union-attr]
+                or expression.rsplit(".", 1)[-1] == _instance_path(loc).rsplit(".", 1)[-1]
+            ):
+                return True  # an extension on a primitive value: only its name is known from here
+        return False
+
+    def _owner_names(self, owner_path: str, instance_path: str) -> set[str]:
+        """Every name a context may give the owner: its paths, its type and the types that type derives from."""
+        names = {owner_path, instance_path, "Element"}
+        types: list[str] = []
+        if "." not in owner_path and owner_path != "Element":
+            types.append(owner_path)
+        for path in {owner_path, instance_path}:
+            if "." not in path:
+                continue
+            struct = self.structure(path.split(".", 1)[0])
+            parent = struct.by_id.get(path) if struct is not None else None
+            if parent is not None:
+                names.add(parent.base_path)
+                types.extend(parent.type_codes)
+        for type_name in types:
+            seen = 0
+            current = self.structure(type_name)
+            while current is not None and seen < 10:
+                names.add(current.type or type_name)
+                base = current.sd.get("baseDefinition")
+                current = self.structure(base) if isinstance(base, str) else None
+                seen += 1
+        return names
+
+    def _selected_by(self, expression: str, owner: Any, run: Run) -> bool | None:
+        """Whether a FHIRPath context expression, evaluated on the resource, selects the owner (None: unknown)."""
+        compiled = self.expressions.get(expression)
+        root = run.root
+        if compiled is None or root is None or owner is None:
+            return None
+        try:
+            selected = compiled(root, {"resource": root, "rootResource": root})
+        except Exception:  # an engine limitation is not the instance's fault
+            return None
+        return any(item is owner or getattr(item, "data", None) is owner or item == owner for item in selected)
 
 
 _KNOWN_CANONICALS = {
@@ -170,3 +225,14 @@ def _is_modifier(struct: CompiledStructure) -> bool:
             return False
     sd_elements = (struct.sd.get("snapshot") or {}).get("element") or []
     return bool(sd_elements and sd_elements[0].get("isModifier"))
+
+
+_INDEX = re.compile(r"\[\d+\]")
+_OF_TYPE = re.compile(r"\.ofType\((\w)(\w*)\)")
+
+
+def _instance_path(loc: str) -> str:
+    """`Patient.address[0].extension[1]` -> `Patient.address`; `Observation.value.ofType(Quantity)...` ->
+    `Observation.valueQuantity`."""
+    path = _OF_TYPE.sub(lambda m: m.group(1).upper() + m.group(2), _INDEX.sub("", loc))
+    return path.rsplit(".", 1)[0] if "." in path else path

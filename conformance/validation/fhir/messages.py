@@ -461,6 +461,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Le code '{1}' du système '{0}' n'est pas dans le jeu de valeurs des options ({2}) du questionnaire",
         "The code '{1}' in the system '{0}' is not in the options value set ({2}) specified by the questionnaire",
     ),
+    "Extension_EXTP_Context_Invariant": (
+        "L'extension {0} n'est pas autorisée ici (invariant de contexte « {1} » non respecté)",
+        "The extension {0} is not allowed to be used at this point (based on context invariant '{1}')",
+    ),
     "Terminology_TX_ValueSet_NotFound2": ("Jeu de valeurs '{0}' introuvable", "ValueSet '{0}' not found"),
     "Questionnaire_QR_Item_NoOptionsString": (
         "La liste d'options ne contient aucune valeur de type texte",

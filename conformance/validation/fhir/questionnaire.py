@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from conformance.validation import patterns
 from conformance.validation.fhir.run import Run, seq
 
 _EXT = "http://hl7.org/fhir/StructureDefinition/"
@@ -233,9 +233,9 @@ class _ResponseWalk:
         pattern = _extension(q_item, _EXT + "regex")
         if isinstance(pattern, str) and len(value) <= _MAX_REGEX_INPUT:
             try:
-                matched = re.fullmatch(pattern, value) is not None
-            except re.error:
-                matched = True  # a regex this engine cannot read is not the answer's fault
+                matched = patterns.fullmatch(pattern, value)
+            except (patterns.PatternError, patterns.PatternTimeout):
+                matched = True  # a regex that cannot be judged in time is not the answer's fault
             if not matched:
                 entry_format = _extension(q_item, _EXT + "entryFormat")
                 if isinstance(entry_format, str):

@@ -29,6 +29,7 @@ class Run:
     profiled: bool = False  # the current resource has profiles: their snapshots carry its bindings
     document_bundle: bool = False  # inside a document Bundle: references must resolve in it
     not_evaluated: dict[str, str] = field(default_factory=dict)
+    owners: list[Any] = field(default_factory=list)  # the objects being walked, innermost last
 
     @contextmanager
     def scope(

@@ -46,6 +46,7 @@ class ElementNode:
 
     __slots__ = (
         "array",
+        "base_path",
         "binding",
         "children",
         "constraints",
@@ -72,6 +73,8 @@ class ElementNode:
     def __init__(self, element: dict[str, Any]) -> None:
         self.path: str = element["path"]
         self.element_id: str = element.get("id") or element["path"]
+        base = element.get("base")
+        self.base_path: str = str(base.get("path") or self.path) if isinstance(base, dict) else self.path
         self.name: str = self.path.rsplit(".", 1)[-1]
         self.is_choice: bool = self.name.endswith("[x]")
         self.slice_name: str | None = element.get("sliceName")

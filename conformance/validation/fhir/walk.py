@@ -164,8 +164,10 @@ class WalkAspect:
         for child in defs.required_children:
             if id(child) not in groups and child.min > 0:
                 self._check_count(child, 0, loc, run)
+        run.owners.append(obj)
         for group in groups.values():
             self._walk_property(group, defs, loc, run, resource)
+        run.owners.pop()
 
     @staticmethod
     def _check_count(child: ElementNode, count: int, loc: str, run: Run) -> None:
