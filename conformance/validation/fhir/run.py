@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,22 +29,9 @@ class Run:
     not_evaluated: dict[str, str] = field(default_factory=dict)
     owners: list[Any] = field(default_factory=list)  # the objects being walked, innermost last
 
-    @contextmanager
-    def scope(
-        self, *, profile: str | None = _UNSET, base_pass: bool = _UNSET, profiled: bool = _UNSET
-    ) -> Iterator[Run]:
+    def scope(self, *, profile: str | None = _UNSET, base_pass: bool = _UNSET, profiled: bool = _UNSET) -> _Scope:
         """A pass (a profile, a type profile, a contained resource): the given fields for its duration."""
-        saved = (self.profile, self.base_pass, self.profiled)
-        if profile is not _UNSET:
-            self.profile = profile
-        if base_pass is not _UNSET:
-            self.base_pass = base_pass
-        if profiled is not _UNSET:
-            self.profiled = profiled
-        try:
-            yield self
-        finally:
-            self.profile, self.base_pass, self.profiled = saved
+        return _Scope(self, profile, base_pass, profiled)
 
     def probe(self, profile: str) -> Run:
         """A separate run sharing this one's resource and bundle, to ask whether an item conforms to a profile."""
@@ -80,6 +65,31 @@ class Run:
             self.report("error", "structure", "Validation_VAL_Profile_Maximum", loc, label, maximum, count, source)
         if minimum > count:
             self.report("error", "structure", "Validation_VAL_Profile_Minimum", loc, label, minimum, count, source)
+
+
+class _Scope:
+    """The context manager of `Run.scope` (a class: entered once per extension, cheaper than a generator)."""
+
+    __slots__ = ("_changes", "_run", "_saved")
+
+    def __init__(self, run: Run, profile: Any, base_pass: Any, profiled: Any) -> None:
+        self._run = run
+        self._changes = (profile, base_pass, profiled)
+        self._saved = (run.profile, run.base_pass, run.profiled)
+
+    def __enter__(self) -> Run:
+        run = self._run
+        profile, base_pass, profiled = self._changes
+        if profile is not _UNSET:
+            run.profile = profile
+        if base_pass is not _UNSET:
+            run.base_pass = base_pass
+        if profiled is not _UNSET:
+            run.profiled = profiled
+        return run
+
+    def __exit__(self, *_exc: object) -> None:
+        self._run.profile, self._run.base_pass, self._run.profiled = self._saved
 
 
 # ---- shared helpers -------------------------------------------------------------------------------------
