@@ -228,7 +228,9 @@ class WalkAspect:
                         )
                     continue
                 items.append((value, ext, type_code, name_loc))
-        self._check_count(child, len(items), loc, run)
+        count = len(items)
+        if count < child.min or (child.max is not None and count > child.max):  # the common case costs no call
+            self._check_count(child, count, loc, run)
         if child.is_choice and child.type_slices and child.slicing is not None:
             self._check_type_slices(child, items, loc, run)
         if child.slices:
