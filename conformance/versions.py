@@ -1,8 +1,8 @@
 """What `conformance --version` reports: the FHIR packages and rule sets the harness loads.
 
 Two ways for other areas to add their rule-set versions (lines such as "HL7 v2 profile pam-fr-2.11"):
-- a module `versions.py` with `version_lines() -> list[str]` in one of CONVENTIONAL_PROVIDERS' packages
-  (found and imported only when `--version` runs);
+- a module `versions.py` with `version_lines() -> list[str]`, listed in CONVENTIONAL_PROVIDERS (imported only
+  when `--version` runs);
 - `register_version_provider(fn)` from code that is imported anyway.
 Providers must be cheap; one that fails is reported as unavailable, never fatal.
 """
@@ -10,17 +10,14 @@ Providers must be cheap; one that fails is reported as unavailable, never fatal.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable, Iterable
 
 VersionProvider = Callable[[], Iterable[str]]
 _PROVIDERS: list[tuple[str, VersionProvider]] = []
 CONVENTIONAL_PROVIDERS = (
-    "conformance.validation.fhir.versions",
     "conformance.validation.hl7v2.versions",
     "conformance.validation.cda.versions",
     "conformance.reports.versions",
-    "conformance.campaign.versions",
 )
 
 
@@ -56,14 +53,6 @@ def _conventional_providers() -> list[tuple[str, VersionProvider]]:
     for module_name in CONVENTIONAL_PROVIDERS:
         parts = module_name.split(".")
         label = parts[-2] if len(parts) > 1 else module_name
-        try:
-            if importlib.util.find_spec(module_name) is None:
-                continue
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue  # that area has not landed yet
-        except Exception:
-            pass  # reported below by the import itself
         try:
             provider = importlib.import_module(module_name).version_lines
         except Exception as exc:  # a broken module must not break --version

@@ -218,10 +218,8 @@ def _interrupt_on_sigterm() -> Iterator[None]:
 
 
 def _reports_api() -> tuple[Any, Any]:
-    try:
-        from conformance.reports import write_partial, write_run_outputs
-    except ImportError:
-        from conformance.campaign.fallback import write_partial, write_run_outputs
+    from conformance.reports import write_partial, write_run_outputs
+
     return write_partial, write_run_outputs
 
 
@@ -256,28 +254,21 @@ def finish_run(state: CampaignState, *, interrupted: bool, pdf: bool = False) ->
             result.outputs = list(written)
         else:
             with contextlib.suppress(Exception):
-                from conformance.campaign.fallback import write_results_json
-
-                result.outputs = [write_results_json(state.run_dir, run)]
+                write_partial_results(state)  # at least results.json
+                result.outputs = [state.run_dir / "results.json"]
     result.manifest = _seal(state, result)
     return result
 
 
 def _write_pdf(state: CampaignState) -> list[Path]:
-    try:
-        from conformance.reports import write_pdf
-    except ImportError:
-        state.run.warnings.append("PDF requested but the PDF writer is not available")
-        return []
+    from conformance.reports import write_pdf
+
     return [write_pdf(state.run_dir, lang=state.lang)]
 
 
 def _seal(state: CampaignState, result: CampaignResult) -> Path | None:
-    try:
-        from conformance.evidence.sealing import seal_run
-    except ImportError:
-        result.problems.append("sealing unavailable (conformance.evidence.sealing not installed): run not sealed")
-        return None
+    from conformance.evidence.sealing import seal_run
+
     try:
         return seal_run(state.run_dir, signing_key=state.config.run.signing_key)
     except Exception as exc:
@@ -393,10 +384,8 @@ def print_summary(result: CampaignResult, lang: str = "fr", stream: TextIO | Non
 
 def _console(text: str, run_dir: Path | None) -> str:
     """Console lines go through the run's redaction and pseudonymisation, control characters escaped."""
-    try:
-        from conformance.evidence.recorder import console_text
-    except ImportError:
-        return text
+    from conformance.evidence.recorder import console_text
+
     return console_text(text, run_dir)
 
 

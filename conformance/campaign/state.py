@@ -77,11 +77,9 @@ class CampaignState:
 
 
 def make_recorder(run_dir: Path, config: RunConfig) -> Any:
-    """The evidence engineer's EvidenceRecorder, or a minimal redacting one while it has not landed."""
-    try:
-        from conformance.evidence.recorder import EvidenceRecorder
-    except ImportError:
-        from conformance.campaign.fallback import FallbackRecorder as EvidenceRecorder
+    """The run's evidence recorder (redacting the configuration's secrets)."""
+    from conformance.evidence.recorder import EvidenceRecorder
+
     return EvidenceRecorder(run_dir, secrets=config.secrets(), pseudonymize=config.run.pseudonymize)
 
 

@@ -51,30 +51,18 @@ def load_fhir_validator(state: Any) -> Any:
     return validator
 
 
-def validate_fhir(validator: Any, resource: Any, profiles: list[str], lang: str) -> Outcome:
-    return validator.validate(resource, profiles=profiles, lang=lang)
-
-
 def validate_cda(data: bytes, lang: str, name: str = "document") -> Outcome:
-    try:
-        from conformance.validation.cda import validate_document
-        from conformance.validation.options import ValidateOptions
-    except ImportError as exc:
-        raise HarnessUnavailable(f"validateur CDA indisponible: {exc}", f"CDA validator unavailable: {exc}") from None
+    from conformance.validation.cda import validate_document
+    from conformance.validation.options import ValidateOptions
+
     return validate_document(data, ValidateOptions(lang=lang), name=name)
 
 
 def validate_hl7v2(message: str | bytes, lang: str, profile: str = "pam-fr-2.11", *, check_cda: bool = True) -> Outcome:
-    try:
-        from conformance.validation.hl7v2 import validate_message
-    except ImportError as exc:
-        raise HarnessUnavailable(
-            f"validateur HL7 v2 indisponible: {exc}", f"HL7 v2 validator unavailable: {exc}"
-        ) from None
-    try:
-        return validate_message(message, profile=profile, lang=lang, check_cda=check_cda)
-    except TypeError:  # an older validate_message without check_cda
-        return validate_message(message, profile=profile, lang=lang)
+    """The HL7 v2 validator's outcome; an exception inside it is a harness error and propagates."""
+    from conformance.validation.hl7v2 import validate_message
+
+    return validate_message(message, profile=profile, lang=lang, check_cda=check_cda)
 
 
 def fhir_context(state: Any) -> Any:

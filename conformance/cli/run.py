@@ -114,13 +114,8 @@ def command(
 def _start_reference(stack: contextlib.ExitStack, config, faults: str, hostile: str | None = None):
     from conformance.campaign import CampaignError
     from conformance.campaign.reference import reference_config, sender_callback
+    from conformance.reference import ReferenceEndpoints
 
-    try:
-        from conformance.reference import ReferenceEndpoints
-    except ImportError as exc:
-        raise CampaignError(
-            f"points de référence indisponibles: {exc}", f"reference endpoints unavailable: {exc}"
-        ) from None
     try:
         ref = stack.enter_context(ReferenceEndpoints(faults=faults or frozenset(), hostile=hostile))
     except ValueError as exc:

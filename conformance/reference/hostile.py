@@ -1,4 +1,4 @@
-"""Hostile modes of the reference endpoints (issue 8 item 1): systems that hang, trickle, flood, lie about
+"""Hostile modes of the reference endpoints: systems that hang, trickle, flood, lie about
 content types, loop, leave the host, break TLS or MLLP framing. One mode at a time; the endpoints a mode does
 not concern behave normally.
 

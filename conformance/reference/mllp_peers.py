@@ -1,6 +1,6 @@
 """Reference MLLP peers on `conformance.transport.mllp`: a receiver that acknowledges like a conformant PAM
 France 2.11 system, a sender that emits the scripted PAM FR sequence (and CI-SIS MDM/ORU documents) and checks
-the ACKs, and the hostile MLLP behaviours of issue 8 on raw sockets.
+the ACKs, and the hostile MLLP behaviours on raw sockets.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from conformance.reference.pam import (
 )
 from conformance.reference.test_data import TestData
 from conformance.transport import mllp
+from conformance.validation.hl7v2 import check_ack
 
 START, END = b"\x0b", b"\x1c\x0d"
 
@@ -104,10 +105,6 @@ class SenderRun:
 
 
 def _ack_problems(message: str, ack: str) -> list[str]:
-    try:
-        from conformance.validation.hl7v2 import check_ack
-    except ImportError:
-        return []
     try:
         return [f.message_en for f in check_ack(message, ack).errors]
     except Exception as exc:  # a checker failure must not stop the sender

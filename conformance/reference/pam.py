@@ -566,7 +566,7 @@ class PamMessageFactory:
         return "|".join(fields)
 
     def _document_participants_and_metadata(self, value_type: str) -> list[str]:
-        """PRT sender (SB) after the document OBX, then the required MetaDMPMSS OBX groups in order (S4 §6e-f)."""
+        """PRT sender (SB) after the document OBX, then the required MetaDMPMSS OBX groups in order (CI-SIS document transmission)."""
         data = self.test_data
         practitioner = data.resources.get(f"Practitioner/{data.practitioner_id}", {})
         name = (practitioner.get("name") or [{}])[0]

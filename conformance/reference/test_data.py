@@ -424,7 +424,7 @@ def build_submission_set(template: dict, *, list_id: str, patient_id: str, doc_i
 
 
 def build_test_data() -> TestData:
-    """Everything the reference server seeds; raises TestDataError when ../shared cannot be read."""
+    """Everything the reference server seeds; raises TestDataError when the shared reference data cannot be read."""
     resources: dict[str, dict] = {}
     patients = []
     for patient, extras in PATIENTS:

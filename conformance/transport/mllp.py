@@ -700,10 +700,8 @@ class MllpServer:
 
 def _reject_undecodable(payload: bytes, reason: str) -> str | None:
     """Default answer to bytes that do not match MSH-18: an AR acknowledgement naming the fault."""
-    try:
-        from conformance.validation.hl7v2.ack import make_ack_for_undecodable
-    except ImportError:
-        return None
+    from conformance.validation.hl7v2.ack import make_ack_for_undecodable
+
     return make_ack_for_undecodable(payload, reason)
 
 

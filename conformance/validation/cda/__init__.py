@@ -1,6 +1,6 @@
 """CDA R2 documents (CI-SIS XSD, schematrons, header rules) and IHE XDM packages (MSSanté attachments).
 
-Public API (see /work/notes/cda.md):
+Public API:
     validate_input(data, *, name, options) -> list[Outcome]      # what `conformance validate` calls
     validate_document(data, options=None, *, name="document") -> Outcome
     validate_xdm(data, options=None, *, name="package") -> list[Outcome]

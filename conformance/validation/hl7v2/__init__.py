@@ -210,17 +210,6 @@ def _check_documents(
         summary: dict[str, Any] = {"location": document.location, "bytes": len(document.data)}
         summaries.append(summary)
         if validate_document is None:
-            if check_cda:
-                outcome.add(
-                    _finding(
-                        "information",
-                        "cisis-cda-not-checked",
-                        document.location,
-                        "Le document CDA extrait n'a pas été validé (validateur CDA indisponible)",
-                        "The extracted CDA document was not validated (CDA validator not available)",
-                        code="informational",
-                    )
-                )
             continue
         try:
             result = validate_document(document.data, options, name=f"{outcome.subject} {document.location}")
@@ -247,11 +236,9 @@ def _check_documents(
 
 
 def _cda_validator():
-    try:
-        from conformance.validation import cda
-    except ImportError:
-        return None
-    return getattr(cda, "validate_document", None)
+    from conformance.validation.cda import validate_document  # late: the CDA engine is heavy to import
+
+    return validate_document
 
 
 # ----------------------------------------------------------------------------------------------- input

@@ -35,7 +35,7 @@ from conformance.validation.hl7v2.er7 import (
 from conformance.validation.hl7v2.profile import MessageProfile
 
 INS_OIDS = INS_LABELS
-# ITI-31 movement events (PAM FR S1 §2.2): they carry ZBE, PID-18 and PV1-19.
+# ITI-31 movement events (PAM FR 2.11 §2.2): they carry ZBE, PID-18 and PV1-19.
 MOVEMENT_EVENTS = frozenset(
     [
         "A01",
