@@ -35,7 +35,7 @@ def test_mutual_tls_campaign(tmp_path, reference):
         f"client_cert = '{pki.client_cert}'\nclient_key = '{pki.client_key}'\n",
     )
     assert tests["fhir-basics/security/tls"]["outcome"] == "passed", tests["fhir-basics/security/tls"]["messages"]
-    assert tests["fhir-basics/read/read"]["outcome"] == "passed"
+    assert tests["fhir-basics/read/read-id"]["outcome"] == "passed"
 
 
 def test_without_client_certificate_everything_errors_naming_tls(tmp_path, reference):
