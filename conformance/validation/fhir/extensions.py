@@ -134,7 +134,7 @@ class ExtensionsAspect:
         self, contexts: list[dict[str, Any]], node: ElementNode, loc: str, run: Run, owner: Any
     ) -> bool:
         owner_path = node.path.rsplit(".", 1)[0] if "." in node.path else node.path
-        candidates = self._owner_names(owner_path, _instance_path(loc))
+        candidates = self._owner_names(owner_path, _instance_path(_rooted_in_resource(loc, run.root)))
         for context in contexts:
             kind, expression = context.get("type", "element"), context.get("expression")
             if not isinstance(expression, str):
@@ -229,6 +229,24 @@ def _is_modifier(struct: CompiledStructure) -> bool:
 
 _INDEX = re.compile(r"\[\d+\]")
 _OF_TYPE = re.compile(r"\.ofType\((\w)(\w*)\)")
+
+
+def _rooted_in_resource(loc: str, root: Any) -> str:
+    """`List.contained[1].type[0].extension[0]` -> `Organization.type[0].extension[0]`: a contained (or Bundle
+    entry) resource's elements are named from that resource's type, as contexts name them."""
+    steps = loc.split(".")
+    node, rooted = root, loc
+    for i, step in enumerate(steps[1:], start=1):
+        name, _, rest = step.partition("[")
+        node = node.get(name) if isinstance(node, dict) else None
+        if rest and isinstance(node, list):
+            index = rest.rstrip("]")
+            node = node[int(index)] if index.isdigit() and int(index) < len(node) else None
+        if node is None:
+            break
+        if isinstance(node, dict) and isinstance(node.get("resourceType"), str) and i < len(steps) - 1:
+            rooted = ".".join([node["resourceType"], *steps[i + 1 :]])
+    return rooted
 
 
 def _instance_path(loc: str) -> str:
