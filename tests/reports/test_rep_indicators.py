@@ -24,6 +24,8 @@ CONTRACT_CAPABILITIES = {
     "directory.practitionerrole", "movements.pam.receive", "movements.pam.emit", "movements.pam.ack", "security.tls",
     "mssante.client.transport", "mssante.client.tls", "mssante.client.message", "mssante.client.content",
     "mssante.client.patient", "mssante.receiver.integration",
+    "dmp.feed.transport", "dmp.feed.vihf", "dmp.feed.metadata", "dmp.feed.consult", "dmp.feed.update",
+    "dmp.repository.register", "dmp.repository.consult", "dmp.repository.update",
 }  # fmt: skip
 
 
