@@ -35,11 +35,15 @@ def _refused(dmp_source, request, vihf, requirement: str, what: str) -> None:
     expect(status == "Failure", ACCEPTED[requirement], "RegistryResponse/@status", what=what, status=status or "-")
 
 
-def _fresh_unique_id(request) -> None:
-    """A new document uniqueId, so that only the defect under test differs from the registered submission."""
-    for element in request.entry.iterfind("rim:ExternalIdentifier", NS):
-        if element.get("identificationScheme") == ebrim.UNIQUE_ID:
-            element.set("value", f"{element.get('value').split('^')[0]}.{uuid.uuid4().int % 10**9}")
+def _fresh_document(content: bytes) -> bytes:
+    """The same CDA under a new document id (metadata then derived from it): only the defect under test differs
+    from the registered submission, not a duplicate uniqueId or a uniqueId that is not the CDA's."""
+    from lxml import etree
+
+    root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
+    document_id = root.find("{urn:hl7-org:v3}id")
+    document_id.set("extension", str(uuid.uuid4().int % 10**12))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 @pytest.mark.requirement("dmp.repository.accepts-valid")
@@ -72,8 +76,7 @@ def test_refuses_wrong_hash(provided, dmp_source):
     """Un document à l'empreinte fausse est refusé"""
     from conformance.validation.xds.build import provide_request
 
-    request = provide_request(provided.content)
-    _fresh_unique_id(request)
+    request = provide_request(_fresh_document(provided.content))
     for name, value in (("hash", hashlib.sha1(b"another document", usedforsecurity=False).hexdigest()), ("size", "1")):
         request.entry.find(f"rim:Slot[@name='{name}']/rim:ValueList/rim:Value", NS).text = value
     _refused(dmp_source, request, provided.vihf, "dmp.repository.refuses-hash", "hash/size")
@@ -88,9 +91,8 @@ def test_refuses_unknown_patient(provided, dmp_source, config):
     from conformance.validation.xds.build import provide_request, read_header
 
     known = read_header(provided.content).patient_ins[0]
-    content = provided.content.replace(known.encode(), config.dmp.unknown_patient_ins.encode())
+    content = _fresh_document(provided.content.replace(known.encode(), config.dmp.unknown_patient_ins.encode()))
     request = provide_request(content)
-    _fresh_unique_id(request)
     _refused(dmp_source, request, vihf_content(config, content), "dmp.repository.refuses-unknown-patient", "patientId")
 
 
@@ -101,8 +103,7 @@ def test_refuses_missing_metadata(provided, dmp_source):
     """Un lot privé de métadonnées obligatoires est refusé"""
     from conformance.validation.xds.build import provide_request
 
-    request = provide_request(provided.content)
-    _fresh_unique_id(request)
+    request = provide_request(_fresh_document(provided.content))
     for name in ("legalAuthenticator", "creationTime"):
         request.entry.remove(request.entry.find(f"rim:Slot[@name='{name}']", NS))
     _refused(
