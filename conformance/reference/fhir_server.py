@@ -50,7 +50,6 @@ from conformance.identifiers import (
     bare_oid,
     urn,
 )
-from conformance.reference import fhir_xml
 from conformance.reference.fhir_store import (
     SEARCH_PARAMS,
     SUPPORTED_TYPES,
@@ -60,6 +59,8 @@ from conformance.reference.fhir_store import (
     now_instant,
 )
 from conformance.reference.test_data import TestData, sha1_base64
+from conformance.validation.fhir import get_validator
+from conformance.validation.fhir.xml import resource_to_xml, xml_to_json
 
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"
@@ -543,10 +544,10 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, UnicodeDecodeError) as exc:
                 raise HttpError(400, "structure", f"the body is not valid JSON: {exc}") from exc
         elif ctype in XML_ALIASES:
-            try:
-                resource = fhir_xml.xml_to_resource(body)
-            except fhir_xml.FhirXmlError as exc:
-                raise HttpError(400, "structure", f"the body is not FHIR XML: {exc}") from exc
+            resource, problems = xml_to_json(body, get_validator())
+            if resource is None:
+                reason = "; ".join(f.message_en for f in problems.findings)
+                raise HttpError(400, "structure", f"the body is not FHIR XML: {reason}")
         else:
             raise HttpError(
                 415, "not-supported", f"Content-Type {ctype} is not supported: use {FHIR_JSON} or {FHIR_XML}"
@@ -863,7 +864,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_resource(self, status: int, resource: Resource, headers: dict[str, str] | None = None) -> None:
         if self.response_format == "xml":
-            body = fhir_xml.resource_to_xml(resource, pretty=self.pretty)
+            body = resource_to_xml(resource, pretty=self.pretty, validator=get_validator())
             ctype = f"{FHIR_XML};charset=utf-8"
         else:
             body = json.dumps(resource, ensure_ascii=False, indent=2 if self.pretty else None).encode("utf-8")

@@ -11,8 +11,8 @@ from fuzz_support import check_outcomes, check_rejected, fuzz, mutated
 from hypothesis import strategies as st
 
 from conformance.packages import load_context
-from conformance.reference.fhir_xml import resource_to_xml
 from conformance.validation.fhir import validate, validate_input
+from conformance.validation.fhir.xml import resource_to_xml
 from conformance.validation.options import ValidateOptions
 
 pytestmark = pytest.mark.timeout(600)

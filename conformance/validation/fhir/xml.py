@@ -1,6 +1,10 @@
-"""FHIR XML -> the JSON model, using the compiled definitions to know arrays and primitive JSON types.
+"""FHIR R4 XML <-> the JSON model (the rules of the R4 XML and JSON format pages): the one converter of the package.
 
-Elements the definitions do not know are carried over as-is so the validator reports them.
+XML -> JSON uses the compiled definitions to know arrays and primitive JSON types; elements the definitions do
+not know are carried over as-is so the validator reports them. JSON -> XML needs no definitions: primitives
+become `<name value="..."/>` with their `_name` id/extensions merged in, `id` is an attribute on elements and an
+element on resources, `url` is an attribute on extensions, resources nest inside their property element, and
+the narrative `div` is XHTML.
 """
 
 from __future__ import annotations
@@ -213,6 +217,101 @@ class _Converter:
             out[name] = value
         if ext is not None:
             out["_" + name] = ext
+
+
+def resource_to_xml(resource: dict[str, Any], *, pretty: bool = False, validator: Any = None) -> bytes:
+    """A JSON resource as FHIR XML (UTF-8, with the XML declaration). With a validator (its compiled
+    definitions), elements are written in definition order as the XML format requires; without one, in the
+    JSON's order."""
+    root = _Writer(validator).resource(resource)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=pretty)
+
+
+def _primitive_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class _Writer:
+    def __init__(self, validator: Any) -> None:
+        self.validator = validator
+
+    def resource(self, resource: dict[str, Any]) -> etree._Element:
+        resource_type = resource["resourceType"]
+        element = etree.Element(f"{{{FHIR_NS}}}{resource_type}", nsmap={None: FHIR_NS})
+        struct = self.validator.structure(resource_type) if self.validator is not None else None
+        self._children(element, resource, struct.root if struct else None, is_resource=True, in_extension=False)
+        return element
+
+    def _ordered(self, obj: dict[str, Any], defs: Any) -> list[tuple[str, Any, Any]]:
+        """(key, node, type code) of the properties of `obj` to write, in definition order when known."""
+        names = defs.json_names if defs is not None else {}
+        order = {id(child): index for index, child in enumerate(defs.children)} if defs is not None else {}
+        keys = [k for k in obj if k != "resourceType" and not k.startswith("_")]
+        keys += [k[1:] for k in obj if k.startswith("_") and k[1:] not in obj]  # `_name` only: no value
+        entries = [(key, *(names.get(key) or (None, None))) for key in keys]
+        return sorted(entries, key=lambda e: order.get(id(e[1]), len(order)) if e[1] is not None else len(order))
+
+    def _children(
+        self, element: etree._Element, obj: dict[str, Any], defs: Any, *, is_resource: bool, in_extension: bool
+    ) -> None:
+        if not is_resource:
+            if "id" in obj and isinstance(obj["id"], str):
+                element.set("id", obj["id"])
+            if in_extension and "url" in obj:
+                element.set("url", str(obj["url"]))
+        for key, node, type_code in self._ordered(obj, defs):
+            if not is_resource and (key == "id" or (in_extension and key == "url")):
+                continue
+            sub_defs = self._sub_defs(node, type_code)
+            shadow = obj.get("_" + key)
+            value = obj.get(key)
+            if isinstance(value, list) or (value is None and isinstance(shadow, list)):
+                values = value if isinstance(value, list) else [None] * len(shadow)
+                shadows = shadow if isinstance(shadow, list) else []
+                for item, item_shadow in zip(values, shadows + [None] * (len(values) - len(shadows)), strict=False):
+                    self._element(element, key, item, item_shadow, sub_defs)
+            else:
+                self._element(element, key, value, shadow, sub_defs)
+
+    def _sub_defs(self, node: Any, type_code: str | None) -> Any:
+        if node is None or self.validator is None:
+            return None
+        if type_code is None and node.type_codes:
+            type_code = node.type_codes[0]
+        return self.validator._children_of(node, type_code)
+
+    def _element(self, parent: etree._Element, name: str, value: Any, shadow: Any, defs: Any) -> None:
+        if name == "div" and isinstance(value, str):
+            try:
+                parent.append(etree.fromstring(value.encode("utf-8")))
+            except etree.XMLSyntaxError:
+                div = etree.SubElement(parent, f"{{{XHTML_NS}}}div")
+                div.text = value
+            return
+        if value is None and not isinstance(shadow, dict):
+            return
+        child = etree.SubElement(parent, f"{{{FHIR_NS}}}{name}")
+        if isinstance(value, dict):
+            if "resourceType" in value:
+                child.append(self.resource(value))
+            else:
+                extension = name in ("extension", "modifierExtension")
+                self._children(child, value, defs, is_resource=False, in_extension=extension)
+            return
+        if value is not None:
+            child.set("value", _primitive_text(value))
+        if isinstance(shadow, dict):
+            if "id" in shadow:
+                child.set("id", str(shadow["id"]))
+            extension_defs = self._sub_defs_of_type("Extension")
+            for ext in shadow.get("extension", []):
+                self._element(child, "extension", ext, None, extension_defs)
+
+    def _sub_defs_of_type(self, type_code: str) -> Any:
+        struct = self.validator.structure(type_code) if self.validator is not None else None
+        return struct.root if struct else None
 
 
 def _is_resource_wrapper(name: str) -> bool:
