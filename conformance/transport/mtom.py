@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,15 +68,26 @@ def encode_mtom(
     message = EmailMessage(policy=policy.HTTP)
     message.make_mixed()  # a multipart container; its subtype is set below
     root_id = new_content_id()
+    # The generator rewrites every line ending of a text payload to CRLF, even with cte="binary", which would
+    # change a document's bytes (and so its hash and size): each part is generated around a placeholder that
+    # is swapped for the exact bytes afterwards.
+    payloads: dict[bytes, bytes] = {}
+
+    def placeholder(data: bytes) -> bytes:
+        token = f"hopen-mtom-part-{uuid.uuid4().hex}".encode("ascii")
+        payloads[token] = data
+        return token
+
     root = MIMEPart(policy=policy.HTTP)
-    root.set_content(root_xml, "application", "xop+xml", cte="binary", disposition=None)
+    root.set_content(placeholder(root_xml), "application", "xop+xml", cte="binary", disposition=None)
     root.replace_header("Content-Type", _root_type(soap_type, action))
     root["Content-ID"] = f"<{root_id}>"
     message.attach(root)
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         part = MIMEPart(policy=policy.HTTP)
-        part.set_content(attachment.data, maintype or "application", subtype or "octet-stream", cte="binary")
+        data = placeholder(attachment.data)
+        part.set_content(data, maintype or "application", subtype or "octet-stream", cte="binary")
         part["Content-ID"] = f"<{attachment.content_id}>"
         message.attach(part)
     boundary = f"MIMEBoundary_{uuid.uuid4().hex}"
@@ -88,6 +100,7 @@ def encode_mtom(
         message.set_param("action", action)
     raw = message.as_bytes(policy=policy.HTTP)
     _headers, _, body = raw.partition(b"\r\n\r\n")
+    body = re.sub(rb"hopen-mtom-part-[0-9a-f]{32}", lambda match: payloads[match.group(0)], body)
     return str(message["Content-Type"]), body
 
 

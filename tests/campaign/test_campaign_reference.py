@@ -146,14 +146,7 @@ def test_full_campaign_against_reference(tmp_path):
     assert "Summary per suite" in output and "report.html" in output
 
 
-# Repository-side DMP faults whose defective submission is still refused for a second reason in a whole
-# campaign (each is detected by its own probe in tests/dmp): known gaps, strict so that a fix is noticed.
-_UNDETECTED_IN_CAMPAIGN = {"dmp-repo-metadata-unchecked", "dmp-repo-unknown-patient-accepted"}
-
-
 def _fault_param(name: str):
-    if name in _UNDETECTED_IN_CAMPAIGN:
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="not yet detected in a campaign"))
     return pytest.param(name, marks=pytest.mark.slow) if name in _SLOW else name
 
 

@@ -60,6 +60,18 @@ def test_valid_submission_is_stored_found_retrieved_and_archived(dmp, cda_bytes)
     assert len(dmp.server_sink.exchanges) == len(dmp.client_sink.exchanges) == 8
 
 
+def test_documents_cross_mtom_byte_for_byte_whatever_their_line_endings(dmp, cda_bytes):
+    """A CDA with LF (or mixed) line endings keeps its exact bytes: its declared hash and size still match."""
+    lf = cda_bytes.replace(b"\r\n", b"\n")
+    mixed = lf.replace(b"<title>", b"\r<title>", 1)
+    for content in (lf, mixed):
+        request = provide_request(content)
+        assert registry_status(dmp.source.provide(request, vihf_for(content))) == ("Success", [])
+        assert dmp.simulator.judgements[-1].documents[request.entry.get("id")] == content
+        assert retrieved(dmp.source.retrieve(REPOSITORY_ID, request.unique_id, None)) == {request.unique_id: content}
+        dmp.simulator.store.clear()
+
+
 def test_wrong_hash_is_refused_with_the_standard_code(dmp, cda_bytes):
     request = provide_request(cda_bytes)
     value = request.entry.find("rim:Slot[@name='hash']/rim:ValueList/rim:Value", NS)
