@@ -18,6 +18,7 @@ _NARRATIVE_RULES = {
     "txt-1": "The narrative SHALL contain only the basic html formatting elements and attributes described in chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements (either name or href), images and internally contained style attributes",
     "txt-2": "The narrative SHALL have some non-whitespace content",
 }
+_ELE_1 = "All FHIR elements must have a @value or children"
 _PLAIN_STRING_TYPES = frozenset({"string", "markdown"})
 
 
@@ -61,9 +62,14 @@ class DatatypesAspect:
                 elif not ext:
                     run.report("error", "structure", "Object_must_have_some_content", loc)
                 else:
+                    if value is None and not ext.get("extension"):  # an id alone is neither value nor children
+                        fr, en = texts("invariant", "ele-1", _ELE_1, "hasValue() or (children().count() > id.count())")
+                        run.add("error", "invariant", "ele-1", loc, fr, en)
                     element = self.structure("Element")
                     if element is not None:
                         self._walk_object(ext, element.root, element.root, loc, run, resource)
+        if node.rules is not None:
+            self._check_element_rules(value, ext, node, type_code, loc, run, resource)
         if value is None:
             return
         if node.max_length is not None and isinstance(value, str) and len(value) > node.max_length:

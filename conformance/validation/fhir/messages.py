@@ -5,6 +5,66 @@ from __future__ import annotations
 from typing import Any
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    "PRIMITIVE_MUSTHAVEVALUE_MESSAGE": (
+        "La définition d'élément ``{0}`` du profil '{1}' exige qu'une valeur soit présente dans cet élément",
+        "The element definition ``{0}`` in the profile '{1}' requires that a value be present in this element",
+    ),
+    "PRIMITIVE_VALUE_ALTERNATIVES_MESSAGE": (
+        "La définition d'élément ``{0}`` du profil '{1}' exige, en l'absence de valeur, la présence de l'extension '{2}'",
+        "The element definition ``{0}`` in the profile '{1}' requires that if a value is not present, the extension '{2}' must be present",
+    ),
+    "Type_Specific_Checks_DT_INTEGER_LT": (
+        "La valeur est inférieure au minimum autorisé ({0})",
+        "value is less than permitted minimum value of {0}",
+    ),
+    "Type_Specific_Checks_DT_INTEGER_GT": (
+        "La valeur est supérieure au maximum autorisé ({0})",
+        "value is greater than permitted maximum value of {0}",
+    ),
+    "Type_Specific_Checks_DT_DECIMAL_LT": (
+        "La valeur est inférieure au minimum autorisé ({0})",
+        "value is less than permitted minimum value of {0}",
+    ),
+    "Type_Specific_Checks_DT_DECIMAL_GT": (
+        "La valeur est supérieure au maximum autorisé ({0})",
+        "value is greater than permitted maximum value of {0}",
+    ),
+    "Type_Specific_Checks_DT_DATE_LT": (
+        "La valeur est antérieure au minimum autorisé ({0})",
+        "value is less than permitted minimum value of {0}",
+    ),
+    "Type_Specific_Checks_DT_DATE_GT": (
+        "La valeur est postérieure au maximum autorisé ({0})",
+        "value is greater than permitted maximum value of {0}",
+    ),
+    "Type_Specific_Checks_DT_QTY_MIN_VALUE_WRONG": (
+        "La valeur de l'instance ({0}) est inférieure à la valeur minimale spécifiée ({1})",
+        "The value in the instance ({0}) is less than the specified minimum value ({1})",
+    ),
+    "Type_Specific_Checks_DT_QTY_MAX_VALUE_WRONG": (
+        "La valeur de l'instance ({0}) est supérieure à la valeur maximale spécifiée ({1})",
+        "The value in the instance ({0}) is greater than the specified maximum value ({1})",
+    ),
+    "Type_Specific_Checks_DT_QTY_MIN_VALUE_WRONG_UCUM": (
+        "La valeur de l'instance ({0}) est inférieure à la valeur minimale spécifiée ({1}) après conversion UCUM",
+        "The value in the instance ({0}) is less than the specified minValue ({1}) after UCUM conversion",
+    ),
+    "Type_Specific_Checks_DT_QTY_MAX_VALUE_WRONG_UCUM": (
+        "La valeur de l'instance ({0}) est supérieure à la valeur maximale spécifiée ({1}) après conversion UCUM",
+        "The value in the instance ({0}) is greater than the specified maxValue ({1}) after UCUM conversion",
+    ),
+    "XHTML_LANGUAGE_SECTIONS_PROHIBITED": (
+        "Le XHTML a des sections de langue ({0}), mais le profil {1} les interdit dans ce contexte",
+        "The xhtml has some language sections ({0}), but language sections are prohibited in this context by the profile {1}",
+    ),
+    "XHTML_LANGUAGE_SECTIONS_REQUIRED": (
+        "Le XHTML n'a pas de section de langue, mais le profil {0} en exige dans ce contexte",
+        "The xhtml has no language sections, but language sections are required in this context by the profile {0}",
+    ),
+    "XHTML_LANGUAGE_SECTION_MISSING": (
+        "Le profil {0} exige une section du narratif pour la langue {1}, introuvable (trouvées : {2})",
+        "The profile {0} requires a section in the narrative for the language ({1}), but it was not found (found {2})",
+    ),
     "Unrecognised_property_": ("Propriété inconnue '{0}'", "Unrecognised property '{0}'"),
     "Resource_RES_ID_Malformed": ("Id de ressource invalide ('{0}')", "Invalid Resource id ('{0}')"),
     "Unable_to_find_resourceType_property": (

@@ -63,6 +63,7 @@ class ElementNode:
         "pattern",
         "regex",
         "required_children",
+        "rules",
         "slice_name",
         "slices",
         "slicing",
@@ -126,6 +127,7 @@ class ElementNode:
         self.content_reference: str | None = element.get("contentReference")
         self.max_length: int | None = element.get("maxLength") if isinstance(element.get("maxLength"), int) else None
         self.regex: str | None = _profile_regex(element)
+        self.rules: dict[str, Any] | None = _element_rules(element)  # rare rules (min/maxValue, ...), else None
         self.children: list[ElementNode] = []
         self.slices: list[ElementNode] = []
         self.type_slices: dict[str, ElementNode] = {}  # choice type slices: "Quantity" -> node
@@ -154,6 +156,35 @@ class ElementNode:
 
 
 REGEX_EXTENSION = "http://hl7.org/fhir/StructureDefinition/regex"
+# R5 ElementDefinition properties carried by R4 profiles as cross-version extensions, and the narrative control
+_RULE_EXTENSIONS = {
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.mustHaveValue": "mustHaveValue",
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.valueAlternatives": "valueAlternatives",
+    "http://hl7.org/fhir/StructureDefinition/narrative-language-control": "languageControl",
+}
+
+
+def _element_rules(element: dict[str, Any]) -> dict[str, Any] | None:
+    """The element's rarely used rules, by name: minValue/maxValue (as (type, value)), mustHaveValue,
+    valueAlternatives (list of extension URLs), languageControl (list of codes)."""
+    rules: dict[str, Any] = {}
+    for key, value in element.items():
+        if key.startswith("minValue") or key.startswith("maxValue"):
+            rules[key[:8]] = (key[8:], value)
+    if element.get("mustHaveValue") is True:
+        rules["mustHaveValue"] = True
+    for url in element.get("valueAlternatives") or ():
+        rules.setdefault("valueAlternatives", []).append(url)
+    for ext in element.get("extension") or ():
+        name = _RULE_EXTENSIONS.get(ext.get("url")) if isinstance(ext, dict) else None
+        if name == "mustHaveValue":
+            if ext.get("valueBoolean") is True:
+                rules[name] = True
+        elif name is not None:
+            value = ext.get("valueCanonical") or ext.get("valueUri") or ext.get("valueCode")
+            if isinstance(value, str):
+                rules.setdefault(name, []).append(value)
+    return rules or None
 
 
 def _profile_regex(element: dict[str, Any]) -> str | None:

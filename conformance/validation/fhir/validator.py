@@ -21,6 +21,7 @@ import orjson
 from conformance.findings import Outcome
 from conformance.validation.fhir.bindings import BindingsAspect
 from conformance.validation.fhir.datatypes import DatatypesAspect
+from conformance.validation.fhir.elementrules import ElementRulesAspect
 from conformance.validation.fhir.extensions import ExtensionsAspect
 from conformance.validation.fhir.fhirpath import ExpressionCache
 from conformance.validation.fhir.fixed import FixedAspect
@@ -47,6 +48,7 @@ class FhirValidator(
     ReferencesAspect,
     DatatypesAspect,
     QuestionnaireAspect,
+    ElementRulesAspect,
 ):
     """Validates FHIR R4 resources against the base definitions and profiles of a `FhirContext`."""
 

@@ -315,6 +315,8 @@ class WalkAspect:
             self._check_fixed(value, node.fixed[1], loc, run, exact=True)
         if node.pattern is not None:
             self._check_fixed(value, node.pattern[1], loc, run, exact=False)
+        if node.rules is not None:
+            self._check_element_rules(value, None, node, type_code, loc, run, resource)
         if node.binding is not None and type_code in _CODED_TYPES:
             self._check_binding(value, type_code, node, loc, run)
         if type_code == "Reference":

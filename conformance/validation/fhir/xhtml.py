@@ -176,3 +176,22 @@ def check_xhtml(value: str) -> list[tuple[str, tuple[str, ...]]]:
     if not has_image and not "".join(root.itertext()).strip():
         problems.append(("txt-2", ()))
     return problems
+
+
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def language_sections(value: str) -> list[str] | None:
+    """The languages of the narrative's language sections (`div` children of the root with xml:lang, as the
+    reference validator reads them); None when the XHTML is not well-formed."""
+    if "<!DOCTYPE" in value or "<!ENTITY" in value:
+        return None
+    try:
+        root = etree.fromstring(value.encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError:
+        return None
+    return [
+        str(child.get(_XML_LANG))
+        for child in root
+        if isinstance(child.tag, str) and etree.QName(child).localname == "div" and child.get(_XML_LANG) is not None
+    ]
