@@ -56,9 +56,13 @@ bench: install
 agreement: install
 	$(BIN)/python tools/bench_agreement.py
 
+# ruff; the import layers (pyproject's [tool.importlinter]) and module cycles; the type checker (strict on the SDK).
 lint: $(STAMP)
 	$(BIN)/ruff check conformance tests tools
 	$(BIN)/ruff format --check conformance tests tools
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python tools/import_cycles.py
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info

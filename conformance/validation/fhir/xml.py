@@ -22,8 +22,9 @@ XHTML_NS = "http://www.w3.org/1999/xhtml"
 
 
 def looks_like_xml(text: str | bytes) -> bool:
-    head = text[:200].lstrip() if isinstance(text, str) else text[:200].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith("<" if isinstance(text, str) else b"<")
+    if isinstance(text, str):
+        return text[:200].lstrip().startswith("<")
+    return text[:200].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
 def xml_to_json(text: str | bytes, validator: Any) -> tuple[dict[str, Any] | None, Outcome]:
@@ -267,9 +268,9 @@ class _Writer:
             sub_defs = self._sub_defs(node, type_code)
             shadow = obj.get("_" + key)
             value = obj.get(key)
-            if isinstance(value, list) or (value is None and isinstance(shadow, list)):
-                values = value if isinstance(value, list) else [None] * len(shadow)
-                shadows = shadow if isinstance(shadow, list) else []
+            shadows = shadow if isinstance(shadow, list) else []
+            if isinstance(value, list) or (value is None and shadows):
+                values = value if isinstance(value, list) else [None] * len(shadows)
                 for item, item_shadow in zip(values, shadows + [None] * (len(values) - len(shadows)), strict=False):
                     self._element(element, key, item, item_shadow, sub_defs)
             else:
