@@ -176,7 +176,7 @@ def _element_rules(element: dict[str, Any]) -> dict[str, Any] | None:
     for url in element.get("valueAlternatives") or ():
         rules.setdefault("valueAlternatives", []).append(url)
     for ext in element.get("extension") or ():
-        name = _RULE_EXTENSIONS.get(ext.get("url")) if isinstance(ext, dict) else None
+        name = _RULE_EXTENSIONS.get(str(ext.get("url"))) if isinstance(ext, dict) else None
         if name == "mustHaveValue":
             if ext.get("valueBoolean") is True:
                 rules[name] = True
