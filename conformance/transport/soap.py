@@ -255,6 +255,9 @@ class ServerLimits:
 
     max_request_bytes: int = 20 * 1024 * 1024
     request_deadline: float = 30.0  # the whole request, headers and body
+    # requests served on one connection (HTTP/1.1 keep-alive) before it is closed; 1: one exchange per
+    # connection. Between requests the connection may stay idle `listener.idle_timeout` seconds.
+    keep_alive_requests: int = 100
     listener: ListenerLimits = field(default_factory=lambda: ListenerLimits(max_connections=16, idle_timeout=10.0))
 
     @property
@@ -286,6 +289,7 @@ Application = Callable[[HttpRequest], HttpReply]
 class _Handler(BaseHTTPRequestHandler):
     server: ThreadedSoapServer
     protocol_version = "HTTP/1.1"
+    wbufsize = 64 * 1024  # headers and the start of the body leave in one segment
     server_version = "hopen-conformance"
     sys_version = ""
 
@@ -294,11 +298,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        with contextlib.suppress(OSError):  # kept-alive answers must not wait for the peer's delayed ACK
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connection.settimeout(self.server.limits.read_timeout)
         self._deadline = time.monotonic() + self.server.limits.request_deadline
         self._admission = getattr(self.server._local, "admission", None)
+        self._served = 0
+
+    def handle_one_request(self) -> None:
+        self._deadline = time.monotonic() + self.server.limits.request_deadline  # each request has its own
+        super().handle_one_request()
 
     def do_GET(self) -> None:
+        self.close_connection = True  # a body it may carry is not read: the connection cannot be reused
         self._reply_plain(405, "POST attendu / POST expected", HttpRequest("GET", self.path, dict(self.headers), b""))
 
     def do_POST(self) -> None:
@@ -349,9 +361,9 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _refuse(self, request: HttpRequest, started: Any, status: int, fr: str, en: str) -> None:
+        self.close_connection = True  # the unread body would be taken for the next request
         reply = self._reply_plain(status, f"{fr} / {en}", request)
         self.server.record(request, reply, started, en)
-        self.close_connection = True
 
     def _reply_plain(self, status: int, text: str, request: HttpRequest) -> HttpReply:
         reply = HttpReply(status, "text/plain; charset=utf-8", text.encode("utf-8"))
@@ -359,14 +371,21 @@ class _Handler(BaseHTTPRequestHandler):
         return reply
 
     def _send(self, reply: HttpReply) -> None:
+        self._served += 1
+        close = (
+            self.close_connection  # the peer asked for it (Connection: close, HTTP/1.0) or the request was refused
+            or self._served >= self.server.limits.keep_alive_requests
+            or self.server.stopping.is_set()
+        )
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
-            self.send_header("Connection", "close")  # one exchange per connection: slots free at once
+            self.send_header("Connection", "close" if close else "keep-alive")
             self.end_headers()
-            self.close_connection = True
+            self.close_connection = close
             self.wfile.write(reply.body)
+            self.wfile.flush()
         except OSError:
             self.close_connection = True
 
@@ -396,6 +415,10 @@ class ThreadedSoapServer(ThreadingHTTPServer):
         self._admissions: dict[int, Any] = {}
         self._local = threading.local()  # the admission of the connection this thread serves
         self._thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self._open: set[socket.socket] = set()  # connections being served (kept alive between requests)
+        self.connections_accepted = 0
+        self._open_lock = threading.Lock()
 
     @property
     def host(self) -> str:
@@ -416,8 +439,13 @@ class ThreadedSoapServer(ThreadingHTTPServer):
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.shutdown()
         self.server_close()
+        with self._open_lock:  # idle keep-alive connections would otherwise wait out their idle timeout
+            for connection in list(self._open):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -427,6 +455,7 @@ class ThreadedSoapServer(ThreadingHTTPServer):
             self.shutdown_request(request)
             return
         self._admissions[id(request)] = admission
+        self.connections_accepted += 1
         super().process_request(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
@@ -437,7 +466,13 @@ class ThreadedSoapServer(ThreadingHTTPServer):
                 if request is None:
                     return
             self._local.admission = admission
-            super().process_request_thread(request, client_address)
+            with self._open_lock:
+                self._open.add(request)
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                with self._open_lock:
+                    self._open.discard(request)
         finally:
             self.guard.release(admission)
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
 from conformance.transport.soap import WSSE_NS
@@ -137,13 +137,30 @@ def _coded_value(tag: str, coded: Coded) -> etree._Element:
     return value
 
 
+SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def load_signing_key(key_pem: bytes, password: str | None = None) -> SigningKey:
+    """The private key of a PEM file. Loading checks an RSA key's consistency (tens of milliseconds): whoever
+    signs repeatedly loads it once (`SigningMaterial.key`)."""
+    key = serialization.load_pem_private_key(key_pem, password=password.encode() if password else None)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ValueError(f"unsupported signing key type: {type(key).__name__}")
+    return key
+
+
 def sign_assertion(
-    assertion: etree._Element, key_pem: bytes, cert_pem: bytes, *, sha1: bool = False, password: str | None = None
+    assertion: etree._Element,
+    key_pem: bytes | SigningKey,
+    cert_pem: bytes,
+    *,
+    sha1: bool = False,
+    password: str | None = None,
 ) -> etree._Element:
     """Enveloped XML-DSig over the assertion (exclusive c14n, RSA/ECDSA-SHA256; SHA-1 only to imitate old kits)."""
     from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, XMLSigner, methods
 
-    key = serialization.load_pem_private_key(key_pem, password=password.encode() if password else None)
+    key = load_signing_key(key_pem, password) if isinstance(key_pem, bytes) else key_pem
     is_rsa = isinstance(key, rsa.RSAPrivateKey)
     if sha1:
         signature = SignatureMethod.RSA_SHA1 if is_rsa else SignatureMethod.ECDSA_SHA1
@@ -171,7 +188,7 @@ def security_header(signed_assertion: etree._Element) -> etree._Element:
 
 
 def signed_vihf(
-    content: VihfContent, key_pem: bytes, cert_pem: bytes, *, password: str | None = None
+    content: VihfContent, key_pem: bytes | SigningKey, cert_pem: bytes, *, password: str | None = None
 ) -> etree._Element:
     """The `wsse:Security` header carrying the signed VIHF."""
     cert = x509.load_pem_x509_certificate(cert_pem)

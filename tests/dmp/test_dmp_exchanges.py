@@ -243,3 +243,16 @@ def test_plain_listener_serves_and_counts_bytes(cda_bytes, dmp_pki):
         assert simulator.judgements[0].tls is False
     finally:
         server.stop()
+
+
+def test_requests_share_one_kept_alive_connection_until_the_limit(dmp, cda_bytes):
+    """One mutual-TLS handshake for a series of requests; the listener closes after `keep_alive_requests`."""
+    vihf = vihf_for(cda_bytes)
+    for _ in range(3):
+        assert registry_status(dmp.source.find("x^^^&1.2.250.1.213.1.4.10&ISO^NH", vihf))[0] == "Success"
+    assert dmp.server.connections_accepted == 1
+    dmp.server.limits.keep_alive_requests = 2
+    for _ in range(4):
+        assert registry_status(dmp.source.find("x^^^&1.2.250.1.213.1.4.10&ISO^NH", vihf))[0] == "Success"
+    assert dmp.server.connections_accepted == 3  # the kept connection served its 2nd request and closed
+    assert all(e.error is None for e in dmp.server_sink.exchanges) and len(dmp.server_sink.exchanges) == 7

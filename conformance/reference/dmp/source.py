@@ -14,7 +14,7 @@ from lxml import etree
 
 from conformance.transport.mtom import Part, encode_mtom
 from conformance.transport.soap import SOAP11_NS, SoapClient, SoapReply, build_envelope
-from conformance.transport.vihf import Coded, VihfContent, signed_vihf
+from conformance.transport.vihf import Coded, SigningKey, VihfContent, load_signing_key, signed_vihf
 from conformance.validation.xds import ebrim
 from conformance.validation.xds.build import (
     ProvideRequest,
@@ -32,6 +32,14 @@ class SigningMaterial:
     cert_pem: bytes = field(repr=False)
     key_pem: bytes = field(repr=False)
     password: str | None = field(default=None, repr=False)
+    _key: SigningKey | None = field(default=None, init=False, repr=False)
+
+    @property
+    def key(self) -> SigningKey:
+        """The private key, loaded once (every VIHF and XAdES signature of the run uses it)."""
+        if self._key is None:
+            self._key = load_signing_key(self.key_pem, self.password)
+        return self._key
 
 
 def vihf_for(content: bytes, *, lps_name: str = "hopen-conformance", structure_id: str | None = None) -> VihfContent:
@@ -80,7 +88,7 @@ class DocumentSource:
     def security(self, vihf: VihfContent | None) -> etree._Element | None:
         if vihf is None or self.signing is None:
             return None
-        return signed_vihf(vihf, self.signing.key_pem, self.signing.cert_pem, password=self.signing.password)
+        return signed_vihf(vihf, self.signing.key, self.signing.cert_pem)
 
     def provide(
         self,
