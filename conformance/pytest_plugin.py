@@ -1,30 +1,34 @@
-"""pytest plugin (pytest11 entry point): fixtures and markers for the conformance suites.
+"""pytest plugin (pytest11 entry point): the campaign's hooks, fixtures and markers for the conformance suites.
 
-Inert unless a campaign is active: `pytest --pyargs conformance.suites --conformance-config FILE`, or `conformance run`
-(which hands a CampaignState over). Then each test becomes a TestResult (passed / failed with the
+Inert unless a campaign is active: bare `pytest conformance/suites --conformance-config FILE` (this module then
+opens a CampaignSession and registers a CampaignPlugin for it), or `conformance run` (the runner registers
+the CampaignPlugin of its own session). Either way each test becomes a TestResult (passed / failed with the
 validators' findings / error naming the fault / skipped with the reason), its exchanges are recorded as
 evidence attached to it, and results.json is rewritten (complete=false) as tests finish.
 
-Markers: requirement(spec, section, text=""), capability(*ids), title_en(text). French title: the first
-line of the test's docstring. Fixtures: config, fhir_client, fhir_validator, hl7v2, mllp_client,
-mllp_listener, evidence, test_data.
+Markers: requirement(id), capability(*ids), title_en(text). French title: the first line of the test's
+docstring. Fixtures: config, campaign, lang, fhir_client, fhir_validator, hl7v2, mllp_client, mllp_listener,
+mss_channel, evidence, test_data.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Generator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance.campaign.session import CampaignError, CampaignSession, RunningTest
 from conformance.findings import Finding, Severity, finding
 from conformance.results import Requirement, TestOutcome, TestResult
 
-STATE_KEY = pytest.StashKey[Any]()
-REPORTS_KEY = pytest.StashKey[list]()
-STARTED_KEY = pytest.StashKey[datetime]()
-OWNS_RUN_KEY = pytest.StashKey[bool]()
+SESSION_KEY = pytest.StashKey[CampaignSession]()
+REPORTS_KEY = pytest.StashKey[list[tuple[pytest.TestReport, Any]]]()
+RUNNING_KEY = pytest.StashKey[RunningTest]()
+PLUGIN_NAME = "conformance-campaign"
 
 MARKERS = (
     "requirement(id): the requirement (id in conformance/profiles/requirements) a conformance test verifies",
@@ -33,7 +37,7 @@ MARKERS = (
 )
 
 
-# ---------------------------------------------------------------- options and session
+# ---------------------------------------------------------------- options: bare pytest opens its own session
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,111 +50,127 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
-    if config.stash.get(STATE_KEY, None) is not None:
-        return
     path = config.getoption("--conformance-config", default=None)
-    if not path:
+    if not path or config.stash.get(SESSION_KEY, None) is not None:  # no campaign, or the runner's own
         return
-    from conformance.campaign.state import CampaignState, default_run_dir, new_run_id
     from conformance.config import ConfigError, load_config
 
+    lang = config.getoption("--conformance-lang")
     try:
         run_config = load_config(path)
-    except ConfigError as exc:
-        raise pytest.UsageError(exc.render(config.getoption("--conformance-lang") or "fr")) from None
-    lang = config.getoption("--conformance-lang") or run_config.run.language
-    run_id = new_run_id()
-    output = config.getoption("--conformance-output")
-    run_dir = Path(output) if output else default_run_dir(run_config, run_id)
-    state = CampaignState(config=run_config, run_dir=run_dir, lang=lang, suites=run_config.run.suites, run_id=run_id)
-    state.open()
-    config.stash[STATE_KEY] = state
-    config.stash[OWNS_RUN_KEY] = True
-    _interrupt_on_sigterm()
-    from conformance.campaign.runner import write_partial_results
-
-    write_partial_results(state)  # from the first moment, the folder says the run is incomplete
+        output = config.getoption("--conformance-output")
+        session = CampaignSession.start(run_config, output=Path(output) if output else None, lang=lang)
+    except (ConfigError, CampaignError) as exc:
+        raise pytest.UsageError(exc.render(lang or "fr")) from None
+    config.pluginmanager.register(CampaignPlugin(session, owns_run=True), PLUGIN_NAME)
 
 
-def _interrupt_on_sigterm() -> None:
-    """Bare pytest: SIGTERM stops the run like Ctrl-C, leaving a partial, unsealed run folder."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, handler)
+def get_session(config: pytest.Config) -> CampaignSession | None:
+    return config.stash.get(SESSION_KEY, None)
 
 
-def activate(config: pytest.Config, state: Any) -> None:
-    """Used by the runner (as a plugin object's pytest_configure) to hand its CampaignState over."""
-    config.stash[STATE_KEY] = state
+# ---------------------------------------------------------------- the campaign's hooks
 
 
-def get_state(config: pytest.Config) -> Any:
-    return config.stash.get(STATE_KEY, None)
+class CampaignPlugin:
+    """The hooks of one campaign session; what belongs to one test lives in its item.stash.
+
+    `owns_run`: bare pytest, where the plugin also installs the SIGTERM handler and finishes and seals the run
+    at the end of the session; `conformance run` does both itself around pytest.main.
+    """
+
+    def __init__(self, session: CampaignSession, *, owns_run: bool = False) -> None:
+        self.session = session
+        self.owns_run = owns_run
+        self._signals = contextlib.ExitStack()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[SESSION_KEY] = self.session
+        if self.owns_run:
+            self._signals.enter_context(self.session.sigterm_interrupts())
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._signals.close()
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        start_session_channels(self.session)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            lines = str(report.longrepr).strip().splitlines()
+            self.session.collection_errors.append(f"{report.nodeid}: {lines[-1] if lines else 'collection error'}")
+
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        if self.session.suites:
+            kept = [item for item in items if suite_of(item) in self.session.suites]
+            dropped = [item for item in items if suite_of(item) not in self.session.suites]
+            if dropped:
+                config.hook.pytest_deselected(items=dropped)
+                items[:] = kept
+        self.session.total = len(items)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        item.stash[REPORTS_KEY] = []
+        running = item.stash[RUNNING_KEY] = self.session.begin_test(test_id_of(item))
+        try:
+            return (yield)
+        finally:
+            evidence = self.session.end_test(running)
+            self.session.add_result(build_result(item, self.session.lang, evidence, running))
+            if self.session.termination.is_set():  # the KeyboardInterrupt may have been swallowed by the test
+                item.session.shouldstop = "interrupted by a signal"
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        item.stash.setdefault(REPORTS_KEY, []).append((report, call.excinfo))
+        return report
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        stop_session_channels(self.session)
+        if not self.owns_run:
+            return
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or self.session.termination.is_set()
+        result = self.session.finish_safely(interrupted=interrupted and not self.session.collection_errors)
+        print(f"\nconformance: run folder {self.session.run_dir}")
+        session.exitstatus = result.exit_code
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    state = get_state(session.config)
-    if state is None:
-        return
+def start_session_channels(session: CampaignSession) -> None:
+    """The harness's own listeners (MLLP, MSSanté, DMP), up from the start so the system can send any time.
+
+    A listener that cannot start is kept as the error of the tests that need it (they are inconclusive).
+    """
+    from conformance.campaign.dmp import start_dmp_listener
     from conformance.campaign.listener import start_session_listener
-
-    try:
-        start_session_listener(state)
-    except Exception as exc:  # the receiver-side tests report it as an ERROR
-        state.listener_error = exc
     from conformance.campaign.mssante import start_mss_channel
 
     try:
-        start_mss_channel(state)
-    except Exception as exc:  # the MSSanté tests report it as an ERROR
-        state.mss_error = exc
-    from conformance.campaign.dmp import start_dmp_listener
-
+        start_session_listener(session)
+    except Exception as exc:
+        session.listener_error = exc
     try:
-        start_dmp_listener(state)
-    except Exception as exc:  # the DMP-feeding tests report it as an ERROR
-        state.dmp_listener_error = exc
+        start_mss_channel(session)
+    except Exception as exc:
+        session.mss_error = exc
+    try:
+        start_dmp_listener(session)
+    except Exception as exc:
+        session.dmp_listener_error = exc
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    state = get_state(session.config)
-    if state is None:
-        return
-    if state.listener is not None:
-        state.listener.stop()
-    if state.mss is not None:
-        state.mss.stop()
-    if getattr(state, "dmp_listener", None) is not None:
-        state.dmp_listener.stop()
-    if session.config.stash.get(OWNS_RUN_KEY, False):
-        from conformance.campaign.runner import finish_run
-
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-        finish_run(state, interrupted=interrupted)
-        print(f"\nconformance: run folder {state.run_dir}")
-
-
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    state = get_state(config)
-    if state is None:
-        return
-    if not state.suites:
-        state.total = len(items)
-        return
-    kept, dropped = [], []
-    for item in items:
-        (kept if suite_of(item) in state.suites else dropped).append(item)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
-    state.total = len(items)
+def stop_session_channels(session: CampaignSession) -> None:
+    for channel in (session.listener, session.mss, session.dmp_listener):
+        if channel is not None:
+            channel.stop()
 
 
 # ---------------------------------------------------------------- identity of a test
@@ -205,44 +225,10 @@ def capabilities_of(item: pytest.Item) -> list[str]:
 # ---------------------------------------------------------------- each test -> TestResult
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
-    state = get_state(item.config)
-    if state is None:
-        yield
-        return
-    item.stash[REPORTS_KEY] = []
-    item.stash[STARTED_KEY] = datetime.now(UTC)
-    state.recorder.begin_test(test_id_of(item))
-    state.current_item = item
-    try:
-        yield
-    finally:
-        state.current_item = None
-        evidence = list(state.recorder.end_test() or [])
-        evidence += [p for p in getattr(item, "_conformance_attached", []) if p not in evidence]
-        result = build_result(item, state.lang, evidence)
-        state.run.tests.append(result)
-        if state.write_partials:
-            write_partial_safely(state)
-        callback = getattr(state, "on_result", None)
-        if callback is not None:
-            callback(result)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    outcome = yield
-    if get_state(item.config) is None:
-        return
-    report = outcome.get_result()
-    item.stash.setdefault(REPORTS_KEY, []).append((report, call.excinfo))
-
-
-def build_result(item: pytest.Item, lang: str, evidence: list[str]) -> TestResult:
+def build_result(item: pytest.Item, lang: str, evidence: list[str], running: RunningTest) -> TestResult:
     title_fr, title_en = titles_of(item)
     outcome, messages, findings = classify(item.stash.get(REPORTS_KEY, []), lang)
-    extra = getattr(item, "_conformance_findings", [])
+    extra = list(running.notes)
     return TestResult(
         id=test_id_of(item),
         title=title_fr,
@@ -255,7 +241,7 @@ def build_result(item: pytest.Item, lang: str, evidence: list[str]) -> TestResul
         messages=messages,
         findings=[*findings, *extra],
         evidence=evidence,
-        started=item.stash.get(STARTED_KEY, None),
+        started=running.started,
         finished=datetime.now(UTC),
     )
 
@@ -317,39 +303,30 @@ def _error_finding(exc: BaseException | None, report: Any, lang: str) -> Finding
     return finding(Severity.FATAL, "exception", f"harness-{kind}".lower(), "", fr, en, source="tool")
 
 
-def write_partial_safely(state: Any) -> None:
-    from conformance.campaign.runner import write_partial_results
-
-    try:
-        write_partial_results(state)
-    except Exception as exc:  # the run continues: the final write will retry
-        state.run.warnings.append(f"partial results could not be written: {type(exc).__name__}: {exc}")
-
-
 # ---------------------------------------------------------------- fixtures
 
 
-def _state_or_skip(request: pytest.FixtureRequest) -> Any:
-    state = get_state(request.config)
-    if state is None:
+def _session_or_skip(request: pytest.FixtureRequest) -> CampaignSession:
+    session = get_session(request.config)
+    if session is None:
         pytest.skip("no conformance campaign (use --conformance-config FILE)")
-    return state
+    return session
 
 
-def _skip(state: Any, fr: str, en: str) -> None:
-    pytest.skip(fr if state.lang == "fr" else en)
+def _skip(session: CampaignSession, fr: str, en: str) -> None:
+    pytest.skip(fr if session.lang == "fr" else en)
 
 
 @pytest.fixture(scope="session")
 def config(request: pytest.FixtureRequest):
     """The validated RunConfig of the campaign."""
-    return _state_or_skip(request).config
+    return _session_or_skip(request).config
 
 
 @pytest.fixture(scope="session")
 def campaign(request: pytest.FixtureRequest):
-    """The CampaignState (config, run folder, recorder, language)."""
-    return _state_or_skip(request)
+    """The CampaignSession (config, run folder, recorder, language)."""
+    return _session_or_skip(request)
 
 
 @pytest.fixture(scope="session")
@@ -367,27 +344,14 @@ def fhir_client(campaign):
     """The FHIR REST client for the system under test; its exchanges are attached to the running test."""
     if not campaign.config.fhir.base_url:
         _skip(campaign, "fhir.base_url n'est pas configuré", "fhir.base_url is not configured")
-    from conformance.campaign.state import CurrentTestSink
+    from conformance.campaign.session import CurrentTestSink
     from conformance.transport.http import FhirClient
 
     client = FhirClient.from_config(
-        campaign.config, sink=CurrentTestSink(campaign), on_finding=lambda f: note_on_current_test(campaign, f)
+        campaign.config, sink=CurrentTestSink(campaign), on_finding=campaign.note_on_current
     )
     yield client
     client.close()
-
-
-def note_on_current_test(state: Any, note: Finding) -> None:
-    """A transport's finding (e.g. credentials withheld from another origin) kept on the running test."""
-    item = getattr(state, "current_item", None)
-    if item is None:
-        return
-    notes = getattr(item, "_conformance_findings", None)
-    if notes is None:
-        notes = []
-        item._conformance_findings = notes
-    if note not in notes:
-        notes.append(note)
 
 
 @pytest.fixture(scope="session")
@@ -452,4 +416,4 @@ def evidence(request: pytest.FixtureRequest, campaign):
     """Evidence for the running test: `.attach(name, data, media_type)`, `.record(exchange)`, `.note(finding)`."""
     from conformance.campaign.evidence import TestEvidence
 
-    return TestEvidence(campaign, test_id_of(request.node), request.node)
+    return TestEvidence(campaign, request.node.stash[RUNNING_KEY])

@@ -263,7 +263,7 @@ class MllpSender:
 
     def send(self, message: str) -> str:
         """Send one message, return the ACK. MllpError subclasses on faults (the test is then an ERROR)."""
-        from conformance.campaign.state import CurrentTestSink
+        from conformance.campaign.session import CurrentTestSink
         from conformance.transport.mllp import send_and_receive
 
         t = self.state.config.timeouts

@@ -65,7 +65,7 @@ def command(
 ) -> None:
     """Run the conformance campaign and write a sealed report (résultats, rapport, preuves)."""
     from conformance.campaign import EXIT_HARNESS, CampaignError, run_campaign
-    from conformance.campaign.runner import print_summary
+    from conformance.campaign.console import print_summary
     from conformance.config import ConfigError, RunConfig, load_config
 
     message_lang = lang or "fr"

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from conformance.results import RunResult, TestResult
 from conformance.settings import package_dir
 
 INDICATORS_DIR = package_dir("profiles", "indicators")
@@ -163,6 +164,20 @@ def evaluate(catalogue: Catalogue, tests: Sequence[Mapping[str, Any]]) -> list[I
             counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
         evaluations.append(IndicatorEvaluation(indicator, _indicator_status(capabilities), capabilities, counts))
     return evaluations
+
+
+def evaluate_run(run: RunResult) -> list[IndicatorEvaluation]:
+    """The indicators of the run's programme judged from its in-memory results ([] for an unknown programme)."""
+    try:
+        catalogue = load_catalogue(run.programme)
+    except CatalogueError:
+        return []
+    return evaluate(catalogue, [_as_entry(t) for t in run.tests])
+
+
+def _as_entry(test: TestResult) -> dict[str, Any]:
+    """What the roll-up reads of a test, in the shape of its results.json entry."""
+    return {"id": test.id, "capabilities": list(test.capabilities), "outcome": test.outcome.value}
 
 
 def _evaluate_capability(capability: str, tests: list[Mapping[str, Any]]) -> CapabilityEvaluation:

@@ -1,0 +1,115 @@
+"""What `conformance run` prints: one line per test as it finishes, then the summary per suite and per indicator.
+
+Everything comes from the in-memory results (the session's TestResult objects and their indicator evaluation),
+never from re-reading the run's files. Each line goes through the run's redaction and pseudonymisation.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from conformance.campaign.session import CampaignResult, CampaignSession
+from conformance.results import TestOutcome, TestResult
+
+LABELS = {
+    "fr": {"passed": "RÉUSSI", "failed": "ÉCHEC", "error": "ERREUR", "skipped": "IGNORÉ"},
+    "en": {"passed": "PASSED", "failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED"},
+}
+
+INDICATOR_STATUS = {
+    "fr": {"met": "atteint", "not_met": "non atteint", "partial": "partiel", "not_tested": "non testé"},
+    "en": {"met": "met", "not_met": "not met", "partial": "partial", "not_tested": "not tested"},
+}
+
+
+class Progress:
+    """The per-test progress display (the session's `on_result` callback)."""
+
+    def __init__(self, stream: TextIO, lang: str) -> None:
+        self.stream = stream
+        self.lang = lang
+        self.count = 0
+        self.session: CampaignSession | None = None
+
+    def _print(self, text: str = "") -> None:
+        print(console(text, self.session.run_dir if self.session else None), file=self.stream, flush=True)
+
+    def start(self, session: CampaignSession) -> None:
+        self.session = session
+        session.on_result = self.result
+        fr = self.lang == "fr"
+        self._print(("Campagne " if fr else "Campaign ") + session.run_id + f" -> {session.run_dir}")
+        for key, value in session.config.target().items():
+            if value:
+                self._print(f"  {key}: {value}")
+        for warning in session.config.warnings():
+            self._print(("  ATTENTION: " if fr else "  WARNING: ") + warning)
+
+    def result(self, test: TestResult) -> None:
+        self.count += 1
+        total = self.session.total if self.session else 0
+        label = LABELS[self.lang][test.outcome.value]
+        title = test.title if self.lang == "fr" else test.title_en
+        self._print(f"[{self.count:>3}/{total}] {label:<8} {test.id}  {title}")
+        if test.outcome is not TestOutcome.PASSED and test.messages:
+            self._print(f"{'':>18}{test.messages[0][:300]}")
+
+    def finish(self, result: CampaignResult) -> None:
+        for line in summary_lines(result, self.lang):
+            self._print(line)
+
+
+def summary_lines(result: CampaignResult, lang: str = "fr") -> list[str]:
+    fr = lang == "fr"
+    labels = LABELS[lang]
+    lines = ["", "Résumé par suite" if fr else "Summary per suite"]
+    per_suite: dict[str, dict[str, int]] = {}
+    for test in result.run.tests:
+        counts = per_suite.setdefault(test.suite, dict.fromkeys(labels, 0))
+        counts[test.outcome.value] += 1
+    for suite, counts in per_suite.items():
+        lines.append(f"  {suite:<18} " + "  ".join(f"{labels[k]} {v}" for k, v in counts.items()))
+    if not per_suite:
+        lines.append("  (aucun test exécuté)" if fr else "  (no test executed)")
+    lines += indicator_lines(result, lang)
+    for problem in result.problems:
+        lines.append(("PROBLÈME: " if fr else "PROBLEM: ") + problem)
+    if result.interrupted:
+        lines.append(
+            "Exécution interrompue: résultats partiels, dossier non scellé"
+            if fr
+            else "Run interrupted: partial results, folder not sealed"
+        )
+    report = result.run_dir / "report.html"
+    where = report if report.exists() else result.run_dir / "results.json"
+    lines.append(("Rapport: " if fr else "Report: ") + str(where.resolve()))
+    return lines
+
+
+def indicator_lines(result: CampaignResult, lang: str) -> list[str]:
+    """One line per indicator of the run's programme, judged from the in-memory test results."""
+    from conformance.reports.indicators import evaluate_run
+
+    evaluations = evaluate_run(result.run)
+    if not evaluations:
+        return []
+    lines = ["Résumé par indicateur" if lang == "fr" else "Summary per indicator"]
+    for evaluation in evaluations:
+        status = INDICATOR_STATUS[lang].get(evaluation.status, evaluation.status)
+        title = evaluation.indicator.title(lang)
+        lines.append(f"  {evaluation.indicator.label:<36} {status:<12} {title}"[:170])
+    return lines
+
+
+def print_summary(result: CampaignResult, lang: str = "fr", stream: TextIO | None = None) -> None:
+    for line in summary_lines(result, lang):
+        print(console(line, result.run_dir), file=stream or sys.stdout)
+
+
+def console(text: str, run_dir: Path | None) -> str:
+    """Console lines go through the run's redaction and pseudonymisation, control characters escaped."""
+    from conformance.evidence.recorder import console_text
+
+    return console_text(text, run_dir)
