@@ -17,13 +17,19 @@ import contextlib
 from collections.abc import Generator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from conformance.campaign.session import CampaignError, CampaignSession, RunningTest
 from conformance.findings import Finding, Severity, finding
 from conformance.results import Requirement, TestOutcome, TestResult
+
+if TYPE_CHECKING:
+    from conformance.campaign.evidence import TestEvidence
+    from conformance.campaign.hl7v2 import Hl7v2Helpers, MllpSender
+    from conformance.config import RunConfig, TestData
+    from conformance.transport.http import FhirClient
 
 SESSION_KEY = pytest.StashKey[CampaignSession]()
 REPORTS_KEY = pytest.StashKey[list[tuple[pytest.TestReport, Any]]]()
@@ -246,7 +252,7 @@ def build_result(item: pytest.Item, lang: str, evidence: list[str], running: Run
     )
 
 
-def classify(reports: list, lang: str) -> tuple[TestOutcome, list[str], list[Finding]]:
+def classify(reports: list[tuple[pytest.TestReport, Any]], lang: str) -> tuple[TestOutcome, list[str], list[Finding]]:
     """The verdict from the setup/call/teardown reports: the first non-passing phase decides."""
     for report, excinfo in reports:
         if report.passed:
@@ -318,29 +324,29 @@ def _skip(session: CampaignSession, fr: str, en: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def config(request: pytest.FixtureRequest):
+def config(request: pytest.FixtureRequest) -> RunConfig:
     """The validated RunConfig of the campaign."""
     return _session_or_skip(request).config
 
 
 @pytest.fixture(scope="session")
-def campaign(request: pytest.FixtureRequest):
+def campaign(request: pytest.FixtureRequest) -> CampaignSession:
     """The CampaignSession (config, run folder, recorder, language)."""
     return _session_or_skip(request)
 
 
 @pytest.fixture(scope="session")
-def lang(campaign) -> str:
+def lang(campaign: CampaignSession) -> str:
     return campaign.lang
 
 
 @pytest.fixture(scope="session")
-def test_data(campaign):
+def test_data(campaign: CampaignSession) -> TestData:
     return campaign.config.test_data
 
 
 @pytest.fixture(scope="session")
-def fhir_client(campaign):
+def fhir_client(campaign: CampaignSession) -> Generator[FhirClient, None, None]:
     """The FHIR REST client for the system under test; its exchanges are attached to the running test."""
     if not campaign.config.fhir.base_url:
         _skip(campaign, "fhir.base_url n'est pas configuré", "fhir.base_url is not configured")
@@ -355,7 +361,7 @@ def fhir_client(campaign):
 
 
 @pytest.fixture(scope="session")
-def fhir_validator(campaign):
+def fhir_validator(campaign: CampaignSession) -> Any:
     """The FHIR validator, loaded once per session with the configured packages."""
     from conformance.campaign.validators import load_fhir_validator
 
@@ -363,7 +369,7 @@ def fhir_validator(campaign):
 
 
 @pytest.fixture(scope="session")
-def hl7v2(campaign):
+def hl7v2(campaign: CampaignSession) -> Hl7v2Helpers:
     """HL7 v2 helpers: PAM FR message builders, validate_message, make_ack, check_ack."""
     from conformance.campaign.hl7v2 import Hl7v2Helpers
 
@@ -371,7 +377,7 @@ def hl7v2(campaign):
 
 
 @pytest.fixture(scope="session")
-def mllp_client(campaign):
+def mllp_client(campaign: CampaignSession) -> MllpSender:
     """Sends messages to the system's MLLP receiver ([mllp] host/port) and returns the ACKs."""
     mllp = campaign.config.mllp
     if not mllp.host or mllp.port is None:
@@ -386,7 +392,7 @@ def mllp_client(campaign):
 
 
 @pytest.fixture(scope="session")
-def mllp_listener(campaign):
+def mllp_listener(campaign: CampaignSession) -> Any:
     """The harness's MLLP listener ([mllp.listener]): collects what the system sends during the run."""
     if campaign.listener_error is not None:
         raise campaign.listener_error
@@ -400,7 +406,7 @@ def mllp_listener(campaign):
 
 
 @pytest.fixture(scope="session")
-def mss_channel(campaign):
+def mss_channel(campaign: CampaignSession) -> Any:
     """The harness's MSSanté operator and correspondent ([mssante]): what the system submitted, TLS probes, MDNs."""
     if campaign.mss_error is not None:
         raise campaign.mss_error
@@ -412,7 +418,7 @@ def mss_channel(campaign):
 
 
 @pytest.fixture
-def evidence(request: pytest.FixtureRequest, campaign):
+def evidence(request: pytest.FixtureRequest, campaign: CampaignSession) -> TestEvidence:
     """Evidence for the running test: `.attach(name, data, media_type)`, `.record(exchange)`, `.note(finding)`."""
     from conformance.campaign.evidence import TestEvidence
 

@@ -13,8 +13,6 @@ import grimp
 
 # Each entry: the modules of one cycle, sorted.
 KNOWN: set[tuple[str, ...]] = {
-    # the runner imports the pytest plugin, which imports the runner back: being replaced by a session object
-    ("conformance.campaign.runner", "conformance.pytest_plugin"),
     # a submodule importing its package's __init__ lazily (validate_message, get_validator live there)
     ("conformance.validation.fhir", "conformance.validation.fhir.inputs"),
     ("conformance.validation.hl7v2", "conformance.validation.hl7v2.ack"),
