@@ -396,9 +396,10 @@ class ValidationService:
         return self.url
 
     def _warm(self) -> None:
-        future = self.state.executor.submit(warm_engines, self.state.options)
+        """Warm-up on its own thread, not on a worker: a request arriving meanwhile is served at once (a CDA
+        compiles only the rules it needs while the whole schematrons are compiled here)."""
         try:
-            self.state.warm_seconds = round(future.result(), 2)
+            self.state.warm_seconds = round(warm_engines(self.state.options), 2)
         finally:
             self.state.ready.set()
 

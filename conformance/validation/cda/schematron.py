@@ -37,7 +37,7 @@ SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 HOPEN_NS = "urn:hopen-conformance:schematron"
-COMPILER_VERSION = "hopen-sch-8"  # bump when the generated XSLT changes shape
+COMPILER_VERSION = "hopen-sch-9"  # bump when the generated XSLT changes shape
 SINGLE_WALK_MIN_PATTERNS = 8
 STRATEGIES = ("candidates", "walk")  # see candidates.py; "walk" visits every node for every pattern
 
@@ -254,24 +254,43 @@ def _instantiate_abstract_patterns(schema: etree._Element) -> None:
             template.getparent().remove(template)
 
 
-def _expand_abstract_rules(schema: etree._Element) -> None:
+def _detach_abstract_rules(schema: etree._Element) -> dict[str, etree._Element]:
+    """The abstract rules by id (the last one of an id wins), taken out of the tree; `extends` stay in place."""
     abstracts = {r.get("id"): r for r in schema.iter(_S + "rule") if r.get("abstract") == "true"}
-    for _round in range(20):  # abstract rules may extend other abstract rules
-        pending = list(schema.iter(_S + "extends"))
-        if not pending:
-            break
-        for extends in pending:
-            rule = abstracts.get(extends.get("rule", ""))
-            parent = extends.getparent()
-            index = parent.index(extends)
-            parent.remove(extends)
-            if rule is None:
-                continue
-            for offset, child in enumerate(copy.deepcopy(list(rule))):
-                parent.insert(index + offset, child)
     for rule in abstracts.values():
         if rule.getparent() is not None:
             rule.getparent().remove(rule)
+    for rule in schema.iter(_S + "rule"):  # an abstract rule whose id was taken by a later one
+        if rule.get("abstract") == "true" and rule.getparent() is not None:
+            rule.getparent().remove(rule)
+    return abstracts
+
+
+_VARIABLE_REF = re.compile(r"\$((?:[A-Za-z_][\w.\-]*:)?[A-Za-z_][\w.\-]*)")
+_VARIABLE_BOUND = re.compile(r"\$((?:[A-Za-z_][\w.\-]*:)?[A-Za-z_][\w.\-]*)\s*(?:\bin\b|:=)")
+MAX_EXTENDS_DEPTH = 20
+
+
+@dataclass(slots=True)
+class _RuleSite:
+    """Where checks are being numbered: the pattern's running counter and the rule they belong to."""
+
+    base_id: str
+    pattern_id: str
+    context_unknown: bool
+    counter: int = 0
+    lets_unknown: bool = False  # a let of the rule so far depends on a missing value set
+
+
+@dataclass(slots=True)
+class _Span:
+    """One `extends` followed: the abstract rule's content spans flat[start:end] of the rule's expansion."""
+
+    rule_id: str
+    start: int
+    body: list[Any]  # lets, checks and nested spans, in document order
+    end: int = 0
+    cut: bool = False  # the expansion was cut (extends nested too deeply: a cycle)
 
 
 # ---------------------------------------------------------------- generating XSLT
@@ -315,9 +334,17 @@ class _Generator:
         notes: list[ToolNote],
         empty_uri: str,
         strategy: str = "candidates",
+        abstracts: dict[str, etree._Element] | None = None,
+        share: bool = True,
     ):
         self.schema = schema
         self.strategy = strategy
+        self.abstracts = abstracts or {}
+        self.share = share
+        self.shared: dict[str, str] = {}  # abstract rule id -> named template holding its checks
+        self._cut = False
+        self.globals: set[str] = set()
+        self.sheet: etree._Element | None = None
         self.main = main
         self.notes = notes
         self.empty_uri = empty_uri
@@ -360,6 +387,7 @@ class _Generator:
             if prefix and prefix not in ("xsl", "svrl", "hopen", "xml", "map"):
                 nsmap[prefix] = uri
         sheet = etree.Element(_X + "stylesheet", nsmap=nsmap, version="3.0")
+        self.sheet = sheet
         sheet.set("{http://www.w3.org/XML/1998/namespace}base", self.main.as_uri())
         sheet.set("exclude-result-prefixes", " ".join(p for p in nsmap if p not in ("xsl", "svrl")))
         etree.SubElement(sheet, _X + "output", method="xml", indent="no")
@@ -377,6 +405,7 @@ class _Generator:
             if name and name not in declared:
                 declared.add(name)
                 self._variable(sheet, let)
+        self.globals = declared
         root = etree.SubElement(sheet, _X + "template", match="/")
         output = etree.SubElement(root, f"{{{SVRL_NS}}}schematron-output", phase=self.phase)
         title = self.schema.find(_S + "title")
@@ -444,19 +473,20 @@ class _Generator:
         )
         etree.SubElement(function, _X + "sequence", select=f"concat('/', {body})")
 
-    def _variable(self, parent: etree._Element, let: etree._Element) -> None:
+    def _variable(self, parent: etree._Element, let: etree._Element) -> etree._Element:
         variable = etree.SubElement(parent, _X + "variable", name=let.get("name"))
         if let.get("value") is not None:
             variable.set("select", self.xpath(let.get("value")))
         else:
             for child in let:
                 variable.append(copy.deepcopy(child))
+        return variable
 
     def _pattern(self, sheet: etree._Element, pattern: etree._Element, index: int, *, recurse: bool) -> None:
         mode = f"M{index}"
         pattern_id = pattern.get("id") or f"pattern-{index}"
         rules = [r for r in pattern.iter(_S + "rule") if r.get("abstract") != "true" and r.get("context")]
-        counter = 0
+        counter = 0  # numbers the checks without an id across the whole pattern
         for position, rule in enumerate(rules):
             match = self.xpath(rule.get("context"))
             context_unknown = self.empty_uri in match
@@ -464,13 +494,9 @@ class _Generator:
             template.set(RULE_ATTRIBUTE, str(len(self.rules)))
             self.rules.append(None if context_unknown else candidates.routes(match, self.namespaces))
             etree.SubElement(template, f"{{{SVRL_NS}}}fired-rule")
-            for child in rule:
-                if child.tag == _S + "let":
-                    self._variable(template, child)
-                elif child.tag in (_S + "assert", _S + "report"):
-                    counter += 1
-                    rule_id = child.get("id") or f"{rule.get('id') or pattern_id}-{counter}"
-                    self._check(template, child, rule_id, pattern_id, context_unknown)
+            site = _RuleSite(rule.get("id") or pattern_id, pattern_id, context_unknown, counter)
+            self._rule_body(template, rule, site)
+            counter = site.counter
             if recurse:
                 etree.SubElement(template, _X + "apply-templates", select=self.children, mode=mode)
         etree.SubElement(sheet, _X + "template", match="text()", mode=mode, priority="-1")
@@ -478,31 +504,155 @@ class _Generator:
         if recurse:
             etree.SubElement(fallback, _X + "apply-templates", select=self.children, mode=mode)
 
-    def _check(
-        self, template: etree._Element, check: etree._Element, rule_id: str, pattern_id: str, context_unknown: bool
-    ) -> None:
-        """Emit the test only; the assertion's static metadata stays in `self.checks`, indexed by `n`.
+    def _flatten(self, children: list[etree._Element], flat: list[etree._Element], depth: int) -> list[Any]:
+        """A rule's lets and checks with its `extends` followed in place (ISO: the abstract rule's content is
+        inserted where the `extends` stands), appended to `flat`; returns them with a span per `extends`."""
+        body: list[Any] = []
+        for child in children:
+            if child.tag in (_S + "let", _S + "assert", _S + "report"):
+                flat.append(child)
+                body.append(child)
+            elif child.tag == _S + "extends":
+                rule_id = child.get("rule", "")
+                abstract = self.abstracts.get(rule_id)
+                if abstract is None:
+                    continue
+                if depth >= MAX_EXTENDS_DEPTH:
+                    self._cut = True
+                    continue
+                cut, self._cut = self._cut, False
+                span = _Span(rule_id, len(flat), [])
+                span.body = self._flatten(list(abstract), flat, depth + 1)
+                span.end, span.cut = len(flat), self._cut
+                self._cut = cut or self._cut
+                body.append(span)
+        return body
+
+    def _rule_body(self, template: etree._Element, rule: etree._Element, site: _RuleSite) -> None:
+        self._cut = False
+        flat: list[etree._Element] = []
+        body = self._flatten(list(rule), flat, 0)
+        self._emit(template, body, flat, site)
+
+    def _emit(self, template: etree._Element, body: list[Any], flat: list[etree._Element], site: _RuleSite) -> None:
+        for item in body:
+            if isinstance(item, _Span):
+                if self._shareable(item, flat):
+                    self._call_shared(template, item, flat, site)
+                else:
+                    self._emit(template, item.body, flat, site)
+            elif item.tag == _S + "let":
+                variable = self._variable(template, item)
+                site.lets_unknown = site.lets_unknown or self.empty_uri in (variable.get("select") or "")
+            else:
+                site.counter += 1
+                rule_id = item.get("id") or f"{site.base_id}-{site.counter}"
+                self._check_metadata(item, rule_id, site)
+                self._check_code(template, item, str(len(self.checks) - 1))
+
+    def _references(self, item: etree._Element) -> tuple[set[str], set[str]]:
+        """Variable names an item refers to, and those it binds itself (for/some/every/let expressions)."""
+        if item.tag == _S + "let":
+            texts = [item.get("value", "")]
+        else:
+            texts = [item.get("test", "")]
+            texts += [e.get("select", "") + " " + e.get("path", "") for e in item.iter(_S + "value-of", _S + "name")]
+        referenced: set[str] = set()
+        bound: set[str] = set()
+        for text in texts:
+            referenced.update(_VARIABLE_REF.findall(text))
+            bound.update(_VARIABLE_BOUND.findall(text))
+        return referenced, bound
+
+    def _scope(self, items: list[etree._Element]) -> tuple[set[str], set[str]]:
+        """(names used before any let of `items` declares them, names the lets declare), in document order."""
+        free: set[str] = set()
+        declared: set[str] = set()
+        for item in items:
+            referenced, bound = self._references(item)
+            free |= referenced - bound - declared
+            if item.tag == _S + "let":
+                declared.add(item.get("name", ""))
+        return free, declared
+
+    def _shareable(self, span: _Span, flat: list[etree._Element]) -> bool:
+        """Whether the abstract rule's content can live in one named template called wherever it is extended.
+
+        A named template sees the global variables only: the content must use no let of the calling rule,
+        only globals and its own lets, and what follows it in the rule must not use its lets.
+        """
+        if not self.share or span.cut:
+            return False
+        content = flat[span.start : span.end]
+        if any(item.tag == _S + "let" and item.get("value") is None for item in content):
+            return False
+        free, declared = self._scope(content)
+        before = {item.get("name", "") for item in flat[: span.start] if item.tag == _S + "let"}
+        if free & before or not free <= self.globals:
+            return False
+        after, _ = self._scope(flat[span.end :])
+        return not declared & after
+
+    def _call_shared(self, template: etree._Element, span: _Span, flat: list[etree._Element], site: _RuleSite) -> None:
+        """An abstract rule's content, shared: code emitted once, numbered and described for this rule.
+
+        The datatype rules of the structuration minimale profile are extended hundreds of times: sharing
+        their code divides the stylesheet's size (and Saxon's compile time and memory) several fold.
+        """
+        content = flat[span.start : span.end]
+        name = self._shared_template(span.rule_id, content)
+        call = etree.SubElement(template, _X + "call-template", name=name)
+        etree.SubElement(call, _X + "with-param", name="hopen_b", select=str(len(self.checks)))
+        for item in content:
+            if item.tag == _S + "let":
+                site.lets_unknown = site.lets_unknown or self.empty_uri in self.xpath(item.get("value", ""))
+            else:
+                site.counter += 1
+                self._check_metadata(item, item.get("id") or f"{site.base_id}-{site.counter}", site)
+
+    def _shared_template(self, rule_id: str, content: list[etree._Element]) -> str:
+        if rule_id in self.shared:
+            return self.shared[rule_id]
+        name = f"hopen:abstract-{len(self.shared)}"
+        self.shared[rule_id] = name
+        assert self.sheet is not None
+        named = etree.SubElement(self.sheet, _X + "template", name=name)
+        etree.SubElement(named, _X + "param", name="hopen_b", **{"as": "xs:integer"})
+        offset = 0
+        for item in content:
+            if item.tag == _S + "let":
+                self._variable(named, item)
+            else:
+                self._check_code(named, item, f"{{$hopen_b + {offset}}}" if offset else "{$hopen_b}")
+                offset += 1
+        return name
+
+    def _check_metadata(self, check: etree._Element, rule_id: str, site: _RuleSite) -> None:
+        """The assertion's static metadata stays in `self.checks`, indexed by `n`; the XSLT emits the test only.
 
         Keeping ids, test texts and roles out of the XSLT makes it a fraction of the size, and Saxon's
         compile time (the cost of first use, which Saxon-HE cannot cache to disk) follows the size.
         """
         is_assert = check.tag == _S + "assert"
         test = self.xpath(check.get("test", "true()"))
-        lets_unknown = any(self.empty_uri in (v.get("select") or "") for v in template.findall(_X + "variable"))
         self.checks.append(
             {
                 "kind": "failed-assert" if is_assert else "successful-report",
                 "id": rule_id,
                 "test": check.get("test", ""),
                 "role": check.get("role", ""),
-                "pattern": pattern_id,
+                "pattern": site.pattern_id,
                 "see": check.get("see", ""),
-                "unknown": bool(context_unknown or lets_unknown or self.empty_uri in test),
+                "unknown": bool(site.context_unknown or site.lets_unknown or self.empty_uri in test),
             }
         )
-        condition = etree.SubElement(template, _X + "if", test=f"not({test})" if is_assert else test)
+
+    def _check_code(self, template: etree._Element, check: etree._Element, number: str) -> None:
+        """`<xsl:if>` around the SVRL result numbered `number` (a literal, or an attribute value template)."""
+        test = self.xpath(check.get("test", "true()"))
+        condition = etree.SubElement(template, _X + "if", test=f"not({test})" if check.tag == _S + "assert" else test)
         result = etree.SubElement(condition, f"{{{SVRL_NS}}}f")
-        result.set("n", str(len(self.checks) - 1))
+        result.set("n", number)
         result.set("location", "{hopen:path(.)}")
         self._message(result, check)
 
@@ -619,7 +769,14 @@ _PROCESSOR_LOCK = threading.Lock()
 _processor: Any = None
 _compiled: dict[tuple[str, str, str], CompiledSchematron] = {}
 _pruned: dict[tuple[str, str, str], tuple[frozenset[int], CompiledSchematron]] = {}
-_COMPILE_LOCK = threading.RLock()
+_COMPILE_LOCK = threading.Lock()  # guards the dictionaries above and _KEY_LOCKS, never held while compiling
+_KEY_LOCKS: dict[tuple[str, str, str], threading.RLock] = {}
+
+
+def _key_lock(memo_key: tuple[str, str, str]) -> threading.RLock:
+    """One lock per schematron: its compiles are done once, while other schematrons compile meanwhile."""
+    with _COMPILE_LOCK:
+        return _KEY_LOCKS.setdefault(memo_key, threading.RLock())
 
 
 def saxon() -> Any:
@@ -736,16 +893,23 @@ def _note_dict(note: ToolNote) -> dict[str, str]:
     return {k: getattr(note, k) for k in ("rule", "severity", "message_fr", "message_en", "location")}
 
 
-def schematron_to_xslt(source: Path, phase: str | None = None, strategy: str = "candidates") -> GeneratedXslt:
-    """The XSLT for one schematron (and phase), with the pack defects met and the files read."""
+def schematron_to_xslt(
+    source: Path, phase: str | None = None, strategy: str = "candidates", *, share_abstract_rules: bool = True
+) -> GeneratedXslt:
+    """The XSLT for one schematron (and phase), with the pack defects met and the files read.
+
+    `share_abstract_rules=False` inlines every abstract rule where it is extended (the plain ISO expansion),
+    for the tests that compare both forms."""
     assembler = _Assembler(source)
     try:
         schema = assembler.load(source)
     except (OSError, etree.XMLSyntaxError) as exc:
         raise SchematronError(f"cannot read schematron {source}: {exc}") from exc
     _instantiate_abstract_patterns(schema)
-    _expand_abstract_rules(schema)
-    generator = _Generator(schema, source, phase, assembler.notes, _empty_value_set_uri(), strategy)
+    abstracts = _detach_abstract_rules(schema)
+    generator = _Generator(
+        schema, source, phase, assembler.notes, _empty_value_set_uri(), strategy, abstracts, share_abstract_rules
+    )
     xslt = generator.generate()
     title = schema.find(_S + "title")
     return GeneratedXslt(
@@ -771,10 +935,14 @@ def compile_schematron(
         raise ValueError(f"unknown schematron strategy {strategy!r}")
     source = source.resolve()
     memo_key = (str(source), phase or "", strategy)
-    with _COMPILE_LOCK:  # one compile per schematron even when threads (warm_up, a listener) race for it
-        if memo_key not in _compiled:
-            _compiled[memo_key] = _compile(source, phase, use_disk_cache, strategy)
-        return _compiled[memo_key]
+    with _key_lock(memo_key):  # one compile per schematron even when threads (warm_up, a listener) race for it
+        compiled = _compiled.get(memo_key)
+        if compiled is None:
+            compiled = _compile(source, phase, use_disk_cache, strategy)
+            with _COMPILE_LOCK:
+                _compiled[memo_key] = compiled
+                _pruned.pop(memo_key, None)
+        return compiled
 
 
 def _generated(source: Path, phase: str | None, use_disk_cache: bool, strategy: str) -> tuple[GeneratedXslt, bool]:
@@ -793,11 +961,11 @@ def _saxon_compile(xslt: str, name: str) -> Any:
     processor = saxon()
     with _PROCESSOR_LOCK:
         compiler = processor.new_xslt30_processor()
-        try:
-            executable = compiler.compile_stylesheet(stylesheet_text=xslt, encoding="utf-8")
-        except Exception as exc:  # saxonche raises PySaxonApiError with the static errors
-            raise SchematronError(f"XSLT generated from {name} does not compile: {exc}") from exc
-        executable.set_save_xsl_message(True)  # the document pool's "loaded" notices, never printed
+    try:  # compiles of different stylesheets may run in parallel (the service's warm-up and a request)
+        executable = compiler.compile_stylesheet(stylesheet_text=xslt, encoding="utf-8")
+    except Exception as exc:  # saxonche raises PySaxonApiError with the static errors
+        raise SchematronError(f"XSLT generated from {name} does not compile: {exc}") from exc
+    executable.set_save_xsl_message(True)  # the document pool's "loaded" notices, never printed
     return executable
 
 
@@ -812,6 +980,7 @@ def _compile(
     started = time.perf_counter()
     generated, cache_hit = prepared or _generated(source, phase, use_disk_cache, strategy)
     xslt = generated.xslt if keep is None else pruned_xslt(generated.xslt, keep)
+    executable = _saxon_compile(xslt, source.name)
     return CompiledSchematron(
         source=source,
         phase=phase or "",
@@ -821,7 +990,7 @@ def _compile(
         title=generated.title,
         cache_hit=cache_hit,
         compile_seconds=time.perf_counter() - started,
-        executable=_saxon_compile(xslt, source.name),
+        executable=executable,
         rules_kept=len(generated.rules) if keep is None else len(keep),
     )
 
@@ -864,7 +1033,14 @@ def compile_for_document(
     """
     source = source.resolve()
     memo_key = (str(source), phase or "", strategy)
-    with _COMPILE_LOCK:
+    whole = _compiled.get(memo_key)
+    if whole is not None:
+        return whole
+    lock = _key_lock(memo_key)
+    if not lock.acquire(blocking=False):
+        # The whole schematron is being compiled (the service's warm-up): this document's rules meanwhile.
+        return _pruned_for(source, phase, strategy, index, memo_key)
+    try:
         if memo_key in _compiled:
             return _compiled[memo_key]
         generated, cache_hit = _generated(source, phase, True, strategy)
@@ -873,11 +1049,27 @@ def compile_for_document(
         if len(generated.checks) < PRUNE_MIN_CHECKS or len(keep) == len(generated.rules) or pruned is not None:
             if pruned is not None and pruned[0] == keep:
                 return pruned[1]
-            _pruned.pop(memo_key, None)
             return compile_schematron(source, phase, strategy=strategy)
         compiled = _compile(source, phase, True, strategy, keep, (generated, cache_hit))
-        _pruned[memo_key] = (keep, compiled)
+        with _COMPILE_LOCK:
+            _pruned[memo_key] = (keep, compiled)
         return compiled
+    finally:
+        lock.release()
+
+
+def _pruned_for(
+    source: Path, phase: str | None, strategy: str, index: candidates.DocumentIndex, memo_key: tuple[str, str, str]
+) -> CompiledSchematron:
+    generated, cache_hit = _generated(source, phase, True, strategy)
+    keep = rules_needed(generated, index)
+    pruned = _pruned.get(memo_key)
+    if pruned is not None and pruned[0] == keep:
+        return pruned[1]
+    compiled = _compile(source, phase, True, strategy, keep, (generated, cache_hit))
+    with _COMPILE_LOCK:
+        _pruned[memo_key] = (keep, compiled)
+    return compiled
 
 
 def clear_memory_cache() -> None:
