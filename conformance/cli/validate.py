@@ -193,6 +193,13 @@ def validate_path(path: Path, options: ValidateOptions, server: str | None = Non
             ]
         if info.st_size > _MAX_INPUT:
             return [_problem(name, "input-too-large", *_too_large())]
+        if info.st_size > options.stream_above and not server:
+            from conformance.validation.fhir.stream import NotABundle, validate_file
+
+            try:
+                return validate_file(path, options)  # entry by entry, bounded memory
+            except NotABundle:
+                pass
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(descriptor, "rb") as handle:
             data = handle.read(_MAX_INPUT + 1)

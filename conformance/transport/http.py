@@ -9,7 +9,8 @@ exceeds `max_response_bytes` is cut, recorded with `truncated=True` and raises `
 Credentials go only to the configured base URL's origin (scheme, host, port). A URL the system names on
 another origin (a paging link, an attachment, a Location, a redirect) is fetched without them, or refused
 (`foreign_urls="refuse"`); either way a warning finding goes to `on_finding` and the exchange carries a note.
-Interim 1xx responses are skipped; headers not complete by the deadline are a timeout. The token endpoint's
+Interim 1xx responses are skipped; headers not complete within the read timeout (counted once the request is
+sent) or by the total deadline are a timeout. The token endpoint's
 answer is read under MAX_TOKEN_RESPONSE_BYTES; a token that is not visible ASCII, longer than
 MAX_TOKEN_CHARS, or an unusable `expires_in`, is refused naming the token endpoint.
 """
@@ -117,9 +118,12 @@ class FhirResponse:
 
 
 class _DeadlineWatch(threading.local):
-    """The sockets of the exchange running in this thread, so a deadline timer can cut them."""
+    """The sockets of the exchange running in this thread, so a deadline timer can cut them, and the time the
+    status line and headers may take once the request is sent (the read timeout), with the flag set when cut."""
 
     sockets: list[socket.socket] | None = None
+    header_timeout: float | None = None
+    headers_expired: threading.Event | None = None
 
 
 _WATCH = _DeadlineWatch()
@@ -128,6 +132,29 @@ _WATCH = _DeadlineWatch()
 def _watch_socket(sock: socket.socket | None) -> None:
     if sock is not None and _WATCH.sockets is not None:
         _WATCH.sockets.append(sock)
+
+
+@contextlib.contextmanager
+def _header_timer(sock: socket.socket | None):
+    """While the answer's head is read: cut the socket when the read timeout passes. The per-recv timeout alone
+    lets headers trickled a byte a second run until the total deadline."""
+    timeout, expired = _WATCH.header_timeout, _WATCH.headers_expired
+    if sock is None or timeout is None or expired is None:
+        yield
+        return
+
+    def cut() -> None:
+        expired.set()
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(timeout, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 class _InterimSkippingResponse(http.client.HTTPResponse):
@@ -147,7 +174,8 @@ class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         _watch_socket(self.sock)
-        return super().getresponse(*args, **kwargs)
+        with _header_timer(self.sock):
+            return super().getresponse(*args, **kwargs)
 
 
 class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
@@ -155,7 +183,8 @@ class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         _watch_socket(self.sock)
-        return super().getresponse(*args, **kwargs)
+        with _header_timer(self.sock):
+            return super().getresponse(*args, **kwargs)
 
 
 class _WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
@@ -167,11 +196,12 @@ class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
 
 
 @contextlib.contextmanager
-def _deadline_watch(remaining: float):
-    """Cut the connection when the total deadline passes while the status line and headers are read:
-    the per-read timeout alone lets a byte-a-second server hold the harness for minutes."""
+def _deadline_watch(remaining: float, header_timeout: float | None):
+    """Cut the connection when the total deadline passes while the status line and headers are read, or when
+    they take longer than `header_timeout` once the request is sent (`_WATCH.headers_expired` then set)."""
     sockets: list[socket.socket] = []
     expired = threading.Event()
+    _WATCH.header_timeout, _WATCH.headers_expired = header_timeout, threading.Event()
 
     def cut() -> None:
         expired.set()
@@ -187,7 +217,7 @@ def _deadline_watch(remaining: float):
         yield expired
     finally:
         timer.cancel()
-        _WATCH.sockets = None
+        _WATCH.sockets = _WATCH.header_timeout = _WATCH.headers_expired = None
 
 
 class _TlsAdapter(HTTPAdapter):
@@ -495,7 +525,10 @@ class FhirClient:
         if not self.tls.verify:
             verify = False
         try:
-            with _deadline_watch(remaining) as expired:
+            # the total deadline's own timer covers a read timeout that would end after it
+            read_timeout = self.timeouts.read if self.timeouts.read < remaining else None
+            with _deadline_watch(remaining, read_timeout) as expired:
+                headers_expired = _WATCH.headers_expired
                 try:
                     response = self._session.request(
                         method,
@@ -510,10 +543,15 @@ class FhirClient:
                 except requests.exceptions.RequestException:
                     if expired.is_set():
                         raise _total_timeout(self.timeouts.total, url) from None
+                    if headers_expired is not None and headers_expired.is_set():
+                        raise self._headers_timeout(url) from None
                     raise
                 if expired.is_set():  # cut while the headers were read: what arrived is not a response
                     response.close()
                     raise _total_timeout(self.timeouts.total, url, headers_incomplete=True)
+                if headers_expired is not None and headers_expired.is_set():
+                    response.close()
+                    raise self._headers_timeout(url)
                 return response
         except requests.exceptions.SSLError as exc:
             raise TransportError(
@@ -547,6 +585,13 @@ class FhirClient:
                 f"échange impossible avec {url}: {_short(exc)}",
                 f"exchange failed with {url}: {_short(exc)}",
             ) from None
+
+    def _headers_timeout(self, url: str) -> TransportError:
+        return TransportError(
+            "timeout",
+            f"en-têtes de réponse de {url} incomplets dans le délai de lecture ({self.timeouts.read} s)",
+            f"response headers from {url} not complete within the read timeout ({self.timeouts.read} s)",
+        )
 
     def _read_body(
         self, raw: requests.Response, record: HttpResponseRecord, url: str, deadline: float, limit: int | None = None

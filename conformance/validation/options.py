@@ -13,6 +13,8 @@ class ValidateOptions:
     profiles: list[str] = field(default_factory=list)  # canonical URLs, in addition to meta.profile
     igs: list[str] = field(default_factory=list)  # NAME#VER, .tgz, folder, or single conformance file
     terminology_server: str | None = None  # off by default
+    # a JSON Bundle file larger than this (bytes) is validated entry by entry (validation.fhir.stream)
+    stream_above: int = 16 * 1024 * 1024
     # HL7 v2
     hl7v2_profile: str | None = None  # "pam-fr-2.11" or a path to an XML conformance profile
     # CDA

@@ -49,7 +49,7 @@ def fault_of(sink: MemorySink) -> HttpExchange:
     ("mode", "kind", "named"),
     [
         ("silence", "timeout", "read timeout"),
-        ("slow-bytes", "timeout", "total timeout"),
+        ("slow-bytes", "timeout", "read timeout"),  # headers trickled: cut at the read timeout
         ("redirect-loop", "redirect", "redirect loop"),
         ("redirect-other-host", "redirect", "another host refused"),
         ("tls-required", "tls", "requires tls"),

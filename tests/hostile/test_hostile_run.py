@@ -38,7 +38,7 @@ MODES = {
     "mllp-close-mid-frame": ({MLLP_SUITE: "mid-frame"}, True),
     "mllp-wrong-ack": ({MLLP_SUITE: "msa-2"}, False),
     "silence": ({HTTP_SUITE: "read timeout", MLLP_SUITE: "no answer within"}, True),
-    "slow-bytes": ({HTTP_SUITE: "total timeout", MLLP_SUITE: "no end block within"}, True),
+    "slow-bytes": ({HTTP_SUITE: "read timeout", MLLP_SUITE: "no end block within"}, True),
     "huge-body": ({HTTP_SUITE: "maximum size"}, True),
     "truncated-json": ({HTTP_SUITE: "not a fhir json resource"}, False),
     "not-fhir-json": ({HTTP_SUITE: "not a fhir json resource"}, False),

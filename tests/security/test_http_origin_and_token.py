@@ -244,25 +244,43 @@ def test_interim_1xx_responses_are_skipped() -> None:
     assert response.status == 200 and response.resource == {"resourceType": "Patient", "id": "1"}
 
 
-def test_headers_trickled_past_the_deadline_are_a_timeout_not_an_empty_200() -> None:
-    def trickle(conn: socket.socket, stop) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\n")
-        for i in range(30):
-            if stop.wait(0.5):
-                return
-            conn.sendall(f"X-Slow-{i}: 1\r\n".encode())
+def _trickle_headers(conn: socket.socket, stop: threading.Event) -> None:
+    """A status line, then one header byte a second: each recv sees data, so no per-recv timeout ever trips."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+    for byte in b"X-Slow: " + b"1" * 60:
+        if stop.wait(1.0):
+            return
+        conn.sendall(bytes([byte]))
 
+
+def test_headers_trickled_a_byte_a_second_are_a_timeout_at_the_read_timeout() -> None:
+    """SHALL: headers not complete within the read timeout are a timeout then, not at the total deadline."""
+    timeouts = Timeouts(connect=1.0, read=2.0, total=30.0, retries=0, retry_backoff=0.05)
     sink = MemorySink()
-    with _Raw(trickle) as server:
-        client = FhirClient(f"http://127.0.0.1:{server.port}/fhir", timeouts=TIMEOUTS, sink=sink)
+    with _Raw(_trickle_headers) as server:
+        client = FhirClient(f"http://127.0.0.1:{server.port}/fhir", timeouts=timeouts, sink=sink)
+        started = time.monotonic()
+        with pytest.raises(TransportError) as timed_out:
+            client.read("Patient", "1")
+        elapsed = time.monotonic() - started
+    assert timed_out.value.kind == "timeout" and "read timeout (2.0 s)" in str(timed_out.value)
+    assert elapsed < timeouts.total / 2  # ended by the read timeout, far from the 30 s deadline
+    exchange = [e for e in sink.exchanges if isinstance(e, HttpExchange)][-1]
+    assert exchange.error and "not complete within the read timeout" in exchange.error
+    assert exchange.response is None or exchange.response.status != 200  # never judged as an empty 200
+
+
+def test_headers_trickled_past_the_total_deadline_are_a_timeout_not_an_empty_200() -> None:
+    """SHALL: with a read timeout longer than the total one, the total deadline still ends the exchange."""
+    timeouts = Timeouts(connect=1.0, read=10.0, total=3.0, retries=0, retry_backoff=0.05)
+    with _Raw(_trickle_headers) as server:
+        client = FhirClient(f"http://127.0.0.1:{server.port}/fhir", timeouts=timeouts)
         started = time.monotonic()
         with pytest.raises(TransportError) as timed_out:
             client.read("Patient", "1")
         elapsed = time.monotonic() - started
     assert timed_out.value.kind == "timeout" and "total timeout" in str(timed_out.value)
-    assert elapsed < TIMEOUTS.total + 5  # bounded by the configured deadline (plus scheduling slack)
-    exchange = [e for e in sink.exchanges if isinstance(e, HttpExchange)][-1]
-    assert exchange.error and "timeout" in exchange.error
+    assert elapsed < timeouts.total + 5  # bounded by the configured deadline (plus scheduling slack)
 
 
 def test_json_nested_100000_deep_is_named_not_a_crash() -> None:
