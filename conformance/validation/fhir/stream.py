@@ -262,7 +262,7 @@ def _stubs(entries: list[Any], scan: Scan) -> list[dict[str, Any]]:
             kind = scan.types.get(key)
             if kind is not None and key not in own and key not in wanted:
                 wanted[key] = kind
-    stubs = []
+    stubs: list[dict[str, Any]] = []
     for key, kind in wanted.items():
         match = _TYPE_ID.match(key)
         if match and match.group(1) is None:
