@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from conformance.findings import Finding, finding
 from conformance.validation.hl7v2 import reference
@@ -60,6 +61,10 @@ class _Element:
     severity: str
     note: str
     components: dict[int, ComponentDef]
+    # filled on first use (an element is shared by every message checked against the profile):
+    parts: tuple[reference.BaseComponent, ...] | None = None  # the data type's components in the base standard
+    children: dict[int, _Element] | None = None  # merged component definitions by position
+    inert: bool | None = None  # a value of it can raise no finding but its usage (see ProfileChecker._inert)
 
 
 class ProfileChecker:
@@ -345,33 +350,58 @@ class ProfileChecker:
             return None
         return max(positions)
 
+    def _segment_plan(self, segment_name: str) -> tuple[int | None, list[tuple[int, Any]]]:
+        """Every field the profile or the base standard defines for this segment, with its merged definition,
+        in order (cached per profile); fields past the last one have no definition."""
+        key = ("segment", self.version, segment_name)
+        cache = self.profile.cache
+        plan = cache.get(key)
+        if plan is None:
+            definition = self.profile.segments.get(segment_name)
+            numbers = set(definition.fields) if definition else set()
+            numbers |= set(reference.base_fields(self.version, segment_name) or {})
+            numbers |= set(range(1, max(numbers, default=0) + 1))
+            if segment_name == "MSH":
+                numbers -= {1, 2}
+            merged = [(number, self._merged_field(segment_name, number)) for number in sorted(numbers)]
+            plan = cache[key] = (self._field_count_known(segment_name), merged)
+        return plan
+
     def check_segment(self, segment: Segment) -> None:
-        known = self._field_count_known(segment.name)
-        definition = self.profile.segments.get(segment.name)
-        numbers = set(definition.fields) if definition else set()
-        numbers |= set(range(1, segment.field_count + 1))
-        for number in sorted(numbers):
-            if segment.name == "MSH" and number in (1, 2):
-                continue
-            element = self._merged_field(segment.name, number)
+        known, plan = self._segment_plan(segment.name)
+        fields = segment.fields
+        count = len(fields)
+        last = 0
+        for number, element in plan:
+            last = number
             if element is None:
-                if known is not None and number > known and segment.field(number) not in ("",):
-                    self.add(
-                        "warning",
-                        "hl7v2-field-extra",
-                        location(segment, number),
-                        f"Champ {segment.name}-{number} au-delà de la définition du segment (ignoré)",
-                        f"Field {segment.name}-{number} is beyond the segment definition (ignored)",
-                        segment,
-                        number,
-                    )
+                self._extra_field(segment, number, known)
                 continue
+            usage = element.usage
+            if usage != "R" and usage[:1] != "C" and (number >= count or fields[number] == ""):
+                continue  # empty and not required: nothing to check (the common case)
             self.check_field(segment, number, element)
+        for number in range(max(last, 2 if segment.name == "MSH" else 0) + 1, segment.field_count + 1):
+            self._extra_field(segment, number, known)
+
+    def _extra_field(self, segment: Segment, number: int, known: int | None) -> None:
+        if known is not None and number > known and segment.field(number) not in ("",):
+            self.add(
+                "warning",
+                "hl7v2-field-extra",
+                location(segment, number),
+                f"Champ {segment.name}-{number} au-delà de la définition du segment (ignoré)",
+                f"Field {segment.name}-{number} is beyond the segment definition (ignored)",
+                segment,
+                number,
+            )
 
     def check_field(self, segment: Segment, number: int, element: _Element) -> None:
         reps = repetitions(segment, number, self.delimiters)
         valued = [rep for rep in reps if rep != ""]
-        usage = self.effective_usage(element.usage, element.condition, element.else_usage, segment)
+        usage = element.usage
+        if usage == "C" or usage.startswith("C("):
+            usage = self.effective_usage(usage, element.condition, element.else_usage, segment)
         if not valued and usage != "R":
             return
         where = (segment, number)
@@ -459,10 +489,14 @@ class ProfileChecker:
                 number,
                 code="value",
             )
-        self._check_code(segment, number, where, value, element, label)
-        components_def = _components_for(self.version, element)
+        if element.values or element.table:
+            self._check_code(segment, number, where, value, element, label)
+        components_def = element.parts
+        if components_def is None:
+            components_def = element.parts = _components_for(self.version, element)
         if not components_def and not element.components:
-            self._check_primitive(segment, number, where, value, element.datatype, label)
+            if element.datatype in _FORMATS:
+                self._check_primitive(segment, number, where, value, element.datatype, label)
             return
         parts = components(value, self.delimiters) if component is None else subcomponents(value, self.delimiters)
         separator = "composant" if component is None else "sous-composant"
@@ -483,16 +517,26 @@ class ProfileChecker:
                 segment,
                 number,
             )
-        positions = set(element.components) | set(range(1, min(len(parts), len(components_def) or len(parts)) + 1))
-        for position in sorted(positions):
-            sub_value = parts[position - 1] if position <= len(parts) else ""
+        counted = range(1, min(len(parts), len(components_def) or len(parts)) + 1)
+        positions = sorted(set(element.components).union(counted)) if element.components else counted
+        base_label = label.split(" ")[0]
+        count = len(parts)
+        for position in positions:
+            sub_value = parts[position - 1] if position <= count else ""
             sub_element = self._component_element(element, position, components_def)
-            sub_label = f"{label.split(' ')[0]}.{position}"
+            usage = sub_element.usage
             if component is not None:
                 # subcomponent level: primitive checks only
+                if usage != "R" and usage[:1] != "C" and (sub_value in ("", NULL) or self._inert(sub_element)):
+                    continue
+                sub_label = f"{base_label}.{position}"
                 self._check_leaf(segment, number, repetition, component, position, sub_value, sub_element, sub_label)
                 continue
-            usage = self.effective_usage(sub_element.usage, sub_element.condition, sub_element.else_usage, segment)
+            if usage == "C" or usage.startswith("C("):
+                usage = self.effective_usage(usage, sub_element.condition, sub_element.else_usage, segment)
+            if usage not in ("R", "X") and (sub_value in ("", NULL) or self._inert(sub_element)):
+                continue
+            sub_label = f"{base_label}.{position}"
             sub_where = (segment, number, repetition, position)
             if usage == "R" and sub_value in ("",):
                 self.add(
@@ -526,7 +570,9 @@ class ProfileChecker:
         element: _Element, label: str,
     ) -> None:  # fmt: skip
         where = (segment, number, repetition, component, position)
-        usage = self.effective_usage(element.usage, element.condition, element.else_usage, segment)
+        usage = element.usage
+        if usage == "C" or usage.startswith("C("):
+            usage = self.effective_usage(usage, element.condition, element.else_usage, segment)
         if usage == "R" and value == "":
             self.add("error", "hl7v2-usage-R", where, f"Le sous-composant {label} est obligatoire",
                      f"Subcomponent {label} is required", segment, number, code="required")  # fmt: skip
@@ -536,17 +582,39 @@ class ProfileChecker:
         if element.fixed is not None and value != element.fixed:
             self.add("error", "hl7v2-fixed-value", where, f"{label} doit valoir « {element.fixed} »",
                      f"{label} must be '{element.fixed}'", segment, number, code="value")  # fmt: skip
-        self._check_code(segment, number, where, value, element, label)
-        self._check_primitive(segment, number, where, value, element.datatype, label)
+        if element.values or element.table:
+            self._check_code(segment, number, where, value, element, label)
+        if element.datatype in _FORMATS:
+            self._check_primitive(segment, number, where, value, element.datatype, label)
+
+    def _inert(self, element: _Element) -> bool:
+        """No length, fixed value, code list, format or components: checking a value of it finds nothing."""
+        inert = element.inert
+        if inert is None:
+            parts = element.parts
+            if parts is None:
+                parts = element.parts = _components_for(self.version, element)
+            inert = element.inert = not (
+                element.length
+                or element.fixed is not None
+                or element.values
+                or element.table
+                or element.components
+                or parts
+                or element.datatype in _FORMATS
+            )
+        return inert
 
     def _component_element(
         self, parent: _Element, position: int, base: tuple[reference.BaseComponent, ...]
     ) -> _Element:
-        key = ("component", id(parent), position)
-        cache = self.profile.cache
-        if key not in cache:
-            cache[key] = self._merge_component(parent, position, base)
-        return cache[key]
+        children = parent.children
+        if children is None:
+            children = parent.children = {}
+        element = children.get(position)
+        if element is None:
+            element = children[position] = self._merge_component(parent, position, base)
+        return element
 
     def _merge_component(self, parent: _Element, position: int, base: tuple[reference.BaseComponent, ...]) -> _Element:
         defined = parent.components.get(position)

@@ -629,8 +629,9 @@ def load_xml_profile(path: str | Path) -> ProfileSet:
 # ----------------------------------------------------------------------------------------------- registry
 
 
+@lru_cache(maxsize=1)
 def builtin_profiles_dir() -> Path:
-    return settings.package_dir("profiles", "hl7v2")
+    return settings.package_dir("profiles", "hl7v2")  # resolved once: asked for every message validated
 
 
 def builtin_profile_ids() -> list[str]:
