@@ -342,8 +342,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # the simulator failed: a SOAP Receiver fault, recorded
             fault = build_fault("Receiver", "", f"erreur interne du simulateur ({exc})", f"simulator error ({exc})")
             reply = HttpReply(500, f"{SOAP12_MEDIA}; charset=UTF-8", build_envelope("", fault, reply_to=False))
+        self.server.record(request, reply, started, None)  # in the evidence before the peer has the answer
         self._send(reply)
-        self.server.record(request, reply, started, None)
 
     def _read_body(self, length: int) -> bytes:
         chunks: list[bytes] = []
@@ -362,8 +362,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refuse(self, request: HttpRequest, started: Any, status: int, fr: str, en: str) -> None:
         self.close_connection = True  # the unread body would be taken for the next request
-        reply = self._reply_plain(status, f"{fr} / {en}", request)
+        reply = HttpReply(status, "text/plain; charset=utf-8", f"{fr} / {en}".encode())
         self.server.record(request, reply, started, en)
+        self._send(reply)
 
     def _reply_plain(self, status: int, text: str, request: HttpRequest) -> HttpReply:
         reply = HttpReply(status, "text/plain; charset=utf-8", text.encode("utf-8"))
