@@ -54,7 +54,9 @@ def test_ins_on_unqualified_identity() -> None:
 def test_ins_key_is_checked() -> None:
     assert nir_key_ok("279035121518989")
     assert not nir_key_ok("279035121518988")
-    assert nir_key_ok("1550399" + "2A" + "0123" + str(97 - int("1550399190123") % 97).zfill(2))
+    # Corsica: the department (characters 6-7) 2A counts as 19, 2B as 18
+    assert nir_key_ok("15503" + "2A" + "004123" + str(97 - int("1550319004123") % 97).zfill(2))
+    assert nir_key_ok("15503" + "2B" + "004123" + str(97 - int("1550318004123") % 97).zfill(2))
 
     def wrong_key(root):
         root.find("cda:recordTarget/cda:patientRole/cda:id", NS).set("extension", "279035121518988")

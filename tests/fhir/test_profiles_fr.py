@@ -35,8 +35,10 @@ def test_fr_core_examples_are_valid_against_their_profiles(validator: Any, fr_co
         resource = load_json(path)
         outcome = validator.validate(resource)
         if outcome.errors:
-            failures[path.name] = [f.render("en") for f in outcome.errors]
-    assert failures == {}
+            failures[path.name] = sorted({f.rule for f in outcome.errors})
+    # The INS rules (conformance/validation/ins.py), beyond the profiles: this example's INS-NIR 123456789012244
+    # under the production OID .8 has no valid NIR key, an error in every channel (HL7 v2, CDA, XDS alike).
+    assert failures == {"Patient-FRCorePatientExample.json": ["fr-ins-key"]}
 
 
 def _ins_patient(status: str, with_ins: bool) -> dict[str, Any]:

@@ -89,7 +89,22 @@ PAM_VARIANTS = [
         "error",
     ),
     ("INS type", lambda m: with_value(m, "PID-3[2].5", "PI"), "pam-fr-ins-type", "PID-3[2].5", "error"),
-    ("INS key", lambda m: with_value(m, "PID-3[2].1", "279035121518988"), "pam-fr-ins-format", "PID-3[2].1", "error"),
+    # a wrong key: a warning for a test identity (OID .10), an error for a production INS-NIR (validation/ins.py)
+    ("INS key", lambda m: with_value(m, "PID-3[2].1", "279035121518988"), "pam-fr-ins-format", "PID-3[2].1", "warning"),
+    (
+        "INS key, production",
+        lambda m: with_value(with_value(m, "PID-3[2].1", "279035121518988"), "PID-3[2].4.2", "1.2.250.1.213.1.4.8"),
+        "pam-fr-ins-format",
+        "PID-3[2].1",
+        "error",
+    ),
+    (
+        "INS arc, unknown OID, type PI",
+        lambda m: with_value(with_value(m, "PID-3[2].4.2", "1.2.250.1.213.1.4.99"), "PID-3[2].5", "PI"),
+        "pam-fr-ins-oid",
+        "PID-3[2].4.2",
+        "error",
+    ),
     (
         "INS-C",
         lambda m: with_value(with_value(m, "PID-3[2].5", "INS-C"), "PID-3[2].4.2", "1.2.250.1.213.1.4.2"),

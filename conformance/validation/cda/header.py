@@ -14,7 +14,9 @@ from lxml import etree
 from conformance.findings import Finding, finding
 from conformance.identifiers import ID_NAT_PS_OID as ID_NAT_PS
 from conformance.identifiers import ID_NAT_STRUCT_OID as ID_NAT_STRUCT
-from conformance.identifiers import INS_DEMO_NIR_OID, INS_OIDS, INS_TEST_NIR_OID
+from conformance.identifiers import INS_OIDS
+from conformance.validation import ins as ins_rules
+from conformance.validation.ins import nir_key_ok  # noqa: F401  (re-exported: the one NIR key check)
 
 from .pack import CdaPack
 
@@ -223,16 +225,6 @@ def _set_and_version(doc: etree._Element, _pack: CdaPack | None) -> Iterator[Fin
         )
 
 
-def nir_key_ok(value: str) -> bool:
-    """A NIR/NIA is 13 characters and a 2-digit key: 97 - (number mod 97); Corsica 2A/2B count as 19/18."""
-    if len(value) != 15 or not value[13:].isdigit():
-        return False
-    body = value[:13].upper().replace("2A", "19", 1).replace("2B", "18", 1)
-    if not body.isdigit():
-        return False
-    return 97 - int(body) % 97 == int(value[13:])
-
-
 def _patient(doc: etree._Element, _pack: CdaPack | None) -> Iterator[Finding]:
     role = doc.find("cda:recordTarget/cda:patientRole", NS)
     if role is None:
@@ -259,19 +251,30 @@ def _patient(doc: etree._Element, _pack: CdaPack | None) -> Iterator[Finding]:
             f"Date de naissance « {birth.get('value')} » invalide.",
             f"Invalid birth time '{birth.get('value')}'.",
         )
-    ins_ids = [i for i in role.findall("cda:id", NS) if i.get("root") in INS_OIDS]
-    for ins in ins_ids:
-        extension = ins.get("extension", "")
-        if not nir_key_ok(extension):
-            # test INS (OIDs .10/.11) are fictitious: ANS's own examples carry keys that do not check out
-            test_identity = ins.get("root") in (INS_TEST_NIR_OID, INS_DEMO_NIR_OID)
+    ins_ids = []
+    for ident in role.findall("cda:id", NS):
+        extension = ident.get("extension", "")
+        check = ins_rules.check_ins(extension, ident.get("root", ""))
+        if check.authority in (ins_rules.Authority.INS_C, ins_rules.Authority.UNKNOWN):
+            yield _error(
+                "cda-ins-c" if check.authority is ins_rules.Authority.INS_C else "cda-ins-unknown-oid",
+                ident,
+                f"L'OID {check.oid} se réclame de l'arc INS mais n'est pas une autorité INS admise "
+                f"({', '.join(sorted(INS_OIDS))}).",
+                f"OID {check.oid} claims the INS arc but is not an accepted INS authority "
+                f"({', '.join(sorted(INS_OIDS))}).",
+            )
+        if check.authority is not ins_rules.Authority.INS:
+            continue
+        ins_ids.append(ident)
+        if not check.key_ok:  # a warning for test identities: ANS's own examples carry keys that do not check out
             yield _error(
                 "cda-ins-format",
-                ins,
+                ident,
                 # the value itself is a patient identifier: never echoed into reports
                 f"Le matricule INS ({len(extension)} caractères) n'est pas un NIR/NIA de 15 caractères avec une clé valide.",
                 f"The INS ({len(extension)} characters) is not a 15-character NIR/NIA with a valid key.",
-                severity="warning" if test_identity else "error",
+                severity=check.key_severity,
             )
     if ins_ids:
         yield from _qualified_identity(ins_ids[0], patient, birth)

@@ -10,6 +10,7 @@ from conformance.validation.fhir.messages import texts
 from conformance.validation.fhir.primitives import PRIMITIVES, REGEX
 from conformance.validation.fhir.run import Run, all_primitive, base_url, json_kind_of, seq
 from conformance.validation.fhir.structure import CompiledStructure, Constraint, ElementNode
+from conformance.validation.ins import fhir_identifier_findings
 
 _CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "Quantity", "string", "uri"})
 
@@ -333,6 +334,8 @@ class WalkAspect:
             system = value.get("system")
             if isinstance(system, str) and system and ":" not in system:
                 run.report("error", "invalid", "Type_Specific_Checks_DT_Identifier_System", f"{loc}.system")
+            for severity, code, rule, where, fr, en in fhir_identifier_findings(value):  # the INS rules
+                run.add(severity, code, rule, loc + where, fr, en)
         constraints = self._constraints_for(node, defs, type_code)
         if constraints:
             self._check_constraints(

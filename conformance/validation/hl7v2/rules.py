@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.findings import Finding, finding
-from conformance.identifiers import INS_C_OIDS, INS_LABELS, INS_NIR_OID
+from conformance.identifiers import INS_LABELS, INS_NIR_OID
+from conformance.validation import ins as ins_rules
 from conformance.validation.hl7v2.er7 import (
     MAX_CHECKED_REPETITIONS,
     Location,
@@ -33,6 +34,7 @@ from conformance.validation.hl7v2.er7 import (
     value_at,
 )
 from conformance.validation.hl7v2.profile import MessageProfile
+from conformance.validation.ins import nir_key_ok  # noqa: F401  (re-exported: the one NIR key check)
 
 INS_OIDS = INS_LABELS
 # ITI-31 movement events (PAM FR 2.11 §2.2): they carry ZBE, PID-18 and PV1-19.
@@ -197,24 +199,6 @@ def _check_trusted_person(ctx: RuleContext) -> None:
 # ----------------------------------------------------------------------------------------------- INS
 
 
-def nir_key_ok(value: str) -> bool:
-    """A 15-character NIR/NIA: 13 characters (Corsica 2A/2B allowed) and a 2-digit key = 97 - (n mod 97)."""
-    if len(value) != 15 or not value[13:].isdigit():
-        return False
-    body = value[:13].upper()
-    if body[5:7] == "2A":
-        number = body[:5] + "19" + body[7:]
-        offset = 1000000
-    elif body[5:7] == "2B":
-        number = body[:5] + "18" + body[7:]
-        offset = 2000000
-    else:
-        number, offset = body, 0
-    if not number.isdigit():
-        return False
-    return 97 - ((int(number) - offset) % 97) == int(value[13:])
-
-
 def _ins_repetitions(ctx: RuleContext, segment: Segment, number: int) -> list[tuple[int, str, str, str]]:
     """(repetition, value, oid, type) of identifiers that claim to be an INS (by OID or by type)."""
     found: list[tuple[int, str, str, str]] = []
@@ -223,7 +207,7 @@ def _ins_repetitions(ctx: RuleContext, segment: Segment, number: int) -> list[tu
         value = ctx.get(segment, number, index, 1)
         oid = ctx.get(segment, number, index, 4, 2).strip()
         id_type = ctx.get(segment, number, index, 5).strip()
-        if oid in INS_OIDS or id_type == "INS" or oid in INS_C_OIDS:
+        if ins_rules.claims_ins(oid) or id_type in ("INS", "INS-C"):
             found.append((index, value, oid, id_type))
     return found
 
@@ -231,13 +215,14 @@ def _ins_repetitions(ctx: RuleContext, segment: Segment, number: int) -> list[tu
 def _check_ins_identifier(ctx: RuleContext, segment: Segment, number: int, index: int, value: str, oid: str,
                           id_type: str) -> None:  # fmt: skip
     loc = lambda c, s=None: location(segment, number, index, c, s)  # noqa: E731
-    if oid in INS_C_OIDS or id_type == "INS-C":
+    check = ins_rules.check_ins(value, oid)
+    if check.authority is ins_rules.Authority.INS_C or id_type == "INS-C":
         ctx.add("error", "pam-fr-ins-c", loc(4, 2),
                 "INS-C (INS calculé) : ne doit plus être transmis, seul l'INS (NIR ou NIA) qualifié est autorisé",
                 "INS-C (computed INS) must no longer be sent; only a qualified INS (NIR or NIA) is allowed",
                 segment, number)  # fmt: skip
         return
-    if id_type == "INS" and oid not in INS_OIDS:
+    if check.authority is ins_rules.Authority.UNKNOWN or (id_type == "INS" and oid not in INS_OIDS):
         ctx.add("error", "pam-fr-ins-oid", loc(4, 2),
                 f"Autorité d'affectation de l'INS « {oid or '(vide)'} » inconnue : attendu {INS_NIR_OID} "
                 "(NIR), .9 (NIA), .10 (test) ou .11 (démonstration)",
@@ -254,8 +239,8 @@ def _check_ins_identifier(ctx: RuleContext, segment: Segment, number: int, index
                 f"(found '{id_type or '(empty)'}')", segment, number, code="code-invalid")  # fmt: skip
     if value in ("", NULL):
         return
-    if not nir_key_ok(value):
-        ctx.add("error", "pam-fr-ins-format", loc(1),
+    if not check.key_ok:
+        ctx.add(check.key_severity, "pam-fr-ins-format", loc(1),
                 "INS invalide : 13 caractères (NIR ou NIA) suivis d'une clé de 2 chiffres égale à 97 - (numéro modulo 97)",
                 "Invalid INS: 13 characters (NIR or NIA) followed by a 2-digit key equal to 97 - (number mod 97)",
                 segment, number, code="value")  # fmt: skip
@@ -298,7 +283,7 @@ def _check_pid_ins(ctx: RuleContext, pid: Segment) -> None:
     if not valued:
         return
     index, value, _oid = valued[0]
-    if status != "VALI":
+    if not ins_rules.ins_allowed(status):
         ctx.add("error", "pam-fr-ins-qualified", location(pid, 32),
                 f"INS transmis (PID-3[{index}]) alors que l'identité n'est pas qualifiée : PID-32 doit valoir VALI "
                 f"(trouvé « {status or '(vide)'} ») (PAM FR §6.6.1)",
@@ -358,22 +343,20 @@ def _check_ins_traits(ctx: RuleContext, pid: Segment, ins: str) -> None:
 
 
 def _compare_nir_with_traits(ctx: RuleContext, pid: Segment, ins: str, birth: str, sex: str) -> None:
-    expected_sex = {"1": "M", "2": "F"}.get(ins[0])
-    if expected_sex and sex in ("M", "F") and sex != expected_sex:
-        ctx.add("error", "pam-fr-ins-traits", location(pid, 8),
-                f"Sexe incohérent avec l'INS : PID-8 = {sex}, l'INS commence par {ins[0]} ({expected_sex})",
-                f"Sex inconsistent with the INS: PID-8 = {sex}, the INS starts with {ins[0]} ({expected_sex})",
-                pid, 8, code="value")  # fmt: skip
-    if len(birth) >= 6 and birth[:6].isdigit():
-        year, month = ins[1:3], ins[3:5]
-        if year.isdigit() and year != birth[2:4]:
+    for conflict in ins_rules.trait_conflicts(ins, sex, birth):
+        if conflict.trait == "sex":
+            ctx.add("error", "pam-fr-ins-traits", location(pid, 8),
+                    f"Sexe incohérent avec l'INS : PID-8 = {sex}, l'INS commence par {ins[0]} ({conflict.in_ins})",
+                    f"Sex inconsistent with the INS: PID-8 = {sex}, the INS starts with {ins[0]} ({conflict.in_ins})",
+                    pid, 8, code="value")  # fmt: skip
+        elif conflict.trait == "birth-year":
             ctx.add("error", "pam-fr-ins-traits", location(pid, 7),
-                    f"Année de naissance incohérente avec l'INS ({birth[:4]} / « {year} » dans l'INS)",
-                    f"Birth year inconsistent with the INS ({birth[:4]} / '{year}' in the INS)", pid, 7, code="value")  # fmt: skip
-        elif month.isdigit() and 1 <= int(month) <= 12 and month != birth[4:6]:
+                    f"Année de naissance incohérente avec l'INS ({birth[:4]} / « {conflict.in_ins} » dans l'INS)",
+                    f"Birth year inconsistent with the INS ({birth[:4]} / '{conflict.in_ins}' in the INS)", pid, 7, code="value")  # fmt: skip
+        else:
             ctx.add("error", "pam-fr-ins-traits", location(pid, 7),
-                    f"Mois de naissance incohérent avec l'INS ({birth[4:6]} / « {month} » dans l'INS)",
-                    f"Birth month inconsistent with the INS ({birth[4:6]} / '{month}' in the INS)", pid, 7, code="value")  # fmt: skip
+                    f"Mois de naissance incohérent avec l'INS ({birth[4:6]} / « {conflict.in_ins} » dans l'INS)",
+                    f"Birth month inconsistent with the INS ({birth[4:6]} / '{conflict.in_ins}' in the INS)", pid, 7, code="value")  # fmt: skip
 
 
 def _check_birth_place(ctx: RuleContext, pid: Segment, ins: str) -> None:

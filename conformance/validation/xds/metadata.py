@@ -19,8 +19,8 @@ from lxml import etree
 from conformance.findings import Finding, finding
 from conformance.identifiers import ID_NAT_PS_OID as ID_NAT_PS
 from conformance.identifiers import ID_NAT_STRUCT_OID as ID_NAT_STRUCT
-from conformance.identifiers import INS_ARC, INS_DEMO_NIR_OID, INS_OIDS, INS_TEST_NIR_OID
-from conformance.validation.cda.header import nir_key_ok
+from conformance.identifiers import INS_OIDS
+from conformance.validation import ins as ins_rules
 from conformance.validation.cda.pack import load_pack
 
 from . import ebrim
@@ -111,8 +111,21 @@ def check_ins_cx(value: str, location: str, what: str) -> list[Finding]:
             )
         ]
     identifier, authority, suffix = match.groups()
-    if authority not in INS_OIDS:
-        if authority.startswith(INS_ARC):
+    check = ins_rules.check_ins(identifier, authority)
+    if check.authority is not ins_rules.Authority.INS:
+        if check.authority is ins_rules.Authority.INS_C:
+            return [
+                _f(
+                    "xds-patientid-ins-c",
+                    location,
+                    f"{what} : INS-C (INS calculé, OID {authority}) : ne doit plus être transmis, seul l'INS "
+                    "(NIR ou NIA) qualifié est admis.",
+                    f"{what}: INS-C (computed INS, OID {authority}) must no longer be sent; only a qualified INS "
+                    "(NIR or NIA) is accepted.",
+                    code="code-invalid",
+                )
+            ]
+        if check.authority is ins_rules.Authority.UNKNOWN:
             return [
                 _f(
                     "xds-patientid-ins-unknown-oid",
@@ -133,15 +146,14 @@ def check_ins_cx(value: str, location: str, what: str) -> list[Finding]:
             )
         ]
     found: list[Finding] = []
-    if not nir_key_ok(identifier):
-        test = authority in (INS_TEST_NIR_OID, INS_DEMO_NIR_OID)
+    if not check.key_ok:
         found.append(
             _f(
                 "xds-patientid-ins-key",
                 location,
                 f"{what} : le matricule INS ({len(identifier)} caractères) n'a pas une clé NIR/NIA valide.",
                 f"{what}: the INS ({len(identifier)} characters) has no valid NIR/NIA key.",
-                severity="warning" if test else "error",
+                severity=check.key_severity,
             )
         )
     if suffix not in (None, "^NH"):
@@ -435,6 +447,10 @@ def _entry(entry: etree._Element, where: str, rules: XdsRules, pack) -> list[Fin
         )
     else:
         found.extend(check_ins_cx(patient, f"{where}/patientId", "patientId"))
+    source_patient = first_slot(entry, "sourcePatientId")
+    source_match = _CX.match(source_patient) if source_patient else None
+    if source_match and ins_rules.claims_ins(source_match.group(2)):  # an IPP is free; an INS is judged as one
+        found.extend(check_ins_cx(source_patient, f"{where}/sourcePatientId", "sourcePatientId"))
     if not external(entry, UNIQUE_ID):
         found.append(
             _f(
