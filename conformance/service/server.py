@@ -13,6 +13,7 @@ import ipaddress
 import json
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
@@ -87,6 +88,14 @@ class ServiceState:
     ready: threading.Event = field(default_factory=threading.Event)
     warm_seconds: float | None = None
     served: int = 0
+    in_flight: int = 0  # validations running or queued; the warm-up waits for none before each compile
+    idle: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_idle(self, poll: float = 0.05) -> None:
+        """Block the warm-up while requests are being answered (compiles block every thread while they last)."""
+        with self.idle:
+            while self.in_flight:
+                self.idle.wait(poll)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -182,9 +191,21 @@ class _Handler(BaseHTTPRequestHandler):
         return data
 
     def _run(self, work) -> Any:
-        future = self.state.executor.submit(work)
+        state = self.state
+        with state.idle:
+            state.in_flight += 1
+
+        def tracked() -> Any:
+            try:
+                return work()
+            finally:
+                with state.idle:
+                    state.in_flight -= 1
+                    state.idle.notify_all()
+
+        future = state.executor.submit(tracked)
         try:
-            return future.result(timeout=self.state.limits.request_timeout)
+            return future.result(timeout=state.limits.request_timeout)
         except FutureTimeout:
             return None
 
@@ -317,12 +338,21 @@ def _capability_statement() -> dict[str, Any]:
     }
 
 
-def warm_engines(options: ValidateOptions) -> float:
-    """Load what the first request would otherwise pay: FHIR packages, HL7 v2 profiles, CDA schematrons."""
+def warm_engines(options: ValidateOptions, before_each: Callable[[], None] | None = None) -> float:
+    """Load what a request would otherwise pay: the CDA profile schematrons (the longest compiles, first),
+    FHIR packages, HL7 v2 profiles, then each CDA volet schematron; `before_each` is called before each step."""
     started = time.perf_counter()
-    for step in (_warm_fhir, _warm_hl7v2, _warm_cda):
+    pause = before_each or (lambda: None)
+    steps = (
+        lambda: _warm_cda(options, pause, all_volets=False),
+        lambda: _warm_fhir(options),
+        lambda: _warm_hl7v2(options),
+        lambda: _warm_cda(options, pause, all_volets=True),
+    )
+    for step in steps:
+        pause()
         try:
-            step(options)
+            step()
         except Exception:  # a missing engine is reported when a request needs it
             continue
     return time.perf_counter() - started
@@ -341,10 +371,10 @@ def _warm_hl7v2(options: ValidateOptions) -> None:
     validate_bytes(sample, "warm-up", replace(options, hl7v2_profile=options.hl7v2_profile or "pam-fr-2.11"))
 
 
-def _warm_cda(options: ValidateOptions) -> None:
+def _warm_cda(options: ValidateOptions, pause: Callable[[], None], *, all_volets: bool) -> None:
     from conformance.validation.cda import warm_up
 
-    warm_up(options)
+    warm_up(options, all_volets=all_volets, before_each=pause)
 
 
 class ValidationService:
@@ -399,7 +429,7 @@ class ValidationService:
         """Warm-up on its own thread, not on a worker: a request arriving meanwhile is served at once (a CDA
         compiles only the rules it needs while the whole schematrons are compiled here)."""
         try:
-            self.state.warm_seconds = round(warm_engines(self.state.options), 2)
+            self.state.warm_seconds = round(warm_engines(self.state.options, self.state.wait_idle), 2)
         finally:
             self.state.ready.set()
 

@@ -180,3 +180,23 @@ def test_batch_over_worker_processes_keeps_order_and_results(tmp_path: Path) -> 
         (folder / f"{index:02d}-{sample.name}").write_bytes(sample.read_bytes())
     (folder / "patient.json").write_text(PATIENT, encoding="utf-8")
     assert _cli("--jobs", "2", "--format", "json", str(folder)) == _cli("--format", "json", str(folder))
+
+
+def test_a_request_during_the_warm_up_is_answered_without_waiting_for_it() -> None:
+    """The warm-up (every CDA schematron compiled) runs on its own thread and steps aside between compiles:
+    a request sent at start is answered while the service still reports itself warming (SHOULD)."""
+    running = ValidationService(limits=ServiceLimits(idle_timeout=5.0), warm=True)
+    url = running.start()
+    try:
+        status, _headers, body = _post(url, "/validate?format=outcomes", _hl7_sample().read_bytes())
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        connection.request("GET", "/health")
+        health = json.loads(connection.getresponse().read())
+        connection.close()
+        assert status == 200 and body["outcomes"][0]["kind"] == "hl7v2"
+        assert health["status"] == "warming"
+        running.state.ready.wait(600)
+        assert running.state.ready.is_set() and running.state.warm_seconds is not None
+    finally:
+        running.stop()

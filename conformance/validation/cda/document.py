@@ -6,6 +6,7 @@ import contextlib
 import functools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -320,15 +321,29 @@ def validate_document(data: bytes, options: ValidateOptions | None = None, *, na
     return outcome
 
 
-def warm_up(options: ValidateOptions | None = None, volets: tuple[str, ...] = ()) -> float:
-    """Compile the transversal profile schematrons (and the named volets) now, e.g. in a background thread
-    at start-up, so the first document does not pay Saxon's compile. Returns the seconds spent."""
+def warm_up(
+    options: ValidateOptions | None = None,
+    volets: tuple[str, ...] = (),
+    *,
+    all_volets: bool = False,
+    before_each: Callable[[], None] | None = None,
+) -> float:
+    """Compile the transversal profile schematrons (and the named volets, or every volet) now, e.g. in a
+    background thread at start-up, so that documents do not pay Saxon's compile. Returns the seconds spent.
+
+    Saxon keeps Python's interpreter lock while it compiles: a warm-up thread blocks every other thread for
+    the length of one compile. `before_each` is called before each compile so that a service can hold the
+    warm-up back while it answers a request."""
     options = options or ValidateOptions()
     pack = load_pack(options.cda_pack)
     started = time.perf_counter()
     paths = list(pack.profile_schematrons().values())
     paths += [p for p in (pack.find_schematron(v) for v in volets) if p is not None]
+    if all_volets:
+        paths += [volet.path for volet in pack.volets if volet.path not in paths]
     for path in paths:
+        if before_each is not None:
+            before_each()
         with contextlib.suppress(sch.SchematronError):  # reported when a document needs it
             sch.compile_schematron(path)
     return time.perf_counter() - started

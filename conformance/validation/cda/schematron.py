@@ -961,7 +961,7 @@ def _saxon_compile(xslt: str, name: str) -> Any:
     processor = saxon()
     with _PROCESSOR_LOCK:
         compiler = processor.new_xslt30_processor()
-    try:  # compiles of different stylesheets may run in parallel (the service's warm-up and a request)
+    try:  # outside the processor lock; saxonche keeps the interpreter lock while compiling all the same
         executable = compiler.compile_stylesheet(stylesheet_text=xslt, encoding="utf-8")
     except Exception as exc:  # saxonche raises PySaxonApiError with the static errors
         raise SchematronError(f"XSLT generated from {name} does not compile: {exc}") from exc
