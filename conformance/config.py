@@ -22,7 +22,7 @@ Layout (every section optional except what the chosen suites need; see examples/
                  expect_messages, trigger_command, tls_probes
     [mssante.operator]      the harness's SMTP submission server: host, port, cert, key, client_ca, tls_min,
                             tls_max, ciphers, auth, tokens, passwords, max_message_bytes, max_connections,
-                            idle_timeout
+                            max_connection_bytes, max_total_bytes, idle_timeout
     [mssante.correspondent] the system's inbound SMTP: host, port, address, ca_bundle, from_address,
                             wait_seconds, expected_codes
     [mssante.imap]          the harness's IMAP (Dovecot) for the notifications the system fetches: enabled,
@@ -248,6 +248,8 @@ class MssOperatorConfig:
     passwords: dict[str, Secret] = field(default_factory=dict)  # PLAIN credentials (accepted, judged non-conformant)
     max_message_bytes: int = 30 * 1024 * 1024
     max_connections: int = 16
+    max_connection_bytes: int = 64 * 1024 * 1024  # received per connection (transport/limits.py bounds)
+    max_total_bytes: int = 256 * 1024 * 1024  # received over the run: kept in memory as evidence
     idle_timeout: float = 30.0
 
 
@@ -852,6 +854,10 @@ class _Reader:
                 t, w, "max_message_bytes", defaults.max_message_bytes, integer=True, minimum=1024
             ),
             max_connections=self.number(t, w, "max_connections", 16, integer=True, minimum=1),
+            max_connection_bytes=self.number(
+                t, w, "max_connection_bytes", defaults.max_connection_bytes, integer=True, minimum=1024
+            ),
+            max_total_bytes=self.number(t, w, "max_total_bytes", defaults.max_total_bytes, integer=True, minimum=1024),
             idle_timeout=self.number(t, w, "idle_timeout", 30.0, minimum=0.1),
         )
         if (operator.cert is None) != (operator.key is None):

@@ -129,6 +129,8 @@ class MssChannel:
             passwords={user: secret.reveal() for user, secret in op.passwords.items()},
             max_message_bytes=op.max_message_bytes,
             max_connections=op.max_connections,
+            max_connection_bytes=op.max_connection_bytes,
+            max_total_bytes=op.max_total_bytes,
             idle_timeout=op.idle_timeout,
         )
 

@@ -63,6 +63,11 @@ class ListenerExhausted(ListenerLimitError):
     kind = "listener-exhausted"
 
 
+class ConnectionLimitReached(ListenerExhausted):
+    """`max_connections` was reached. Where the limit is one the system must respect (an MSSanté operator's
+    announced connection cap), the listener judges the refused sessions instead of giving up."""
+
+
 @dataclass(frozen=True, slots=True)
 class ListenerLimits:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
@@ -122,7 +127,7 @@ class ListenerGuard:
             if self.open_connections >= self.limits.max_connections:
                 self.refused_connections += 1
                 if self.refused_connections == 1:
-                    self._exhausted(
+                    self._exhausted_connections(
                         f"limite de {self.limits.max_connections} connexions simultanées atteinte : "
                         "des connexions ont été refusées",
                         f"limit of {self.limits.max_connections} simultaneous connections reached: "
@@ -157,6 +162,10 @@ class ListenerGuard:
                     f"budget de {self.limits.max_connection_bytes} octets par connexion dépassé ({admission.peer})",
                     f"budget of {self.limits.max_connection_bytes} bytes per connection exceeded ({admission.peer})",
                 )
+
+    def _exhausted_connections(self, fr: str, en: str) -> None:
+        if not any(isinstance(known, ConnectionLimitReached) for known in self.exhaustion):
+            self.exhaustion.append(ConnectionLimitReached(fr, en))
 
     def _exhausted(self, fr: str, en: str) -> ListenerExhausted:
         error = ListenerExhausted(fr, en)

@@ -2,7 +2,11 @@
 
 The server is aiosmtpd on its own event loop thread. It requires STARTTLS before any mail command (when a TLS
 context is given), offers SASL XOAUTH2 (bearer token) and PLAIN, can ask for a client certificate, and bounds
-everything: concurrent connections, message bytes, idle time per command. Each connection leaves a
+everything through the shared `ListenerGuard` (transport/limits.py): concurrent connections, bytes per connection
+and over the listener's life (what it received is kept in memory), message bytes, idle time per command; it binds
+127.0.0.1 unless configured. A spent byte budget is the harness's limit: `guard.exhaustion` names it and
+`wait_for` raises `ListenerExhausted`, so whatever judges the traffic is inconclusive, never failed. The connection
+cap is the operator's announced limit: refused sessions are recorded (`refused-flood`) for the suites to judge. Each connection leaves a
 `SmtpSession` record (TLS facts, authentication, commands refused, why it ended) and each accepted message a
 `ReceivedMail` (envelope, raw bytes, the session's TLS and authentication facts), so a test can judge what the
 system did, including what it tried and was refused.
@@ -34,6 +38,18 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from conformance.transport.limits import (
+    DEFAULT_BIND_HOST,
+    DEFAULT_MAX_CONNECTION_BYTES,
+    DEFAULT_MAX_TOTAL_BYTES,
+    Admission,
+    ConnectionLimitReached,
+    ListenerExhausted,
+    ListenerGuard,
+    ListenerLimits,
+    peer_host,
+)
 
 # aiosmtpd logs a traceback for every failed TLS handshake; the session record says it instead
 logging.getLogger("mail.log").setLevel(logging.CRITICAL)
@@ -109,7 +125,7 @@ class SmtpSession:
     auth_identity: str | None = None
     auth_ok: bool = False
     events: list[str] = field(default_factory=list)
-    end_reason: str = ""  # quit | timeout | closed | refused-flood | tls-failed
+    end_reason: str = ""  # quit | timeout | closed | refused-flood | tls-failed | budget
     messages: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,7 +148,7 @@ class ReceivedMail:
 
 @dataclass
 class SmtpServerOptions:
-    host: str = "127.0.0.1"
+    host: str = DEFAULT_BIND_HOST
     port: int = 0
     hostname: str = "operateur.mssante.test"
     tls_context: ssl.SSLContext | None = None
@@ -145,6 +161,8 @@ class SmtpServerOptions:
     accept_client_cert: bool = True  # a verified client certificate authenticates the session (APP mailboxes)
     max_message_bytes: int = 30 * 1024 * 1024
     max_connections: int = 16
+    max_connection_bytes: int = DEFAULT_MAX_CONNECTION_BYTES
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES
     idle_timeout: float = 30.0
     on_mail: Callable[[ReceivedMail], None] | None = None  # called in the server thread: must not block
 
@@ -238,27 +256,28 @@ def _subject_text(cert: dict[str, Any] | None) -> str | None:
 
 
 class _BoundedSMTP(SMTP):
-    """aiosmtpd's SMTP with a record per connection and a cap on concurrent connections."""
+    """aiosmtpd's SMTP with a record per connection, admitted and charged by the operator's ListenerGuard."""
 
     def __init__(self, handler: _Handler, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self._operator = handler.operator
         self._mss_record: SmtpSession | None = None
-        self._counted = False
+        self._admission: Admission | None = None
+        self._spent = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self._mss_record is None
         if first:
             peer = transport.get_extra_info("peername")
             self._mss_record = self._operator._open_session(f"{peer[0]}:{peer[1]}" if peer else "?")
-            if not self._operator._admit():
+            self._admission = self._operator.guard.admit(peer_host(peer))
+            if self._admission is None:
                 self._mss_record.end_reason = "refused-flood"
                 self._mss_record.ended = time.time()
                 with contextlib.suppress(Exception):
                     transport.write(b"421 4.7.0 Too many connections, try later\r\n")  # type: ignore[attr-defined]
                 transport.close()
                 return
-            self._counted = True
         super().connection_made(transport)
         if not first and self.session is not None and self.session.ssl is not None:
             self._note_tls()
@@ -275,11 +294,30 @@ class _BoundedSMTP(SMTP):
         with contextlib.suppress(ValueError):
             record.client_cert_subject = _subject_text(ssl_object.getpeercert())
 
+    def data_received(self, data: bytes) -> None:
+        """Every byte the peer sends (after STARTTLS: decrypted) is charged; past a budget the connection ends."""
+        if self._spent:
+            return
+        if self._admission is not None:
+            try:
+                self._operator.guard.charge(self._admission, len(data))
+            except ListenerExhausted as exc:
+                self._spent = True
+                if self._mss_record is not None:
+                    self._mss_record.end_reason = "budget"
+                    self._mss_record.events.append("budget-exceeded")
+                if self.transport is not None:
+                    with contextlib.suppress(Exception):
+                        self.transport.write(f"421 4.3.0 {exc.en}\r\n".encode())  # type: ignore[attr-defined]
+                    self.transport.close()
+                return
+        super().data_received(data)
+
     def connection_lost(self, error: Exception | None) -> None:
         record = self._mss_record
-        if self._counted:
-            self._operator._release()
-            self._counted = False
+        if self._admission is not None:
+            self._operator.guard.release(self._admission)
+            self._admission = None
             if record is not None and not record.end_reason:
                 record.end_reason = "closed"
         if record is not None and record.ended is None:
@@ -392,15 +430,27 @@ class SmtpOperator:
         self.mails: list[ReceivedMail] = []
         self.sessions: list[SmtpSession] = []
         self._lock = threading.Condition()
-        self._active = 0
+        self.guard = self._new_guard()
         self._last = 0.0
         self._controller: _Controller | None = None
 
     # -- lifecycle
+    def _new_guard(self) -> ListenerGuard:
+        options = self.options
+        return ListenerGuard(
+            ListenerLimits(
+                max_connections=options.max_connections,
+                max_connection_bytes=options.max_connection_bytes,
+                max_total_bytes=options.max_total_bytes,
+                idle_timeout=options.idle_timeout,
+            )
+        )
+
     def start(self) -> SmtpOperator:
         self._controller = _Controller(self)
         self._controller.start()
-        self.sessions.clear()  # the controller's own start-up probe is not the system's
+        with self._lock:
+            self.sessions.clear()  # the controller's own start-up probe is not the system's (it sends nothing)
         return self
 
     def stop(self) -> None:
@@ -431,17 +481,6 @@ class SmtpOperator:
             record = SmtpSession(id=len(self.sessions) + 1, peer=peer, started=time.time())
             self.sessions.append(record)
             return record
-
-    def _admit(self) -> bool:
-        with self._lock:
-            if self._active >= self.options.max_connections:
-                return False
-            self._active += 1
-            return True
-
-    def _release(self) -> None:
-        with self._lock:
-            self._active = max(0, self._active - 1)
 
     def _changed_notify(self) -> None:
         with self._lock:
@@ -474,15 +513,32 @@ class SmtpOperator:
     def wait_for(
         self, count: int = 1, timeout: float = 10.0, quiet: float = 0.5, predicate: Callable[[], bool] | None = None
     ) -> list[ReceivedMail]:
-        """Wait until `count` messages arrived (or `predicate()` holds) and nothing moved for `quiet` seconds."""
+        """Wait until `count` messages arrived (or `predicate()` holds) and nothing moved for `quiet` seconds.
+
+        ListenerExhausted when a budget of the harness was spent: messages may have been lost, nothing here can
+        be judged."""
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
                 now = time.monotonic()
                 done = predicate() if predicate else len(self.mails) >= count
                 if (done and now - self._last >= quiet) or now >= deadline:
-                    return list(self.mails)
+                    mails = list(self.mails)
+                    break
                 self._lock.wait(min(quiet, max(deadline - now, 0.01)))
+        self.raise_if_exhausted()
+        return mails
+
+    def raise_if_exhausted(self) -> None:
+        """A byte budget spent is the harness's limit. The connection cap is not: it is the operator's announced
+        limit, which the client must respect (sessions `refused-flood`, judged by the MSSanté suites)."""
+        spent = [e for e in self.guard.exhaustion if not isinstance(e, ConnectionLimitReached)]
+        if spent:
+            first = spent[0]
+            raise ListenerExhausted(
+                f"opérateur SMTP MSSanté du banc saturé, résultat non concluant : {first.fr}",
+                f"the harness's MSSanté SMTP operator was exhausted, result inconclusive: {first.en}",
+            )
 
     def sessions_snapshot(self) -> list[SmtpSession]:
         with self._lock:
