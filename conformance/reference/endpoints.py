@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from conformance.reference.documents import write_produced_documents
 from conformance.reference.faults import parse_faults
-from conformance.reference.fhir_server import ReferenceFhirServer
+from conformance.reference.fhir import ReferenceFhirServer
 from conformance.reference.hostile import MLLP_RECEIVER_MODES, HttpHostility, RedirectCatcher, check_mode
 from conformance.reference.mllp_peers import (
     HostileMllpReceiver,

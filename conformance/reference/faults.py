@@ -1,14 +1,18 @@
-"""Seeded defects of the reference endpoints: each a named switch, so tests can prove a suite fails when the
-system under test has that defect, and names it.
+"""The seeded-fault registry: every defect the reference endpoints can be switched to, declared once, so tests
+can prove a suite fails when the system under test has that defect, and names it.
 
-Each fault says which endpoint it affects, the capability id (CONTRACTS.md) whose suite should catch it, and
-what it changes, in English and French.
+Each fault says which endpoint it affects, the capability id (CONTRACTS.md) whose suite should catch it, what
+it changes (English and French), the requirements of the catalogue (profiles/requirements/) it breaks, i.e.
+whose tests must fail with it and only those, and, for the FHIR server, the hook class where it acts
+(reference/fhir/faults.py). The FHIR server never tests a fault's name: it calls the hooks of the active faults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from conformance.reference.fhir import faults as fhir
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,18 @@ class Fault:
     capability: str
     description_en: str
     description_fr: str
+    requirements: tuple[str, ...] = ()  # the catalogue requirements it breaks: their tests fail, no other
+    hook: type[fhir.FhirFault] | None = None  # where it acts in the FHIR server
+
+    @property
+    def fhir_only(self) -> bool:
+        return self.endpoint == "fhir"
+
+
+def _fhir(
+    name: str, capability: str, requirements: tuple[str, ...], hook: type[fhir.FhirFault], en: str, fr: str
+) -> Fault:
+    return Fault(name, "fhir", capability, en, fr, requirements, hook)
 
 
 FAULTS: dict[str, Fault] = {
@@ -31,6 +47,8 @@ FAULTS: dict[str, Fault] = {
             "FHIR, and the legacy INS-C authority 1.2.250.1.213.1.4.2 in PID-3 of the emitted HL7 v2 messages.",
             "L'INS est porté avec un mauvais système d'identifiants : l'OID 1.2.250.1.213.1.4.x sans `urn:oid:` en FHIR, "
             "et l'autorité INS-C historique 1.2.250.1.213.1.4.2 dans PID-3 des messages HL7 v2 émis.",
+            ("ins.fhir.search", "fr-core.patient.profile"),
+            fhir.InsWrongOid,
         ),
         Fault(
             "ins-unqualified",
@@ -40,6 +58,8 @@ FAULTS: dict[str, Fault] = {
             "in FHIR, and the emitted HL7 v2 messages carry the INS in PID-3 with PID-32 = PROV.",
             "L'INS est transmis pour une identité non qualifiée : le patient de test provisoire (PROV) porte son INS en "
             "FHIR, et les messages HL7 v2 émis portent l'INS en PID-3 avec PID-32 = PROV.",
+            ("ins.fhir.qualified-only",),
+            fhir.InsUnqualified,
         ),
         Fault(
             "patient-profile-invalid",
@@ -47,6 +67,8 @@ FAULTS: dict[str, Fault] = {
             "identity.ins.profile",
             "Qualified patients lack what FR Core PatientINS requires (birth place, identity reliability, birth list of given names).",
             "Les patients qualifiés n'ont pas ce qu'exige FR Core PatientINS (lieu de naissance, fiabilité de l'identité, liste des prénoms).",
+            ("fr-core.patient.profile", "ins.fhir.qualified-only"),
+            fhir.PatientProfileInvalid,
         ),
         Fault(
             "capability-missing-interaction",
@@ -54,6 +76,8 @@ FAULTS: dict[str, Fault] = {
             "fhir.rest.capabilities",
             "The CapabilityStatement omits the search-type interaction on DocumentReference (required by PDSm).",
             "Le CapabilityStatement omet l'interaction search-type sur DocumentReference (exigée par PDSm).",
+            ("pdsm.capabilities.interactions", "fhir-r4.capabilities.declares-used"),
+            fhir.CapabilityMissingInteraction,
         ),
         Fault(
             "docref-invalid",
@@ -61,6 +85,8 @@ FAULTS: dict[str, Fault] = {
             "documents.pdsm.find",
             "DocumentReferences are served without `date` and `custodian` (both 1..1 in the PDSm profile).",
             "Les DocumentReference sont servis sans `date` ni `custodian` (tous deux 1..1 dans le profil PDSm).",
+            ("pdsm.iti67.profile",),
+            fhir.DocrefInvalid,
         ),
         Fault(
             "binary-mismatch",
@@ -68,6 +94,8 @@ FAULTS: dict[str, Fault] = {
             "documents.pdsm.retrieve",
             "The Binary content does not match the DocumentReference's attachment size and hash.",
             "Le contenu du Binary ne correspond pas à la taille ni à l'empreinte déclarées par le DocumentReference.",
+            ("pdsm.iti68.integrity",),
+            fhir.BinaryMismatch,
         ),
         Fault(
             "paging-broken",
@@ -75,6 +103,8 @@ FAULTS: dict[str, Fault] = {
             "fhir.rest.search",
             "Search bundles carry a `next` link to a page the server does not know (404).",
             "Les bundles de recherche portent un lien `next` vers une page que le serveur ne connaît pas (404).",
+            ("fhir-r4.search.paging",),
+            fhir.PagingBroken,
         ),
         Fault(
             "count-ignored",
@@ -82,6 +112,8 @@ FAULTS: dict[str, Fault] = {
             "fhir.rest.search",
             "`_count` is ignored: every match comes back in one page, without paging links.",
             "`_count` est ignoré : toutes les correspondances reviennent en une page, sans liens de pagination.",
+            ("fhir-r4.search.count",),
+            fhir.CountIgnored,
         ),
         Fault(
             "errors-html",
@@ -89,6 +121,8 @@ FAULTS: dict[str, Fault] = {
             "fhir.rest.errors",
             "Errors are returned as HTML pages instead of OperationOutcome (status codes unchanged).",
             "Les erreurs sont renvoyées en pages HTML au lieu d'OperationOutcome (codes de statut inchangés).",
+            ("fhir-r4.errors.operation-outcome",),
+            fhir.ErrorsHtml,
         ),
         Fault(
             "xml-unsupported",
@@ -96,6 +130,8 @@ FAULTS: dict[str, Fault] = {
             "fhir.rest.formats",
             "XML is never served: `_format=xml` and `Accept: application/fhir+xml` still get JSON.",
             "Le XML n'est jamais servi : `_format=xml` et `Accept: application/fhir+xml` reçoivent du JSON.",
+            ("fhir-r4.formats.xml-accept", "fhir-r4.formats.format-parameter"),
+            fhir.XmlUnsupported,
         ),
         Fault(
             "etag-missing",
@@ -103,6 +139,8 @@ FAULTS: dict[str, Fault] = {
             "fhir.rest.read",
             "Reads carry no ETag and ignore If-None-Match.",
             "Les lectures ne portent pas d'ETag et ignorent If-None-Match.",
+            ("fhir-r4.read.etag", "fhir-r4.read.conditional"),
+            fhir.EtagMissing,
         ),
         Fault(
             "transaction-response-invalid",
@@ -110,6 +148,8 @@ FAULTS: dict[str, Fault] = {
             "documents.pdsm.provide",
             "The ITI-65 response is a `batch-response` whose entries have no `response.location`.",
             "La réponse ITI-65 est un `batch-response` dont les entrées n'ont pas de `response.location`.",
+            ("pdsm.iti65.response",),
+            fhir.TransactionResponseInvalid,
         ),
         Fault(
             "rpps-missing",
@@ -117,6 +157,8 @@ FAULTS: dict[str, Fault] = {
             "directory.practitioner",
             "Practitioners are served without their RPPS identifier.",
             "Les Practitioner sont servis sans leur identifiant RPPS.",
+            ("annuaire.practitioner.search-rpps",),
+            fhir.RppsMissing,
         ),
         Fault(
             "finess-missing",
@@ -124,6 +166,96 @@ FAULTS: dict[str, Fault] = {
             "directory.organization",
             "Organizations are served without their FINESS identifier.",
             "Les Organization sont servies sans leur identifiant FINESS.",
+            ("annuaire.organization.search-finess",),
+            fhir.FinessMissing,
+        ),
+        _fhir(
+            "capability-statement-invalid",
+            "fhir.rest.capabilities",
+            ("fhir-r4.capabilities.valid",),
+            fhir.CapabilityStatementInvalid,
+            "The CapabilityStatement's status is `enabled`, not a PublicationStatus code (required binding).",
+            "Le statut du CapabilityStatement est `enabled`, qui n'est pas un code PublicationStatus (liaison obligatoire).",
+        ),
+        _fhir(
+            "capability-undeclared-search",
+            "fhir.rest.capabilities",
+            ("fhir-r4.capabilities.declares-used",),
+            fhir.CapabilityUndeclaredSearch,
+            "The CapabilityStatement declares Patient search but none of the search parameters the server answers.",
+            "Le CapabilityStatement déclare la recherche de Patient mais aucun des paramètres auxquels le serveur répond.",
+        ),
+        _fhir(
+            "metadata-not-r4",
+            "fhir.rest.capabilities",
+            ("fhir-r4.capabilities.metadata",),
+            fhir.MetadataNotR4,
+            "The CapabilityStatement declares fhirVersion 3.0.2 (STU3) while the server speaks R4.",
+            "Le CapabilityStatement déclare fhirVersion 3.0.2 (STU3) alors que le serveur parle R4.",
+        ),
+        _fhir(
+            "read-wrong-id",
+            "fhir.rest.read",
+            ("fhir-r4.read.id",),
+            fhir.ReadWrongId,
+            "A read returns the resource under another id than the one asked for (`<id>-autre`).",
+            "Une lecture renvoie la ressource sous un autre id que celui demandé (`<id>-autre`).",
+        ),
+        _fhir(
+            "version-id-missing",
+            "fhir.rest.read",
+            ("fhir-r4.read.version-id",),
+            fhir.VersionIdMissing,
+            "Resources are served without meta.versionId (the ETag still carries the version).",
+            "Les ressources sont servies sans meta.versionId (l'ETag porte toujours la version).",
+        ),
+        _fhir(
+            "strict-ignored",
+            "fhir.rest.errors",
+            ("fhir-r4.search.strict",),
+            fhir.StrictIgnored,
+            "`Prefer: handling=strict` is ignored: an unknown search parameter is dropped silently (200).",
+            "`Prefer: handling=strict` est ignoré : un paramètre de recherche inconnu est écarté en silence (200).",
+        ),
+        _fhir(
+            "docref-status-filter-ignored",
+            "documents.pdsm.find",
+            ("pdsm.iti67.status",),
+            fhir.DocrefStatusFilterIgnored,
+            "DocumentReference searches ignore `status`: status=current also returns the superseded document.",
+            "Les recherches de DocumentReference ignorent `status` : status=current renvoie aussi le document remplacé.",
+        ),
+        _fhir(
+            "docref-second-bad",
+            "documents.pdsm.find",
+            ("pdsm.iti67.profile",),
+            fhir.DocrefSecondBad,
+            "The patient's second DocumentReference lacks `custodian` (1..1 in PDSm); the first one is fine.",
+            "Le deuxième DocumentReference du patient n'a pas de `custodian` (1..1 dans PDSm) ; le premier est correct.",
+        ),
+        _fhir(
+            "idnatps-missing",
+            "directory.practitioner",
+            ("annuaire.practitioner.search-idnatps",),
+            fhir.IdnatpsMissing,
+            "Practitioners are served without their idNatPs identifier (the RPPS one stays).",
+            "Les Practitioner sont servis sans leur identifiant idNatPs (le RPPS reste).",
+        ),
+        _fhir(
+            "practitioner-role-foreign",
+            "directory.practitionerrole",
+            ("annuaire.practitionerrole.search",),
+            fhir.PractitionerRoleForeign,
+            "PractitionerRole?practitioner= ignores its parameter: another practitioner's roles come back too.",
+            "PractitionerRole?practitioner= ignore son paramètre : les situations d'exercice d'un autre professionnel reviennent aussi.",
+        ),
+        _fhir(
+            "organization-not-annuaire",
+            "directory.organization",
+            ("annuaire.organization.profile",),
+            fhir.OrganizationNotAnnuaire,
+            "The organization found by FINESS has no `name` (required by the Annuaire profile).",
+            "La structure trouvée par FINESS n'a pas de `name` (exigé par le profil Annuaire).",
         ),
         Fault(
             "zbe-missing",
@@ -480,6 +612,15 @@ MSS_FAULTS = (
      "Les intégrations réussies sont acquittées par un courriel texte au lieu d'un MDN RFC 8098."),
 )  # fmt: skip
 FAULTS.update({name: Fault(name, endpoint, cap, en, fr) for name, endpoint, cap, en, fr in MSS_FAULTS})
+
+
+FHIR_FAULTS = {name: f for name, f in FAULTS.items() if f.hook is not None}
+
+
+def fhir_hooks(names: Iterable[str]) -> fhir.FaultHooks:
+    """The FHIR server's hooks for these faults (faults acting elsewhere have none), in the registry's order."""
+    wanted = set(names)
+    return fhir.FaultHooks(f.hook() for name, f in FHIR_FAULTS.items() if name in wanted and f.hook is not None)
 
 
 class UnknownFaultError(ValueError):

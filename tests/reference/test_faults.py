@@ -141,6 +141,75 @@ def finess_missing(ref: ReferenceEndpoints) -> bool:
     )
 
 
+def _metadata(ref: ReferenceEndpoints) -> dict:
+    return http(f"{ref.fhir_base_url}/metadata").json
+
+
+def capability_statement_invalid(ref: ReferenceEndpoints) -> bool:
+    return _metadata(ref)["status"] not in ("draft", "active", "retired", "unknown")
+
+
+def capability_undeclared_search(ref: ReferenceEndpoints) -> bool:
+    patient = next(r for r in _metadata(ref)["rest"][0]["resource"] if r["type"] == "Patient")
+    answered = http(f"{ref.fhir_base_url}/Patient?family=PAT-TROIS").json["total"] > 0
+    assert answered
+    return "search-type" in {i["code"] for i in patient["interaction"]} and not patient.get("searchParam")
+
+
+def metadata_not_r4(ref: ReferenceEndpoints) -> bool:
+    return _metadata(ref)["fhirVersion"] != "4.0.1"
+
+
+def read_wrong_id(ref: ReferenceEndpoints) -> bool:
+    return http(f"{ref.fhir_base_url}/Patient/pat-trois").json["id"] != "pat-trois"
+
+
+def version_id_missing(ref: ReferenceEndpoints) -> bool:
+    reply = http(f"{ref.fhir_base_url}/Patient/pat-trois")
+    assert reply.headers["etag"] == 'W/"1"'
+    return "versionId" not in reply.json["meta"]
+
+
+def strict_ignored(ref: ReferenceEndpoints) -> bool:
+    strict = {"Prefer": "handling=strict"}
+    return http(f"{ref.fhir_base_url}/Patient?no-such-parameter=x", headers=strict).status == 200
+
+
+def _documents(ref: ReferenceEndpoints, query: str = "") -> list[dict]:
+    bundle = http(f"{ref.fhir_base_url}/DocumentReference?patient=Patient/pat-trois{query}").json
+    return [e["resource"] for e in bundle.get("entry", [])]
+
+
+def docref_status_filter_ignored(ref: ReferenceEndpoints) -> bool:
+    assert {d["status"] for d in _documents(ref)} == {"current", "superseded"}
+    return {d["status"] for d in _documents(ref, "&status=current")} != {"current"}
+
+
+def docref_second_bad(ref: ReferenceEndpoints) -> bool:
+    with_custodian = {d["id"]: "custodian" in d for d in _documents(ref)}
+    first = ref.test_data.documents[0].document_reference_id
+    assert with_custodian.pop(first) is True
+    return list(with_custodian.values()) == [False]
+
+
+def idnatps_missing(ref: ReferenceEndpoints) -> bool:
+    idnps = f"urn:oid:1.2.250.1.71.4.2.1|{ref.test_data.practitioner_idnps}"
+    return http(f"{ref.fhir_base_url}/Practitioner?identifier={idnps}").json["total"] == 0
+
+
+def practitioner_role_foreign(ref: ReferenceEndpoints) -> bool:
+    practitioner = f"Practitioner/{ref.test_data.practitioner_id}"
+    bundle = http(f"{ref.fhir_base_url}/PractitionerRole?practitioner={practitioner}").json
+    return any(e["resource"]["practitioner"]["reference"] != practitioner for e in bundle.get("entry", []))
+
+
+def organization_not_annuaire(ref: ReferenceEndpoints) -> bool:
+    finess = f"https://finess.esante.gouv.fr|{ref.test_data.organization_finess}"
+    found = http(f"{ref.fhir_base_url}/Organization?identifier={finess}").json
+    assert found["total"] == 1
+    return "name" not in found["entry"][0]["resource"]
+
+
 def zbe_missing(ref: ReferenceEndpoints) -> bool:
     messages = emitted(ref)
     return all(segment(m, "ZBE") is None for m in messages[1:4])
