@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cli_runner import conformance
 
-from conformance.reference.faults import FAULTS
+from conformance.reference.faults import FAULTS, FHIR_FAULTS
 
 # fault -> (suites to run, the test that must fail, text its findings must contain)
 FAULT_TESTS = {
@@ -118,7 +118,8 @@ def run(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
 
 
 def test_every_fault_has_a_test():
-    assert set(FAULT_TESTS) | set(MSS_FAULT_TESTS) == set(FAULTS)
+    # FHIR faults are also judged, each against every FHIR suite, by tests/reference/test_fault_exactness.py
+    assert set(FAULT_TESTS) | set(MSS_FAULT_TESTS) | set(FHIR_FAULTS) == set(FAULTS)
 
 
 def test_full_campaign_against_reference(tmp_path):

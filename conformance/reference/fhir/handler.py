@@ -7,15 +7,13 @@ import socket
 import ssl
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from conformance.reference.fhir.app import FhirApp
 from conformance.reference.fhir.exchange import HttpError, Request, Response, operation_outcome
 from conformance.reference.fhir.negotiation import response_format, serialise
 from conformance.reference.fhir.routes import route
 from conformance.reference.fhir_store import StoreError
-
-if TYPE_CHECKING:
-    from conformance.reference.fhir.server import ReferenceFhirServer
 
 MAX_REQUEST_BODY = 50 * 1024 * 1024
 SOCKET_TIMEOUT = 30
@@ -26,7 +24,7 @@ class FhirHttpServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], app: ReferenceFhirServer, ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(self, address: tuple[str, int], app: FhirApp, ssl_context: ssl.SSLContext | None) -> None:
         self.app = app
         self.ssl_context = ssl_context
         super().__init__(address, FhirRequestHandler)
@@ -63,7 +61,7 @@ class FhirRequestHandler(BaseHTTPRequestHandler):
         self._send_error(HttpError(code, issue, f"{text}{': ' + explain if explain else ''}"))
 
     @property
-    def app(self) -> ReferenceFhirServer:
+    def app(self) -> FhirApp:
         return self.server.app
 
     def do_GET(self) -> None:

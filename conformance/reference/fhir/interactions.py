@@ -11,8 +11,9 @@ import urllib.parse
 import uuid
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from conformance.reference.fhir.app import FhirApp
 from conformance.reference.fhir.exchange import (
     HttpError,
     Request,
@@ -25,14 +26,10 @@ from conformance.reference.fhir.negotiation import JSON_PATCH, content_type, par
 from conformance.reference.fhir.transaction import check_structure
 from conformance.reference.fhir_store import SUPPORTED_TYPES, Resource, now_instant
 
-if TYPE_CHECKING:
-    from conformance.reference.fhir.server import ReferenceFhirServer
-
-
 # -- reads
 
 
-def read(app: ReferenceFhirServer, request: Request, rtype: str, rid: str) -> Response:
+def read(app: FhirApp, request: Request, rtype: str, rid: str) -> Response:
     resource = app.store.read(rtype, rid)
     if rtype == "Binary" and not wants_fhir(request.arg("_format"), request.headers):
         return _native_binary(resource)
@@ -41,7 +38,7 @@ def read(app: ReferenceFhirServer, request: Request, rtype: str, rid: str) -> Re
     return _read_response(app, resource, read=True)
 
 
-def vread(app: ReferenceFhirServer, request: Request, rtype: str, rid: str, vid: str) -> Response:
+def vread(app: FhirApp, request: Request, rtype: str, rid: str, vid: str) -> Response:
     return _read_response(app, app.store.vread(rtype, rid, vid))
 
 
@@ -66,7 +63,7 @@ def _native_binary(resource: Resource) -> Response:
     )
 
 
-def _read_response(app: ReferenceFhirServer, resource: Resource, *, read: bool = False) -> Response:
+def _read_response(app: FhirApp, resource: Resource, *, read: bool = False) -> Response:
     headers = {"Last-Modified": http_date(resource["meta"]["lastUpdated"])}
     if app.hooks.etags():
         headers["ETag"] = weak_etag(resource)
@@ -74,9 +71,9 @@ def _read_response(app: ReferenceFhirServer, resource: Resource, *, read: bool =
     return Response(200, app.hooks.read(served) if read else served, headers)
 
 
-def history(app: ReferenceFhirServer, request: Request, rtype: str, rid: str) -> Response:
+def history(app: FhirApp, request: Request, rtype: str, rid: str) -> Response:
     versions = app.store.history(rtype, rid)
-    entries = []
+    entries: list[dict[str, Any]] = []
     total = len(versions)
     for index, resource in enumerate(versions):
         version = total - index
@@ -111,7 +108,7 @@ def history(app: ReferenceFhirServer, request: Request, rtype: str, rid: str) ->
 # -- writes
 
 
-def create(app: ReferenceFhirServer, request: Request, rtype: str) -> Response:
+def create(app: FhirApp, request: Request, rtype: str) -> Response:
     resource = _body_of_type(request, rtype)
     condition = request.header("If-None-Exist")
     if condition:
@@ -124,7 +121,7 @@ def create(app: ReferenceFhirServer, request: Request, rtype: str) -> Response:
     return _write_response(app, request, 201, app.store.create(resource))
 
 
-def update(app: ReferenceFhirServer, request: Request, rtype: str, rid: str) -> Response:
+def update(app: FhirApp, request: Request, rtype: str, rid: str) -> Response:
     resource = _body_of_type(request, rtype)
     if resource.get("id") != rid:
         raise HttpError(400, "invalid", f"the body's id ({resource.get('id')}) is not the id in the URL ({rid})")
@@ -134,7 +131,7 @@ def update(app: ReferenceFhirServer, request: Request, rtype: str, rid: str) -> 
     return _write_response(app, request, 200 if existed else 201, stored)
 
 
-def patch(app: ReferenceFhirServer, request: Request, rtype: str, rid: str) -> Response:
+def patch(app: FhirApp, request: Request, rtype: str, rid: str) -> Response:
     if content_type(request.headers) != JSON_PATCH:
         raise HttpError(415, "not-supported", f"PATCH needs Content-Type {JSON_PATCH}")
     try:
@@ -147,7 +144,7 @@ def patch(app: ReferenceFhirServer, request: Request, rtype: str, rid: str) -> R
     return _write_response(app, request, 200, app.store.put(patched, if_match=_if_match(request)))
 
 
-def delete(app: ReferenceFhirServer, request: Request, rtype: str, rid: str) -> Response:
+def delete(app: FhirApp, request: Request, rtype: str, rid: str) -> Response:
     if not app.store.delete(rtype, rid):
         app.store.read(rtype, rid)  # raises 404 / 410 with the right message
     return Response(200, operation_outcome("informational", f"{rtype}/{rid} deleted", "information"))
@@ -180,7 +177,7 @@ def _validate(resource: Resource) -> None:
     check_structure(resource)
 
 
-def _write_response(app: ReferenceFhirServer, request: Request, status: int, resource: Resource) -> Response:
+def _write_response(app: FhirApp, request: Request, status: int, resource: Resource) -> Response:
     """Location, ETag and Last-Modified, and the body `Prefer: return=` asks for."""
     headers = {
         "Location": f"{app.base_url}/{resource['resourceType']}/{resource['id']}/_history/{resource['meta']['versionId']}",

@@ -9,25 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from conformance.reference.fhir import interactions, search, transaction
+from conformance.reference.fhir.app import FhirApp
 from conformance.reference.fhir.capability import capability_statement
 from conformance.reference.fhir.exchange import HttpError, Request, Response
 from conformance.reference.fhir_store import SUPPORTED_TYPES
-
-if TYPE_CHECKING:
-    from conformance.reference.fhir.server import ReferenceFhirServer
 
 Handler = Callable[..., Response]  # (app, request, **path parameters)
 READ = ("GET", "HEAD")
 
 
-def metadata(app: ReferenceFhirServer, request: Request) -> Response:
+def metadata(app: FhirApp, request: Request) -> Response:
     return Response(200, app.hooks.capability(capability_statement(app.base_url)))
 
 
-def system_search(app: ReferenceFhirServer, request: Request) -> Response:
+def system_search(app: FhirApp, request: Request) -> Response:
     raise HttpError(400, "not-supported", "system-level search is not supported: search a resource type")
 
 
@@ -74,7 +71,7 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def route(app: ReferenceFhirServer, request: Request) -> Response:
+def route(app: FhirApp, request: Request) -> Response:
     segments = request.segments
     refused: Route | None = None
     for candidate in ROUTES:

@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import urllib.parse
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from conformance.reference.fhir.app import FhirApp
 from conformance.reference.fhir.exchange import HttpError, Request, Response
 from conformance.reference.fhir_store import COMMON_PARAMS, SEARCH_PARAMS, Resource, now_instant, values_at
-
-if TYPE_CHECKING:
-    from conformance.reference.fhir.server import ReferenceFhirServer
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
-def search_get(app: ReferenceFhirServer, request: Request, rtype: str) -> Response:
+def search_get(app: FhirApp, request: Request, rtype: str) -> Response:
     return search(app, request, rtype, request.query)
 
 
-def search_post(app: ReferenceFhirServer, request: Request, rtype: str) -> Response:
+def search_post(app: FhirApp, request: Request, rtype: str) -> Response:
     """POST [base]/Type/_search: the form body's parameters after the URL's."""
     form = urllib.parse.parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
     return search(app, request, rtype, request.query + form)
 
 
-def search(app: ReferenceFhirServer, request: Request, rtype: str, query: list[tuple[str, str]]) -> Response:
+def search(app: FhirApp, request: Request, rtype: str, query: list[tuple[str, str]]) -> Response:
     if rtype == "Binary":
         raise HttpError(405, "not-supported", "Binary cannot be searched: read it by id (ITI-68)")
     strict = app.hooks.strict("handling=strict" in request.header("Prefer").replace(" ", ""))
@@ -71,7 +69,7 @@ def _searchset(total: int) -> dict[str, Any]:
 
 
 def _paging_links(
-    app: ReferenceFhirServer,
+    app: FhirApp,
     rtype: str,
     used: list[tuple[str, str]],
     args: dict[str, str],

@@ -6,18 +6,16 @@ import base64
 import copy
 import urllib.parse
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from conformance.reference.fhir.app import FhirApp
 from conformance.reference.fhir.exchange import HttpError, Request, Response, operation_outcome, weak_etag
 from conformance.reference.fhir.negotiation import parse_resource
 from conformance.reference.fhir_store import SUPPORTED_TYPES, FhirStore, Resource, StoreError, now_instant
 from conformance.reference.test_data import sha1_base64
 
-if TYPE_CHECKING:
-    from conformance.reference.fhir.server import ReferenceFhirServer
 
-
-def post_bundle(app: ReferenceFhirServer, request: Request) -> Response:
+def post_bundle(app: FhirApp, request: Request) -> Response:
     bundle = parse_resource(request.headers, request.body)
     if bundle.get("resourceType") != "Bundle":
         raise HttpError(400, "invalid", f"POST on the base URL takes a Bundle, not a {bundle.get('resourceType')}")
@@ -32,7 +30,7 @@ def post_bundle(app: ReferenceFhirServer, request: Request) -> Response:
     return Response(200, _batch(app, entries))
 
 
-def _batch(app: ReferenceFhirServer, entries: list[dict]) -> Resource:
+def _batch(app: FhirApp, entries: list[dict]) -> Resource:
     out = []
     for entry in entries:
         try:
@@ -52,7 +50,7 @@ class TransactionProcessor:
     anything stored.
     """
 
-    def __init__(self, app: ReferenceFhirServer, entries: list[dict]) -> None:
+    def __init__(self, app: FhirApp, entries: list[dict]) -> None:
         self.app = app
         self.entries = entries
 
