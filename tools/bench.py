@@ -1,13 +1,17 @@
 """`make bench`: runs every tools/bench_*.py module's run(), prints the figures, writes bench-results.json.
 
 Each module returns a flat dict of named figures. Nothing here asserts: figures are for people and for
-comparing runs (bench-results.json keeps the last run; compare it with a previous copy).
+comparing runs (bench-results.json keeps the last run; compare it with a previous copy). Throughputs are
+given as ratios to a floor measured in the same run (JSON parse for FHIR, ER7 split for HL7 v2, XSD alone for
+CDA), so that a loaded machine moves both; the summary repeats the ratios and the figures that have a target,
+with the machine's load average at the start and the end.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -45,12 +49,31 @@ def _run_one(path: Path) -> int:
     return 0
 
 
+def _summary(results: dict[str, object]) -> None:
+    print("== summary: ratios to the floors, and figures with a target")
+    for name, figures in results.items():
+        if not isinstance(figures, dict) or name == "machine":
+            continue
+        for key, value in figures.items():
+            if key.startswith("ratio") or "target" in key:
+                print(f"  {name:<10} {key:<75} {value}")
+    machine = results["machine"]
+    assert isinstance(machine, dict)
+    print(
+        f"  load average (1, 5, 15 min): start {machine['load_average_at_start']}, end {machine['load_average_at_end']}"
+    )
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--one"]:
         return _run_one(Path(argv[1]))
     only = set(argv)
     results: dict[str, object] = {
-        "machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     for path in sorted(TOOLS.glob("bench_*.py")):
@@ -62,6 +85,10 @@ def main(argv: list[str]) -> int:
         for key, value in figures.items():
             print(f"  {key:<55} {value}", flush=True)
         results[name] = figures
+    machine = results["machine"]
+    assert isinstance(machine, dict)
+    machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    _summary(results)
     out = Path("bench-results.json")
     out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     print(f"figures written to {out.resolve()}")

@@ -1,10 +1,13 @@
 """CDA validation throughput: XSD + schematrons on the ANS examples, cold and warm, and the compile cache.
 
-Figures (no assertions):
+Figures (no assertions; the issue's targets are printed beside them):
 * compile of every schematron a run needs: without any cache (generate XSLT + Saxon compile), and with the
   on-disk XSLT cache (Saxon compile only), in a fresh process each so the in-memory cache cannot help;
-* documents/second for XSD alone, and for the whole validation (XSD + header + volet + 5 profile
-  schematrons) once everything is compiled (warm), and the first document of a run (cold).
+* documents/second for XSD alone (the floor), and for the whole validation (XSD + header + volet + 5 profile
+  schematrons) once everything is compiled (warm), as a ratio to that floor; the first document of a run (cold);
+* a plain `conformance validate` of one document (a new process, XSLT cache on disk), wall time and peak memory;
+* peak memory of one process with every schematron of the pack compiled whole;
+* the validation service's first result: sent right at start (during the warm-up) and once it is ready.
 """
 
 from __future__ import annotations
@@ -110,6 +113,73 @@ def _warm_throughput() -> dict[str, float]:
     }
 
 
+_ALL_WHOLE = r"""
+import json, resource, time
+from conformance.validation.cda import schematron as sch
+from conformance.validation.cda.pack import load_pack
+pack = load_pack()
+paths = list(pack.profile_schematrons().values()) + [v.path for v in pack.volets]
+started = time.perf_counter()
+for path in paths:
+    try:
+        sch.compile_schematron(path)
+    except sch.SchematronError:
+        pass
+print(json.dumps({"count": len(paths), "seconds": time.perf_counter() - started,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+_SERVICE = r"""
+import http.client, json, sys, time
+from pathlib import Path
+from conformance.service.server import ValidationService
+from conformance import settings
+examples = settings.cda_pack_dir() / "ExemplesCDA"
+names = json.loads(sys.argv[1])
+def post(port, name):
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    connection.request("POST", "/validate?format=outcomes", body=(examples / name).read_bytes())
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return time.perf_counter() - started
+figures = {}
+started = time.perf_counter()
+service = ValidationService(warm=True)
+service.start()
+port = service.httpd.server_address[1]
+figures["during_warm_up"] = post(port, names[0])
+service.state.ready.wait(900)
+figures["warm_up"] = time.perf_counter() - started
+figures["after_ready"] = post(port, names[1])
+figures["after_ready_again"] = post(port, names[1])
+service.stop()
+print(json.dumps(figures))
+"""
+
+
+def _child(code: str, *args: str, cache_dir: str | None = None) -> dict:
+    env = {**os.environ, **({"HOPEN_CACHE_DIR": cache_dir} if cache_dir else {})}
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _plain_validate(name: str) -> tuple[float, float]:
+    """Wall seconds and peak MiB of `conformance validate` on one example in a new process."""
+    from conformance import settings
+
+    path = settings.cda_pack_dir() / "ExemplesCDA" / name
+    command = [str(Path(sys.executable).with_name("conformance")), "validate", str(path)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    _pid, _status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the other benches'
+    child.returncode = 0
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
 def run() -> dict[str, object]:
     figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="bench-cda-") as cache:
@@ -119,7 +189,30 @@ def run() -> dict[str, object]:
     figures["compile_seconds_disk_cache (6 schematrons)"] = round(cached["compile"], 2)
     figures["disk_cache_hits"] = f"{cached['hits']}/{cached['count']}"
     figures["cold_first_document_seconds (after compile)"] = round(cached["first_document"], 2)
-    figures.update(_warm_throughput())
+    # Children first: a child's peak memory (ru_maxrss) starts from this process's size when it is forked.
+    _plain_validate(SAMPLE[1])  # the XSLT of this volet and of the profiles on disk
+    wall, peak = _plain_validate(SAMPLE[0])
+    figures["plain `conformance validate` one document, cold process (s, target < 5)"] = round(wall, 2)
+    figures["plain `conformance validate` peak memory (MiB)"] = round(peak, 1)
+    whole = _child(_ALL_WHOLE)
+    figures[f"every schematron compiled whole ({whole['count']}): seconds"] = round(whole["seconds"], 1)
+    figures["every schematron compiled whole: peak memory (MiB, target < 1024)"] = round(whole["peak_mib"], 1)
+    service = _child(_SERVICE, json.dumps([SAMPLE[3], SAMPLE[4]]))
+    figures["service first result, sent at start during the warm-up (s)"] = round(service["during_warm_up"], 2)
+    figures["service warm-up, every schematron (s)"] = round(service["warm_up"], 1)
+    figures["service first result once ready, first document of its volet (s, target < 1)"] = round(
+        service["after_ready"], 2
+    )
+    figures["service second result, same document (s)"] = round(service["after_ready_again"], 2)
+    warm = _warm_throughput()
+    figures.update(warm)
+    floor = warm["xsd_only_docs_per_second (88 examples)"]
+    figures["ratio warm full validation / XSD-only floor"] = round(
+        warm["warm_docs_per_second (XSD+header+6 schematrons)"] / floor, 4
+    )
+    figures["warm full validation docs/s per core (target >= 20, goal 100)"] = warm[
+        "warm_docs_per_second (XSD+header+6 schematrons)"
+    ]
     return figures
 
 

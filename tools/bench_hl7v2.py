@@ -1,8 +1,14 @@
-"""HL7 v2 figures for `make bench`: parse+validate throughput on the ANS PAM FR ADT samples, and MLLP round trips
-(send ADT, receive ACK) per second on loopback, one connection reused and one connection per message."""
+"""HL7 v2 figures for `make bench`: parse+validate throughput on the ANS PAM FR ADT samples beside the ER7 split
+floor (segments and fields split with str.split, measured in the same run), the first result of a new process
+(cold), peak memory, and MLLP round trips (send ADT, receive ACK) per second on loopback, one connection reused
+and one connection per message."""
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +34,26 @@ def _rate(action, duration: float = DURATION) -> tuple[float, int]:
     return count / elapsed, count
 
 
+_COLD = r"""
+import sys, time
+started = time.perf_counter()
+from pathlib import Path
+from conformance.validation.hl7v2 import validate_message
+validate_message(Path(sys.argv[1]).read_bytes(), check_cda=False)
+print(time.perf_counter() - started)
+"""
+
+
+def _cold_first_result() -> float:
+    folder = settings.hl7v2_samples_dir() / "Vague 2" / "Consentement_DMP_PAMFR"
+    sample = sorted(Path(folder).glob("*.er7"))[0]
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", _COLD, str(sample)], capture_output=True, timeout=300, check=True, env=os.environ
+    )
+    return time.perf_counter() - started
+
+
 def run() -> dict[str, object]:
     samples = _adt_samples()
     if not samples:
@@ -44,11 +70,25 @@ def run() -> dict[str, object]:
             validate_message(sample, check_cda=False)
         return len(samples)
 
+    def split_all() -> int:
+        for text in texts:
+            for segment in text.replace("\n", "\r").split("\r"):
+                segment.split("|")
+        return len(texts)
+
     figures: dict[str, object] = {"adt_samples": len(samples)}
+    floor, _ = _rate(split_all)
+    figures["ER7 split floor (messages/s)"] = round(floor, 1)
     rate, _ = _rate(parse_all)
     figures["er7_parse_messages_per_second"] = round(rate, 1)
-    rate, _ = _rate(validate_all)
+    started = time.process_time()
+    rate, count = _rate(validate_all)
+    cpu_rate = count / max(time.process_time() - started, 1e-9)
     figures["adt_parse_validate_messages_per_second"] = round(rate, 1)
+    figures["adt parse+validate per CPU second, one core (target 2000)"] = round(cpu_rate, 1)
+    figures["ratio parse+validate / ER7 split floor"] = round(rate / floor, 4)
+    figures["cold: new process to first result (s)"] = round(_cold_first_result(), 2)
+    figures["peak memory, this process (MiB)"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
     with ThreadedMllpServer(lambda message: make_ack(message)) as server:
         batch = texts * 20
