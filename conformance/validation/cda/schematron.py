@@ -37,7 +37,7 @@ SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 HOPEN_NS = "urn:hopen-conformance:schematron"
-COMPILER_VERSION = "hopen-sch-9"  # bump when the generated XSLT changes shape
+COMPILER_VERSION = "hopen-sch-10"  # bump when the generated XSLT changes shape
 SINGLE_WALK_MIN_PATTERNS = 8
 STRATEGIES = ("candidates", "walk")  # see candidates.py; "walk" visits every node for every pattern
 
@@ -45,6 +45,7 @@ _S = f"{{{SCH_NS}}}"
 _X = f"{{{XSL_NS}}}"
 _DOC_CALL = re.compile(r"""\b(doc|document|doc-available)\(\s*(['"])([^'"]+)\2\s*\)""")
 _EMPTY_VALUE_SET = "<empty-value-set/>\n"
+_QNAME = r"(?:[A-Za-z_][\w.\-]*:)?[A-Za-z_][\w.\-]*"
 _DOC_FUNCTION = re.compile(r"(?<![\w:.\-])(doc-available|doc|document)\(")
 RULE_ATTRIBUTE = f"{{{HOPEN_NS}}}rule"
 PRUNE_MIN_CHECKS = 200  # below this, compiling the whole schematron costs no more than pruning it
@@ -343,6 +344,7 @@ class _Generator:
         self.share = share
         self.shared: dict[str, str] = {}  # abstract rule id -> named template holding its checks
         self._cut = False
+        self.text_keys: dict[str, str] = {}  # element name -> xsl:key on its text, for value-set lookups
         self.globals: set[str] = set()
         self.sheet: etree._Element | None = None
         self.main = main
@@ -355,7 +357,8 @@ class _Generator:
 
     def xpath(self, text: str) -> str:
         text = _xpath_literals(text, self.main.parent, self.notes, self.empty_uri)
-        return _DOC_FUNCTION.sub(lambda m: f"hopen:{m.group(1) if m.group(1) == 'doc-available' else 'doc'}(", text)
+        text = _DOC_FUNCTION.sub(lambda m: f"hopen:{m.group(1) if m.group(1) == 'doc-available' else 'doc'}(", text)
+        return _keyed_text_lookups(text, self.text_keys) if self.strategy != "walk" else text
 
     def active_patterns(self) -> tuple[list[etree._Element], list[etree._Element]]:
         patterns = [p for p in self.schema.iter(_S + "pattern") if p.get("abstract") != "true"]
@@ -440,6 +443,8 @@ class _Generator:
                 etree.SubElement(walk, _X + "apply-templates", select=".", mode=f"M{index}")
         for index, pattern in enumerate(active):
             self._pattern(sheet, pattern, index, recurse=selections[index] is None and not single_walk)
+        for name, key in self.text_keys.items():
+            sheet.insert(1, etree.Element(_X + "key", name=key, match=name, use="text()"))
         return etree.tostring(sheet, encoding="unicode")
 
     def _selections(self, active: list[etree._Element], namespaces: dict[str, str]) -> list[str | None]:
@@ -695,6 +700,56 @@ def _document_pool_functions(sheet: etree._Element) -> None:
         available, _X + "variable", name="abs", select="string(resolve-uri(string($uri), static-base-uri()))"
     )
     etree.SubElement(available, _X + "sequence", select=f"map:contains(${POOL_PARAMETER}, $abs) or doc-available($abs)")
+
+
+_TEXT_LOOKUP = re.compile(rf"\s*//\s*(?P<name>{_QNAME})\s*\[\s*text\(\)\s*=\s*")
+
+
+def _keyed_text_lookups(text: str, keys: dict[str, str]) -> str:
+    """`hopen:doc(U)//N[text() = V]` (a code looked up in a terminology of several MB, once per code of the
+    document) becomes a key lookup: `(for $d in hopen:doc(U) return key(K, V, $d))`, K an `xsl:key` on
+    the text of N elements. The same nodes in the same order; the terminology is indexed once per run
+    instead of scanned once per code."""
+    out: list[str] = []
+    position = 0
+    while (start := text.find("hopen:doc(", position)) >= 0:
+        argument_end = _closing(text, start + len("hopen:doc"))
+        lookup = _TEXT_LOOKUP.match(text, argument_end + 1) if argument_end > 0 else None
+        value_end = _closing(text, lookup.end() - 1, "[", "]", from_inside=True) if lookup else -1
+        if lookup is None or value_end < 0:
+            out.append(text[position : start + len("hopen:doc(")])
+            position = start + len("hopen:doc(")
+            continue
+        value = text[lookup.end() : value_end].strip()
+        key = keys.setdefault(lookup["name"], f"hopen-text-{len(keys)}")
+        argument = text[start + len("hopen:doc(") : argument_end]
+        out.append(text[position:start])
+        out.append(f"(for $hopen_d in hopen:doc({argument}) return key('{key}', {value}, $hopen_d))")
+        position = value_end + 1
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _closing(text: str, opening: int, open_char: str = "(", close_char: str = ")", *, from_inside: bool = False) -> int:
+    """Index of the bracket closing the one at `opening` (or, `from_inside`, the one already open there),
+    outside string literals; -1 when unbalanced or when the value holds another bracket of that kind."""
+    depth = 1 if from_inside else 0
+    quote = ""
+    for index in range(opening + (1 if from_inside else 0), len(text)):
+        char = text[index]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == open_char:
+            if from_inside:
+                return -1
+            depth += 1
+        elif char == close_char:
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
 
 
 def _may_match_attribute(context: str) -> bool:
