@@ -107,20 +107,25 @@ class CompiledSchematron:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     pool: dict[str, Any] = field(default_factory=dict)  # absolute URI -> parsed document (see hopen:doc)
+    pending: set[str] = field(default_factory=set)  # loaded by doc() in a run, pooled before the next run
 
     def run(self, document: Any) -> SchematronRun:
         """Apply to a document parsed by `parse_for_saxon` and return what the SVRL says."""
         with self.lock:
+            self._grow_pool()  # only when a second document comes: a one-document process never pays it
             output = self.executable.transform_to_string(xdm_node=document)
-            self._grow_pool()
+            self._note_loaded()
         return parse_svrl(output or "", self.checks)
 
-    def _grow_pool(self) -> None:
+    def _note_loaded(self) -> None:
         messages = self.executable.get_xsl_messages()
         self.executable.clear_xsl_messages()
-        if messages is None:
-            return
-        loaded = set(re.findall(re.escape(POOL_MESSAGE) + r"(file:[^\s<]+)", str(messages))) - set(self.pool)
+        if messages is not None:
+            found = re.findall(re.escape(POOL_MESSAGE) + r"(file:[^\s<]+)", str(messages))
+            self.pending.update(uri for uri in found if uri not in self.pool)
+
+    def _grow_pool(self) -> None:
+        loaded, self.pending = self.pending, set()
         added = False
         for uri in sorted(loaded):
             if len(self.pool) >= POOL_MAX_DOCUMENTS:
