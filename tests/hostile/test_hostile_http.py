@@ -8,6 +8,10 @@ response; the project's FHIR validator is what names them, as the suites do.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 from hardening_support import SHORT_TIMEOUTS, RawServer, read_request_head
 
@@ -114,6 +118,60 @@ def test_huge_body_is_refused_and_recorded(hostile) -> None:
     assert record.response is not None and record.response.status == 200 and record.response.truncated
     assert len(record.response.body) <= 2 * 1024 * 1024
     still_works(hostile, sink)
+
+
+GZIP_BOMB_CHILD = """
+import json, sys, tempfile, threading, zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from conformance.evidence.recorder import EvidenceRecorder
+from conformance.transport.http import FhirClient, ResponseTooLarge
+
+packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip: 64 MB of JSON in about 64 KB
+blob = b"".join(packer.compress(b'{"resourceType":"Patient","x":"' + b"0" * (16 << 20)) for _ in range(4))
+blob += packer.flush()
+
+class Bomb(BaseHTTPRequestHandler):
+    def log_message(self, *args): pass
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(blob)))
+        self.end_headers()
+        self.wfile.write(blob)
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Bomb)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+with tempfile.TemporaryDirectory() as folder:
+    recorder = EvidenceRecorder(Path(folder), secrets=["secret-value"], pseudonymize=True)
+    recorder.begin_test("hostile/gzip")
+    client = FhirClient(f"http://127.0.0.1:{server.server_address[1]}/fhir", sink=recorder)
+    try:
+        client.read("Patient", "1")
+        kind = "read"
+    except ResponseTooLarge as exc:
+        kind = exc.kind
+    recorder.end_test()
+    kept = max(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+server.shutdown()
+peak = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) * 1024
+print(json.dumps({"kind": kind, "largest evidence file": kept, "peak": peak}))
+"""
+
+
+@pytest.mark.timeout(300)
+def test_gzip_bomb_is_cut_at_the_size_limit_in_bounded_memory() -> None:
+    """SHALL: a gzip body inflating to 64 MB is cut at the 50 MB default limit while it inflates, recorded
+    (redacted, pseudonymised) and refused, with the harness's peak memory under 1 GiB."""
+    done = subprocess.run(
+        [sys.executable, "-c", GZIP_BOMB_CHILD], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["kind"] == "too-large"
+    assert figures["largest evidence file"] <= 50 * 1024 * 1024 + 64 * 1024
+    assert figures["peak"] < 1024**3
 
 
 def test_invalid_certificate_is_refused_by_default(hostile) -> None:

@@ -161,8 +161,18 @@ def _oauth_client(system: Recording, token_server: Recording) -> FhirClient:
         ({"access_token": TOKEN, "expires_in": -5}, "invalid expires_in"),
         ({"access_token": TOKEN, "expires_in": "soon"}, "invalid expires_in"),
         ({"access_token": TOKEN, "pad": "p" * MAX_TOKEN_RESPONSE_BYTES}, f"larger than {MAX_TOKEN_RESPONSE_BYTES}"),
+        ({"access_token": "t" * 6_000_000, "expires_in": 300}, f"larger than {MAX_TOKEN_RESPONSE_BYTES}"),
     ],
-    ids=["too-long", "crlf", "non-latin1", "expires-401-digits", "expires-negative", "expires-text", "huge-answer"],
+    ids=[
+        "too-long",
+        "crlf",
+        "non-latin1",
+        "expires-401-digits",
+        "expires-negative",
+        "expires-text",
+        "huge-answer",
+        "6-mb-token",
+    ],
 )
 def test_unusable_token_answer_is_refused_naming_the_token_endpoint(answer: dict, named: str) -> None:
     with (

@@ -4,7 +4,10 @@ messages off as the system's (real sockets on loopback, real MLLP server)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
+import subprocess
+import sys
 import time
 import tomllib
 from types import SimpleNamespace
@@ -163,3 +166,45 @@ def test_listener_configuration_keys_are_read_and_checked() -> None:
     assert (listener.max_connection_bytes, listener.max_total_bytes) == (1000, 5000)
     with pytest.raises(Exception, match="allowed_peers"):
         load_config_text("[mllp.listener]\nallowed_peers = ['not an address']\n")
+
+
+FRAMES_CHILD = """
+import json
+from types import SimpleNamespace
+from conformance.campaign.listener import Listener
+from conformance.config import parse_config
+from conformance.transport import mllp
+from conformance.transport.limits import ListenerExhausted
+
+config = parse_config({"mllp": {"max_frame_bytes": 10 * 1024 * 1024,
+                                "listener": {"port": 0, "max_total_bytes": 64 * 1024 * 1024, "wait_seconds": 0.5}}})
+listener = Listener(SimpleNamespace(config=config, lang="en")).start()
+frame = ("MSH|^~\\\\&|A|B|C|D|20260101||ADT^A01^ADT_A01|1|P|2.5\\rNTE|1||" + "x" * 9_500_000 + "\\r").encode()
+acknowledged = 0
+for _ in range(12):  # 114 MB, each frame under max_frame_bytes
+    try:
+        mllp.send_and_receive("127.0.0.1", listener.port, frame, timeout=30)
+        acknowledged += 1
+    except mllp.MllpError:
+        pass
+try:
+    listener.wait_for(timeout=0.2, quiet=0.0)
+    verdict = "judged"
+except ListenerExhausted as exc:
+    verdict = exc.en
+listener.stop()
+peak = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) * 1024
+print(json.dumps({"acknowledged": acknowledged, "verdict": verdict, "peak": peak}))
+"""
+
+
+@pytest.mark.timeout(300)
+def test_frames_of_9_5_mb_stay_within_the_total_budget_and_bounded_memory() -> None:
+    """SHALL: frames each under max_frame_bytes cannot push the harness past its total budget: past it the
+    listener is exhausted (inconclusive), and the process's peak memory stays under 1 GiB."""
+    done = subprocess.run([sys.executable, "-c", FRAMES_CHILD], capture_output=True, text=True, timeout=280)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["acknowledged"] <= 7  # 64 MB / 9.5 MB
+    assert "inconclusive" in figures["verdict"] and "total budget" in figures["verdict"]
+    assert figures["peak"] < 1024**3
