@@ -192,6 +192,7 @@ class PatientData:
     qualified: bool = True  # identity status VALI: only then may the INS travel
     ipp: str | None = None  # the facility's patient identifier (to find an unqualified identity)
     ipp_system: str | None = None
+    birth_place: str = ""  # INSEE code of the birth place (PID-11); default: the one the INS encodes
 
 
 @dataclass(slots=True)
@@ -1032,7 +1033,21 @@ class _Reader:
 
     def patient(self, value: Any, w: str) -> PatientData:
         t = self.table(
-            value, w, {"ins", "oid", "family", "given", "birth_date", "gender", "id", "qualified", "ipp", "ipp_system"}
+            value,
+            w,
+            {
+                "ins",
+                "oid",
+                "family",
+                "given",
+                "birth_date",
+                "gender",
+                "id",
+                "qualified",
+                "ipp",
+                "ipp_system",
+                "birth_place",
+            },
         )
         ins = self.string(t, w, "ins") or ""
         qualified = self.boolean(t, w, "qualified", True)
@@ -1054,4 +1069,5 @@ class _Reader:
             qualified=qualified,
             ipp=self.string(t, w, "ipp"),
             ipp_system=self.string(t, w, "ipp_system"),
+            birth_place=self.string(t, w, "birth_place", "") or "",
         )

@@ -44,7 +44,6 @@ def test_receiver_rejects_defective_messages_with_err(ref, name: str) -> None:
 
 def test_receiver_drops_an_ins_without_vali_with_a_warning(ref) -> None:
     factory = PamMessageFactory(ref.test_data, frozenset({"ins-unqualified"}))
-    factory.patient = ref.test_data.unqualified_patient
     ack = mllp.send_and_receive(*ref.mllp_receiver, factory.a28(), timeout=10)
     assert parse_ack(ack)[0] == "AA"
     assert any("|W|" in e and "PID^1^32" in e for e in _segments(ack, "ERR"))

@@ -12,6 +12,7 @@ import pytest
 from conformance.campaign.hl7v2 import OK_CODES, field, segments
 from conformance.sdk import expect, expect_valid, resource
 from conformance.suites.documents_hl7v2.rules import OBX_BASE64, OBX_ENCODING
+from conformance.validation.hl7v2.build import CdaDocument
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +25,11 @@ def enabled(config, lang):
         )
 
 
-def _cda(test_data) -> bytes:
+def _document(test_data) -> CdaDocument:
     from conformance import settings
 
     path = test_data.cda_document or settings.cda_pack_dir() / "ExemplesCDA" / "LDL-EES_2022.01.xml"
-    return path.read_bytes()
+    return CdaDocument(path.read_bytes(), f"DOC{uuid.uuid4().hex[:10]}")
 
 
 @pytest.mark.requirement("cisis.hl7v2.accepted")
@@ -36,7 +37,7 @@ def _cda(test_data) -> bytes:
 @pytest.mark.title_en("A CDA document sent by MDM^T02 is accepted")
 def test_mdm_t02_accepted(enabled, mllp_client, hl7v2, qualified_patients, test_data):
     """Un document CDA envoyé par MDM^T02 est accepté"""
-    message = hl7v2.factory(qualified_patients[0]).mdm_t02(_cda(test_data), f"DOC{uuid.uuid4().hex[:10]}")
+    message = hl7v2.factory(qualified_patients[0]).mdm_t02(_document(test_data))
     outcome = hl7v2.check_ack(message, mllp_client.send(message), OK_CODES)
     outcome.subject = "ACK MDM^T02"
     expect_valid(outcome)
@@ -47,7 +48,7 @@ def test_mdm_t02_accepted(enabled, mllp_client, hl7v2, qualified_patients, test_
 @pytest.mark.title_en("A CDA document sent by ORU^R01 is accepted")
 def test_oru_r01_accepted(enabled, mllp_client, hl7v2, qualified_patients, test_data):
     """Un document CDA envoyé par ORU^R01 est accepté"""
-    message = hl7v2.factory(qualified_patients[0]).oru_r01(_cda(test_data), f"DOC{uuid.uuid4().hex[:10]}")
+    message = hl7v2.factory(qualified_patients[0]).oru_r01(_document(test_data))
     outcome = hl7v2.check_ack(message, mllp_client.send(message), OK_CODES)
     outcome.subject = "ACK ORU^R01"
     expect_valid(outcome)

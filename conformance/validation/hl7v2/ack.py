@@ -36,8 +36,6 @@ _ERROR_CODES = {
     # the reference receiver's reasons (conformance.reference.pam)
     "pam-receiver-segment": ("100", "Segment sequence error"),
     "pam-receiver-required": ("101", "Required field missing"),
-    "pam-receiver-datatype": ("102", "Data type error"),
-    "pam-receiver-value": ("103", "Table value not found"),
     "pam-receiver-message-type": ("200", "Unsupported message type"),
     "pam-receiver-event": ("201", "Unsupported event code"),
     "pam-receiver-processing-id": ("202", "Unsupported processing id"),
