@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.identifiers import INS_TEST_NIR_OID, bare_oid
+from conformance.identifiers import INS_TEST_NIR_OID, bare_oid, urn
 from conformance.suites import suite_names
 
 SUITES = suite_names()
@@ -182,8 +182,11 @@ class Hl7v2Config:
 
 @dataclass(slots=True)
 class PatientData:
-    ins: str  # NIR/NIA (15 characters)
-    oid: str = INS_TEST_NIR_OID
+    """A test patient: one model for the campaign's configuration ([[test_data.patients]]) and the reference
+    endpoints' seeded identities."""
+
+    ins: str  # NIR/NIA (15 characters); '' when the campaign does not know it (identity not qualified)
+    oid: str = INS_TEST_NIR_OID  # bare OID of the INS authority
     family: str = ""
     given: str = ""
     birth_date: str = ""  # YYYY-MM-DD
@@ -193,6 +196,17 @@ class PatientData:
     ipp: str | None = None  # the facility's patient identifier (to find an unqualified identity)
     ipp_system: str | None = None
     birth_place: str = ""  # INSEE code of the birth place (PID-11); default: the one the INS encodes
+    birth_city: str = ""
+
+    @property
+    def ins_system(self) -> str:
+        """The FHIR Identifier.system of the INS (`urn:oid:` + OID)."""
+        return urn(self.oid)
+
+    @property
+    def ins_token(self) -> str:
+        """`system|value` of the INS for a FHIR token search; '' without an INS."""
+        return f"{self.ins_system}|{self.ins}" if self.ins else ""
 
 
 @dataclass(slots=True)
@@ -1047,6 +1061,7 @@ class _Reader:
                 "ipp",
                 "ipp_system",
                 "birth_place",
+                "birth_city",
             },
         )
         ins = self.string(t, w, "ins") or ""
@@ -1070,4 +1085,5 @@ class _Reader:
             ipp=self.string(t, w, "ipp"),
             ipp_system=self.string(t, w, "ipp_system"),
             birth_place=self.string(t, w, "birth_place", "") or "",
+            birth_city=self.string(t, w, "birth_city", "") or "",
         )

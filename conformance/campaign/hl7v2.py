@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from conformance.config import PatientData
 from conformance.findings import Finding, Outcome
 from conformance.validation.hl7v2 import ack as acknowledgements
 from conformance.validation.hl7v2 import er7
-from conformance.validation.hl7v2.build import DocumentSender, PamContext, PamMessageFactory, PamPatient
+from conformance.validation.hl7v2.build import DocumentSender, PamContext, PamMessageFactory
 
 OK_CODES = frozenset({"AA", "CA"})
 REJECT_CODES = frozenset({"AE", "AR", "CE", "CR"})
@@ -23,17 +24,7 @@ def stay_factory(ctx: PamContext, patient: PatientData, sender: DocumentSender |
     """Messages about a new stay of `patient`: a fresh IPP, account and visit number each time, so that one
     test's messages never collide with another's at the system under test."""
     suffix = f"{next(_stays):04d}"
-    identity = PamPatient(
-        ipp=f"HC{patient.ins[-6:]}{suffix}",
-        family=patient.family,
-        given=patient.given,
-        birth_date=patient.birth_date,
-        gender=patient.gender,
-        qualified=patient.qualified,
-        ins=patient.ins,
-        ins_oid=patient.oid,
-        birth_place=patient.birth_place,
-    )
+    identity = replace(patient, ipp=f"HC{patient.ins[-6:]}{suffix}")
     return PamMessageFactory(
         ctx, identity, account=f"NDA{patient.ins[-5:]}{suffix}", visit=f"VN{patient.ins[-5:]}{suffix}", sender=sender
     )

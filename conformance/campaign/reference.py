@@ -8,35 +8,21 @@ harness's listener as soon as the listener is up.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
-from conformance.config import ListenerConfig, PatientData, RunConfig, TestData
-
-TEST_OID_PREFIX = "urn:oid:"
+from conformance.config import ListenerConfig, RunConfig, TestData
 
 
 def reference_test_data(ref: Any) -> TestData:
+    """What the campaign knows of the reference's seeded data: its patients (the INS of a qualified identity
+    only), practitioner and organization, and the patient that has documents."""
     data = ref.test_data
-    patients = []
-    for p in data.patients:
-        patients.append(
-            PatientData(
-                ins=p.ins_value if p.qualified else "",
-                oid=(p.ins_system or "urn:oid:1.2.250.1.213.1.4.10").removeprefix(TEST_OID_PREFIX),
-                family=p.family,
-                given=p.given,
-                birth_date=p.birth_date,
-                gender=p.gender,
-                id=p.id,
-                qualified=p.qualified,
-                ipp=p.ipp_value,
-                ipp_system=p.ipp_system,
-            )
-        )
+    patients = [p if p.qualified else replace(p, ins="") for p in data.patients]
     document_patient = None
     if data.documents:
         owner = next((p for p in data.patients if p.id == data.documents[0].patient_id), None)
-        document_patient = owner.ins_value if owner and owner.qualified else None
+        document_patient = owner.ins if owner and owner.qualified else None
     return TestData(
         patients=patients,
         practitioners=[data.practitioner_rpps],

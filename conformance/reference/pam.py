@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from conformance.config import PatientData
 from conformance.findings import Finding, Outcome, Severity, finding
-from conformance.identifiers import INS_C_OID, PAM_VERSION, bare_oid
-from conformance.reference.test_data import TestData, TestPatient
+from conformance.identifiers import INS_C_OID, PAM_VERSION
+from conformance.reference.test_data import TestData
 from conformance.validation.hl7v2 import build as pam
 from conformance.validation.hl7v2 import validate_message
 from conformance.validation.hl7v2.ack import make_ack
@@ -158,33 +159,6 @@ FACILITY = "HOPEN-TEST"
 FINESS = "000897406"
 
 
-def pam_patient(data: TestData, patient: TestPatient) -> pam.PamPatient:
-    """A test patient as the messages carry it (birth place from its FHIR resource)."""
-    code, city = _birth_place(data, patient)
-    return pam.PamPatient(
-        ipp=patient.ipp_value,
-        family=patient.family,
-        given=patient.given,
-        birth_date=patient.birth_date,
-        gender=patient.gender,
-        qualified=patient.qualified,
-        ins=patient.ins_value,
-        ins_oid=bare_oid(patient.ins_system),
-        birth_place=code,
-        birth_city=city,
-    )
-
-
-def _birth_place(data: TestData, patient: TestPatient) -> tuple[str, str]:
-    resource = data.resources.get(f"Patient/{patient.id}", {})
-    for ext in resource.get("extension", []):
-        if ext.get("url", "").endswith("patient-birthPlace"):
-            address = ext.get("valueAddress", {})
-            code = next((e["valueCoding"]["code"] for e in address.get("extension", []) if "valueCoding" in e), "")
-            return code, address.get("city", "")
-    return "", ""
-
-
 class PamMessageFactory(pam.PamMessageFactory):
     """The reference sender's messages, for one test patient, with seeded faults applied where they act."""
 
@@ -207,7 +181,7 @@ class PamMessageFactory(pam.PamMessageFactory):
         )
         super().__init__(
             pam.PamContext(sending_app, facility, "RECEPTEUR", facility, FINESS, control_prefix="REF"),
-            pam_patient(test_data, patient),
+            patient,
             account="24000006",
             visit="000897406",
             sender=sender,
@@ -216,11 +190,11 @@ class PamMessageFactory(pam.PamMessageFactory):
             self.version = "2.5"
 
     # -- where the faults act
-    def ins_cx(self, patient: pam.PamPatient) -> str:
+    def ins_cx(self, patient: PatientData) -> str:
         if not patient.ins or not (patient.qualified or "ins-unqualified" in self.faults):
             return ""
-        oid = INS_C_OID if "ins-wrong-oid" in self.faults else patient.ins_oid
-        return super().ins_cx(replace(patient, ins_oid=oid, qualified=True))
+        oid = INS_C_OID if "ins-wrong-oid" in self.faults else patient.oid
+        return super().ins_cx(replace(patient, oid=oid, qualified=True))
 
     def movement_segments(self, movement_id: str, **zbe: str) -> list[str]:
         return [] if "zbe-missing" in self.faults else super().movement_segments(movement_id, **zbe)

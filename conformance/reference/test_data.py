@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import settings
+from conformance.config import PatientData
 from conformance.identifiers import (
     FINESS_SYSTEM,
     FR_CORE,
@@ -56,24 +57,6 @@ class TestDataError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class TestPatient:
-    id: str
-    family: str
-    given: str
-    birth_date: str
-    gender: str
-    ipp_system: str
-    ipp_value: str
-    qualified: bool  # identity status VALI: only then does the INS travel
-    ins_system: str = ""
-    ins_value: str = ""
-
-    @property
-    def ins_token(self) -> str:
-        return f"{self.ins_system}|{self.ins_value}" if self.ins_value else ""
-
-
-@dataclass(frozen=True)
 class TestDocument:
     document_reference_id: str
     binary_id: str
@@ -92,7 +75,7 @@ class TestDocument:
 class TestData:
     """What the reference server holds at start-up, named for the campaign configuration."""
 
-    patients: list[TestPatient]
+    patients: list[PatientData]
     practitioner_id: str
     practitioner_rpps: str
     practitioner_idnps: str
@@ -105,11 +88,11 @@ class TestData:
     cda_bytes: bytes = field(repr=False, default=b"")
 
     @property
-    def qualified_patient(self) -> TestPatient:
+    def qualified_patient(self) -> PatientData:
         return next(p for p in self.patients if p.qualified)
 
     @property
-    def unqualified_patient(self) -> TestPatient:
+    def unqualified_patient(self) -> PatientData:
         return next(p for p in self.patients if not p.qualified)
 
     def to_dict(self) -> dict[str, Any]:
@@ -226,11 +209,11 @@ def _birth_place(insee_code: str, city: str) -> dict:
     }
 
 
-def build_patient(p: TestPatient, *, birth_list_given: str, insee_code: str, birth_city: str) -> dict:
+def build_patient(p: PatientData, *, birth_list_given: str) -> dict:
     """A FR Core PatientINS when qualified (INS + VALI), a FR Core Patient with status PROV otherwise."""
-    identifiers = [_ipp_identifier(p.ipp_value)]
-    if p.qualified and p.ins_value:
-        identifiers.insert(0, _ins_identifier(p.ins_system, p.ins_value))
+    identifiers = [_ipp_identifier(p.ipp or "")]
+    if p.qualified and p.ins:
+        identifiers.insert(0, _ins_identifier(p.ins_system, p.ins))
     name: dict[str, Any] = {
         "extension": [{"url": FR_CORE + "fr-core-patient-birth-list-given-name", "valueString": birth_list_given}],
         "use": "official",
@@ -242,7 +225,7 @@ def build_patient(p: TestPatient, *, birth_list_given: str, insee_code: str, bir
         "id": p.id,
         "meta": {"profile": [PROFILE_PATIENT_INS if p.qualified else PROFILE_PATIENT]},
         "extension": [
-            _birth_place(insee_code, birth_city),
+            _birth_place(p.birth_place, p.birth_city),
             _identity_reliability("VALI" if p.qualified else "PROV", "CN" if p.qualified else None),
         ],
         "identifier": identifiers,
@@ -256,51 +239,57 @@ def build_patient(p: TestPatient, *, birth_list_given: str, insee_code: str, bir
 PATIENTS = (
     # The patient of the CI-SIS example CDA LDL-EES_2022.01.xml (recordTarget), INS-NIR test OID.
     (
-        TestPatient(
+        PatientData(
             id="pat-trois",
             family="PAT-TROIS",
             given="DOMINIQUE",
             birth_date="1979-03-28",
             gender="female",
             ipp_system=IPP_SYSTEM,
-            ipp_value="1234567890121",
+            ipp="1234567890121",
+            birth_place="51215",
+            birth_city="DOMPREMY",
             qualified=True,
-            ins_system=INS_NIR_TEST_OID,
-            ins_value="279035121518989",
+            oid=INS_TEST_NIR_OID,
+            ins="279035121518989",
         ),
-        {"birth_list_given": "DOMINIQUE MARIE-LOUISE", "insee_code": "51215", "birth_city": "DOMPREMY"},
+        {"birth_list_given": "DOMINIQUE MARIE-LOUISE"},
     ),
     # A second qualified identity carrying the production INS-NIR OID (fictitious NIR, valid key).
     (
-        TestPatient(
+        PatientData(
             id="pat-durand",
             family="DURAND-TEST",
             given="PIERRE",
             birth_date="1985-07-14",
             gender="male",
             ipp_system=IPP_SYSTEM,
-            ipp_value="1234567890122",
+            ipp="1234567890122",
+            birth_place="75112",  # Paris 12e: the commune its NIR encodes
+            birth_city="PARIS",
             qualified=True,
-            ins_system=INS_NIR_SYSTEM,
-            ins_value="1850775123456" + nir_key("1850775123456"),
+            oid=INS_NIR_OID,
+            ins="1850775112456" + nir_key("1850775112456"),
         ),
-        {"birth_list_given": "PIERRE YVES", "insee_code": "75056", "birth_city": "PARIS"},
+        {"birth_list_given": "PIERRE YVES"},
     ),
     # An identity that is not qualified (PROV): its INS is known to nobody and must never be sent.
     (
-        TestPatient(
+        PatientData(
             id="pat-provisoire",
             family="PROVISOIRE-TEST",
             given="CAMILLE",
             birth_date="1991-06-02",
             gender="female",
             ipp_system=IPP_SYSTEM,
-            ipp_value="1234567890123",
+            ipp="1234567890123",
+            birth_place="99999",
+            birth_city="INCONNUE",
             qualified=False,
-            ins_system=INS_NIR_TEST_OID,
-            ins_value="2910699123045" + nir_key("2910699123045"),
+            oid=INS_TEST_NIR_OID,
+            ins="2910699123045" + nir_key("2910699123045"),
         ),
-        {"birth_list_given": "CAMILLE ANNE", "insee_code": "99999", "birth_city": "INCONNUE"},
+        {"birth_list_given": "CAMILLE ANNE"},
     ),
 )
 

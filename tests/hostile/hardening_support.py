@@ -49,11 +49,11 @@ def reference_patients(ref: Any) -> list[dict[str, Any]]:
             "gender": p.gender,
             "id": p.id,
             "qualified": p.qualified,
-            "ipp": p.ipp_value,
+            "ipp": p.ipp,
             "ipp_system": p.ipp_system,
         }
         if p.qualified:
-            entry["ins"] = p.ins_value
+            entry["ins"] = p.ins
             entry["oid"] = p.ins_system.removeprefix("urn:oid:")
         patients.append(entry)
     return patients

@@ -37,7 +37,7 @@ def _broken_rules(make_operator, mss_pki, data, faults=frozenset()):
     result = system.submit_document(operator.host, operator.port, mss_pki.ca_cert, TOKEN)
     assert result.ok, result
     (mail,) = operator.wait_for(1, timeout=5)
-    qualified = frozenset(p.ins_value for p in data.patients if p.qualified)
+    qualified = frozenset(p.ins for p in data.patients if p.qualified)
     context = MessageContext(
         expected_nil=NIL,
         starttls=mail.session.starttls,

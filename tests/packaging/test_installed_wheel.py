@@ -68,10 +68,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _a28() -> str:
-    from conformance.validation.hl7v2.build import PamContext, PamMessageFactory, PamPatient
+    from conformance.config import PatientData
+    from conformance.validation.hl7v2.build import PamContext, PamMessageFactory
 
-    patient = PamPatient("IPP1", "PAT-TROIS", "DOMINIQUE", "1979-03-28", "female", True, "279035121518989",
-                         "1.2.250.1.213.1.4.10", "51215", "DOMPREMY")  # fmt: skip
+    patient = PatientData("279035121518989", family="PAT-TROIS", given="DOMINIQUE", birth_date="1979-03-28",
+                          gender="female", ipp="IPP1", birth_city="DOMPREMY")  # fmt: skip
     context = PamContext("APP", "FAC", "SUT", "SUT", "000897406")
     return PamMessageFactory(context, patient, account="NDA1", visit="VN1").create_patient()
 

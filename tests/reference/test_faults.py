@@ -51,7 +51,7 @@ def ins_wrong_oid(ref: ReferenceEndpoints) -> bool:
 
 def ins_unqualified(ref: ReferenceEndpoints) -> bool:
     p = ref.test_data.unqualified_patient
-    found = http(f"{ref.fhir_base_url}/Patient?identifier={p.ins_system}|{p.ins_value}").json["total"]
+    found = http(f"{ref.fhir_base_url}/Patient?identifier={p.ins_system}|{p.ins}").json["total"]
     message = emitted(ref)[0]
     sent = bool(ins_of_pid(message)) and segment(message, "PID").field(32) == "PROV"
     assert (found == 1) == sent

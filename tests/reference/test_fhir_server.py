@@ -168,14 +168,14 @@ def test_patient_by_ins_with_the_test_and_the_production_oid(ref, base: str) -> 
     assert [e["resource"]["id"] for e in trois["entry"]] == ["pat-trois"]
     durand = ref.test_data.patients[1]
     assert durand.ins_system == INS_NIR
-    found = http(f"{base}/Patient?identifier={INS_NIR}|{durand.ins_value}").json
+    found = http(f"{base}/Patient?identifier={INS_NIR}|{durand.ins}").json
     assert [e["resource"]["id"] for e in found["entry"]] == ["pat-durand"]
     assert http(f"{base}/Patient?identifier={INS_NIR}|279035121518989").json["total"] == 0
 
 
 def test_unqualified_identity_does_not_carry_its_ins(ref, base: str) -> None:
     p = ref.test_data.unqualified_patient
-    assert http(f"{base}/Patient?identifier={p.ins_system}|{p.ins_value}").json["total"] == 0
+    assert http(f"{base}/Patient?identifier={p.ins_system}|{p.ins}").json["total"] == 0
     patient = http(f"{base}/Patient/{p.id}").json
     assert all(i["system"] != p.ins_system for i in patient["identifier"])
 

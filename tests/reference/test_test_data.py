@@ -39,7 +39,7 @@ def test_patients_are_declared_with_the_right_profiles_and_ins() -> None:
         )
         carried = {i["system"] for i in resource["identifier"]}
         assert (patient.ins_system in carried) == patient.qualified
-        assert patient.ins_value[-2:] == nir_key(patient.ins_value[:13])
+        assert patient.ins[-2:] == nir_key(patient.ins[:13])
     assert data.qualified_patient.ins_system == INS_NIR_TEST_OID
 
 

@@ -180,7 +180,7 @@ def patient_identity_forms(ref) -> list[bytes]:
         forms += [p["family"], p["given"], birth, birth.replace("-", ""), "/".join(reversed(birth.split("-")))]
         forms += [p.get("ins") or "", p["family"].title()]
     for p in ref.test_data.patients:
-        forms.append(p.ins_value)
+        forms.append(p.ins)
     return sorted({f.encode() for f in forms if f})
 
 

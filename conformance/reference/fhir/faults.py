@@ -161,7 +161,7 @@ class InsWrongOid(FhirFault):
 
 class InsUnqualified(FhirFault):
     def seed(self, resources: list[Resource], test_data: TestData) -> None:
-        unqualified = {p.id: p for p in test_data.patients if not p.qualified and p.ins_value}
+        unqualified = {p.id: p for p in test_data.patients if not p.qualified and p.ins}
         for patient in _of_type(resources, "Patient"):
             p = unqualified.get(patient["id"])
             if p is not None:
@@ -169,7 +169,7 @@ class InsUnqualified(FhirFault):
                     "use": "official",
                     "type": {"coding": [{"system": FR_CORE_V2_0203, "code": "INS-NIR-TEST"}]},
                     "system": p.ins_system,
-                    "value": p.ins_value,
+                    "value": p.ins,
                 }
                 patient["identifier"].insert(0, ins)
 

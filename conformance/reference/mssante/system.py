@@ -182,10 +182,10 @@ class ReferenceMssSystem:
 
             archives = [tamper_xdm_hash(archive)]
         if "mss-two-patients" in faults:
-            other = next(p for p in self.data.patients if p.qualified and p.ins_value != facts.ins)
+            other = next(p for p in self.data.patients if p.qualified and p.ins != facts.ins)
             second = retarget_cda(
                 cda,
-                ins=other.ins_value,
+                ins=other.ins,
                 oid=facts.ins_oid,
                 family=other.family,
                 given=other.given,
@@ -194,7 +194,7 @@ class ReferenceMssSystem:
             archives.append(build_xdm([second]))
         patient_address = f"{facts.ins}@patient.mssante.fr"
         if "mss-patient-address-ipp" in faults:
-            ipp = next(p for p in self.data.patients if p.ins_value == facts.ins).ipp_value
+            ipp = next(p for p in self.data.patients if p.ins == facts.ins).ipp
             patient_address = f"{ipp}@patient.mssante.fr"
         spec = MessageSpec(
             sender=SENDER,
@@ -291,7 +291,7 @@ class ReferenceMssSystem:
         (ins, oid), *_ = sorted(message.patients)
         if len(ins) != 15 or oid not in INS_OIDS:
             return "906" if "mss-receiver-generic-code" in faults else "905"
-        known = next((p for p in self.data.patients if p.qualified and p.ins_value == ins), None)
+        known = next((p for p in self.data.patients if p.qualified and p.ins == ins), None)
         if known is None:
             return None if "mss-receiver-accepts-unknown" in faults else "902"
         facts = _archive_cda_facts(message.xdm_archives[0].data)

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from conformance.config import PatientData
 from conformance.identifiers import (
     CISIS_CONFORMANCE,
     IDNPS_AUTHORITY,
@@ -51,22 +52,6 @@ def birth_place_of_ins(ins: str) -> str:
     """The INSEE code of the birth place a NIR or NIA encodes (characters 6-10: the commune, or 99 + the
     country for a birth abroad); '' when `ins` is not one."""
     return ins[5:10] if len(ins) == 15 and ins[:1] in "1278" else ""
-
-
-@dataclass(frozen=True, slots=True)
-class PamPatient:
-    """The identity the messages carry."""
-
-    ipp: str  # the facility's patient identifier (PID-3, type PI)
-    family: str
-    given: str
-    birth_date: str  # YYYY-MM-DD
-    gender: str  # FHIR code: male | female | other | unknown
-    qualified: bool  # PID-32 = VALI; only then does the INS travel
-    ins: str = ""
-    ins_oid: str = ""  # bare OID of the INS authority
-    birth_place: str = ""  # INSEE code of the birth place (PID-11 XAD-9)
-    birth_city: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +107,7 @@ class PamMessageFactory:
     def __init__(
         self,
         ctx: PamContext,
-        patient: PamPatient,
+        patient: PatientData,
         *,
         account: str,
         visit: str,
@@ -137,7 +122,7 @@ class PamMessageFactory:
 
     @property
     def ipp(self) -> str:
-        return self.patient.ipp
+        return self.patient.ipp or ""
 
     @property
     def authority(self) -> str:
@@ -176,16 +161,16 @@ class PamMessageFactory:
         now = hl7_now()
         return f"EVN||{now}||||{now}"
 
-    def ins_cx(self, patient: PamPatient) -> str:
+    def ins_cx(self, patient: PatientData) -> str:
         """The INS repetition of PID-3, '' when the INS must not travel (identity not qualified)."""
         if not (patient.qualified and patient.ins):
             return ""
-        oid = patient.ins_oid
+        oid = patient.oid
         return f"{patient.ins}^^^{INS_AUTHORITY_NAMES.get(oid, 'INS-C')}&{oid}&ISO^INS"
 
     def pid(self, *, with_account: bool = True, ipp: str = "") -> str:
         p = self.patient
-        ids = [f"{ipp or p.ipp}^^^{self.authority}^PI"]
+        ids = [f"{ipp or p.ipp or ''}^^^{self.authority}^PI"]
         ins = self.ins_cx(p)
         if ins:
             ids.append(ins)
