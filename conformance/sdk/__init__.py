@@ -20,6 +20,7 @@ from conformance.sdk.checks import (
 )
 from conformance.sdk.requirements import Catalogue, CatalogueError, Requirement, load_catalogue, requirement
 from conformance.sdk.rules import MAY, SHALL, SHOULD, Rule, RuleError, RuleSet, Strength, Text, all_rules, get_rule
+from conformance.sdk.suite_hooks import verifies
 
 __all__ = [
     "MAY",
@@ -48,4 +49,5 @@ __all__ = [
     "requirement",
     "resource",
     "verdict",
+    "verifies",
 ]

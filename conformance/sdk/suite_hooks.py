@@ -7,7 +7,8 @@ requirement a test names is resolved in the catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from typing import TypeVar
 
 import pytest
 
@@ -49,3 +50,22 @@ def result_requirement(requirement_id: str) -> ResultRequirement:
         version=entry.version,
         text_en=entry.statement_en,
     )
+
+
+_Test = TypeVar("_Test", bound=Callable[..., object])
+
+
+def verifies(requirement_id: str, *capabilities: str, title_en: str) -> Callable[[_Test], _Test]:
+    """A conformance test's markers in one line: the requirement it verifies, the capabilities it covers and
+    its English title (the French one is the docstring's first line).
+
+        @verifies("pam.ack.accepted", "movements.pam.receive", "movements.pam.ack", title_en="A01 accepted")
+    """
+
+    def mark(test: _Test) -> _Test:
+        for marker in (pytest.mark.requirement(requirement_id), pytest.mark.capability(*capabilities),
+                       pytest.mark.title_en(title_en)):  # fmt: skip
+            test = marker(test)
+        return test
+
+    return mark

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.sdk import Rule, expect, expect_valid, require, resource
+from conformance.sdk import Rule, expect, expect_valid, require, resource, verifies
 from conformance.sdk.fhir import (
     FINESS_SYSTEM,
     IDNPS_SYSTEM,
@@ -60,9 +60,7 @@ def _found_by(fhir_client, rtype: str, system: str, values: list[str], lang: str
     return found
 
 
-@pytest.mark.requirement("annuaire.practitioner.search-rpps")
-@pytest.mark.capability("directory.practitioner")
-@pytest.mark.title_en("Practitioner found by RPPS")
+@verifies("annuaire.practitioner.search-rpps", "directory.practitioner", title_en="Practitioner found by RPPS")
 def test_practitioner_by_rpps(fhir_client, test_data, lang):
     """Professionnel trouvé par son RPPS"""
     for rpps in _needs(test_data.practitioners, lang, "practitioners"):
@@ -71,9 +69,11 @@ def test_practitioner_by_rpps(fhir_client, test_data, lang):
             _expect_one(found, "Practitioner", RPPS_SYSTEM, rpps, PRACTITIONER_BY_RPPS)
 
 
-@pytest.mark.requirement("annuaire.practitioner.profile")
-@pytest.mark.capability("directory.practitioner")
-@pytest.mark.title_en("The practitioner conforms to the Annuaire profile")
+@verifies(
+    "annuaire.practitioner.profile",
+    "directory.practitioner",
+    title_en="The practitioner conforms to the Annuaire profile",
+)
 def test_practitioner_conforms(fhir_client, fhir_validator, test_data, evidence, lang):
     """Le professionnel est conforme au profil Annuaire"""
     rpps_values = _needs(test_data.practitioners, lang, "practitioners")
@@ -81,9 +81,7 @@ def test_practitioner_conforms(fhir_client, fhir_validator, test_data, evidence,
     _validate_each(found, fhir_validator, PROFILE_PRACTITIONER, evidence, lang)
 
 
-@pytest.mark.requirement("annuaire.practitioner.search-idnatps")
-@pytest.mark.capability("directory.practitioner")
-@pytest.mark.title_en("Practitioner found by idNatPs")
+@verifies("annuaire.practitioner.search-idnatps", "directory.practitioner", title_en="Practitioner found by idNatPs")
 def test_practitioner_by_idnatps(fhir_client, test_data, lang):
     """Professionnel trouvé par son idNatPs"""
     for rpps in _needs(test_data.practitioners, lang, "practitioners"):
@@ -108,9 +106,11 @@ def practitioner_roles(fhir_client, test_data, lang) -> tuple[str, list[dict]]:
     return reference, matches(bundle, "PractitionerRole")
 
 
-@pytest.mark.requirement("annuaire.practitionerrole.search")
-@pytest.mark.capability("directory.practitionerrole")
-@pytest.mark.title_en("The roles returned belong to the practitioner asked for")
+@verifies(
+    "annuaire.practitionerrole.search",
+    "directory.practitionerrole",
+    title_en="The roles returned belong to the practitioner asked for",
+)
 def test_practitioner_role_belongs(practitioner_roles):
     """Les situations d'exercice renvoyées sont celles du professionnel demandé"""
     practitioner, roles = practitioner_roles
@@ -122,9 +122,11 @@ def test_practitioner_role_belongs(practitioner_roles):
             expect(belongs, ROLE_FOREIGN, "PractitionerRole.practitioner", practitioner=practitioner, got=got)
 
 
-@pytest.mark.requirement("annuaire.practitionerrole.profile")
-@pytest.mark.capability("directory.practitionerrole")
-@pytest.mark.title_en("The practitioner's roles conform to the Annuaire profile")
+@verifies(
+    "annuaire.practitionerrole.profile",
+    "directory.practitionerrole",
+    title_en="The practitioner's roles conform to the Annuaire profile",
+)
 def test_practitioner_role(practitioner_roles, fhir_validator, evidence, lang):
     """Les situations d'exercice du professionnel sont conformes au profil Annuaire"""
     _, roles = practitioner_roles
@@ -133,9 +135,7 @@ def test_practitioner_role(practitioner_roles, fhir_validator, evidence, lang):
     _validate_each(roles, fhir_validator, PROFILE_PRACTITIONER_ROLE, evidence, lang)
 
 
-@pytest.mark.requirement("annuaire.organization.search-finess")
-@pytest.mark.capability("directory.organization")
-@pytest.mark.title_en("Organization found by FINESS")
+@verifies("annuaire.organization.search-finess", "directory.organization", title_en="Organization found by FINESS")
 def test_organization_by_finess(fhir_client, test_data, lang):
     """Structure trouvée par son FINESS"""
     for finess in _needs(test_data.organizations, lang, "organizations"):
@@ -144,9 +144,11 @@ def test_organization_by_finess(fhir_client, test_data, lang):
             _expect_one(found, "Organization", FINESS_SYSTEM, finess, ORGANIZATION_BY_FINESS)
 
 
-@pytest.mark.requirement("annuaire.organization.profile")
-@pytest.mark.capability("directory.organization")
-@pytest.mark.title_en("The organization conforms to the Annuaire profile")
+@verifies(
+    "annuaire.organization.profile",
+    "directory.organization",
+    title_en="The organization conforms to the Annuaire profile",
+)
 def test_organization_conforms(fhir_client, fhir_validator, test_data, evidence, lang):
     """La structure est conforme au profil Annuaire"""
     finess_values = _needs(test_data.organizations, lang, "organizations")

@@ -2,64 +2,60 @@
 
 from __future__ import annotations
 
-import pytest
-
-from conformance.sdk import expect_valid
+from conformance.sdk import expect_valid, verifies
 
 from .conftest import expect_category, submissions
 
 
-@pytest.mark.requirement("dmp.feed.metadata-required")
-@pytest.mark.capability("dmp.feed.metadata")
-@pytest.mark.title_en("The required XDS metadata are present")
+@verifies("dmp.feed.metadata-required", "dmp.feed.metadata", title_en="The required XDS metadata are present")
 def test_required(judgements, evidence, lang):
     """Les métadonnées XDS obligatoires sont présentes"""
     expect_category(submissions(judgements, lang), "required", evidence)
 
 
-@pytest.mark.requirement("dmp.feed.author-formats")
-@pytest.mark.capability("dmp.feed.metadata")
-@pytest.mark.title_en("authorPerson and authorInstitution have the DMP formats")
+@verifies(
+    "dmp.feed.author-formats", "dmp.feed.metadata", title_en="authorPerson and authorInstitution have the DMP formats"
+)
 def test_author_formats(judgements, evidence, lang):
     """authorPerson et authorInstitution ont les formats du DMP"""
     expect_category(submissions(judgements, lang), "author-formats", evidence)
 
 
-@pytest.mark.requirement("dmp.feed.patient-ins")
-@pytest.mark.capability("dmp.feed.metadata", "identity.ins.qualified")
-@pytest.mark.title_en("patientId is the patient's INS everywhere")
+@verifies(
+    "dmp.feed.patient-ins",
+    "dmp.feed.metadata",
+    "identity.ins.qualified",
+    title_en="patientId is the patient's INS everywhere",
+)
 def test_patient_ins(judgements, evidence, lang):
     """Le patientId est l'INS du patient partout"""
     expect_category(submissions(judgements, lang), "patient-ins", evidence)
 
 
-@pytest.mark.requirement("dmp.feed.value-sets")
-@pytest.mark.capability("dmp.feed.metadata")
-@pytest.mark.title_en("Coded metadata belong to the DMP value sets")
+@verifies("dmp.feed.value-sets", "dmp.feed.metadata", title_en="Coded metadata belong to the DMP value sets")
 def test_value_sets(judgements, evidence, lang):
     """Les métadonnées codées appartiennent aux jeux de valeurs du DMP"""
     expect_category(submissions(judgements, lang), "value-sets", evidence)
 
 
-@pytest.mark.requirement("dmp.feed.hash-size")
-@pytest.mark.capability("dmp.feed.metadata")
-@pytest.mark.title_en("hash and size describe the document sent")
+@verifies("dmp.feed.hash-size", "dmp.feed.metadata", title_en="hash and size describe the document sent")
 def test_hash_and_size(judgements, evidence, lang):
     """hash et size décrivent le document envoyé"""
     expect_category(submissions(judgements, lang), "hash-size", evidence)
 
 
-@pytest.mark.requirement("dmp.feed.matches-cda")
-@pytest.mark.capability("dmp.feed.metadata")
-@pytest.mark.title_en("The metadata match the CDA header")
+@verifies("dmp.feed.matches-cda", "dmp.feed.metadata", title_en="The metadata match the CDA header")
 def test_matches_cda(judgements, evidence, lang):
     """Les métadonnées correspondent à l'en-tête CDA"""
     expect_category(submissions(judgements, lang), "matches-cda", evidence)
 
 
-@pytest.mark.requirement("dmp.feed.cda")
-@pytest.mark.capability("documents.cda.content", "dmp.feed.metadata")
-@pytest.mark.title_en("The CDA documents sent to the DMP conform to the CI-SIS")
+@verifies(
+    "dmp.feed.cda",
+    "documents.cda.content",
+    "dmp.feed.metadata",
+    title_en="The CDA documents sent to the DMP conform to the CI-SIS",
+)
 def test_cda_conforms(judgements, evidence, lang):
     """Les documents CDA envoyés au DMP sont conformes au CI-SIS"""
     from conformance.campaign.validators import validate_cda

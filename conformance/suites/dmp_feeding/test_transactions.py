@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
+from conformance.sdk import verifies
 
 from .conftest import expect_category, skip_without
 
@@ -16,17 +16,13 @@ def _of(judgements, transaction: str, lang: str):
     )
 
 
-@pytest.mark.requirement("dmp.feed.stored-queries")
-@pytest.mark.capability("dmp.feed.consult")
-@pytest.mark.title_en("ITI-18 stored queries are well formed")
+@verifies("dmp.feed.stored-queries", "dmp.feed.consult", title_en="ITI-18 stored queries are well formed")
 def test_stored_queries(judgements, evidence, lang):
     """Les requêtes ITI-18 sont bien formées"""
     expect_category(_of(judgements, "ITI-18", lang), "query", evidence, sources=("soap",))
 
 
-@pytest.mark.requirement("dmp.feed.updates")
-@pytest.mark.capability("dmp.feed.update")
-@pytest.mark.title_en("ITI-57 updates are well formed")
+@verifies("dmp.feed.updates", "dmp.feed.update", title_en="ITI-57 updates are well formed")
 def test_updates(judgements, evidence, lang):
     """Les mises à jour ITI-57 sont bien formées"""
     expect_category(_of(judgements, "ITI-57", lang), "update", evidence, sources=("soap",))

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
-from conformance.sdk import expect, require
+from conformance.sdk import expect, require, verifies
 
 from .conftest import expect_category, skip_without
 from .rules import NO_CLIENT_CERTIFICATE, NOTHING_RECEIVED, TRANSPORT_FAILED
 
 
-@pytest.mark.requirement("dmp.feed.mutual-tls")
-@pytest.mark.capability("dmp.feed.transport")
-@pytest.mark.title_en("The document source sends over mutual TLS")
+@verifies("dmp.feed.mutual-tls", "dmp.feed.transport", title_en="The document source sends over mutual TLS")
 def test_mutual_tls(dmp_listener, judgements, evidence, config, lang):
     """La source de documents envoie en TLS mutuel"""
     _note_choices(dmp_listener, evidence)
@@ -55,9 +51,7 @@ def _note_choices(dmp_listener, evidence) -> None:
     )
 
 
-@pytest.mark.requirement("dmp.feed.soap12")
-@pytest.mark.capability("dmp.feed.transport")
-@pytest.mark.title_en("Requests are SOAP 1.2 envelopes")
+@verifies("dmp.feed.soap12", "dmp.feed.transport", title_en="Requests are SOAP 1.2 envelopes")
 def test_soap12(judgements, evidence, lang):
     """Les requêtes sont des enveloppes SOAP 1.2"""
     items = skip_without(
@@ -69,9 +63,7 @@ def test_soap12(judgements, evidence, lang):
     expect_category(items, "soap12", evidence)
 
 
-@pytest.mark.requirement("dmp.feed.ws-addressing")
-@pytest.mark.capability("dmp.feed.transport")
-@pytest.mark.title_en("Requests carry WS-Addressing with the DMP actions")
+@verifies("dmp.feed.ws-addressing", "dmp.feed.transport", title_en="Requests carry WS-Addressing with the DMP actions")
 def test_ws_addressing(judgements, evidence, lang):
     """Les requêtes portent WS-Addressing avec les actions du DMP"""
     items = skip_without(
@@ -83,9 +75,7 @@ def test_ws_addressing(judgements, evidence, lang):
     expect_category(items, "addressing", evidence)
 
 
-@pytest.mark.requirement("dmp.feed.mtom")
-@pytest.mark.capability("dmp.feed.transport")
-@pytest.mark.title_en("Requests are whole MTOM/XOP messages")
+@verifies("dmp.feed.mtom", "dmp.feed.transport", title_en="Requests are whole MTOM/XOP messages")
 def test_mtom(judgements, evidence, lang):
     """Les requêtes sont des messages MTOM/XOP complets"""
     items = skip_without(lang, judgements, "aucune requête reçue", "no request received")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
+from conformance.sdk import verifies
 
 from .conftest import expect_category, skip_without
 
@@ -17,25 +17,23 @@ def _requests(judgements, lang, *, with_vihf: bool = False):
     return skip_without(lang, items, fr, en)
 
 
-@pytest.mark.requirement("dmp.feed.vihf-signed")
-@pytest.mark.capability("dmp.feed.vihf")
-@pytest.mark.title_en("Every request carries a validly signed VIHF")
+@verifies("dmp.feed.vihf-signed", "dmp.feed.vihf", title_en="Every request carries a validly signed VIHF")
 def test_vihf_signed(judgements, evidence, lang):
     """Chaque requête porte un VIHF à la signature valide"""
     expect_category(_requests(judgements, lang), "vihf-signed", evidence)
 
 
-@pytest.mark.requirement("dmp.feed.vihf-attributes")
-@pytest.mark.capability("dmp.feed.vihf")
-@pytest.mark.title_en("The VIHF attributes are present and valid")
+@verifies("dmp.feed.vihf-attributes", "dmp.feed.vihf", title_en="The VIHF attributes are present and valid")
 def test_vihf_attributes(judgements, evidence, lang):
     """Les attributs du VIHF sont présents et valides"""
     expect_category(_requests(judgements, lang, with_vihf=True), "vihf-attributes", evidence)
 
 
-@pytest.mark.requirement("dmp.feed.vihf-consistent")
-@pytest.mark.capability("dmp.feed.vihf")
-@pytest.mark.title_en("The VIHF is consistent with the TLS certificate and the metadata")
+@verifies(
+    "dmp.feed.vihf-consistent",
+    "dmp.feed.vihf",
+    title_en="The VIHF is consistent with the TLS certificate and the metadata",
+)
 def test_vihf_consistent(judgements, evidence, lang):
     """Le VIHF est cohérent avec le certificat TLS et les métadonnées"""
     expect_category(_requests(judgements, lang, with_vihf=True), "vihf-consistent", evidence)

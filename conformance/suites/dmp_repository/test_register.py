@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from conformance.reference.dmp.source import registry_status
-from conformance.sdk import expect
+from conformance.sdk import expect, verifies
 from conformance.validation.xds import ebrim
 from conformance.validation.xds.ebrim import NS
 
@@ -46,9 +46,7 @@ def _fresh_document(content: bytes) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-@pytest.mark.requirement("dmp.repository.accepts-valid")
-@pytest.mark.capability("dmp.repository.register")
-@pytest.mark.title_en("A valid submission is registered")
+@verifies("dmp.repository.accepts-valid", "dmp.repository.register", title_en="A valid submission is registered")
 def test_accepts_valid_submission(provided):
     """Un lot valide est enregistré"""
     expect_soap(provided.reply, "dmp.repository.accepts-valid")
@@ -56,9 +54,7 @@ def test_accepts_valid_submission(provided):
     expect(status == "Success", REFUSED_VALID, "RegistryResponse/@status", status=status or "-", errors=errors[:3])
 
 
-@pytest.mark.requirement("dmp.repository.addressed")
-@pytest.mark.capability("dmp.repository.register")
-@pytest.mark.title_en("The answer is addressed to the request")
+@verifies("dmp.repository.addressed", "dmp.repository.register", title_en="The answer is addressed to the request")
 def test_answers_addressed(provided):
     """La réponse est adressée à la requête"""
     expect_soap(provided.reply, "dmp.repository.addressed")
@@ -69,9 +65,7 @@ def test_answers_addressed(provided):
     expect(envelope.version == "1.2", RESPONSE_SOAP12, "Envelope", version=envelope.version)
 
 
-@pytest.mark.requirement("dmp.repository.refuses-hash")
-@pytest.mark.capability("dmp.repository.register")
-@pytest.mark.title_en("A document with a wrong hash is refused")
+@verifies("dmp.repository.refuses-hash", "dmp.repository.register", title_en="A document with a wrong hash is refused")
 def test_refuses_wrong_hash(provided, dmp_source):
     """Un document à l'empreinte fausse est refusé"""
     from conformance.validation.xds.build import provide_request
@@ -82,9 +76,11 @@ def test_refuses_wrong_hash(provided, dmp_source):
     _refused(dmp_source, request, provided.vihf, "dmp.repository.refuses-hash", "hash/size")
 
 
-@pytest.mark.requirement("dmp.repository.refuses-unknown-patient")
-@pytest.mark.capability("dmp.repository.register")
-@pytest.mark.title_en("A submission for an unknown patient is refused")
+@verifies(
+    "dmp.repository.refuses-unknown-patient",
+    "dmp.repository.register",
+    title_en="A submission for an unknown patient is refused",
+)
 def test_refuses_unknown_patient(provided, dmp_source, config):
     """Un lot pour un patient inconnu est refusé"""
     from conformance.campaign.dmp import vihf_content
@@ -96,9 +92,11 @@ def test_refuses_unknown_patient(provided, dmp_source, config):
     _refused(dmp_source, request, vihf_content(config, content), "dmp.repository.refuses-unknown-patient", "patientId")
 
 
-@pytest.mark.requirement("dmp.repository.refuses-missing-metadata")
-@pytest.mark.capability("dmp.repository.register")
-@pytest.mark.title_en("A submission missing required metadata is refused")
+@verifies(
+    "dmp.repository.refuses-missing-metadata",
+    "dmp.repository.register",
+    title_en="A submission missing required metadata is refused",
+)
 def test_refuses_missing_metadata(provided, dmp_source):
     """Un lot privé de métadonnées obligatoires est refusé"""
     from conformance.validation.xds.build import provide_request
@@ -115,9 +113,7 @@ def test_refuses_missing_metadata(provided, dmp_source):
     )
 
 
-@pytest.mark.requirement("dmp.repository.error-codes")
-@pytest.mark.capability("dmp.repository.register")
-@pytest.mark.title_en("Refusals carry standard XDS error codes")
+@verifies("dmp.repository.error-codes", "dmp.repository.register", title_en="Refusals carry standard XDS error codes")
 def test_error_codes_standard(lang):
     """Les refus portent des codes d'erreur XDS standard"""
     refusals = [errors for status, errors in _refusals if status == "Failure"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.dmp.source import found_entries, registry_status, retrieved
-from conformance.sdk import expect, require
+from conformance.sdk import expect, require, verifies
 from conformance.validation.xds.ebrim import UNIQUE_ID
 from conformance.validation.xds.metadata import external
 
@@ -20,9 +20,7 @@ def _registered(provided, lang):
         )
 
 
-@pytest.mark.requirement("dmp.repository.find")
-@pytest.mark.capability("dmp.repository.consult")
-@pytest.mark.title_en("FindDocuments finds the registered document")
+@verifies("dmp.repository.find", "dmp.repository.consult", title_en="FindDocuments finds the registered document")
 def test_find_documents(provided, dmp_source, lang):
     """FindDocuments trouve le document enregistré"""
     _registered(provided, lang)
@@ -33,9 +31,7 @@ def test_find_documents(provided, dmp_source, lang):
     expect(unique in unique_ids, FIND_MISSING, "RegistryObjectList", unique=unique, count=len(unique_ids))
 
 
-@pytest.mark.requirement("dmp.repository.retrieve")
-@pytest.mark.capability("dmp.repository.consult")
-@pytest.mark.title_en("ITI-43 returns the document as registered")
+@verifies("dmp.repository.retrieve", "dmp.repository.consult", title_en="ITI-43 returns the document as registered")
 def test_retrieve_identical(provided, dmp_source, config, lang):
     """ITI-43 renvoie le document tel qu'enregistré"""
     _registered(provided, lang)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.reference.dmp.source import found_entries, registry_status
-from conformance.sdk import expect, require
+from conformance.sdk import expect, require, verifies
 from conformance.validation.xds import ebrim
 from conformance.validation.xds.ebrim import UNIQUE_ID
 from conformance.validation.xds.metadata import external
@@ -14,9 +14,7 @@ from .conftest import expect_soap
 from .rules import UPDATE_NO_EFFECT, UPDATE_REFUSED
 
 
-@pytest.mark.requirement("dmp.repository.archive")
-@pytest.mark.capability("dmp.repository.update")
-@pytest.mark.title_en("Archiving a document (ITI-57) takes effect")
+@verifies("dmp.repository.archive", "dmp.repository.update", title_en="Archiving a document (ITI-57) takes effect")
 def test_archive(provided, dmp_source, lang):
     """L'archivage d'un document (ITI-57) prend effet"""
     if registry_status(provided.reply)[0] != "Success":

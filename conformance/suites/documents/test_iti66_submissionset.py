@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.sdk import expect, expect_valid
+from conformance.sdk import expect, expect_valid, verifies
 from conformance.sdk.fhir import PROFILE_SUBMISSIONSET, SUBMISSIONSET_CODE, matches, provided_by_harness, search_bundle
 from conformance.suites.documents.rules import ITI66_NONE
 
@@ -17,17 +17,13 @@ def submission_sets(fhir_client, document_patient_id) -> list[dict]:
     return [item for item in matches(bundle, "List") if not provided_by_harness(item)]
 
 
-@pytest.mark.requirement("pdsm.iti66.find")
-@pytest.mark.capability("documents.pdsm.submissionset")
-@pytest.mark.title_en("ITI-66: the patient's SubmissionSets are found")
+@verifies("pdsm.iti66.find", "documents.pdsm.submissionset", title_en="ITI-66: the patient's SubmissionSets are found")
 def test_find_submission_sets(submission_sets, document_patient_id):
     """ITI-66 : les lots de soumission du patient sont trouvés"""
     expect(submission_sets, ITI66_NONE, "List", patient=f"Patient/{document_patient_id}")
 
 
-@pytest.mark.requirement("pdsm.iti66.profile")
-@pytest.mark.capability("documents.pdsm.submissionset")
-@pytest.mark.title_en("ITI-66: the SubmissionSets conform to PDSm")
+@verifies("pdsm.iti66.profile", "documents.pdsm.submissionset", title_en="ITI-66: the SubmissionSets conform to PDSm")
 def test_submission_sets_conform(submission_sets, fhir_validator, evidence, lang):
     """ITI-66 : les lots de soumission sont conformes à PDSm"""
     if not submission_sets:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.sdk import expect, expect_valid, require, resource
+from conformance.sdk import expect, expect_valid, require, resource, verifies
 from conformance.sdk.fhir import PROFILE_DOCREF, matches, search_bundle
 from conformance.suites.documents.rules import (
     ITI67_CURRENT_MISSING,
@@ -16,17 +16,19 @@ from conformance.suites.documents.rules import (
 )
 
 
-@pytest.mark.requirement("pdsm.iti67.find")
-@pytest.mark.capability("documents.pdsm.find")
-@pytest.mark.title_en("ITI-67: the patient's documents are found (no status filter)")
+@verifies(
+    "pdsm.iti67.find", "documents.pdsm.find", title_en="ITI-67: the patient's documents are found (no status filter)"
+)
 def test_find_by_patient(document_references, document_patient_id):
     """ITI-67 : les documents du patient sont trouvés (sans filtre de statut)"""
     expect(document_references, ITI67_NONE, "DocumentReference", patient=f"Patient/{document_patient_id}")
 
 
-@pytest.mark.requirement("pdsm.iti67.status")
-@pytest.mark.capability("documents.pdsm.find")
-@pytest.mark.title_en("ITI-67: status=current returns exactly the patient's current documents")
+@verifies(
+    "pdsm.iti67.status",
+    "documents.pdsm.find",
+    title_en="ITI-67: status=current returns exactly the patient's current documents",
+)
 def test_find_by_patient_and_status(document_references, current_document_references, document_patient_id):
     """ITI-67 : status=current renvoie exactement les documents courants du patient"""
     patient = f"Patient/{document_patient_id}"
@@ -42,9 +44,9 @@ def test_find_by_patient_and_status(document_references, current_document_refere
                 expect(doc.get("id") in returned, ITI67_CURRENT_MISSING, "DocumentReference.status")
 
 
-@pytest.mark.requirement("pdsm.iti67.profile")
-@pytest.mark.capability("documents.pdsm.find")
-@pytest.mark.title_en("ITI-67: the DocumentReferences conform to the PDSm profile")
+@verifies(
+    "pdsm.iti67.profile", "documents.pdsm.find", title_en="ITI-67: the DocumentReferences conform to the PDSm profile"
+)
 def test_document_references_conform(document_references, fhir_validator, evidence, lang):
     """ITI-67 : les DocumentReference sont conformes au profil PDSm"""
     if not document_references:
@@ -67,9 +69,7 @@ def _found(fhir_client, patient_id: str, doc: dict, **params: str) -> bool:
     return any(d.get("id") == doc.get("id") for d in matches(bundle, "DocumentReference"))
 
 
-@pytest.mark.requirement("pdsm.iti67.search-type")
-@pytest.mark.capability("documents.pdsm.find")
-@pytest.mark.title_en("ITI-67: search by type")
+@verifies("pdsm.iti67.search-type", "documents.pdsm.find", title_en="ITI-67: search by type")
 def test_find_by_type(fhir_client, current_document_references, document_patient_id, lang):
     """ITI-67 : recherche par type"""
     doc = _first_current(current_document_references, lang)
@@ -80,9 +80,7 @@ def test_find_by_type(fhir_client, current_document_references, document_patient
         expect(found, ITI67_TYPE, "DocumentReference.type", token=token)
 
 
-@pytest.mark.requirement("pdsm.iti67.search-date")
-@pytest.mark.capability("documents.pdsm.find")
-@pytest.mark.title_en("ITI-67: search by date")
+@verifies("pdsm.iti67.search-date", "documents.pdsm.find", title_en="ITI-67: search by date")
 def test_find_by_date(fhir_client, current_document_references, document_patient_id, lang):
     """ITI-67 : recherche par date"""
     doc = _first_current(current_document_references, lang)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.sdk import expect, expect_valid, require, resource
+from conformance.sdk import expect, expect_valid, require, resource, verifies
 from conformance.sdk.fhir import sha1_base64
 from conformance.suites.documents.rules import ITI68_HASH, ITI68_NO_URL, ITI68_SIZE, ITI68_STATUS
 
 
-@pytest.mark.requirement("pdsm.iti68.retrieve")
-@pytest.mark.capability("documents.pdsm.retrieve")
-@pytest.mark.title_en("ITI-68: every document is retrieved at its attachment URL")
+@verifies(
+    "pdsm.iti68.retrieve",
+    "documents.pdsm.retrieve",
+    title_en="ITI-68: every document is retrieved at its attachment URL",
+)
 def test_retrieve_documents(retrieved):
     """ITI-68 : chaque document se récupère à l'URL de son DocumentReference"""
     for item in retrieved:
@@ -20,9 +22,11 @@ def test_retrieve_documents(retrieved):
             expect(item.ok, ITI68_STATUS, "DocumentReference.content.attachment.url", url=url, status=item.status)
 
 
-@pytest.mark.requirement("pdsm.iti68.integrity")
-@pytest.mark.capability("documents.pdsm.retrieve")
-@pytest.mark.title_en("ITI-68: every document matches its declared size and hash")
+@verifies(
+    "pdsm.iti68.integrity",
+    "documents.pdsm.retrieve",
+    title_en="ITI-68: every document matches its declared size and hash",
+)
 def test_retrieve_matches_metadata(retrieved, lang):
     """ITI-68 : chaque document correspond à la taille et à l'empreinte déclarées"""
     judged = [item for item in retrieved if item.ok]  # those not retrieved are the retrieval test's finding
@@ -39,9 +43,7 @@ def test_retrieve_matches_metadata(retrieved, lang):
                 expect(digest == received, ITI68_HASH, f"{where}.hash", declared=digest, received=received)
 
 
-@pytest.mark.requirement("cisis.cda.content")
-@pytest.mark.capability("documents.cda.content")
-@pytest.mark.title_en("The CDA content conforms to the CI-SIS")
+@verifies("cisis.cda.content", "documents.cda.content", title_en="The CDA content conforms to the CI-SIS")
 def test_cda_content(retrieved, evidence, lang):
     """Le contenu CDA est conforme au CI-SIS"""
     from conformance.campaign.validators import validate_cda

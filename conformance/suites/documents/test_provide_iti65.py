@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from conformance.sdk import expect, require
+from conformance.sdk import expect, require, verifies
 from conformance.sdk.fhir import expect_resource, provide_bundle
 from conformance.suites.documents.rules import (
     ITI65_ENTRY_COUNT,
@@ -42,9 +42,11 @@ def provided(fhir_client, document_patient_id, test_data) -> Provided:
     return Provided(bundle, fhir_client.transaction(bundle))
 
 
-@pytest.mark.requirement("pdsm.iti65.response")
-@pytest.mark.capability("documents.pdsm.provide")
-@pytest.mark.title_en("ITI-65: the document bundle is accepted and the response is valid")
+@verifies(
+    "pdsm.iti65.response",
+    "documents.pdsm.provide",
+    title_en="ITI-65: the document bundle is accepted and the response is valid",
+)
 def test_provide_document_bundle(provided):
     """ITI-65 : le lot de documents est accepté et la réponse est valide"""
     response = provided.response
@@ -71,9 +73,11 @@ def _docref_location(provided: Provided) -> str | None:
     return None
 
 
-@pytest.mark.requirement("pdsm.iti65.stored")
-@pytest.mark.capability("documents.pdsm.provide")
-@pytest.mark.title_en("ITI-65: the DocumentReference created reads back and names the patient")
+@verifies(
+    "pdsm.iti65.stored",
+    "documents.pdsm.provide",
+    title_en="ITI-65: the DocumentReference created reads back and names the patient",
+)
 def test_provided_document_readable(fhir_client, provided, document_patient_id, lang):
     """ITI-65 : le DocumentReference créé se relit et désigne le patient"""
     path = _docref_location(provided)

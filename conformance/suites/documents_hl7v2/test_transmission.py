@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from conformance.campaign.hl7v2 import OK_CODES, field, segments
-from conformance.sdk import expect, expect_valid, resource
+from conformance.sdk import expect, expect_valid, resource, verifies
 from conformance.suites.documents_hl7v2.rules import OBX_BASE64, OBX_ENCODING
 from conformance.validation.hl7v2.build import CdaDocument
 
@@ -32,9 +32,7 @@ def _document(test_data) -> CdaDocument:
     return CdaDocument(path.read_bytes(), f"DOC{uuid.uuid4().hex[:10]}")
 
 
-@pytest.mark.requirement("cisis.hl7v2.accepted")
-@pytest.mark.capability("documents.hl7v2.transmission")
-@pytest.mark.title_en("A CDA document sent by MDM^T02 is accepted")
+@verifies("cisis.hl7v2.accepted", "documents.hl7v2.transmission", title_en="A CDA document sent by MDM^T02 is accepted")
 def test_mdm_t02_accepted(enabled, mllp_client, hl7v2, qualified_patients, test_data):
     """Un document CDA envoyé par MDM^T02 est accepté"""
     message = hl7v2.factory(qualified_patients[0]).mdm_t02(_document(test_data))
@@ -43,9 +41,7 @@ def test_mdm_t02_accepted(enabled, mllp_client, hl7v2, qualified_patients, test_
     expect_valid(outcome)
 
 
-@pytest.mark.requirement("cisis.hl7v2.accepted")
-@pytest.mark.capability("documents.hl7v2.transmission")
-@pytest.mark.title_en("A CDA document sent by ORU^R01 is accepted")
+@verifies("cisis.hl7v2.accepted", "documents.hl7v2.transmission", title_en="A CDA document sent by ORU^R01 is accepted")
 def test_oru_r01_accepted(enabled, mllp_client, hl7v2, qualified_patients, test_data):
     """Un document CDA envoyé par ORU^R01 est accepté"""
     message = hl7v2.factory(qualified_patients[0]).oru_r01(_document(test_data))
@@ -92,9 +88,11 @@ def emitted_documents(enabled, mllp_listener, lang) -> list[EmittedDocument]:
     return documents
 
 
-@pytest.mark.requirement("cisis.hl7v2.obx-base64")
-@pytest.mark.capability("documents.hl7v2.transmission")
-@pytest.mark.title_en("Documents emitted over HL7 v2 carry the CDA in Base64")
+@verifies(
+    "cisis.hl7v2.obx-base64",
+    "documents.hl7v2.transmission",
+    title_en="Documents emitted over HL7 v2 carry the CDA in Base64",
+)
 def test_emitted_documents(emitted_documents):
     """Les documents émis en HL7 v2 portent le CDA en Base64"""
     for document in emitted_documents:
@@ -103,9 +101,12 @@ def test_emitted_documents(emitted_documents):
                 expect(document.cda is not None, OBX_BASE64, "OBX-5.5")
 
 
-@pytest.mark.requirement("cisis.cda.content")
-@pytest.mark.capability("documents.hl7v2.transmission", "documents.cda.content")
-@pytest.mark.title_en("The CDA documents emitted over HL7 v2 conform to the CI-SIS")
+@verifies(
+    "cisis.cda.content",
+    "documents.hl7v2.transmission",
+    "documents.cda.content",
+    title_en="The CDA documents emitted over HL7 v2 conform to the CI-SIS",
+)
 def test_emitted_documents_cda_conform(emitted_documents, evidence, lang):
     """Les documents CDA émis en HL7 v2 sont conformes au CI-SIS"""
     from conformance.campaign.validators import validate_cda

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.sdk import Text, expect, expect_valid
+from conformance.sdk import Text, expect, expect_valid, verifies
 from conformance.sdk.fhir import CS_ANNUAIRE_SERVER, CS_PDSM_RESPONDER, expect_resource, expect_status
 from conformance.sdk.fhir_usage import declared_capabilities
 from conformance.suites.fhir_basics.rules import (
@@ -22,18 +22,20 @@ def capability_statement(fhir_client) -> dict:
     return expect_resource(response, "CapabilityStatement")
 
 
-@pytest.mark.requirement("fhir-r4.capabilities.metadata")
-@pytest.mark.capability("fhir.rest.capabilities")
-@pytest.mark.title_en("The server publishes an R4 CapabilityStatement")
+@verifies(
+    "fhir-r4.capabilities.metadata", "fhir.rest.capabilities", title_en="The server publishes an R4 CapabilityStatement"
+)
 def test_metadata_is_r4(capability_statement):
     """Le serveur publie un CapabilityStatement R4"""
     version = capability_statement.get("fhirVersion")
     expect(version == "4.0.1", FHIR_VERSION, "CapabilityStatement.fhirVersion", version=version)
 
 
-@pytest.mark.requirement("fhir-r4.capabilities.valid")
-@pytest.mark.capability("fhir.rest.capabilities")
-@pytest.mark.title_en("The CapabilityStatement conforms to the base definition")
+@verifies(
+    "fhir-r4.capabilities.valid",
+    "fhir.rest.capabilities",
+    title_en="The CapabilityStatement conforms to the base definition",
+)
 def test_capability_statement_valid(capability_statement, fhir_validator, evidence, lang):
     """Le CapabilityStatement est conforme à la définition de base"""
     outcome = fhir_validator.validate(capability_statement, lang=lang)
@@ -54,9 +56,11 @@ def _guide_statements(config) -> list[tuple[str, str, set[str] | None]]:
     return [GUIDE_TYPES[suite] for suite in ("documents", "directory") if suite in config.run.suites]
 
 
-@pytest.mark.requirement("pdsm.capabilities.interactions")
-@pytest.mark.capability("fhir.rest.capabilities")
-@pytest.mark.title_en("The CapabilityStatement declares the interactions required by the national guides")
+@verifies(
+    "pdsm.capabilities.interactions",
+    "fhir.rest.capabilities",
+    title_en="The CapabilityStatement declares the interactions required by the national guides",
+)
 def test_declares_national_interactions(capability_statement, campaign, config, lang):
     """Le CapabilityStatement déclare les interactions exigées par les guides nationaux"""
     guides = _guide_statements(config)
@@ -83,9 +87,11 @@ def test_declares_national_interactions(capability_statement, campaign, config, 
                 expect(False, MISSING_INTERACTION, where, guide=guide, code=code, target=target)
 
 
-@pytest.mark.requirement("fhir-r4.capabilities.declares-used")
-@pytest.mark.capability("fhir.rest.capabilities")
-@pytest.mark.title_en("Every interaction and search parameter the tests used is declared")
+@verifies(
+    "fhir-r4.capabilities.declares-used",
+    "fhir.rest.capabilities",
+    title_en="Every interaction and search parameter the tests used is declared",
+)
 @pytest.mark.runs_last
 def test_declares_used_interactions(capability_statement, fhir_usage, evidence, lang):
     """Chaque interaction et paramètre de recherche utilisés par les tests sont déclarés"""

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from conformance.sdk import expect
+from conformance.sdk import expect, verifies
 from conformance.suites.fhir_basics.rules import NOT_OPERATION_OUTCOME, STRICT_IGNORED, UNKNOWN_ID_STATUS
 
 
@@ -35,26 +35,28 @@ def _expect_operation_outcome(response, lang: str) -> None:
     )
 
 
-@pytest.mark.requirement("fhir-r4.read.unknown-id")
-@pytest.mark.capability("fhir.rest.errors")
-@pytest.mark.title_en("Reading an unknown resource returns 404 (or 410)")
+@verifies("fhir-r4.read.unknown-id", "fhir.rest.errors", title_en="Reading an unknown resource returns 404 (or 410)")
 def test_unknown_id_status(fhir_client):
     """La lecture d'une ressource inconnue renvoie 404 (ou 410)"""
     response = _unknown_read(fhir_client)
     expect(response.status in (404, 410), UNKNOWN_ID_STATUS, response.url, status=response.status)
 
 
-@pytest.mark.requirement("fhir-r4.errors.operation-outcome")
-@pytest.mark.capability("fhir.rest.errors")
-@pytest.mark.title_en("The error on reading an unknown resource is an OperationOutcome")
+@verifies(
+    "fhir-r4.errors.operation-outcome",
+    "fhir.rest.errors",
+    title_en="The error on reading an unknown resource is an OperationOutcome",
+)
 def test_unknown_id_is_operation_outcome(fhir_client, lang):
     """L'erreur à la lecture d'une ressource inconnue est un OperationOutcome"""
     _expect_operation_outcome(_unknown_read(fhir_client), lang)
 
 
-@pytest.mark.requirement("fhir-r4.search.strict")
-@pytest.mark.capability("fhir.rest.errors")
-@pytest.mark.title_en("With Prefer: handling=strict, an unknown search parameter is rejected")
+@verifies(
+    "fhir-r4.search.strict",
+    "fhir.rest.errors",
+    title_en="With Prefer: handling=strict, an unknown search parameter is rejected",
+)
 @pytest.mark.fhir_probe
 def test_strict_unknown_parameter_rejected(fhir_client):
     """Avec Prefer: handling=strict, un paramètre de recherche inconnu est rejeté"""
@@ -62,9 +64,11 @@ def test_strict_unknown_parameter_rejected(fhir_client):
     expect(400 <= response.status < 500, STRICT_IGNORED, response.url, status=response.status)
 
 
-@pytest.mark.requirement("fhir-r4.errors.operation-outcome")
-@pytest.mark.capability("fhir.rest.errors")
-@pytest.mark.title_en("The error on an invalid request is an OperationOutcome")
+@verifies(
+    "fhir-r4.errors.operation-outcome",
+    "fhir.rest.errors",
+    title_en="The error on an invalid request is an OperationOutcome",
+)
 @pytest.mark.fhir_probe
 def test_invalid_request_is_operation_outcome(fhir_client, lang):
     """L'erreur sur une requête invalide est un OperationOutcome"""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from lxml import etree
 
-from conformance.sdk import Rule, expect, require
+from conformance.sdk import Rule, expect, require, verifies
 from conformance.sdk.fhir import expect_status
 from conformance.suites.fhir_basics.rules import JSON_MEDIA_TYPE, JSON_PARSE, XML_BY_ACCEPT, XML_BY_FORMAT
 from conformance.transport.http import FHIR_JSON, FHIR_XML
@@ -31,9 +30,7 @@ def _expect_xml_capability(response, xml_rules: tuple[Rule, Rule, Rule]) -> None
     expect(root.tag == f"{{{FHIR_NS}}}CapabilityStatement", root_rule, "", tag=root.tag)
 
 
-@pytest.mark.requirement("fhir-r4.formats.json")
-@pytest.mark.capability("fhir.rest.formats")
-@pytest.mark.title_en("JSON is served as application/fhir+json")
+@verifies("fhir-r4.formats.json", "fhir.rest.formats", title_en="JSON is served as application/fhir+json")
 def test_json_media_type(fhir_client):
     """Le JSON est servi en application/fhir+json"""
     response = fhir_client.metadata(FHIR_JSON)
@@ -43,17 +40,13 @@ def test_json_media_type(fhir_client):
     expect(response.resource is not None, JSON_PARSE, "")
 
 
-@pytest.mark.requirement("fhir-r4.formats.xml-accept")
-@pytest.mark.capability("fhir.rest.formats")
-@pytest.mark.title_en("XML is served on Accept: application/fhir+xml")
+@verifies("fhir-r4.formats.xml-accept", "fhir.rest.formats", title_en="XML is served on Accept: application/fhir+xml")
 def test_xml_by_accept(fhir_client):
     """Le XML est servi sur Accept: application/fhir+xml"""
     _expect_xml_capability(fhir_client.metadata(FHIR_XML), XML_BY_ACCEPT)
 
 
-@pytest.mark.requirement("fhir-r4.formats.format-parameter")
-@pytest.mark.capability("fhir.rest.formats")
-@pytest.mark.title_en("The _format=xml parameter selects XML")
+@verifies("fhir-r4.formats.format-parameter", "fhir.rest.formats", title_en="The _format=xml parameter selects XML")
 def test_xml_by_format_parameter(fhir_client):
     """Le paramètre _format=xml sélectionne le XML"""
     _expect_xml_capability(fhir_client.get("metadata", params={"_format": "xml"}, accept=None), XML_BY_FORMAT)

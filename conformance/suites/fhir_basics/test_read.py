@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.sdk import expect
+from conformance.sdk import expect, verifies
 from conformance.sdk.fhir import expect_resource, expect_status
 from conformance.suites.fhir_basics.rules import (
     ETAG_MISSING,
@@ -28,26 +28,20 @@ def _version(patient: dict) -> str:
     return str((patient.get("meta") or {}).get("versionId") or "")
 
 
-@pytest.mark.requirement("fhir-r4.read.id")
-@pytest.mark.capability("fhir.rest.read")
-@pytest.mark.title_en("read returns the resource with the id asked for")
+@verifies("fhir-r4.read.id", "fhir.rest.read", title_en="read returns the resource with the id asked for")
 def test_read_id(any_patient_id, patient):
     """La lecture renvoie la ressource de l'id demandé"""
     got = patient.get("id")
     expect(got == any_patient_id, READ_ID, "Patient.id", got=got, asked=any_patient_id)
 
 
-@pytest.mark.requirement("fhir-r4.read.version-id")
-@pytest.mark.capability("fhir.rest.read")
-@pytest.mark.title_en("read returns meta.versionId")
+@verifies("fhir-r4.read.version-id", "fhir.rest.read", title_en="read returns meta.versionId")
 def test_version_id(patient):
     """La lecture renvoie meta.versionId"""
     expect(_version(patient), READ_VERSION_ID, "Patient.meta.versionId")
 
 
-@pytest.mark.requirement("fhir-r4.read.etag")
-@pytest.mark.capability("fhir.rest.read")
-@pytest.mark.title_en('read carries an ETag W/"versionId"')
+@verifies("fhir-r4.read.etag", "fhir.rest.read", title_en='read carries an ETag W/"versionId"')
 def test_etag(fhir_client, any_patient_id, patient):
     """La lecture porte un ETag W/"versionId\""""
     response = fhir_client.read("Patient", any_patient_id)
@@ -59,9 +53,7 @@ def test_etag(fhir_client, any_patient_id, patient):
         expect(etag == f'W/"{version}"', ETAG_VERSION, "ETag", etag=etag, version=version)
 
 
-@pytest.mark.requirement("fhir-r4.read.conditional")
-@pytest.mark.capability("fhir.rest.read")
-@pytest.mark.title_en("If-None-Match with the current version returns 304")
+@verifies("fhir-r4.read.conditional", "fhir.rest.read", title_en="If-None-Match with the current version returns 304")
 def test_if_none_match(fhir_client, any_patient_id, patient, lang):
     """If-None-Match avec la version courante renvoie 304"""
     first = fhir_client.read("Patient", any_patient_id)
@@ -76,9 +68,7 @@ def test_if_none_match(fhir_client, any_patient_id, patient, lang):
     expect(conditional.status == 304, IF_NONE_MATCH, "If-None-Match", etag=etag, status=conditional.status)
 
 
-@pytest.mark.requirement("fhir-r4.read.vread")
-@pytest.mark.capability("fhir.rest.read")
-@pytest.mark.title_en("vread returns the requested version")
+@verifies("fhir-r4.read.vread", "fhir.rest.read", title_en="vread returns the requested version")
 def test_vread(fhir_client, any_patient_id, patient, lang):
     """vread renvoie la version demandée"""
     version = _version(patient)

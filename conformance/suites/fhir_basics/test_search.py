@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.sdk import expect, require
+from conformance.sdk import expect, require, verifies
 from conformance.sdk.fhir import link, matches, search_bundle
 from conformance.suites.fhir_basics.rules import (
     COUNT_IGNORED,
@@ -16,9 +16,7 @@ from conformance.suites.fhir_basics.rules import (
 )
 
 
-@pytest.mark.requirement("fhir-r4.search.count")
-@pytest.mark.capability("fhir.rest.search")
-@pytest.mark.title_en("_count limits the matches per page")
+@verifies("fhir-r4.search.count", "fhir.rest.search", title_en="_count limits the matches per page")
 def test_count(fhir_client):
     """_count limite le nombre de résultats par page"""
     found = matches(search_bundle(fhir_client.search("Patient", {"_count": "1"})))
@@ -26,9 +24,7 @@ def test_count(fhir_client):
     expect(len(found) <= 1, COUNT_IGNORED, "Bundle.entry", count=len(found))
 
 
-@pytest.mark.requirement("fhir-r4.search.paging")
-@pytest.mark.capability("fhir.rest.search")
-@pytest.mark.title_en("Paging: the next link leads to the following page")
+@verifies("fhir-r4.search.paging", "fhir.rest.search", title_en="Paging: the next link leads to the following page")
 def test_paging(fhir_client, lang):
     """Pagination : le lien next mène à la page suivante"""
     bundle = search_bundle(fhir_client.search("Patient", {"_count": "1"}))

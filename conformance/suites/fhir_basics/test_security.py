@@ -8,14 +8,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance.sdk import expect, require
+from conformance.sdk import expect, require, verifies
 from conformance.sdk.fhir import expect_status
 from conformance.suites.fhir_basics.rules import TLS_VERIFY_OFF, TLS_VERSION
 
 
-@pytest.mark.requirement("security.tls")
-@pytest.mark.capability("security.tls")
-@pytest.mark.title_en("TLS 1.2+ with a verified certificate (and mutual TLS when configured)")
+@verifies(
+    "security.tls", "security.tls", title_en="TLS 1.2+ with a verified certificate (and mutual TLS when configured)"
+)
 def test_tls(fhir_client, config, evidence, lang):
     """TLS 1.2 ou plus avec un certificat vérifié (et TLS mutuel si configuré)"""
     url = urlsplit(config.fhir.base_url)

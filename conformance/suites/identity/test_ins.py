@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.sdk import expect, expect_valid, require, resource
+from conformance.sdk import expect, expect_valid, require, resource, verifies
 from conformance.sdk.fhir import (
     PROFILE_PATIENT,
     PROFILE_PATIENT_INS,
@@ -34,9 +34,11 @@ def _carries_ins_value(resource_json: dict, value: str) -> bool:
     return any(isinstance(i, dict) and i.get("value") == value for i in resource_json.get("identifier") or [])
 
 
-@pytest.mark.requirement("ins.fhir.search")
-@pytest.mark.capability("identity.ins.search")
-@pytest.mark.title_en("Patients are found by their INS (system urn:oid:1.2.250.1.213.1.4.x)")
+@verifies(
+    "ins.fhir.search",
+    "identity.ins.search",
+    title_en="Patients are found by their INS (system urn:oid:1.2.250.1.213.1.4.x)",
+)
 def test_search_by_ins(fhir_client, qualified_patients):
     """Les patients sont trouvés par leur INS (système urn:oid:1.2.250.1.213.1.4.x)"""
     for patient in qualified_patients:
@@ -52,9 +54,11 @@ def test_search_by_ins(fhir_client, qualified_patients):
             )
 
 
-@pytest.mark.requirement("fr-core.patient.search-traits")
-@pytest.mark.capability("identity.ins.search")
-@pytest.mark.title_en("Patients are found by their traits (name, birth date)")
+@verifies(
+    "fr-core.patient.search-traits",
+    "identity.ins.search",
+    title_en="Patients are found by their traits (name, birth date)",
+)
 def test_search_by_traits(fhir_client, qualified_patients, lang):
     """Les patients sont trouvés par leurs traits (nom, date de naissance)"""
     patient = next((p for p in qualified_patients if p.family and p.birth_date), None)
@@ -96,9 +100,9 @@ def _configured_patients_on_server(fhir_client, configured_patients) -> list[dic
     return list(found.values())
 
 
-@pytest.mark.requirement("fr-core.patient.profile")
-@pytest.mark.capability("identity.ins.profile")
-@pytest.mark.title_en("Patients conform to FR Core Patient / PatientINS")
+@verifies(
+    "fr-core.patient.profile", "identity.ins.profile", title_en="Patients conform to FR Core Patient / PatientINS"
+)
 def test_patients_conform(fhir_client, fhir_validator, qualified_patients, evidence, lang):
     """Les patients sont conformes à FR Core Patient / PatientINS"""
     patients = _configured_patients_on_server(fhir_client, qualified_patients)
@@ -111,9 +115,11 @@ def test_patients_conform(fhir_client, fhir_validator, qualified_patients, evide
         expect_valid(outcome)
 
 
-@pytest.mark.requirement("ins.fhir.qualified-only")
-@pytest.mark.capability("identity.ins.qualified")
-@pytest.mark.title_en("The INS is carried only with a qualified identity (VALI)")
+@verifies(
+    "ins.fhir.qualified-only",
+    "identity.ins.qualified",
+    title_en="The INS is carried only with a qualified identity (VALI)",
+)
 def test_ins_only_if_qualified(fhir_client, test_data):
     """L'INS n'est porté qu'avec une identité qualifiée (VALI)"""
     patients = matches(search_bundle(fhir_client.search("Patient", {"_count": "100"})), "Patient")

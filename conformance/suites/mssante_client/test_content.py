@@ -5,27 +5,30 @@ from __future__ import annotations
 import pytest
 
 from conformance.campaign.mssante_checks import attach_mail, judge_rule, skip_if_disabled
+from conformance.sdk import verifies
 
 
-@pytest.mark.requirement("mssante.client.one-patient")
-@pytest.mark.capability("mssante.client.content")
-@pytest.mark.title_en("One patient per message, IHE_XDM archive attached")
+@verifies(
+    "mssante.client.one-patient", "mssante.client.content", title_en="One patient per message, IHE_XDM archive attached"
+)
 def test_one_patient(mss_channel, mss_documents, evidence):
     """Un seul patient par message, archive IHE_XDM jointe"""
     judge_rule("mss-one-patient", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement("mssante.client.pdf")
-@pytest.mark.capability("mssante.client.content")
-@pytest.mark.title_en("PDF rendering attached and named by the pattern")
+@verifies("mssante.client.pdf", "mssante.client.content", title_en="PDF rendering attached and named by the pattern")
 def test_pdf(mss_channel, mss_documents, evidence):
     """Rendu PDF joint et nommé selon le motif"""
     judge_rule("mss-pdf", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement("mssante.client.xdm")
-@pytest.mark.capability("mssante.client.content", "documents.xdm.package", "documents.cda.content")
-@pytest.mark.title_en("The attached IHE_XDM archives conform (metadata, INS, hashes, CI-SIS documents)")
+@verifies(
+    "mssante.client.xdm",
+    "mssante.client.content",
+    "documents.xdm.package",
+    "documents.cda.content",
+    title_en="The attached IHE_XDM archives conform (metadata, INS, hashes, CI-SIS documents)",
+)
 def test_xdm_archive(mss_channel, mss_documents, evidence, lang):
     """Les archives IHE_XDM jointes sont conformes (métadonnées, INS, empreintes, documents CI-SIS)"""
     from conformance.sdk import expect_valid

@@ -11,7 +11,7 @@ import pytest
 
 from conformance.campaign.mssante_checks import HarnessInconclusive, skip_if_disabled
 from conformance.findings import Severity, finding
-from conformance.sdk import ConformanceFailure
+from conformance.sdk import ConformanceFailure, verifies
 
 
 @pytest.fixture(scope="session")
@@ -28,9 +28,11 @@ def fetched(mss_channel, mss_documents, lang):
         ) from None
 
 
-@pytest.mark.requirement("mssante.client.imap")
-@pytest.mark.capability("mssante.client.transport")
-@pytest.mark.title_en("The client fetches its notifications over IMAP, logging in only after STARTTLS")
+@verifies(
+    "mssante.client.imap",
+    "mssante.client.transport",
+    title_en="The client fetches its notifications over IMAP, logging in only after STARTTLS",
+)
 def test_fetches_over_imap_starttls(mss_channel, fetched, evidence, lang):
     """Le client relève ses accusés en IMAP et ne s'authentifie qu'après STARTTLS"""
     skip_if_disabled(mss_channel, "mss-imap", lang)

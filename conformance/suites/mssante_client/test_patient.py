@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
-
 from conformance.campaign.mssante_checks import judge_rule
+from conformance.sdk import verifies
 
 
-@pytest.mark.requirement("mssante.client.patient-address")
-@pytest.mark.capability("mssante.client.patient")
-@pytest.mark.title_en("Patient address built from the qualified INS")
+@verifies(
+    "mssante.client.patient-address", "mssante.client.patient", title_en="Patient address built from the qualified INS"
+)
 def test_patient_address(mss_channel, mss_documents, evidence):
     """Adresse patient construite sur l'INS qualifié"""
     judge_rule("mss-patient-address", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement("mssante.client.mes")
-@pytest.mark.capability("mssante.client.patient")
-@pytest.mark.title_en("X-MSS-MES header (FIN) to a patient")
+@verifies("mssante.client.mes", "mssante.client.patient", title_en="X-MSS-MES header (FIN) to a patient")
 def test_mes(mss_channel, mss_documents, evidence):
     """En-tête X-MSS-MES (FIN) vers un patient"""
     judge_rule("mss-mes", mss_channel, mss_documents, evidence)

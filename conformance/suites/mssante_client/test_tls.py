@@ -11,7 +11,7 @@ import pytest
 
 from conformance.campaign.mssante_checks import HarnessInconclusive, describe_session, sessions_json
 from conformance.findings import finding
-from conformance.sdk import ConformanceFailure
+from conformance.sdk import ConformanceFailure, verifies
 
 PROBES = {
     "legacy-tls": ("un opérateur n'offrant que TLS 1.0/1.1", "an operator offering only TLS 1.0/1.1"),
@@ -73,33 +73,39 @@ def _probe(channel, evidence, lang, name):
         )
 
 
-@pytest.mark.requirement("mssante.client.tls-version")
-@pytest.mark.capability("mssante.client.tls")
-@pytest.mark.title_en("The client refuses an operator offering only TLS 1.0/1.1")
+@verifies(
+    "mssante.client.tls-version",
+    "mssante.client.tls",
+    title_en="The client refuses an operator offering only TLS 1.0/1.1",
+)
 def test_refuses_legacy_tls(mss_channel, evidence, lang):
     """Le client refuse un opérateur n'offrant que TLS 1.0/1.1"""
     _probe(mss_channel, evidence, lang, "legacy-tls")
 
 
-@pytest.mark.requirement("mssante.client.tls-cipher")
-@pytest.mark.capability("mssante.client.tls")
-@pytest.mark.title_en("The client refuses a cipher suite outside the allowed list")
+@verifies(
+    "mssante.client.tls-cipher",
+    "mssante.client.tls",
+    title_en="The client refuses a cipher suite outside the allowed list",
+)
 def test_refuses_other_cipher(mss_channel, evidence, lang):
     """Le client refuse une suite cryptographique hors de la liste autorisée"""
     _probe(mss_channel, evidence, lang, "other-cipher")
 
 
-@pytest.mark.requirement("mssante.client.tls-expired")
-@pytest.mark.capability("mssante.client.tls")
-@pytest.mark.title_en("The client refuses an expired operator certificate")
+@verifies(
+    "mssante.client.tls-expired", "mssante.client.tls", title_en="The client refuses an expired operator certificate"
+)
 def test_refuses_expired_certificate(mss_channel, evidence, lang):
     """Le client refuse un certificat d'opérateur expiré"""
     _probe(mss_channel, evidence, lang, "expired-certificate")
 
 
-@pytest.mark.requirement("mssante.client.tls-authority")
-@pytest.mark.capability("mssante.client.tls")
-@pytest.mark.title_en("The client refuses a certificate from an untrusted authority")
+@verifies(
+    "mssante.client.tls-authority",
+    "mssante.client.tls",
+    title_en="The client refuses a certificate from an untrusted authority",
+)
 def test_refuses_untrusted_ca(mss_channel, evidence, lang):
     """Le client refuse un certificat émis par une autorité non reconnue"""
     _probe(mss_channel, evidence, lang, "untrusted-ca")

@@ -6,8 +6,6 @@ managed to submit: a client that skips STARTTLS or never sends DATA has no messa
 
 from __future__ import annotations
 
-import pytest
-
 from conformance.campaign.mssante_checks import (
     HarnessInconclusive,
     describe_session,
@@ -16,7 +14,7 @@ from conformance.campaign.mssante_checks import (
     skip_if_disabled,
 )
 from conformance.findings import finding
-from conformance.sdk import ConformanceFailure
+from conformance.sdk import ConformanceFailure, verifies
 
 
 def _sessions(channel, evidence, lang):
@@ -41,9 +39,11 @@ def _fail_sessions(rule, bad, lang, fr, en):
     raise ConformanceFailure(findings)
 
 
-@pytest.mark.requirement("mssante.client.starttls")
-@pytest.mark.capability("mssante.client.transport")
-@pytest.mark.title_en("Every SMTP session is protected by STARTTLS before any mail command")
+@verifies(
+    "mssante.client.starttls",
+    "mssante.client.transport",
+    title_en="Every SMTP session is protected by STARTTLS before any mail command",
+)
 def test_starttls(mss_channel, evidence, lang):
     """Toute session SMTP passe en STARTTLS avant la moindre commande de messagerie"""
     skip_if_disabled(mss_channel, "mss-starttls", lang)
@@ -69,17 +69,21 @@ def test_starttls(mss_channel, evidence, lang):
         )
 
 
-@pytest.mark.requirement("mssante.client.auth")
-@pytest.mark.capability("mssante.client.transport")
-@pytest.mark.title_en("The client authenticates with SASL XOAUTH2 (or an application certificate)")
+@verifies(
+    "mssante.client.auth",
+    "mssante.client.transport",
+    title_en="The client authenticates with SASL XOAUTH2 (or an application certificate)",
+)
 def test_authentication(mss_channel, mss_documents, evidence):
     """Le client s'authentifie en SASL XOAUTH2 (ou par certificat applicatif)"""
     judge_rule("mss-auth", mss_channel, mss_documents, evidence)
 
 
-@pytest.mark.requirement("mssante.client.transaction")
-@pytest.mark.capability("mssante.client.transport")
-@pytest.mark.title_en("Every transaction the client starts is completed (DATA sent, no idle timeout)")
+@verifies(
+    "mssante.client.transaction",
+    "mssante.client.transport",
+    title_en="Every transaction the client starts is completed (DATA sent, no idle timeout)",
+)
 def test_transactions_complete(mss_channel, evidence, lang):
     """Chaque transaction commencée par le client est menée à son terme (DATA envoyé, sans délai dépassé)"""
     sessions = _sessions(mss_channel, evidence, lang)
@@ -94,9 +98,11 @@ def test_transactions_complete(mss_channel, evidence, lang):
         )
 
 
-@pytest.mark.requirement("mssante.client.size")
-@pytest.mark.capability("mssante.client.transport")
-@pytest.mark.title_en("Messages stay within the size the operator announces (SIZE)")
+@verifies(
+    "mssante.client.size",
+    "mssante.client.transport",
+    title_en="Messages stay within the size the operator announces (SIZE)",
+)
 def test_size_limit(mss_channel, evidence, lang):
     """Les messages respectent la taille annoncée par l'opérateur (SIZE)"""
     sessions = _sessions(mss_channel, evidence, lang)
@@ -112,9 +118,11 @@ def test_size_limit(mss_channel, evidence, lang):
         )
 
 
-@pytest.mark.requirement("mssante.client.connections")
-@pytest.mark.capability("mssante.client.transport")
-@pytest.mark.title_en("The client stays within the operator's concurrent connection limit")
+@verifies(
+    "mssante.client.connections",
+    "mssante.client.transport",
+    title_en="The client stays within the operator's concurrent connection limit",
+)
 def test_connection_limit(mss_channel, evidence, lang):
     """Le client respecte la limite de connexions simultanées de l'opérateur"""
     sessions = _sessions(mss_channel, evidence, lang)

@@ -11,7 +11,7 @@ import pytest
 
 from conformance.campaign.mssante_checks import HarnessInconclusive
 from conformance.findings import Severity, finding
-from conformance.sdk import ConformanceFailure
+from conformance.sdk import ConformanceFailure, verifies
 from conformance.validation.mssante import check_mdn_outcome, check_mdn_structure, read_mdn
 
 CASES_FR = {
@@ -84,9 +84,11 @@ def _judge_outcome(correspondence, evidence, lang, case):
         raise ConformanceFailure(findings)
 
 
-@pytest.mark.requirement("mssante.receiver.mdn-structure")
-@pytest.mark.capability("mssante.receiver.integration")
-@pytest.mark.title_en("The notification of a conformant message is an RFC 8098 MDN with its mandatory fields")
+@verifies(
+    "mssante.receiver.mdn-structure",
+    "mssante.receiver.integration",
+    title_en="The notification of a conformant message is an RFC 8098 MDN with its mandatory fields",
+)
 def test_mdn_structure(correspondence, evidence, lang):
     """L'accusé d'un message conforme est un MDN RFC 8098 avec ses champs obligatoires"""
     sent, facts = _notification(correspondence, evidence, lang, "conformant")
@@ -95,50 +97,60 @@ def test_mdn_structure(correspondence, evidence, lang):
         raise ConformanceFailure(findings)
 
 
-@pytest.mark.requirement("mssante.receiver.integrated")
-@pytest.mark.capability("mssante.receiver.integration")
-@pytest.mark.title_en("A conformant document is integrated and acknowledged as processed")
+@verifies(
+    "mssante.receiver.integrated",
+    "mssante.receiver.integration",
+    title_en="A conformant document is integrated and acknowledged as processed",
+)
 def test_conformant_integrated(correspondence, evidence, lang):
     """Un document conforme est intégré et acquitté « processed »"""
     _judge_outcome(correspondence, evidence, lang, "conformant")
 
 
-@pytest.mark.requirement("mssante.receiver.unknown-patient")
-@pytest.mark.capability("mssante.receiver.integration")
-@pytest.mark.title_en("A document for an unknown patient is refused with code 902")
+@verifies(
+    "mssante.receiver.unknown-patient",
+    "mssante.receiver.integration",
+    title_en="A document for an unknown patient is refused with code 902",
+)
 def test_unknown_patient(correspondence, evidence, lang):
     """Un document d'un patient inconnu est refusé avec le code 902"""
     _judge_outcome(correspondence, evidence, lang, "unknown-patient")
 
 
-@pytest.mark.requirement("mssante.receiver.ins-mismatch")
-@pytest.mark.capability("mssante.receiver.integration")
-@pytest.mark.title_en("A document whose INS does not match the known identity is refused with code 904")
+@verifies(
+    "mssante.receiver.ins-mismatch",
+    "mssante.receiver.integration",
+    title_en="A document whose INS does not match the known identity is refused with code 904",
+)
 def test_ins_mismatch(correspondence, evidence, lang):
     """Un document dont l'INS ne correspond pas à l'identité connue est refusé avec le code 904"""
     _judge_outcome(correspondence, evidence, lang, "ins-mismatch")
 
 
-@pytest.mark.requirement("mssante.receiver.ins-incomplete")
-@pytest.mark.capability("mssante.receiver.integration")
-@pytest.mark.title_en("A document with an incomplete INS is refused with code 905")
+@verifies(
+    "mssante.receiver.ins-incomplete",
+    "mssante.receiver.integration",
+    title_en="A document with an incomplete INS is refused with code 905",
+)
 def test_ins_incomplete(correspondence, evidence, lang):
     """Un document à l'INS incomplet est refusé avec le code 905"""
     _judge_outcome(correspondence, evidence, lang, "ins-incomplete")
 
 
-@pytest.mark.requirement("mssante.receiver.two-patients")
-@pytest.mark.capability("mssante.receiver.integration")
-@pytest.mark.title_en("A message about two patients is refused (code 906 unless configured)")
+@verifies(
+    "mssante.receiver.two-patients",
+    "mssante.receiver.integration",
+    title_en="A message about two patients is refused (code 906 unless configured)",
+)
 def test_two_patients(correspondence, evidence, lang):
     """Un message concernant deux patients est refusé (code 906 sauf configuration)"""
     _judge_outcome(correspondence, evidence, lang, "two-patients")
 
 
-@pytest.mark.requirement("mssante.receiver.broken-hash")
-@pytest.mark.capability("mssante.receiver.integration")
-@pytest.mark.title_en(
-    "An archive whose declared hash does not match its document is refused (code 906 unless configured)"
+@verifies(
+    "mssante.receiver.broken-hash",
+    "mssante.receiver.integration",
+    title_en="An archive whose declared hash does not match its document is refused (code 906 unless configured)",
 )
 def test_broken_hash(correspondence, evidence, lang):
     """Une archive dont l'empreinte déclarée ne correspond pas au document est refusée (code 906 sauf configuration)"""

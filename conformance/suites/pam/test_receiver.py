@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.campaign.hl7v2 import field
-from conformance.sdk import expect_valid, findings_of, report, require
+from conformance.sdk import expect_valid, findings_of, report, require, verifies
 from conformance.suites.pam.rules import INS_RULES, NOTHING_RECEIVED
 
 
@@ -34,9 +34,7 @@ def adt_outcomes(adt_messages, hl7v2, lang):
     return outcomes
 
 
-@pytest.mark.requirement("pam.emit.received")
-@pytest.mark.capability("movements.pam.emit")
-@pytest.mark.title_en("The system emits ADT messages to the harness")
+@verifies("pam.emit.received", "movements.pam.emit", title_en="The system emits ADT messages to the harness")
 def test_messages_received(adt_messages, mllp_listener, evidence, config):
     """Le système émet des messages ADT vers le banc"""
     for frame in mllp_listener.frames():
@@ -45,9 +43,7 @@ def test_messages_received(adt_messages, mllp_listener, evidence, config):
     require(adt_messages, NOTHING_RECEIVED, "", endpoint=endpoint, seconds=config.mllp.listener.wait_seconds)
 
 
-@pytest.mark.requirement("pam.emit.profile")
-@pytest.mark.capability("movements.pam.emit")
-@pytest.mark.title_en("The messages emitted conform to PAM FR 2.11")
+@verifies("pam.emit.profile", "movements.pam.emit", title_en="The messages emitted conform to PAM FR 2.11")
 def test_messages_conform(adt_outcomes, evidence):
     """Les messages émis sont conformes à PAM FR 2.11"""
     for index, outcome in enumerate(adt_outcomes):
@@ -55,9 +51,12 @@ def test_messages_conform(adt_outcomes, evidence):
         expect_valid(outcome, exclude=INS_RULES)
 
 
-@pytest.mark.requirement("pam.emit.ins")
-@pytest.mark.capability("movements.pam.emit", "identity.ins.qualified")
-@pytest.mark.title_en("The INS is emitted only for qualified identities, with its OID")
+@verifies(
+    "pam.emit.ins",
+    "movements.pam.emit",
+    "identity.ins.qualified",
+    title_en="The INS is emitted only for qualified identities, with its OID",
+)
 def test_ins_in_emitted_messages(adt_outcomes):
     """L'INS n'est émis que pour les identités qualifiées, avec son OID"""
     report(findings_of(adt_outcomes, *INS_RULES))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.campaign.hl7v2 import OK_CODES, REJECT_CODES, segments
-from conformance.sdk import Text, expect, expect_valid, resource
+from conformance.sdk import Text, expect, expect_valid, resource, verifies
 from conformance.suites.pam.rules import ACK_ERR_MISSING
 
 
@@ -25,53 +25,41 @@ def _exchange(mllp_client, hl7v2, evidence, messages: list[str], expected=OK_COD
         expect_valid(outcome)
 
 
-@pytest.mark.requirement("pam.ack.accepted")
-@pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
-@pytest.mark.title_en("Admission (A01) accepted")
+@verifies("pam.ack.accepted", "movements.pam.receive", "movements.pam.ack", title_en="Admission (A01) accepted")
 def test_admission(mllp_client, hl7v2, stay, evidence):
     """Admission (A01) acceptée"""
     _exchange(mllp_client, hl7v2, evidence, [stay.admit()])
 
 
-@pytest.mark.requirement("pam.ack.accepted")
-@pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
-@pytest.mark.title_en("Transfer (A02) accepted")
+@verifies("pam.ack.accepted", "movements.pam.receive", "movements.pam.ack", title_en="Transfer (A02) accepted")
 def test_transfer(mllp_client, hl7v2, qualified_patients, evidence):
     """Mutation (A02) acceptée"""
     stay = hl7v2.factory(qualified_patients[0])
     _exchange(mllp_client, hl7v2, evidence, [stay.admit(), stay.transfer()])
 
 
-@pytest.mark.requirement("pam.ack.accepted")
-@pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
-@pytest.mark.title_en("Discharge (A03) accepted")
+@verifies("pam.ack.accepted", "movements.pam.receive", "movements.pam.ack", title_en="Discharge (A03) accepted")
 def test_discharge(mllp_client, hl7v2, qualified_patients, evidence):
     """Sortie (A03) acceptée"""
     stay = hl7v2.factory(qualified_patients[0])
     _exchange(mllp_client, hl7v2, evidence, [stay.admit(), stay.discharge()])
 
 
-@pytest.mark.requirement("pam.ack.accepted")
-@pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
-@pytest.mark.title_en("Movement update (Z99) accepted")
+@verifies("pam.ack.accepted", "movements.pam.receive", "movements.pam.ack", title_en="Movement update (Z99) accepted")
 def test_movement_update(mllp_client, hl7v2, qualified_patients, evidence):
     """Mise à jour de mouvement (Z99) acceptée"""
     stay = hl7v2.factory(qualified_patients[0])
     _exchange(mllp_client, hl7v2, evidence, [stay.admit(), stay.correct_admission()])
 
 
-@pytest.mark.requirement("pam.ack.accepted")
-@pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
-@pytest.mark.title_en("Patient update (A31) accepted")
+@verifies("pam.ack.accepted", "movements.pam.receive", "movements.pam.ack", title_en="Patient update (A31) accepted")
 def test_patient_update(mllp_client, hl7v2, qualified_patients, evidence):
     """Mise à jour de l'identité (A31) acceptée"""
     stay = hl7v2.factory(qualified_patients[0])
     _exchange(mllp_client, hl7v2, evidence, [stay.update_patient()])
 
 
-@pytest.mark.requirement("pam.ack.accepted")
-@pytest.mark.capability("movements.pam.receive", "movements.pam.ack")
-@pytest.mark.title_en("Patient merge (A40) accepted")
+@verifies("pam.ack.accepted", "movements.pam.receive", "movements.pam.ack", title_en="Patient merge (A40) accepted")
 def test_merge(mllp_client, hl7v2, qualified_patients, evidence):
     """Fusion de patients (A40) acceptée"""
     survivor = hl7v2.factory(qualified_patients[0])
@@ -90,9 +78,7 @@ DEFECTS = {
 }
 
 
-@pytest.mark.requirement("pam.ack.rejected")
-@pytest.mark.capability("movements.pam.ack")
-@pytest.mark.title_en("A defective message is rejected with AE/AR and ERR")
+@verifies("pam.ack.rejected", "movements.pam.ack", title_en="A defective message is rejected with AE/AR and ERR")
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
 def test_defective_message_rejected(mllp_client, hl7v2, qualified_patients, evidence, defect, lang):
     """Un message défectueux est rejeté par AE/AR avec ERR"""

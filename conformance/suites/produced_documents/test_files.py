@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.sdk import expect_valid
+from conformance.sdk import expect_valid, verifies
 from conformance.validation.detect import Kind, detect_kind
 
 
@@ -26,9 +26,7 @@ def _none_configured(lang: str, what_fr: str, what_en: str) -> None:
     pytest.skip(f"aucun {what_fr} dans [documents] files" if lang == "fr" else f"no {what_en} in [documents] files")
 
 
-@pytest.mark.requirement("cisis.cda.content")
-@pytest.mark.capability("documents.cda.content")
-@pytest.mark.title_en("The CDA documents produced conform to the CI-SIS")
+@verifies("cisis.cda.content", "documents.cda.content", title_en="The CDA documents produced conform to the CI-SIS")
 def test_cda_documents_conform(config, evidence, lang):
     """Les documents CDA produits sont conformes au CI-SIS"""
     from conformance.campaign.validators import validate_cda
@@ -43,9 +41,12 @@ def test_cda_documents_conform(config, evidence, lang):
         expect_valid(outcome)
 
 
-@pytest.mark.requirement("xdm.package")
-@pytest.mark.capability("documents.xdm.package", "documents.cda.content")
-@pytest.mark.title_en("The XDM packages produced (MSSanté attachments) conform")
+@verifies(
+    "xdm.package",
+    "documents.xdm.package",
+    "documents.cda.content",
+    title_en="The XDM packages produced (MSSanté attachments) conform",
+)
 def test_xdm_packages_conform(config, evidence, lang):
     """Les paquets XDM produits (pièces jointes MSSanté) sont conformes"""
     from conformance.validation.cda import validate_xdm
