@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -168,3 +170,39 @@ def test_validate_command_streams_a_bundle_file_above_the_threshold(tmp_path: Pa
     issues = json.loads(result.output)["issue"]
     assert any("Bundle.entry[17].resource.status" in json.dumps(issue) for issue in issues), issues
     assert not any("Bundle.entry[3]" in json.dumps(issue) and issue["severity"] == "error" for issue in issues)
+
+
+MILLION_CHILD = """
+import json, resource, subprocess, sys, tempfile
+from pathlib import Path
+
+with tempfile.TemporaryDirectory() as folder:
+    path = Path(folder) / "million.json"
+    with path.open("w") as handle:
+        handle.write('{"resourceType":"Bundle","type":"collection","entry":[')
+        for first in range(0, 1_000_000, 10_000):
+            handle.write(("," if first else "") + ",".join(
+                '{"resource":{"resourceType":"Basic","id":"b%d","code":{"text":"x"}}}' % i
+                for i in range(first, first + 10_000)))
+        handle.write("]}")
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from conformance.cli import main; sys.argv = ['conformance', 'validate', "
+         "'--summary', sys.argv[1]]; main()", str(path)],
+        capture_output=True, text=True, check=False,
+    )
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(json.dumps({"code": done.returncode, "out": done.stdout[-2000:], "err": done.stderr[-2000:], "peak": peak}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_a_million_entry_bundle_is_validated_by_the_command_in_under_1_gib() -> None:
+    """SHALL: `conformance validate` on the issue's 69 MB Bundle of 1,000,000 entries ends with a verdict and
+    a peak memory under 1 GiB (it took 2 GB when validated whole)."""
+    done = subprocess.run([sys.executable, "-c", MILLION_CHILD], capture_output=True, text=True, timeout=1150)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["code"] == 0, figures  # every Basic is valid: only dom-6 warnings
+    assert "1 élément(s), 1 valide(s)" in figures["out"], figures["out"]
+    assert figures["peak"] < 1024**3
