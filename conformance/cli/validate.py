@@ -200,6 +200,10 @@ def validate_path(path: Path, options: ValidateOptions, server: str | None = Non
                 return validate_file(path, options)  # entry by entry, bounded memory
             except NotABundle:
                 pass
+            except Exception as exc:  # a validator defect must not hide the other inputs
+                return [
+                    _problem(name, "validator-failure", f"Échec du validateur : {exc!r}", f"Validator failure: {exc!r}")
+                ]
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(descriptor, "rb") as handle:
             data = handle.read(_MAX_INPUT + 1)
