@@ -264,7 +264,7 @@ def _profile_for(original: Message) -> str:
 
 
 def _check_profile(outcome: Outcome, response: Message, profile: str, lang: str) -> None:
-    from conformance.validation.hl7v2 import validate_message  # late: the package imports this module
+    from conformance.validation.hl7v2.validator import validate_message  # late: a heavy import
 
     structural = validate_message(response.text, profile, lang=lang, check_cda=False)
     outcome.details["profile"] = structural.details.get("profile")
