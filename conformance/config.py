@@ -29,7 +29,7 @@ Layout (every section optional except what the chosen suites need; see examples/
                             host, port, user, password, max_connections
     [dmp]        DMP feeding (IHE XDS.b, SOAP 1.2/MTOM, VIHF): repository_url, registry_url, repository_id,
                  document, unknown_patient_ins, the open choices (vihf_versions, strict, strict_casing,
-                 iti57_response_action, allow_sha1, value_sets), trusted_ca
+                 iti57_response_action, allow_sha1, value_sets, xades), trusted_ca
     [dmp.vihf]   the VIHF of the structure the harness speaks for: signing_cert, signing_key(_password), ...
     [dmp.listener] where the harness listens as the DMP: host, port, tls, server_cert, server_key, client_ca,
                  require_client_cert, wait_seconds, expect_submissions, max_request_bytes, request_deadline,
@@ -355,6 +355,7 @@ class DmpConfig:
     iti57_response_action: str = "dmp"  # dmp (UpdateDocumentSet-Response) | ihe (UpdateDocumentSetResponse)
     allow_sha1: bool = True
     value_sets: str = "dmp"  # dmp | cisis
+    xades: str = "required"  # required | optional: the XAdES-signed submission set (validation/xds/xades.py)
     trusted_ca: Path | None = None  # CA the VIHF signing certificates must chain to (default: the listener's client_ca)
     vihf: DmpVihfConfig = field(default_factory=DmpVihfConfig)
     listener: DmpListenerConfig | None = None  # None: the dmp-feeding tests are skipped
@@ -938,6 +939,7 @@ class _Reader:
             "iti57_response_action",
             "allow_sha1",
             "value_sets",
+            "xades",
             "trusted_ca",
             "vihf",
             "listener",
@@ -956,6 +958,7 @@ class _Reader:
             iti57_response_action=self.choice(t, w, "iti57_response_action", ("dmp", "ihe"), "dmp"),
             allow_sha1=self.boolean(t, w, "allow_sha1", True),
             value_sets=self.choice(t, w, "value_sets", ("dmp", "cisis"), "dmp"),
+            xades=self.choice(t, w, "xades", ("required", "optional"), "required"),
             trusted_ca=self.path(t, w, "trusted_ca"),
             vihf=self.dmp_vihf(t.get("vihf", {})),
         )

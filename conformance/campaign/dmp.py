@@ -30,6 +30,7 @@ def rules_from_config(dmp: DmpConfig, *, trusted_ca: Path | None = None, known_p
         iti57_response_action=dmp.iti57_response_action,
         allow_sha1=dmp.allow_sha1,
         value_sets=dmp.value_sets,
+        xades=dmp.xades,
         trusted_ca=ca.read_bytes() if ca else None,
         known_patients=known_patients,
     )
@@ -170,6 +171,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "vihf-consistent": ("vihf-structure-", "vihf-tls-", "vihf-resource-patient-"),
     "patient-ins": ("xds-patientid-", "vihf-resource-id-", "xds-submissionset-patientid-"),
     "hash-size": ("xds-hash-mismatch", "xds-size-mismatch"),
+    "xades": ("xds-xades-",),
     "matches-cda": (
         "xds-uniqueid-document-",
         "xds-typecode-document-",
@@ -194,6 +196,7 @@ _ORDER = (
     "vihf-consistent",
     "patient-ins",
     "hash-size",
+    "xades",
     "matches-cda",
     "author-formats",
     "value-sets",

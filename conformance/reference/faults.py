@@ -426,6 +426,20 @@ FAULTS: dict[str, Fault] = {
             "Le classCode 99 n'appartient pas à JDV_J57-ClassCode-DMP.",
         ),
         Fault(
+            "dmp-xades-missing",
+            "dmp-source",
+            "dmp.feed.metadata",
+            "The submission set is sent without its XAdES signature entry.",
+            "Le lot de soumission est envoyé sans sa fiche de signature XAdES.",
+        ),
+        Fault(
+            "dmp-xades-manifest-wrong",
+            "dmp-source",
+            "dmp.feed.metadata",
+            "The signed manifest carries the digest of another content than the document sent.",
+            "Le manifeste signé porte l'empreinte d'un autre contenu que le document envoyé.",
+        ),
+        Fault(
             "dmp-hash-wrong",
             "dmp-source",
             "dmp.feed.metadata",

@@ -55,6 +55,8 @@ FAULT_TESTS = {
     "dmp-ins-unknown-oid": (["dmp-feeding"], "dmp-feeding/metadata/patient-ins", "1.2.250.1.213.1.4.99"),
     "dmp-classcode-unknown": (["dmp-feeding"], "dmp-feeding/metadata/value-sets", "J57"),
     "dmp-hash-wrong": (["dmp-feeding"], "dmp-feeding/metadata/hash-and-size", "SHA-1"),
+    "dmp-xades-missing": (["dmp-feeding"], "dmp-feeding/metadata/submission-signed", "XAdES"),
+    "dmp-xades-manifest-wrong": (["dmp-feeding"], "dmp-feeding/metadata/submission-signed", "manifest"),
     "dmp-size-wrong": (["dmp-feeding"], "dmp-feeding/metadata/hash-and-size", "size"),
     "dmp-uniqueid-mismatch": (["dmp-feeding"], "dmp-feeding/metadata/matches-cda", "uniqueId"),
     "dmp-cda-invalid": (["dmp-feeding"], "dmp-feeding/metadata/cda-conforms", ""),

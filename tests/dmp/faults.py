@@ -36,6 +36,8 @@ SOURCE_CATEGORY = {
     "dmp-ins-unknown-oid": "patient-ins",
     "dmp-classcode-unknown": "value-sets",
     "dmp-hash-wrong": "hash-size",
+    "dmp-xades-missing": "xades",
+    "dmp-xades-manifest-wrong": "xades",
     "dmp-size-wrong": "hash-size",
     "dmp-uniqueid-mismatch": "matches-cda",
     "dmp-cda-invalid": "cda",
@@ -96,7 +98,7 @@ def repository_shows(faults: frozenset[str], name: str) -> bool:
     from conformance.reference.dmp.source import (
         DocumentSource,
         SigningMaterial,
-        found_entries,
+        documents_of,
         registry_status,
         retrieved,
         vihf_for,
@@ -134,12 +136,12 @@ def repository_shows(faults: frozenset[str], name: str) -> bool:
             return reply.envelope.action != ebrim.RESPONSE_ACTIONS[ebrim.ITI41]
         if name == "dmp-repo-no-relatesto":
             return not reply.envelope.relates_to
-        entries = found_entries(source.find(request.patient_cx, vihf))
+        entries = documents_of(source.find(request.patient_cx, vihf), request.unique_id)
         if name == "dmp-repo-find-empty":
             return not entries
         if name == "dmp-repo-retrieve-corrupt":
             return retrieved(source.retrieve(REPOSITORY_ID, request.unique_id, vihf)).get(request.unique_id) != content
         if name == "dmp-repo-archive-ignored":
             source.update_status(entries[0].get("id"), request.patient_cx, ebrim.APPROVED, ebrim.ARCHIVED, vihf)
-            return bool(found_entries(source.find(request.patient_cx, vihf)))
+            return bool(documents_of(source.find(request.patient_cx, vihf), request.unique_id))
     raise ValueError(name)

@@ -7,7 +7,14 @@ import contextlib
 import hashlib
 
 from conformance.reference.dmp.simulator import REPOSITORY_ID
-from conformance.reference.dmp.source import found_entries, registry_status, retrieved, soap11, vihf_for
+from conformance.reference.dmp.source import (
+    documents_of,
+    found_entries,
+    registry_status,
+    retrieved,
+    soap11,
+    vihf_for,
+)
 from conformance.validation.xds import ebrim
 from conformance.validation.xds.build import confidentiality_update, provide_request
 from conformance.validation.xds.ebrim import NS
@@ -36,8 +43,9 @@ def test_valid_submission_is_stored_found_retrieved_and_archived(dmp, cda_bytes)
     assert reply.envelope.action == "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"
     assert reply.envelope.relates_to  # answers the request's MessageID
     assert dmp.simulator.judgements[0].failures() == []
-    entries = found_entries(dmp.source.find(request.patient_cx, vihf))
+    entries = documents_of(dmp.source.find(request.patient_cx, vihf), request.unique_id)
     assert len(entries) == 1 and entries[0].get("status") == ebrim.APPROVED
+    assert len(found_entries(dmp.source.find(request.patient_cx, vihf))) == 2  # the document and its signature
     documents = retrieved(dmp.source.retrieve(REPOSITORY_ID, request.unique_id, vihf))
     assert documents[request.unique_id] == cda_bytes
     masked = confidentiality_update(
@@ -49,15 +57,19 @@ def test_valid_submission_is_stored_found_retrieved_and_archived(dmp, cda_bytes)
     assert registry_status(dmp.source.update_metadata(masked, vihf))[0] == "Success"
     codes = {
         c.get("nodeRepresentation")
-        for c in found_entries(dmp.source.find(request.patient_cx, vihf))[0].iterfind("rim:Classification", NS)
+        for c in documents_of(dmp.source.find(request.patient_cx, vihf), request.unique_id)[0].iterfind(
+            "rim:Classification", NS
+        )
     }
     assert "MASQUE_PS" in codes
     archive = dmp.source.update_status(entries[0].get("id"), request.patient_cx, ebrim.APPROVED, ebrim.ARCHIVED, vihf)
     assert registry_status(archive)[0] == "Success"
     assert archive.envelope.action == "urn:ihe:iti:2010:UpdateDocumentSet-Response"  # the DMP's hyphen
-    assert found_entries(dmp.source.find(request.patient_cx, vihf)) == []
-    assert len(found_entries(dmp.source.find(request.patient_cx, vihf, statuses=(ebrim.ARCHIVED,)))) == 1
-    assert len(dmp.server_sink.exchanges) == len(dmp.client_sink.exchanges) == 8
+    assert documents_of(dmp.source.find(request.patient_cx, vihf), request.unique_id) == []
+    assert (
+        len(documents_of(dmp.source.find(request.patient_cx, vihf, statuses=(ebrim.ARCHIVED,)), request.unique_id)) == 1
+    )
+    assert len(dmp.server_sink.exchanges) == len(dmp.client_sink.exchanges) == 9
 
 
 def test_documents_cross_mtom_byte_for_byte_whatever_their_line_endings(dmp, cda_bytes):

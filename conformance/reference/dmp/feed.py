@@ -23,7 +23,7 @@ from conformance.validation.xds.ebrim import CLASSIFICATIONS, NS
 
 from .pki import DmpPki
 from .simulator import REPOSITORY_ID
-from .source import DocumentSource, SigningMaterial, found_entries, soap11, vihf_for
+from .source import DocumentSource, SigningMaterial, documents_of, soap11, vihf_for
 
 LOCAL_PATIENT = "1234567890121^^^&1.2.3.4.567.8.9.10&ISO^PI"  # the CI-SIS example's own patient id (an IPP)
 SOURCE_FAULTS = frozenset(
@@ -46,6 +46,8 @@ SOURCE_FAULTS = frozenset(
         "dmp-ins-unknown-oid",
         "dmp-classcode-unknown",
         "dmp-hash-wrong",
+        "dmp-xades-missing",
+        "dmp-xades-manifest-wrong",
         "dmp-size-wrong",
         "dmp-uniqueid-mismatch",
         "dmp-cda-invalid",
@@ -167,6 +169,7 @@ def feed(
     if "dmp-vihf-missing" in faults:
         vihf = None  # type: ignore[assignment]
     source = _source(base_url, pki, faults, timeouts)
+    _signature_faults(source, request, faults)
     errors: list[str] = []
 
     def step(action: Callable[[], object]) -> object:
@@ -182,7 +185,7 @@ def feed(
         reply = step(
             lambda: source.client.call(source.registry_url, ebrim.ITI18, query, security=source.security(vihf))
         )
-        entries = found_entries(reply) if reply is not None else []
+        entries = documents_of(reply, request.unique_id) if reply is not None else []
         step(lambda: source.retrieve(REPOSITORY_ID, request.unique_id, vihf))
         entry_uuid = entries[0].get("id", "") if entries else f"urn:uuid:{uuid.uuid4()}"  # refused: an unknown id
         if entries:
@@ -203,6 +206,18 @@ def feed(
     finally:
         source.client.close()
     return errors
+
+
+def _signature_faults(source: DocumentSource, request: ProvideRequest, faults: frozenset[str]) -> None:
+    from conformance.validation.xds.metadata import external
+    from conformance.validation.xds.xades import add_signature, sign_submission
+
+    if "dmp-xades-missing" in faults:
+        source.sign_submissions = False
+    if "dmp-xades-manifest-wrong" in faults and source.signing is not None:  # signed over another content
+        set_unique = external(request.submission_set, ebrim.SS_UNIQUE_ID)
+        other = [(request.unique_id, b"<ClinicalDocument>another document</ClinicalDocument>")]
+        add_signature(request, sign_submission(set_unique, other, source.signing.key, source.signing.cert_pem))
 
 
 def _find(patient_cx: str, faults: frozenset[str]) -> etree._Element:

@@ -38,6 +38,7 @@ from conformance.validation.xds.ebrim import CLASSIFICATIONS, NS, PATIENT_ID, UN
 from conformance.validation.xds.metadata import external, first_slot, institution_ids, judge_submission, xds_error_code
 from conformance.validation.xds.rules import XdsRules
 from conformance.validation.xds.vihf import judge_vihf
+from conformance.validation.xds.xades import is_signature_entry
 
 REPOSITORY_ID = "1.2.250.1.213.4.1.1.1.2"  # the CNAM samples' repositoryUniqueId
 
@@ -52,6 +53,7 @@ class Judgement:
     status: str = ""  # Success / Failure (registry status), or "fault"
     errors: list[tuple[str, str]] = field(default_factory=list)  # (XDS code, codeContext) answered
     documents: dict[str, bytes] = field(default_factory=dict, repr=False)  # ITI-41: entry id -> content
+    signatures: set[str] = field(default_factory=set)  # ITI-41: the entries carrying the XAdES signature
     received: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     tls: bool = False
     client_certificate: bool = False
@@ -275,6 +277,10 @@ class DmpSimulator:
                     _f(f"soap-mtom-{exc.kind}", f"Document[@id='{document.get('id')}']", exc.message_fr, exc.message_en)
                 )
         judged = judge_submission(submit, j.documents, self.rules, unreadable=unreadable)
+        if submit is not None:
+            j.signatures = {
+                e.get("id", "") for e in submit.iterfind(".//rim:ExtrinsicObject", NS) if is_signature_entry(e)
+            }
         j.metadata_judged = submit is not None
         j.findings.extend(self._tolerated(judged.findings))
         institutions = institution_ids(submit) if submit is not None else set()

@@ -84,6 +84,7 @@ class DocumentSource:
         self.repository_url = repository_url
         self.registry_url = registry_url or repository_url
         self.signing = signing
+        self.sign_submissions = True  # the XAdES-signed submission set the DMP requires (when signing material)
 
     def security(self, vihf: VihfContent | None) -> etree._Element | None:
         if vihf is None or self.signing is None:
@@ -97,13 +98,30 @@ class DocumentSource:
         *,
         mutate: Callable[[str, bytes, list[Part]], tuple[str, bytes]] | None = None,
     ) -> SoapReply:
-        """ITI-41. `mutate(content_type, body, attachments)` may rewrite the HTTP body (transport faults)."""
+        """ITI-41, the submission set signed (XAdES) when the source has signing material.
+        `mutate(content_type, body, attachments)` may rewrite the HTTP body (transport faults)."""
+        self.sign(request)
         security = self.security(vihf)
         envelope = build_envelope(ebrim.ITI41, request.payload, to=self.repository_url, security=security)
         content_type, body = encode_mtom(envelope, request.attachments, action=ebrim.ITI41)
         if mutate is not None:
             content_type, body = mutate(content_type, body, request.attachments)
         return self.client.post(self.repository_url, content_type, body)
+
+    def sign(self, request: ProvideRequest) -> None:
+        """Add the submission set's XAdES signature entry (once) over the request's documents as they are now."""
+        from conformance.validation.xds.metadata import external
+        from conformance.validation.xds.xades import add_signature, is_signature_entry, sign_submission
+
+        if self.signing is None or not self.sign_submissions:
+            return
+        objects = request.submission_set.getparent()
+        if any(is_signature_entry(e) for e in objects.iterfind("rim:ExtrinsicObject", NS)):
+            return
+        set_unique = external(request.submission_set, ebrim.SS_UNIQUE_ID)
+        unique = external(request.entry, ebrim.UNIQUE_ID)  # as the metadata says (a fault may have changed it)
+        signature = sign_submission(set_unique, [(unique, request.content())], self.signing.key, self.signing.cert_pem)
+        add_signature(request, signature)
 
     def find(self, patient_cx: str, vihf: VihfContent | None, statuses=(ebrim.APPROVED,)) -> SoapReply:
         return self.client.call(
@@ -150,6 +168,14 @@ def registry_status(reply: SoapReply) -> tuple[str, list[tuple[str, str]]]:
 def found_entries(reply: SoapReply) -> list[etree._Element]:
     payload = reply.envelope.payload if reply.envelope is not None else None
     return list(payload.iterfind(".//rim:ExtrinsicObject", NS)) if payload is not None else []
+
+
+def documents_of(reply: SoapReply, unique_id: str) -> list[etree._Element]:
+    """The entries of a query answer for one document (a signed submission also registers its signature)."""
+    from conformance.validation.xds.ebrim import UNIQUE_ID
+    from conformance.validation.xds.metadata import external
+
+    return [e for e in found_entries(reply) if external(e, UNIQUE_ID) == unique_id]
 
 
 def retrieved(reply: SoapReply) -> dict[str, bytes]:

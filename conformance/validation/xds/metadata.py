@@ -23,7 +23,7 @@ from conformance.identifiers import INS_OIDS
 from conformance.validation import ins as ins_rules
 from conformance.validation.cda.pack import load_pack
 
-from . import ebrim
+from . import ebrim, xades
 from .build import read_header
 from .ebrim import CLASSIFICATIONS, NS, PATIENT_ID, RIM, UNIQUE_ID
 from .rules import J57_CLASS_CODES, J57_EXTRA, J58_CONFIDENTIALITY, XdsRules
@@ -251,7 +251,9 @@ def judge_submission(
     pack = load_pack(rules.cda_pack)
     for index, entry in enumerate(entries, start=1):
         where = f"ExtrinsicObject[{index}]"
-        add(_entry(entry, where, rules, pack))
+        signature = xades.is_signature_entry(entry)  # judged by the signature rules, not as a CDA document
+        if not signature:
+            add(_entry(entry, where, rules, pack))
         unique = external(entry, UNIQUE_ID)
         if unique and unique in seen:
             add(
@@ -295,7 +297,7 @@ def judge_submission(
             )
         else:
             add(_hash_and_size(entry, content, where))
-            if entry.get("mimeType", "text/xml") in ("text/xml", "application/xml"):
+            if not signature and entry.get("mimeType", "text/xml") in ("text/xml", "application/xml"):
                 add(_against_cda(entry, content, where))
         judged.entries.append(
             {"id": entry.get("id", ""), "uniqueId": unique, "patientId": patient, "hash": first_slot(entry, "hash")}
@@ -313,6 +315,7 @@ def judge_submission(
                 )
             ]
         )
+    add(xades.judge_signatures(submit, documents, rules))
     if set_ids and entries and not _has_member(submit, set_ids, ids):
         add(
             [

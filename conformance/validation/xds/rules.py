@@ -10,6 +10,8 @@ Each default is documented where the facts disagree:
 - `allow_sha1`: CNAM samples sign the VIHF with RSA-SHA1, the 2024 ANS example with RSA-SHA256: both verified.
 - `value_sets`: "dmp" judges classCode and confidentialityCode against the DMP sets J57/J58 (codes known) and the
   others against the CI-SIS sets of the pack (J02/J04/J07/J10), since J59/J61/J62/J66 were not found.
+- `xades`: the DMP requires a XAdES-signed submission set (S5, paraphrased): "required"; "optional" verifies it
+  only when present. What is produced and accepted is in `xades.py`.
 - `submission_set_nodes`: the IHE SubmissionSet classification node, and the one in the facts sheet's table
   (both accepted unless strict).
 """
@@ -58,6 +60,7 @@ class XdsRules:
     trusted_ca: bytes | None = field(default=None, repr=False)  # PEM of the CA the VIHF signing cert must chain to
     known_patients: frozenset[str] | None = None  # INS values the registry knows (None: any INS is known)
     cda_pack: str | None = None
+    xades: str = "required"  # "required" | "optional": the XAdES-signed submission set (see xades.py)
 
     def applied(self) -> dict[str, object]:
         """The choices applied, for the report."""
@@ -68,4 +71,5 @@ class XdsRules:
             "iti57_response_action": self.iti57_response_action,
             "allow_sha1": self.allow_sha1,
             "value_sets": self.value_sets,
+            "xades": self.xades,
         }
