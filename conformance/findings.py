@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from conformance.i18n import count, localise, text
+from conformance.i18n import severity as severity_label
+
 MESSAGE_ID_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
 ISSUE_SOURCE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-source"
 ISSUE_LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
@@ -110,7 +113,11 @@ class Finding:
         where = f" @ {self.location}" if self.location else ""
         if self.resource:
             where = f" @ {self.resource}" + (f" {self.location}" if self.location else "")
-        return f"{self.severity.value.upper():<11} [{self.rule}]{where}: {self.message(lang)}"
+        if self.line is not None:
+            key = "finding.line_column" if self.column is not None else "finding.line"
+            where += f" ({text(key, lang, line=self.line, column=self.column)})"
+        label = severity_label(self.severity.value, lang).upper()
+        return localise(f"{label:<13} [{self.rule}]{where}: {self.message(lang)}", lang)
 
 
 def finding(
@@ -163,7 +170,7 @@ class Outcome:
                 {
                     "severity": "information",
                     "code": "informational",
-                    "details": {"text": "Aucun problème détecté" if lang == "fr" else "No issues detected"},
+                    "details": {"text": text("verdict.no_issue", lang)},
                 }
             ]
         return {"resourceType": "OperationOutcome", "issue": issues}
@@ -178,8 +185,13 @@ class Outcome:
         }
 
     def render(self, lang: str = "fr") -> str:
-        verdict = (
-            ("VALIDE" if lang == "fr" else "VALID") if self.is_valid else ("INVALIDE" if lang == "fr" else "INVALID")
+        """The verdict line, e.g. "x.json [fhir] : INVALIDE (3 erreurs, 1 avertissement)", then each finding."""
+        verdict = text("verdict.valid" if self.is_valid else "verdict.invalid", lang)
+        counts = text(
+            "verdict.counts",
+            lang,
+            errors=count("noun.error", len(self.errors), lang),
+            warnings=count("noun.warning", len(self.warnings), lang),
         )
-        head = f"{self.subject} [{self.kind}]: {verdict} ({len(self.errors)} error(s), {len(self.warnings)} warning(s))"
+        head = text("verdict.line", lang, subject=self.subject, kind=self.kind, verdict=verdict, counts=counts)
         return "\n".join([head, *("  " + f.render(lang) for f in self.findings)])

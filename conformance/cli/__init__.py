@@ -7,6 +7,9 @@ import sys
 import click
 
 from conformance import __version__
+from conformance.cli._click_language import install, requested_language, set_language
+
+install()
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -44,6 +47,7 @@ _register()
 
 
 def main() -> None:
+    set_language(requested_language(sys.argv[1:]))
     try:
         cli.main(prog_name="conformance", standalone_mode=True)
     except KeyboardInterrupt:

@@ -17,28 +17,8 @@ from pathlib import Path
 import click
 
 from conformance.evidence.sanitize import for_terminal
+from conformance.i18n import text
 
-_TEXT = {
-    "fr": {
-        "created": "Clé de sceau créée pour « {org} » : {key} (privée, à garder) et {pub} (publique, à diffuser).",
-        "fingerprint": "Empreinte : {fp}",
-        "next": 'Configurer [run] signing_key = "{key}" ; les destinataires vérifient avec '
-        "« conformance verify DOSSIER --trust {fp} ».",
-        "exists": "{key} existe déjà : aucune clé n'est écrasée.",
-        "trusted": "Clé de confiance ajoutée : {fp} {org} ({file})",
-        "none": "Aucune clé de confiance ({file}).",
-        "list": "Clés de confiance ({file}) :",
-    },
-    "en": {
-        "created": "Seal key created for “{org}”: {key} (private, keep it) and {pub} (public, hand it out).",
-        "fingerprint": "Fingerprint: {fp}",
-        "next": 'Set [run] signing_key = "{key}"; recipients check with "conformance verify DIR --trust {fp}".',
-        "exists": "{key} already exists: no key is overwritten.",
-        "trusted": "Trusted key added: {fp} {org} ({file})",
-        "none": "No trusted key ({file}).",
-        "list": "Trusted keys ({file}):",
-    },
-}
 _LANG = click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
 
 
@@ -56,16 +36,15 @@ def create(key_file: Path, organisation: str, lang: str) -> None:
     when set) and KEY_FILE.pub (public)."""
     from conformance.evidence.sealing import KEY_PASSWORD_ENV, generate_key_file
 
-    text = _TEXT[lang]
     if key_file.exists() or Path(f"{key_file}.pub").exists():
-        click.echo(text["exists"].format(key=for_terminal(key_file)), err=True)
+        click.echo(text("keys.exists", lang, key=for_terminal(key_file)), err=True)
         raise SystemExit(2)
     password = os.environ.get(KEY_PASSWORD_ENV)
     fingerprint = generate_key_file(key_file, password.encode("utf-8") if password else None)
     shown = for_terminal(key_file)
-    click.echo(text["created"].format(org=for_terminal(organisation), key=shown, pub=f"{shown}.pub"))
-    click.echo(text["fingerprint"].format(fp=fingerprint))
-    click.echo(text["next"].format(key=shown, fp=fingerprint))
+    click.echo(text("keys.created", lang, org=for_terminal(organisation), key=shown, pub=f"{shown}.pub"))
+    click.echo(text("keys.fingerprint", lang, fp=fingerprint))
+    click.echo(text("keys.next", lang, key=shown, fp=fingerprint))
 
 
 @command.command(name="trust")
@@ -81,7 +60,7 @@ def trust(key: str, organisation: str, lang: str) -> None:
     except TrustError as error:
         raise click.UsageError(for_terminal(error)) from None
     path = add_trusted_key(fingerprint, organisation)
-    click.echo(_TEXT[lang]["trusted"].format(fp=fingerprint, org=for_terminal(organisation), file=for_terminal(path)))
+    click.echo(text("keys.trusted", lang, fp=fingerprint, org=for_terminal(organisation), file=for_terminal(path)))
 
 
 @command.command(name="list")
@@ -93,8 +72,8 @@ def list_keys(lang: str) -> None:
     path = trusted_keys_file()
     trusted = read_trusted_keys(path)
     if not trusted:
-        click.echo(_TEXT[lang]["none"].format(file=for_terminal(path)))
+        click.echo(text("keys.none", lang, file=for_terminal(path)))
         return
-    click.echo(_TEXT[lang]["list"].format(file=for_terminal(path)))
+    click.echo(text("keys.list", lang, file=for_terminal(path)))
     for fingerprint, label in trusted.items():
         click.echo(f"  {fingerprint} {for_terminal(label)}".rstrip())

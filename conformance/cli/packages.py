@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from conformance.i18n import language, text
+
 EXIT_NOT_FOUND = 1  # a package asked for explicitly, or a canonical, was not found / could not be installed
 EXIT_MISSING_DEPENDENCIES = 3  # only with --strict: some dependencies could not be found
 
 
 def _lang() -> str:
-    return "en" if os.environ.get("HOPEN_LANG", "fr").lower().startswith("en") else "fr"
+    """`packages` has no --lang: HOPEN_LANG chooses (French by default)."""
+    return language()
 
 
-def _t(fr: str, en: str) -> str:
-    return fr if _lang() == "fr" else en
+def _t(key: str, **params: object) -> str:
+    return text(f"packages.{key}", _lang(), **params)
 
 
 def _warn(message: str) -> None:
     from conformance.packages.errors import localise
 
-    click.echo(_t("attention : ", "warning: ") + localise(message, _lang()), err=True)
+    click.echo(_t("warning", message=localise(message, _lang())), err=True)
 
 
 def _cache(cache_dir: Path | None):
@@ -103,7 +105,7 @@ def install(
                 parse_ref(source)
         result = manager.resolve(list(sources), with_dependencies=not no_deps)
     except PackageError as exc:
-        click.echo(_t("erreur : ", "error: ") + exc.message(_lang()), err=True)
+        click.echo(_t("error", message=exc.message(_lang())), err=True)
         sys.exit(EXIT_NOT_FOUND)
     requested_missing = [m for m in result.missing if not m.required_by]
     dependency_missing = [m for m in result.missing if m.required_by]
@@ -115,27 +117,16 @@ def install(
         for warning in result.warnings:
             _warn(warning)
         for line in result.installed:
-            click.echo(_t("installé : ", "installed: ") + line)
+            click.echo(_t("installed", line=line))
         if result.packages:
-            click.echo(_t("paquets prêts :", "packages ready:"))
+            click.echo(_t("ready"))
         for info in result.packages:
             click.echo(f"  {info.ref}  {info.path}")
         for missing in dependency_missing:
-            click.echo(
-                _t(
-                    f"dépendance introuvable : {missing.name}#{missing.version} (requise par {missing.required_by})",
-                    f"dependency not found: {missing.name}#{missing.version} (required by {missing.required_by})",
-                ),
-                err=True,
-            )
+            ref = f"{missing.name}#{missing.version}"
+            click.echo(_t("dependency_missing", ref=ref, required_by=missing.required_by), err=True)
     for missing in requested_missing:
-        click.echo(
-            _t(
-                f"erreur : paquet introuvable dans toutes les sources : {missing}",
-                f"error: package not found in any source: {missing}",
-            ),
-            err=True,
-        )
+        click.echo(_t("not_found_anywhere", ref=missing), err=True)
     if requested_missing:
         sys.exit(EXIT_NOT_FOUND)
     if strict and dependency_missing:
@@ -152,11 +143,11 @@ def _entry_by_id(ctx, resource_id: str):
 
 def _print_summary(result, dependency_missing) -> None:
     names = sorted({f"{m.name}#{m.version}" for m in dependency_missing})
-    line = _t(f"{len(result.packages)} paquets FHIR prêts", f"{len(result.packages)} FHIR packages ready")
+    line = _t("summary_ready", n=len(result.packages))
     if result.installed:
-        line += _t(f" ({len(result.installed)} installés)", f" ({len(result.installed)} installed)")
+        line += _t("summary_installed", n=len(result.installed))
     if names:
-        line += _t(" ; introuvables : ", "; not found: ") + ", ".join(names)
+        line += _t("summary_not_found", names=", ".join(names))
     click.echo(line)
 
 
@@ -179,7 +170,7 @@ def list_packages(cache_dir: Path | None, as_json: bool) -> None:
             {
                 "name": info.name,
                 "version": info.version,
-                "title": manifest.get("title", ""),
+                "title": _title(info.name, manifest),
                 "provided_by": manifest.get("x-hopen-provided-by", ""),
                 "source": marker.get("source", ""),
                 "path": str(info.path),
@@ -189,17 +180,13 @@ def list_packages(cache_dir: Path | None, as_json: bool) -> None:
         click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
     if not rows:
-        click.echo(_t(f"aucun paquet dans {cache.root}", f"no package in {cache.root}"))
+        click.echo(_t("empty_cache", cache=cache.root))
         return
-    click.echo(_t(f"cache : {cache.root}", f"cache: {cache.root}"))
+    click.echo(_t("cache", cache=cache.root))
     width = max(len(f"{r['name']}#{r['version']}") for r in rows)
     for row in rows:
         ref = f"{row['name']}#{row['version']}"
-        extra = (
-            _t(f" (fourni par {row['provided_by']})", f" (provided by {row['provided_by']})")
-            if row["provided_by"]
-            else ""
-        )
+        extra = _t("provided_by", who=row["provided_by"]) if row["provided_by"] else ""
         click.echo(f"  {ref:<{width}}  {row['title']}{extra}")
 
 
@@ -216,25 +203,15 @@ def _show_snapshot(canonical: str, url: str, packages: list[str], igs: list[str]
         try:
             ctx = OverlayContext(ctx, read_loose(loose, ctx))
         except ValueError as exc:
-            click.echo(_t("erreur : ", "error: ") + str(exc), err=True)
+            click.echo(_t("error", message=exc), err=True)
             sys.exit(EXIT_NOT_FOUND)
     sd = ctx.snapshot(url) or ctx.snapshot(canonical)
     if sd is None or sd.get("resourceType") != "StructureDefinition":
-        click.echo(
-            _t(
-                f"erreur : aucune StructureDefinition {canonical} dans les paquets chargés",
-                f"error: no StructureDefinition {canonical} in the loaded packages",
-            ),
-            err=True,
-        )
+        click.echo(_t("no_structure_definition", canonical=canonical), err=True)
         sys.exit(EXIT_NOT_FOUND)
     if not (sd.get("snapshot") or {}).get("element"):
         reasons = [w for w in ctx.warnings if w.startswith("snapshot of")]
-        click.echo(
-            _t("erreur : snapshot impossible à générer", "error: the snapshot cannot be generated")
-            + (f" ({reasons[-1]})" if reasons else ""),
-            err=True,
-        )
+        click.echo(_t("no_snapshot", reason=f" ({reasons[-1]})" if reasons else ""), err=True)
         sys.exit(EXIT_NOT_FOUND)
     click.echo(orjson.dumps(sd, option=orjson.OPT_INDENT_2).decode())
 
@@ -282,37 +259,37 @@ def show(
             return
         ctx = load_context(list(packages) or list(DEFAULT_PACKAGES), list(igs), cache_dir=cache_dir)
     except PackageError as exc:
-        click.echo(_t("erreur : ", "error: ") + exc.message(_lang()), err=True)
+        click.echo(_t("error", message=exc.message(_lang())), err=True)
         sys.exit(EXIT_NOT_FOUND)
     entry = ctx.entry(url)
     if entry is None and url != canonical:
         entry = _entry_by_id(ctx, canonical)
     if entry is None:
         loaded = ", ".join(p.ref for p in ctx.packages) or "-"
-        click.echo(
-            _t(
-                f"erreur : {canonical} n'est défini dans aucun paquet chargé ({loaded})",
-                f"error: {canonical} is not defined in any loaded package ({loaded})",
-            ),
-            err=True,
-        )
+        click.echo(_t("not_defined", canonical=canonical, loaded=loaded), err=True)
         if ctx.missing:
-            click.echo(_t("paquets manquants : ", "missing packages: ") + ", ".join(ctx.missing), err=True)
+            click.echo(_t("missing_packages", names=", ".join(ctx.missing)), err=True)
         sys.exit(EXIT_NOT_FOUND)
     resource = ctx.load(entry)
     if as_json:
         if resource is None:
-            click.echo(_t(f"erreur : fichier illisible {entry.path}", f"error: unreadable file {entry.path}"), err=True)
+            click.echo(_t("unreadable", path=entry.path), err=True)
             sys.exit(EXIT_NOT_FOUND)
         click.echo(orjson.dumps(resource, option=orjson.OPT_INDENT_2).decode())
         return
-    click.echo(f"{_t('URL', 'URL')} : {entry.url}")
-    click.echo(f"{_t('version', 'version')} : {entry.version or '-'}")
-    click.echo(f"{_t('type', 'type')} : {entry.resource_type}" + (f" ({entry.type})" if entry.type else ""))
-    click.echo(f"{_t('id', 'id')} : {entry.id}")
-    click.echo(f"{_t('paquet', 'package')} : {entry.package.ref}")
-    click.echo(f"{_t('fichier', 'file')} : {entry.path}")
+    kind = entry.resource_type + (f" ({entry.type})" if entry.type else "")
+    fields = [("url", entry.url), ("version", entry.version or "-"), ("type", kind), ("id", entry.id)]
+    fields += [("package", entry.package.ref), ("file", entry.path)]
     if resource is not None:
-        for key in ("name", "title", "status"):
-            if isinstance(resource.get(key), str):
-                click.echo(f"{key} : {resource[key]}")
+        fields += [(key, resource[key]) for key in ("name", "title", "status") if isinstance(resource.get(key), str)]
+    for key, value in fields:
+        click.echo(_t("show_line", label=_t(f"field_{key}"), value=value))
+
+
+# The R4 core packages' own titles say "Examples" / nothing useful; they are named for what they hold.
+_PACKAGE_TITLES = {"hl7.fhir.r4.examples": "title_examples", "hl7.fhir.r4.core": "title_core"}
+
+
+def _title(name: str, manifest: dict) -> str:
+    key = _PACKAGE_TITLES.get(name)
+    return _t(key) if key else str(manifest.get("title", "") or manifest.get("description", "") or "")

@@ -13,6 +13,7 @@ import click
 import jinja2
 
 from conformance.evidence.sanitize import for_terminal
+from conformance.i18n import text
 
 
 @click.command(name="report")
@@ -34,11 +35,7 @@ def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | 
     from conformance.reports.pdf import PdfError
 
     if not (run_dir / "results.json").is_file():
-        raise click.ClickException(
-            f"{run_dir}: no results.json (not a run folder)"
-            if lang == "en"
-            else f"{run_dir} : pas de results.json (ce n'est pas un dossier d'exécution)"
-        )
+        raise click.ClickException(text("report_cli.not_a_run", lang, path=run_dir))
     problems = _seal_problems(run_dir, lang, force)
     try:
         written = rerender_run(run_dir, lang=lang, pdf=pdf, allure=allure, programme=programme, seal_problems=problems)
@@ -46,11 +43,7 @@ def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | 
         raise click.ClickException(str(error)) from None
     except (ValueError, KeyError, TypeError, jinja2.TemplateError) as error:
         problem = f"{type(error).__name__}: {error}"
-        raise click.ClickException(
-            f"{run_dir}/results.json cannot be rendered ({problem})"
-            if lang == "en"
-            else f"{run_dir}/results.json ne peut pas être rendu ({problem})"
-        ) from None
+        raise click.ClickException(text("report_cli.cannot_render", lang, path=run_dir, problem=problem)) from None
     for path in written:
         click.echo(str(path))
 
@@ -64,12 +57,7 @@ def _seal_problems(run_dir: Path, lang: str, force: bool) -> list[str]:
     if not found or found == [INCOMPLETE]:  # an interrupted run is never sealed: its report says INCOMPLETE
         return []
     problems = [_localize(problem, lang) for problem in found]
-    heading = (
-        "Sceau rompu ou absent : rendu refusé (--force pour rendre quand même, le rendu le signalera)"
-        if lang == "fr"
-        else "Broken or missing seal: rendering refused (--force to render anyway; the rendering will say so)"
-    )
-    click.echo(for_terminal(heading + (" :" if lang == "fr" else ":")), err=True)
+    click.echo(for_terminal(text("report_cli.seal_refused", lang)), err=True)
     for problem in problems:
         click.echo(f"  {for_terminal(problem)}", err=True)
     if not force:

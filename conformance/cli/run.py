@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from conformance.config import LANGUAGES, SUITES
+from conformance.i18n import text
 
 
 @click.command(name="run")
@@ -71,19 +72,19 @@ def command(
     message_lang = lang or "fr"
     try:
         if config_path is None and not reference:
-            raise click.UsageError("--config FILE is required (or --reference)")
+            raise click.UsageError(text("run.config_required", message_lang))
         config = load_config(config_path) if config_path else RunConfig(source="<reference endpoints>")
         message_lang = lang or config.run.language
         with contextlib.ExitStack() as stack:
             callbacks, dmp_callbacks = [], []
             mss_peer = None
             if reference:
-                config, callback, mss_peer = _start_reference(stack, config, faults, hostile)
+                config, callback, mss_peer = _start_reference(stack, config, faults, hostile, message_lang)
                 callbacks.append(callback)
-                config, dmp_callback = _start_reference_dmp(stack, config, faults)
+                config, dmp_callback = _start_reference_dmp(stack, config, faults, message_lang)
                 dmp_callbacks.append(dmp_callback)
             elif faults or hostile:
-                raise click.UsageError("--faults and --hostile need --reference")
+                raise click.UsageError(text("run.faults_need_reference", message_lang))
             result = run_campaign(
                 config,
                 suites=list(suites) or None,
@@ -106,12 +107,12 @@ def command(
     except click.ClickException:
         raise
     except Exception as exc:  # the harness itself failed: exit 2, never a verdict
-        click.echo(f"internal error / erreur interne: {type(exc).__name__}: {exc}", err=True)
+        click.echo(text("run.internal_error", message_lang, error=f"{type(exc).__name__}: {exc}"), err=True)
         sys.exit(EXIT_HARNESS)
     sys.exit(result.exit_code)
 
 
-def _start_reference(stack: contextlib.ExitStack, config, faults: str, hostile: str | None = None):
+def _start_reference(stack: contextlib.ExitStack, config, faults: str, hostile: str | None = None, lang: str = "fr"):
     from conformance.campaign import CampaignError
     from conformance.campaign.reference import reference_config, sender_callback
     from conformance.reference import ReferenceEndpoints
@@ -119,19 +120,20 @@ def _start_reference(stack: contextlib.ExitStack, config, faults: str, hostile: 
     try:
         ref = stack.enter_context(ReferenceEndpoints(faults=faults or frozenset(), hostile=hostile))
     except ValueError as exc:
-        raise CampaignError(f"points de référence: {exc}", f"reference endpoints: {exc}") from None
-    click.echo(
-        f"reference endpoints: FHIR {ref.fhir_base_url}, MLLP {ref.mllp_receiver[0]}:{ref.mllp_receiver[1]}"
-        + (f", faults: {faults}" if faults else "")
-    )
+        raise CampaignError(
+            text("run.reference_error", "fr", error=exc), text("run.reference_error", "en", error=exc)
+        ) from None
+    shown_faults = text("run.reference_faults", lang, faults=faults) if faults else ""
+    mllp = f"{ref.mllp_receiver[0]}:{ref.mllp_receiver[1]}"
+    click.echo(text("run.reference_endpoints", lang, fhir=ref.fhir_base_url, mllp=mllp, faults=shown_faults))
     return reference_config(ref, config), sender_callback(ref), ref.mss
 
 
-def _start_reference_dmp(stack: contextlib.ExitStack, config, faults: str):
+def _start_reference_dmp(stack: contextlib.ExitStack, config, faults: str, lang: str = "fr"):
     """The reference DMP parts: a conformant repository, and the DMP-feeding client sending to the harness."""
     from conformance.reference.dmp.endpoints import ReferenceDmp
     from conformance.reference.faults import parse_faults
 
     dmp = stack.enter_context(ReferenceDmp(parse_faults(faults or None)))
-    click.echo(f"reference DMP repository: {dmp.base_url}")
+    click.echo(text("run.reference_dmp", lang, url=dmp.base_url))
     return dmp.configure(config), dmp.feed_callback()

@@ -8,6 +8,13 @@ import threading
 
 import click
 
+from conformance.i18n import language, text, typography
+
+
+def _t(key: str, **params: object) -> str:
+    """`serve` has no --lang: HOPEN_LANG chooses (French by default)."""
+    return text(f"serve.{key}", language(), **params)
+
 
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
@@ -95,12 +102,14 @@ def command(
     from conformance.reference.test_data import TestDataError
 
     if list_only:
-        click.echo("Faults:")
+        french = language() == "fr"
+        click.echo(_t("faults"))
         for fault in FAULTS.values():
-            click.echo(f"  {fault.name:32} [{fault.endpoint}, {fault.capability}] {fault.description_en}")
-        click.echo("Hostile modes:")
+            description = typography(fault.description_fr, "fr") if french else fault.description_en
+            click.echo(f"  {fault.name:32} [{fault.endpoint}, {fault.capability}] {description}")
+        click.echo(_t("hostile_modes"))
         for mode in HOSTILE_MODES.values():
-            click.echo(f"  {mode.name:32} [{mode.endpoints}] {mode.description}")
+            click.echo(f"  {mode.name:32} [{mode.endpoints}] {_hostile_description(mode)}")
         return
     try:
         endpoints = ReferenceEndpoints(
@@ -121,18 +130,18 @@ def command(
     try:
         endpoints.start()
     except OSError as exc:
-        raise click.ClickException(f"cannot start the reference endpoints: {exc}") from exc
+        raise click.ClickException(_t("cannot_start", error=exc)) from exc
     try:
         _announce(endpoints, as_json)
         if send_to:
             target_host, _, target_port = send_to.rpartition(":")
             run = endpoints.start_mllp_sender(target_host or "127.0.0.1", int(target_port))
-            click.echo(f"PAM FR sequence being sent to {send_to}", err=True)
+            click.echo(_t("sending", target=send_to), err=True)
             threading.Thread(target=_report_sender, args=(run,), daemon=True).start()
         stop.wait()
     finally:
         endpoints.stop()
-        click.echo("reference endpoints stopped", err=True)
+        click.echo(_t("stopped"), err=True)
 
 
 def _serve_validation(host: str, port: int, limits, allow_non_loopback: bool, as_json: bool) -> None:
@@ -141,7 +150,7 @@ def _serve_validation(host: str, port: int, limits, allow_non_loopback: bool, as
     try:
         service = ValidationService(host, port, limits=limits, allow_non_loopback=allow_non_loopback)
     except (NonLoopbackError, OSError) as exc:
-        raise click.ClickException(f"cannot start the validation service: {exc}") from exc
+        raise click.ClickException(_t("validation_cannot_start", error=exc)) from exc
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -150,12 +159,12 @@ def _serve_validation(host: str, port: int, limits, allow_non_loopback: bool, as
         if as_json:
             click.echo(json.dumps({"validation_url": url}))
         else:
-            click.echo(f"Validation service {url}  (POST /validate, POST /$validate, GET /health)")
-            click.echo("Ctrl-C to stop.", err=True)
+            click.echo(_t("validation_url", url=url))
+            click.echo(_t("stop_hint"), err=True)
         stop.wait()
     finally:
         service.stop()
-        click.echo("validation service stopped", err=True)
+        click.echo(_t("validation_stopped"), err=True)
 
 
 def _announce(endpoints, as_json: bool) -> None:
@@ -163,29 +172,42 @@ def _announce(endpoints, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False), nl=True)
         return
-    click.echo(f"FHIR base URL      {info['fhir_base_url']}")
-    click.echo(f"MLLP receiver      {info['mllp_receiver']['host']}:{info['mllp_receiver']['port']}")
-    click.echo(f"Faults             {', '.join(info['faults']) or '(none)'}")
-    click.echo(f"Hostile mode       {info['hostile'] or '(none)'}")
+
+    def line(key: str, value: str) -> None:
+        click.echo(f"{_t(key):<18} {value}")
+
+    line("fhir_base_url", info["fhir_base_url"])
+    line("mllp_receiver", f"{info['mllp_receiver']['host']}:{info['mllp_receiver']['port']}")
+    line("faults_on", ", ".join(info["faults"]) or _t("none"))
+    line("hostile_on", info["hostile"] or _t("none"))
     if "tls" in info:
-        click.echo(f"Test CA            {info['tls']['ca_cert']}")
+        line("test_ca", info["tls"]["ca_cert"])
     data = info["test_data"]
     for patient in data["patients"]:
         status = "VALI" if patient["qualified"] else "PROV"
-        click.echo(f"Patient            {patient['id']:16} {status}  INS {patient['ins_token'] or '-'}")
-    click.echo(f"Practitioner       {data['practitioner']['id']:16} RPPS {data['practitioner']['rpps']}")
-    click.echo(f"Organization       {data['organization']['id']:16} FINESS {data['organization']['finess']}")
+        line("patient", f"{patient['id']:16} {status}  INS {patient['ins_token'] or '-'}")
+    line("practitioner", f"{data['practitioner']['id']:16} RPPS {data['practitioner']['rpps']}")
+    line("organization", f"{data['organization']['id']:16} FINESS {data['organization']['finess']}")
     for document in data["documents"]:
-        click.echo(
-            f"Document           DocumentReference/{document['document_reference_id']}  Binary/{document['binary_id']}"
-        )
-    click.echo("Ctrl-C to stop.", err=True)
+        line("document", f"DocumentReference/{document['document_reference_id']}  Binary/{document['binary_id']}")
+    click.echo(_t("stop_hint"), err=True)
 
 
 def _report_sender(run) -> None:
     run.wait()
     for sent in run.sent:
+        status = _t("ack_ok" if sent.ack_ok else "ack_not_ok")
         click.echo(
-            f"  sent {sent.label:10} ack {sent.ack_code or '-':3} {'ok' if sent.ack_ok else 'NOT OK'} {sent.error}",
+            _t("sent", label=f"{sent.label:10}", ack=f"{sent.ack_code or '-':3}", status=status, error=sent.error),
             err=True,
         )
+
+
+def _hostile_description(mode) -> str:
+    """The catalogue's wording of a hostile mode (its own English description if the catalogue lacks it)."""
+    from conformance.i18n import CatalogueKeyError
+
+    try:
+        return _t(f"hostile.{mode.name}")
+    except CatalogueKeyError:
+        return mode.description

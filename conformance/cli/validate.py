@@ -18,6 +18,7 @@ import click
 
 from conformance.evidence.sanitize import for_terminal
 from conformance.findings import Outcome, finding
+from conformance.i18n import count, text
 from conformance.validation.options import ValidateOptions
 
 _ROUTES = {
@@ -101,13 +102,11 @@ def command(
         try:
             _validator_for(options)  # load the --ig sources once, and fail early on a bad one
         except (PackageError, ValueError, OSError) as exc:
-            raise click.UsageError(f"--ig: {exc}") from exc
+            raise click.UsageError(text("validate.ig_error", lang, error=exc)) from exc
     _refuse_special_inputs(inputs, lang)
     paths = list(_expand(inputs))
     if not paths:
-        raise click.UsageError(
-            "aucun fichier à valider dans les entrées données" if lang == "fr" else "no file to validate in the inputs"
-        )
+        raise click.UsageError(text("validate.no_input", lang))
     from conformance.service.client import ServiceUnavailable
 
     try:
@@ -147,13 +146,7 @@ def _refuse_special_inputs(inputs: tuple[Path, ...], lang: str) -> None:
         except OSError as exc:  # e.g. a symlink loop
             raise click.UsageError(for_terminal(f"{path}: {exc.strerror or exc}")) from None
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            raise click.UsageError(
-                for_terminal(
-                    f"{path} : ni un fichier ordinaire ni un dossier (FIFO, périphérique ou socket refusé)"
-                    if lang == "fr"
-                    else f"{path}: neither a regular file nor a folder (FIFO, device or socket refused)"
-                )
-            )
+            raise click.UsageError(for_terminal(text("validate.special_input", lang, path=path)))
 
 
 def _expand(inputs: tuple[Path, ...]) -> Iterator[Path]:
@@ -183,16 +176,9 @@ def validate_path(path: Path, options: ValidateOptions, server: str | None = Non
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            return [
-                _problem(
-                    name,
-                    "input-not-a-file",
-                    "Pas un fichier ordinaire (FIFO, périphérique ou socket) : non lu",
-                    "Not a regular file (FIFO, device or socket): not read",
-                )
-            ]
+            return [_problem(name, "input-not-a-file", "validate.not_a_file")]
         if info.st_size > _MAX_INPUT:
-            return [_problem(name, "input-too-large", *_too_large())]
+            return [_problem(name, "input-too-large", "validate.too_large", mib=_MAX_INPUT // (1024 * 1024))]
         if info.st_size > options.stream_above and not server:
             from conformance.validation.fhir.stream import NotABundle, validate_file
 
@@ -208,19 +194,14 @@ def validate_path(path: Path, options: ValidateOptions, server: str | None = Non
         with os.fdopen(descriptor, "rb") as handle:
             data = handle.read(_MAX_INPUT + 1)
     except OSError as exc:
-        return [_problem(name, "input-unreadable", f"Lecture impossible : {exc}", f"Cannot read: {exc}")]
+        return [_problem(name, "input-unreadable", "validate.unreadable", error=exc)]
     if len(data) > _MAX_INPUT:  # grew while read
-        return [_problem(name, "input-too-large", *_too_large())]
+        return [_problem(name, "input-too-large", "validate.too_large", mib=_MAX_INPUT // (1024 * 1024))]
     if server:
         from conformance.service.client import validate_remote
 
         return validate_remote(server, data, name=name, options=options)
     return validate_bytes(data, name, options)
-
-
-def _too_large() -> tuple[str, str]:
-    mib = _MAX_INPUT // (1024 * 1024)
-    return f"Fichier trop volumineux (au plus {mib} Mio)", f"File too large (at most {mib} MiB)"
 
 
 def validate_bytes(data: bytes, name: str, options: ValidateOptions) -> list[Outcome]:
@@ -232,34 +213,21 @@ def validate_bytes(data: bytes, name: str, options: ValidateOptions) -> list[Out
         kind = str(detect_kind(data))
         area = _ROUTES.get(kind)
         if area is None:
-            return [
-                _problem(
-                    name,
-                    "input-unknown-kind",
-                    "Type de contenu non reconnu (ni FHIR JSON/XML, ni HL7 v2, ni CDA/XDM)",
-                    "Unrecognised content (not FHIR JSON/XML, HL7 v2 or CDA/XDM)",
-                )
-            ]
+            return [_problem(name, "input-unknown-kind", "validate.unknown_kind")]
     try:
         module = importlib.import_module(f"conformance.validation.{area}")
         validate_input = module.validate_input
     except (ImportError, AttributeError):
-        return [
-            _problem(
-                name,
-                "input-not-supported",
-                f"La validation {area} n'est pas encore disponible",
-                f"{area} validation is not supported yet",
-            )
-        ]
+        return [_problem(name, "input-not-supported", "validate.not_supported", area=area)]
     try:
         return list(validate_input(data, name=name, options=options))
     except Exception as exc:  # a validator bug must not hide the other inputs' results
-        return [_problem(name, "validator-failure", f"Échec du validateur : {exc!r}", f"Validator failure: {exc!r}")]
+        return [_problem(name, "validator-failure", "validate.validator_failure", error=repr(exc))]
 
 
-def _problem(name: str, rule: str, fr: str, en: str) -> Outcome:
+def _problem(name: str, rule: str, key: str, **params: object) -> Outcome:
     outcome = Outcome(subject=name, kind="input")
+    fr, en = text(key, "fr", **params), text(key, "en", **params)
     outcome.add(finding("fatal", "processing", rule, "", fr, en, source="tool"))
     return outcome
 
@@ -290,26 +258,32 @@ def _uuid(index: int) -> str:
 
 
 def _print_summary(outcomes: list[Outcome], lang: str) -> None:
-    fr = lang == "fr"
     width = min(90, max((len(o.subject) for o in outcomes), default=10))
-    header = ("Élément" if fr else "Item").ljust(width)
-    click.echo(f"{header}  {'Verdict':<9} {'Err':>4} {'Avert' if fr else 'Warn':>5} {'Info':>5}")
+    header = text("validate.summary_item", lang).ljust(width)
+    verdict_head = text("validate.summary_verdict", lang)
+    errors_head, warnings_head = text("validate.summary_errors", lang), text("validate.summary_warnings", lang)
+    click.echo(
+        f"{header}  {verdict_head:<9} {errors_head:>4} {warnings_head:>5} {text('validate.summary_infos', lang):>5}"
+    )
     totals = [0, 0, 0, 0]
     for outcome in outcomes:
         errors = len(outcome.errors)
         warnings = len(outcome.warnings)
         infos = len(outcome.findings) - errors - warnings
-        verdict = ("VALIDE" if fr else "VALID") if outcome.is_valid else ("INVALIDE" if fr else "INVALID")
+        verdict = text("verdict.valid" if outcome.is_valid else "verdict.invalid", lang)
         subject = outcome.subject if len(outcome.subject) <= width else "…" + outcome.subject[-(width - 1) :]
         click.echo(for_terminal(f"{subject.ljust(width)}  {verdict:<9} {errors:>4} {warnings:>5} {infos:>5}"))
         totals[0 if outcome.is_valid else 1] += 1
         totals[2] += errors
         totals[3] += warnings
-    if fr:
-        click.echo(
-            f"Total : {len(outcomes)} élément(s), {totals[0]} valide(s), {totals[1]} invalide(s), {totals[2]} erreur(s), {totals[3]} avertissement(s)"
+    click.echo(
+        text(
+            "validate.summary_total",
+            lang,
+            items=count("noun.item", len(outcomes), lang),
+            valid=count("noun.valid", totals[0], lang),
+            invalid=count("noun.invalid", totals[1], lang),
+            errors=count("noun.error", totals[2], lang),
+            warnings=count("noun.warning", totals[3], lang),
         )
-    else:
-        click.echo(
-            f"Total: {len(outcomes)} item(s), {totals[0]} valid, {totals[1]} invalid, {totals[2]} error(s), {totals[3]} warning(s)"
-        )
+    )

@@ -8,33 +8,7 @@ from pathlib import Path
 import click
 
 from conformance.evidence.sanitize import for_terminal
-
-_MESSAGES = {
-    "fr": {
-        "trusted": "INTÈGRE : {n} fichiers conformes au manifeste signé par une clé de confiance : {fp}{label}.",
-        "untrusted": "INTÈGRE vis-à-vis de la clé contenue dans le dossier : {n} fichiers conformes au manifeste "
-        "signé par la clé {fp}.",
-        "untrusted_note": "Attention : aucune clé de confiance. Le sceau ne prouve l'intégrité que vis-à-vis de la "
-        "clé contenue dans le dossier, que n'importe qui peut remplacer ; il ne prouve pas qui a produit ces "
-        "fichiers. Comparez l'empreinte avec celle que publie l'organisation signataire, ou vérifiez avec "
-        "--trust EMPREINTE|FICHIER.pub (ou « conformance keys trust »).",
-        "broken": "ALTÉRÉ OU NON SCELLÉ : {n} problème(s)",
-        "renderings": "Rendus ultérieurs non scellés (renderings/) : {n} fichier(s)",
-        "trust_file": "clés de confiance : {file}",
-    },
-    "en": {
-        "trusted": "INTACT: {n} files match the manifest signed by a trusted key: {fp}{label}.",
-        "untrusted": "INTACT against the key inside the folder: {n} files match the manifest signed by key {fp}.",
-        "untrusted_note": "Warning: no trusted key. The seal proves integrity only against the key inside the "
-        "folder, which anyone can replace; it does not prove who produced these files. Compare the fingerprint "
-        "with the one the signing organisation publishes, or verify with --trust FINGERPRINT|FILE.pub (or "
-        '"conformance keys trust").',
-        "broken": "ALTERED OR NOT SEALED: {n} problem(s)",
-        "renderings": "Later renderings, not sealed (renderings/): {n} file(s)",
-        "trust_file": "trusted keys: {file}",
-    },
-}
-
+from conformance.i18n import count, text, typography
 
 _FRENCH = (
     (
@@ -50,7 +24,7 @@ _FRENCH = (
         re.compile(r"^(.*): symbolic link \(not allowed in a sealed run\)$"),
         r"\1 : lien symbolique (interdit dans une exécution scellée)",
     ),
-    (re.compile(r"^incomplete run, not sealed$"), "exécution incomplète, non scellée (incomplete run, not sealed)"),
+    (re.compile(r"^incomplete run, not sealed$"), "exécution incomplète, non scellée"),
     (re.compile(r"^not sealed: manifest.json missing$"), "non scellé : manifest.json absent"),
     (
         re.compile(r"^manifest.json: sealed with another key than the expected one \((.*)\)$"),
@@ -72,7 +46,7 @@ def _localize(problem: str, lang: str) -> str:
         return problem
     for pattern, replacement in _FRENCH:
         if pattern.match(problem):
-            return pattern.sub(replacement, problem)
+            return typography(pattern.sub(replacement, problem), lang)
     return problem
 
 
@@ -97,7 +71,8 @@ def command(run_dir: Path, trust: tuple[str, ...], public_key: Path | None, lang
     or renamed."""
     from conformance.evidence.sealing import read_trusted_keys, verify_details
 
-    text = _MESSAGES[lang]
+    if not run_dir.is_dir():
+        raise click.UsageError(for_terminal(text("verify.not_a_run", lang, path=run_dir)))
     trusted = _trusted(trust + ((str(public_key),) if public_key else ()))
     trust_source = "" if trusted else None
     if not trusted:
@@ -105,15 +80,16 @@ def command(run_dir: Path, trust: tuple[str, ...], public_key: Path | None, lang
         trust_source = None if not trusted else _trust_file()
     result = verify_details(run_dir, trusted=trusted)
     if result.renderings:
-        click.echo(text["renderings"].format(n=len(result.renderings)))
+        click.echo(text("verify.renderings", lang, files=count("noun.file", len(result.renderings), lang)))
     if result.intact:
-        _print_intact(result, text, trust_source)
+        _print_intact(result, lang, trust_source)
         return
-    click.echo(for_terminal(text["broken"].format(n=len(result.problems))), err=True)
+    problems = count("noun.problem", len(result.problems), lang)
+    click.echo(for_terminal(text("verify.broken", lang, problems=problems)), err=True)
     for problem in result.problems:
         click.echo(f"  {for_terminal(_localize(problem, lang))}", err=True)
     if trust_source:
-        click.echo("  " + text["trust_file"].format(file=for_terminal(trust_source)), err=True)
+        click.echo("  " + text("verify.trust_file", lang, file=for_terminal(trust_source)), err=True)
     raise SystemExit(1)
 
 
@@ -135,12 +111,13 @@ def _trust_file() -> str:
     return str(trusted_keys_file())
 
 
-def _print_intact(result, text: dict[str, str], trust_source: str | None) -> None:
+def _print_intact(result, lang: str, trust_source: str | None) -> None:
+    files = count("noun.file", result.files, lang)
     if result.key_source == "trusted":
         label = f" ({for_terminal(result.trusted_label)})" if result.trusted_label else ""
-        click.echo(text["trusted"].format(n=result.files, fp=result.key_fingerprint, label=label))
+        click.echo(text("verify.trusted", lang, files=files, fp=result.key_fingerprint, label=label))
         if trust_source:
-            click.echo("  " + text["trust_file"].format(file=for_terminal(trust_source)))
+            click.echo("  " + text("verify.trust_file", lang, file=for_terminal(trust_source)))
         return
-    click.echo(text["untrusted"].format(n=result.files, fp=result.key_fingerprint))
-    click.echo(text["untrusted_note"])
+    click.echo(text("verify.untrusted", lang, files=files, fp=result.key_fingerprint))
+    click.echo(text("verify.untrusted_note", lang))

@@ -11,7 +11,8 @@ from importlib import resources
 from typing import Any
 
 import jinja2
-import yaml
+
+from conformance.i18n import localise, section, severity
 
 LANGUAGES = ("fr", "en")
 MAX_EVIDENCE_LINKS = 200
@@ -21,20 +22,24 @@ _REPORTS = resources.files("conformance.reports")
 
 @lru_cache(maxsize=4)
 def translations(lang: str) -> dict[str, Any]:
+    """The report's part of the message catalogue (conformance/i18n), French typography applied."""
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported language {lang!r} (supported: {', '.join(LANGUAGES)})")
-    return yaml.safe_load(_REPORTS.joinpath("i18n", f"{lang}.yaml").read_text(encoding="utf-8"))
+    return section("report", lang)
 
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("conformance.reports", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["localise"] = localise
+    environment.filters["severity"] = severity
+    return environment
 
 
 def _anchor(test_id: str) -> str:

@@ -81,7 +81,7 @@ def test_directory_xml_and_ndjson(files: dict[str, Path], tmp_path: Path) -> Non
     code, output = run("--summary", "--lang", "en", str(files["xml"]), str(files["ndjson"]))
     assert code == 1  # the second ndjson line is invalid
     assert "bulk.ndjson:1" in output and "bulk.ndjson:2" in output and "patient.xml" in output
-    assert "Total: 3 item(s), 2 valid, 1 invalid" in output
+    assert "Total: 3 items, 2 valid, 1 invalid" in output
     folder = tmp_path / "folder"
     folder.mkdir()
     (folder / "a.json").write_text(VALID, encoding="utf-8")

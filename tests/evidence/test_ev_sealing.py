@@ -182,7 +182,7 @@ def test_verify_speaks_french_by_default_and_names_the_file(sealed_run: Path) ->
     target.write_bytes(target.read_bytes().replace(b"testsuites", b"testsuiteZ", 1))
     result = CliRunner().invoke(cli, ["verify", str(sealed_run)])
     assert result.exit_code == 1
-    assert "junit.xml : modifié (SHA-256 différent du manifeste)" in result.output
+    assert "junit.xml\u202f: modifié (SHA-256 différent du manifeste)" in result.output
 
 
 def test_symlinked_folder_is_reported(sealed_run: Path, tmp_path: Path) -> None:

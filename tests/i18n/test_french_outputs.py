@@ -1,0 +1,114 @@
+"""French runs read as French: the commands users type, and the report of a reference campaign, carry no
+English fragment (outside identifiers, paths and quoted values). Checked with the real `conformance` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.settings import cda_pack_dir, hl7v2_samples_dir
+
+from .conftest import conformance
+from .english import english_fragments, html_prose
+
+INVALID_PATIENT = '{"resourceType": "Patient", "id": "p1", "birthDate": "25/12/1974", "gender": "femme", "foo": 1}'
+
+
+def _french(output: str) -> None:
+    assert english_fragments(output) == [], output[-3000:]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("inputs")
+    patient = folder / "patient.json"
+    patient.write_text(INVALID_PATIENT, encoding="utf-8")
+    oru = next(hl7v2_samples_dir().rglob("message_ORU_CR_Bio_INIT_N3_SEGUR.hl7"))
+    cda = cda_pack_dir() / "ExemplesCDA" / "CSE-CS24_2024.01.xml"
+    return {"fhir": patient, "hl7v2": oru, "cda": cda}
+
+
+@pytest.mark.parametrize("kind", ["fhir", "hl7v2", "cda"])
+def test_validate_speaks_french(inputs: dict[str, Path], kind: str) -> None:
+    """SHALL: verdict, counts, severities and the harness's own messages are French."""
+    completed = conformance("validate", inputs[kind])
+    assert completed.returncode in (0, 1), completed.stderr
+    assert "INVALIDE (" in completed.stdout or "VALIDE (" in completed.stdout
+    assert "error(s)" not in completed.stdout and "ERROR " not in completed.stdout
+    _french(completed.stdout + completed.stderr)
+
+
+def test_validate_summary_speaks_french(inputs: dict[str, Path]) -> None:
+    completed = conformance("validate", "--summary", inputs["fhir"], inputs["hl7v2"])
+    assert "Total\u202f: 3 éléments" in completed.stdout  # the ORU carries a CDA: two verdicts
+    _french(completed.stdout)
+
+
+def test_the_same_output_in_english_on_request(inputs: dict[str, Path]) -> None:
+    completed = conformance("validate", "--lang", "en", inputs["fhir"])
+    assert "INVALID (3 errors, 1 warning)" in completed.stdout
+    assert "ERROR " in completed.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("validate", "--bogus", "x"), ("validate",), ("valdate",), ("validate", "/nonexistent/file.json")],
+    ids=["unknown-option", "missing-argument", "unknown-command", "missing-file"],
+)
+def test_usage_errors_are_french(args: tuple[str, ...]) -> None:
+    """SHALL: the command-line library's usage errors are French too (exit 2)."""
+    completed = conformance(*args)
+    assert completed.returncode == 2
+    assert "Erreur\u202f:" in completed.stderr and "Utilisation\u202f:" in completed.stderr
+    _french(completed.stderr)
+
+
+def test_usage_errors_in_english_with_lang_en() -> None:
+    completed = conformance("validate", "--lang", "en", "/nonexistent/file.json")
+    assert completed.returncode == 2
+    assert "Error: Invalid value" in completed.stderr
+
+
+def test_serve_list_speaks_french() -> None:
+    completed = conformance("serve", "--list")
+    assert completed.returncode == 0
+    assert "Défauts injectables" in completed.stdout and "Modes hostiles" in completed.stdout
+    _french(completed.stdout)
+
+
+def test_packages_list_speaks_french() -> None:
+    completed = conformance("packages", "list")
+    assert completed.returncode == 0
+    assert "Examples" not in completed.stdout
+    _french(completed.stdout)
+
+
+def test_keys_speak_french(tmp_path: Path) -> None:
+    env = {"HOPEN_TRUSTED_KEYS": str(tmp_path / "trusted")}
+    created = conformance("keys", "create", tmp_path / "seal.pem", "--organisation", "CH Exemple", env=env)
+    assert created.returncode == 0, created.stderr
+    listed = conformance("keys", "list", env=env)
+    _french(created.stdout + listed.stdout)
+
+
+def test_verify_of_a_missing_folder_is_a_usage_error() -> None:
+    """SHALL: a folder that does not exist is not "altered" (exit 2, says so in French)."""
+    completed = conformance("verify", "/nonexistent/run")
+    assert completed.returncode == 2
+    assert "ALTÉRÉ" not in completed.stderr
+    _french(completed.stderr)
+
+
+def test_reference_run_report_and_verify_speak_french(faulty_reference_run) -> None:
+    """SHALL: the HTML report of a campaign with failures, verify and report read as French."""
+    run_dir, completed = faulty_reference_run
+    assert "reference endpoints" not in completed.stdout + completed.stderr
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert english_fragments(html_prose(report)) == []
+    verified = conformance("verify", run_dir)
+    assert verified.returncode == 0
+    _french(verified.stdout)
+    rendered = conformance("report", run_dir)
+    assert rendered.returncode == 0, rendered.stderr
+    _french(rendered.stdout + rendered.stderr)
