@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -12,9 +11,25 @@ from typing import Any
 
 import jinja2
 
-from conformance.i18n import localise, section, severity
+from conformance.i18n import localise, section, severity, text
+from conformance.reports.presentation import build_view, config_rows, local_time, sources_note
 
 LANGUAGES = ("fr", "en")
+# Outcomes told apart without colour (black and white print): a mark and the word, never the colour alone.
+OUTCOME_MARKS = {
+    "passed": "✔",
+    "met": "✔",
+    "failed": "✘",
+    "not_met": "✘",
+    "error": "⚠",
+    "inconclusive": "?",
+    "warning": "!",
+    "partial": "◐",
+    "skipped": "–",
+    "not_tested": "○",
+    "out_of_scope": "○",
+}
+SEVERITY_MARKS = {"fatal": "✘", "error": "✘", "warning": "!", "information": "i"}
 MAX_EVIDENCE_LINKS = 200
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _REPORTS = resources.files("conformance.reports")
@@ -55,13 +70,18 @@ def render_html(results: dict[str, Any], lang: str = "fr", *, base: str = "") ->
     return environment.get_template("report.html.j2").render(
         r=results,
         t=translations(lang),
+        tv=section("report_view", lang),
+        tt=lambda key, **params: text(key, lang, **params),
+        view=build_view(results, lang),
         lang=lang,
         css=css,
         base=base,
-        outcomes=("passed", "failed", "error", "skipped"),
+        marks=OUTCOME_MARKS,
+        sev_mark=SEVERITY_MARKS,
         tests_by_id=tests_by_id,
         anchors={test_id: _anchor(test_id) for test_id in tests_by_id},
         max_evidence_links=MAX_EVIDENCE_LINKS,
-        config_json=json.dumps(results.get("configuration", {}), indent=2, ensure_ascii=False),
-        generated=datetime.now(UTC).isoformat(timespec="seconds"),
+        config_rows=config_rows(results.get("configuration") or {}),
+        sources_note=sources_note(results, lang),
+        generated=local_time(datetime.now(UTC).isoformat(), lang),
     )
