@@ -220,9 +220,14 @@ def validate_bytes(data: bytes, name: str, options: ValidateOptions) -> list[Out
     except (ImportError, AttributeError):
         return [_problem(name, "input-not-supported", "validate.not_supported", area=area)]
     try:
-        return list(validate_input(data, name=name, options=options))
+        outcomes = list(validate_input(data, name=name, options=options))
     except Exception as exc:  # a validator bug must not hide the other inputs' results
         return [_problem(name, "validator-failure", "validate.validator_failure", error=repr(exc))]
+    if area == "fhir" and data[:2] == b"\x1f\x8b":
+        return outcomes
+    from conformance.sourcemap import add_lines
+
+    return add_lines(outcomes, data, name, kind)
 
 
 def _problem(name: str, rule: str, key: str, **params: object) -> Outcome:

@@ -1,0 +1,339 @@
+"""Line and column of a finding in the text the user gave, as the HL7 Java validator reports them.
+
+A post-pass over validator outcomes: the validators say *where* in the model (FHIRPath for FHIR JSON/XML,
+XPath for CDA, `PID-3[2].4` for HL7 v2); this module maps that location to `line:column` in the source
+bytes, for findings that do not carry one yet. Nothing here judges: a location that cannot be mapped keeps
+no line (the deepest element found is used when only the tail of a path is missing, as the reference does).
+
+    add_lines(outcomes, data, name, kind)   # kind: "fhir-json", "fhir-ndjson", "fhir-xml", "cda", "hl7v2"
+
+Bounded: sources over MAX_SOURCE bytes are not mapped (the findings stay as they are).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from conformance.findings import Finding, Outcome
+
+MAX_SOURCE = 32 * 1024 * 1024
+Position = tuple[int, int]  # 1-based line, 1-based column
+
+# ---------------------------------------------------------------- text positions
+
+
+class _Lines:
+    """Offset -> (line, column) for one text (columns count characters, 1-based)."""
+
+    def __init__(self, text: str, first_line: int = 1) -> None:
+        self.text = text
+        self.starts = [0, *(m.end() for m in re.finditer(r"\r\n|\r|\n", text))]
+        self.first_line = first_line
+
+    def position(self, offset: int) -> Position:
+        index = bisect.bisect_right(self.starts, offset) - 1
+        return self.first_line + index, offset - self.starts[index] + 1
+
+
+# ---------------------------------------------------------------- JSON
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|-?\d[\d.eE+-]*|true|false|null|\S', re.S)
+
+
+def json_positions(text: str) -> dict[tuple[Any, ...], int]:
+    """JSON path (keys and array indexes) -> offset of the value's member name (or of the item)."""
+    import json
+
+    positions: dict[tuple[Any, ...], int] = {(): 0}
+    stack: list[list[Any]] = []  # [kind, path, next index or pending key]
+    path: tuple[Any, ...] = ()
+    expect_key = False
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in "{[":
+            if stack and stack[-1][0] == "[":
+                item_path = (*stack[-1][1], stack[-1][2])
+                positions.setdefault(item_path, match.start())
+                stack[-1][2] += 1
+                path = item_path
+            stack.append([token, path, 0])
+            expect_key = token == "{"
+        elif token in "}]":
+            if stack:
+                stack.pop()
+            path = stack[-1][1] if stack else ()
+            expect_key = False
+        elif token == ",":
+            expect_key = bool(stack) and stack[-1][0] == "{"
+        elif token == ":":
+            expect_key = False
+        elif stack and stack[-1][0] == "{" and expect_key and token.startswith('"'):
+            try:
+                key = json.loads(token)
+            except ValueError:
+                key = token.strip('"')
+            path = (*stack[-1][1], key)
+            positions.setdefault(path, match.start())
+            expect_key = False
+        elif stack and stack[-1][0] == "[":
+            item_path = (*stack[-1][1], stack[-1][2])
+            positions.setdefault(item_path, match.start())
+            stack[-1][2] += 1
+    return positions
+
+
+_COMMENT = re.compile(r"/\*.*?\*/")
+_STEP = re.compile(r"([A-Za-z_$][\w$-]*)(?:\[(\d+)\])?")
+_OF_TYPE = re.compile(r"\.ofType\((\w+)\)")
+
+
+def fhirpath_steps(location: str) -> list[tuple[str, int | None]]:
+    """`Bundle.entry[2].resource.name[0].given[1]` -> [("entry", 2), ("resource", None), ("name", 0), ...].
+
+    The first step (the resource type) is dropped; `value.ofType(Quantity)` becomes `valueQuantity`."""
+    location = _COMMENT.sub("", location.strip())
+    location = _OF_TYPE.sub(lambda m: m.group(1)[:1].upper() + m.group(1)[1:], location)
+    steps = []
+    for part in location.split(".")[1:]:
+        match = _STEP.fullmatch(part)
+        if not match:
+            break
+        steps.append((match.group(1), int(match.group(2)) if match.group(2) is not None else None))
+    return steps
+
+
+def _json_offset(positions: dict[tuple[Any, ...], int], steps: Sequence[tuple[str, int | None]]) -> int | None:
+    path: tuple[Any, ...] = ()
+    best: int | None = positions.get(())
+    for name, index in steps:
+        key = name
+        if (*path, key) not in positions:
+            # a choice type written with its type suffix in JSON (FHIRPath `value` for `valueString`)
+            key = next(
+                (
+                    k[-1]
+                    for k in positions
+                    if len(k) == len(path) + 1
+                    and k[:-1] == path
+                    and isinstance(k[-1], str)
+                    and k[-1].startswith(name)
+                    and k[-1][len(name) :][:1].isupper()
+                ),
+                None,
+            )
+            if key is None:
+                return best
+        path = (*path, key)
+        best = positions[path]
+        if index is not None and (*path, index) in positions:
+            path = (*path, index)
+            best = positions[path]
+        elif index is not None and index > 0:
+            return best
+    return best
+
+
+# ---------------------------------------------------------------- XML
+
+_XPATH_STEP = re.compile(r"(?:(?:[\w-]+|\*):)?([\w.-]+)(?:\[namespace-uri\(\)\s*=\s*'[^']*'\])?(?:\[(\d+)\])?")
+
+
+def xpath_steps(location: str) -> list[tuple[str, int]]:
+    """`/cda:ClinicalDocument[1]/cda:recordTarget[1]` -> [("ClinicalDocument", 1), ("recordTarget", 1)]."""
+    steps = []
+    for part in location.strip().strip("/").split("/"):
+        if not part or part.startswith("@") or part.endswith("()"):
+            break
+        match = _XPATH_STEP.fullmatch(part)
+        if not match:
+            break
+        steps.append((match.group(1), int(match.group(2) or 1)))
+    return steps
+
+
+def _xml_root(data: bytes):
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=False)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return None
+
+
+def _local(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _walk(root, steps: Iterable[tuple[str, int]], *, root_included: bool):
+    """The deepest element reached by the steps (1-based indexes among same-name children)."""
+    steps = list(steps)
+    element = root
+    if root_included:
+        if not steps or _local(root.tag) != steps[0][0]:
+            return None
+        steps = steps[1:]
+    for name, index in steps:
+        same = [child for child in element if _local(child.tag) == name]
+        if len(same) < index:
+            break
+        element = same[index - 1]
+    return element
+
+
+def _element_position(element, lines: _Lines) -> Position | None:
+    line = getattr(element, "sourceline", None)
+    if not line:
+        return None
+    start = lines.starts[line - 1] if line - 1 < len(lines.starts) else None
+    if start is None:
+        return line, 1
+    end = lines.starts[line] if line < len(lines.starts) else len(lines.text)
+    text = lines.text[start:end]
+    local = _local(element.tag)
+    match = re.search(rf"<(?:[\w.-]+:)?{re.escape(local)}[\s/>]", text)
+    return line, (match.start() + 1) if match else 1
+
+
+# ---------------------------------------------------------------- ER7 (HL7 v2)
+
+_ER7_LOCATION = re.compile(r"^([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?-(\d+)(?:\[(\d+)\])?(?:\.(\d+))?(?:\.(\d+))?")
+
+
+def er7_position(text: str, location: str) -> Position | None:
+    """`PID-11[2].9` -> line and column of that component in the message (MSH-1 is the field separator)."""
+    match = _ER7_LOCATION.match(location.strip())
+    if not match:
+        return None
+    segment, occurrence, field_no, repetition, component, subcomponent = match.groups()
+    segments = [(m.start(), m.group()) for m in re.finditer(r"[^\r\n]+", text)]
+    if not segments or len(segments[0][1]) < 8 or not segments[0][1].startswith("MSH"):
+        return None
+    field_sep = segments[0][1][3]
+    component_sep, repetition_sep, _escape, subcomponent_sep = (segments[0][1][4:8] + "^~\\&")[:4]
+    wanted = int(occurrence or 1)
+    seen = 0
+    lines = _Lines(text)
+    for offset, line in segments:
+        if not line.startswith(segment + field_sep) and line != segment:
+            continue
+        seen += 1
+        if seen != wanted:
+            continue
+        fields = line.split(field_sep)
+        index = int(field_no) if segment != "MSH" else int(field_no) - 1
+        if segment == "MSH" and int(field_no) == 1:
+            return lines.position(offset + 3)
+        if index >= len(fields) or index < 1:
+            return lines.position(offset)
+        column = offset + sum(len(f) + 1 for f in fields[:index])
+        value = fields[index]
+        for parts, separator, number in (
+            (value.split(repetition_sep), repetition_sep, repetition),
+            (None, component_sep, component),
+            (None, subcomponent_sep, subcomponent),
+        ):
+            if number is None:
+                continue
+            pieces = parts if parts is not None else value.split(separator)
+            position = int(number)
+            if position > len(pieces):
+                break
+            column += sum(len(p) + 1 for p in pieces[: position - 1])
+            value = pieces[position - 1]
+        return lines.position(column)
+    return None
+
+
+# ---------------------------------------------------------------- the post-pass
+
+
+def add_lines(outcomes: list[Outcome], data: bytes, name: str, kind: str) -> list[Outcome]:
+    """The outcomes with `line` / `column` set on the findings that lack them, where the location maps."""
+    if len(data) > MAX_SOURCE:
+        return outcomes
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    locator = _LOCATORS.get(kind)
+    if locator is None:
+        return outcomes
+    for outcome in outcomes:
+        source = _source_of(outcome, name, text, kind)
+        if source is None:
+            continue
+        find = locator(*source)
+        outcome.findings = [_located(f, find) for f in outcome.findings]
+    return outcomes
+
+
+def _source_of(outcome: Outcome, name: str, text: str, kind: str) -> tuple[str, int] | None:
+    """The text an outcome was judged on, and its first line in the file (ndjson: one line per resource)."""
+    file = str(outcome.details.get("file") or outcome.subject)
+    if kind == "fhir-ndjson":
+        match = re.fullmatch(re.escape(name) + r":(\d+)", file)
+        if not match:
+            return None
+        number = int(match.group(1))
+        lines = re.split(r"\r\n|\n", text)
+        return (lines[number - 1], number) if number <= len(lines) else None
+    if outcome.subject != name and not outcome.subject.startswith(f"{name} (") and file != name:
+        return None  # e.g. a CDA carried inside an HL7 v2 message: its XPath is not about this file
+    return text, 1
+
+
+def _located(item: Finding, find) -> Finding:
+    if item.line is not None or not item.location:
+        return item
+    try:
+        position = find(item.location)
+    except (ValueError, IndexError, RecursionError):
+        position = None
+    return replace(item, line=position[0], column=position[1]) if position else item
+
+
+def _json_locator(text: str, first_line: int):
+    positions = json_positions(text)
+    lines = _Lines(text, first_line)
+
+    def find(location: str) -> Position | None:
+        if not re.match(r"^[A-Z]\w*(\.|$)", location):
+            return None
+        offset = _json_offset(positions, fhirpath_steps(location))
+        return lines.position(offset) if offset is not None else None
+
+    return find
+
+
+def _xml_locator(text: str, first_line: int, *, fhirpath: bool):
+    root = _xml_root(text.encode("utf-8"))
+    lines = _Lines(text, first_line)
+
+    def find(location: str) -> Position | None:
+        if root is None:
+            return None
+        if fhirpath:
+            steps = [(location.split(".", 1)[0].split("[", 1)[0], 1)]
+            steps += [(step, (index or 0) + 1) for step, index in fhirpath_steps(location)]
+        else:
+            if not location.startswith("/"):
+                return None
+            steps = xpath_steps(location)
+        element = _walk(root, steps, root_included=True)
+        return _element_position(element, lines) if element is not None else None
+
+    return find
+
+
+_LOCATORS = {
+    "fhir-json": _json_locator,
+    "fhir-ndjson": _json_locator,
+    "fhir-xml": lambda text, first: _xml_locator(text, first, fhirpath=True),
+    "cda": lambda text, first: _xml_locator(text, first, fhirpath=False),
+    "hl7v2": lambda text, first: lambda location: er7_position(text, location),
+}

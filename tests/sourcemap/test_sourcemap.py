@@ -1,0 +1,111 @@
+"""Line and column of findings in the user's JSON, XML and ER7 text (as the HL7 Java validator gives them),
+through the real `validate` path and on the mapping functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.cli.validate import validate_path
+from conformance.findings import Outcome, finding
+from conformance.settings import cda_pack_dir
+from conformance.sourcemap import MAX_SOURCE, add_lines, er7_position, fhirpath_steps, xpath_steps
+from conformance.validation.options import ValidateOptions
+
+PATIENT = (
+    '{"resourceType": "Patient",\n'
+    '  "id": "p1",\n'
+    '  "birthDate": "25/12/1974",\n'
+    '  "name": [{"family": "X"}, {"given": [1]}],\n'
+    '  "gender": "femme"}\n'
+)
+ADT = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\rPID|1||123^^^X^PI~456^^^Y^NH||DOE^JOHN||19800101\r"
+
+
+def _positions(path: Path) -> dict[str, tuple[int | None, int | None]]:
+    outcomes = validate_path(path, ValidateOptions(lang="fr"))
+    return {f.location: (f.line, f.column) for o in outcomes for f in o.findings}
+
+
+def test_json_findings_carry_line_and_column(tmp_path: Path) -> None:
+    """SHALL: a FHIR JSON finding points at the member (or array item) it is about."""
+    source = tmp_path / "patient.json"
+    source.write_text(PATIENT, encoding="utf-8")
+    where = _positions(source)
+    assert where["Patient.birthDate"] == (3, 3)
+    assert where["Patient.name[1].given[0]"] == (4, 40)
+    assert where["Patient.gender"] == (5, 3)
+
+
+def test_ndjson_lines_are_the_file_lines(tmp_path: Path) -> None:
+    source = tmp_path / "bulk.ndjson"
+    source.write_text(
+        '{"resourceType":"Patient","id":"a","gender":"female"}\n{"resourceType":"Patient","id":"b","gender":"robot"}\n'
+    )
+    assert _positions(source)["Patient.gender"] == (2, 36)
+
+
+def test_fhir_xml_findings_carry_line_and_column(tmp_path: Path) -> None:
+    source = tmp_path / "patient.xml"
+    source.write_text(
+        '<?xml version="1.0"?>\n<Patient xmlns="http://hl7.org/fhir">\n  <id value="c"/>\n  <gender value="robot"/>\n</Patient>\n'
+    )
+    assert _positions(source)["Patient.gender"] == (4, 3)
+
+
+def test_cda_xpath_findings_carry_line_and_column() -> None:
+    """SHALL: an XPath location of a CDA check (not only XSD errors) is given its line."""
+    document = cda_pack_dir() / "ExemplesCDA" / "CSE-CS24_2024.01.xml"
+    outcomes = validate_path(document, ValidateOptions(lang="fr"))
+    ins = next(f for o in outcomes for f in o.findings if f.rule == "cda-ins-format")
+    line_text = document.read_text(encoding="utf-8").splitlines()[ins.line - 1]
+    assert line_text[ins.column - 1 :].startswith("<id")
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [("MSH-9", (1, 28)), ("MSH-9.2", (1, 32)), ("MSH-1", (1, 4)), ("PID-3[2].4", (2, 25)), ("PID-5.2", (2, 35))],
+)
+def test_er7_locations(location: str, expected: tuple[int, int]) -> None:
+    """SHALL: segment, field, repetition and component counted as HL7 v2 does (MSH-1 is the separator)."""
+    assert er7_position(ADT, location) == expected
+
+
+def test_er7_post_pass_fills_a_finding_without_line() -> None:
+    outcome = Outcome(subject="m.hl7", kind="hl7v2")
+    outcome.add(finding("error", "value", "x", "PID-7", "fr", "en"))
+    add_lines([outcome], ADT.encode(), "m.hl7", "hl7v2")
+    assert (outcome.findings[0].line, outcome.findings[0].column) == (2, 41)
+
+
+def test_unmappable_or_oversized_sources_keep_no_line() -> None:
+    """SHALL: a location that does not map, or a source over the bound, is left as it is (never guessed)."""
+    outcome = Outcome(subject="a.json", kind="fhir")
+    outcome.add(finding("error", "value", "x", "not a path", "fr", "en"))
+    add_lines([outcome], PATIENT.encode(), "a.json", "fhir-json")
+    assert outcome.findings[0].line is None
+    big = Outcome(subject="a.json", kind="fhir")
+    big.add(finding("error", "value", "x", "Patient.gender", "fr", "en"))
+    add_lines([big], b" " * (MAX_SOURCE + 1), "a.json", "fhir-json")
+    assert big.findings[0].line is None
+
+
+def test_a_document_inside_a_message_is_not_mapped_to_the_message_text() -> None:
+    outcome = Outcome(subject="m.hl7 OBX-5.5", kind="cda")
+    outcome.add(finding("error", "value", "x", "/cda:ClinicalDocument[1]/cda:id[1]", "fr", "en"))
+    add_lines([outcome], ADT.encode(), "m.hl7", "cda")
+    assert outcome.findings[0].line is None
+
+
+def test_path_parsing() -> None:
+    assert fhirpath_steps("Bundle.entry[2].resource/*Patient/1*/.name[0]") == [
+        ("entry", 2),
+        ("resource", None),
+        ("name", 0),
+    ]
+    assert fhirpath_steps("Observation.value.ofType(Quantity)") == [("valueQuantity", None)]
+    assert xpath_steps("/*:ClinicalDocument[namespace-uri()='urn:hl7-org:v3']/cda:id[2]/@root") == [
+        ("ClinicalDocument", 1),
+        ("id", 2),
+    ]
