@@ -7,7 +7,7 @@ show the value; `RunConfig.secrets()` lists them for the evidence recorder's red
 
 Layout (every section optional except what the chosen suites need; see examples/campaign.toml):
 
-    [run]        suites, language, output, programme, signing_key, pseudonymize, name
+    [run]        suites, language, output, programme, signing_key, pseudonymize, name, suppressions
     [fhir]       base_url, packages, max_response_bytes, allow_cross_host_redirects, max_redirects, foreign_urls
     [fhir.auth]  type = none | basic | bearer | oauth2-client-credentials | smart-backend-services, ...
     [tls]        verify, ca_bundle, client_cert, client_key, client_key_password
@@ -370,6 +370,7 @@ class RunSettings:
     programme: str = "hopen2-2024"
     signing_key: Path | None = None
     pseudonymize: bool = False
+    suppressions: Path | None = None  # known findings accepted, with reasons (conformance/suppressions.py)
 
 
 @dataclass(slots=True)
@@ -589,7 +590,8 @@ class _Reader:
 
     def run_settings(self, value: Any) -> RunSettings:
         w = "run"
-        t = self.table(value, w, {"name", "suites", "language", "output", "programme", "signing_key", "pseudonymize"})
+        allowed = {"name", "suites", "language", "output", "programme", "signing_key", "pseudonymize", "suppressions"}
+        t = self.table(value, w, allowed)
         suites = self.strings(t, w, "suites", list(SUITES))
         for suite in suites:
             if suite not in SUITES:
@@ -609,6 +611,7 @@ class _Reader:
             programme=programme,
             signing_key=self.path(t, w, "signing_key"),
             pseudonymize=self.boolean(t, w, "pseudonymize", False),
+            suppressions=self.path(t, w, "suppressions"),
         )
 
     def fhir(self, value: Any) -> FhirConfig:

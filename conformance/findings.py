@@ -53,6 +53,7 @@ class Finding:
     line: int | None = None
     column: int | None = None
     resource: str | None = None  # the resource (message, document) judged, e.g. "DocumentReference/42"
+    suppressed: str | None = None  # the reason, when a suppression file accepted this finding (still shown)
 
     def message(self, lang: str = "fr") -> str:
         return self.message_en if lang == "en" else self.message_fr
@@ -64,11 +65,14 @@ class Finding:
             extensions.append({"url": ISSUE_SOURCE_EXTENSION, "valueString": self.source})
         if self.line is not None:
             extensions.append({"url": ISSUE_LINE_EXTENSION, "valueInteger": self.line})
+        details = self.message(lang)
+        if self.suppressed is not None:  # accepted by a suppression file: informational, reason first
+            details = f"{text('finding.suppressed_reason', lang, reason=self.suppressed)} — {details}"
         issue: dict[str, Any] = {
             "extension": extensions,
-            "severity": self.severity.value,
+            "severity": self.severity.value if self.suppressed is None else Severity.INFORMATION.value,
             "code": self.code,
-            "details": {"text": self.message(lang)},
+            "details": {"text": details},
             "expression": [self.location] if self.location else [],
         }
         if not issue["expression"]:
@@ -90,6 +94,8 @@ class Finding:
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
+        if self.suppressed is not None:
+            data["suppressed"] = {"reason": self.suppressed}
         return data
 
     @classmethod
@@ -107,6 +113,9 @@ class Finding:
             line=data.get("line"),
             column=data.get("column"),
             resource=data.get("resource"),
+            suppressed=(data.get("suppressed") or {}).get("reason")
+            if isinstance(data.get("suppressed"), dict)
+            else None,
         )
 
     def render(self, lang: str = "fr") -> str:
@@ -117,7 +126,11 @@ class Finding:
             key = "finding.line_column" if self.column is not None else "finding.line"
             where += f" ({text(key, lang, line=self.line, column=self.column)})"
         label = severity_label(self.severity.value, lang).upper()
-        return localise(f"{label:<13} [{self.rule}]{where}: {self.message(lang)}", lang)
+        line = f"{label:<13} [{self.rule}]{where}: {self.message(lang)}"
+        if self.suppressed is not None:
+            line = f"{severity_label('suppressed', lang).upper():<13} ({label.lower()}) [{self.rule}]{where}: "
+            line += f"{self.message(lang)} — {text('finding.suppressed_reason', lang, reason=self.suppressed)}"
+        return localise(line, lang)
 
 
 def finding(
@@ -153,11 +166,16 @@ class Outcome:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity.is_failure]
+        """Error and fatal findings, except those a suppression file accepted (they are still listed)."""
+        return [f for f in self.findings if f.severity.is_failure and f.suppressed is None]
 
     @property
     def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.WARNING]
+        return [f for f in self.findings if f.severity is Severity.WARNING and f.suppressed is None]
+
+    @property
+    def suppressed(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppressed is not None]
 
     @property
     def is_valid(self) -> bool:
@@ -193,5 +211,9 @@ class Outcome:
             errors=count("noun.error", len(self.errors), lang),
             warnings=count("noun.warning", len(self.warnings), lang),
         )
+        if self.suppressed:
+            counts += " ; " + text(
+                "verdict.suppressed", lang, count=count("noun.suppressed", len(self.suppressed), lang)
+            )
         head = text("verdict.line", lang, subject=self.subject, kind=self.kind, verdict=verdict, counts=counts)
         return "\n".join([head, *("  " + f.render(lang) for f in self.findings)])

@@ -53,6 +53,11 @@ from conformance.i18n import text
     help="With --reference: a hostile mode of the reference endpoints (conformance serve --list).",
 )
 @click.option("--quiet", is_flag=True, help="No per-test progress lines (the summary is still printed).")
+@click.option(
+    "--suppressions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Known findings accepted, each with its reason (TOML; see conformance/suppressions.py).",
+)
 def command(
     config_path: Path | None,
     suites: tuple[str, ...],
@@ -63,6 +68,7 @@ def command(
     faults: str,
     hostile: str | None,
     quiet: bool,
+    suppressions: Path | None = None,
 ) -> None:
     """Run the conformance campaign and write a sealed report (résultats, rapport, preuves)."""
     from conformance.campaign import EXIT_HARNESS, CampaignError, run_campaign
@@ -75,6 +81,8 @@ def command(
             raise click.UsageError(text("run.config_required", message_lang))
         config = load_config(config_path) if config_path else RunConfig(source="<reference endpoints>")
         message_lang = lang or config.run.language
+        if suppressions:
+            config.run.suppressions = suppressions.resolve()
         with contextlib.ExitStack() as stack:
             callbacks, dmp_callbacks = [], []
             mss_peer = None

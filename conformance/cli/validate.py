@@ -19,6 +19,7 @@ import click
 from conformance.evidence.sanitize import for_terminal
 from conformance.findings import Outcome, finding
 from conformance.i18n import count, text
+from conformance.suppressions import SuppressionError, Suppressions, apply_all, load_suppressions
 from conformance.validation.options import ValidateOptions
 
 _ROUTES = {
@@ -64,6 +65,12 @@ _MAX_INPUT = 512 * 1024 * 1024
     help="Send the inputs to a running `conformance serve --validation` (env HOPEN_VALIDATION_SERVER).",
 )
 @click.option(
+    "--suppressions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="HOPEN_SUPPRESSIONS",
+    help="Known findings accepted, each with its reason (TOML): shown as suppressed, not counted.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(0, 64),
@@ -84,6 +91,7 @@ def command(
     summary: bool,
     server: str | None,
     jobs: int,
+    suppressions: Path | None = None,
 ) -> None:
     """Validate files, folders or FHIR packages; prints issues (text) or OperationOutcomes (json)."""
     options = ValidateOptions(
@@ -103,6 +111,7 @@ def command(
             _validator_for(options)  # load the --ig sources once, and fail early on a bad one
         except (PackageError, ValueError, OSError) as exc:
             raise click.UsageError(text("validate.ig_error", lang, error=exc)) from exc
+    accepted = _suppressions(suppressions, lang)
     _refuse_special_inputs(inputs, lang)
     paths = list(_expand(inputs))
     if not paths:
@@ -110,7 +119,7 @@ def command(
     from conformance.service.client import ServiceUnavailable
 
     try:
-        outcomes = _validate_all(paths, options, server, jobs)
+        outcomes = apply_all(_validate_all(paths, options, server, jobs), accepted)
     except ServiceUnavailable as exc:
         click.echo(for_terminal(exc.message(lang)), err=True)
         sys.exit(2)
@@ -122,6 +131,17 @@ def command(
         for outcome in outcomes:
             click.echo(for_terminal(outcome.render(lang)))
     sys.exit(0 if all(o.is_valid for o in outcomes) else 1)
+
+
+def _suppressions(path: Path | None, lang: str) -> Suppressions | None:
+    if path is None:
+        return None
+    try:
+        return load_suppressions(path)
+    except SuppressionError as exc:
+        raise click.UsageError(
+            for_terminal(text("validate.suppressions_error", lang, error=exc.message(lang)))
+        ) from None
 
 
 def _validate_all(paths: list[Path], options: ValidateOptions, server: str | None, jobs: int) -> list[Outcome]:

@@ -17,6 +17,7 @@ from conformance.evidence.recorder import Privacy
 from conformance.evidence.redaction import redact_mapping
 from conformance.reports.indicators import Catalogue, CatalogueError, capability_title, evaluate, load_catalogue
 from conformance.results import Requirement, RunResult, TestResult
+from conformance.suppressions import SuppressionError, Suppressions, from_configuration
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema" / "results.schema.json"
@@ -61,6 +62,7 @@ def build_results(
         except CatalogueError as error:
             warnings.append({"code": "unknown-programme", "fr": str(error), "en": str(error)})
     tests = [_test(t, catalogue) for t in run.tests]
+    suppressions = _suppressions(run.configuration, warnings)
     document: dict[str, Any] = {
         "$schema": SCHEMA_ID,
         "schema_version": SCHEMA_VERSION,
@@ -79,11 +81,22 @@ def build_results(
         "tests": tests,
         "warnings": _dedupe(warnings),
     }
+    if suppressions is not None:
+        suppressions.apply_to_results(document)
     document["privacy"] = {
         "secrets_redacted": True,
         "pseudonymized": privacy.pseudonymize,
     }
     return privacy.data(document)
+
+
+def _suppressions(configuration: Mapping[str, Any], warnings: list[dict[str, Any]]) -> Suppressions | None:
+    """The run's suppression file; one that cannot be read is a warning of the report, never a crash."""
+    try:
+        return from_configuration(configuration)
+    except SuppressionError as error:
+        warnings.append({"code": "suppressions-unreadable", "fr": error.message("fr"), "en": error.message("en")})
+        return None
 
 
 def _iso(value: datetime | None) -> str | None:
