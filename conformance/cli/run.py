@@ -79,7 +79,9 @@ def command(
     try:
         if config_path is None and not reference:
             raise click.UsageError(text("run.config_required", message_lang))
-        config = load_config(config_path) if config_path else RunConfig(source="<reference endpoints>")
+        config = (
+            load_config(config_path) if config_path else RunConfig(source=text("run.reference_source", message_lang))
+        )
         message_lang = lang or config.run.language
         if suppressions:
             config.run.suppressions = suppressions.resolve()
