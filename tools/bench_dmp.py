@@ -1,7 +1,8 @@
 """DMP-feeding bench: ITI-41 requests judged per second by the harness acting as the DMP, with a realistic CI-SIS
 document (the pack's LDL-EES example), over mutual TLS on loopback, and the peak memory of the process.
 
-Each request is built, its VIHF signed (RSA-2048, XML-DSig; the key loaded once), sent as MTOM over a kept-alive
+Each request is built, its VIHF and its submission set signed (RSA-2048; XML-DSig and XAdES; the key loaded once),
+sent as MTOM over a kept-alive
 connection (one mutual-TLS handshake for the series) and judged by the simulator
 (envelope, WS-Addressing, MTOM, VIHF signature and attributes, ebRIM metadata, hash and size, CDA header
 against the metadata); the CDA schematrons are not in this figure (the suites run them once per document).
