@@ -303,8 +303,8 @@ def test_bundle_resolution_and_rules(validator: Any) -> None:
     }
     assert single(validator.validate(wrong_type), "Reference_REF_BadTargetType")
     mismatch = _bundle("collection", [{"fullUrl": "http://example.org/fhir/Patient/other", "resource": pat}])
-    issue = single(validator.validate(mismatch), "Bundle_BUNDLE_Entry_IdUrlMismatch")
-    assert (issue.severity.value, issue.location) == ("warning", "Bundle.entry[0]")
+    issue = single(validator.validate(mismatch), "BUNDLE_ENTRY_URL_MATCHES_TYPE_ID")
+    assert (issue.severity.value, issue.location) == ("error", "Bundle.entry[0]")
     transaction = _bundle(
         "transaction", [{"fullUrl": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a", "resource": pat}]
     )

@@ -29,6 +29,10 @@ SUBSET_STEP = 13  # ~400 resources
 SUBSET_MAX_BYTES = 1_500_000
 
 KNOWN_WRONG: dict[str, tuple[set[str], str]] = {
+    "TerminologyCapabilities-example.json": (
+        {"Type_Specific_Checks_DT_UUID_Valid"},
+        "url is a urn:uuid in upper case (UUIDs must be lowercase)",
+    ),
     "Bundle-dataelements.json": ({"bdl-7"}, "the same fullUrl is used by several entries (bdl-7)"),
     "Bundle-v2-valuesets.json": ({"Type_Specific_Checks_DT_Code_WS"}, "codes ending in a non-breaking space"),
     "CodeSystem-v2-0550.json": ({"Type_Specific_Checks_DT_Code_WS"}, "codes ending in a non-breaking space"),

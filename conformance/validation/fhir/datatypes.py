@@ -18,6 +18,8 @@ _NARRATIVE_RULES = {
     "txt-1": "The narrative SHALL contain only the basic html formatting elements and attributes described in chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements (either name or href), images and internally contained style attributes",
     "txt-2": "The narrative SHALL have some non-whitespace content",
 }
+MAX_STRING_LENGTH = 1024 * 1024  # the reference validator's limit on any string value, in characters
+_UNBOUNDED_TYPES = frozenset({"base64Binary", "xhtml"})
 _ELE_1 = "All FHIR elements must have a @value or children"
 _PLAIN_STRING_TYPES = frozenset({"string", "markdown"})
 
@@ -86,6 +88,8 @@ class DatatypesAspect:
             self._check_constraints(value, node.constraints, loc, run, resource, type_code)
 
     def _check_primitive_value(self, value: Any, type_code: str, node: ElementNode, loc: str, run: Run) -> None:
+        if type(value) is str and len(value) > MAX_STRING_LENGTH and type_code not in _UNBOUNDED_TYPES:
+            run.report("error", "invalid", "Type_Specific_Checks_DT_String_Length", loc)
         if type(value) is str and type_code in _PLAIN_STRING_TYPES:
             if value == "":
                 run.report("error", "invalid", "Type_Specific_Checks_DT_Primitive_NotEmpty", loc)

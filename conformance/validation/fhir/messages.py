@@ -5,6 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    "Type_Specific_Checks_DT_String_Length": (
+        "La valeur dépasse la longueur maximale autorisée de 1 Mo (1048576 octets)",
+        "value is longer than permitted maximum length of 1 MB (1048576 bytes)",
+    ),
+    "Reference_REF_NotValid": (
+        "La référence '{0}' n'est pas une référence valide",
+        "The reference '{0}' is not a valid reference",
+    ),
+    "Validation_VAL_Profile_Resource_WrongType": (
+        "Le type '{0}' n'est pas valide ici : doit être {1}",
+        "The type '{0}' is not valid - must be {1}",
+    ),
+    "BUNDLE_BUNDLE_ENTRY_FULLURL_REQUIRED": (
+        "Hors transactions et batchs, chaque entrée d'un Bundle doit avoir un fullUrl, l'identité de sa ressource",
+        "Except for transactions and batches, each entry in a Bundle must have a fullUrl which is the identity of the resource in the entry",
+    ),
+    "BUNDLE_ENTRY_URL_ABSOLUTE": (
+        "Le fullUrl doit être une URL absolue (pas '{0}')",
+        "The fullUrl must be an absolute URL (not '{0}')",
+    ),
+    "BUNDLE_ENTRY_URL_MATCHES_NO_ID": (
+        "Le fullUrl '{0}' a la forme d'une URL de serveur REST : la ressource doit avoir un id",
+        "The fullUrl '{0}' looks like a RESTful server URL, so the resource must have an id",
+    ),
+    "BUNDLE_ENTRY_URL_MATCHES_TYPE_ID": (
+        "Le fullUrl '{0}' a la forme d'une URL de serveur REST mais ne correspond pas au type et à l'id de la ressource ({1}/{2})",
+        "The fullUrl '{0}' looks like a RESTful server URL, but does not match the resource type and id ({1}/{2})",
+    ),
     "PRIMITIVE_MUSTHAVEVALUE_MESSAGE": (
         "La définition d'élément ``{0}`` du profil '{1}' exige qu'une valeur soit présente dans cet élément",
         "The element definition ``{0}`` in the profile '{1}' requires that a value be present in this element",

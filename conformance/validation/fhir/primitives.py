@@ -114,6 +114,8 @@ def _check_uri(value: object) -> tuple[str, str] | None:
         return "Type_Specific_Checks_DT_URI_OID", "URI values cannot start with oid:"
     if text.startswith("uuid:"):
         return "Type_Specific_Checks_DT_URI_UUID", "URI values cannot start with uuid:"
+    if text.startswith("urn:uuid:") and REGEX["uuid"].fullmatch(text) is None:
+        return "Type_Specific_Checks_DT_UUID_Valid", f"UUIDs must be valid and lowercase ({text[9:]})"
     return None
 
 

@@ -6,9 +6,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance.validation.fhir.run import Run, all_contained
+from conformance.validation.fhir.run import Run, all_contained, seq
 from conformance.validation.fhir.structure import ElementNode
 
+_FULL_URL_OPTIONAL = frozenset({"transaction", "transaction-response", "batch", "batch-response"})
+# a RESTful server URL: optional http(s) base, then Type/id and an optional version (as the reference validator)
+_RESTFUL_URL = re.compile(
+    r"((http|https)://([A-Za-z0-9\\.:%$]*/)*)?(?P<type>[A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(/_history/[A-Za-z0-9\-.]{1,64})?"
+)
+_WHITESPACE = re.compile(r"\s")
+_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
 _ABSOLUTE_REF = re.compile(r"^(https?://.+?/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-\.]+)(/_history/[A-Za-z0-9\-\.]+)?$")
 
 
@@ -23,6 +30,7 @@ class ReferencesAspect:
             full_url = entry.get("fullUrl")
             if isinstance(full_url, str) and isinstance(resource, dict):
                 run.bundle_index.setdefault(full_url, []).append(resource)
+                run.entry_urls[id(resource)] = full_url
                 match = _ABSOLUTE_REF.match(full_url)
                 if match:
                     run.bundle_index.setdefault(f"{match.group(2)}/{match.group(3)}", []).append(resource)
@@ -30,33 +38,48 @@ class ReferencesAspect:
                 run.bundle_index.setdefault(f"{resource['resourceType']}/{resource['id']}", []).append(resource)
 
     def _check_bundle(self, bundle: dict[str, Any], loc: str, run: Run) -> None:
-        for index, entry in enumerate(bundle.get("entry") or ()):
+        """Entry rules: fullUrl present (except in transactions and batches), absolute, and, when it looks like
+        a RESTful URL, ending with the resource's type and id."""
+        optional = bundle.get("type") in _FULL_URL_OPTIONAL
+        for index, entry in enumerate(seq(bundle.get("entry"))):
             if not isinstance(entry, dict):
                 continue
+            entry_loc = f"{loc}.entry[{index}]"
             resource, full_url = entry.get("resource"), entry.get("fullUrl")
-            if not isinstance(resource, dict) or not isinstance(full_url, str):
+            if not isinstance(full_url, str) or not full_url:
+                if not optional:
+                    run.report("error", "invalid", "BUNDLE_BUNDLE_ENTRY_FULLURL_REQUIRED", entry_loc)
                 continue
-            match = _ABSOLUTE_REF.match(full_url)
-            if (
-                match
-                and resource.get("id")
-                and match.group(3) != resource.get("id")
-                and not full_url.startswith("urn:")
-            ):
-                run.report(
-                    "warning",
-                    "invalid",
-                    "Bundle_BUNDLE_Entry_IdUrlMismatch",
-                    f"{loc}.entry[{index}]",
-                    resource.get("id"),
-                    full_url,
-                )
+            if not is_absolute_url(full_url):
+                run.report("error", "invalid", "BUNDLE_ENTRY_URL_ABSOLUTE", entry_loc, full_url)
+                continue
+            if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+                continue
+            restful = _RESTFUL_URL.fullmatch(full_url)
+            if restful and self.is_resource_type(restful.group("type")):
+                resource_type, resource_id = resource["resourceType"], resource.get("id")
+                if not isinstance(resource_id, str) or not resource_id:
+                    run.report("error", "invalid", "BUNDLE_ENTRY_URL_MATCHES_NO_ID", entry_loc, full_url)
+                elif not full_url.endswith(f"/{resource_type}/{resource_id}"):
+                    run.report(
+                        "error",
+                        "invalid",
+                        "BUNDLE_ENTRY_URL_MATCHES_TYPE_ID",
+                        entry_loc,
+                        full_url,
+                        resource_type,
+                        resource_id,
+                    )
 
     def _check_reference(
         self, value: dict[str, Any], node: ElementNode, loc: str, run: Run, resource: dict[str, Any]
     ) -> None:
         reference = value.get("reference")
         if not isinstance(reference, str) or not reference:
+            return
+        if "://" in reference and _WHITESPACE.search(reference):  # relative ones get Reference_REF_Format1
+            if run.base_pass:
+                run.report("error", "structure", "Reference_REF_NotValid", loc, reference)
             return
         allowed = self._allowed_targets(node)
         target_type: str | None = None
@@ -92,7 +115,11 @@ class ReferencesAspect:
                 if "://" not in reference and run.base_pass:
                     run.report("error", "structure", "Reference_REF_Format1", f"{loc}.reference", reference)
                 return
-            found = run.bundle_index.get(reference) or run.bundle_index.get(f"{match.group(2)}/{match.group(3)}", [])
+            found = self._in_bundle_by_full_url(reference, resource, run)
+            if found is None:
+                found = run.bundle_index.get(reference) or run.bundle_index.get(
+                    f"{match.group(2)}/{match.group(3)}", []
+                )
             if (
                 not found
                 and run.document_bundle
@@ -125,6 +152,25 @@ class ReferencesAspect:
                 ", ".join(sorted(allowed)),
             )
 
+    @staticmethod
+    def _in_bundle_by_full_url(reference: str, resource: dict[str, Any], run: Run) -> list[dict[str, Any]] | None:
+        """A relative reference made absolute against the fullUrl of the entry that holds it, as the reference
+        validator resolves it (`Type/id` from `urn:uuid:x` is `urn:uuid:id`; from `http://s/fhir/T/x`, it is
+        `http://s/fhir/Type/id`); None when that gives no entry."""
+        full_url = run.entry_urls.get(id(resource)) if run.entry_urls else None
+        if full_url is None or "://" in reference or reference.startswith("urn:") or reference.count("/") not in (1, 3):
+            return None
+        if full_url.startswith("urn:"):
+            if "/_history/" in reference:
+                return None
+            target = full_url.rsplit(":", 1)[0] + ":" + reference.split("/")[1]
+        else:
+            parts = full_url.split("/")
+            if len(parts) < 3:
+                return None
+            target = "/".join(parts[:-2]) + "/" + reference.split("/_history/", 1)[0]
+        return run.bundle_index.get(target) or None
+
     def _allowed_targets(self, node: ElementNode) -> set[str]:
         allowed: set[str] = set()
         for type_ref in node.types:
@@ -142,3 +188,9 @@ class ReferencesAspect:
                 else:
                     allowed.add("Resource")  # unknown target profile: do not guess
         return allowed
+
+
+def is_absolute_url(url: str) -> bool:
+    """A scheme (http, https, urn or any lower-case token), a colon, then something without spaces."""
+    scheme, colon, rest = url.partition(":")
+    return bool(colon) and bool(rest) and " " not in rest and _SCHEME.fullmatch(scheme) is not None

@@ -22,6 +22,7 @@ class Run:
     findings: dict[tuple[str, str, str, str], Finding] = field(default_factory=dict)
     root: dict[str, Any] | None = None
     bundle_index: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    entry_urls: dict[int, str] = field(default_factory=dict)  # id() of an entry's resource -> the entry's fullUrl
     profile: str | None = None  # the profile walked (None: the base definition)
     base_pass: bool = True  # the base pass reports structure; profile passes only what the profile adds
     profiled: bool = False  # the current resource has profiles: their snapshots carry its bindings
@@ -35,7 +36,14 @@ class Run:
 
     def probe(self, profile: str) -> Run:
         """A separate run sharing this one's resource and bundle, to ask whether an item conforms to a profile."""
-        return Run(lang=self.lang, root=self.root, bundle_index=self.bundle_index, profile=profile, base_pass=False)
+        return Run(
+            lang=self.lang,
+            root=self.root,
+            bundle_index=self.bundle_index,
+            entry_urls=self.entry_urls,
+            profile=profile,
+            base_pass=False,
+        )
 
     def add(
         self,

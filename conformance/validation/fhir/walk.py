@@ -379,6 +379,11 @@ class WalkAspect:
     def _walk_contained_resource(self, value: dict[str, Any], node: ElementNode, loc: str, run: Run) -> None:
         resource_type = value.get("resourceType")
         if not run.base_pass:
+            allowed = self._profiled_resource_types(node)
+            if allowed and resource_type not in allowed:
+                names = ", ".join(sorted(allowed))
+                run.report("error", "structure", "Validation_VAL_Profile_Resource_WrongType", loc, resource_type, names)
+                return
             for type_ref in node.types:
                 for profile in type_ref.profiles:
                     struct = self.structure(profile)
@@ -387,6 +392,21 @@ class WalkAspect:
                             self._walk_resource(value, struct, loc, run)
             return
         self._validate_resource(value, loc, run)
+
+    def _profiled_resource_types(self, node: ElementNode) -> set[str]:
+        """The resource types the profiles on a Resource-typed element allow (empty: no profile, any type)."""
+        allowed: set[str] = set()
+        for type_ref in node.types:
+            if type_ref.code not in ("Resource", "DomainResource") and not self.is_resource_type(type_ref.code):
+                continue
+            if not type_ref.profiles:
+                return set()
+            for profile in type_ref.profiles:
+                struct = self.structure(profile.split("|", 1)[0])
+                if struct is None:
+                    return set()  # an unknown profile: reported elsewhere, not a reason to reject the type
+                allowed.add(struct.type)
+        return allowed
 
 
 def _merge_constraints(first: list[Constraint], second: list[Constraint]) -> list[Constraint]:
