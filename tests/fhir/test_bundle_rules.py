@@ -80,3 +80,12 @@ def test_strings_longer_than_one_megabyte_are_errors(tmp_path: Path) -> None:
     assert rules(validate_with(tmp_path, patient)) == {"Type_Specific_Checks_DT_String_Length"}
     patient["name"][0]["text"] = "a" * 1000
     assert not rules(validate_with(tmp_path, patient))
+
+
+def test_malformed_relative_reference_is_an_error_in_a_bundle_entry_only(tmp_path: Path) -> None:
+    patient = {"resourceType": "Patient", "generalPractitioner": [{"reference": "XXX/_history/1"}]}
+    found = validate_with(tmp_path, patient)
+    assert not rules(found)
+    assert [f.severity.value for f in found if f.rule == "Reference_REF_Suspicious"] == ["warning"]
+    entry = {"fullUrl": "urn:uuid:54fc3e09-e279-4b74-a8ff-2649ec968642", "resource": patient}
+    assert rules(validate_with(tmp_path, _bundle([entry]))) == {"Reference_REF_Format2"}

@@ -11,7 +11,7 @@ import orjson
 
 from conformance.packages.snapshot import SnapshotError, generate_snapshot, needs_snapshot
 
-_CONFORMANCE = frozenset({"StructureDefinition", "ValueSet", "CodeSystem", "Questionnaire"})
+_CONFORMANCE = frozenset({"StructureDefinition", "ValueSet", "CodeSystem", "Questionnaire", "Measure", "Library"})
 _LOOSE_SUFFIXES = (".json", ".xml")
 
 

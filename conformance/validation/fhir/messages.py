@@ -5,6 +5,86 @@ from __future__ import annotations
 from typing import Any
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    "MEASURE_MR_M_NOTFOUND": (
+        "La Measure {0} est introuvable : le rapport n'est pas vérifié contre elle",
+        "The Measure {0} could not be resolved, so no validation can be performed against the Measure",
+    ),
+    "MEASURE_MR_GRP_NO_CODE": (
+        "Le groupe devrait avoir un code correspondant à la définition de groupe de la Measure",
+        "Group should have a code that matches the group definition in the measure",
+    ),
+    "MEASURE_MR_GRP_UNK_CODE": (
+        "Le code de ce groupe ne correspond à aucun groupe de la Measure",
+        "The code for this group has no match in the measure definition",
+    ),
+    "MEASURE_MR_GRP_DUPL_CODE": (
+        "Le code de ce groupe est celui d'un groupe déjà trouvé",
+        "The code for this group is duplicated with another group",
+    ),
+    "MEASURE_MR_GRP_NO_WRONG_CODE": (
+        "Le code '{0}' ne correspond pas au code '{1}' de la Measure",
+        "The code '{0}' does not match the code '{1}' of the measure",
+    ),
+    "MEASURE_MR_GRP_MISSING_BY_CODE": (
+        "Le MeasureReport n'a pas de groupe pour le groupe de code '{0}'",
+        "The MeasureReport does not include a group for the group with code '{0}'",
+    ),
+    "MEASURE_MR_GRP_POP_NO_CODE": (
+        "La population devrait avoir un code correspondant à une population de la Measure",
+        "Population should have a code that matches the population definition in the measure",
+    ),
+    "MEASURE_MR_GRP_POP_UNK_CODE": (
+        "Le code de cette population ne correspond à aucune population de la Measure",
+        "The code for this population has no match in the measure definition",
+    ),
+    "MEASURE_MR_GRP_POP_DUPL_CODE": (
+        "Le code de cette population est celui d'une population déjà trouvée",
+        "The code for this population is duplicated with another population",
+    ),
+    "MEASURE_MR_GRP_POP_COUNT_MISMATCH": (
+        "Le compte {0} ne correspond pas au nombre de sujets {1}",
+        "Mismatch between count {0} and number of subjects {1}",
+    ),
+    "MEASURE_MR_GRP_POP_NO_SUBJECTS": (
+        "Les rapports dont le type n'est pas 'subject-list' ne listent pas de sujets",
+        "Reports where type is not 'subject-list' don't have subjects listed",
+    ),
+    "MEASURE_MR_GRP_POP_NO_COUNT": (
+        "Le compte devrait être présent pour les rapports dont le type n'est pas 'subject-list'",
+        "Count should be present for reports where type is not 'subject-list'",
+    ),
+    "MEASURE_MR_SCORE_PROHIBITED_RT": (
+        "Pas de measureScore quand le type du rapport est 'data-collection'",
+        "No measureScore when the type of the report is 'data-collection'",
+    ),
+    "MEASURE_MR_SCORE_PROHIBITED_MS": (
+        "Pas de measureScore quand le scoring de la Measure est '{0}'",
+        "No measureScore when the scoring of the message is '{0}'",
+    ),
+    "MEASURE_MR_SCORE_REQUIRED": (
+        "Un measureScore est requis quand Measure.scoring = {0}",
+        "A measureScore is required when the Measure.scoring={0}",
+    ),
+    "MEASURE_MR_SCORE_VALUE_REQUIRED": (
+        "Une valeur est requise quand Measure.scoring = {0}",
+        "A value is required when the Measure.scoring = {0}",
+    ),
+    "MEASURE_MR_SCORE_UNIT_PROHIBITED": (
+        "Pas d'unité quand Measure.scoring = {0}",
+        "A measureScore for this Measure Scoring ({0}) should not have units",
+    ),
+    "MEASURE_MR_SCORE_VALUE_INVALID_01": (
+        "La valeur est invalide : elle doit être comprise entre 0 et 1",
+        "The value is invalid - it must be between 0 and 1",
+    ),
+    "Reference_REF_Format2": (
+        "Les URL relatives doivent être de la forme [TypeRessource]/[id] (trouvé {0})",
+        "Relative URLs must be of the format [ResourceName]/[id]. Encountered {0}",
+    ),
+    "Reference_REF_Suspicious": (
+        "La syntaxe de la référence '{0}' semble incorrecte : à vérifier",
+        "The syntax of the reference '{0}' looks incorrect, and it should be checked",
+    ),
     "Type_Specific_Checks_DT_String_Length": (
         "La valeur dépasse la longueur maximale autorisée de 1 Mo (1048576 octets)",
         "value is longer than permitted maximum length of 1 MB (1048576 bytes)",

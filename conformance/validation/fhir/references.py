@@ -108,12 +108,12 @@ class ReferencesAspect:
                 if "?" in reference and reference.split("?", 1)[0][:1].isupper():
                     return
                 if "://" not in reference and run.base_pass:
-                    run.report("error", "structure", "Reference_REF_Format1", f"{loc}.reference", reference)
+                    self._report_bad_format(reference, resource, loc, run)
                 return
             target_type = match.group(2)
             if not self.is_resource_type(target_type):
                 if "://" not in reference and run.base_pass:
-                    run.report("error", "structure", "Reference_REF_Format1", f"{loc}.reference", reference)
+                    self._report_bad_format(reference, resource, loc, run)
                 return
             found = self._in_bundle_by_full_url(reference, resource, run)
             if found is None:
@@ -151,6 +151,18 @@ class ReferencesAspect:
                 target_type,
                 ", ".join(sorted(allowed)),
             )
+
+    @staticmethod
+    def _report_bad_format(reference: str, resource: dict[str, Any], loc: str, run: Run) -> None:
+        """A relative reference not of the form Type/id[/_history/v]: an error inside a Bundle entry, where it
+        must resolve against the entry's fullUrl (in a transaction a search URL may stand in); elsewhere the
+        reference validator only warns that it looks incorrect."""
+        if id(resource) in run.entry_urls and reference.count("/") not in (1, 3):
+            in_transaction = isinstance(run.root, dict) and run.root.get("type") in ("transaction", "batch")
+            rule = "Reference_REF_Format1" if in_transaction else "Reference_REF_Format2"
+            run.report("error", "structure", rule, f"{loc}.reference", reference)
+            return
+        run.report("warning", "structure", "Reference_REF_Suspicious", loc, reference)
 
     @staticmethod
     def _in_bundle_by_full_url(reference: str, resource: dict[str, Any], run: Run) -> list[dict[str, Any]] | None:

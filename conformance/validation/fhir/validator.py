@@ -26,6 +26,7 @@ from conformance.validation.fhir.extensions import ExtensionsAspect
 from conformance.validation.fhir.fhirpath import ExpressionCache
 from conformance.validation.fhir.fixed import FixedAspect
 from conformance.validation.fhir.invariants import InvariantsAspect, _native_rule
+from conformance.validation.fhir.measure import MeasureAspect
 from conformance.validation.fhir.questionnaire import QuestionnaireAspect
 from conformance.validation.fhir.references import ReferencesAspect
 from conformance.validation.fhir.run import Run, json_kind_of
@@ -49,6 +50,7 @@ class FhirValidator(
     DatatypesAspect,
     QuestionnaireAspect,
     ElementRulesAspect,
+    MeasureAspect,
 ):
     """Validates FHIR R4 resources against the base definitions and profiles of a `FhirContext`."""
 

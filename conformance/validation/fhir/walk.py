@@ -62,6 +62,8 @@ class WalkAspect:
                 self._check_bundle(resource, loc, run)
             elif resource_type == "QuestionnaireResponse":
                 self._check_questionnaire_response(resource, loc, run)
+            elif resource_type == "MeasureReport":
+                self._check_measure_report(resource, loc, run)
             for url in profiles:
                 with run.scope(profiled=True):
                     self._validate_against_profile(resource, url, loc, run, from_caller=url in extra_profiles)
