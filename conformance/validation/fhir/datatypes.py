@@ -51,6 +51,8 @@ class DatatypesAspect:
                 return
             if value is not None:
                 self._check_primitive_value(value, type_code, node, loc, run)
+                if type_code == "canonical" and isinstance(value, str):
+                    self._check_canonical(value, node, loc, run)
             if ext is not None:
                 if not isinstance(ext, dict):
                     run.report(

@@ -144,9 +144,13 @@ class ExtensionsAspect:
                     return True
                 continue
             if kind == "extension":
-                url = owner.get("url") if isinstance(owner, dict) else None
-                if not isinstance(url, str) or expression == url or expression.endswith("#" + url):
-                    return True
+                if not isinstance(owner, dict):
+                    return True  # the owner is not known here: cannot judge
+                # the owner must be an extension with that URL, or that extension's value
+                for holder in _extension_holders(owner, run.owners):
+                    url = holder.get("url")
+                    if isinstance(url, str) and (expression == url or expression.endswith("#" + url)):
+                        return True
                 continue
             head = expression.split(".", 1)[0]
             if expression == "*" or head in _CROSS_VERSION_TYPES or self.structure(head) is None:
@@ -199,6 +203,16 @@ class ExtensionsAspect:
         except Exception:  # an engine limitation is not the instance's fault
             return None
         return any(item is owner or getattr(item, "data", None) is owner or item == owner for item in selected)
+
+
+def _extension_holders(owner: dict[str, Any], owners: list[Any]) -> list[dict[str, Any]]:
+    """The owner, and the extension whose value the owner is (an extension on an extension's value)."""
+    holders = [owner]
+    if len(owners) >= 2 and owners[-1] is owner and isinstance(owners[-2], dict):
+        parent = owners[-2]
+        if any(isinstance(k, str) and k.lstrip("_").startswith("value") and v is owner for k, v in parent.items()):
+            holders.append(parent)
+    return holders
 
 
 _KNOWN_CANONICALS = {

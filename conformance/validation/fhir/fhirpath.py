@@ -138,6 +138,17 @@ class ExpressionCache:
             return None
         return _verdict(result)
 
+    def values(self, expression: str, resource: dict[str, Any]) -> list[Any] | None:
+        """The values of an expression on a resource (fhirpathpy); None when the engine cannot evaluate it."""
+        compiled = self.get(expression)
+        if compiled is None:
+            return None
+        try:
+            return list(compiled(resource, {"resource": resource, "rootResource": resource}))
+        except Exception as exc:  # engine limitation or a bad expression, not an instance defect
+            self._errors[expression] = f"{type(exc).__name__}: {exc}"
+            return None
+
 
 def _verdict(result: list[Any]) -> bool:
     """An invariant fails only on a single `false`; an empty result does not fail it."""

@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    "Reference_REF_Canonical_WrongType": (
+        "L'URL canonique '{0}' désigne une ressource du mauvais type : {1} trouvé, attendu parmi {2}",
+        "Canonical URL '{0}' refers to a resource that has the wrong type. Found {1} expecting one of {2}",
+    ),
     "MEASURE_MR_M_NOTFOUND": (
         "La Measure {0} est introuvable : le rapport n'est pas vérifié contre elle",
         "The Measure {0} could not be resolved, so no validation can be performed against the Measure",

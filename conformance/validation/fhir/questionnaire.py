@@ -77,6 +77,7 @@ class _ResponseWalk:
     def __init__(self, aspect: Any, questionnaire: dict[str, Any], response: dict[str, Any], run: Run) -> None:
         self.aspect = aspect
         self.questionnaire = questionnaire
+        self.response = response
         self.run = run
         self.not_completed = response.get("status") not in ("completed", "amended")
         self.answers: dict[str, list[dict[str, Any]]] = {}
@@ -370,6 +371,13 @@ class _ResponseWalk:
     # ---- enableWhen -----------------------------------------------------------------------------------
 
     def enabled(self, q_item: dict[str, Any]) -> bool:
+        expression = _enable_when_expression(q_item)
+        if expression is not None:
+            values = self.aspect.expressions.values(expression, self.response)
+            if values is None:  # not evaluable: the item is treated as enabled, never an error on that ground
+                self.run.not_evaluated.setdefault(f"enableWhen {expression[:80]}", "expression not evaluated")
+                return True
+            return values == [True]
         conditions = [c for c in seq(q_item.get("enableWhen")) if isinstance(c, dict)]
         if not conditions:
             return True
@@ -405,6 +413,24 @@ class _ResponseWalk:
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------
+
+
+_ENABLE_WHEN_EXPRESSIONS = (
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression",
+    "http://phr.kanta.fi/StructureDefinition/fiphr-ext-questionnaire-enablewhen",  # the reference reads it too
+)
+
+
+def _enable_when_expression(q_item: dict[str, Any]) -> str | None:
+    """A FHIRPath enableWhen (SDC's enableWhenExpression, or the Finnish PHR string form), which wins over
+    enableWhen as in the reference validator."""
+    for url in _ENABLE_WHEN_EXPRESSIONS:
+        value = _extension(q_item, url)
+        if isinstance(value, dict) and value.get("language") in (None, "text/fhirpath"):
+            value = value.get("expression")
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _collect_answers(element: dict[str, Any], into: dict[str, list[dict[str, Any]]]) -> None:

@@ -183,6 +183,24 @@ class ReferencesAspect:
             target = "/".join(parts[:-2]) + "/" + reference.split("/_history/", 1)[0]
         return run.bundle_index.get(target) or None
 
+    def _check_canonical(self, value: str, node: ElementNode, loc: str, run: Run) -> None:
+        """A canonical that resolves to a resource of a type its element does not allow."""
+        if not any(t.code == "canonical" and t.target_profiles for t in node.types) or value.startswith("#"):
+            return
+        allowed = self._allowed_targets(node)
+        if not allowed or allowed & {"Resource", "DomainResource"}:
+            return
+        resolved = self.ctx.resolve(value) if hasattr(self.ctx, "resolve") else None
+        if not isinstance(resolved, dict) or resolved.get("resourceType") in allowed:
+            return
+        typed = {"StructureDefinition": "structure_definition", "ValueSet": "value_set", "CodeSystem": "code_system"}
+        for resource_type in allowed:
+            lookup = getattr(self.ctx, typed.get(resource_type, ""), None)
+            if lookup is not None and lookup(value) is not None:
+                return  # another resource of an allowed type shares the URL
+        found, expected = resolved.get("resourceType"), "[" + ", ".join(sorted(allowed)) + "]"
+        run.report("error", "structure", "Reference_REF_Canonical_WrongType", loc, value, found, expected)
+
     def _allowed_targets(self, node: ElementNode) -> set[str]:
         allowed: set[str] = set()
         for type_ref in node.types:

@@ -15,6 +15,11 @@ RESOURCE_TYPES_EXTRA = frozenset({"Resource", "DomainResource"})
 # ele-1 is enforced by the walk itself (empty objects, primitives without value or extension); the narrative
 # XHTML rules txt-1/txt-2 (htmlChecks) by the xhtml check.
 STRUCTURAL_CONSTRAINTS = frozenset({"ele-1", "txt-1", "txt-2"})
+# R4 expressions that contradict their own human text, as later releases (and the reference validator) correct
+# them: que-12 "If there are more than one enableWhen, enableBehavior must be specified".
+CORRECTED_EXPRESSIONS = {
+    "enableWhen.count() > 2 implies enableBehavior.exists()": "enableWhen.count() > 1 implies enableBehavior.exists()",
+}
 
 
 @dataclass(slots=True)
@@ -108,7 +113,7 @@ class ElementNode:
                 c.get("key", "?"),
                 c.get("severity", "error"),
                 c.get("human", ""),
-                c.get("expression", ""),
+                CORRECTED_EXPRESSIONS.get(c.get("expression", ""), c.get("expression", "")),
                 c.get("source", ""),
             )
             for c in element.get("constraint", ())
