@@ -1,4 +1,4 @@
-"""Bundle entry rules (SHALL): fullUrl required outside transactions and batches, absolute, matching the
+"""Bundle entry rules (SHALL): fullUrl absolute, matching the
 resource's type and id when RESTful; relative references resolved against the holding entry's fullUrl; the
 resource types a profile allows in Bundle.entry.resource. Also value rules met in Bundles: invalid references,
 urn:uuid values, the 1 MB string limit."""
@@ -18,13 +18,6 @@ def _bundle(entries: list[dict[str, Any]], bundle_type: str = "collection") -> d
 def test_relative_full_url_is_an_error(tmp_path: Path) -> None:
     bundle = _bundle([{"fullUrl": "Patient/1", "resource": {"resourceType": "Patient", "id": "1"}}])
     assert rules(validate_with(tmp_path, bundle)) == {"BUNDLE_ENTRY_URL_ABSOLUTE"}
-
-
-def test_full_url_required_except_in_transactions(tmp_path: Path) -> None:
-    entry = {"resource": {"resourceType": "Patient", "id": "1"}}
-    assert rules(validate_with(tmp_path, _bundle([entry]))) == {"BUNDLE_BUNDLE_ENTRY_FULLURL_REQUIRED"}
-    entry["request"] = {"method": "POST", "url": "Patient"}
-    assert "BUNDLE_BUNDLE_ENTRY_FULLURL_REQUIRED" not in rules(validate_with(tmp_path, _bundle([entry], "transaction")))
 
 
 def test_restful_full_url_must_end_with_type_and_id(tmp_path: Path) -> None:
