@@ -11,7 +11,18 @@ import orjson
 
 from conformance.packages.snapshot import SnapshotError, generate_snapshot, needs_snapshot
 
-_CONFORMANCE = frozenset({"StructureDefinition", "ValueSet", "CodeSystem", "Questionnaire", "Measure", "Library"})
+_CONFORMANCE = frozenset(
+    {
+        "StructureDefinition",
+        "ValueSet",
+        "CodeSystem",
+        "Questionnaire",
+        "Measure",
+        "Library",
+        "SearchParameter",
+        "ImplementationGuide",
+    }
+)
 _LOOSE_SUFFIXES = (".json", ".xml")
 
 
@@ -22,12 +33,21 @@ class OverlayContext:
         self._base = base
         self._by_url: dict[str, dict[str, Any]] = {}
         self._snapshots: dict[str, dict[str, Any] | None] = {}
+        self._globals: dict[str, list[str]] = {}
+        for guide in (r for r in resources if r.get("resourceType") == "ImplementationGuide"):
+            for declared in guide.get("global") or ():
+                if isinstance(declared, dict) and isinstance(declared.get("profile"), str):
+                    self._globals.setdefault(str(declared.get("type")), []).append(declared["profile"])
         for resource in resources:
             url = resource.get("url")
             if isinstance(url, str):
                 self._by_url[url] = resource
                 if resource.get("version"):
                     self._by_url[f"{url}|{resource['version']}"] = resource
+
+    def global_profiles(self, resource_type: str) -> list[str]:
+        """Profiles the loaded ImplementationGuides declare for every resource of this type (`global`)."""
+        return self._globals.get(resource_type, [])
 
     def __getattr__(self, name: str) -> Any:  # packages, missing, warnings, entries...
         return getattr(self._base, name)

@@ -5,6 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    "Validation_VAL_Profile_Unknown_MissingPackage": (
+        "Le profil {0} n'a pas pu être vérifié : il appartient au package {1}, déclaré mais non disponible",
+        "The profile {0} could not be checked: it belongs to the package {1}, declared but not available",
+    ),
+    "Validation_VAL_Profile_Unknown_Type": ("Profil inconnu {0}", "Unknown profile {0}"),
+    "CapabalityStatement_CS_SP_WrongType": (
+        "Types différents : le SearchParameter '{0}' est de type {1}, mais le type ici est {2}",
+        "Type mismatch - SearchParameter '{0}' type is {1}, but type here is {2}",
+    ),
+    "SEARCHPARAMETER_TYPE_WRONG": (
+        "Le type {0} diffère du type {1} du SearchParameter dont il dérive ({2})",
+        "The type {0} is different to the type {1} in the derivedFrom SearchParameter {2}",
+    ),
     "Reference_REF_Canonical_WrongType": (
         "L'URL canonique '{0}' désigne une ressource du mauvais type : {1} trouvé, attendu parmi {2}",
         "Canonical URL '{0}' refers to a resource that has the wrong type. Found {1} expecting one of {2}",

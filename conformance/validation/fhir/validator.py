@@ -20,6 +20,7 @@ import orjson
 
 from conformance.findings import Outcome
 from conformance.validation.fhir.bindings import BindingsAspect
+from conformance.validation.fhir.capability import CapabilityAspect
 from conformance.validation.fhir.datatypes import DatatypesAspect
 from conformance.validation.fhir.elementrules import ElementRulesAspect
 from conformance.validation.fhir.extensions import ExtensionsAspect
@@ -51,6 +52,7 @@ class FhirValidator(
     QuestionnaireAspect,
     ElementRulesAspect,
     MeasureAspect,
+    CapabilityAspect,
 ):
     """Validates FHIR R4 resources against the base definitions and profiles of a `FhirContext`."""
 

@@ -51,7 +51,9 @@ class WalkAspect:
             self._index_bundle(resource, run)
             if resource.get("type") == "document" and root:
                 run.document_bundle = True
-        profiles = list(dict.fromkeys([*self._meta_profiles(resource), *extra_profiles]))
+        global_profiles = getattr(self.ctx, "global_profiles", None)
+        declared = global_profiles(resource_type) if global_profiles is not None else ()
+        profiles = list(dict.fromkeys([*self._meta_profiles(resource), *extra_profiles, *declared]))
         profiled = any(self.structure(url.split("|", 1)[0]) is not None for url in profiles)
         with run.scope(profile=None, base_pass=True, profiled=profiled):
             resource_id = resource.get("id")
@@ -64,6 +66,10 @@ class WalkAspect:
                 self._check_questionnaire_response(resource, loc, run)
             elif resource_type == "MeasureReport":
                 self._check_measure_report(resource, loc, run)
+            elif resource_type == "CapabilityStatement":
+                self._check_capability_statement(resource, loc, run)
+            elif resource_type == "SearchParameter":
+                self._check_search_parameter(resource, loc, run)
             for url in profiles:
                 with run.scope(profiled=True):
                     self._validate_against_profile(resource, url, loc, run, from_caller=url in extra_profiles)
@@ -372,11 +378,23 @@ class WalkAspect:
             if type_ref.code != type_code or not type_ref.profiles:
                 continue
             struct = self.structure(type_ref.profiles[0].split("|", 1)[0])
-            if struct is None or struct.root is node or struct.derivation != "constraint":
+            if struct is None:
+                self._unknown_type_profile(type_ref.profiles[0], loc, run)
+                continue
+            if struct.root is node or struct.derivation != "constraint":
                 continue
             with run.scope(profile=struct.url, base_pass=False):
                 self._walk_object(value, struct.root, struct.root, loc, run, resource)
                 self._check_constraints(value, struct.root.constraints, loc, run, resource, struct.type)
+
+    def _unknown_type_profile(self, url: str, loc: str, run: Run) -> None:
+        """A profile the definition puts on a data type that no loaded package defines: an error, as the
+        reference validator, unless a declared package that is not installed would define it."""
+        missing = self._missing_package_for(url)
+        if missing is not None:
+            run.report("warning", "not-found", "Validation_VAL_Profile_Unknown_MissingPackage", loc, url, missing)
+        elif "example.org" not in url:
+            run.report("error", "not-found", "Validation_VAL_Profile_Unknown_Type", loc, url)
 
     def _walk_contained_resource(self, value: dict[str, Any], node: ElementNode, loc: str, run: Run) -> None:
         resource_type = value.get("resourceType")

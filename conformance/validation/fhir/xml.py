@@ -168,11 +168,22 @@ class _Converter:
                 ext: dict[str, Any] = {}
                 if child.get("id"):
                     ext["id"] = child.get("id")
-                extensions = [
-                    self._complex(e, "Extension")
-                    for e in child
-                    if isinstance(e.tag, str) and etree.QName(e).localname == "extension"
-                ]
+                extensions = []
+                for e in child:
+                    if not isinstance(e.tag, str):
+                        continue
+                    if etree.QName(e).localname == "extension" and etree.QName(e).namespace == FHIR_NS:
+                        extensions.append(self._complex(e, "Extension"))
+                        continue
+                    shown = etree.QName(e).localname
+                    self.problems.append(
+                        (
+                            "Undefined_element_",
+                            child_xpath,
+                            f"Élément inconnu '{shown}' dans {child_xpath}",
+                            f"Undefined element '{shown}' at {child_xpath}",
+                        )
+                    )
                 if extensions:
                     ext["extension"] = extensions
                 self._put(out, name, converted, ext or None, array)
