@@ -34,3 +34,46 @@ def test_xml_primitive_with_a_child_element_other_than_extension(tmp_path: Path)
         "</extension></text></name></Patient>"
     )
     assert not rules(validate_with(tmp_path, good))
+
+
+def test_required_slice_of_an_absent_element_is_missing(tmp_path: Path) -> None:
+    """SHALL: a slice with a minimum is required even when its element is absent altogether."""
+    elements = [
+        {
+            "path": "Patient.identifier",
+            "slicing": {"discriminator": [{"type": "value", "path": "system"}], "rules": "open"},
+        },
+        {"path": "Patient.identifier", "sliceName": "ins", "min": 1},
+        {"path": "Patient.identifier.system", "min": 1, "fixedUri": "urn:oid:1.2.250.1.213.1.4.8"},
+    ]
+    profile = differential_profile("needs-ins", "Patient", elements)
+    patient = {"resourceType": "Patient", "meta": {"profile": [TEST_BASE + "needs-ins"]}}
+    assert rules(validate_with(tmp_path, patient, [profile])) == {"Validation_VAL_Profile_Minimum"}
+    patient["identifier"] = [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "1"}]
+    assert not rules(validate_with(tmp_path, patient, [profile]))
+
+
+def test_member_of_in_a_profile_invariant(tmp_path: Path) -> None:
+    """SHALL: an invariant using FHIRPath memberOf() is judged against the value set (loaded with --ig)."""
+    value_set = {
+        "resourceType": "ValueSet",
+        "url": "http://example.org/fhir/ValueSet/low",
+        "status": "active",
+        "compose": {
+            "include": [{"system": "http://hl7.org/fhir/allergy-intolerance-criticality", "concept": [{"code": "low"}]}]
+        },
+    }
+    constraint = {
+        "key": "mo-1",
+        "severity": "error",
+        "human": "in the value set",
+        "expression": "memberOf('http://example.org/fhir/ValueSet/low')",
+    }
+    profile = differential_profile("low-basic", "Basic", [{"path": "Basic.code", "constraint": [constraint]}])
+
+    def basic(code: str) -> dict:
+        coding = {"system": "http://hl7.org/fhir/allergy-intolerance-criticality", "code": code}
+        return {"resourceType": "Basic", "meta": {"profile": [TEST_BASE + "low-basic"]}, "code": {"coding": [coding]}}
+
+    assert rules(validate_with(tmp_path, basic("high"), [profile, value_set])) == {"mo-1"}
+    assert not rules(validate_with(tmp_path, basic("low"), [profile, value_set]))

@@ -50,6 +50,33 @@ _OPTIONS = {
 }
 
 
+def _member_of(check: Callable[[str | None, str, str], bool | None]) -> Callable[..., list[bool]]:
+    """FHIRPath memberOf(valueSet) on codes, Codings and CodeableConcepts: empty when it cannot be told."""
+
+    def member_of(inputs: list[Any], value_set: Any) -> list[bool]:
+        if len(inputs) != 1 or not isinstance(value_set, str):
+            return []
+        item = getattr(inputs[0], "data", inputs[0])
+        if isinstance(item, str):
+            codings: list[tuple[str | None, str]] = [(None, item)]
+        elif isinstance(item, dict) and isinstance(item.get("code"), str):
+            codings = [(item.get("system"), item["code"])]
+        elif isinstance(item, dict):
+            codings = [
+                (c.get("system"), c["code"])
+                for c in item.get("coding") or ()
+                if isinstance(c, dict) and isinstance(c.get("code"), str)
+            ]
+        else:
+            return []
+        answers = [check(system, code, value_set) for system, code in codings]
+        if any(answer is True for answer in answers):
+            return [True]
+        return [False] if answers and all(answer is False for answer in answers) else []
+
+    return member_of
+
+
 _SYSTEM_TYPE_TEST = re.compile(r"\b(is|ofType\() ?(Boolean|String|Integer|Decimal|Date|DateTime|Time)\b")
 
 
@@ -72,7 +99,17 @@ class ExpressionCache:
     otherwise or when the fast form asks for the full engine at run time.
     """
 
-    def __init__(self, use_fast: bool = True) -> None:
+    def __init__(
+        self, use_fast: bool = True, member_of: Callable[[str | None, str, str], bool | None] | None = None
+    ) -> None:
+        """`member_of(system, code, value_set)` answers FHIRPath `memberOf()` (None: not known)."""
+        self._options: dict[str, Any] = _OPTIONS
+        if member_of is not None:
+            table = {
+                **_OPTIONS["userInvocationTable"],
+                "memberOf": {"fn": _member_of(member_of), "arity": {1: ["String"]}},
+            }
+            self._options = {**_OPTIONS, "userInvocationTable": table}
         self._fast: dict[str, Callable[..., list[Any]] | None] = {}
         self.use_fast = use_fast
         self._compiled: dict[str, Callable[..., list[Any]] | None] = {}
@@ -85,7 +122,7 @@ class ExpressionCache:
         except KeyError:
             pass
         try:
-            compiled = fp_compile(prepare_expression(expression), _MODEL, _OPTIONS)
+            compiled = fp_compile(prepare_expression(expression), _MODEL, self._options)
         except Exception as exc:  # the parser raises many kinds; an uncompilable rule is skipped, not fatal
             compiled = None
             self._errors[expression] = f"{type(exc).__name__}: {exc}"

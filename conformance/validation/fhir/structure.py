@@ -154,7 +154,8 @@ class ElementNode:
             else:
                 names[child.name] = (child, child.types[0].code if len(child.types) == 1 else None)
         self.json_names = names
-        self.required_children = [c for c in self.children if c.min > 0]
+        # an absent element is judged by its own minimum and by the minimum of each of its slices
+        self.required_children = [c for c in self.children if c.min > 0 or any(s.min > 0 for s in c.slices)]
 
     def __repr__(self) -> str:
         return f"ElementNode({self.element_id})"

@@ -63,7 +63,7 @@ class FhirValidator(
             ctx = load_context()
         self.ctx = ctx
         self.terminology = Terminology(ctx, terminology_server)
-        self.expressions = ExpressionCache()
+        self.expressions = ExpressionCache(member_of=self._member_of)
         self._structures: dict[str, CompiledStructure | None] = {}
         self._lock = threading.RLock()
         # Caches, all owned here. Keys hold their nodes and lists (never a bare id(), which a later object reuses).
@@ -72,6 +72,9 @@ class FhirValidator(
         self._memo: dict[tuple[int, bytes], tuple[list[Constraint], tuple[Constraint, ...]]] = {}
         self._memoisable: dict[int, tuple[list[Constraint], bool]] = {}
         self._missing_packages = ", ".join(str(m) for m in getattr(ctx, "missing", ()) or ())
+
+    def _member_of(self, system: str | None, code: str, value_set: str) -> bool | None:
+        return self.terminology.check(value_set, system, code)[0]
 
     # ---- definitions ----------------------------------------------------------------------------------
 

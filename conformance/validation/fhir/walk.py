@@ -171,8 +171,12 @@ class WalkAspect:
             ext = obj.get("_" + key) if shadows else None
             groups.setdefault(id(entry[0]), []).append((key, entry[0], entry[1], value, ext))
         for child in defs.required_children:
-            if id(child) not in groups and child.min > 0:
-                self._check_count(child, 0, loc, run)
+            if id(child) not in groups:
+                if child.min > 0:
+                    self._check_count(child, 0, loc, run)
+                for required in child.slices:
+                    if required.min > 0:
+                        run.cardinality(required.element_id, required.min, required.max, 0, loc, run.profile or "")
         run.owners.append(obj)
         for group in groups.values():
             self._walk_property(group, defs, loc, run, resource)
