@@ -5,6 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    "SNAPSHOT_PATH_CHOICE": (
+        "Erreur de génération du snapshot : le chemin doit être '{0}' et non '{1}' quand la liste des types n'est pas restreinte",
+        "Error generating Snapshot: The path must be '{0}' not '{1}' when the type list is not constrained",
+    ),
+    "SNAPSHOT_PATH_UNKNOWN": (
+        "Erreur de génération du snapshot : le chemin '{0}' ne désigne aucun élément de la base {1}",
+        "Error generating Snapshot: the path '{0}' does not name an element of the base {1}",
+    ),
+    "SNAPSHOT_FIXED_CHANGED": (
+        "La valeur est '{0}' mais la base {2} la fixe à '{1}'",
+        "Value is '{0}' but is fixed to '{1}' in the profile, because the value must match the fixed value defined in '{2}'",
+    ),
+    "SNAPSHOT_TYPE_PROFILE_WRONG": (
+        "Le profil {0} est pour le type {1}, mais l'élément {2} est de type {3}",
+        "Profile {0} is for type {1}, but the {2} element has type {3}",
+    ),
     "Validation_VAL_Profile_Unknown_MissingPackage": (
         "Le profil {0} n'a pas pu être vérifié : il appartient au package {1}, déclaré mais non disponible",
         "The profile {0} could not be checked: it belongs to the package {1}, declared but not available",

@@ -31,6 +31,7 @@ from conformance.validation.fhir.measure import MeasureAspect
 from conformance.validation.fhir.questionnaire import QuestionnaireAspect
 from conformance.validation.fhir.references import ReferencesAspect
 from conformance.validation.fhir.run import Run, json_kind_of
+from conformance.validation.fhir.sd import StructureDefinitionAspect
 from conformance.validation.fhir.slicing import SlicingAspect
 from conformance.validation.fhir.structure import CompiledStructure, Constraint, ElementNode
 from conformance.validation.fhir.terminology import Terminology
@@ -53,6 +54,7 @@ class FhirValidator(
     ElementRulesAspect,
     MeasureAspect,
     CapabilityAspect,
+    StructureDefinitionAspect,
 ):
     """Validates FHIR R4 resources against the base definitions and profiles of a `FhirContext`."""
 

@@ -70,6 +70,8 @@ class WalkAspect:
                 self._check_capability_statement(resource, loc, run)
             elif resource_type == "SearchParameter":
                 self._check_search_parameter(resource, loc, run)
+            elif resource_type == "StructureDefinition":
+                self._check_structure_definition(resource, loc, run)
             for url in profiles:
                 with run.scope(profiled=True):
                     self._validate_against_profile(resource, url, loc, run, from_caller=url in extra_profiles)
