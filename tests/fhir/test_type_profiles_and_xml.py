@@ -77,3 +77,16 @@ def test_member_of_in_a_profile_invariant(tmp_path: Path) -> None:
 
     assert rules(validate_with(tmp_path, basic("high"), [profile, value_set])) == {"mo-1"}
     assert not rules(validate_with(tmp_path, basic("low"), [profile, value_set]))
+
+
+def test_display_must_be_the_concept_display_or_a_designation(tmp_path: Path) -> None:
+    """SHALL (reference validator: Wrong Display Name): checked against the local code system."""
+
+    def patient(display: str) -> dict:
+        coding = {"system": "http://terminology.hl7.org/CodeSystem/v2-0131", "code": "C", "display": display}
+        return {"resourceType": "Patient", "contact": [{"relationship": [{"coding": [coding]}], "name": {"text": "A"}}]}
+
+    assert rules(validate_with(tmp_path, patient("Not the display"))) == {
+        "Display_Name_for__should_be_one_of__instead_of"
+    }
+    assert not rules(validate_with(tmp_path, patient("emergency  contact")))  # case and spacing aside

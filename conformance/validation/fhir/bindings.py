@@ -33,6 +33,34 @@ class BindingsAspect:
                 run.report("information", "not-found", "Terminology_TX_System_NotKnown", f"{loc}", system)
         if known is False:
             run.report("error", "code-invalid", "Terminology_TX_Code_Unknown", f"{loc}.code", system, code)
+        elif known is True and not run.profiled and isinstance(coding.get("display"), str):
+            # in a profiled resource a profile's value set may give the code other displays: not judged here
+            self._check_display(coding["display"], system, code, loc, run)
+
+    def _check_display(self, display: str, system: str, code: str, loc: str, run: Run) -> None:
+        """The display must be the concept's display or one of its designations (case and spacing aside)."""
+        index = self.terminology.code_system(system)
+        concept = index.codes.get(code) if index is not None else None
+        if not isinstance(concept, dict) or not isinstance(concept.get("display"), str):
+            return
+        valid = [concept["display"]] + [
+            d["value"]
+            for d in seq(concept.get("designation"))
+            if isinstance(d, dict) and isinstance(d.get("value"), str)
+        ]
+        if _normal(display) in {_normal(v) for v in valid}:
+            return
+        shown = " or ".join(f"'{v}'" for v in dict.fromkeys(valid))
+        run.report(
+            "error",
+            "code-invalid",
+            "Display_Name_for__should_be_one_of__instead_of",
+            f"{loc}.display",
+            display,
+            system,
+            code,
+            shown,
+        )
 
     def _check_binding(self, value: Any, type_code: str, node: ElementNode, loc: str, run: Run) -> None:
         assert node.binding is not None
@@ -93,3 +121,7 @@ class BindingsAspect:
         else:
             rule = ("Terminology_TX_NoValid_12", "Terminology_TX_NoValid_13", "Terminology_TX_NoValid_14")[suffix]
         run.report(severity, "code-invalid", rule, loc, vs_label, shown)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).lower()

@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    "Display_Name_for__should_be_one_of__instead_of": (
+        "Libellé incorrect '{0}' pour {1}#{2} : le libellé valide est {3}",
+        "Wrong Display Name '{0}' for {1}#{2}. Valid display is {3}",
+    ),
     "SNAPSHOT_PATH_CHOICE": (
         "Erreur de génération du snapshot : le chemin doit être '{0}' et non '{1}' quand la liste des types n'est pas restreinte",
         "Error generating Snapshot: The path must be '{0}' not '{1}' when the type list is not constrained",
