@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
-AGREEMENT_FLOOR = 0.91
+AGREEMENT_FLOOR = 0.96
 VALID_CALLED_INVALID_CEILING = 0.05
 
 

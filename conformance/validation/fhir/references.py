@@ -198,7 +198,9 @@ class ReferencesAspect:
             if lookup is not None and lookup(value) is not None:
                 return  # another resource of an allowed type shares the URL
         found, expected = resolved.get("resourceType"), "[" + ", ".join(sorted(allowed)) + "]"
-        run.report("error", "structure", "Reference_REF_Canonical_WrongType", loc, value, found, expected)
+        # a warning: the reference validator checks canonical target types only under a reference policy that
+        # asks for it (CHECK_EXISTS_AND_TYPE), which is not its default
+        run.report("warning", "structure", "Reference_REF_Canonical_WrongType", loc, value, found, expected)
 
     def _allowed_targets(self, node: ElementNode) -> set[str]:
         allowed: set[str] = set()
