@@ -44,12 +44,12 @@ def test_required_slice_of_an_absent_element_is_missing(tmp_path: Path) -> None:
             "slicing": {"discriminator": [{"type": "value", "path": "system"}], "rules": "open"},
         },
         {"path": "Patient.identifier", "sliceName": "ins", "min": 1},
-        {"path": "Patient.identifier.system", "min": 1, "fixedUri": "urn:oid:1.2.250.1.213.1.4.8"},
+        {"path": "Patient.identifier.system", "min": 1, "fixedUri": "urn:oid:1.2.3.4.5"},
     ]
     profile = differential_profile("needs-ins", "Patient", elements)
     patient = {"resourceType": "Patient", "meta": {"profile": [TEST_BASE + "needs-ins"]}}
     assert rules(validate_with(tmp_path, patient, [profile])) == {"Validation_VAL_Profile_Minimum"}
-    patient["identifier"] = [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "1"}]
+    patient["identifier"] = [{"system": "urn:oid:1.2.3.4.5", "value": "1"}]
     assert not rules(validate_with(tmp_path, patient, [profile]))
 
 
