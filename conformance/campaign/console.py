@@ -7,10 +7,12 @@ never from re-reading the run's files. Each line goes through the run's redactio
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 from typing import TextIO
 
 from conformance.campaign.session import CampaignResult, CampaignSession
+from conformance.i18n import localise, text, typography
 from conformance.results import TestOutcome, TestResult
 
 LABELS = {
@@ -43,9 +45,9 @@ class Progress:
         self._print(("Campagne " if fr else "Campaign ") + session.run_id + f" -> {session.run_dir}")
         for key, value in session.config.target().items():
             if value:
-                self._print(f"  {key}: {value}")
+                self._print(typography(f"  {_target_label(key, self.lang)}: {value}", self.lang))
         for warning in session.config.warnings():
-            self._print(("  ATTENTION: " if fr else "  WARNING: ") + warning)
+            self._print(typography(("  ATTENTION: " if fr else "  WARNING: ") + warning, self.lang))
 
     def result(self, test: TestResult) -> None:
         self.count += 1
@@ -54,7 +56,7 @@ class Progress:
         title = test.title if self.lang == "fr" else test.title_en
         self._print(f"[{self.count:>3}/{total}] {label:<8} {test.id}  {title}")
         if test.outcome is not TestOutcome.PASSED and test.messages:
-            self._print(f"{'':>18}{test.messages[0][:300]}")
+            self._print(f"{'':>18}{localise(test.messages[0][:300], self.lang)}")
 
     def finish(self, result: CampaignResult) -> None:
         for line in summary_lines(result, self.lang):
@@ -75,16 +77,16 @@ def summary_lines(result: CampaignResult, lang: str = "fr") -> list[str]:
         lines.append("  (aucun test exécuté)" if fr else "  (no test executed)")
     lines += indicator_lines(result, lang)
     for problem in result.problems:
-        lines.append(("PROBLÈME: " if fr else "PROBLEM: ") + problem)
+        lines.append(typography(("PROBLÈME: " if fr else "PROBLEM: ") + problem, lang))
     if result.interrupted:
         lines.append(
-            "Exécution interrompue: résultats partiels, dossier non scellé"
+            "Exécution interrompue\u202f: résultats partiels, dossier non scellé"
             if fr
             else "Run interrupted: partial results, folder not sealed"
         )
     report = result.run_dir / "report.html"
     where = report if report.exists() else result.run_dir / "results.json"
-    lines.append(("Rapport: " if fr else "Report: ") + str(where.resolve()))
+    lines.append(text("run.report", lang, path=where.resolve()))
     return lines
 
 
@@ -99,8 +101,20 @@ def indicator_lines(result: CampaignResult, lang: str) -> list[str]:
     for evaluation in evaluations:
         status = INDICATOR_STATUS[lang].get(evaluation.status, evaluation.status)
         title = evaluation.indicator.title(lang)
-        lines.append(f"  {evaluation.indicator.label:<36} {status:<12} {title}"[:170])
+        head = f"  {evaluation.indicator.label:<36} {status:<12} "
+        wrapped = textwrap.wrap(title, width=max(40, 118 - len(head))) or [""]
+        lines.append(head + wrapped[0])  # full titles: wrapped under the title column, never cut
+        lines.extend(" " * len(head) + part for part in wrapped[1:])
     return lines
+
+
+def _target_label(key: str, lang: str) -> str:
+    from conformance.i18n import CatalogueKeyError
+
+    try:
+        return text(f"report_view.target.{key}", lang)
+    except CatalogueKeyError:
+        return key
 
 
 def print_summary(result: CampaignResult, lang: str = "fr", stream: TextIO | None = None) -> None:

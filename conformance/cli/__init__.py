@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
 
 from conformance import __version__
 from conformance.cli._click_language import install, requested_language, set_language
+from conformance.i18n import typography
 
 install()
 
@@ -46,8 +48,31 @@ def _register() -> None:
 _register()
 
 
+class _FrenchLogMessages(logging.Filter):
+    """The harness's own warnings logged in English (e.g. the one-run seal key) shown in French on a French
+    console; every other record passes unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from conformance.evidence.sealing import GENERATED_KEY_WARNING_EN, GENERATED_KEY_WARNING_FR
+
+        if record.getMessage() == GENERATED_KEY_WARNING_EN:
+            record.msg, record.args = typography(GENERATED_KEY_WARNING_FR, "fr"), ()
+        return True
+
+
+def _console_logging(lang: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setLevel(logging.WARNING)
+    if lang == "fr":
+        handler.addFilter(_FrenchLogMessages())
+    logging.getLogger("conformance").addHandler(handler)
+
+
 def main() -> None:
-    set_language(requested_language(sys.argv[1:]))
+    lang = requested_language(sys.argv[1:])
+    set_language(lang)
+    _console_logging(lang)
     try:
         cli.main(prog_name="conformance", standalone_mode=True)
     except KeyboardInterrupt:

@@ -15,7 +15,7 @@ ENGLISH = re.compile(
 )
 # Identifiers, paths, URLs and quoted values are not prose: rule ids, test ids, file names, option names.
 _NOT_PROSE = re.compile(
-    r"https?://\S+|urn:\S+|/[\w./-]+|\w+(?:[/_#.:-]\w+)+|--[\w-]+|'[^']*'|\"[^\"]*\"|«[^»]*»|\[[\w .§,:/-]*\]"
+    r"https?://\S+|urn:\S+|/[\w./-]+|\w+(?:[/_#.:=-]\w+)+|--[\w-]+|'[^']*'|\"[^\"]*\"|«[^»]*»|\[[\w .§,:/-]*\]"
 )
 _TAGS_NOT_PROSE = re.compile(
     r"<(pre|code|style|title|q)\b.*?</\1>|<[^>]*class=\"[^\"]*\bmono\b[^\"]*\"[^>]*>.*?</", re.S
