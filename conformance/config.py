@@ -7,7 +7,8 @@ show the value; `RunConfig.secrets()` lists them for the evidence recorder's red
 
 Layout (every section optional except what the chosen suites need; see examples/campaign.toml):
 
-    [run]        suites, language, output, programme, signing_key, pseudonymize, name, suppressions
+    [run]        suites, language, output, programme, signing_key, pseudonymize, name, suppressions,
+                 validation_server
     [fhir]       base_url, packages, max_response_bytes, allow_cross_host_redirects, max_redirects, foreign_urls
     [fhir.auth]  type = none | basic | bearer | oauth2-client-credentials | smart-backend-services, ...
     [tls]        verify, ca_bundle, client_cert, client_key, client_key_password
@@ -371,6 +372,7 @@ class RunSettings:
     signing_key: Path | None = None
     pseudonymize: bool = False
     suppressions: Path | None = None  # known findings accepted, with reasons (conformance/suppressions.py)
+    validation_server: str | None = None  # a running `conformance serve --validation`: CDA documents go there
 
 
 @dataclass(slots=True)
@@ -591,6 +593,7 @@ class _Reader:
     def run_settings(self, value: Any) -> RunSettings:
         w = "run"
         allowed = {"name", "suites", "language", "output", "programme", "signing_key", "pseudonymize", "suppressions"}
+        allowed.add("validation_server")
         t = self.table(value, w, allowed)
         suites = self.strings(t, w, "suites", list(SUITES))
         for suite in suites:
@@ -612,6 +615,7 @@ class _Reader:
             signing_key=self.path(t, w, "signing_key"),
             pseudonymize=self.boolean(t, w, "pseudonymize", False),
             suppressions=self.path(t, w, "suppressions"),
+            validation_server=self.url(t, w, "validation_server"),
         )
 
     def fhir(self, value: Any) -> FhirConfig:

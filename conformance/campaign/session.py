@@ -156,6 +156,9 @@ class CampaignSession:
         return session
 
     def open(self) -> None:
+        from conformance.campaign.validators import use_validation_server
+
+        use_validation_server(self.config.run.validation_server)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.recorder = make_recorder(self.run_dir, self.config)
         self.run = RunResult(

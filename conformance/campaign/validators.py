@@ -51,11 +51,41 @@ def load_fhir_validator(state: Any) -> Any:
     return validator
 
 
+_validation_server: str | None = None
+
+
+def use_validation_server(url: str | None) -> None:
+    """`[run] validation_server`: CDA documents are validated by that running service (engines kept warm
+    across campaigns) instead of in this process; None validates locally."""
+    global _validation_server
+    _validation_server = url or None
+
+
 def validate_cda(data: bytes, lang: str, name: str = "document") -> Outcome:
-    from conformance.validation.cda import validate_document
     from conformance.validation.options import ValidateOptions
 
-    return validate_document(data, ValidateOptions(lang=lang), name=name)
+    options = ValidateOptions(lang=lang)
+    if _validation_server:
+        return _validate_cda_remote(_validation_server, data, name, options)
+    from conformance.validation.cda import validate_document
+
+    return validate_document(data, options, name=name)
+
+
+def _validate_cda_remote(url: str, data: bytes, name: str, options: Any) -> Outcome:
+    from conformance.service.client import ServiceUnavailable, validate_remote
+
+    try:
+        outcomes = validate_remote(url, data, name=name, options=options)
+    except ServiceUnavailable as exc:  # the harness could not judge: an error, never a verdict
+        raise HarnessUnavailable(exc.fr, exc.en) from None
+    if len(outcomes) != 1 or outcomes[0].kind != "cda":
+        raise HarnessUnavailable(
+            f"réponse inattendue du service de validation {url} : {len(outcomes)} résultat(s)",
+            f"unexpected answer from the validation service {url}: {len(outcomes)} outcome(s)",
+        )
+    outcomes[0].details["validation_server"] = url
+    return outcomes[0]
 
 
 def validate_hl7v2(message: str | bytes, lang: str, profile: str = "pam-fr-2.11", *, check_cda: bool = True) -> Outcome:

@@ -200,3 +200,30 @@ def test_a_request_during_the_warm_up_is_answered_without_waiting_for_it() -> No
         assert running.state.ready.is_set() and running.state.warm_seconds is not None
     finally:
         running.stop()
+
+
+def test_campaign_validation_server_key_sends_cda_documents_to_the_service(
+    service: ValidationService, tmp_path: Path
+) -> None:
+    """`[run] validation_server`: the campaign's CDA outcomes come from the service, the same as local ones;
+    an unreachable service is a harness error (the test is inconclusive), never a verdict (SHALL)."""
+    from conformance.campaign.validators import HarnessUnavailable, use_validation_server, validate_cda
+    from conformance.config import load_config
+
+    config_file = tmp_path / "campaign.toml"
+    config_file.write_text(f'[run]\nvalidation_server = "{service.url}"\n', encoding="utf-8")
+    assert load_config(config_file).run.validation_server == service.url
+    data = _cda_sample().read_bytes()
+    local = validate_cda(data, "fr", name="doc")
+    served_before = service.state.served
+    try:
+        use_validation_server(service.url)
+        remote = validate_cda(data, "fr", name="doc")
+        assert service.state.served == served_before + 1
+        assert [f.to_dict() for f in remote.findings] == [f.to_dict() for f in local.findings]
+        assert remote.details["validation_server"] == service.url
+        use_validation_server("http://127.0.0.1:9")  # nothing listens on the discard port
+        with pytest.raises(HarnessUnavailable):
+            validate_cda(data, "fr", name="doc")
+    finally:
+        use_validation_server(None)
