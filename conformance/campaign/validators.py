@@ -73,7 +73,7 @@ def validate_cda(data: bytes, lang: str, name: str = "document") -> Outcome:
 
 
 def _validate_cda_remote(url: str, data: bytes, name: str, options: Any) -> Outcome:
-    from conformance.service.client import ServiceUnavailable, validate_remote
+    from conformance.validation.remote import ServiceUnavailable, validate_remote
 
     try:
         outcomes = validate_remote(url, data, name=name, options=options)

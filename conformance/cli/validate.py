@@ -116,7 +116,7 @@ def command(
     paths = list(_expand(inputs))
     if not paths:
         raise click.UsageError(text("validate.no_input", lang))
-    from conformance.service.client import ServiceUnavailable
+    from conformance.validation.remote import ServiceUnavailable
 
     try:
         outcomes = apply_all(_validate_all(paths, options, server, jobs), accepted)
@@ -218,7 +218,7 @@ def validate_path(path: Path, options: ValidateOptions, server: str | None = Non
     if len(data) > _MAX_INPUT:  # grew while read
         return [_problem(name, "input-too-large", "validate.too_large", mib=_MAX_INPUT // (1024 * 1024))]
     if server:
-        from conformance.service.client import validate_remote
+        from conformance.validation.remote import validate_remote
 
         return validate_remote(server, data, name=name, options=options)
     return validate_bytes(data, name, options)

@@ -1,4 +1,5 @@
-"""`conformance validate --server URL`: send each input to a running validation service, read outcomes back."""
+"""A running validation service (`conformance serve --validation`) as a validator: send an input, read the
+outcomes back. Used by `conformance validate --server URL` and by a campaign's `[run] validation_server`."""
 
 from __future__ import annotations
 
