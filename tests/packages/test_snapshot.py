@@ -100,7 +100,7 @@ def test_a_differential_only_profile_given_as_a_file_judges_instances(tmp_path: 
     errors = {(f.rule, f.location) for f in outcome.errors}
     assert ("Validation_VAL_Profile_Minimum", "Patient") in errors  # the ins slice and birthDate
     assert not any(f.rule == "Validation_VAL_Unknown_Profile" for f in outcome.findings)
-    patient["identifier"].append({"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "123"})
+    patient["identifier"].append({"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "180027511212360"})
     patient["birthDate"] = "1980-02-29"
     [outcome] = validate_input(json.dumps(patient).encode(), name="p.json", options=options)
     assert not outcome.errors, [f.message_en for f in outcome.errors]
