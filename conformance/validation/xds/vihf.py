@@ -23,6 +23,7 @@ from conformance.transport.vihf import (
 
 from .metadata import check_ins_cx
 from .rules import AUTHENTICATION_MODES, XdsRules
+from .trust import issued_by
 
 _SECTOR = re.compile(r"^SA\d{2}\^1\.2\.250\.1\.71\.4\.2\.4$|^(EXP_PATIENT|SNR)\^1\.2\.250\.1\.71\.4\.2\.4$")
 MODE_NAMES = ("Authentification_Mode", "Authentification_mode")
@@ -239,7 +240,7 @@ def _signature(vihf: Vihf, rules: XdsRules, tls_certificate: x509.Certificate | 
                 code="business-rule",
             )
         )
-    if rules.trusted_ca is not None and not _issued_by(certificate, rules.trusted_ca):
+    if rules.trusted_ca is not None and not issued_by(certificate, rules.trusted_ca):
         found.append(
             _f(
                 "vihf-certificate-untrusted",
@@ -284,17 +285,3 @@ def _organisation(certificate: x509.Certificate) -> tuple[str, ...]:
     for oid in (NameOID.ORGANIZATION_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME):
         values.extend(str(a.value) for a in certificate.subject.get_attributes_for_oid(oid))
     return tuple(values)
-
-
-def _issued_by(certificate: x509.Certificate, ca_pem: bytes) -> bool:
-    try:
-        authorities = x509.load_pem_x509_certificates(ca_pem)
-    except ValueError:
-        return False
-    for authority in authorities:
-        try:
-            certificate.verify_directly_issued_by(authority)
-            return True
-        except (ValueError, TypeError, Exception):
-            continue
-    return False

@@ -33,6 +33,7 @@ from conformance.findings import Finding, finding
 
 from . import ebrim
 from .ebrim import NS
+from .trust import issued_by
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES_NAMESPACES = (
@@ -350,19 +351,16 @@ def _judge_signature(content: bytes, where: str, set_ids: set[str], documents: d
         )
     else:
         found.extend(_judge_manifest(manifests[0], where, set_ids, documents))
-    if rules.trusted_ca is not None:
-        from .vihf import _issued_by
-
-        if not _issued_by(certificate, rules.trusted_ca):
-            found.append(
-                _f(
-                    "xds-xades-certificate-untrusted",
-                    where,
-                    "Le certificat de signature du lot n'est pas émis par l'autorité de confiance configurée.",
-                    "The submission's signing certificate is not issued by the configured trusted authority.",
-                    code="security",
-                )
+    if rules.trusted_ca is not None and not issued_by(certificate, rules.trusted_ca):
+        found.append(
+            _f(
+                "xds-xades-certificate-untrusted",
+                where,
+                "Le certificat de signature du lot n'est pas émis par l'autorité de confiance configurée.",
+                "The submission's signing certificate is not issued by the configured trusted authority.",
+                code="security",
             )
+        )
     return found
 
 
