@@ -110,7 +110,7 @@ def _json_offset(positions: dict[tuple[Any, ...], int], steps: Sequence[tuple[st
     path: tuple[Any, ...] = ()
     best: int | None = positions.get(())
     for name, index in steps:
-        key = name
+        key: str | None = name
         if (*path, key) not in positions:
             # a choice type written with its type suffix in JSON (FHIRPath `value` for `valueString`)
             key = next(
@@ -214,7 +214,8 @@ def er7_position(text: str, location: str) -> Position | None:
     if not segments or len(segments[0][1]) < 8 or not segments[0][1].startswith("MSH"):
         return None
     field_sep = segments[0][1][3]
-    component_sep, repetition_sep, _escape, subcomponent_sep = (segments[0][1][4:8] + "^~\\&")[:4]
+    encoding = (segments[0][1][4:8] + "^~\\&")[:4]  # MSH-2: component, repetition, escape, subcomponent
+    component_sep, repetition_sep, subcomponent_sep = encoding[0], encoding[1], encoding[3]
     wanted = int(occurrence or 1)
     seen = 0
     lines = _Lines(text)

@@ -157,25 +157,33 @@ def _entries(raw: Any, path: Path) -> tuple[list[Suppression], list[str], list[s
             problems_fr.append(f"{where} : une table est attendue")
             problems_en.append(f"{where_en}: a table is expected")
             continue
+        problems_before = len(problems_en)
         for key in sorted(set(entry) - _KEYS):
             problems_fr.append(f"{where} : clé inconnue « {key} » (clés : {', '.join(sorted(_KEYS))})")
             problems_en.append(f"{where_en}: unknown key '{key}' (keys: {', '.join(sorted(_KEYS))})")
-        values = {key: entry.get(key) for key in _KEYS}
-        for key in ("rule", "reason"):
-            if not isinstance(values[key], str) or not values[key].strip():
+        rule, reason = entry.get("rule"), entry.get("reason")
+        for key, value in (("rule", rule), ("reason", reason)):
+            if not isinstance(value, str) or not value.strip():
                 problems_fr.append(f"{where} : « {key} » est obligatoire (texte non vide)")
                 problems_en.append(f"{where_en}: '{key}' is required (non-empty text)")
-        for key in ("location", "test"):
-            if values[key] is not None and not isinstance(values[key], str):
+        location, test = entry.get("location"), entry.get("test")
+        for key, value in (("location", location), ("test", test)):
+            if value is not None and not isinstance(value, str):
                 problems_fr.append(f"{where} : « {key} » doit être un texte")
                 problems_en.append(f"{where_en}: '{key}' must be text")
-        if len(problems_en) == 0 or all(not p.startswith(where_en) for p in problems_en):
+        if (
+            len(problems_en) == problems_before
+            and isinstance(rule, str)
+            and isinstance(reason, str)
+            and isinstance(location, str | None)
+            and isinstance(test, str | None)
+        ):
             entries.append(
                 Suppression(
-                    rule=values["rule"].strip(),
-                    reason=" ".join(values["reason"].split()),
-                    location=values["location"] or "*",
-                    test=values["test"] or "*",
+                    rule=rule.strip(),
+                    reason=" ".join(reason.split()),
+                    location=location or "*",
+                    test=test or "*",
                 )
             )
     return entries, problems_fr, problems_en

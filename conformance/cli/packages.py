@@ -279,7 +279,7 @@ def show(
         return
     kind = entry.resource_type + (f" ({entry.type})" if entry.type else "")
     fields = [("url", entry.url), ("version", entry.version or "-"), ("type", kind), ("id", entry.id)]
-    fields += [("package", entry.package.ref), ("file", entry.path)]
+    fields += [("package", entry.package.ref), ("file", str(entry.path))]
     if resource is not None:
         fields += [(key, resource[key]) for key in ("name", "title", "status") if isinstance(resource.get(key), str)]
     for key, value in fields:

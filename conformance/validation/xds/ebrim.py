@@ -1,7 +1,10 @@
 """IHE XDS.b names: namespaces, ebRIM classification and identification schemes, the DMP's action spellings,
-availability statuses and the standard XDS error codes. One home for these strings."""
+availability statuses and the standard XDS error codes. One home for these strings, and for reading
+slots and external identifiers off ebRIM objects."""
 
 from __future__ import annotations
+
+from lxml import etree
 
 from conformance.validation.cda.xdm import CLASSIFICATIONS, DOCUMENT_ENTRY, PATIENT_ID, SUBMISSION_SET, UNIQUE_ID
 
@@ -96,3 +99,20 @@ __all__ = [
     "SUBMISSION_SET",
     "UNIQUE_ID",
 ]
+
+
+# ---------------------------------------------------------------- reading ebRIM objects
+
+
+def slot_values(element: etree._Element, name: str) -> list[str]:
+    return [v.text or "" for v in element.findall(f"rim:Slot[@name='{name}']/rim:ValueList/rim:Value", NS)]
+
+
+def first_slot(element: etree._Element, name: str) -> str:
+    return (slot_values(element, name) or [""])[0].strip()
+
+
+def external(element: etree._Element, scheme: str) -> str:
+    """The value of the element's ExternalIdentifier of that scheme ("" when absent)."""
+    found = element.find(f"rim:ExternalIdentifier[@identificationScheme='{scheme}']", NS)
+    return found.get("value", "").strip() if found is not None else ""

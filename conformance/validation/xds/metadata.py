@@ -25,7 +25,7 @@ from conformance.validation.cda.pack import load_pack
 
 from . import ebrim, xades
 from .build import read_header
-from .ebrim import CLASSIFICATIONS, NS, PATIENT_ID, RIM, UNIQUE_ID
+from .ebrim import CLASSIFICATIONS, NS, PATIENT_ID, RIM, UNIQUE_ID, external, first_slot, slot_values
 from .rules import J57_CLASS_CODES, J57_EXTRA, J58_CONFIDENTIALITY, XdsRules
 
 _CX = re.compile(r"^([^\^&]+)\^\^\^&([0-9.]+)&ISO(\^[A-Z]+)?$")
@@ -73,19 +73,6 @@ def xds_error_code(rule: str) -> str:
 
 def _f(rule: str, location: str, fr: str, en: str, code: str = "invalid", severity: str = "error") -> Finding:
     return finding(severity, code, rule, location, fr, en, source="xds")
-
-
-def slot_values(element: etree._Element, name: str) -> list[str]:
-    return [v.text or "" for v in element.findall(f"rim:Slot[@name='{name}']/rim:ValueList/rim:Value", NS)]
-
-
-def first_slot(element: etree._Element, name: str) -> str:
-    return (slot_values(element, name) or [""])[0].strip()
-
-
-def external(element: etree._Element, scheme: str) -> str:
-    found = element.find(f"rim:ExternalIdentifier[@identificationScheme='{scheme}']", NS)
-    return found.get("value", "").strip() if found is not None else ""
 
 
 def coded(element: etree._Element, scheme: str) -> list[tuple[str, str]]:

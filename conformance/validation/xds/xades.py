@@ -30,9 +30,10 @@ from cryptography import x509
 from lxml import etree
 
 from conformance.findings import Finding, finding
+from conformance.transport.vihf import SigningKey
 
 from . import ebrim
-from .ebrim import NS
+from .ebrim import NS, external
 from .trust import issued_by
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -106,15 +107,22 @@ def _manifest(holder: etree._Element, set_unique_id: str, documents: list[tuple[
     return obj
 
 
-def sign_submission(set_unique_id: str, documents: list[tuple[str, bytes]], key: object, cert_pem: bytes) -> bytes:
+def sign_submission(
+    set_unique_id: str, documents: list[tuple[str, bytes]], key: SigningKey | bytes, cert_pem: bytes
+) -> bytes:
     """The XAdES signature (XML) of a submission set and its documents ((uniqueId, content) pairs)."""
     from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, methods
     from signxml.util import xades_tag
     from signxml.xades import XAdESSigner
 
     class _SubmissionSigner(XAdESSigner):
-        def __init__(self, manifest_object: etree._Element, **kwargs: object) -> None:
-            super().__init__(**kwargs)
+        def __init__(self, manifest_object: etree._Element) -> None:
+            super().__init__(
+                method=methods.detached,
+                signature_algorithm=SignatureMethod.RSA_SHA256,
+                digest_algorithm=DigestAlgorithm.SHA256,
+                c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_0_WITH_COMMENTS,
+            )
             self.manifest_object = manifest_object
             self.signature_annotators.append(self._place_manifest)
 
@@ -132,15 +140,9 @@ def sign_submission(set_unique_id: str, documents: list[tuple[str, bytes]], key:
 
     cert = x509.load_pem_x509_certificate(cert_pem)
     issuer_attributes = {a.oid for a in cert.issuer}
-    signer_kwargs = {
-        "method": methods.detached,
-        "signature_algorithm": SignatureMethod.RSA_SHA256,
-        "digest_algorithm": DigestAlgorithm.SHA256,
-        "c14n_algorithm": CanonicalizationMethod.CANONICAL_XML_1_0_WITH_COMMENTS,
-    }
     namespaces = {"ds": DS, "xades": XADES_NAMESPACES[1]}
     holder = etree.Element(f"{{{DS}}}Signature", nsmap=namespaces)  # the context the manifest is digested in
-    signer = _SubmissionSigner(_manifest(holder, set_unique_id, documents), **signer_kwargs)
+    signer = _SubmissionSigner(_manifest(holder, set_unique_id, documents))
     legacy = {x509.NameOID.COUNTRY_NAME, x509.NameOID.ORGANIZATION_NAME, x509.NameOID.ORGANIZATIONAL_UNIT_NAME}
     signer.use_deprecated_legacy_signing_certificate = legacy | {x509.NameOID.COMMON_NAME} <= issuer_attributes
     signature = signer.sign(
@@ -237,8 +239,6 @@ def _f(rule: str, location: str, fr: str, en: str, code: str = "invalid") -> Fin
 def judge_signatures(submit: etree._Element, documents: dict[str, bytes], rules) -> list[Finding]:
     """The submission set's XAdES signature: present (when required), associated, valid, covering every
     document by its uniqueId with the right digest, signed with a certificate of the trusted authority."""
-    from .metadata import external
-
     entries = submit.findall(".//rim:ExtrinsicObject", NS)
     signatures = [e for e in entries if is_signature_entry(e)]
     if not signatures:
