@@ -12,10 +12,7 @@ import sys
 import grimp
 
 # Each entry: the modules of one cycle, sorted.
-KNOWN: set[tuple[str, ...]] = {
-    # a submodule importing its package's __init__ lazily (get_validator lives there)
-    ("conformance.validation.fhir", "conformance.validation.fhir.inputs"),
-}
+KNOWN: set[tuple[str, ...]] = set()
 
 
 def cycles(package: str) -> list[tuple[str, ...]]:

@@ -11,24 +11,9 @@ from typing import Any
 
 from conformance.findings import Outcome
 from conformance.validation.fhir.inputs import validate_input
-from conformance.validation.fhir.validator import FhirValidator
+from conformance.validation.fhir.validator import FhirValidator, get_validator
 
 __all__ = ["FhirValidator", "get_validator", "validate", "validate_input"]
-
-_validators: dict[int, FhirValidator] = {}
-
-
-def get_validator(context: Any = None, terminology_server: str | None = None) -> FhirValidator:
-    """A validator per context, kept so definitions are compiled once per process."""
-    if context is None:
-        from conformance.packages import load_context
-
-        context = load_context()
-    key = id(context) ^ hash(terminology_server)
-    validator = _validators.get(key)
-    if validator is None:
-        validator = _validators[key] = FhirValidator(context, terminology_server=terminology_server)
-    return validator
 
 
 def validate(

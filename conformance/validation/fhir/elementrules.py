@@ -4,10 +4,10 @@ narrative language control (language sections of the XHTML required, prohibited,
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from conformance.validation.fhir.run import Run, seq
+from conformance.validation.fhir.run import Run, as_decimal, seq
 from conformance.validation.fhir.structure import ElementNode
 from conformance.validation.fhir.xhtml import language_sections
 
@@ -66,7 +66,7 @@ def _check_bound(value: Any, type_code: str | None, bound: tuple[str, Any], whic
             _check_quantity_bound(value, limit, below, loc, run)
         return
     if type_code in _NUMERIC and isinstance(value, int | float) and not isinstance(value, bool):
-        number, limit_number = _decimal(value), _decimal(limit)
+        number, limit_number = as_decimal(value), as_decimal(limit)
         if number is None or limit_number is None:
             return
         failed = number < limit_number if below else number > limit_number
@@ -82,7 +82,7 @@ def _check_bound(value: Any, type_code: str | None, bound: tuple[str, Any], whic
 
 
 def _check_quantity_bound(value: dict[str, Any], limit: dict[str, Any], below: bool, loc: str, run: Run) -> None:
-    number, limit_number = _decimal(value.get("value")), _decimal(limit.get("value"))
+    number, limit_number = as_decimal(value.get("value")), as_decimal(limit.get("value"))
     if number is None or limit_number is None:
         return
     shown, shown_limit = _show_quantity(value), _show_quantity(limit)
@@ -109,15 +109,6 @@ def _check_quantity_bound(value: dict[str, Any], limit: dict[str, Any], below: b
             else "Type_Specific_Checks_DT_QTY_MAX_VALUE_WRONG_UCUM"
         )
         run.report("error", "invalid", rule, loc, shown, shown_limit)
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def _show_quantity(quantity: dict[str, Any]) -> str:

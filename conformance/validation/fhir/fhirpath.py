@@ -41,7 +41,7 @@ def _silent_trace(*_args: Any) -> None:
     """fhirpathpy prints trace() output by default."""
 
 
-_OPTIONS = {
+_OPTIONS: dict[str, Any] = {
     "traceFn": _silent_trace,
     "userInvocationTable": {
         "hasValue": {"fn": _has_value, "arity": {0: []}},

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from conformance.findings import Outcome, finding
+from conformance.validation.fhir.validator import get_validator
 from conformance.validation.options import ValidateOptions
 
 _CONFORMANCE_TYPES = frozenset(
@@ -58,8 +59,6 @@ _CONTEXTS: dict[tuple[str, ...], Any] = {}
 
 
 def _validator_for(options: ValidateOptions) -> Any:
-    from conformance.validation.fhir import get_validator
-
     context = None
     if options.igs:
         key = tuple(options.igs)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from conformance.validation import patterns
-from conformance.validation.fhir.run import Run, seq
+from conformance.validation.fhir.run import Run, as_decimal, seq
 
 _EXT = "http://hl7.org/fhir/StructureDefinition/"
 _SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
@@ -197,13 +197,13 @@ class _ResponseWalk:
             self._quantity(q_item, value, value_loc)
 
     def _number(self, q_item: dict[str, Any], kind: str, value: Any, loc: str) -> None:
-        number = _decimal(value)
+        number = as_decimal(value)
         if number is None:
             return
         rules = ("Questionnaire_QR_Item_Decimal_Min", "Questionnaire_QR_Item_Decimal_Max")
         if kind == "integer":
             rules = ("Questionnaire_QR_Item_Integer_Min", "Questionnaire_QR_Item_Integer_Max")
-        low, high = _decimal(_extension(q_item, _MIN_VALUE)), _decimal(_extension(q_item, _MAX_VALUE))
+        low, high = as_decimal(_extension(q_item, _MIN_VALUE)), as_decimal(_extension(q_item, _MAX_VALUE))
         if low is not None and number < low:
             self.run.report("error", "invariant", rules[0], loc, value, _plain(low))
         if high is not None and number > high:
@@ -261,7 +261,7 @@ class _ResponseWalk:
                 self.run.report(
                     "error", "required", "Questionnaire_QR_Item_Bad_Attachment_MimeType", loc, content_type, allowed
                 )
-        most = _decimal(_extension(q_item, _EXT + "maxSize"))
+        most = as_decimal(_extension(q_item, _EXT + "maxSize"))
         data = value.get("data")
         if most is not None and most > 0 and isinstance(data, str):
             try:
@@ -287,7 +287,7 @@ class _ResponseWalk:
                 rule = f"Questionnaire_QR_Item_Decimal_Cannot_Compare_{suffix}"
                 self.run.report("error", "invariant", rule, loc, _show_quantity(bound), _show_quantity(value))
                 continue
-            number, limit = _decimal(value.get("value")), _decimal(bound.get("value"))
+            number, limit = as_decimal(value.get("value")), as_decimal(bound.get("value"))
             if number is None or limit is None:
                 continue
             if (is_min and number < limit) or (not is_min and number > limit):
@@ -475,15 +475,6 @@ def _type_name(suffix: str) -> str:
     return suffix[0].lower() + suffix[1:] if suffix in primitives else suffix
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
 def _integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -526,7 +517,7 @@ def _same(value: Any, expected: Any) -> bool:
 def _compare(value: Any, expected: Any) -> int | None:
     if isinstance(value, dict) and isinstance(expected, dict):
         value, expected = value.get("value"), expected.get("value")
-    left, right = _decimal(value), _decimal(expected)
+    left, right = as_decimal(value), as_decimal(expected)
     if left is not None and right is not None and not isinstance(value, str):
         return (left > right) - (left < right)
     if isinstance(value, str) and isinstance(expected, str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from conformance.findings import Finding, Severity
@@ -124,6 +125,16 @@ def seq(value: Any) -> list[Any]:
     if isinstance(value, list):
         return value
     return [] if value is None else [value]
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    """A JSON number or numeric text as an exact Decimal (None: not a number; a boolean is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
 
 
 def base_url(path: str) -> str:

@@ -4,7 +4,7 @@ value the base fixes is not changed, and a profile put on a type is a profile of
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.validation.fhir.run import Run, seq
 from conformance.validation.fhir.structure import CompiledStructure, ElementNode
@@ -15,6 +15,10 @@ _ANY_TYPE = frozenset({"Resource", "DomainResource", "Element", "BackboneElement
 
 class StructureDefinitionAspect:
     """Differential elements of a constraint StructureDefinition against its base."""
+
+    if TYPE_CHECKING:
+
+        def structure(self, url_or_type: str) -> CompiledStructure | None: ...  # FhirValidator's
 
     def _check_structure_definition(self, sd: dict[str, Any], loc: str, run: Run) -> None:
         differential = sd.get("differential")

@@ -179,3 +179,19 @@ def _duplicate_key(text: str | bytes) -> str | None:
     except ValueError:
         return None
     return None
+
+
+_VALIDATORS: dict[int, FhirValidator] = {}
+
+
+def get_validator(context: Any = None, terminology_server: str | None = None) -> FhirValidator:
+    """A validator per context, kept so definitions are compiled once per process."""
+    if context is None:
+        from conformance.packages import load_context
+
+        context = load_context()
+    key = id(context) ^ hash(terminology_server)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        validator = _VALIDATORS[key] = FhirValidator(context, terminology_server=terminology_server)
+    return validator
