@@ -37,6 +37,26 @@ _OPENING_QUOTE = re.compile(r"«[ \u00a0]?")
 _CLOSING_QUOTE = re.compile(r"[ \u00a0]?»")
 
 
+class BilingualError(Exception):
+    """An error told in both languages: `str()` is the English text, `message(lang)` the one to show."""
+
+    def __init__(self, message_fr: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_fr = message_fr
+        self.message_en = message_en
+
+    @property
+    def fr(self) -> str:
+        return self.message_fr
+
+    @property
+    def en(self) -> str:
+        return self.message_en
+
+    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        return self.message_fr if lang == "fr" else self.message_en
+
+
 class CatalogueKeyError(KeyError):
     """A key that the catalogue does not have (a bug in the caller: tests catch it)."""
 

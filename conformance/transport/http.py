@@ -49,6 +49,7 @@ from conformance.evidence.exchange import (
     utc_now,
 )
 from conformance.findings import Finding, Severity, finding
+from conformance.i18n import BilingualError
 
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"
@@ -62,17 +63,12 @@ MAX_INTERIM_RESPONSES = 20
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what an Authorization header can carry
 
 
-class TransportError(Exception):
+class TransportError(BilingualError):
     """The exchange could not be completed. `kind`: timeout, connection, tls, too-large, redirect, auth."""
 
     def __init__(self, kind: str, message_fr: str, message_en: str) -> None:
+        super().__init__(message_fr, message_en)
         self.kind = kind
-        self.message_fr = message_fr
-        self.message_en = message_en
-        super().__init__(message_en)
-
-    def message(self, lang: str = "fr") -> str:
-        return self.message_fr if lang == "fr" else self.message_en
 
 
 class ResponseTooLarge(TransportError):

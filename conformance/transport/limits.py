@@ -30,6 +30,8 @@ import ipaddress
 import threading
 from dataclasses import dataclass, field
 
+from conformance.i18n import BilingualError
+
 DEFAULT_BIND_HOST = "127.0.0.1"
 DEFAULT_MAX_CONNECTIONS = 64
 DEFAULT_MAX_CONNECTION_BYTES = 64 * 1024 * 1024
@@ -37,18 +39,10 @@ DEFAULT_MAX_TOTAL_BYTES = 256 * 1024 * 1024
 DEFAULT_IDLE_TIMEOUT = 60.0
 
 
-class ListenerLimitError(Exception):
+class ListenerLimitError(BilingualError):
     """A listener bound was reached. `fr` / `en` say which; `message(lang)` picks one."""
 
     kind = "listener-limit"
-
-    def __init__(self, fr: str, en: str) -> None:
-        super().__init__(en)
-        self.fr = fr
-        self.en = en
-
-    def message(self, lang: str = "fr") -> str:
-        return self.fr if lang == "fr" else self.en
 
 
 class IdleTimeout(ListenerLimitError):

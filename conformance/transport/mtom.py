@@ -21,23 +21,20 @@ from email.parser import BytesParser
 
 from lxml import etree
 
+from conformance.i18n import BilingualError
+
 XOP_NS = "http://www.w3.org/2004/08/xop/include"
 XOP_MEDIA = "application/xop+xml"
 SOAP12_MEDIA = "application/soap+xml"
 _FATAL_DEFECTS = ("StartBoundaryNotFoundDefect", "CloseBoundaryNotFoundDefect", "MultipartInvariantViolationDefect")
 
 
-class MtomError(Exception):
+class MtomError(BilingualError):
     """The message cannot be read as MTOM/XOP. `kind`: not-multipart, truncated, root, missing-part, encoding."""
 
     def __init__(self, kind: str, message_fr: str, message_en: str) -> None:
+        super().__init__(message_fr, message_en)
         self.kind = kind
-        self.message_fr = message_fr
-        self.message_en = message_en
-        super().__init__(message_en)
-
-    def message(self, lang: str = "fr") -> str:
-        return self.message_fr if lang == "fr" else self.message_en
 
 
 @dataclass(slots=True)

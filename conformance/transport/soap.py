@@ -29,6 +29,7 @@ from conformance.evidence.exchange import (
     HttpResponseRecord,
     utc_now,
 )
+from conformance.i18n import BilingualError
 from conformance.transport.limits import DEFAULT_BIND_HOST, ListenerExhausted, ListenerGuard, ListenerLimits
 from conformance.transport.mtom import SOAP12_MEDIA, MtomError, MtomMessage, Part, decode_mtom, encode_mtom
 
@@ -42,17 +43,12 @@ MAX_XML_BYTES = 64 * 1024 * 1024
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
-class SoapError(Exception):
+class SoapError(BilingualError):
     """A message that is not a usable SOAP envelope. `kind`: xml, not-soap, soap11, no-body, mtom."""
 
     def __init__(self, kind: str, message_fr: str, message_en: str) -> None:
+        super().__init__(message_fr, message_en)
         self.kind = kind
-        self.message_fr = message_fr
-        self.message_en = message_en
-        super().__init__(message_en)
-
-    def message(self, lang: str = "fr") -> str:
-        return self.message_fr if lang == "fr" else self.message_en
 
 
 @dataclass(slots=True)

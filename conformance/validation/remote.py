@@ -8,22 +8,15 @@ import json
 from urllib.parse import urlencode, urlsplit
 
 from conformance.findings import Finding, Outcome
+from conformance.i18n import BilingualError
 from conformance.validation.options import ValidateOptions
 
 SERVER_ENV = "HOPEN_VALIDATION_SERVER"
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 
 
-class ServiceUnavailable(Exception):
+class ServiceUnavailable(BilingualError):
     """The service could not be reached or did not answer usefully (a harness problem, never a verdict)."""
-
-    def __init__(self, fr: str, en: str) -> None:
-        super().__init__(en)
-        self.fr = fr
-        self.en = en
-
-    def message(self, lang: str = "fr") -> str:
-        return self.fr if lang == "fr" else self.en
 
 
 def query_of(options: ValidateOptions, name: str) -> str:

@@ -52,11 +52,11 @@ def _closed_by_server(sock: socket.socket, within: float = 10.0) -> bytes | None
     return said
 
 
-def _mail(operator: SmtpOperator) -> bool:
+def _mail(operator: SmtpOperator, content: bytes = MAIL) -> bool:
     result = submit(
         operator.host,
         operator.port,
-        MAIL,
+        content,
         mail_from="a@hopen.test",
         rcpt_tos=["b@hopen.test"],
         ssl_context=None,
@@ -115,18 +115,7 @@ def test_the_total_byte_budget_bounds_what_the_operator_keeps(operator) -> None:
     """SHALL: over its life the operator takes at most `max_total_bytes`; past it, connections are cut."""
     started = operator(max_total_bytes=16 * 1024)
     big = MAIL + (b"x" * 98 + b"\r\n") * 50  # 5,000 bytes in lines under the SMTP line limit
-    outcomes = [
-        submit(
-            started.host,
-            started.port,
-            big,
-            mail_from="a@hopen.test",
-            rcpt_tos=["b@hopen.test"],
-            ssl_context=None,
-            starttls=False,
-        ).ok
-        for _ in range(5)
-    ]
+    outcomes = [_mail(started, big) for _ in range(5)]
     assert outcomes[:2] == [True, True] and not all(outcomes)
     assert sum(m.size for m in started.mails) <= 16 * 1024
     assert started.guard.total_received > 16 * 1024 and "total budget" in str(started.guard.exhaustion[0])
