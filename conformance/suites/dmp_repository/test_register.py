@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-
 import pytest
 
 from conformance.reference.dmp.source import registry_status
 from conformance.sdk import expect, verifies
 from conformance.validation.xds import ebrim
-from conformance.validation.xds.ebrim import NS
 
+from . import defects
 from .conftest import expect_soap
+from .defects import check_isolated
 from .rules import (
     ACCEPTED,
     ERROR_CODE,
@@ -27,23 +25,23 @@ from .rules import (
 _refusals: list[tuple[str, list[tuple[str, str]]]] = []
 
 
-def _refused(dmp_source, request, vihf, requirement: str, what: str) -> None:
-    reply = dmp_source.provide(request, vihf)
+def _refused(dmp_source, pair, config, requirement: str) -> None:
+    """Send `pair.defective` once it is proven to carry only its defect, and expect a Failure."""
+    from conformance.campaign.dmp import rules_from_config
+
+    check_isolated(pair, dmp_source.sign, dmp_source.security, rules_from_config(config.dmp))
+    reply = dmp_source.provide(pair.defective.request, pair.defective.vihf)
     expect_soap(reply, requirement)
     status, errors = registry_status(reply)
     _refusals.append((status, errors))
+    what = pair.defect.name
     expect(status == "Failure", ACCEPTED[requirement], "RegistryResponse/@status", what=what, status=status or "-")
 
 
-def _fresh_document(content: bytes) -> bytes:
-    """The same CDA under a new document id (metadata then derived from it): only the defect under test differs
-    from the registered submission, not a duplicate uniqueId or a uniqueId that is not the CDA's."""
-    from lxml import etree
+def _vihf_of(config):
+    from conformance.campaign.dmp import vihf_content
 
-    root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
-    document_id = root.find("{urn:hl7-org:v3}id")
-    document_id.set("extension", str(uuid.uuid4().int % 10**12))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return lambda content: vihf_content(config, content)
 
 
 @verifies("dmp.repository.accepts-valid", "dmp.repository.register", title_en="A valid submission is registered")
@@ -66,14 +64,10 @@ def test_answers_addressed(provided):
 
 
 @verifies("dmp.repository.refuses-hash", "dmp.repository.register", title_en="A document with a wrong hash is refused")
-def test_refuses_wrong_hash(provided, dmp_source):
+def test_refuses_wrong_hash(provided, dmp_source, config):
     """Un document à l'empreinte fausse est refusé"""
-    from conformance.validation.xds.build import provide_request
-
-    request = provide_request(_fresh_document(provided.content))
-    for name, value in (("hash", hashlib.sha1(b"another document", usedforsecurity=False).hexdigest()), ("size", "1")):
-        request.entry.find(f"rim:Slot[@name='{name}']/rim:ValueList/rim:Value", NS).text = value
-    _refused(dmp_source, request, provided.vihf, "dmp.repository.refuses-hash", "hash/size")
+    pair = defects.wrong_hash(provided.content, _vihf_of(config))
+    _refused(dmp_source, pair, config, "dmp.repository.refuses-hash")
 
 
 @verifies(
@@ -83,13 +77,8 @@ def test_refuses_wrong_hash(provided, dmp_source):
 )
 def test_refuses_unknown_patient(provided, dmp_source, config):
     """Un lot pour un patient inconnu est refusé"""
-    from conformance.campaign.dmp import vihf_content
-    from conformance.validation.xds.build import provide_request, read_header
-
-    known = read_header(provided.content).patient_ins[0]
-    content = _fresh_document(provided.content.replace(known.encode(), config.dmp.unknown_patient_ins.encode()))
-    request = provide_request(content)
-    _refused(dmp_source, request, vihf_content(config, content), "dmp.repository.refuses-unknown-patient", "patientId")
+    pair = defects.unknown_patient(provided.content, _vihf_of(config), config.dmp.unknown_patient_ins)
+    _refused(dmp_source, pair, config, "dmp.repository.refuses-unknown-patient")
 
 
 @verifies(
@@ -97,20 +86,10 @@ def test_refuses_unknown_patient(provided, dmp_source, config):
     "dmp.repository.register",
     title_en="A submission missing required metadata is refused",
 )
-def test_refuses_missing_metadata(provided, dmp_source):
+def test_refuses_missing_metadata(provided, dmp_source, config):
     """Un lot privé de métadonnées obligatoires est refusé"""
-    from conformance.validation.xds.build import provide_request
-
-    request = provide_request(_fresh_document(provided.content))
-    for name in ("legalAuthenticator", "creationTime"):
-        request.entry.remove(request.entry.find(f"rim:Slot[@name='{name}']", NS))
-    _refused(
-        dmp_source,
-        request,
-        provided.vihf,
-        "dmp.repository.refuses-missing-metadata",
-        "legalAuthenticator, creationTime",
-    )
+    pair = defects.missing_metadata(provided.content, _vihf_of(config))
+    _refused(dmp_source, pair, config, "dmp.repository.refuses-missing-metadata")
 
 
 @verifies("dmp.repository.error-codes", "dmp.repository.register", title_en="Refusals carry standard XDS error codes")
