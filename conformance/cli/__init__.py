@@ -8,7 +8,7 @@ import sys
 import click
 
 from conformance import __version__
-from conformance.cli._click_language import install, requested_language, set_language
+from conformance.cli._click_language import LocalisedGroup, install, lang_option, requested_language, set_language
 from conformance.i18n import typography
 
 install()
@@ -25,17 +25,18 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit(0)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LocalisedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@lang_option(expose_value=False, is_eager=True)
 @click.option(
     "--version",
     is_flag=True,
     expose_value=False,
     is_eager=True,
     callback=_print_version,
-    help="Show the tool version and the versions of the FHIR packages and rule sets it loads.",
 )
 def cli() -> None:
-    """Conformance harness for French hospital interoperability (Hop'en, HOP'EN 2, Ségur)."""
+    """Conformance harness for French hospital interoperability (Hop'en, HOP'EN 2, Ségur).
+    (The help shown to users is the catalogue's `cli` section: conformance/i18n.)"""
 
 
 def _register() -> None:

@@ -16,20 +16,22 @@ from pathlib import Path
 
 import click
 
+from conformance.cli._click_language import lang_option
 from conformance.evidence.sanitize import for_terminal
 from conformance.i18n import text
 
-_LANG = click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+_LANG = lang_option()
 
 
 @click.group(name="keys")
+@lang_option(expose_value=False)
 def command() -> None:
     """Seal keys: create an organisation's key pair, trust other organisations' keys."""
 
 
 @command.command(name="create")
 @click.argument("key_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--organisation", "--organization", required=True, help="The organisation that signs with this key.")
+@click.option("--organisation", "--organization", required=True)
 @_LANG
 def create(key_file: Path, organisation: str, lang: str) -> None:
     """Create an Ed25519 key pair: KEY_FILE (private, mode 0600; encrypted with $HOPEN_SIGNING_KEY_PASSWORD
@@ -49,7 +51,7 @@ def create(key_file: Path, organisation: str, lang: str) -> None:
 
 @command.command(name="trust")
 @click.argument("key")
-@click.option("--organisation", "--organization", default="", help="Name shown by verify for this key.")
+@click.option("--organisation", "--organization", default="")
 @_LANG
 def trust(key: str, organisation: str, lang: str) -> None:
     """Trust KEY (a .pub / PEM key file or a SHA256: fingerprint) in the user's trusted-keys file."""

@@ -8,15 +8,15 @@ from typing import Any
 
 import click
 
-from conformance.i18n import language, text
+from conformance.cli._click_language import current_language, lang_option
+from conformance.i18n import text
 
 EXIT_NOT_FOUND = 1  # a package asked for explicitly, or a canonical, was not found / could not be installed
 EXIT_MISSING_DEPENDENCIES = 3  # only with --strict: some dependencies could not be found
 
 
 def _lang() -> str:
-    """`packages` has no --lang: HOPEN_LANG chooses (French by default)."""
-    return language()
+    return current_language()
 
 
 def _t(key: str, **params: object) -> str:
@@ -40,37 +40,36 @@ cache_option = click.option(
     "cache_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="FHIR package cache (default: FHIR_PACKAGE_CACHE or ~/.fhir/packages).",
 )
 
 
 @click.group(name="packages")
+@lang_option(expose_value=False)
 def command() -> None:
     """Install, list and inspect FHIR packages (NPM format, standard cache)."""
 
 
 @command.command(name="install")
+@lang_option(expose_value=False)
 @click.argument("sources", nargs=-1, required=True)
 @cache_option
 @click.option(
     "--registry",
     "registries",
     multiple=True,
-    help="FHIR package registry base URL (repeatable; default: FHIR_PACKAGE_REGISTRY, none if unset).",
 )
-@click.option("--offline", is_flag=True, help="Only the search path and the cache: no registry, no npm.")
-@click.option("--no-npm", is_flag=True, help="Do not use the npm client.")
-@click.option("--no-deps", is_flag=True, help="Do not install dependencies.")
-@click.option("--refresh", is_flag=True, help="Ask the network sources again (ignore what they said recently).")
+@click.option("--offline", is_flag=True)
+@click.option("--no-npm", is_flag=True)
+@click.option("--no-deps", is_flag=True)
+@click.option("--refresh", is_flag=True)
 @click.option(
     "--fallback",
     type=click.Choice(["minor", "patch", "none"]),
     default="minor",
     show_default=True,
-    help="When a version is not available: nearest patch only, or also the nearest minor of the same major.",
 )
-@click.option("--strict", is_flag=True, help=f"Exit {EXIT_MISSING_DEPENDENCIES} when a dependency is missing.")
-@click.option("-q", "--quiet", is_flag=True, help="One summary line (plus errors).")
+@click.option("--strict", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True)
 def install(
     sources: tuple[str, ...],
     cache_dir: Path | None,
@@ -152,8 +151,9 @@ def _print_summary(result, dependency_missing) -> None:
 
 
 @command.command(name="list")
+@lang_option(expose_value=False)
 @cache_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True)
 def list_packages(cache_dir: Path | None, as_json: bool) -> None:
     """List the packages in the cache."""
     import orjson
@@ -217,6 +217,7 @@ def _show_snapshot(canonical: str, url: str, packages: list[str], igs: list[str]
 
 
 @command.command(name="show")
+@lang_option(expose_value=False)
 @click.argument("canonical")
 @cache_option
 @click.option(
@@ -224,16 +225,12 @@ def _show_snapshot(canonical: str, url: str, packages: list[str], igs: list[str]
     "--package",
     "packages",
     multiple=True,
-    help="Packages to load (NAME#VERSION; default: hl7.fhir.fr.core#2.2.0).",
 )
-@click.option(
-    "--ig", "igs", multiple=True, type=click.Path(exists=True, path_type=Path), help="Extra IG .tgz or folder."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the resource itself as JSON.")
+@click.option("--ig", "igs", multiple=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
 @click.option(
     "--snapshot",
     is_flag=True,
-    help="Print the StructureDefinition with its snapshot (generated from its differential if it has none).",
 )
 def show(
     canonical: str,

@@ -12,21 +12,21 @@ from pathlib import Path
 import click
 import jinja2
 
+from conformance.cli._click_language import lang_option
 from conformance.evidence.sanitize import for_terminal
 from conformance.i18n import text
 
 
 @click.command(name="report")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Report language.")
-@click.option("--pdf", is_flag=True, help="Also print the report to PDF (headless chromium, or weasyprint).")
-@click.option("--allure", is_flag=True, help="Also render allure-results/ with Allure 3 (npm, no Java).")
+@lang_option()
+@click.option("--pdf", is_flag=True)
+@click.option("--allure", is_flag=True)
 @click.option(
     "--programme",
     default=None,
-    help="Judge the run against another indicator catalogue (hopen-2019, hopen2-2024, segur-referencement).",
 )
-@click.option("--force", is_flag=True, help="Render even when the seal is broken (the rendering then says so).")
+@click.option("--force", is_flag=True)
 def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | None, force: bool) -> None:
     """Render the report of the run in RUN_DIR again, into RUN_DIR/renderings/."""
     from conformance.reports import rerender_run

@@ -21,42 +21,32 @@ from conformance.i18n import text
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML configuration of the system under test (see examples/campaign.toml).",
 )
 @click.option(
     "--suite",
     "suites",
     multiple=True,
     type=click.Choice(SUITES),
-    help="Suite to run (repeatable); default: [run] suites of the configuration.",
 )
 @click.option(
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Run folder (created; must be empty). Default: <[run] output or runs/>/<run id>.",
 )
-@click.option(
-    "--lang", type=click.Choice(LANGUAGES), help="Language of the messages and report (default: [run] language)."
-)
-@click.option("--pdf", is_flag=True, help="Also write report.pdf.")
+@click.option("--lang", type=click.Choice(LANGUAGES))
+@click.option("--pdf", is_flag=True)
 @click.option(
     "--reference",
     is_flag=True,
-    help="Start the embedded reference endpoints and run against them (the configuration is optional).",
 )
-@click.option(
-    "--faults", default="", help="With --reference: seeded faults, comma-separated (conformance serve --list)."
-)
+@click.option("--faults", default="")
 @click.option(
     "--hostile",
     default=None,
-    help="With --reference: a hostile mode of the reference endpoints (conformance serve --list).",
 )
-@click.option("--quiet", is_flag=True, help="No per-test progress lines (the summary is still printed).")
+@click.option("--quiet", is_flag=True)
 @click.option(
     "--suppressions",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Known findings accepted, each with its reason (TOML; see conformance/suppressions.py).",
 )
 def command(
     config_path: Path | None,

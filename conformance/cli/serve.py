@@ -8,12 +8,12 @@ import threading
 
 import click
 
-from conformance.i18n import language, text, typography
+from conformance.cli._click_language import current_language, lang_option
+from conformance.i18n import text, typography
 
 
 def _t(key: str, **params: object) -> str:
-    """`serve` has no --lang: HOPEN_LANG chooses (French by default)."""
-    return text(f"serve.{key}", language(), **params)
+    return text(f"serve.{key}", current_language(), **params)
 
 
 def _split(value: str | None) -> list[str]:
@@ -21,54 +21,43 @@ def _split(value: str | None) -> list[str]:
 
 
 @click.command(name="serve")
-@click.option("--faults", default="", metavar="A,B", help="Seeded defects to switch on (see --list).")
-@click.option("--hostile", default=None, metavar="MODE", help="Hostile behaviour (see --list).")
+@lang_option(expose_value=False)
+@click.option("--faults", default="", metavar="A,B")
+@click.option("--hostile", default=None, metavar="MODE")
 @click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to bind (loopback only unless --allow-non-loopback).",
 )
 @click.option(
     "--fhir-port",
     default=0,
     show_default=True,
     type=click.IntRange(0, 65535),
-    help="FHIR server port (0 = any free port).",
 )
 @click.option(
     "--mllp-port",
     default=0,
     show_default=True,
     type=click.IntRange(0, 65535),
-    help="MLLP receiver port (0 = any free port).",
 )
-@click.option("--tls", is_flag=True, help="Serve FHIR over HTTPS with a throwaway test CA.")
-@click.option("--mutual-tls", is_flag=True, help="Like --tls, and require a client certificate from the test CA.")
-@click.option(
-    "--allow-non-loopback", is_flag=True, help="Allow binding an address other than loopback (test data only!)."
-)
-@click.option(
-    "--send-to", default=None, metavar="HOST:PORT", help="Also emit the scripted PAM FR sequence to this MLLP listener."
-)
-@click.option(
-    "--validation", is_flag=True, help="Start the validation service (POST /validate, FHIR $validate) instead."
-)
+@click.option("--tls", is_flag=True)
+@click.option("--mutual-tls", is_flag=True)
+@click.option("--allow-non-loopback", is_flag=True)
+@click.option("--send-to", default=None, metavar="HOST:PORT")
+@click.option("--validation", is_flag=True)
 @click.option(
     "--port",
     "validation_port",
     default=0,
     show_default=True,
     type=click.IntRange(0, 65535),
-    help="Validation service port (0 = any free port).",
 )
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Validations at once.")
-@click.option("--max-request-mb", default=64, show_default=True, type=click.IntRange(1, 1024), help="Largest body.")
-@click.option(
-    "--request-timeout", default=300.0, show_default=True, type=click.FloatRange(1, 3600), help="Seconds per request."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the endpoints and test data as JSON.")
-@click.option("--list", "list_only", is_flag=True, help="List the fault and hostile mode names, then exit.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--max-request-mb", default=64, show_default=True, type=click.IntRange(1, 1024))
+@click.option("--request-timeout", default=300.0, show_default=True, type=click.FloatRange(1, 3600))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--list", "list_only", is_flag=True)
 def command(
     faults: str,
     hostile: str | None,
@@ -102,7 +91,7 @@ def command(
     from conformance.reference.test_data import TestDataError
 
     if list_only:
-        french = language() == "fr"
+        french = current_language() == "fr"
         click.echo(_t("faults"))
         for fault in FAULTS.values():
             description = typography(fault.description_fr, "fr") if french else fault.description_en

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from conformance.cli._click_language import lang_option
 from conformance.evidence.sanitize import for_terminal
 from conformance.findings import Outcome, finding
 from conformance.i18n import count, text
@@ -40,35 +41,29 @@ _MAX_INPUT = 512 * 1024 * 1024
     "profiles",
     multiple=True,
     metavar="URL",
-    help="Profile canonical URL to validate against (repeatable).",
 )
 @click.option(
     "--ig",
     "igs",
     multiple=True,
     metavar="SOURCE",
-    help="Extra conformance resources: NAME#VER, .tgz, folder or file (repeatable).",
 )
-@click.option("--hl7v2-profile", metavar="P", help="HL7 v2 profile: 'pam-fr-2.11' or an XML conformance profile.")
-@click.option(
-    "--cda-pack", type=click.Path(exists=True, file_okay=False, path_type=Path), help="ANS CDA test pack folder."
-)
-@click.option("--schematron", metavar="S", help="Schematron file name or path (instead of detection).")
-@click.option("--tx", "terminology_server", metavar="URL", help="Terminology server base URL (off by default).")
+@click.option("--hl7v2-profile", metavar="P")
+@click.option("--cda-pack", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--schematron", metavar="S")
+@click.option("--tx", "terminology_server", metavar="URL")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
-@click.option("--summary", is_flag=True, help="One line per validated item and totals, instead of every issue.")
+@lang_option()
+@click.option("--summary", is_flag=True)
 @click.option(
     "--server",
     metavar="URL",
     envvar="HOPEN_VALIDATION_SERVER",
-    help="Send the inputs to a running `conformance serve --validation` (env HOPEN_VALIDATION_SERVER).",
 )
 @click.option(
     "--suppressions",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     envvar="HOPEN_SUPPRESSIONS",
-    help="Known findings accepted, each with its reason (TOML): shown as suppressed, not counted.",
 )
 @click.option(
     "--jobs",
@@ -76,7 +71,6 @@ _MAX_INPUT = 512 * 1024 * 1024
     type=click.IntRange(0, 64),
     default=1,
     show_default=True,
-    help="Validate files in N worker processes (0 = one per core); engines compile once per worker.",
 )
 def command(
     inputs: tuple[Path, ...],

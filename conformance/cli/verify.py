@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from conformance.cli._click_language import lang_option
 from conformance.evidence.sanitize import for_terminal
 from conformance.i18n import count, text, typography
 
@@ -57,15 +58,12 @@ def _localize(problem: str, lang: str) -> str:
     "trust",
     multiple=True,
     metavar="FINGERPRINT|KEYFILE",
-    help="Accept only seals made with this key (SHA256: fingerprint or PEM key file); repeatable. Without it, "
-    "the keys of the user's trusted-keys file (conformance keys trust) are required when there are any.",
 )
 @click.option(
     "--public-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Same as --trust KEYFILE.",
 )
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@lang_option()
 def command(run_dir: Path, trust: tuple[str, ...], public_key: Path | None, lang: str) -> None:
     """Check that the run in RUN_DIR is sealed, by a trusted key, and that no file was changed, added, removed
     or renamed."""
