@@ -36,6 +36,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3.connection
 import urllib3.connectionpool
+import urllib3.exceptions
+import urllib3.util
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -749,12 +751,22 @@ def _form_quote(value: str) -> str:
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
+    """Scheme, host and port the request for `url` would actually connect to: parsed as requests and urllib3
+    parse it, since `urlsplit` reads `http://other:1\\@base:2/` as `base` while the bytes (and any credentials)
+    would go to `other`. A URL the two parsers read differently is never the configured origin."""
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:  # a port out of range or not a number: never the configured origin
-        port = -1
-    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+        prepared = requests.PreparedRequest()
+        prepared.prepare_url(url, None)
+        connected = urllib3.util.parse_url(prepared.url or "")
+        scheme, host = (connected.scheme or "").lower(), (connected.host or "").lower().strip("[]")
+        port = connected.port or (443 if scheme == "https" else 80)
+        parts = urlsplit(url)
+        seen = (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80))
+    except (ValueError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
+        return "invalid", url, -1  # unparsable, or a port out of range: never the configured origin
+    if seen != (scheme, host, port):
+        return "ambiguous", url, -1
+    return scheme, host, port
 
 
 def _total_timeout(total: float, url: str, *, headers_incomplete: bool = False) -> TransportError:

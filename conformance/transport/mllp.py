@@ -595,9 +595,9 @@ class MllpServer:
         self.errors: list[str] = []
 
     async def start(self) -> MllpServer:
-        self._server = await asyncio.start_server(
-            self._serve_connection, self.host, self.port, ssl=self.ssl_context, limit=_READ_CHUNK * 4
-        )
+        # TLS is started per connection once it is admitted (see _serve_connection): a handshake asyncio ran
+        # before the callback would hold a descriptor outside the connection limit for 60 s.
+        self._server = await asyncio.start_server(self._serve_connection, self.host, self.port, limit=_READ_CHUNK * 4)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -611,27 +611,47 @@ class MllpServer:
         task = asyncio.current_task()
         if task is not None:
             self._connections.add(task)
-        connection = MllpConnection(
-            reader,
-            writer,
-            read_timeout=self.read_timeout,
-            max_frame=self.max_frame,
-            sink=self.sink,
-            close_between_frames_is_error=False,
-            guard=self.guard,
-            admission=admission,
-        )
+        connection: MllpConnection | None = None
         try:
+            if self.ssl_context is not None and not await self._start_tls(writer):
+                return
+            connection = MllpConnection(
+                reader,
+                writer,
+                read_timeout=self.read_timeout,
+                max_frame=self.max_frame,
+                sink=self.sink,
+                close_between_frames_is_error=False,
+                guard=self.guard,
+                admission=admission,
+            )
             await self._serve_frames(connection)
         except asyncio.CancelledError:
             pass
         finally:
-            self.errors.extend(connection.errors)
-            await connection.close()
+            if connection is not None:
+                self.errors.extend(connection.errors)
+                await connection.close()
+            else:
+                writer.close()
             if self.guard is not None:
                 self.guard.release(admission)
             if task is not None:
                 self._connections.discard(task)
+
+    async def _start_tls(self, writer: asyncio.StreamWriter) -> bool:
+        """The server side of the TLS handshake, within the idle timeout; a failure is recorded, not raised."""
+        assert self.ssl_context is not None
+        try:
+            await writer.start_tls(self.ssl_context, ssl_handshake_timeout=self.read_timeout)
+        except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
+            if self.sink is not None:
+                local = _address(writer.get_extra_info("sockname"))
+                peer = _address(writer.get_extra_info("peername"))
+                reason = f"TLS handshake failed: {type(exc).__name__}: {exc}"
+                self.sink.record(MllpFrame("received", local, peer, b"", utc_now(), reason))
+            return False
+        return True
 
     async def _refuse(self, writer: asyncio.StreamWriter) -> None:
         """Over the connection limit: close at once (the descriptor is freed); the first refusal is recorded."""

@@ -125,6 +125,39 @@ def test_same_host_other_scheme_or_port_is_another_origin() -> None:
     assert not client.same_origin("https://127.0.0.1:99999/fhir")
 
 
+# URLs that urlsplit reads as the configured origin while requests/urllib3 connect elsewhere (or the reverse).
+_AMBIGUOUS = [
+    "http://127.0.0.1:{other}\\@127.0.0.1:{base}/fhir/Patient",  # urllib3 ends the authority at the backslash
+    "http://127.0.0.1:{other}\\\\@127.0.0.1:{base}/fhir/Patient",
+    "http://127.0.0.1:{other}/\\@127.0.0.1:{base}/fhir/Patient",
+]
+
+
+@pytest.mark.parametrize("template", _AMBIGUOUS, ids=["backslash", "double-backslash", "slash-backslash"])
+@pytest.mark.parametrize("auth", sorted(AUTHS))
+def test_url_parsed_differently_by_the_http_library_gets_no_credentials(elsewhere, template: str, auth: str) -> None:
+    """SHALL: the origin is the one the request actually connects to; a paging link or a Location that only
+    looks like the configured server never carries the credentials to another port."""
+    with Recording(lambda method, path: _json({"resourceType": "Patient"})) as system:
+        url = template.format(other=elsewhere.server_address[1], base=system.server_address[1])
+        client = FhirClient(f"{system.url}/fhir", auth=AUTHS[auth], timeouts=TIMEOUTS)
+        assert not client.same_origin(url)
+        client.get(url)
+    assert elsewhere.requests, "the URL was meant to reach the other port"
+    assert _authorizations(elsewhere) == [""] and system.requests == []
+
+    def redirect(method: str, path: str):
+        location = template.format(other=elsewhere.server_address[1], base=system.server_address[1])
+        return 302, {"Location": location}, b""
+
+    elsewhere.requests.clear()
+    with Recording(redirect) as system:
+        client = FhirClient(f"{system.url}/fhir", auth=AUTHS[auth], timeouts=TIMEOUTS)
+        with pytest.raises(TransportError) as refused:
+            client.read("Patient", "1")
+    assert refused.value.kind == "redirect" and elsewhere.requests == []
+
+
 def test_location_redirect_to_another_origin_when_allowed_drops_credentials_with_a_finding(elsewhere) -> None:
     def answer(method: str, path: str):
         return 302, {"Location": f"{elsewhere.url}/fhir/Patient/1"}, b""

@@ -7,9 +7,12 @@ transport, `conformance run` for the verification-off warning in results.json.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +26,7 @@ from conformance.reference.pam import PamMessageFactory, build_ack, check_pam_me
 from conformance.reference.test_data import build_test_data
 from conformance.transport import mllp
 from conformance.transport.http import FhirClient, TransportError, build_ssl_context
+from conformance.transport.limits import ListenerLimits
 
 pytestmark = pytest.mark.timeout(120)
 TIMEOUTS = Timeouts(**SHORT_TIMEOUTS)
@@ -227,3 +231,35 @@ def test_campaign_listener_uses_the_configured_key_password(pki: Pki) -> None:
     )
     listener = Listener(SimpleNamespace(config=config, lang="en"))
     assert listener.server._server.ssl_context is not None
+
+
+def test_tls_listener_counts_connections_before_the_handshake(pki: Pki) -> None:
+    """SHALL: TCP connections that never start the TLS handshake are held to the connection limit and the idle
+    timeout like plain ones (asyncio's own handshake kept each one open 60 s outside any limit: 1,100 of them
+    exhausted the harness's file descriptors), and the handshake that never came is in the evidence."""
+    context = mllp.server_ssl_context(pki.server_cert, pki.server_key, client_cafile=pki.ca, require_client_cert=True)
+    sink = MemorySink()
+    limits = ListenerLimits(max_connections=4, idle_timeout=1.5)
+    with mllp.ThreadedMllpServer(
+        lambda m: build_ack(m, check_pam_message(m)), ssl_context=context, limits=limits, sink=sink
+    ) as server:
+        silent = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(4)]
+        deadline = time.monotonic() + 5
+        while server.guard.open_connections < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        extra = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(100)]
+        for sock in extra:  # past the limit: closed at once, not left waiting for a handshake
+            sock.settimeout(5)
+            assert sock.recv(1) == b""
+        assert server.guard.open_connections == 4 and server.guard.refused_connections == 100
+        for sock in silent:  # the admitted ones: closed by the idle timeout
+            sock.settimeout(10)
+            with contextlib.suppress(ConnectionResetError):
+                assert sock.recv(1) == b""
+        for sock in silent + extra:
+            sock.close()
+        ack = mllp.send_and_receive(
+            "127.0.0.1", server.port, adt(), timeout=10, ssl_context=build_ssl_context(client_tls(pki))
+        )
+    assert "MSA|AA|" in ack and len(server.received) == 1
+    assert sum(1 for f in sink.exchanges if f.error and f.error.startswith("TLS handshake failed")) == 4
