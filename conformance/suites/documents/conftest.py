@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from conformance.identifiers import INS_TEST_NIR_OID, urn
 from conformance.sdk import require
 from conformance.sdk.fhir import matches, provided_by_harness, search_bundle
 from conformance.suites.documents.rules import PATIENT_NOT_FOUND
@@ -27,7 +28,7 @@ def _search_params(designation: str, test_data) -> dict[str, str]:
     if designation.startswith("Patient/"):
         return {"_id": designation.removeprefix("Patient/")}
     patient = next((p for p in test_data.patients if p.ins == designation), None)
-    system = f"urn:oid:{patient.oid}" if patient else "urn:oid:1.2.250.1.213.1.4.10"
+    system = urn(patient.oid if patient else INS_TEST_NIR_OID)
     return {"identifier": f"{system}|{designation}"}
 
 
