@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator
@@ -105,6 +106,8 @@ def command(
             _validator_for(options)  # load the --ig sources once, and fail early on a bad one
         except (PackageError, ValueError, OSError) as exc:
             raise click.UsageError(text("validate.ig_error", lang, error=exc)) from exc
+    if not server:  # a service resolves profiles with its own packages
+        _check_profile_names(options, lang)
     accepted = _suppressions(suppressions, lang)
     _refuse_special_inputs(inputs, lang)
     paths = list(_expand(inputs))
@@ -123,8 +126,57 @@ def command(
         _print_summary(outcomes, lang)
     else:
         for outcome in outcomes:
-            click.echo(for_terminal(outcome.render(lang)))
+            rendered = outcome.render(lang)
+            applied = applied_line(outcome, lang)
+            if applied:  # under the verdict line: what the input was judged against
+                head, newline, rest = rendered.partition("\n")
+                rendered = f"{head}\n  {applied}{newline}{rest}".rstrip("\n")
+            click.echo(for_terminal(rendered))
     sys.exit(0 if all(o.is_valid for o in outcomes) else 1)
+
+
+def _suggestion(name: str, known: list[str], lang: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+    if not close:
+        # a canonical differs from its neighbours by its last segment: compare those too
+        tails = {url.rsplit("/", 1)[-1]: url for url in known}
+        close = [tails[t] for t in difflib.get_close_matches(name.rsplit("/", 1)[-1], list(tails), n=1, cutoff=0.8)]
+    return text("validate.did_you_mean", lang, name=close[0]) if close else ""
+
+
+def _check_profile_names(options: ValidateOptions, lang: str) -> None:
+    """A profile named on the command line that the tool does not have is a usage error (exit 2), with the
+    closest known name; a profile of a package known but not installed is left to the validator to report."""
+    if options.hl7v2_profile:
+        from conformance.validation.hl7v2 import ProfileError, builtin_profile_ids, load_profile_set
+
+        try:
+            load_profile_set(options.hl7v2_profile)
+        except ProfileError:
+            known = list(builtin_profile_ids())
+            raise click.UsageError(
+                text(
+                    "validate.unknown_hl7v2_profile",
+                    lang,
+                    name=options.hl7v2_profile,
+                    known=", ".join(known),
+                    suggestion=_suggestion(options.hl7v2_profile, known, lang),
+                )
+            ) from None
+    if options.profiles:
+        from conformance.validation.fhir.inputs import _validator_for
+
+        ctx = _validator_for(options).ctx
+        for url in options.profiles:
+            base = url.split("|", 1)[0]
+            if ctx.structure_definition(base) is not None or ctx.missing_package_for(url) is not None:
+                continue
+            known = [entry.url for entry in ctx.entries("StructureDefinition") if entry.url]
+            raise click.UsageError(
+                text("validate.unknown_profile", lang, url=url, suggestion=_suggestion(url, known, lang))
+            )
 
 
 def _suppressions(path: Path | None, lang: str) -> Suppressions | None:
@@ -242,6 +294,47 @@ def validate_bytes(data: bytes, name: str, options: ValidateOptions) -> list[Out
     from conformance.sourcemap import add_lines
 
     return add_lines(outcomes, data, name, kind)
+
+
+_RESOURCE_TYPE = re.compile(r"\b([A-Z][A-Za-z]+)/[^\s/()]*\)?$")
+
+
+def applied_line(outcome: Outcome, lang: str) -> str:
+    """One line naming what the input was judged against: FHIR profiles (or the base definition), the HL7 v2
+    profile set with the message and its structure, the CDA volet schematron, transversal profiles and pack."""
+    details = outcome.details
+    if outcome.kind == "fhir" and "profiles" in details:
+        profiles = [str(url) for url in details["profiles"]]
+        if profiles:
+            what = text("validate.applied_fhir_profiles", lang, profiles=", ".join(profiles))
+        else:
+            found = _RESOURCE_TYPE.search(outcome.subject)
+            if found is None:  # not read as a resource: nothing was applied
+                return ""
+            what = text("validate.applied_fhir_base", lang, type=found.group(1))
+    elif outcome.kind == "hl7v2" and "profile_set" in details:
+        code, _, structure = str(details.get("message_type", "")).partition("^")
+        event, _, structure = structure.partition("^")
+        what = text(
+            "validate.applied_hl7v2",
+            lang,
+            profile_set=details["profile_set"],
+            message=f"{code}^{event}".strip("^"),
+            structure=structure or text("validate.applied_no_structure", lang),
+        )
+    elif outcome.kind == "cda" and "schematrons" in details:
+        runs = details.get("schematron_runs") or {}
+        names = [str(name) for name in details["schematrons"]]
+        volets = [name for name in names if isinstance(runs.get(name), dict) and runs[name].get("role") == "volet"]
+        profiles = ", ".join(name for name in names if name not in volets)
+        pack = Path(str(details.get("pack", ""))).name
+        if volets:
+            what = text("validate.applied_cda", lang, volet=volets[0], profiles=profiles, pack=pack)
+        else:
+            what = text("validate.applied_cda_no_volet", lang, profiles=profiles, pack=pack)
+    else:
+        return ""
+    return text("validate.applied", lang, what=what)
 
 
 def _problem(name: str, rule: str, key: str, **params: object) -> Outcome:

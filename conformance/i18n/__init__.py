@@ -33,8 +33,8 @@ _FILES = resources.files("conformance.i18n")
 # A space (or none) before a French double punctuation mark ending a word: "Rapport:" / "Rapport :".
 # Not in URLs, times, OIDs or fingerprints: the mark must be followed by a space or the end of the text.
 _DOUBLE_PUNCTUATION = re.compile(r"(?<=[^\s:/\\\u202f\u00a0])[ \u00a0]?([;:!?])(?=\s|$)")
-_OPENING_QUOTE = re.compile(r"«[ \u00a0]?")
-_CLOSING_QUOTE = re.compile(r"[ \u00a0]?»")
+_OPENING_QUOTE = re.compile(r"«[ \u00a0\u202f]?")
+_CLOSING_QUOTE = re.compile(r"[ \u00a0\u202f]?»")
 
 
 class BilingualError(Exception):

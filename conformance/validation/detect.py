@@ -34,7 +34,12 @@ def detect_kind(data: bytes) -> Kind:
         return Kind.HL7V2
     if head.startswith(b"{"):
         lines = [line for line in head.splitlines() if line.strip()]
-        if len(lines) > 1 and all(line.lstrip().startswith(b"{") and line.rstrip().endswith(b"}") for line in lines):
+        # one object per line; a damaged (e.g. truncated) line must not turn the file into one broken JSON
+        if (
+            len(lines) > 1
+            and lines[0].rstrip().endswith(b"}")
+            and all(line.lstrip().startswith(b"{") for line in lines)
+        ):
             return Kind.FHIR_NDJSON
         return Kind.FHIR_JSON
     if head.startswith(b"<"):

@@ -88,9 +88,48 @@ def test_directory_xml_and_ndjson(files: dict[str, Path], tmp_path: Path) -> Non
     assert run(str(folder))[0] == 0
 
 
-def test_profile_option(files: dict[str, Path]) -> None:
+def test_an_unknown_profile_is_a_usage_error_with_the_closest_name(files: dict[str, Path]) -> None:
+    """SHALL: a typo in --profile exits 2 (usage), not 1 (a finding), and names the profile meant."""
     code, output = run("--lang", "en", "--profile", "https://example.org/StructureDefinition/none", str(files["valid"]))
-    assert code == 1 and "Validation_VAL_Unknown_Profile" in output
+    assert code == 2 and "unknown profile 'https://example.org/StructureDefinition/none'" in output
+    assert "Did you mean" not in output  # nothing close: no guess
+    typo = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patiant"
+    code, output = run("--profile", typo, str(files["valid"]))
+    assert code == 2, output
+    assert "Vouliez-vous dire «\u202fhttps://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient\u202f»" in output
+    code, output = run("--lang", "en", "--profile", typo.replace("patiant", "patient"), str(files["valid"]))
+    assert (
+        code in (0, 1) and "Applied: profiles https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient" in output
+    )
+
+
+def test_an_unknown_hl7v2_profile_is_a_usage_error_with_the_closest_name(files: dict[str, Path]) -> None:
+    code, output = run("--lang", "en", "--hl7v2-profile", "pam-fr-2.1", str(files["hl7"]))
+    assert code == 2 and "unknown HL7 v2 profile 'pam-fr-2.1'" in output and "Did you mean 'pam-fr-2.11'?" in output
+
+
+def test_a_requested_hl7v2_profile_that_does_not_define_the_message_says_so(tmp_path: Path) -> None:
+    """SHALL: --hl7v2-profile pam-fr-2.11 on an MDM message says it does not apply and names the set used."""
+    mdm = tmp_path / "mdm.hl7"
+    mdm.write_bytes(b"MSH|^~\\&|A|B|C|D|20240101||MDM^T02^MDM_T02|1|P|2.5\rEVN|T02|20240101\r")
+    code, output = run("--lang", "en", "--hl7v2-profile", "pam-fr-2.11", str(mdm))
+    assert "[hl7v2-profile-not-applicable]" in output
+    assert (
+        "The requested profile pam-fr-2.11 does not define the message MDM^T02: judged by cisis-cda-hl7v2-2.1" in output
+    )
+    assert "Applied: profile cisis-cda-hl7v2-2.1" in output and "message MDM^T02, structure MDM_T02" in output
+    code, output = run("--lang", "en", str(mdm))  # no profile asked for: the hand-over is silent
+    assert "hl7v2-profile-not-applicable" not in output
+
+
+def test_a_truncated_ndjson_line_rejects_only_that_line(tmp_path: Path) -> None:
+    """SHALL: the valid lines of an ndjson file are validated; the broken line is the one finding."""
+    bulk = tmp_path / "bulk.ndjson"
+    bulk.write_text(VALID + "\n" + VALID.replace('"a"', '"a2"') + "\n" + VALID[:40] + "\n", encoding="utf-8")
+    code, output = run("--lang", "en", "--summary", str(bulk))
+    assert code == 1
+    verdicts = {line.split()[0]: line.split()[-4] for line in output.splitlines() if line.startswith(str(bulk))}
+    assert verdicts == {f"{bulk}:1": "VALID", f"{bulk}:2": "VALID", f"{bulk}:3": "INVALID"}, output
 
 
 def test_other_kinds_are_routed_never_a_traceback(files: dict[str, Path]) -> None:

@@ -147,7 +147,23 @@ def _validate(
             )
         )
         return outcome, []
+    requested = options.hl7v2_profile if options is not None else None
+    if requested and profile_set.id != load_profile_set(requested).id:
+        # the set asked for does not define this message: say so, and judge it by the set that does
+        outcome.add(
+            _finding(
+                "warning",
+                "hl7v2-profile-not-applicable",
+                "MSH-9",
+                f"Le profil demandé {requested} ne définit pas le message {code}^{event} : message jugé selon"
+                f" {profile_set.id} ({profile_set.title})",
+                f"The requested profile {requested} does not define the message {code}^{event}: judged by"
+                f" {profile_set.id} ({profile_set.title})",
+                code="not-supported",
+            )
+        )
     outcome.details["profile"] = message_profile.id
+    outcome.details["profile_set"] = f"{profile_set.id} ({profile_set.title})"
     checker = ProfileChecker(parsed, message_profile)
     outcome.extend(checker.run())
     ctx = RuleContext(parsed, message_profile, message_profile.id)
