@@ -113,12 +113,12 @@ def test_a_requested_hl7v2_profile_that_does_not_define_the_message_says_so(tmp_
     mdm = tmp_path / "mdm.hl7"
     mdm.write_bytes(b"MSH|^~\\&|A|B|C|D|20240101||MDM^T02^MDM_T02|1|P|2.5\rEVN|T02|20240101\r")
     code, output = run("--lang", "en", "--hl7v2-profile", "pam-fr-2.11", str(mdm))
-    assert "[hl7v2-profile-not-applicable]" in output
+    assert code in (0, 1) and "[hl7v2-profile-not-applicable]" in output
     assert (
         "The requested profile pam-fr-2.11 does not define the message MDM^T02: judged by cisis-cda-hl7v2-2.1" in output
     )
     assert "Applied: profile cisis-cda-hl7v2-2.1" in output and "message MDM^T02, structure MDM_T02" in output
-    code, output = run("--lang", "en", str(mdm))  # no profile asked for: the hand-over is silent
+    _, output = run("--lang", "en", str(mdm))  # no profile asked for: the hand-over is silent
     assert "hl7v2-profile-not-applicable" not in output
 
 
