@@ -289,21 +289,7 @@ def provide_request(
     )
     external_id(package, ebrim.SS_SOURCE_ID, package_id, source_id, "XDSSubmissionSet.sourceId")
     external_id(package, ebrim.SS_PATIENT_ID, package_id, header.patient_cx, "XDSSubmissionSet.patientId")
-    rim(
-        "Classification",
-        objects,
-        id=f"urn:uuid:{uuid.uuid4()}",
-        classifiedObject=package_id,
-        classificationNode=ebrim.SUBMISSION_SET,
-    )
-    association = rim(
-        "Association",
-        objects,
-        id=f"urn:uuid:{uuid.uuid4()}",
-        associationType=ebrim.HAS_MEMBER,
-        sourceObject=package_id,
-        targetObject=entry_id,
-    )
+    association = _submission_set_association(objects, package_id, ebrim.HAS_MEMBER, entry_id)
     slot(association, "SubmissionSetStatus", "Original")
     content_id = new_content_id()
     document = etree.SubElement(payload, f"{{{ebrim.XDSB}}}Document", id=entry_id)
@@ -320,22 +306,46 @@ def provide_request(
     )
 
 
+def _submission_set_association(
+    objects: etree._Element, package_id: str, association_type: str, target: str
+) -> etree._Element:
+    """The Classification that makes `package_id` a submission set, then its association to `target`."""
+    rim(
+        "Classification",
+        objects,
+        id=f"urn:uuid:{uuid.uuid4()}",
+        classifiedObject=package_id,
+        classificationNode=ebrim.SUBMISSION_SET,
+    )
+    return rim(
+        "Association",
+        objects,
+        id=f"urn:uuid:{uuid.uuid4()}",
+        associationType=association_type,
+        sourceObject=package_id,
+        targetObject=target,
+    )
+
+
 # ---------------------------------------------------------------- queries, retrieve, update
 
 
-def find_documents(patient_cx: str, statuses: tuple[str, ...] = (ebrim.APPROVED,), return_type: str = "LeafClass"):
+def _stored_query(query_id: str, return_type: str) -> tuple[etree._Element, etree._Element]:
+    """An ITI-18 AdhocQueryRequest and its AdhocQuery (for the parameter slots)."""
     request = etree.Element(f"{{{ebrim.QUERY}}}AdhocQueryRequest", nsmap={"query": ebrim.QUERY, "rim": RIM})
     etree.SubElement(request, f"{{{ebrim.QUERY}}}ResponseOption", returnComposedObjects="true", returnType=return_type)
-    query = rim("AdhocQuery", request, id=ebrim.FIND_DOCUMENTS)
+    return request, rim("AdhocQuery", request, id=query_id)
+
+
+def find_documents(patient_cx: str, statuses: tuple[str, ...] = (ebrim.APPROVED,), return_type: str = "LeafClass"):
+    request, query = _stored_query(ebrim.FIND_DOCUMENTS, return_type)
     slot(query, "$XDSDocumentEntryPatientId", f"'{patient_cx}'")
     slot(query, "$XDSDocumentEntryStatus", "(" + ",".join(f"'{s}'" for s in statuses) + ")")
     return request
 
 
 def get_documents(unique_ids: list[str]):
-    request = etree.Element(f"{{{ebrim.QUERY}}}AdhocQueryRequest", nsmap={"query": ebrim.QUERY, "rim": RIM})
-    etree.SubElement(request, f"{{{ebrim.QUERY}}}ResponseOption", returnComposedObjects="true", returnType="LeafClass")
-    query = rim("AdhocQuery", request, id=ebrim.GET_DOCUMENTS)
+    request, query = _stored_query(ebrim.GET_DOCUMENTS, "LeafClass")
     slot(query, "$XDSDocumentEntryUniqueId", "(" + ",".join(f"'{u}'" for u in unique_ids) + ")")
     return request
 
@@ -358,21 +368,7 @@ def status_update(entry_uuid: str, patient_cx: str, original: str, new: str, sou
     external_id(package, ebrim.SS_UNIQUE_ID, package_id, f"{source_id}.{uuid.uuid4().int % 10**15}", "uniqueId")
     external_id(package, ebrim.SS_SOURCE_ID, package_id, source_id, "sourceId")
     external_id(package, ebrim.SS_PATIENT_ID, package_id, patient_cx, "patientId")
-    rim(
-        "Classification",
-        objects,
-        id=f"urn:uuid:{uuid.uuid4()}",
-        classifiedObject=package_id,
-        classificationNode=ebrim.SUBMISSION_SET,
-    )
-    association = rim(
-        "Association",
-        objects,
-        id=f"urn:uuid:{uuid.uuid4()}",
-        associationType=ebrim.UPDATE_AVAILABILITY,
-        sourceObject=package_id,
-        targetObject=entry_uuid,
-    )
+    association = _submission_set_association(objects, package_id, ebrim.UPDATE_AVAILABILITY, entry_uuid)
     slot(association, "OriginalStatus", original)
     slot(association, "NewStatus", new)
     return request
