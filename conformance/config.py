@@ -40,6 +40,7 @@ Layout (every section optional except what the chosen suites need; see examples/
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -99,8 +100,44 @@ class ConfigError(Exception):
         super().__init__(self.render("en"))
 
     def render(self, lang: str = "fr") -> str:
+        from conformance.i18n import typography
+
         where = f"{self.file}: {self.key}: " if self.key else f"{self.file}: "
-        return where + (self.message_fr if lang == "fr" else self.message_en)
+        return typography(where + (self.message_fr if lang == "fr" else self.message_en), lang)
+
+
+class ConfigErrors(ConfigError):
+    """Every problem found in one file, so that a user fixes them in one pass (one line each)."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        self.problems = problems
+        first = problems[0]
+        super().__init__(first.file, first.key, first.message_fr, first.message_en)
+
+    def render(self, lang: str = "fr") -> str:
+        return "\n".join(problem.render(lang) for problem in self.problems)
+
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+def _toml_error(name: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    detail = str(exc)
+    found = _TOML_POSITION.search(detail)
+    if found is None:
+        if detail.endswith(" (at end of document)"):
+            detail = detail.removesuffix(" (at end of document)")
+            return ConfigError(
+                name, "", f"TOML invalide en fin de fichier (lecteur TOML : « {detail} »)", f"invalid TOML: {detail}"
+            )
+        return ConfigError(name, "", f"TOML invalide (lecteur TOML : « {detail} »)", f"invalid TOML: {detail}")
+    line, column, detail = found.group(1), found.group(2), detail[: found.start()]
+    return ConfigError(
+        name,
+        "",
+        f"TOML invalide ligne {line}, colonne {column} (lecteur TOML : « {detail} »)",
+        f"invalid TOML at line {line}, column {column}: {detail}",
+    )
 
 
 @dataclass(slots=True)
@@ -470,7 +507,7 @@ def load_config(path: str | Path) -> RunConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(name, "", f"lecture impossible ({exc})", f"cannot be read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(name, "", f"TOML invalide: {exc}", f"invalid TOML: {exc}") from None
+        raise _toml_error(name, exc) from None
     return parse_config(data, source=name, base_dir=path.resolve().parent)
 
 
@@ -480,16 +517,17 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<memory>", base_dir:
         data, "", {"run", "fhir", "tls", "timeouts", "mllp", "hl7v2", "test_data", "documents", "mssante", "dmp"}
     )
     config = RunConfig(source=source)
-    config.run = reader.run_settings(top.get("run", {}))
-    config.fhir = reader.fhir(top.get("fhir", {}))
-    config.tls = reader.tls(top.get("tls", {}))
-    config.timeouts = reader.timeouts(top.get("timeouts", {}))
-    config.mllp = reader.mllp(top.get("mllp", {}))
-    config.hl7v2 = reader.hl7v2(top.get("hl7v2", {}))
-    config.test_data = reader.test_data(top.get("test_data", {}))
-    config.documents = reader.documents(top.get("documents", {}))
-    config.mssante = reader.mssante(top.get("mssante", {}))
-    config.dmp = reader.dmp(top.get("dmp", {}))
+    # each section is read even when another one is wrong: every problem is reported at once
+    for section in ("run", "fhir", "tls", "timeouts", "mllp", "hl7v2", "test_data", "documents", "mssante", "dmp"):
+        read = getattr(reader, "run_settings" if section == "run" else section)
+        try:
+            setattr(config, section, read(top.get(section, {})))
+        except ConfigErrors as exc:
+            reader.problems.extend(exc.problems)
+        except ConfigError as exc:
+            reader.problems.append(exc)
+    if reader.problems:
+        raise ConfigErrors(reader.problems)
     return config
 
 
@@ -499,6 +537,7 @@ class _Reader:
     def __init__(self, source: str, base_dir: Path) -> None:
         self.source = source
         self.base_dir = base_dir
+        self.problems: list[ConfigError] = []  # reported after the whole file was read
 
     def error(self, key: str, fr: str, en: str) -> ConfigError:
         return ConfigError(self.source, key, fr, en)
@@ -507,15 +546,15 @@ class _Reader:
         label = f"[{where}]" if where else "(racine)"
         if not isinstance(value, Mapping):
             raise self.error(label, "doit être une table", "must be a table")
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            key = f"{where}.{unknown[0]}" if where else unknown[0]
-            raise self.error(
-                key,
-                f"clé inconnue (clés permises: {', '.join(sorted(allowed))})",
-                f"unknown key (allowed keys: {', '.join(sorted(allowed))})",
+        for name in sorted(set(value) - allowed):  # not fatal: the known keys are still read and checked
+            self.problems.append(
+                self.error(
+                    f"{where}.{name}" if where else name,
+                    f"clé inconnue (clés permises : {', '.join(sorted(allowed))})",
+                    f"unknown key (allowed keys: {', '.join(sorted(allowed))})",
+                )
             )
-        return dict(value)
+        return {key: item for key, item in value.items() if key in allowed}
 
     def string(self, table: Mapping[str, Any], where: str, key: str, default: str | None = None) -> str | None:
         value = table.get(key, default)

@@ -34,6 +34,7 @@ def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | 
     from conformance.reports.indicators import CatalogueError
     from conformance.reports.pdf import PdfError
 
+    run_dir = run_dir.resolve()  # Allure runs in another folder: a relative path would point elsewhere
     if not (run_dir / "results.json").is_file():
         raise click.ClickException(text("report_cli.not_a_run", lang, path=run_dir))
     problems = _seal_problems(run_dir, lang, force)
@@ -46,6 +47,8 @@ def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | 
         raise click.ClickException(text("report_cli.cannot_render", lang, path=run_dir, problem=problem)) from None
     for path in written:
         click.echo(str(path))
+        if path.name == "allure-report":  # the site loads its data with fetch(), which file:// refuses
+            click.echo(for_terminal(text("report_cli.allure_needs_http", lang, path=path)), err=True)
 
 
 def _seal_problems(run_dir: Path, lang: str, force: bool) -> list[str]:
