@@ -78,4 +78,4 @@ def list_keys(lang: str) -> None:
         return
     click.echo(text("keys.list", lang, file=for_terminal(path)))
     for fingerprint, label in trusted.items():
-        click.echo(f"  {fingerprint} {for_terminal(label)}".rstrip())
+        click.echo(f"  {fingerprint} {for_terminal(label, one_line=True)}".rstrip())

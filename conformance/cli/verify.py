@@ -39,6 +39,32 @@ _FRENCH = (
         re.compile(r"^manifest.json: signature does not match (.*)$"),
         r"manifest.json : la signature ne correspond pas \1",
     ),
+    (
+        re.compile(r"^(.*): unreadable \(cannot be checked against the manifest\)$"),
+        r"\1 : illisible (impossible de le comparer au manifeste)",
+    ),
+    (re.compile(r"^(.*): unreadable \((\w+)\)$"), r"\1 : illisible (\2)"),
+    (
+        re.compile(r"^manifest.json: not valid JSON \(edited or damaged\)$"),
+        "manifest.json : JSON invalide (modifié ou abîmé)",
+    ),
+    (
+        re.compile(r"^manifest.json: not a hopen-conformance manifest \(edited or damaged\)$"),
+        "manifest.json : pas un manifeste hopen-conformance (modifié ou abîmé)",
+    ),
+    (
+        re.compile(r"^manifest.json: not a regular file or larger than (\d+) bytes$"),
+        r"manifest.json : pas un fichier ordinaire, ou plus de \1 octets",
+    ),
+    (re.compile(r"^manifest.sig: missing \(removed\)$"), "manifest.sig : absent (supprimé)"),
+    (
+        re.compile(r"^manifest.json/manifest.sig: unreadable key or signature \(edited\)$"),
+        "manifest.json/manifest.sig : clé ou signature illisible (modifiée)",
+    ),
+    (
+        re.compile(r"^results.json: says the run is incomplete, yet it is sealed$"),
+        "results.json : indique une exécution incomplète, pourtant scellée",
+    ),
 )
 
 
@@ -70,7 +96,7 @@ def command(run_dir: Path, trust: tuple[str, ...], public_key: Path | None, lang
     from conformance.evidence.sealing import read_trusted_keys, verify_details
 
     if not run_dir.is_dir():
-        raise click.UsageError(for_terminal(text("verify.not_a_run", lang, path=run_dir)))
+        raise click.UsageError(text("verify.not_a_run", lang, path=for_terminal(run_dir, one_line=True)))
     trusted = _trusted(trust + ((str(public_key),) if public_key else ()))
     trust_source = "" if trusted else None
     if not trusted:
@@ -85,9 +111,9 @@ def command(run_dir: Path, trust: tuple[str, ...], public_key: Path | None, lang
     problems = count("noun.problem", len(result.problems), lang)
     click.echo(for_terminal(text("verify.broken", lang, problems=problems)), err=True)
     for problem in result.problems:
-        click.echo(f"  {for_terminal(_localize(problem, lang))}", err=True)
+        click.echo(f"  {for_terminal(_localize(problem, lang), one_line=True)}", err=True)
     if trust_source:
-        click.echo("  " + text("verify.trust_file", lang, file=for_terminal(trust_source)), err=True)
+        click.echo("  " + text("verify.trust_file", lang, file=for_terminal(trust_source, one_line=True)), err=True)
     raise SystemExit(1)
 
 
@@ -112,10 +138,10 @@ def _trust_file() -> str:
 def _print_intact(result, lang: str, trust_source: str | None) -> None:
     files = count("noun.file", result.files, lang)
     if result.key_source == "trusted":
-        label = f" ({for_terminal(result.trusted_label)})" if result.trusted_label else ""
+        label = f" ({for_terminal(result.trusted_label, one_line=True)})" if result.trusted_label else ""
         click.echo(text("verify.trusted", lang, files=files, fp=result.key_fingerprint, label=label))
         if trust_source:
-            click.echo("  " + text("verify.trust_file", lang, file=for_terminal(trust_source)))
+            click.echo("  " + text("verify.trust_file", lang, file=for_terminal(trust_source, one_line=True)))
         return
     click.echo(text("verify.untrusted", lang, files=files, fp=result.key_fingerprint))
     click.echo(text("verify.untrusted_note", lang))

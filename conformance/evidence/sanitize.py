@@ -21,6 +21,7 @@ from typing import Any
 # C0 controls except tab/newline, DEL, C1 controls, and the bidirectional overrides that reorder a line.
 _TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # What XML 1.0 cannot carry (tab, LF, CR are legal), plus the non-characters U+FFFE / U+FFFF and lone surrogates.
+_LINE_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
@@ -29,9 +30,10 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def for_terminal(text: object) -> str:
-    """`text` with every character that could steer a terminal shown as an escape (\\x1b, \\x0d, \\u202e)."""
-    return _TERMINAL_UNSAFE.sub(_escape, str(text))
+def for_terminal(text: object, *, one_line: bool = False) -> str:
+    """`text` with every character that could steer a terminal shown as an escape (\\x1b, \\x0d, \\u202e).
+    `one_line`: newlines and tabs too, for a value (a file name) that must not start a line of its own."""
+    return (_LINE_UNSAFE if one_line else _TERMINAL_UNSAFE).sub(_escape, str(text))
 
 
 def for_xml(text: str) -> str:

@@ -23,7 +23,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -272,7 +272,8 @@ def verify_details(
     if not run_dir.is_dir():
         result.problems.append(f"not a run folder: {run_dir}")
         return result
-    result.renderings = sorted(_renderings(run_dir))
+    inventory = _inventory(run_dir)
+    result.renderings = sorted(_renderings(inventory))
     manifest_path, signature_path = run_dir / MANIFEST, run_dir / SIGNATURE
     if not manifest_path.exists():
         complete = _results_complete_flag(run_dir)
@@ -287,7 +288,7 @@ def verify_details(
         return result
     result.sealed = manifest.get("sealed")
     _check_signature(data, manifest, signature_path, trusted or {}, result)
-    _check_files(run_dir, manifest["files"], result)
+    _check_files(run_dir, manifest["files"], inventory, result)
     if _results_complete_flag(run_dir) is False:
         result.problems.append(f"{RESULTS}: says the run is incomplete, yet it is sealed")
     return result
@@ -297,7 +298,7 @@ def verify_details(
 def _parse_manifest(data: bytes, result: Verification) -> dict[str, Any] | None:
     try:
         manifest = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         result.problems.append(f"{MANIFEST}: not valid JSON (edited or damaged)")
         return None
     if (
@@ -357,31 +358,67 @@ def _load_public_key(value: Path | bytes | str) -> bytes:
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _check_files(run_dir: Path, listed: dict[str, Any], result: Verification) -> None:
-    on_disk = set(_sealable_files(run_dir))
+def _check_files(run_dir: Path, listed: dict[str, Any], inventory: _Inventory, result: Verification) -> None:
+    on_disk = set(_sealable_files(run_dir, inventory))
     result.files = len(listed)
     for relative in sorted(listed):
         entry = listed[relative]
-        path = run_dir / relative
         if relative not in on_disk:
             result.problems.append(f"{relative}: missing (removed or renamed)")
             continue
-        if not isinstance(entry, dict) or _describe(path) != {"sha256": entry.get("sha256"), "size": entry.get("size")}:
+        try:
+            described = _describe(run_dir / relative)
+        except OSError as error:
+            result.problems.append(f"{relative}: unreadable ({type(error).__name__})")
+            continue
+        if not isinstance(entry, dict) or described != {"sha256": entry.get("sha256"), "size": entry.get("size")}:
             result.problems.append(f"{relative}: modified (SHA-256 differs from the manifest)")
     for relative in sorted(on_disk - set(listed)):
         result.problems.append(f"{relative}: added after sealing (not in the manifest)")
-    for link in sorted(_symlinks(run_dir)):
+    for link in sorted(inventory.symlinks):
         result.problems.append(f"{link}: symbolic link (not allowed in a sealed run)")
-    for special in sorted(_special_files(run_dir)):
+    for special in sorted(inventory.special):
         result.problems.append(f"{special}: not a regular file (FIFO, socket or device: not allowed in a sealed run)")
+    for folder in sorted(inventory.unreadable):
+        result.problems.append(f"{folder}: unreadable (cannot be checked against the manifest)")
 
 
-def _walk(run_dir: Path) -> Iterator[tuple[str, Path]]:
-    for root, directories, files in os.walk(run_dir):
-        directories.sort()
-        for name in sorted(files):
-            path = Path(root) / name
-            yield path.relative_to(run_dir).as_posix(), path
+@dataclass(slots=True)
+class _Inventory:
+    """What a run folder holds, by relative POSIX path, found without following any link."""
+
+    files: list[str] = field(default_factory=list)  # regular files
+    symlinks: list[str] = field(default_factory=list)
+    special: list[str] = field(default_factory=list)  # FIFOs, sockets, devices
+    unreadable: list[str] = field(default_factory=list)  # folders that could not be listed
+
+
+def _inventory(run_dir: Path) -> _Inventory:
+    """One pass over the folder, iterative (os.walk recurses: a folder nested 1,000 deep crashed verify)."""
+    found = _Inventory()
+    pending: list[tuple[str, str]] = [(os.fspath(run_dir), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name)
+        except OSError:
+            found.unreadable.append(prefix.rstrip("/") or ".")
+            continue
+        for entry in listed:
+            relative = prefix + entry.name
+            try:
+                if entry.is_symlink():
+                    found.symlinks.append(relative)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, relative + "/"))
+                elif entry.is_file(follow_symlinks=False):
+                    found.files.append(relative)
+                else:
+                    found.special.append(relative)
+            except OSError:
+                found.unreadable.append(relative)
+    return found
 
 
 def _is_regular(path: Path) -> bool:
@@ -404,31 +441,17 @@ def _read_regular(path: Path, limit: int) -> bytes | None:
     return data if len(data) <= limit else None
 
 
-def _sealable_files(run_dir: Path) -> Iterator[str]:
-    for relative, path in _walk(run_dir):
-        if relative in (MANIFEST, SIGNATURE) or relative.startswith(f"{RENDERINGS_DIR}/") or not _is_regular(path):
-            continue
-        yield relative
+def _sealable(relative: str) -> bool:
+    return relative not in (MANIFEST, SIGNATURE) and not relative.startswith(f"{RENDERINGS_DIR}/")
 
 
-def _special_files(run_dir: Path) -> Iterator[str]:
-    for relative, path in _walk(run_dir):
-        if not path.is_symlink() and not _is_regular(path) and not path.is_dir():
-            yield relative
+def _sealable_files(run_dir: Path, inventory: _Inventory | None = None) -> list[str]:
+    inventory = _inventory(run_dir) if inventory is None else inventory
+    return [relative for relative in inventory.files if _sealable(relative)]
 
 
-def _renderings(run_dir: Path) -> Iterator[str]:
-    for relative, _path in _walk(run_dir):
-        if relative.startswith(f"{RENDERINGS_DIR}/"):
-            yield relative
-
-
-def _symlinks(run_dir: Path) -> Iterator[str]:
-    for root, directories, files in os.walk(run_dir):
-        for name in [*directories, *files]:
-            path = Path(root) / name
-            if path.is_symlink():
-                yield path.relative_to(run_dir).as_posix()
+def _renderings(inventory: _Inventory) -> list[str]:
+    return [relative for relative in inventory.files if relative.startswith(f"{RENDERINGS_DIR}/")]
 
 
 def _describe(path: Path) -> dict[str, Any]:
@@ -448,7 +471,7 @@ def _read_results(run_dir: Path) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes (hostile)
         return None
     return data if isinstance(data, dict) else None
 

@@ -4,6 +4,7 @@ that states nothing about the key beyond what the signature and the trust list p
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -164,3 +165,72 @@ def test_fifo_socket_and_escape_file_names_in_a_run_folder(org_run: Path) -> Non
     assert "evidence/pipe" in done.stderr and "pas un fichier ordinaire" in done.stderr
     assert "\x1b" not in done.stdout + done.stderr
     assert "\\x1b[2K" in done.stderr
+
+
+def _problem_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("target", ["manifest.json", "results.json"])
+def test_json_nested_200000_deep_in_a_run_folder_is_a_broken_seal_not_a_crash(org_run: Path, target: str) -> None:
+    (org_run / target).write_bytes(b"[" * 200_000 + b"]" * 200_000)
+    for lang, marker in (("en", f"{target}: "), ("fr", f"{target}\u202f: ")):
+        done = _cli("verify", str(org_run), "--lang", lang, timeout=60)
+        assert done.returncode == 1, done.stderr[-1000:]
+        assert "Traceback" not in done.stderr and marker in done.stderr
+
+
+def test_folder_nested_1100_deep_is_reported_not_a_crash(org_run: Path) -> None:
+    """os.walk recursed once per level: a 1,100-deep folder crashed verify with a RecursionError."""
+    folder = os.open(org_run / "evidence", os.O_RDONLY)
+    try:
+        for _ in range(1100):
+            os.mkdir("d", dir_fd=folder)
+            inner = os.open("d", os.O_RDONLY, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        os.close(os.open("x.json", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=folder))
+    finally:
+        os.close(folder)
+    try:
+        done = _cli("verify", str(org_run), "--lang", "en", timeout=120)
+    finally:
+        _remove_nested(org_run / "evidence")  # shutil.rmtree (pytest's cleanup) recurses as os.walk did
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "evidence/d/d/d" in done.stderr
+
+
+def _remove_nested(parent: Path) -> None:
+    descriptors = [os.open(parent, os.O_RDONLY)]
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            while True:
+                descriptors.append(os.open("d", os.O_RDONLY, dir_fd=descriptors[-1]))
+        for name in os.listdir(descriptors[-1]):
+            os.unlink(name, dir_fd=descriptors[-1])
+        while len(descriptors) > 1:
+            os.close(descriptors.pop())
+            os.rmdir("d", dir_fd=descriptors[-1])
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
+
+
+def test_a_newline_in_a_file_name_cannot_print_a_line_of_its_own(org_run: Path) -> None:
+    (org_run / "evidence" / "x\nINTACT : 26 fichiers conformes").write_text("{}")
+    (org_run / "evidence" / "y\u2028INTACT").write_text("{}")
+    done = _cli("verify", str(org_run), timeout=60)
+    assert done.returncode == 1
+    lines = _problem_lines(done.stderr)
+    assert lines[0].startswith("ALTÉRÉ") and all(line.startswith("  ") for line in lines[1:]), lines
+    assert "x\\x0aINTACT" in done.stderr and "\\u2028" in done.stderr and "INTACT" not in done.stdout
+
+
+def test_stripped_seal_or_signature_fails_even_with_a_trusted_key(org_run: Path, org_key) -> None:
+    _, fingerprint = org_key
+    (org_run / SIGNATURE).unlink()
+    done = _cli("verify", str(org_run), "--trust", fingerprint, "--lang", "en")
+    assert done.returncode == 1 and "manifest.sig: missing" in done.stderr
+    (org_run / MANIFEST).unlink()
+    done = _cli("verify", str(org_run), "--trust", fingerprint, "--lang", "en")
+    assert done.returncode == 1 and "not sealed" in done.stderr
