@@ -40,6 +40,7 @@ _FORMAT_NAMES = {
     "SI": "a positive integer",
 }
 _CODED = frozenset({"CE", "CWE", "CNE", "CF"})
+MAX_PLANNED_COMPONENTS = 64
 _USAGE_NAMES_FR = {"R": "obligatoire", "X": "interdit"}
 
 
@@ -65,6 +66,8 @@ class _Element:
     parts: tuple[reference.BaseComponent, ...] | None = None  # the data type's components in the base standard
     children: dict[int, _Element] | None = None  # merged component definitions by position
     inert: bool | None = None  # a value of it can raise no finding but its usage (see ProfileChecker._inert)
+    plans: dict[int, tuple[tuple[int, _Element], ...]] | None = None  # by component count: what to check
+    label: str | None = None  # "PID-3 (name)" or "PID-3.4": an element belongs to one field or parent
 
 
 class ProfileChecker:
@@ -154,20 +157,28 @@ class ProfileChecker:
         for segment in segments[position:]:
             self._unexpected(segment)
 
-    def _first_names(self, element: SegmentRef | GroupRef) -> set[str]:
+    def _first_names(self, element: SegmentRef | GroupRef) -> frozenset[str]:
         if isinstance(element, SegmentRef):
-            return {element.name}
-        names: set[str] = set()
-        for child in element.children:
-            names |= self._first_names(child)
-            if child.min > 0:
-                break
+            return frozenset((element.name,))
+        key = ("first-names", id(element))  # the profile's cache lives as long as its elements
+        names = self.profile.cache.get(key)
+        if names is None:
+            found: set[str] = set()
+            for child in element.children:
+                found |= self._first_names(child)
+                if child.min > 0:
+                    break
+            names = self.profile.cache[key] = frozenset(found)
         return names
 
-    def _known_names(self, elements: list[SegmentRef | GroupRef]) -> set[str]:
-        names: set[str] = set()
-        for element in elements:
-            names |= {element.name} if isinstance(element, SegmentRef) else self._known_names(element.children)
+    def _known_names(self, elements: list[SegmentRef | GroupRef]) -> frozenset[str]:
+        key = ("known-names", id(elements))
+        names = self.profile.cache.get(key)
+        if names is None:
+            found: set[str] = set()
+            for element in elements:
+                found |= {element.name} if isinstance(element, SegmentRef) else self._known_names(element.children)
+            names = self.profile.cache[key] = frozenset(found)
         return names
 
     def _match(
@@ -397,15 +408,21 @@ class ProfileChecker:
             )
 
     def check_field(self, segment: Segment, number: int, element: _Element) -> None:
-        reps = repetitions(segment, number, self.delimiters)
-        valued = [rep for rep in reps if rep != ""]
+        value = segment.fields[number] if number < len(segment.fields) else ""
+        if value and self.delimiters.repetition not in value:
+            reps = valued = [value]  # one repetition: the common case
+        else:
+            reps = repetitions(segment, number, self.delimiters)
+            valued = [rep for rep in reps if rep != ""]
         usage = element.usage
         if usage == "C" or usage.startswith("C("):
             usage = self.effective_usage(usage, element.condition, element.else_usage, segment)
         if not valued and usage != "R":
             return
         where = (segment, number)
-        label = f"{segment.name}-{number}" + (f" ({element.name})" if element.name else "")
+        label = element.label
+        if label is None:  # an element is merged per segment name and field number: one label
+            label = element.label = f"{segment.name}-{number}" + (f" ({element.name})" if element.name else "")
         if usage == "R" and not valued:
             condition = f" (condition : {element.condition})" if element.condition else ""
             condition_en = f" (condition: {element.condition})" if element.condition else ""
@@ -517,26 +534,25 @@ class ProfileChecker:
                 segment,
                 number,
             )
-        counted = range(1, min(len(parts), len(components_def) or len(parts)) + 1)
-        positions = sorted(set(element.components).union(counted)) if element.components else counted
-        base_label = label.split(" ")[0]
         count = len(parts)
-        for position in positions:
+        for position, sub_element in self._component_plan(element, components_def, count):
             sub_value = parts[position - 1] if position <= count else ""
-            sub_element = self._component_element(element, position, components_def)
             usage = sub_element.usage
+            inert = sub_element.inert
+            if inert is None:
+                inert = self._inert(sub_element)
             if component is not None:
                 # subcomponent level: primitive checks only
-                if usage != "R" and usage[:1] != "C" and (sub_value in ("", NULL) or self._inert(sub_element)):
+                if usage != "R" and usage[:1] != "C" and (sub_value in ("", NULL) or inert):
                     continue
-                sub_label = f"{base_label}.{position}"
+                sub_label = sub_element.label or self._sub_label(sub_element, label, position)
                 self._check_leaf(segment, number, repetition, component, position, sub_value, sub_element, sub_label)
                 continue
             if usage == "C" or usage.startswith("C("):
                 usage = self.effective_usage(usage, sub_element.condition, sub_element.else_usage, segment)
-            if usage not in ("R", "X") and (sub_value in ("", NULL) or self._inert(sub_element)):
+            if usage not in ("R", "X") and (sub_value in ("", NULL) or inert):
                 continue
-            sub_label = f"{base_label}.{position}"
+            sub_label = sub_element.label or self._sub_label(sub_element, label, position)
             sub_where = (segment, number, repetition, position)
             if usage == "R" and sub_value in ("",):
                 self.add(
@@ -604,6 +620,29 @@ class ProfileChecker:
                 or element.datatype in _FORMATS
             )
         return inert
+
+    @staticmethod
+    def _sub_label(element: _Element, parent_label: str, position: int) -> str:
+        label = element.label = f"{parent_label.split(' ')[0]}.{position}"
+        return label
+
+    def _component_plan(
+        self, element: _Element, base: tuple[reference.BaseComponent, ...], count: int
+    ) -> tuple[tuple[int, _Element], ...]:
+        """The component positions to check in a value of `count` components, with their merged definitions:
+        those the data type has (up to `count`) and those the profile defines (cached per element)."""
+        limit = min(count, len(base) or count)
+        plans = element.plans
+        if plans is None:
+            plans = element.plans = {}
+        plan = plans.get(limit)
+        if plan is None:
+            counted = range(1, limit + 1)
+            positions = sorted(set(element.components).union(counted)) if element.components else counted
+            plan = tuple((position, self._component_element(element, position, base)) for position in positions)
+            if limit <= MAX_PLANNED_COMPONENTS:  # bounded: a hostile value may have thousands of components
+                plans[limit] = plan
+        return plan
 
     def _component_element(
         self, parent: _Element, position: int, base: tuple[reference.BaseComponent, ...]

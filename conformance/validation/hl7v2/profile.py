@@ -651,8 +651,17 @@ def _load_cached(key: str, mtime: float) -> ProfileSet:
     return load_yaml_profile_set(path)
 
 
+_BUILTIN_FILES: dict[str, Path] = {}  # built-in id -> its profile.yaml, once found
+
+
 def load_profile_set(name_or_path: str | Path) -> ProfileSet:
     """A built-in set by id (`pam-fr-2.11`, `cisis-cda-hl7v2-2.1`), a profile.yaml, or an XML profile path."""
+    builtin_file = _BUILTIN_FILES.get(name_or_path) if isinstance(name_or_path, str) else None
+    if builtin_file is not None:  # asked for twice per message validated: one stat, for the mtime
+        try:
+            return _load_cached(str(builtin_file), builtin_file.stat().st_mtime)
+        except OSError:
+            _BUILTIN_FILES.pop(str(name_or_path), None)
     candidate = Path(name_or_path)
     if not candidate.exists():
         builtin = builtin_profiles_dir() / str(name_or_path) / "profile.yaml"
@@ -662,6 +671,7 @@ def load_profile_set(name_or_path: str | Path) -> ProfileSet:
                 f"unknown HL7 v2 profile {name_or_path!r} (built-in: {known}; or a path to an XML profile)"
             )
         candidate = builtin
+        _BUILTIN_FILES[str(name_or_path)] = builtin
     elif candidate.is_dir():
         candidate = candidate / "profile.yaml"
     try:
