@@ -686,7 +686,9 @@ class FhirClient:
                 f"answer larger than {MAX_TOKEN_RESPONSE_BYTES} bytes refused",
             ) from None
         data = _json_or_none(response.body) if response.ok else None
-        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            data = {}
+        token = data.get("access_token")
         if not isinstance(token, str) or not token:
             raise TransportError(
                 "auth",
@@ -855,7 +857,8 @@ def _speaks_tls(url: str, timeout: float) -> bool:
 
 def _short(exc: BaseException) -> str:
     text = str(exc)
-    reason = getattr(exc, "args", None)
-    if reason and isinstance(reason[0], Exception) and getattr(reason[0], "reason", None):
-        text = str(reason[0].reason)
+    args = getattr(exc, "args", None)
+    inner_reason = getattr(args[0], "reason", None) if args and isinstance(args[0], Exception) else None
+    if inner_reason:
+        text = str(inner_reason)
     return text[:300]

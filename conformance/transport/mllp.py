@@ -19,9 +19,10 @@ import contextlib
 import inspect
 import ssl
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from conformance.evidence.exchange import ExchangeSink, MllpFrame, utc_now
 from conformance.transport.limits import Admission, ListenerGuard, ListenerLimitError, ListenerLimits, peer_host
@@ -40,6 +41,7 @@ DEFAULT_IDLE_TIMEOUT = 300.0
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 _READ_CHUNK = 65536
 _IGNORED_BETWEEN_FRAMES = frozenset(b" \t\r\n")
+_T = TypeVar("_T")
 
 
 # ----------------------------------------------------------------------------------------------- errors
@@ -406,7 +408,7 @@ class MllpConnection:
                 self.record("received", b"", f"connection error: {exc}")
                 raise MllpClosedError(f"connection error: {exc}") from exc
             if data and self._guard is not None and self._admission is not None:
-                self._charge(len(data))
+                self._charge(self._guard, self._admission, len(data))
             if not data:
                 self.closed = True
                 pending = self.decoder.eof()
@@ -418,9 +420,9 @@ class MllpConnection:
             else:
                 self._pending.extend(self.decoder.feed(data))
 
-    def _charge(self, count: int) -> None:
+    def _charge(self, guard: ListenerGuard, admission: Admission, count: int) -> None:
         try:
-            self._guard.charge(self._admission, count)  # type: ignore[union-attr]
+            guard.charge(admission, count)
         except ListenerLimitError as exc:
             self.closed = True
             self.record("received", self.decoder.partial[:4096], f"listener limit: {exc}")
@@ -498,12 +500,13 @@ class MllpClient:
     async def connect(self) -> MllpConnection:
         if self.connection is not None and not self.connection.closed:
             return self.connection
-        kwargs = {}
-        if self.ssl_context is not None:
-            kwargs = {"ssl": self.ssl_context, "server_hostname": self.server_hostname or self.host}
+        hostname = (self.server_hostname or self.host) if self.ssl_context is not None else None
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, limit=_READ_CHUNK * 4, **kwargs), self.connect_timeout
+                asyncio.open_connection(
+                    self.host, self.port, limit=_READ_CHUNK * 4, ssl=self.ssl_context, server_hostname=hostname
+                ),
+                self.connect_timeout,
             )
         except TimeoutError:
             reason = f"connect to {self.host}:{self.port} timed out after {self.connect_timeout:g} s"
@@ -728,26 +731,27 @@ def _reject_undecodable(payload: bytes, reason: str) -> str | None:
 # ----------------------------------------------------------------------------------------------- blocking helpers
 
 
-def _run(coroutine: Awaitable):
+def _run(coroutine: Coroutine[Any, Any, _T]) -> _T:
     """Run a coroutine to completion from sync code, even when this thread already runs an event loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coroutine)
-    outcome: dict[str, object] = {}
+    values: list[_T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            outcome["value"] = asyncio.run(coroutine)
+            values.append(asyncio.run(coroutine))
         except BaseException as exc:
-            outcome["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     thread.join()
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome.get("value")
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
 def send_messages(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
+from email.utils import collapse_rfc2231_value
 
 from lxml import etree
 
@@ -62,7 +63,7 @@ def encode_mtom(
     root_xml: bytes, attachments: Sequence[Part] = (), *, action: str = "", soap_type: str = SOAP12_MEDIA
 ) -> tuple[str, bytes]:
     """(Content-Type header, body) of an MTOM message. The attachments keep their Content-ID."""
-    message = EmailMessage(policy=policy.HTTP)
+    message: MIMEPart = EmailMessage(policy=policy.HTTP)
     message.make_mixed()  # a multipart container; its subtype is set below
     root_id = new_content_id()
     # The generator rewrites every line ending of a text payload to CRLF, even with cte="binary", which would
@@ -113,7 +114,7 @@ def decode_mtom(content_type: str, body: bytes) -> MtomMessage:
     media = message.get_content_type()
     if not message.is_multipart():
         if media in (SOAP12_MEDIA, "text/xml", "application/xml"):
-            return MtomMessage(body, media, media, message.get_param("action", "") or "", multipart=False)
+            return MtomMessage(body, media, media, _param(message, "action"), multipart=False)
         raise MtomError(
             "not-multipart",
             f"Type de contenu {media!r} : ni MTOM (multipart/related) ni enveloppe SOAP.",
@@ -123,7 +124,7 @@ def decode_mtom(content_type: str, body: bytes) -> MtomMessage:
     parts = list(message.iter_parts())
     if not parts:
         raise MtomError("truncated", "Message multipart sans aucune partie.", "Multipart message without any part.")
-    start = (message.get_param("start") or "").strip().strip("<>")
+    start = _param(message, "start").strip().strip("<>")
     root = next((p for p in parts if _content_id(p) == start), None) if start else parts[0]
     if root is None:
         raise MtomError(
@@ -138,15 +139,15 @@ def decode_mtom(content_type: str, body: bytes) -> MtomMessage:
             f"La partie racine est {root_media!r}, attendu {XOP_MEDIA!r}.",
             f"The root part is {root_media!r}, expected {XOP_MEDIA!r}.",
         )
-    soap_type = root.get_param("type", "") or message.get_param("start-info", "") or ""
-    action = root.get_param("action", "") or message.get_param("action", "") or ""
+    soap_type = _param(root, "type") or _param(message, "start-info")
+    action = _param(root, "action") or _param(message, "action")
     attachments = {}
     for part in parts:
         if part is root:
             continue
         cid = _content_id(part)
         attachments[cid] = Part(cid, part.get_content_type(), _payload(part))
-    return MtomMessage(_payload(root), root_media, str(soap_type), str(action), attachments)
+    return MtomMessage(_payload(root), root_media, soap_type, action, attachments)
 
 
 def _check_defects(message: EmailMessage) -> None:
@@ -162,11 +163,19 @@ def _check_defects(message: EmailMessage) -> None:
         )
 
 
-def _content_id(part: EmailMessage) -> str:
+def _param(part: MIMEPart, name: str) -> str:
+    """A Content-Type parameter ("" when absent), an RFC 2231 encoded value decoded."""
+    value = part.get_param(name)
+    if not value:
+        return ""
+    return value if isinstance(value, str) else collapse_rfc2231_value(value)
+
+
+def _content_id(part: MIMEPart) -> str:
     return str(part.get("Content-ID", "")).strip().strip("<>")
 
 
-def _payload(part: EmailMessage) -> bytes:
+def _payload(part: MIMEPart) -> bytes:
     data = part.get_payload(decode=True)
     return data if isinstance(data, bytes) else b""
 

@@ -384,6 +384,13 @@ class _BoundedSMTP(SMTP):
         await super().smtp_QUIT(arg)
 
 
+def _bound_port(server: asyncio.AbstractServer | None) -> int | None:
+    """The port a started asyncio server listens on (None before it is started)."""
+    if not isinstance(server, asyncio.Server) or not server.sockets:
+        return None
+    return int(server.sockets[0].getsockname()[1])
+
+
 class _Controller(Controller):
     def __init__(self, operator: SmtpOperator) -> None:
         options = operator.options
@@ -415,7 +422,7 @@ class _Controller(Controller):
     def _trigger_server(self) -> None:
         # the base class connects (and for implicit TLS, wraps) to check the server is up; a plain connect
         # that reads the greeting is enough and counts as one short session
-        port = self.server.sockets[0].getsockname()[1] if self.server else self.port
+        port = _bound_port(self.server) or self.port
         with contextlib.closing(socket.create_connection((self.hostname, port), 1.0)) as sock:
             sock.settimeout(1.0)
             with contextlib.suppress(OSError):
@@ -471,9 +478,10 @@ class SmtpOperator:
 
     @property
     def port(self) -> int:
-        if self._controller is None or self._controller.server is None:
+        port = _bound_port(self._controller.server) if self._controller is not None else None
+        if port is None:
             raise RuntimeError("the SMTP operator is not started")
-        return int(self._controller.server.sockets[0].getsockname()[1])
+        return port
 
     # -- called from the server thread
     def _open_session(self, peer: str) -> SmtpSession:

@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lxml import etree
 
@@ -235,7 +236,7 @@ def judge_submission(
             ]
         )
     seen: set[str] = set()
-    pack = load_pack(rules.cda_pack)
+    pack = load_pack(Path(rules.cda_pack) if rules.cda_pack else None)
     for index, entry in enumerate(entries, start=1):
         where = f"ExtrinsicObject[{index}]"
         signature = xades.is_signature_entry(entry)  # judged by the signature rules, not as a CDA document

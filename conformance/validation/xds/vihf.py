@@ -281,7 +281,7 @@ def _dn(value: str) -> str:
 
 
 def _organisation(certificate: x509.Certificate) -> tuple[str, ...]:
-    values = []
+    values: list[str] = []
     for oid in (NameOID.ORGANIZATION_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME):
         values.extend(str(a.value) for a in certificate.subject.get_attributes_for_oid(oid))
     return tuple(values)
