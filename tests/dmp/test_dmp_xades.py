@@ -12,8 +12,8 @@ from lxml import etree
 from conformance.reference.dmp.source import DocumentSource, SigningMaterial
 from conformance.validation.xds import ebrim
 from conformance.validation.xds.build import provide_request
-from conformance.validation.xds.ebrim import NS
-from conformance.validation.xds.metadata import external, judge_submission
+from conformance.validation.xds.ebrim import NS, external
+from conformance.validation.xds.metadata import judge_submission
 from conformance.validation.xds.rules import XdsRules
 from conformance.validation.xds.xades import (
     C14N_WITH_COMMENTS,

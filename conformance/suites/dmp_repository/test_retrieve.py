@@ -6,8 +6,7 @@ import pytest
 
 from conformance.reference.dmp.source import found_entries, registry_status, retrieved
 from conformance.sdk import expect, require, verifies
-from conformance.validation.xds.ebrim import UNIQUE_ID
-from conformance.validation.xds.metadata import external
+from conformance.validation.xds.ebrim import UNIQUE_ID, external
 
 from .conftest import expect_soap
 from .rules import FIND_MISSING, RETRIEVE_ALTERED, RETRIEVE_MISSING

@@ -7,8 +7,7 @@ import pytest
 from conformance.reference.dmp.source import found_entries, registry_status
 from conformance.sdk import expect, require, verifies
 from conformance.validation.xds import ebrim
-from conformance.validation.xds.ebrim import UNIQUE_ID
-from conformance.validation.xds.metadata import external
+from conformance.validation.xds.ebrim import UNIQUE_ID, external
 
 from .conftest import expect_soap
 from .rules import UPDATE_NO_EFFECT, UPDATE_REFUSED
