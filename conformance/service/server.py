@@ -3,7 +3,14 @@
 Bounds: loopback unless asked otherwise, `max_connections` open at once (shared `ListenerGuard`), a body of
 at most `max_request_bytes` with a Content-Length, `idle_timeout` on the socket, `request_timeout` seconds per
 validation (the answer is then a 503 OperationOutcome; the validation finishes in the background, holding
-one of the `workers`). Validations run on `workers` threads: the engines' compiled state is shared.
+one of the `workers`).
+
+Warm engines live in `workers` engine processes (spawned), each compiling every schematron and loading the
+FHIR packages and HL7 v2 profiles once at start. Saxon keeps Python's interpreter lock for the whole length
+of a compile (seconds for the largest schematrons), so a warm-up in the serving process would hold every
+request back; in its own process it holds nothing. Until an engine process is ready, requests are validated
+in this process on `workers` threads by the cold path (only the rules the document can fire are compiled),
+with the same verdicts; `/health` says "warming" meanwhile.
 """
 
 from __future__ import annotations
@@ -11,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,14 +97,17 @@ class ServiceState:
     ready: threading.Event = field(default_factory=threading.Event)
     warm_seconds: float | None = None
     served: int = 0
-    in_flight: int = 0  # validations running or queued; the warm-up waits for none before each compile
-    idle: threading.Condition = field(default_factory=threading.Condition)
+    engines: ProcessPoolExecutor | None = None  # the warm engine processes; used once `ready` is set
 
-    def wait_idle(self, poll: float = 0.05) -> None:
-        """Block the warm-up while requests are being answered (compiles block every thread while they last)."""
-        with self.idle:
-            while self.in_flight:
-                self.idle.wait(poll)
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
+        """On a warm engine process when one is ready, else on this process's threads (the cold path)."""
+        engines = self.engines
+        if engines is not None and self.ready.is_set():
+            try:
+                return engines.submit(function, *args)
+            except (BrokenProcessPool, RuntimeError):  # an engine process died: this process serves from now on
+                self.engines = None
+        return self.executor.submit(function, *args)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -134,6 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
                 HTTPStatus.OK,
                 {
                     "status": "ready" if self.state.ready.is_set() else "warming",
+                    # "warm": answered by the engine processes; "cold": by this process, compiling as needed
+                    "engine": "warm" if self.state.ready.is_set() and self.state.engines is not None else "cold",
                     "served": self.state.served,
                     "warm_seconds": self.state.warm_seconds,
                 },
@@ -190,31 +204,24 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return data
 
-    def _run(self, work) -> Any:
-        state = self.state
-        with state.idle:
-            state.in_flight += 1
+    def _run(self, body: bytes, name: str, options: ValidateOptions) -> list[Outcome] | None:
+        from conformance.cli.validate import validate_bytes
 
-        def tracked() -> Any:
-            try:
-                return work()
-            finally:
-                with state.idle:
-                    state.in_flight -= 1
-                    state.idle.notify_all()
-
-        future = state.executor.submit(tracked)
+        future = self.state.submit(validate_bytes, body, name, options)
         try:
-            return future.result(timeout=state.limits.request_timeout)
+            return future.result(timeout=self.state.limits.request_timeout)
         except FutureTimeout:
             return None
+        except BrokenProcessPool:  # the engine process died under this request: validated here instead
+            self.state.engines = None
+            return validate_bytes(body, name, options)
 
     def _validate(self, body: bytes, query: dict[str, list[str]]) -> None:
-        from conformance.cli.validate import _as_json, validate_bytes
+        from conformance.cli.validate import _as_json
 
         options = options_from_query(query, self.state.options)
         name = (query.get("name") or ["input"])[-1][:500]
-        outcomes = self._run(lambda: validate_bytes(body, name, options))
+        outcomes = self._run(body, name, options)
         if outcomes is None:
             self._timeout(name, options.lang)
             return
@@ -226,8 +233,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.OK, _as_json(outcomes, options.lang), FHIR_JSON, valid=valid)
 
     def _fhir_validate(self, body: bytes, query: dict[str, list[str]]) -> None:
-        from conformance.cli.validate import validate_bytes
-
         options = options_from_query(query, self.state.options)
         resource, profiles = _resource_of(body)
         if resource is None:
@@ -242,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         options.profiles = [*options.profiles, *profiles]
-        outcomes = self._run(lambda: validate_bytes(resource, "resource", options))
+        outcomes = self._run(resource, "resource", options)
         if outcomes is None:
             self._timeout("resource", options.lang)
             return
@@ -377,6 +382,35 @@ def _warm_cda(options: ValidateOptions, pause: Callable[[], None], *, all_volets
     warm_up(options, all_volets=all_volets, before_each=pause)
 
 
+def preload(options: ValidateOptions) -> None:
+    """What the cold path needs before any compile, loaded before the service listens (a fraction of a
+    second): the validators' modules, the CDA pack's index and its XSD."""
+    import importlib
+
+    for module in ("conformance.cli.validate", "conformance.sourcemap", "conformance.validation.hl7v2"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+    with contextlib.suppress(Exception):  # a missing pack is reported when a request needs it
+        from conformance.validation.cda import schematron
+        from conformance.validation.cda.document import preload as preload_cda
+
+        schematron.prune_every_document(True)  # until the engine processes are ready
+        preload_cda(options)
+
+
+_ENGINE_WARM_SECONDS: float | None = None
+
+
+def _engine_start(options: ValidateOptions) -> None:
+    """Initializer of an engine process: every engine warmed before it takes a request."""
+    global _ENGINE_WARM_SECONDS
+    _ENGINE_WARM_SECONDS = round(warm_engines(options), 2)
+
+
+def _engine_ready() -> float | None:
+    return _ENGINE_WARM_SECONDS
+
+
 class ValidationService:
     """The service on a background thread: `start()` returns its base URL, `stop()` closes it."""
 
@@ -417,23 +451,57 @@ class ValidationService:
         return f"http://{host}:{port}"
 
     def start(self) -> str:
+        if self.warm:
+            preload(self.state.options)
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="validation-service", daemon=True)
         self._thread.start()
         if self.warm:
-            threading.Thread(target=self._warm, name="validation-warm-up", daemon=True).start()
+            self._start_engines()
         else:
             self.state.ready.set()
         return self.url
 
-    def _warm(self) -> None:
-        """Warm-up on its own thread, not on a worker: a request arriving meanwhile is served at once (a CDA
-        compiles only the rules it needs while the whole schematrons are compiled here)."""
-        try:
-            self.state.warm_seconds = round(warm_engines(self.state.options, self.state.wait_idle), 2)
-        finally:
+    def _start_engines(self) -> None:
+        """Engine processes (spawned: a fork would copy this process's Saxon state) warm up on their own
+        cores; the service is ready when the first of them is."""
+        started = time.perf_counter()
+        workers = max(1, self.limits.workers)
+        engines = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_engine_start,
+            initargs=(self.state.options,),
+        )
+        self.state.engines = engines
+
+        def warmed(future: Future) -> None:
+            if self.state.ready.is_set():
+                return
+            try:
+                seconds = future.result()
+            except Exception:  # the engine process could not start: this process keeps serving (cold path)
+                self.state.engines = None
+                seconds = None
+            self.state.warm_seconds = seconds if seconds is not None else round(time.perf_counter() - started, 2)
             self.state.ready.set()
+            from conformance.validation.cda import schematron
+
+            if self.state.engines is not None:  # the engine processes answer from now on
+                schematron.clear_memory_cache()
+            else:
+                schematron.prune_every_document(False)
+
+        for _ in range(workers):  # one per engine process, so that each is spawned now
+            engines.submit(_engine_ready).add_done_callback(warmed)
 
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.state.executor.shutdown(wait=False, cancel_futures=True)
+        engines, self.state.engines = self.state.engines, None
+        if engines is not None:
+            # A warm-up takes seconds: the engine processes are ended, not waited for.
+            for process in list(getattr(engines, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    process.terminate()
+            engines.shutdown(wait=False, cancel_futures=True)

@@ -151,3 +151,29 @@ def test_document_index_is_conservative() -> None:
         "cda:section//cda:entry",
         "cda:section/text()",  # a kind test is not evaluated: assumed present
     ]
+
+
+def test_rule_contexts_whose_predicates_match_nothing_are_pruned_conservatively() -> None:
+    """A rule is left out for a document only when lxml shows that no candidate matches its whole context;
+    positional predicates, XPath 2 functions and attributes are never judged (the rule is kept)."""
+    root = etree.fromstring(
+        "<ClinicalDocument xmlns='urn:hl7-org:v3'><participant typeCode='INF'><associatedEntity classCode='ECON'/>"
+        "</participant><component><section><templateId root='1'/><entry/></section></component></ClinicalDocument>"
+    )
+    index = candidates.DocumentIndex(root)
+
+    def kept(context: str) -> bool:
+        found = candidates.routes(context, NS)
+        assert found is not None
+        return index.present(found[0], NS) and index.may_match(found, candidates.match_tests(context), NS)
+
+    assert kept("/cda:ClinicalDocument/cda:participant[@typeCode='INF'][cda:associatedEntity[@classCode='ECON']]")
+    assert not kept("/cda:ClinicalDocument/cda:participant[cda:associatedEntity[@classCode='PRS']]")
+    assert not kept("cda:component[not(cda:section)]")
+    assert kept("cda:section[cda:templateId/@root='1']//cda:entry")
+    assert not kept("cda:participant//cda:entry")
+    assert not kept("/cda:component")  # a section's parent, not the document's root element
+    assert kept("cda:participant[2]")  # positional: not judged
+    assert kept("cda:participant[matches(@typeCode, 'X')]")  # XPath 2: not judged
+    assert kept("cda:participant[count(cda:x)]")  # a number, read as a position: not judged
+    assert kept("cda:participant[@typeCode='X']/@typeCode")  # ends on an attribute: not judged

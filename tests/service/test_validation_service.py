@@ -182,22 +182,40 @@ def test_batch_over_worker_processes_keeps_order_and_results(tmp_path: Path) -> 
     assert _cli("--jobs", "2", "--format", "json", str(folder)) == _cli("--format", "json", str(folder))
 
 
-def test_a_request_during_the_warm_up_is_answered_without_waiting_for_it() -> None:
-    """The warm-up (every CDA schematron compiled) runs on its own thread and steps aside between compiles:
-    a request sent at start is answered while the service still reports itself warming (SHOULD)."""
+def test_a_request_during_the_warm_up_gets_the_verdict_of_a_warm_engine() -> None:
+    """The engines warm up in their own process; a CDA document sent at start is answered meanwhile (the
+    service still reports itself warming) with the same findings as a local run, and again by the warm
+    engine once it is ready (SHALL)."""
+
+    def judged(outcomes: list[dict]) -> list[tuple]:
+        return [
+            (o["valid"], [(f["severity"], f["rule"], f["location"], f["message"]["fr"]) for f in o["findings"]])
+            for o in outcomes
+        ]
+
+    data = _cda_sample().read_bytes()
     running = ValidationService(limits=ServiceLimits(idle_timeout=5.0), warm=True)
     url = running.start()
     try:
-        status, _headers, body = _post(url, "/validate?format=outcomes", _hl7_sample().read_bytes())
+        status, _headers, during = _post(url, "/validate?format=outcomes&name=doc", data)
         parts = urlsplit(url)
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         connection.request("GET", "/health")
         health = json.loads(connection.getresponse().read())
         connection.close()
-        assert status == 200 and body["outcomes"][0]["kind"] == "hl7v2"
-        assert health["status"] == "warming"
-        running.state.ready.wait(600)
-        assert running.state.ready.is_set() and running.state.warm_seconds is not None
+        assert status == 200 and (health["status"], health["engine"]) == ("warming", "cold")
+        local = [o.to_dict() for o in validate_bytes(data, "doc", ValidateOptions())]
+        assert judged(during["outcomes"]) == judged(local)
+        assert running.state.ready.wait(900) and running.state.warm_seconds is not None
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        connection.request("GET", "/health")
+        health = json.loads(connection.getresponse().read())
+        connection.close()
+        assert (health["status"], health["engine"]) == ("ready", "warm")
+        status, _headers, after = _post(url, "/validate?format=outcomes&name=doc", data)
+        assert status == 200 and judged(after["outcomes"]) == judged(local)
+        status, _headers, message = _post(url, "/validate?format=outcomes", _hl7_sample().read_bytes())
+        assert status == 200 and message["outcomes"][0]["kind"] == "hl7v2"
     finally:
         running.stop()
 

@@ -14,6 +14,7 @@ parentheses in the path) gives `None`, and the pattern is then walked over the w
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -268,6 +269,54 @@ def _quote(value: str) -> str:
     return f"'{value}'" if "'" not in value else f'"{value}"'
 
 
+_POSITIONAL = re.compile(r"\b(?:position|last)\s*\(")
+_BOOLEAN_CALLS = ("not(", "contains(", "starts-with(", "boolean(", "true(", "false(")
+_COMPARISON = re.compile(r"!=|<|>|=")
+MAX_MATCH_CANDIDATES = 256
+
+
+def _boolean_predicate(predicate: str) -> bool:
+    """True when the predicate is surely a boolean test (never read as a position), in an XPath 1.0 form
+    whose meaning XPath 2 keeps: a comparison, `and`/`or`, `not(...)`, or a path (an existence test)."""
+    if _POSITIONAL.search(predicate):
+        return False
+    masked = _mask(predicate).strip("\0 \t\r\n")
+    if not masked:
+        return False
+    if _COMPARISON.search(masked) or re.search(r"\s(?:and|or)\s", masked):
+        return True
+    if masked[0].isdigit() or masked[0] in "-$(":  # may be a number, read as a position
+        return False
+    text = predicate.strip()
+    if "(" in text.split("[", 1)[0]:  # a function call at the top: only the boolean ones
+        return text.startswith(_BOOLEAN_CALLS)
+    return True
+
+
+def match_tests(context: str) -> list[str | None]:
+    """`match_test` of each union branch of a rule context, in the order `routes` gives them."""
+    return [match_test(branch) for branch in _split_top(context, "|")]
+
+
+def match_test(branch: str) -> str | None:
+    """An XPath 1.0 expression true on a node when the node matches the pattern branch (its steps read
+    backwards: `A[p]/B[q]` is `self::B[q][parent::A[p]]`), or None when the branch is not in that subset."""
+    steps = parse_steps(branch)
+    if not steps or not all(_is_element_test(step.test) and "(" not in step.test for step in steps):
+        return None
+    if not all(_boolean_predicate(p) for step in steps for p in step.predicates):
+        return None
+    test = ""
+    for position, step in enumerate(steps):
+        predicates = "".join(f"[{p}]" for p in step.predicates)
+        if position == 0 and step.separator == "/":
+            predicates += "[not(../..)]"  # a child of the document node
+        if test:  # the steps before this one, read from this element upwards
+            predicates += f"[{'parent' if step.separator == '/' else 'ancestor'}::{test}]"
+        test = f"{step.test}{predicates}"
+    return f"boolean(self::{test})"
+
+
 class DocumentIndex:
     """Answers "can this route select anything in the document?" on the lxml tree, for pruning rules.
 
@@ -284,6 +333,29 @@ class DocumentIndex:
             if parent is not None and template.get("root") is not None:
                 self.by_template.setdefault(template.get("root", ""), []).append(parent)
         self._memo: dict[tuple, list | None] = {}
+
+    def may_match(self, routes: list[Route], tests: list[str | None], namespaces: dict[str, str]) -> bool:
+        """False only when no element a rule context's paths select (`routes`, one per union branch) matches
+        its predicates too (`tests`, from `match_tests`, evaluated by lxml on each candidate). Anything else
+        (attributes, XPath 2 functions, variables, positional predicates, too many candidates, an evaluation
+        error) counts as a match."""
+        if len(routes) != len(tests):
+            return True
+        for (start, steps), test in zip(routes, tests, strict=True):
+            nodes = self._select(start, steps, namespaces)
+            if test is None or nodes is None or len(nodes) > MAX_MATCH_CANDIDATES:
+                return True
+            if not nodes:
+                continue
+            if any(not isinstance(node, etree._Element) for node in nodes):
+                return True
+            try:
+                compiled = _compiled_test(test, tuple(sorted(namespaces.items())))
+                if any(compiled(node) for node in nodes):
+                    return True
+            except (etree.XPathError, TypeError, ValueError):
+                return True
+        return False
 
     def present(self, route: Route, namespaces: dict[str, str]) -> bool:
         start, steps = route
@@ -352,6 +424,11 @@ class DocumentIndex:
                 yield from node.iterdescendants(etree.Element)
             else:
                 yield node
+
+
+@functools.lru_cache(maxsize=8192)
+def _compiled_test(test: str, namespaces: tuple[tuple[str, str], ...]) -> etree.XPath:
+    return etree.XPath(test, namespaces=dict(namespaces), smart_strings=False)
 
 
 def _clark(test: str, namespaces: dict[str, str]) -> str | None:

@@ -321,6 +321,14 @@ def validate_document(data: bytes, options: ValidateOptions | None = None, *, na
     return outcome
 
 
+def preload(options: ValidateOptions | None = None) -> None:
+    """The pack's index, its XSD and the Saxon processor: what every document needs before its compiles."""
+    pack = load_pack((options or ValidateOptions()).cda_pack)
+    if pack.xsd.is_file():
+        _schema(str(pack.xsd))
+    sch.saxon()
+
+
 def warm_up(
     options: ValidateOptions | None = None,
     volets: tuple[str, ...] = (),

@@ -37,7 +37,7 @@ SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 HOPEN_NS = "urn:hopen-conformance:schematron"
-COMPILER_VERSION = "hopen-sch-10"  # bump when the generated XSLT changes shape
+COMPILER_VERSION = "hopen-sch-11"  # bump when the generated XSLT changes shape
 SINGLE_WALK_MIN_PATTERNS = 8
 STRATEGIES = ("candidates", "walk")  # see candidates.py; "walk" visits every node for every pattern
 
@@ -358,6 +358,7 @@ class _Generator:
         self.phase = phase or schema.get("defaultPhase") or "#ALL"
         self.checks: list[dict[str, Any]] = []
         self.rules: list[list[candidates.Route] | None] = []  # per rule template (hopen:rule), for pruning
+        self.tests: list[list[str | None]] = []  # per rule template, candidates.match_tests of its context
         self.namespaces: dict[str, str] = {}
 
     def xpath(self, text: str) -> str:
@@ -503,6 +504,7 @@ class _Generator:
             template = etree.SubElement(sheet, _X + "template", match=match, mode=mode, priority=str(1000 - position))
             template.set(RULE_ATTRIBUTE, str(len(self.rules)))
             self.rules.append(None if context_unknown else candidates.routes(match, self.namespaces))
+            self.tests.append([] if context_unknown else candidates.match_tests(match))
             etree.SubElement(template, f"{{{SVRL_NS}}}fired-rule")
             site = _RuleSite(rule.get("id") or pattern_id, pattern_id, context_unknown, counter)
             self._rule_body(template, rule, site)
@@ -831,6 +833,7 @@ _compiled: dict[tuple[str, str, str], CompiledSchematron] = {}
 _pruned: dict[tuple[str, str, str], tuple[frozenset[int], CompiledSchematron]] = {}
 _COMPILE_LOCK = threading.Lock()  # guards the dictionaries above and _KEY_LOCKS, never held while compiling
 _KEY_LOCKS: dict[tuple[str, str, str], threading.RLock] = {}
+_generated_memo: dict[str, GeneratedXslt] = {}  # cache key (content hash) -> what the disk cache holds
 
 
 def _key_lock(memo_key: tuple[str, str, str]) -> threading.RLock:
@@ -896,6 +899,14 @@ class GeneratedXslt:
     title: str
     rules: list[list[candidates.Route] | None] = field(default_factory=list)
     namespaces: dict[str, str] = field(default_factory=dict)
+    tests: list[list[str | None]] = field(default_factory=list)  # per rule template: candidates.match_tests
+
+    def match_tests(self) -> list[list[str | None]]:
+        if len(self.tests) != len(self.rules):  # a cache entry written before the tests were kept
+            sheet = etree.fromstring(self.xslt.encode("utf-8"))
+            found = {int(t.get(RULE_ATTRIBUTE, -1)): t.get("match", "") for t in sheet.findall(_X + "template")}
+            self.tests = [candidates.match_tests(found.get(number, "")) for number in range(len(self.rules))]
+        return self.tests
 
 
 def _load_cached(key: str) -> GeneratedXslt | None:
@@ -914,6 +925,7 @@ def _load_cached(key: str) -> GeneratedXslt | None:
             title=meta["title"],
             rules=[_routes_from_json(r) for r in meta["rules"]],
             namespaces=meta["namespaces"],
+            tests=meta.get("tests", []),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -937,6 +949,7 @@ def _store_cached(key: str, generated: GeneratedXslt) -> None:
             "title": generated.title,
             "rules": generated.rules,
             "namespaces": generated.namespaces,
+            "tests": generated.match_tests(),
         }
         _atomic_write(directory / f"{key}.json", json.dumps(meta))  # written last: it validates the entry
     except OSError:
@@ -980,6 +993,7 @@ def schematron_to_xslt(
         title=" ".join((title.xpath("string()") if title is not None else "").split()),
         rules=generator.rules,
         namespaces=generator.namespaces,
+        tests=generator.tests,
     )
 
 
@@ -1008,12 +1022,16 @@ def compile_schematron(
 def _generated(source: Path, phase: str | None, use_disk_cache: bool, strategy: str) -> tuple[GeneratedXslt, bool]:
     _empty_value_set_uri()  # cached XSLT may point at the stub: make sure it exists
     key = _cache_key(source, phase, strategy)
+    if use_disk_cache and key in _generated_memo:  # read once per process (the metadata is megabytes of JSON)
+        return _generated_memo[key], True
     generated = _load_cached(key) if use_disk_cache else None
     if generated is not None:
+        _generated_memo[key] = generated
         return generated, True
     generated = schematron_to_xslt(source, phase, strategy)
     if use_disk_cache:
         _store_cached(key, generated)
+        _generated_memo[key] = generated
     return generated, False
 
 
@@ -1062,15 +1080,47 @@ def pruned_xslt(xslt: str, keep: frozenset[int]) -> str:
         rule = template.get(RULE_ATTRIBUTE)
         if rule is not None and int(rule) not in keep:
             sheet.remove(template)
+    # A pattern left without rules emits nothing: its mode (fallback templates, walk) goes too.
+    used = {t.get("mode") for t in sheet.findall(_X + "template") if t.get(RULE_ATTRIBUTE) is not None}
+    for template in sheet.findall(_X + "template"):
+        if template.get("mode") is not None and template.get("mode") not in used:
+            sheet.remove(template)
+    for apply in list(sheet.iter(_X + "apply-templates")):
+        if apply.get("mode") is not None and apply.get("mode") not in used:
+            parent = apply.getparent()
+            parent.remove(apply)
+            if parent.tag == _X + "for-each" and len(parent) == 0:  # the single walk, now empty
+                parent.getparent().remove(parent)
+    # The shared abstract-rule templates no kept rule calls go too (Saxon compiles what it is given).
+    named = {t.get("name"): t for t in sheet.findall(_X + "template") if (t.get("name") or "").startswith("hopen:")}
+    called: set[str] = set()
+    pending = [t for t in sheet.findall(_X + "template") if t.get("name") is None]
+    while pending:
+        for call in pending.pop().iter(_X + "call-template"):
+            name = call.get("name", "")
+            if name not in called:
+                called.add(name)
+                if name in named:
+                    pending.append(named[name])
+    for name, template in named.items():
+        if name not in called:
+            sheet.remove(template)
     return etree.tostring(sheet, encoding="unicode")
 
 
 def rules_needed(generated: GeneratedXslt, index: candidates.DocumentIndex) -> frozenset[int]:
-    """The rules whose context can match something in the document (or that cannot be analysed)."""
+    """The rules whose context can match something in the document (or that cannot be analysed): its
+    paths select something, and (when lxml can tell) a selected element matches the context's predicates."""
+    tests = generated.match_tests()
+    namespaces = generated.namespaces
     return frozenset(
         number
         for number, found in enumerate(generated.rules)
-        if found is None or any(index.present(route, generated.namespaces) for route in found)
+        if found is None
+        or (
+            any(index.present(route, namespaces) for route in found)
+            and index.may_match(found, tests[number], namespaces)
+        )
     )
 
 
@@ -1081,6 +1131,16 @@ def compile_rules(
     return _compile(source.resolve(), phase, True, strategy, keep)
 
 
+_PRUNE_EVERY_DOCUMENT = False
+
+
+def prune_every_document(enabled: bool) -> None:
+    """A process that hands its documents to warm engines soon (the validation service while they warm up)
+    compiles only each document's rules, never a whole schematron (seconds holding the interpreter lock)."""
+    global _PRUNE_EVERY_DOCUMENT
+    _PRUNE_EVERY_DOCUMENT = enabled
+
+
 def compile_for_document(
     source: Path, index: candidates.DocumentIndex, phase: str | None = None, *, strategy: str = "candidates"
 ) -> CompiledSchematron:
@@ -1089,7 +1149,8 @@ def compile_for_document(
     Saxon's compile time follows the number of rules compiled (seconds for the structuration minimale
     profile) and Saxon-HE cannot save compiled stylesheets: a one-document `conformance validate` compiles
     the rules its document needs. As soon as a second document needs other rules, the process is validating
-    several documents and the whole schematron is compiled once for all of them.
+    several documents and the whole schematron is compiled once for all of them (unless
+    `prune_every_document` was turned on).
     """
     source = source.resolve()
     memo_key = (str(source), phase or "", strategy)
@@ -1106,9 +1167,10 @@ def compile_for_document(
         generated, cache_hit = _generated(source, phase, True, strategy)
         keep = rules_needed(generated, index)
         pruned = _pruned.get(memo_key)
-        if len(generated.checks) < PRUNE_MIN_CHECKS or len(keep) == len(generated.rules) or pruned is not None:
-            if pruned is not None and pruned[0] == keep:
-                return pruned[1]
+        if pruned is not None and pruned[0] == keep:
+            return pruned[1]
+        second = pruned is not None and not _PRUNE_EVERY_DOCUMENT  # another document needed other rules
+        if len(generated.checks) < PRUNE_MIN_CHECKS or len(keep) == len(generated.rules) or second:
             return compile_schematron(source, phase, strategy=strategy)
         compiled = _compile(source, phase, True, strategy, keep, (generated, cache_hit))
         with _COMPILE_LOCK:
@@ -1137,3 +1199,4 @@ def clear_memory_cache() -> None:
     with _COMPILE_LOCK:
         _compiled.clear()
         _pruned.clear()
+        _generated_memo.clear()
