@@ -17,8 +17,9 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -32,6 +33,10 @@ from conformance.evidence.exchange import (
 from conformance.i18n import BilingualError
 from conformance.transport.limits import DEFAULT_BIND_HOST, ListenerExhausted, ListenerGuard, ListenerLimits
 from conformance.transport.mtom import SOAP12_MEDIA, MtomError, MtomMessage, Part, decode_mtom, encode_mtom
+
+if TYPE_CHECKING:  # the HTTP client is imported when a client is created (it loads requests)
+    from conformance.config import Timeouts, TlsConfig
+    from conformance.transport.http import FhirClient
 
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -197,11 +202,19 @@ class SoapReply:
 class SoapClient:
     """Sends SOAP 1.2 requests (MTOM) and reads the replies. TransportError when the exchange cannot complete."""
 
-    def __init__(self, http: Any) -> None:
-        self.http = http  # conformance.transport.http.FhirClient: HTTP layer, TLS, limits, evidence
+    def __init__(self, http: FhirClient) -> None:
+        self.http = http  # the HTTP layer: TLS, limits, evidence
 
     @classmethod
-    def create(cls, base_url: str, *, tls: Any, timeouts: Any, sink: ExchangeSink | None, max_bytes: int) -> SoapClient:
+    def create(
+        cls,
+        base_url: str,
+        *,
+        tls: TlsConfig | None,
+        timeouts: Timeouts | None,
+        sink: ExchangeSink | None,
+        max_bytes: int,
+    ) -> SoapClient:
         from conformance.transport.http import FhirClient
 
         return cls(FhirClient(base_url, tls=tls, timeouts=timeouts, max_response_bytes=max_bytes, sink=sink))
@@ -356,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
             remaining -= len(chunk)
         return b"".join(chunks)
 
-    def _refuse(self, request: HttpRequest, started: Any, status: int, fr: str, en: str) -> None:
+    def _refuse(self, request: HttpRequest, started: datetime, status: int, fr: str, en: str) -> None:
         self.close_connection = True  # the unread body would be taken for the next request
         reply = HttpReply(status, "text/plain; charset=utf-8", f"{fr} / {en}".encode())
         self.server.record(request, reply, started, en)
@@ -489,7 +502,7 @@ class ThreadedSoapServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         return  # a peer that hung up or sent garbage: already recorded, never printed
 
-    def record(self, request: HttpRequest, reply: HttpReply | None, started: Any, error: str | None) -> None:
+    def record(self, request: HttpRequest, reply: HttpReply | None, started: datetime, error: str | None) -> None:
         if self.sink is None:
             return
         url = f"{self.base_url}{request.path}"
