@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from conformance.transport.limits import (
     DEFAULT_BIND_HOST,
@@ -195,8 +195,8 @@ class _Handler:
     def __init__(self, operator: SmtpOperator) -> None:
         self.operator = operator
 
-    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
-        record = server._mss_record  # type: ignore[attr-defined]
+    async def auth_XOAUTH2(self, server: _BoundedSMTP, args: list[str]) -> AuthResult:
+        record = server.mss_record
         record.auth_mechanism = "XOAUTH2"
         # the initial response (SASL-IR) comes base64-encoded; challenge_auth decodes what follows a 334
         blob: Any = (
@@ -217,8 +217,10 @@ class _Handler:
             record.events.append("auth-refused")
         return AuthResult(success=ok, handled=False, auth_data=user)
 
-    async def handle_MAIL(self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        record = server._mss_record  # type: ignore[attr-defined]
+    async def handle_MAIL(
+        self, server: _BoundedSMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        record = server.mss_record
         if self.operator.options.require_auth and not session.authenticated and not self._cert_authenticated(record):
             record.events.append("mail-without-auth")
             return "530 5.7.0 Authentication required"
@@ -233,8 +235,8 @@ class _Handler:
             return True
         return False
 
-    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
-        record = server._mss_record  # type: ignore[attr-defined]
+    async def handle_DATA(self, server: _BoundedSMTP, session: Session, envelope: Envelope) -> str:
+        record = server.mss_record
         record.messages += 1
         mail = ReceivedMail(
             session=record,
@@ -265,6 +267,13 @@ class _BoundedSMTP(SMTP):
         self._admission: Admission | None = None
         self._spent = False
 
+    @property
+    def mss_record(self) -> SmtpSession:
+        """This connection's record, opened when the connection was made (before any command)."""
+        if self._mss_record is None:
+            raise RuntimeError("SMTP command before the connection's record was opened")
+        return self._mss_record
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self._mss_record is None
         if first:
@@ -274,8 +283,9 @@ class _BoundedSMTP(SMTP):
             if self._admission is None:
                 self._mss_record.end_reason = "refused-flood"
                 self._mss_record.ended = time.time()
-                with contextlib.suppress(Exception):
-                    transport.write(b"421 4.7.0 Too many connections, try later\r\n")  # type: ignore[attr-defined]
+                if isinstance(transport, asyncio.WriteTransport):
+                    with contextlib.suppress(Exception):
+                        transport.write(b"421 4.7.0 Too many connections, try later\r\n")
                 transport.close()
                 return
         super().connection_made(transport)
@@ -307,8 +317,9 @@ class _BoundedSMTP(SMTP):
                     self._mss_record.end_reason = "budget"
                     self._mss_record.events.append("budget-exceeded")
                 if self.transport is not None:
-                    with contextlib.suppress(Exception):
-                        self.transport.write(f"421 4.3.0 {exc.en}\r\n".encode())  # type: ignore[attr-defined]
+                    if isinstance(self.transport, asyncio.WriteTransport):
+                        with contextlib.suppress(Exception):
+                            self.transport.write(f"421 4.3.0 {exc.en}\r\n".encode())
                     self.transport.close()
                 return
         super().data_received(data)
@@ -503,8 +514,10 @@ class SmtpOperator:
         if self.options.on_mail is not None:
             self.options.on_mail(mail)
 
-    def _authenticate(self, server: SMTP, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-        record = server._mss_record  # type: ignore[attr-defined]
+    def _authenticate(
+        self, server: _BoundedSMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
+    ) -> AuthResult:
+        record = server.mss_record
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         user = auth_data.login.decode("utf-8", "replace")
