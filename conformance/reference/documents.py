@@ -3,12 +3,14 @@ MSSanté attachment), written to a folder for the campaign's produced-documents 
 
 from __future__ import annotations
 
-import hashlib
-import io
-import zipfile
 from pathlib import Path
 
+from conformance.reference.document_faults import tamper_xdm_hash
+from conformance.reference.faults import document_hooks
 from conformance.reference.test_data import TestData
+
+# tamper_xdm_hash stays importable from here: the MSSanté suite builds its broken-hash probe with it
+__all__ = ["CDA_FILE", "XDM_FILE", "tamper_xdm_hash", "write_produced_documents"]
 
 CDA_FILE = "compte-rendu.xml"
 XDM_FILE = "IHE_XDM.ZIP"
@@ -18,25 +20,8 @@ def write_produced_documents(folder: Path, data: TestData, faults: frozenset[str
     from conformance.validation.cda.xdm_build import build_xdm
 
     folder.mkdir(parents=True, exist_ok=True)
-    package = build_xdm([data.cda_bytes])
-    if "xdm-hash-tampered" in faults:
-        package = tamper_xdm_hash(package)
+    package = document_hooks(faults).xdm_package(build_xdm([data.cda_bytes]))
     cda, xdm = folder / CDA_FILE, folder / XDM_FILE
     cda.write_bytes(data.cda_bytes)
     xdm.write_bytes(package)
     return [cda, xdm]
-
-
-def tamper_xdm_hash(package: bytes) -> bytes:
-    """The package's METADATA.XML announces the SHA-1 of another content than the document it carries."""
-    source = zipfile.ZipFile(io.BytesIO(package))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info)
-            if info.filename.upper().endswith("METADATA.XML"):
-                document = next(n for n in source.namelist() if n.upper().endswith("DOC0001.XML"))
-                real = hashlib.sha1(source.read(document)).hexdigest()
-                content = content.replace(real.encode(), hashlib.sha1(b"another document").hexdigest().encode())
-            target.writestr(info, content)
-    return out.getvalue()

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from conformance.reference import document_faults as documents
+from conformance.reference import mllp_faults as mllp
 from conformance.reference.fhir import faults as fhir
+from conformance.reference.mssante import faults as mss
 
 
 @dataclass(frozen=True)
@@ -23,17 +27,13 @@ class Fault:
     description_en: str
     description_fr: str
     requirements: tuple[str, ...] = ()  # the catalogue requirements it breaks: their tests fail, no other
-    hook: type[fhir.FhirFault] | None = None  # where it acts in the FHIR server
-
-    @property
-    def fhir_only(self) -> bool:
-        return self.endpoint == "fhir"
+    hooks: tuple[type, ...] = ()  # where it acts: one hook class per endpoint family it changes
 
 
 def _fhir(
     name: str, capability: str, requirements: tuple[str, ...], hook: type[fhir.FhirFault], en: str, fr: str
 ) -> Fault:
-    return Fault(name, "fhir", capability, en, fr, requirements, hook)
+    return Fault(name, "fhir", capability, en, fr, requirements, (hook,))
 
 
 FAULTS: dict[str, Fault] = {
@@ -47,8 +47,8 @@ FAULTS: dict[str, Fault] = {
             "FHIR, and the legacy INS-C authority 1.2.250.1.213.1.4.2 in PID-3 of the emitted HL7 v2 messages.",
             "L'INS est porté avec un mauvais système d'identifiants : l'OID 1.2.250.1.213.1.4.x sans `urn:oid:` en FHIR, "
             "et l'autorité INS-C historique 1.2.250.1.213.1.4.2 dans PID-3 des messages HL7 v2 émis.",
-            ("ins.fhir.search", "fr-core.patient.profile"),
-            fhir.InsWrongOid,
+            ("ins.fhir.search", "fr-core.patient.profile", "pam.emit.ins"),
+            (fhir.InsWrongOid, mllp.InsWrongOid),
         ),
         Fault(
             "ins-unqualified",
@@ -58,8 +58,8 @@ FAULTS: dict[str, Fault] = {
             "in FHIR, and the emitted HL7 v2 messages carry the INS in PID-3 with PID-32 = PROV.",
             "L'INS est transmis pour une identité non qualifiée : le patient de test provisoire (PROV) porte son INS en "
             "FHIR, et les messages HL7 v2 émis portent l'INS en PID-3 avec PID-32 = PROV.",
-            ("ins.fhir.qualified-only",),
-            fhir.InsUnqualified,
+            ("ins.fhir.qualified-only", "pam.emit.ins"),
+            (fhir.InsUnqualified, mllp.InsUnqualified),
         ),
         Fault(
             "patient-profile-invalid",
@@ -68,7 +68,7 @@ FAULTS: dict[str, Fault] = {
             "Qualified patients lack what FR Core PatientINS requires (birth place, identity reliability, birth list of given names).",
             "Les patients qualifiés n'ont pas ce qu'exige FR Core PatientINS (lieu de naissance, fiabilité de l'identité, liste des prénoms).",
             ("fr-core.patient.profile", "ins.fhir.qualified-only"),
-            fhir.PatientProfileInvalid,
+            (fhir.PatientProfileInvalid,),
         ),
         Fault(
             "capability-missing-interaction",
@@ -77,7 +77,7 @@ FAULTS: dict[str, Fault] = {
             "The CapabilityStatement omits the search-type interaction on DocumentReference (required by PDSm).",
             "Le CapabilityStatement omet l'interaction search-type sur DocumentReference (exigée par PDSm).",
             ("pdsm.capabilities.interactions", "fhir-r4.capabilities.declares-used"),
-            fhir.CapabilityMissingInteraction,
+            (fhir.CapabilityMissingInteraction,),
         ),
         Fault(
             "docref-invalid",
@@ -86,7 +86,7 @@ FAULTS: dict[str, Fault] = {
             "DocumentReferences are served without `date` and `custodian` (both 1..1 in the PDSm profile).",
             "Les DocumentReference sont servis sans `date` ni `custodian` (tous deux 1..1 dans le profil PDSm).",
             ("pdsm.iti67.profile",),
-            fhir.DocrefInvalid,
+            (fhir.DocrefInvalid,),
         ),
         Fault(
             "binary-mismatch",
@@ -95,7 +95,7 @@ FAULTS: dict[str, Fault] = {
             "The Binary content does not match the DocumentReference's attachment size and hash.",
             "Le contenu du Binary ne correspond pas à la taille ni à l'empreinte déclarées par le DocumentReference.",
             ("pdsm.iti68.integrity",),
-            fhir.BinaryMismatch,
+            (fhir.BinaryMismatch,),
         ),
         Fault(
             "paging-broken",
@@ -104,7 +104,7 @@ FAULTS: dict[str, Fault] = {
             "Search bundles carry a `next` link to a page the server does not know (404).",
             "Les bundles de recherche portent un lien `next` vers une page que le serveur ne connaît pas (404).",
             ("fhir-r4.search.paging",),
-            fhir.PagingBroken,
+            (fhir.PagingBroken,),
         ),
         Fault(
             "count-ignored",
@@ -113,7 +113,7 @@ FAULTS: dict[str, Fault] = {
             "`_count` is ignored: every match comes back in one page, without paging links.",
             "`_count` est ignoré : toutes les correspondances reviennent en une page, sans liens de pagination.",
             ("fhir-r4.search.count",),
-            fhir.CountIgnored,
+            (fhir.CountIgnored,),
         ),
         Fault(
             "errors-html",
@@ -122,7 +122,7 @@ FAULTS: dict[str, Fault] = {
             "Errors are returned as HTML pages instead of OperationOutcome (status codes unchanged).",
             "Les erreurs sont renvoyées en pages HTML au lieu d'OperationOutcome (codes de statut inchangés).",
             ("fhir-r4.errors.operation-outcome",),
-            fhir.ErrorsHtml,
+            (fhir.ErrorsHtml,),
         ),
         Fault(
             "xml-unsupported",
@@ -131,7 +131,7 @@ FAULTS: dict[str, Fault] = {
             "XML is never served: `_format=xml` and `Accept: application/fhir+xml` still get JSON.",
             "Le XML n'est jamais servi : `_format=xml` et `Accept: application/fhir+xml` reçoivent du JSON.",
             ("fhir-r4.formats.xml-accept", "fhir-r4.formats.format-parameter"),
-            fhir.XmlUnsupported,
+            (fhir.XmlUnsupported,),
         ),
         Fault(
             "etag-missing",
@@ -140,7 +140,7 @@ FAULTS: dict[str, Fault] = {
             "Reads carry no ETag and ignore If-None-Match.",
             "Les lectures ne portent pas d'ETag et ignorent If-None-Match.",
             ("fhir-r4.read.etag", "fhir-r4.read.conditional"),
-            fhir.EtagMissing,
+            (fhir.EtagMissing,),
         ),
         Fault(
             "transaction-response-invalid",
@@ -149,7 +149,7 @@ FAULTS: dict[str, Fault] = {
             "The ITI-65 response is a `batch-response` whose entries have no `response.location`.",
             "La réponse ITI-65 est un `batch-response` dont les entrées n'ont pas de `response.location`.",
             ("pdsm.iti65.response",),
-            fhir.TransactionResponseInvalid,
+            (fhir.TransactionResponseInvalid,),
         ),
         Fault(
             "rpps-missing",
@@ -158,7 +158,7 @@ FAULTS: dict[str, Fault] = {
             "Practitioners are served without their RPPS identifier.",
             "Les Practitioner sont servis sans leur identifiant RPPS.",
             ("annuaire.practitioner.search-rpps",),
-            fhir.RppsMissing,
+            (fhir.RppsMissing,),
         ),
         Fault(
             "finess-missing",
@@ -167,7 +167,7 @@ FAULTS: dict[str, Fault] = {
             "Organizations are served without their FINESS identifier.",
             "Les Organization sont servies sans leur identifiant FINESS.",
             ("annuaire.organization.search-finess",),
-            fhir.FinessMissing,
+            (fhir.FinessMissing,),
         ),
         _fhir(
             "capability-statement-invalid",
@@ -190,8 +190,8 @@ FAULTS: dict[str, Fault] = {
             "fhir.rest.capabilities",
             ("fhir-r4.capabilities.metadata",),
             fhir.MetadataNotR4,
-            "The CapabilityStatement declares fhirVersion 3.0.2 (STU3) while the server speaks R4.",
-            "Le CapabilityStatement déclare fhirVersion 3.0.2 (STU3) alors que le serveur parle R4.",
+            "The CapabilityStatement declares fhirVersion 3.0.1 (STU3) while the server speaks R4.",
+            "Le CapabilityStatement déclare fhirVersion 3.0.1 (STU3) alors que le serveur parle R4.",
         ),
         _fhir(
             "read-wrong-id",
@@ -238,8 +238,8 @@ FAULTS: dict[str, Fault] = {
             "directory.practitioner",
             ("annuaire.practitioner.search-idnatps",),
             fhir.IdnatpsMissing,
-            "Practitioners are served without their idNatPs identifier (the RPPS one stays).",
-            "Les Practitioner sont servis sans leur identifiant idNatPs (le RPPS reste).",
+            "The idNatPs identifier is not indexed: a Practitioner search by idNatPs finds nothing (the resources still carry it).",
+            "L'identifiant idNatPs n'est pas indexé : une recherche de Practitioner par idNatPs ne trouve rien (les ressources le portent toujours).",
         ),
         _fhir(
             "practitioner-role-foreign",
@@ -254,8 +254,8 @@ FAULTS: dict[str, Fault] = {
             "directory.organization",
             ("annuaire.organization.profile",),
             fhir.OrganizationNotAnnuaire,
-            "The organization found by FINESS has no `name` (required by the Annuaire profile).",
-            "La structure trouvée par FINESS n'a pas de `name` (exigé par le profil Annuaire).",
+            "The organization found by FINESS has no `active` (1..1 in the Annuaire profile).",
+            "La structure trouvée par FINESS n'a pas d'élément `active` (1..1 dans le profil Annuaire).",
         ),
         Fault(
             "zbe-missing",
@@ -263,6 +263,8 @@ FAULTS: dict[str, Fault] = {
             "movements.pam.emit",
             "Movement messages (A01, A02, A03) are emitted without their ZBE segment.",
             "Les messages de mouvement (A01, A02, A03) sont émis sans leur segment ZBE.",
+            ("pam.emit.profile",),
+            (mllp.ZbeMissing,),
         ),
         Fault(
             "msh12-wrong",
@@ -270,6 +272,8 @@ FAULTS: dict[str, Fault] = {
             "movements.pam.emit",
             "Emitted messages declare MSH-12 = `2.5` without the FRA / 2.11 components.",
             "Les messages émis déclarent MSH-12 = `2.5` sans les composants FRA / 2.11.",
+            ("pam.emit.profile",),
+            (mllp.Msh12Wrong,),
         ),
         Fault(
             "ack-wrong-msa2",
@@ -277,6 +281,8 @@ FAULTS: dict[str, Fault] = {
             "movements.pam.ack",
             "ACKs carry in MSA-2 a control id that is not the acknowledged message's MSH-10.",
             "Les ACK portent en MSA-2 un identifiant qui n'est pas le MSH-10 du message acquitté.",
+            ("pam.ack.accepted", "pam.ack.rejected", "cisis.hl7v2.accepted"),
+            (mllp.AckWrongMsa2,),
         ),
         Fault(
             "ack-aa-for-defective",
@@ -284,6 +290,8 @@ FAULTS: dict[str, Fault] = {
             "movements.pam.ack",
             "Defective messages are acknowledged AA, without ERR.",
             "Les messages défectueux sont acquittés AA, sans ERR.",
+            ("pam.ack.rejected",),
+            (mllp.AckAaForDefective,),
         ),
         Fault(
             "ack-no-err",
@@ -291,6 +299,8 @@ FAULTS: dict[str, Fault] = {
             "movements.pam.ack",
             "AE/AR acknowledgements carry no ERR segment.",
             "Les acquittements AE/AR ne portent pas de segment ERR.",
+            ("pam.ack.rejected",),
+            (mllp.AckNoErr,),
         ),
         Fault(
             "oru-obx-not-base64",
@@ -298,6 +308,8 @@ FAULTS: dict[str, Fault] = {
             "documents.hl7v2.transmission",
             "The CDA in the document OBX is sent as escaped text, OBX-5.4 = `A`, instead of Base64.",
             "Le CDA de l'OBX document est envoyé en texte échappé, OBX-5.4 = `A`, au lieu de Base64.",
+            ("cisis.hl7v2.obx-base64",),
+            (mllp.OruObxNotBase64,),
         ),
         Fault(
             "xdm-hash-tampered",
@@ -305,6 +317,8 @@ FAULTS: dict[str, Fault] = {
             "documents.xdm.package",
             "The produced XDM package's METADATA.XML announces a SHA-1 that does not match the document it carries.",
             "Le METADATA.XML du paquet XDM produit annonce un SHA-1 qui ne correspond pas au document transporté.",
+            ("xdm.package",),
+            (documents.XdmHashTampered,),
         ),
         Fault(
             "dmp-no-tls",
@@ -312,6 +326,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.transport",
             "The DMP-feeding client sends over plain HTTP to the DMP's HTTPS endpoint (no TLS, no client certificate).",
             "Le client d'alimentation du DMP envoie en HTTP clair vers le point HTTPS du DMP (ni TLS ni certificat client).",
+            ("dmp.feed.mutual-tls",),
         ),
         Fault(
             "dmp-tls-wrong-cert",
@@ -319,6 +334,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.vihf",
             "The DMP-feeding client authenticates with another structure's TLS client certificate than the one its VIHF speaks for.",
             "Le client d'alimentation du DMP s'authentifie avec le certificat TLS client d'une autre structure que celle de son VIHF.",
+            ("dmp.feed.vihf-consistent",),
         ),
         Fault(
             "dmp-soap11",
@@ -326,6 +342,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.transport",
             "The ITI-41 request is a SOAP 1.1 envelope (the DMP requires SOAP 1.2).",
             "La requête ITI-41 est une enveloppe SOAP 1.1 (le DMP exige SOAP 1.2).",
+            ("dmp.feed.soap12",),
         ),
         Fault(
             "dmp-action-missing",
@@ -333,6 +350,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.transport",
             "The ITI-41 request has no WS-Addressing Action header.",
             "La requête ITI-41 n'a pas d'en-tête WS-Addressing Action.",
+            ("dmp.feed.ws-addressing",),
         ),
         Fault(
             "dmp-truncated-multipart",
@@ -340,6 +358,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.transport",
             "The ITI-41 MTOM body is cut before its closing MIME boundary.",
             "Le corps MTOM de la requête ITI-41 est coupé avant sa délimitation MIME finale.",
+            ("dmp.feed.mtom",),
         ),
         Fault(
             "dmp-missing-part",
@@ -347,6 +366,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.transport",
             "The ITI-41 xop:Include points at a MIME part that is not in the message.",
             "Le xop:Include de la requête ITI-41 désigne une partie MIME absente du message.",
+            ("dmp.feed.mtom",),
         ),
         Fault(
             "dmp-vihf-missing",
@@ -354,6 +374,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.vihf",
             "Requests carry no VIHF (no SAML assertion in wsse:Security).",
             "Les requêtes ne portent pas de VIHF (pas d'assertion SAML dans wsse:Security).",
+            ("dmp.feed.vihf-signed",),
         ),
         Fault(
             "dmp-vihf-signature-broken",
@@ -361,6 +382,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.vihf",
             "The VIHF is changed after signing (NameID): its XML signature no longer verifies.",
             "Le VIHF est modifié après signature (NameID) : sa signature XML ne se vérifie plus.",
+            ("dmp.feed.vihf-signed",),
         ),
         Fault(
             "dmp-vihf-attribute-missing",
@@ -368,6 +390,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.vihf",
             "The VIHF lacks its Secteur_Activite attribute.",
             "Le VIHF n'a pas d'attribut Secteur_Activite.",
+            ("dmp.feed.vihf-attributes",),
         ),
         Fault(
             "dmp-vihf-version-wrong",
@@ -375,6 +398,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.vihf",
             "The VIHF declares VIHF_Version 2.0 (3.0 or 4.0 expected).",
             "Le VIHF déclare VIHF_Version 2.0 (3.0 ou 4.0 attendue).",
+            ("dmp.feed.vihf-attributes",),
         ),
         Fault(
             "dmp-vihf-structure-mismatch",
@@ -382,6 +406,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.vihf",
             "The VIHF's Identifiant_Structure matches neither the authorInstitution nor the TLS client certificate.",
             "L'Identifiant_Structure du VIHF ne correspond ni à l'authorInstitution ni au certificat TLS client.",
+            ("dmp.feed.vihf-consistent",),
         ),
         Fault(
             "dmp-metadata-missing",
@@ -389,6 +414,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "The document entry lacks the required legalAuthenticator and languageCode slots.",
             "La fiche de document n'a pas les slots obligatoires legalAuthenticator et languageCode.",
+            ("dmp.feed.metadata-required",),
         ),
         Fault(
             "dmp-authorperson-no-name",
@@ -396,6 +422,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "authorPerson carries the national id without the author's family and given names.",
             "authorPerson porte l'identifiant national sans le nom ni le prénom de l'auteur.",
+            ("dmp.feed.author-formats",),
         ),
         Fault(
             "dmp-authorinstitution-format",
@@ -403,6 +430,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "authorInstitution is written without the &…&ISO sub-components (the outdated CDAHeaderToXDM.xsl form).",
             "authorInstitution est écrit sans les sous-composants &…&ISO (la forme périmée de CDAHeaderToXDM.xsl).",
+            ("dmp.feed.author-formats",),
         ),
         Fault(
             "dmp-patientid-not-ins",
@@ -410,6 +438,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "patientId (entry and submission set) is the facility's local identifier instead of the INS.",
             "Le patientId (fiche et lot) est l'identifiant local de l'établissement au lieu de l'INS.",
+            ("dmp.feed.patient-ins",),
         ),
         Fault(
             "dmp-ins-unknown-oid",
@@ -417,6 +446,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "The patient's INS claims the INS arc with an unknown authority OID 1.2.250.1.213.1.4.99 (document, metadata and VIHF alike).",
             "L'INS du patient se réclame de l'arc INS avec un OID d'autorité inconnu 1.2.250.1.213.1.4.99 (document, métadonnées et VIHF).",
+            ("dmp.feed.patient-ins", "dmp.feed.cda"),
         ),
         Fault(
             "dmp-classcode-unknown",
@@ -424,6 +454,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "classCode 99 is not in JDV_J57-ClassCode-DMP.",
             "Le classCode 99 n'appartient pas à JDV_J57-ClassCode-DMP.",
+            ("dmp.feed.value-sets",),
         ),
         Fault(
             "dmp-xades-missing",
@@ -431,6 +462,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "The submission set is sent without its XAdES signature entry.",
             "Le lot de soumission est envoyé sans sa fiche de signature XAdES.",
+            ("dmp.feed.xades",),
         ),
         Fault(
             "dmp-xades-manifest-wrong",
@@ -438,6 +470,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "The signed manifest carries the digest of another content than the document sent.",
             "Le manifeste signé porte l'empreinte d'un autre contenu que le document envoyé.",
+            ("dmp.feed.xades",),
         ),
         Fault(
             "dmp-hash-wrong",
@@ -445,6 +478,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "The entry's hash slot is the SHA-1 of another content than the document sent.",
             "Le slot hash de la fiche est le SHA-1 d'un autre contenu que le document envoyé.",
+            ("dmp.feed.hash-size",),
         ),
         Fault(
             "dmp-size-wrong",
@@ -452,6 +486,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "The entry's size slot is one byte more than the document sent.",
             "Le slot size de la fiche dépasse d'un octet la taille du document envoyé.",
+            ("dmp.feed.hash-size",),
         ),
         Fault(
             "dmp-uniqueid-mismatch",
@@ -459,6 +494,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.metadata",
             "The entry's uniqueId is not the CDA document's id.",
             "Le uniqueId de la fiche n'est pas l'identifiant du document CDA.",
+            ("dmp.feed.matches-cda",),
         ),
         Fault(
             "dmp-cda-invalid",
@@ -466,6 +502,7 @@ FAULTS: dict[str, Fault] = {
             "documents.cda.content",
             "The CDA document sent to the DMP has lost its title.",
             "Le document CDA envoyé au DMP a perdu son titre.",
+            ("dmp.feed.cda",),
         ),
         Fault(
             "dmp-query-no-patient",
@@ -473,6 +510,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.consult",
             "The ITI-18 FindDocuments query has no $XDSDocumentEntryPatientId.",
             "La requête ITI-18 FindDocuments n'a pas de $XDSDocumentEntryPatientId.",
+            ("dmp.feed.stored-queries",),
         ),
         Fault(
             "dmp-update-wrong-status",
@@ -480,6 +518,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.feed.update",
             "The ITI-57 status update asks for a status the DMP does not know (Hidden).",
             "La mise à jour ITI-57 demande un statut inconnu du DMP (Hidden).",
+            ("dmp.feed.updates",),
         ),
         Fault(
             "dmp-repo-hash-unchecked",
@@ -487,6 +526,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.repository.register",
             "The reference repository accepts a document whose declared hash and size do not match it.",
             "Le dépôt de référence accepte un document dont l'empreinte et la taille déclarées ne correspondent pas.",
+            ("dmp.repository.refuses-hash",),
         ),
         Fault(
             "dmp-repo-unknown-patient-accepted",
@@ -494,6 +534,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.repository.register",
             "The reference registry accepts a submission for a patient it does not know.",
             "Le registre de référence accepte une soumission pour un patient qu'il ne connaît pas.",
+            ("dmp.repository.refuses-unknown-patient",),
         ),
         Fault(
             "dmp-repo-metadata-unchecked",
@@ -501,6 +542,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.repository.register",
             "The reference registry accepts submissions missing required metadata.",
             "Le registre de référence accepte des soumissions privées de métadonnées obligatoires.",
+            ("dmp.repository.refuses-missing-metadata",),
         ),
         Fault(
             "dmp-repo-error-code-wrong",
@@ -508,6 +550,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.repository.register",
             "The reference registry refuses with a non-standard error code (DMP_ERREUR) instead of the XDS codes.",
             "Le registre de référence refuse avec un code d'erreur non standard (DMP_ERREUR) au lieu des codes XDS.",
+            ("dmp.repository.error-codes",),
         ),
         Fault(
             "dmp-repo-action-wrong",
@@ -515,6 +558,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.repository.register",
             "The reference repository answers with the request's Action instead of the response Action.",
             "Le dépôt de référence répond avec l'Action de la requête au lieu de l'Action de réponse.",
+            ("dmp.repository.addressed",),
         ),
         Fault(
             "dmp-repo-no-relatesto",
@@ -522,6 +566,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.repository.register",
             "The reference repository's answers have no WS-Addressing RelatesTo.",
             "Les réponses du dépôt de référence n'ont pas de WS-Addressing RelatesTo.",
+            ("dmp.repository.addressed",),
         ),
         Fault(
             "dmp-repo-find-empty",
@@ -529,6 +574,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.repository.consult",
             "The reference registry's FindDocuments never finds anything.",
             "Le FindDocuments du registre de référence ne trouve jamais rien.",
+            ("dmp.repository.find",),
         ),
         Fault(
             "dmp-repo-retrieve-corrupt",
@@ -536,6 +582,7 @@ FAULTS: dict[str, Fault] = {
             "dmp.repository.consult",
             "The reference repository returns altered bytes on ITI-43.",
             "Le dépôt de référence renvoie des octets altérés en ITI-43.",
+            ("dmp.repository.retrieve",),
         ),
         Fault(
             "dmp-repo-archive-ignored",
@@ -543,98 +590,152 @@ FAULTS: dict[str, Fault] = {
             "dmp.repository.update",
             "The reference registry answers Success to ITI-57 archiving but leaves the document Approved.",
             "Le registre de référence répond Success à l'archivage ITI-57 mais laisse le document Approved.",
+            ("dmp.repository.archive",),
         ),
     )
 }
 
 MSS_FAULTS = (
-    # (name, endpoint, capability, English, French)
+    # (name, endpoint, capability, English, French, the requirement it breaks, its hook class)
     ("mss-plaintext-first", "mssante-client", "mssante.client.transport",
      "The MSSanté client sends MAIL FROM in clear before STARTTLS (refused), then upgrades and submits.",
-     "Le client MSSanté envoie MAIL FROM en clair avant STARTTLS (refusé), puis chiffre et soumet."),
+     "Le client MSSanté envoie MAIL FROM en clair avant STARTTLS (refusé), puis chiffre et soumet.",
+     "mssante.client.starttls", mss.PlaintextFirst),
     ("mss-auth-plain", "mssante-client", "mssante.client.transport",
      "The MSSanté client authenticates with SASL PLAIN (password) instead of XOAUTH2 with a Pro Santé Connect token.",
-     "Le client MSSanté s'authentifie en SASL PLAIN (mot de passe) au lieu de XOAUTH2 avec un jeton Pro Santé Connect."),
+     "Le client MSSanté s'authentifie en SASL PLAIN (mot de passe) au lieu de XOAUTH2 avec un jeton Pro Santé Connect.",
+     "mssante.client.auth", mss.AuthPlain),
     ("mss-imap-plaintext-first", "mssante-client", "mssante.client.transport",
      "The MSSanté client tries its IMAP LOGIN in clear before STARTTLS (refused), then upgrades and fetches.",
-     "Le client MSSanté tente son LOGIN IMAP en clair avant STARTTLS (refusé), puis chiffre et relève."),
+     "Le client MSSanté tente son LOGIN IMAP en clair avant STARTTLS (refusé), puis chiffre et relève.",
+     "mssante.client.imap", mss.ImapPlaintextFirst),
     ("mss-tls-legacy-accepted", "mssante-client", "mssante.client.tls",
      "The MSSanté client accepts TLS 1.0/1.1 (and their cipher suites) when the operator offers nothing newer.",
-     "Le client MSSanté accepte TLS 1.0/1.1 (et leurs suites) quand l'opérateur ne propose rien de plus récent."),
+     "Le client MSSanté accepte TLS 1.0/1.1 (et leurs suites) quand l'opérateur ne propose rien de plus récent.",
+     "mssante.client.tls-version", mss.TlsLegacyAccepted),
     ("mss-tls-any-cipher", "mssante-client", "mssante.client.tls",
      "The MSSanté client negotiates any TLS 1.2 cipher suite, not only the four ECDHE-RSA suites allowed.",
-     "Le client MSSanté négocie n'importe quelle suite TLS 1.2, pas seulement les quatre suites ECDHE-RSA permises."),
+     "Le client MSSanté négocie n'importe quelle suite TLS 1.2, pas seulement les quatre suites ECDHE-RSA permises.",
+     "mssante.client.tls-cipher", mss.TlsAnyCipher),
     ("mss-tls-expired-accepted", "mssante-client", "mssante.client.tls",
      "The MSSanté client checks the operator certificate's issuer but not its validity dates (expired accepted).",
-     "Le client MSSanté vérifie l'émetteur du certificat de l'opérateur mais pas ses dates (expiré accepté)."),
+     "Le client MSSanté vérifie l'émetteur du certificat de l'opérateur mais pas ses dates (expiré accepté).",
+     "mssante.client.tls-expired", mss.TlsExpiredAccepted),
     ("mss-tls-any-ca", "mssante-client", "mssante.client.tls",
      "The MSSanté client checks the operator certificate's dates but not its issuer (any CA accepted).",
-     "Le client MSSanté vérifie les dates du certificat de l'opérateur mais pas son émetteur (toute AC acceptée)."),
+     "Le client MSSanté vérifie les dates du certificat de l'opérateur mais pas son émetteur (toute AC acceptée).",
+     "mssante.client.tls-authority", mss.TlsAnyCa),
     ("mss-message-id-missing", "mssante-client", "mssante.client.message",
      "MSSanté messages are sent without a Message-ID header.",
-     "Les messages MSSanté sont envoyés sans en-tête Message-ID."),
+     "Les messages MSSanté sont envoyés sans en-tête Message-ID.",
+     "mssante.client.message-id", mss.MessageIdMissing),
     ("mss-from-no-display", "mssante-client", "mssante.client.message",
      "The From header carries the bare address, without a display name.",
-     "L'en-tête From porte l'adresse seule, sans nom d'affichage."),
+     "L'en-tête From porte l'adresse seule, sans nom d'affichage.",
+     "mssante.client.from-display", mss.FromNoDisplay),
     ("mss-reply-to-missing", "mssante-client", "mssante.client.message",
      "Messages from the application mailbox carry no Reply-To.",
-     "Les messages de la BAL applicative ne portent pas de Reply-To."),
+     "Les messages de la BAL applicative ne portent pas de Reply-To.",
+     "mssante.client.reply-to", mss.ReplyToMissing),
     ("mss-latin1-text", "mssante-client", "mssante.client.message",
      "The text part is encoded in ISO-8859-1 instead of UTF-8.",
-     "La partie texte est encodée en ISO-8859-1 au lieu d'UTF-8."),
+     "La partie texte est encodée en ISO-8859-1 au lieu d'UTF-8.",
+     "mssante.client.utf8", mss.Latin1Text),
     ("mss-nil-missing", "mssante-client", "mssante.client.message",
      "Messages carry no X-MSS-NIL header.",
-     "Les messages ne portent pas d'en-tête X-MSS-NIL."),
+     "Les messages ne portent pas d'en-tête X-MSS-NIL.",
+     "mssante.client.nil", mss.NilMissing),
     ("mss-ins-header-wrong", "mssante-client", "mssante.client.message",
      "X-MSS-INS carries `OUI` instead of `O`.",
-     "X-MSS-INS porte « OUI » au lieu de « O »."),
+     "X-MSS-INS porte « OUI » au lieu de « O ».",
+     "mssante.client.ins", mss.InsHeaderWrong),
     ("mss-codecda-wrong", "mssante-client", "mssante.client.message",
      "X-MSS-CODECDA announces 11488-4 while the CDA document's code is 18761-7.",
-     "X-MSS-CODECDA annonce 11488-4 alors que le code du document CDA est 18761-7."),
+     "X-MSS-CODECDA annonce 11488-4 alors que le code du document CDA est 18761-7.",
+     "mssante.client.codecda", mss.CodecdaWrong),
     ("mss-mdn-not-requested", "mssante-client", "mssante.client.message",
      "Messages do not request a disposition notification (no Disposition-Notification-To).",
-     "Les messages ne demandent pas d'accusé de lecture (pas de Disposition-Notification-To)."),
+     "Les messages ne demandent pas d'accusé de lecture (pas de Disposition-Notification-To).",
+     "mssante.client.mdn-request", mss.MdnNotRequested),
     ("mss-subject-wrong", "mssante-client", "mssante.client.message",
      "The subject lacks the XDM/1.0/DDM+ prefix.",
-     "L'objet n'a pas le préfixe XDM/1.0/DDM+."),
+     "L'objet n'a pas le préfixe XDM/1.0/DDM+.",
+     "mssante.client.subject", mss.SubjectWrong),
     ("mss-two-patients", "mssante-client", "mssante.client.content",
      "One message carries two IHE_XDM archives about two different patients.",
-     "Un même message porte deux archives IHE_XDM concernant deux patients différents."),
+     "Un même message porte deux archives IHE_XDM concernant deux patients différents.",
+     "mssante.client.one-patient", mss.TwoPatients),
     ("mss-xdm-hash", "mssante-client", "mssante.client.content",
      "The attached IHE_XDM archive's METADATA.XML announces a SHA-1 that is not the document's.",
-     "Le METADATA.XML de l'archive IHE_XDM jointe annonce un SHA-1 qui n'est pas celui du document."),
+     "Le METADATA.XML de l'archive IHE_XDM jointe annonce un SHA-1 qui n'est pas celui du document.",
+     "mssante.client.xdm", mss.XdmHash),
     ("mss-pdf-name-wrong", "mssante-client", "mssante.client.content",
      "The PDF rendering is named `compte-rendu.pdf` instead of <date>_<type>_<NOM>_<prénom>.pdf.",
-     "Le rendu PDF s'appelle « compte-rendu.pdf » au lieu de <date>_<type>_<NOM>_<prénom>.pdf."),
+     "Le rendu PDF s'appelle « compte-rendu.pdf » au lieu de <date>_<type>_<NOM>_<prénom>.pdf.",
+     "mssante.client.pdf", mss.PdfNameWrong),
     ("mss-patient-address-ipp", "mssante-client", "mssante.client.patient",
      "The patient is addressed at <IPP>@patient.mssante.fr instead of <INS>@patient.mssante.fr.",
-     "Le patient est adressé à <IPP>@patient.mssante.fr au lieu de <INS>@patient.mssante.fr."),
+     "Le patient est adressé à <IPP>@patient.mssante.fr au lieu de <INS>@patient.mssante.fr.",
+     "mssante.client.patient-address", mss.PatientAddressIpp),
     ("mss-receiver-accepts-unknown", "mssante-receiver", "mssante.receiver.integration",
      "The receiving system integrates a document for an unknown patient (no 902).",
-     "Le système destinataire intègre un document d'un patient inconnu (pas de 902)."),
+     "Le système destinataire intègre un document d'un patient inconnu (pas de 902).",
+     "mssante.receiver.unknown-patient", mss.ReceiverAcceptsUnknown),
     ("mss-receiver-ignores-ins-mismatch", "mssante-receiver", "mssante.receiver.integration",
      "The receiving system integrates a document whose identity traits do not match the known INS (no 904).",
-     "Le système destinataire intègre un document dont les traits ne correspondent pas à l'INS connu (pas de 904)."),
+     "Le système destinataire intègre un document dont les traits ne correspondent pas à l'INS connu (pas de 904).",
+     "mssante.receiver.ins-mismatch", mss.ReceiverIgnoresInsMismatch),
     ("mss-receiver-generic-code", "mssante-receiver", "mssante.receiver.integration",
      "An incomplete INS is reported with the generic code 906 instead of 905.",
-     "Un INS incomplet est signalé avec le code générique 906 au lieu de 905."),
+     "Un INS incomplet est signalé avec le code générique 906 au lieu de 905.",
+     "mssante.receiver.ins-incomplete", mss.ReceiverGenericCode),
     ("mss-receiver-ignores-hash", "mssante-receiver", "mssante.receiver.integration",
      "The receiving system integrates an archive whose declared SHA-1 does not match its document.",
-     "Le système destinataire intègre une archive dont le SHA-1 déclaré ne correspond pas au document."),
+     "Le système destinataire intègre une archive dont le SHA-1 déclaré ne correspond pas au document.",
+     "mssante.receiver.broken-hash", mss.ReceiverIgnoresHash),
     ("mss-mdn-not-report", "mssante-receiver", "mssante.receiver.integration",
      "Successful integrations are acknowledged by a plain-text e-mail instead of an RFC 8098 MDN.",
-     "Les intégrations réussies sont acquittées par un courriel texte au lieu d'un MDN RFC 8098."),
+     "Les intégrations réussies sont acquittées par un courriel texte au lieu d'un MDN RFC 8098.",
+     "mssante.receiver.mdn-structure", mss.MdnNotReport),
 )  # fmt: skip
-FAULTS.update({name: Fault(name, endpoint, cap, en, fr) for name, endpoint, cap, en, fr in MSS_FAULTS})
+FAULTS.update(
+    {name: Fault(name, endpoint, cap, en, fr, (req,), (hook,)) for name, endpoint, cap, en, fr, req, hook in MSS_FAULTS}
+)
 
 
-FHIR_FAULTS = {name: f for name, f in FAULTS.items() if f.hook is not None}
+def _acts_in(fault: Fault, base: type) -> bool:
+    return any(issubclass(hook, base) for hook in fault.hooks)
+
+
+FHIR_FAULTS = {name: f for name, f in FAULTS.items() if _acts_in(f, fhir.FhirFault)}
+
+H = TypeVar("H")
+
+
+def active_hooks(names: Iterable[str], base: type[H]) -> list[H]:
+    """One instance of each hook class deriving from `base` of these faults, in the registry's order."""
+    wanted = set(names)
+    return [hook() for name, f in FAULTS.items() if name in wanted for hook in f.hooks if issubclass(hook, base)]
 
 
 def fhir_hooks(names: Iterable[str]) -> fhir.FaultHooks:
-    """The FHIR server's hooks for these faults (faults acting elsewhere have none), in the registry's order."""
-    wanted = set(names)
-    return fhir.FaultHooks(f.hook() for name, f in FHIR_FAULTS.items() if name in wanted and f.hook is not None)
+    """The FHIR server's hooks for these faults (faults acting elsewhere have none)."""
+    return fhir.FaultHooks(active_hooks(names, fhir.FhirFault))
+
+
+def document_hooks(names: Iterable[str]) -> documents.DocumentFaultHooks:
+    """The hooks of these faults in the documents the reference system produces."""
+    return documents.DocumentFaultHooks(active_hooks(names, documents.DocumentFault))
+
+
+def mss_hooks(names: Iterable[str]) -> mss.MssFaultHooks:
+    """The reference MSSanté system's hooks for these faults (its client and its receiving system)."""
+    return mss.MssFaultHooks(active_hooks(names, mss.MssFault))
+
+
+def mllp_hooks(names: Iterable[str]) -> mllp.MllpFaultHooks:
+    """The reference MLLP peers' hooks for these faults (the PAM messages sent, the ACKs)."""
+    return mllp.MllpFaultHooks(active_hooks(names, mllp.MllpFault))
 
 
 class UnknownFaultError(ValueError):

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, replace
 
 from conformance.config import PatientData
 from conformance.findings import Finding, Outcome, Severity, finding
-from conformance.identifiers import INS_C_OID, PAM_VERSION
+from conformance.identifiers import PAM_VERSION
+from conformance.reference.faults import mllp_hooks
+from conformance.reference.mllp_faults import AckParts
 from conformance.reference.test_data import TestData
 from conformance.validation.hl7v2 import build as pam
 from conformance.validation.hl7v2 import validate_message
@@ -117,17 +119,16 @@ def _receiver_view(outcome: Outcome) -> list[Finding]:
 
 def build_ack(message: str, judgement: Judgement, *, faults: frozenset[str] = frozenset()) -> str:
     """The original-mode ACK of `judgement` (one ERR per issue), with the ACK faults applied."""
-    code = judgement.ack_code
-    issues = judgement.issues
-    if "ack-aa-for-defective" in faults:
-        code, issues = "AA", []
-    if "ack-no-err" in faults and code != "AA":
-        issues = []
-    acked_id = judgement.control_id
-    if "ack-wrong-msa2" in faults:
-        acked_id = f"{acked_id}0" if acked_id else "0"
+    parts = mllp_hooks(faults).ack(AckParts(judgement.ack_code, tuple(judgement.issues), judgement.control_id))
     version = _ack_version(message)
-    return make_ack(message, code, issues, acknowledges=acked_id, version=version, control_id=next_control_id("ACK"))
+    return make_ack(
+        message,
+        parts.code,
+        list(parts.issues),
+        acknowledges=parts.acknowledges,
+        version=version,
+        control_id=next_control_id("ACK"),
+    )
 
 
 def _ack_version(message: str) -> str:
@@ -172,8 +173,8 @@ class PamMessageFactory(pam.PamMessageFactory):
     ) -> None:
         self.test_data = test_data
         self.faults = faults
-        # with ins-unqualified the messages are about the provisional identity, INS included (PID-32 = PROV)
-        patient = test_data.unqualified_patient if "ins-unqualified" in faults else test_data.qualified_patient
+        self.hooks = mllp_hooks(faults)
+        patient = self.hooks.patient(test_data.qualified_patient, test_data)
         practitioner = test_data.resources.get(f"Practitioner/{test_data.practitioner_id}", {})
         name = (practitioner.get("name") or [{}])[0]
         sender = pam.DocumentSender(
@@ -186,26 +187,18 @@ class PamMessageFactory(pam.PamMessageFactory):
             visit="000897406",
             sender=sender,
         )
-        if "msh12-wrong" in faults:
-            self.version = "2.5"
+        self.version = self.hooks.version(self.version)
 
     # -- where the faults act
     def ins_cx(self, patient: PatientData) -> str:
-        if not patient.ins or not (patient.qualified or "ins-unqualified" in self.faults):
-            return ""
-        oid = INS_C_OID if "ins-wrong-oid" in self.faults else patient.oid
-        return super().ins_cx(replace(patient, oid=oid, qualified=True))
+        sent = self.hooks.ins(patient if patient.qualified and patient.ins else None, patient)
+        return super().ins_cx(replace(sent, qualified=True)) if sent is not None and sent.ins else ""
 
     def movement_segments(self, movement_id: str, **zbe: str) -> list[str]:
-        return [] if "zbe-missing" in self.faults else super().movement_segments(movement_id, **zbe)
+        return self.hooks.movement_segments(super().movement_segments(movement_id, **zbe))
 
     def document_obx(self, document: pam.CdaDocument) -> str:
-        if "oru-obx-not-base64" not in self.faults:
-            return super().document_obx(document)
-        text = document.content.decode("utf-8", "replace").replace("\\", "\\E\\").replace("|", "\\F\\")
-        text = text.replace("^", "\\S\\").replace("&", "\\T\\").replace("~", "\\R\\")
-        text = text.replace("\r", "").replace("\n", "\\X0A\\")
-        return f"OBX|1|ED|{document.type_code}^{document.label}^LN||^TEXT^XML^A^{text}||||||F"
+        return self.hooks.document_obx(super().document_obx(document), document)
 
     # -- the scripted sequence
     def a28(self) -> str:

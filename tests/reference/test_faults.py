@@ -194,6 +194,8 @@ def docref_second_bad(ref: ReferenceEndpoints) -> bool:
 
 def idnatps_missing(ref: ReferenceEndpoints) -> bool:
     idnps = f"urn:oid:1.2.250.1.71.4.2.1|{ref.test_data.practitioner_idnps}"
+    practitioner = http(f"{ref.fhir_base_url}/Practitioner/{ref.test_data.practitioner_id}").json
+    assert idnps.partition("|")[2] in {i["value"] for i in practitioner["identifier"]}  # still carried
     return http(f"{ref.fhir_base_url}/Practitioner?identifier={idnps}").json["total"] == 0
 
 
@@ -207,7 +209,7 @@ def organization_not_annuaire(ref: ReferenceEndpoints) -> bool:
     finess = f"https://finess.esante.gouv.fr|{ref.test_data.organization_finess}"
     found = http(f"{ref.fhir_base_url}/Organization?identifier={finess}").json
     assert found["total"] == 1
-    return "name" not in found["entry"][0]["resource"]
+    return "active" not in found["entry"][0]["resource"]
 
 
 def zbe_missing(ref: ReferenceEndpoints) -> bool:

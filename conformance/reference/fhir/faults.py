@@ -203,7 +203,7 @@ class CapabilityUndeclaredSearch(FhirFault):
 
 class MetadataNotR4(FhirFault):
     def capability(self, statement: Resource) -> None:
-        statement["fhirVersion"] = "3.0.2"
+        statement["fhirVersion"] = "3.0.1"
 
 
 # -- REST
@@ -308,9 +308,15 @@ class RppsMissing(FhirFault):
 
 
 class IdnatpsMissing(FhirFault):
-    def seed(self, resources: list[Resource], test_data: TestData) -> None:
-        for practitioner in _of_type(resources, "Practitioner"):
-            _without_identifier(practitioner, IDNPS_SYSTEM)
+    def search_query(self, rtype: str, query: Query) -> Query:
+        if rtype != "Practitioner":
+            return query
+        # the idNatPs system is not indexed: the store is asked for a system no identifier has
+        unindexed = f"{IDNPS_SYSTEM}#not-indexed"
+        return [
+            (name, unindexed + value.removeprefix(IDNPS_SYSTEM) if value.startswith(f"{IDNPS_SYSTEM}|") else value)
+            for name, value in query
+        ]
 
 
 class FinessMissing(FhirFault):
@@ -330,4 +336,4 @@ class OrganizationNotAnnuaire(FhirFault):
     def seed(self, resources: list[Resource], test_data: TestData) -> None:
         for organization in _of_type(resources, "Organization"):
             if any(i.get("system") == FINESS_SYSTEM for i in organization.get("identifier", [])):
-                organization.pop("name", None)
+                organization.pop("active", None)

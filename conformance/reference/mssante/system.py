@@ -16,12 +16,14 @@ import logging
 import re
 import ssl
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
 
+from conformance.reference.faults import mss_hooks
+from conformance.reference.mssante.faults import ClientTls
 from conformance.reference.test_data import TestData
 from conformance.transport.smtp import (
     MSSANTE_CIPHERS,
@@ -42,7 +44,6 @@ from conformance.validation.mssante.build import (
     cda_facts,
     minimal_pdf,
     pdf_name_for,
-    retarget_cda,
     subject_for,
 )
 from conformance.validation.mssante.mdn import build_mdn
@@ -68,24 +69,26 @@ class Operator:
     token: str
 
 
-def client_context(ca_file: Path, faults: frozenset[str]) -> tuple[ssl.SSLContext, object]:
+CONFORMANT_TLS = ClientTls()
+
+
+def client_context(ca_file: Path, tls: ClientTls = CONFORMANT_TLS) -> tuple[ssl.SSLContext, object]:
     """The client's TLS context and a post-handshake check (None or a callable raising to abort)."""
     ca_pem = Path(ca_file).read_bytes()
-    if "mss-tls-expired-accepted" in faults or "mss-tls-any-ca" in faults:
+    if not (tls.check_dates and tls.check_issuer):  # the certificate is checked by hand, in part
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.set_ciphers(":".join(MSSANTE_CIPHERS))
-        check_chain = "mss-tls-expired-accepted" in faults  # checks the CA, not the dates
-        return ctx, lambda sock: _manual_check(sock, ca_pem, check_chain=check_chain)
+        return ctx, lambda sock: _manual_check(sock, ca_pem, check_issuer=tls.check_issuer, check_dates=tls.check_dates)
     ctx = ssl.create_default_context(cadata=ca_pem.decode("ascii"))
-    if "mss-tls-legacy-accepted" in faults:
+    if tls.legacy_versions:
         set_versions(ctx, ssl.TLSVersion.TLSv1)
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         return ctx, _listed_cipher_on_tls12
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if "mss-tls-any-cipher" not in faults:
+    if tls.listed_ciphers_only:
         ctx.set_ciphers(":".join(MSSANTE_CIPHERS))
     return ctx, None
 
@@ -96,17 +99,17 @@ def _listed_cipher_on_tls12(sock: ssl.SSLSocket) -> None:
         raise ssl.SSLError(f"cipher {cipher[0]} not allowed")
 
 
-def _manual_check(sock: ssl.SSLSocket, ca_pem: bytes, *, check_chain: bool) -> None:
+def _manual_check(sock: ssl.SSLSocket, ca_pem: bytes, *, check_issuer: bool, check_dates: bool) -> None:
     der = sock.getpeercert(binary_form=True)
     if der is None:
         raise ssl.SSLError("no server certificate")
     cert = x509.load_der_x509_certificate(der)
-    if check_chain:
+    if check_issuer:
         try:
             cert.verify_directly_issued_by(x509.load_pem_x509_certificate(ca_pem))
         except Exception as exc:
             raise ssl.SSLError(f"untrusted issuer: {exc}") from None
-    else:
+    if check_dates:
         now = datetime.now(UTC)
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise ssl.SSLError("certificate outside its validity period")
@@ -116,6 +119,7 @@ class ReferenceMssSystem:
     def __init__(self, data: TestData, faults: frozenset[str] = frozenset(), *, host: str = "127.0.0.1") -> None:
         self.data = data
         self.faults = faults
+        self.hooks = mss_hooks(faults)
         self.host = host
         self.operator: Operator | None = None
         self.inbound: SmtpOperator | None = None
@@ -170,35 +174,16 @@ class ReferenceMssSystem:
     # -- the client
     def document_message(self) -> tuple[bytes, list[str]]:
         """The message this client sends (bytes) and its envelope recipients."""
-        faults = self.faults
+        hooks = self.hooks
         cda = self.data.cda_bytes
         facts = cda_facts(cda)
         from conformance.validation.cda.xdm_build import build_xdm
 
-        archive = build_xdm([cda])
-        archives = [archive]
-        if "mss-xdm-hash" in faults:
-            from conformance.reference.documents import tamper_xdm_hash
-
-            archives = [tamper_xdm_hash(archive)]
-        if "mss-two-patients" in faults:
-            other = next(p for p in self.data.patients if p.qualified and p.ins != facts.ins)
-            second = retarget_cda(
-                cda,
-                ins=other.ins,
-                oid=facts.ins_oid,
-                family=other.family,
-                given=other.given,
-                birth_date=other.birth_date,
-            )
-            archives.append(build_xdm([second]))
-        patient_address = f"{facts.ins}@patient.mssante.fr"
-        if "mss-patient-address-ipp" in faults:
-            ipp = next(p for p in self.data.patients if p.ins == facts.ins).ipp
-            patient_address = f"{ipp}@patient.mssante.fr"
+        archives = hooks.archives([build_xdm([cda])], cda, facts, self.data)
+        patient_address = hooks.patient_address(f"{facts.ins}@patient.mssante.fr", facts, self.data)
         spec = MessageSpec(
             sender=SENDER,
-            sender_name="" if "mss-from-no-display" in faults else SENDER_NAME,
+            sender_name=SENDER_NAME,
             recipients=[PROFESSIONAL, patient_address],
             archives=archives,
             subject=subject_for(facts),
@@ -210,7 +195,7 @@ class ReferenceMssSystem:
             pdf=minimal_pdf(f"{facts.title} - {facts.family} {facts.given}"),
             pdf_name=pdf_name_for(facts, "Lettre de liaison"),
         )
-        spec = _apply_header_faults(spec, faults)
+        spec = hooks.message(spec)
         return build_message(spec), spec.recipients
 
     def submit_document(self, host: str, port: int, ca_file: Path, token: str) -> SubmitResult:
@@ -220,10 +205,8 @@ class ReferenceMssSystem:
     def _submit(
         self, host: str, port: int, ca_file: Path, token: str, data: bytes, recipients: list[str], *, mail_from: str
     ) -> SubmitResult:
-        context, check = client_context(ca_file, self.faults)
-        auth = (
-            SmtpAuth("PLAIN", USER, PASSWORD) if "mss-auth-plain" in self.faults else SmtpAuth("XOAUTH2", USER, token)
-        )
+        context, check = client_context(ca_file, self.hooks.client_tls(CONFORMANT_TLS))
+        auth = self.hooks.smtp_auth(SmtpAuth("XOAUTH2", USER, token), PASSWORD)
         result = submit(
             host,
             port,
@@ -232,7 +215,7 @@ class ReferenceMssSystem:
             rcpt_tos=recipients,
             ssl_context=context,
             auth=auth,
-            plaintext_first="mss-plaintext-first" in self.faults,
+            plaintext_first=self.hooks.smtp_plaintext_first(False),
             after_tls=check,  # type: ignore[arg-type]
         )
         with self._lock:
@@ -243,11 +226,11 @@ class ReferenceMssSystem:
         """Poll the mailbox over IMAP with STARTTLS: every unseen message (the notifications) is fetched."""
         import imaplib
 
-        context, check = client_context(ca_file, self.faults)
+        context, check = client_context(ca_file, self.hooks.client_tls(CONFORMANT_TLS))
         fetched: list[bytes] = []
         client = imaplib.IMAP4(host, port, timeout=10)
         try:
-            if "mss-imap-plaintext-first" in self.faults:  # a defective client: LOGIN in clear, refused
+            if self.hooks.imap_plaintext_first(False):  # a defective client: LOGIN in clear, refused
                 with contextlib.suppress(imaplib.IMAP4.error):
                     client.login(user, password)
             client.starttls(ssl_context=context)
@@ -280,40 +263,42 @@ class ReferenceMssSystem:
 
     def integration_code(self, raw: bytes) -> str | None:
         """None when the document is integrated, else the 900-906 code the receiver reports."""
-        faults = self.faults
+        hooks = self.hooks
         message = read_message(raw)
         if not message.archives or not all(a.readable for a in message.archives):
             return "906"
         if len({pid for pid, _ in message.patients}) != 1:
             return "906"
-        if "mss-receiver-ignores-hash" not in faults and not all(_hashes_match(a.data) for a in message.xdm_archives):
-            return "906"
+        if not all(_hashes_match(a.data) for a in message.xdm_archives):
+            code = hooks.integration_code("906", "hash")
+            if code is not None:
+                return code
         (ins, oid), *_ = sorted(message.patients)
         if len(ins) != 15 or oid not in INS_OIDS:
-            return "906" if "mss-receiver-generic-code" in faults else "905"
+            return hooks.integration_code("905", "ins-incomplete")
         known = next((p for p in self.data.patients if p.qualified and p.ins == ins), None)
         if known is None:
-            return None if "mss-receiver-accepts-unknown" in faults else "902"
+            return hooks.integration_code("902", "unknown-patient")
         facts = _archive_cda_facts(message.xdm_archives[0].data)
-        if "mss-receiver-ignores-ins-mismatch" not in faults and facts is not None:
+        if facts is not None:
             same = (
                 facts.family.upper() == known.family.upper()
                 and facts.given.upper() == known.given.upper()
                 and facts.birth_date == known.birth_date.replace("-", "")
             )
             if not same:
-                return "904"
+                return hooks.integration_code("904", "ins-mismatch")
         return None
 
     def _send_mdn(self, original: bytes, code: str | None) -> None:
         message = read_message(original)
         if message.header("Disposition-Notification-To") is None or self.operator is None:
             return
-        structured = not (code is None and "mss-mdn-not-report" in self.faults)
+        structured = code is not None or self.hooks.mdn_structured(True)
         mdn = build_mdn(original, reporting_address=INBOUND, error_code=code, structured=structured)
         to = re.findall(r"[^<>\s,]+@[^<>\s,]+", message.header("Disposition-Notification-To") or "")
         op = self.operator
-        context, check = client_context(op.ca_file, frozenset())
+        context, check = client_context(op.ca_file)
         result = submit(
             op.host,
             op.port,
@@ -327,30 +312,6 @@ class ReferenceMssSystem:
         with self._lock:
             self.mdns_sent.append((message.header("Message-ID") or "", code))
             self.submissions.append(result)
-
-
-def _apply_header_faults(spec: MessageSpec, faults: frozenset[str]) -> MessageSpec:
-    changes: dict[str, object] = {}
-    if "mss-subject-wrong" in faults:
-        changes["subject"] = spec.subject.removeprefix("XDM/1.0/DDM+")
-    if "mss-message-id-missing" in faults:
-        changes["message_id"] = False
-    if "mss-nil-missing" in faults:
-        changes["nil"] = None
-    if "mss-ins-header-wrong" in faults:
-        changes["ins_header"] = "OUI"
-    if "mss-codecda-wrong" in faults:
-        changes["codecda"] = "11488-4"
-    if "mss-latin1-text" in faults:
-        changes["text_charset"] = "iso-8859-1"
-        changes["text"] = spec.text + "Réponse attendue à l'hôpital.\n"
-    if "mss-reply-to-missing" in faults:
-        changes["reply_to"] = None
-    if "mss-mdn-not-requested" in faults:
-        changes["mdn_to"] = None
-    if "mss-pdf-name-wrong" in faults:
-        changes["pdf_name"] = "compte-rendu.pdf"
-    return replace(spec, **changes) if changes else spec  # type: ignore[arg-type]
 
 
 def _hashes_match(archive: bytes) -> bool:

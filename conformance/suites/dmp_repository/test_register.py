@@ -22,10 +22,16 @@ from .rules import (
     RESPONSE_SOAP12,
 )
 
-_refusals: list[tuple[str, list[tuple[str, str]]]] = []
+Refusals = list[tuple[str, list[tuple[str, str]]]]
 
 
-def _refused(dmp_source, pair, config, requirement: str) -> None:
+@pytest.fixture(scope="session")
+def refusals() -> Refusals:
+    """The answers to the defective submissions, for the error-code test (one list per campaign)."""
+    return []
+
+
+def _refused(dmp_source, refusals: Refusals, pair, config, requirement: str) -> None:
     """Send `pair.defective` once it is proven to carry only its defect, and expect a Failure."""
     from conformance.campaign.dmp import rules_from_config
 
@@ -33,7 +39,7 @@ def _refused(dmp_source, pair, config, requirement: str) -> None:
     reply = dmp_source.provide(pair.defective.request, pair.defective.vihf)
     expect_soap(reply, requirement)
     status, errors = registry_status(reply)
-    _refusals.append((status, errors))
+    refusals.append((status, errors))
     what = pair.defect.name
     expect(status == "Failure", ACCEPTED[requirement], "RegistryResponse/@status", what=what, status=status or "-")
 
@@ -64,10 +70,10 @@ def test_answers_addressed(provided):
 
 
 @verifies("dmp.repository.refuses-hash", "dmp.repository.register", title_en="A document with a wrong hash is refused")
-def test_refuses_wrong_hash(provided, dmp_source, config):
+def test_refuses_wrong_hash(provided, dmp_source, config, refusals):
     """Un document à l'empreinte fausse est refusé"""
     pair = defects.wrong_hash(provided.content, _vihf_of(config))
-    _refused(dmp_source, pair, config, "dmp.repository.refuses-hash")
+    _refused(dmp_source, refusals, pair, config, "dmp.repository.refuses-hash")
 
 
 @verifies(
@@ -75,10 +81,10 @@ def test_refuses_wrong_hash(provided, dmp_source, config):
     "dmp.repository.register",
     title_en="A submission for an unknown patient is refused",
 )
-def test_refuses_unknown_patient(provided, dmp_source, config):
+def test_refuses_unknown_patient(provided, dmp_source, config, refusals):
     """Un lot pour un patient inconnu est refusé"""
     pair = defects.unknown_patient(provided.content, _vihf_of(config), config.dmp.unknown_patient_ins)
-    _refused(dmp_source, pair, config, "dmp.repository.refuses-unknown-patient")
+    _refused(dmp_source, refusals, pair, config, "dmp.repository.refuses-unknown-patient")
 
 
 @verifies(
@@ -86,19 +92,19 @@ def test_refuses_unknown_patient(provided, dmp_source, config):
     "dmp.repository.register",
     title_en="A submission missing required metadata is refused",
 )
-def test_refuses_missing_metadata(provided, dmp_source, config):
+def test_refuses_missing_metadata(provided, dmp_source, config, refusals):
     """Un lot privé de métadonnées obligatoires est refusé"""
     pair = defects.missing_metadata(provided.content, _vihf_of(config))
-    _refused(dmp_source, pair, config, "dmp.repository.refuses-missing-metadata")
+    _refused(dmp_source, refusals, pair, config, "dmp.repository.refuses-missing-metadata")
 
 
 @verifies("dmp.repository.error-codes", "dmp.repository.register", title_en="Refusals carry standard XDS error codes")
-def test_error_codes_standard(lang):
+def test_error_codes_standard(lang, refusals):
     """Les refus portent des codes d'erreur XDS standard"""
-    refusals = [errors for status, errors in _refusals if status == "Failure"]
-    if not refusals:
+    refused = [errors for status, errors in refusals if status == "Failure"]
+    if not refused:
         pytest.skip("aucun refus à examiner" if lang == "fr" else "no refusal to examine")
-    for errors in refusals:
+    for errors in refused:
         expect(errors, ERROR_LIST_EMPTY, "RegistryErrorList")
         for code, context in errors:
             expect(code in ebrim.XDS_ERRORS, ERROR_CODE, "RegistryError/@errorCode", code=code)
