@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def judge_submission(
     documents: dict[str, bytes],
     rules: XdsRules | None = None,
     *,
-    unreadable: set[str] = frozenset(),  # type: ignore[assignment]
+    unreadable: AbstractSet[str] = frozenset(),
 ) -> Judged:
     """Judge a SubmitObjectsRequest and the documents carried with it (entry id -> bytes). Documents whose MIME
     part could not be read (`unreadable`) are a transport fault judged elsewhere: not reported missing here."""
@@ -705,8 +706,9 @@ def _against_cda(entry: etree._Element, content: bytes, where: str) -> list[Find
     if confidentiality and header.confidentiality[0] and header.confidentiality[0] not in confidentiality:
         mismatch("confidentialityCode", ", ".join(sorted(confidentiality)), header.confidentiality[0])
     patient = external(entry, PATIENT_ID)
-    if patient and _CX.match(patient):
-        identifier, authority, _ = _CX.match(patient).groups()  # type: ignore[union-attr]
+    patient_match = _CX.match(patient) if patient else None
+    if patient_match:
+        identifier, authority, _ = patient_match.groups()
         if (identifier, authority) not in header.patient_ids:
             mismatch("patientId", f"…^^^&{authority}&ISO", "recordTarget/patientRole/id")
     creation = first_slot(entry, "creationTime")
