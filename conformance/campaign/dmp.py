@@ -116,6 +116,10 @@ class DmpListener:
     def exchanges(self) -> list[HttpExchange]:
         return [e for e in self.sink.exchanges if isinstance(e, HttpExchange)]
 
+    def fault_of(self, exchange: HttpExchange) -> Any:
+        """Why the listener could not take this exchange (a `ListenerFault`, both languages), None if complete."""
+        return self.server.fault_of(exchange)
+
 
 def start_dmp_listener(state: Any, force: bool = False) -> DmpListener | None:
     if getattr(state, "dmp_listener", None) is not None or state.config.dmp.listener is None:

@@ -242,9 +242,59 @@ class SoapClient:
         return self.post(url, content_type, body)
 
     def post(self, url: str, content_type: str, body: bytes) -> SoapReply:
-        response = self.http.request("POST", url, body=body, content_type=content_type, accept=None)
+        from conformance.transport.http import TransportError
+
+        try:
+            response = self.http.request("POST", url, body=body, content_type=content_type, accept=None)
+        except TransportError as exc:
+            raise named_tls_failure(exc) from None
         reply_type = response.headers.get("Content-Type", "")
         return read_reply(response.status, reply_type, response.body)
+
+
+_TLS_CAUSES = (
+    (
+        ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"),
+        "le serveur ne parle pas TLS à cette URL https:// (réponse en clair)",
+        "the server does not speak TLS at this https:// URL (plain answer)",
+    ),
+    (
+        ("HOSTNAME MISMATCH", "IP ADDRESS MISMATCH"),
+        "certificat du serveur émis pour un autre nom d'hôte",
+        "server certificate issued for another host name",
+    ),
+    (
+        ("CERTIFICATE HAS EXPIRED",),
+        "certificat du serveur expiré",
+        "server certificate expired",
+    ),
+    (
+        ("CERTIFICATE_VERIFY_FAILED",),
+        "certificat du serveur refusé : non émis par l'autorité de confiance configurée ([tls] ca_bundle)",
+        "server certificate refused: not issued by the configured trusted authority ([tls] ca_bundle)",
+    ),
+    (
+        ("ALERT_CERTIFICATE_REQUIRED", "ALERT_BAD_CERTIFICATE", "ALERT_UNKNOWN_CA"),
+        "le serveur refuse le certificat client ([tls] client_cert)",
+        "the server refuses the client certificate ([tls] client_cert)",
+    ),
+    (
+        ("UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE", "ALERT_PROTOCOL_VERSION", "NO_SHARED_CIPHER"),
+        "version ou suite TLS refusée (le DMP exige TLS 1.2 et ses suites)",
+        "TLS version or suite refused (the DMP requires TLS 1.2 and its suites)",
+    ),
+)
+
+
+def named_tls_failure(exc: Any) -> Any:
+    """A TLS TransportError with its cause named first (in both languages); any other error unchanged."""
+    if getattr(exc, "kind", "") != "tls":
+        return exc
+    upper = exc.message_en.upper()
+    for markers, fr, en in _TLS_CAUSES:
+        if any(marker in upper for marker in markers):
+            return type(exc)("tls", f"{fr} — {exc.message_fr}", f"{en} — {exc.message_en}")
+    return exc
 
 
 def read_reply(status: int, content_type: str, body: bytes) -> SoapReply:
@@ -295,6 +345,58 @@ class HttpReply:
 Application = Callable[[HttpRequest], HttpReply]
 
 
+@dataclass(frozen=True, slots=True)
+class ListenerFault:
+    """Why the listener could not take a request, in both languages. `harness_limit`: one of the harness's own
+    bounds was reached (what was refused is not judged: inconclusive), not the peer's doing."""
+
+    kind: str  # plain-http, no-client-cert, client-cert-refused, tls-version, tls, stalled, closed, too-large...
+    fr: str
+    en: str
+    harness_limit: bool = False
+
+    def message(self, lang: str = "fr") -> str:
+        return self.fr if lang == "fr" else self.en
+
+
+def handshake_fault(exc: BaseException, timeout: float) -> ListenerFault:
+    """The failed TLS handshake of a peer, named (plain HTTP on the TLS port, no or untrusted client certificate,
+    refused TLS version, stalled handshake)."""
+    reason = str(getattr(exc, "reason", "") or exc)
+    detail = f"{type(exc).__name__}: {exc}"
+    upper = reason.upper()
+    if isinstance(exc, TimeoutError) or "TIMED OUT" in upper:
+        kind, fr = "stalled", f"poignée de main TLS non terminée en {timeout:g} s (le pair ne répond plus)"
+    elif "HTTP_REQUEST" in upper or "HTTPS_PROXY_REQUEST" in upper:
+        kind, fr = "plain-http", "requête HTTP en clair sur le port TLS : pas de TLS"
+    elif "PEER_DID_NOT_RETURN_A_CERTIFICATE" in upper or "CERTIFICATE_REQUIRED" in upper:
+        kind, fr = "no-client-cert", "aucun certificat client présenté : TLS mutuel exigé"
+    elif "CERTIFICATE_VERIFY_FAILED" in upper or "UNKNOWN_CA" in upper or "BAD_CERTIFICATE" in upper:
+        kind, fr = "client-cert-refused", "certificat client refusé : non émis par l'autorité de confiance configurée"
+    elif "VERSION" in upper or "PROTOCOL" in upper:
+        kind, fr = "tls-version", "version ou suite TLS refusée (TLS 1.2 au minimum)"
+    else:
+        kind, fr = "tls", "poignée de main TLS échouée"
+    return ListenerFault(kind, f"{fr} ({detail})", f"TLS handshake failed ({kind}): {detail}")
+
+
+def _body_fault(exc: BaseException, length: int, limits: ServerLimits) -> ListenerFault:
+    if isinstance(exc, TimeoutError):
+        return ListenerFault(
+            "stalled",
+            f"corps de requête incomplet : annoncé {length} octets, plus rien reçu pendant "
+            f"{limits.read_timeout:g} s ou au-delà de {limits.request_deadline:g} s pour toute la requête",
+            f"request body not received in time: {length} bytes announced, nothing more for "
+            f"{limits.read_timeout:g} s or beyond {limits.request_deadline:g} s for the whole request",
+        )
+    return ListenerFault(
+        "closed",
+        f"connexion fermée par le pair avant la fin du corps annoncé ({length} octets)",
+        f"request body not received in time: connection closed before the announced {length} bytes "
+        f"({type(exc).__name__})",
+    )
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: ThreadedSoapServer
     protocol_version = "HTTP/1.1"
@@ -330,20 +432,38 @@ class _Handler(BaseHTTPRequestHandler):
             request.peer_certificate = self.connection.getpeercert(binary_form=True)
         length = self.headers.get("Content-Length", "")
         if not length.isdigit():
-            self._refuse(request, started, 411, "Content-Length obligatoire", "Content-Length required")
+            fault = ListenerFault(
+                "length-required",
+                "requête sans Content-Length (corps non délimité) : refusée (411)",
+                "request without Content-Length (body not delimited): refused (411)",
+            )
+            self._refuse(request, started, 411, fault)
             return
         if int(length) > self.server.limits.max_request_bytes:
             limit = self.server.limits.max_request_bytes
-            self._refuse(request, started, 413, f"requête > {limit} octets", f"request > {limit} bytes")
+            fault = ListenerFault(
+                "too-large",
+                f"requête de {length} octets au-delà de la limite du banc ({limit} octets) : refusée (413), "
+                "non jugée ; augmenter [dmp.listener] max_request_bytes",
+                f"request of {length} bytes beyond the listener's limit ({limit} bytes): refused (413), "
+                "not judged; raise [dmp.listener] max_request_bytes",
+                harness_limit=True,
+            )
+            self._refuse(request, started, 413, fault)
             return
         try:
             request.body = self._read_body(int(length))
         except ListenerExhausted as exc:  # the harness's budget, not the peer's fault: recorded as such
-            self.server.record(request, None, started, f"listener limit: {exc.en}")
+            self.server.record(
+                request,
+                None,
+                started,
+                ListenerFault("listener-limit", f"limite du banc : {exc.fr}", f"listener limit: {exc.en}", True),
+            )
             self.close_connection = True
             return
         except (TimeoutError, OSError) as exc:
-            self.server.record(request, None, started, f"request body not received in time: {type(exc).__name__}")
+            self.server.record(request, None, started, _body_fault(exc, int(length), self.server.limits))
             self.close_connection = True
             return
         try:
@@ -369,11 +489,26 @@ class _Handler(BaseHTTPRequestHandler):
             remaining -= len(chunk)
         return b"".join(chunks)
 
-    def _refuse(self, request: HttpRequest, started: datetime, status: int, fr: str, en: str) -> None:
+    def _refuse(self, request: HttpRequest, started: datetime, status: int, fault: ListenerFault) -> None:
         self.close_connection = True  # the unread body would be taken for the next request
-        reply = HttpReply(status, "text/plain; charset=utf-8", f"{fr} / {en}".encode())
-        self.server.record(request, reply, started, en)
+        reply = HttpReply(status, "text/plain; charset=utf-8", f"{fault.fr} / {fault.en}".encode())
+        self.server.record(request, reply, started, fault)
         self._send(reply)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # the request line or headers did not arrive within the idle timeout (the standard handler closes the
+        # connection and only logs it); between kept-alive requests that is an ordinary idle close
+        if format.startswith("Request timed out") and self._served == 0:
+            idle = self.server.limits.read_timeout
+            request = HttpRequest("", "", {}, b"", peer=f"{self.client_address[0]}")
+            request.tls = isinstance(self.connection, ssl.SSLSocket)
+            fault = ListenerFault(
+                "stalled",
+                f"requête incomplète : ligne de requête ou en-têtes HTTP non reçus en {idle:g} s, connexion fermée",
+                f"incomplete request: request line or HTTP headers not received within {idle:g} s "
+                "(request not received in time), connection closed",
+            )
+            self.server.record(request, None, utc_now(), fault)
 
     def _reply_plain(self, status: int, text: str, request: HttpRequest) -> HttpReply:
         reply = HttpReply(status, "text/plain; charset=utf-8", text.encode("utf-8"))
@@ -429,6 +564,7 @@ class ThreadedSoapServer(ThreadingHTTPServer):
         self._open: set[socket.socket] = set()  # connections being served (kept alive between requests)
         self.connections_accepted = 0
         self._open_lock = threading.Lock()
+        self.faults: list[tuple[HttpExchange, ListenerFault]] = []  # exchanges cut short, and why
 
     @property
     def host(self) -> str:
@@ -494,7 +630,7 @@ class ThreadedSoapServer(ThreadingHTTPServer):
             return self.ssl_context.wrap_socket(raw, server_side=True)
         except (ssl.SSLError, OSError) as exc:
             request = HttpRequest("", "", {}, b"", peer=str(client_address[0]), tls=True)
-            self.record(request, None, started, f"TLS handshake failed: {type(exc).__name__}: {exc}")
+            self.record(request, None, started, handshake_fault(exc, self.limits.read_timeout))
             with contextlib.suppress(OSError):
                 raw.close()
             return None
@@ -502,19 +638,27 @@ class ThreadedSoapServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         return  # a peer that hung up or sent garbage: already recorded, never printed
 
-    def record(self, request: HttpRequest, reply: HttpReply | None, started: datetime, error: str | None) -> None:
-        if self.sink is None:
-            return
+    def record(
+        self, request: HttpRequest, reply: HttpReply | None, started: datetime, fault: ListenerFault | None
+    ) -> None:
         url = f"{self.base_url}{request.path}"
         response = None
         if reply is not None:
             response = HttpResponseRecord(reply.status, "", {"Content-Type": reply.content_type}, reply.body)
-        self.sink.record(
-            HttpExchange(
-                request=HttpRequestRecord(request.method, url, dict(request.headers), request.body),
-                response=response,
-                started=started,
-                finished=utc_now(),
-                error=error,
-            )
+        exchange = HttpExchange(
+            request=HttpRequestRecord(request.method, url, dict(request.headers), request.body),
+            response=response,
+            started=started,
+            finished=utc_now(),
+            error=fault.en if fault is not None else None,
         )
+        if fault is not None:
+            with self._open_lock:
+                self.faults.append((exchange, fault))
+        if self.sink is not None:
+            self.sink.record(exchange)
+
+    def fault_of(self, exchange: Any) -> ListenerFault | None:
+        """The fault (in both languages) of an exchange this server recorded, None for a complete one."""
+        with self._open_lock:
+            return next((fault for known, fault in self.faults if known is exchange), None)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conformance.sdk import expect, require, verifies
+from conformance.i18n import BilingualError
+from conformance.sdk import current_verdict, expect, require, verifies
 
 from .conftest import expect_category, skip_without
 from .rules import NO_CLIENT_CERTIFICATE, NOTHING_RECEIVED, TRANSPORT_FAILED
@@ -17,8 +18,14 @@ def test_mutual_tls(dmp_listener, judgements, evidence, config, lang):
         evidence.record(exchange)
     url, seconds = dmp_listener.base_url, f"{config.dmp.listener.wait_seconds:g}"
     require(exchanges, NOTHING_RECEIVED, url, url=url, seconds=seconds)
+    limits = []
     for exchange in exchanges:
-        expect(not exchange.error, TRANSPORT_FAILED, exchange.request.url, error=exchange.error or "")
+        fault = dmp_listener.fault_of(exchange)
+        if fault is not None and fault.harness_limit:
+            limits.append(fault)
+        elif fault is not None or exchange.error:
+            error = fault.message(lang) if fault is not None else exchange.error
+            expect(False, TRANSPORT_FAILED, exchange.request.url, error=error)
     if config.dmp.listener.tls:
         for judgement in judgements:
             expect(
@@ -27,6 +34,22 @@ def test_mutual_tls(dmp_listener, judgements, evidence, config, lang):
                 url,
                 transaction=judgement.transaction or "?",
             )
+    verdict = current_verdict()
+    if limits and not (verdict is not None and verdict.failed):  # a failure found stands; else say what was not judged
+        raise ListenerLimitReached(limits)
+
+
+class ListenerLimitReached(BilingualError):
+    """Requests the listener refused for one of the harness's own bounds: they were not judged (inconclusive)."""
+
+    kind = "dmp-listener-limit"
+
+    def __init__(self, faults: list) -> None:
+        super().__init__(
+            "requêtes refusées par une limite du banc, non jugées (résultat non concluant) : "
+            + " ; ".join(f.fr for f in faults),
+            "requests refused by a harness limit, not judged (inconclusive): " + "; ".join(f.en for f in faults),
+        )
 
 
 def _note_choices(dmp_listener, evidence) -> None:

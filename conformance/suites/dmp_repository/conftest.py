@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from conformance.evidence.exchange import MemorySink
-from conformance.sdk import require
+from conformance.sdk import Text, require
 
 
 @dataclass
@@ -78,5 +78,5 @@ def expect_soap(reply, requirement: str) -> None:
     """Stop the test when the system's answer is not a readable SOAP envelope."""
     from .rules import UNREADABLE
 
-    problem = reply.error.message("en") if reply.error else ""
+    problem = Text(reply.error.message("fr"), reply.error.message("en")) if reply.error else ""
     require(reply.envelope is not None, UNREADABLE[requirement], "Envelope", status=reply.status, problem=problem)

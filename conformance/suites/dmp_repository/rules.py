@@ -111,6 +111,14 @@ RETRIEVE_MISSING = rules.rule(
     en="document {unique} not returned",
     code="not-found",
 )
+RETRIEVE_UNREADABLE = rules.rule(
+    "dmp-retrieve-unreadable",
+    "dmp.repository.retrieve",
+    SHALL,
+    fr="document {unique} illisible dans la réponse : {problem}",
+    en="document {unique} unreadable in the answer: {problem}",
+    code="structure",
+)
 RETRIEVE_ALTERED = rules.rule(
     "dmp-retrieve-altered",
     "dmp.repository.retrieve",
