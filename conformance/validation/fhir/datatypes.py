@@ -72,6 +72,8 @@ class DatatypesAspect:
                     element = self.structure("Element")
                     if element is not None:
                         self._walk_object(ext, element.root, element.root, loc, run, resource)
+        if node.plain or (value is None and node.rules is None):
+            return
         if node.rules is not None:
             self._check_element_rules(value, ext, node, type_code, loc, run, resource)
         if value is None:
@@ -84,7 +86,12 @@ class DatatypesAspect:
             run.report("error", "value", "_DT_Fixed_Wrong", loc, value, node.fixed[1])
         if node.pattern is not None and value != node.pattern[1]:
             run.report("error", "value", "_DT_Fixed_Wrong", loc, value, node.pattern[1])
-        if node.binding is not None and type_code in ("code", "string", "uri") and isinstance(value, str):
+        if (
+            node.binding is not None
+            and node.binding[0] != "example"
+            and type_code in ("code", "string", "uri")
+            and isinstance(value, str)
+        ):
             self._check_binding(value, "code", node, loc, run)
         if node.constraints:
             self._check_constraints(value, node.constraints, loc, run, resource, type_code)

@@ -418,9 +418,39 @@ def _member(node: dict[str, Any]) -> Fn:
 
 
 def _invocation(node: dict[str, Any]) -> Fn:
+    names = _member_path(node)
+    if names is not None:
+        return lambda coll, env: _path(coll, names)
     left = _compile(node["children"][0])
     right = _compile(node["children"][1])
     return lambda coll, env: right(left(coll, env), env)
+
+
+def _member_path(node: dict[str, Any]) -> tuple[str, ...] | None:
+    """`a.b.c` of plain element names (no type name, no function): the names, walked in one call."""
+    names: list[str] = []
+    while node.get("type") == "InvocationExpression":
+        left, right = node["children"]
+        if right.get("type") != "MemberInvocation":
+            return None
+        names.append(right["children"][0]["text"].strip("`"))
+        node = left
+    while node.get("type") in ("TermExpression", "InvocationTerm") and len(node.get("children", ())) == 1:
+        node = node["children"][0]
+    if node.get("type") != "MemberInvocation":
+        return None
+    names.append(node["children"][0]["text"].strip("`"))
+    if any(not name[:1].islower() for name in names):
+        return None
+    return tuple(reversed(names))
+
+
+def _path(coll: Collection, names: tuple[str, ...]) -> Collection:
+    for name in names:
+        coll = _children(coll, name)
+        if not coll:
+            return coll
+    return coll
 
 
 def _indexer(node: dict[str, Any]) -> Fn:
@@ -718,11 +748,23 @@ def _string_function(test: Callable[[str, str], bool]) -> Callable[[list[Fn], li
 _REGEX_CACHE: dict[str, re.Pattern[str]] = {}
 
 
+_MATCHES: dict[tuple[str, str], bool] = {}  # (pattern, value) -> answer: element paths and names repeat a lot
+_MATCHES_MAX = 100_000
+
+
 def _matches(value: str, pattern: str) -> bool:
+    key = (pattern, value)
+    answer = _MATCHES.get(key)
+    if answer is not None:
+        return answer
     try:
-        return patterns.search(pattern, value)  # PatternTimeout propagates: no fallback would do better
+        answer = patterns.search(pattern, value)  # PatternTimeout propagates: no fallback would do better
     except patterns.PatternError as exc:
         raise Fallback("regex") from exc
+    if len(_MATCHES) >= _MATCHES_MAX:
+        _MATCHES.clear()
+    _MATCHES[key] = answer
+    return answer
 
 
 def _fn_length(args: list[Fn], raw: list[Any]) -> Fn:

@@ -52,6 +52,12 @@ class OverlayContext:
     def __getattr__(self, name: str) -> Any:  # packages, missing, warnings, entries...
         return getattr(self._base, name)
 
+    def entry(self, url: str) -> Any:
+        """The packages' index entry, unless a loose resource takes the URL (it has none)."""
+        if url in self._by_url or url.split("|", 1)[0] in self._by_url:
+            return None
+        return self._base.entry(url)
+
     def resolve(self, url: str) -> dict[str, Any] | None:
         return self._by_url.get(url) or self._by_url.get(url.split("|", 1)[0]) or self._base.resolve(url)
 

@@ -189,6 +189,9 @@ class ReferencesAspect:
         allowed = self._allowed_targets(node)
         if not allowed or allowed & {"Resource", "DomainResource"}:
             return
+        entry = self.ctx.entry(value) if hasattr(self.ctx, "entry") else None
+        if entry is not None and entry.resource_type in allowed:
+            return  # the index knows the type: no need to load the resource
         resolved = self.ctx.resolve(value) if hasattr(self.ctx, "resolve") else None
         if not isinstance(resolved, dict) or resolved.get("resourceType") in allowed:
             return

@@ -66,12 +66,14 @@ class ElementNode:
         "name",
         "path",
         "pattern",
+        "plain",
         "regex",
         "required_children",
         "rules",
         "slice_name",
         "slices",
         "slicing",
+        "type_profiled",
         "type_slices",
         "types",
     )
@@ -138,6 +140,17 @@ class ElementNode:
         self.type_slices: dict[str, ElementNode] = {}  # choice type slices: "Quantity" -> node
         self.json_names: dict[str, tuple[ElementNode, str | None]] = {}
         self.required_children: list[ElementNode] = []
+        # a primitive item of this element needs only its own lexical checks (the walk's fast path)
+        self.plain: bool = (
+            self.fixed is None
+            and self.pattern is None
+            and self.binding is None
+            and not self.constraints
+            and self.max_length is None
+            and self.regex is None
+            and self.rules is None
+        )
+        self.type_profiled: bool = any(t.profiles for t in self.types)
 
     @property
     def type_codes(self) -> list[str]:

@@ -4,6 +4,7 @@ cardinality, complex types, type profiles and contained resources."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 from conformance.validation.fhir.messages import texts
@@ -13,6 +14,7 @@ from conformance.validation.fhir.structure import CompiledStructure, Constraint,
 from conformance.validation.ins import fhir_identifier_findings
 
 _CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "Quantity", "string", "uri"})
+_FAST_PRIMITIVES = PRIMITIVES - {"canonical"}  # a canonical is also resolved
 
 
 class WalkAspect:
@@ -143,7 +145,10 @@ class WalkAspect:
         names = defs.json_names
         groups: dict[int, list[tuple[str, ElementNode, str | None, Any, Any]]] = {}
         base_pass = run.base_pass
-        shadows = any(isinstance(key, str) and key[:1] == "_" for key in obj)  # primitive extensions present?
+        try:  # primitive extensions present? (map over a C method: this runs for every object)
+            shadows = any(map(str.startswith, obj, repeat("_")))
+        except TypeError:  # a key that is not a string, reported below
+            shadows = any(isinstance(key, str) and key[:1] == "_" for key in obj)
         for key, value in obj.items():
             if not isinstance(key, str):
                 if base_pass:
@@ -219,7 +224,7 @@ class WalkAspect:
                 if value is None:
                     values = [None] * len(exts)
                 if not exts:
-                    items.extend((item, None, type_code, f"{name_loc}[{index}]") for index, item in enumerate(values))
+                    items.extend([(item, None, type_code, f"{name_loc}[{index}]") for index, item in enumerate(values)])
                     continue
                 for index in range(max(len(values), len(exts))):
                     items.append(
@@ -252,7 +257,14 @@ class WalkAspect:
             for (value, ext, type_code, item_loc), definition in self._assign_slices(child, items, run):
                 self._walk_item(value, ext, definition, type_code, item_loc, run, resource)
             return
+        # a primitive of an element with no rule of its own: only its lexical checks, in the base pass
+        fast = child.plain and not child.type_slices
+        base_pass = run.base_pass
         for value, ext, type_code, item_loc in items:
+            if fast and ext is None and value is not None and type_code in _FAST_PRIMITIVES:
+                if base_pass:
+                    self._check_primitive_value(value, type_code, child, item_loc, run)
+                continue
             self._walk_item(value, ext, child, type_code, item_loc, run, resource)
 
     def _as_list(self, value: Any, key: str, loc: str, run: Run, *, single: bool) -> list[Any]:
@@ -332,7 +344,7 @@ class WalkAspect:
             self._check_fixed(value, node.pattern[1], loc, run, exact=False)
         if node.rules is not None:
             self._check_element_rules(value, None, node, type_code, loc, run, resource)
-        if node.binding is not None and type_code in _CODED_TYPES:
+        if node.binding is not None and node.binding[0] != "example" and type_code in _CODED_TYPES:
             self._check_binding(value, type_code, node, loc, run)
         if type_code == "Reference":
             self._check_reference(value, node, loc, run, resource)
@@ -355,7 +367,8 @@ class WalkAspect:
             self._check_constraints(
                 value, constraints, loc, run, resource, node.path if node.children else (type_code or "")
             )
-        self._check_type_profiles(value, node, type_code, loc, run, resource)
+        if node.type_profiled:
+            self._check_type_profiles(value, node, type_code, loc, run, resource)
 
     def _constraints_for(self, node: ElementNode, defs: ElementNode, type_code: str | None) -> list[Constraint]:
         """The element's own constraints plus its type's (e.g. per-1 on any Period), merged once per pair."""
