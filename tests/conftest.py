@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from conformance import settings
+from conformance.reference import ReferenceEndpoints
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +33,14 @@ def cda_pack(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def hl7v2_samples(shared_dir: Path) -> Path:
     return settings.hl7v2_samples_dir()
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[..., ReferenceEndpoints]]:
+    """hostile(mode, **options) -> started ReferenceEndpoints in that hostile mode, stopped after the test."""
+    with ExitStack() as stack:
+
+        def start(mode: str | None, **options) -> ReferenceEndpoints:
+            return stack.enter_context(ReferenceEndpoints(hostile=mode, **options))
+
+        yield start
