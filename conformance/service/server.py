@@ -395,7 +395,7 @@ def preload(options: ValidateOptions) -> None:
         from conformance.validation.cda.document import preload as preload_cda
 
         schematron.prune_every_document(True)  # until the engine processes are ready
-        preload_cda(options)
+        preload_cda(options, metadata=True)
 
 
 _ENGINE_WARM_SECONDS: float | None = None

@@ -321,12 +321,17 @@ def validate_document(data: bytes, options: ValidateOptions | None = None, *, na
     return outcome
 
 
-def preload(options: ValidateOptions | None = None) -> None:
-    """The pack's index, its XSD and the Saxon processor: what every document needs before its compiles."""
+def preload(options: ValidateOptions | None = None, *, metadata: bool = False) -> None:
+    """The pack's index, its XSD and the Saxon processor: what every document needs before its compiles;
+    with `metadata`, the generated XSLT of the profile schematrons too (read from the disk cache)."""
     pack = load_pack((options or ValidateOptions()).cda_pack)
     if pack.xsd.is_file():
         _schema(str(pack.xsd))
     sch.saxon()
+    if metadata:
+        for path in pack.profile_schematrons().values():
+            with contextlib.suppress(sch.SchematronError, OSError):
+                sch.generated_xslt(path)
 
 
 def warm_up(
