@@ -85,6 +85,10 @@ class _Generator:
         self._slices: list[tuple[str, str]] = []  # (path, id) of the slices the differential is inside
         for element in elements:
             element.setdefault("id", element.get("path", ""))
+        # a contentReference unfolds the base's element, not the one this differential is changing
+        # (Parameters.parameter.part is a Parameters.parameter as the base defines it, without the profile's slices)
+        self._base = {str(e["id"]): i for i, e in enumerate(elements)}
+        self._base_elements = copy.deepcopy(elements)
 
     # ---- lookup ---------------------------------------------------------------------------------------
 
@@ -210,13 +214,15 @@ class _Generator:
         reference = parent.get("contentReference")
         if isinstance(reference, str) and reference.startswith("#"):
             source_id = reference[1:]
-            if self._position(source_id) is None:
+            source = self._base.get(source_id)
+            if source is None:
                 return
-            source_path = str(self.elements[self._position(source_id) or 0].get("path", ""))
-            start = (self._position(source_id) or 0) + 1
-            end = self._subtree_end(source_id, with_slices=False)
+            source_path = str(self._base_elements[source].get("path", ""))
+            end = source + 1
+            while end < len(self._base_elements) and str(self._base_elements[end]["id"]).startswith(source_id + "."):
+                end += 1
             children = []
-            for element in self.elements[start:end]:
+            for element in self._base_elements[source + 1 : end]:
                 duplicate = copy.deepcopy(element)
                 duplicate["id"] = _rename(str(element["id"]), source_id, parent_id)
                 duplicate["path"] = _rename(str(element.get("path", "")), source_path, str(parent.get("path")))

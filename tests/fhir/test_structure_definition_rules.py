@@ -50,3 +50,32 @@ def test_type_profile_must_be_for_that_type(tmp_path: Path) -> None:
         "SNAPSHOT_TYPE_PROFILE_WRONG"
     }
     assert not rules(validate_with(tmp_path, profile_with("http://hl7.org/fhir/StructureDefinition/SimpleQuantity")))
+
+
+def test_content_reference_unfolds_the_base_element_not_the_profiled_one(tmp_path: Path) -> None:
+    """Parameters.parameter.part is a Parameters.parameter as the base defines it: the profile's slicing of
+    `part` (min 2) does not apply again to the parts of a part."""
+    profile = differential_profile(
+        "params-two-parts",
+        "Parameters",
+        [
+            {"id": "Parameters.parameter", "path": "Parameters.parameter"},
+            {
+                "id": "Parameters.parameter.part",
+                "path": "Parameters.parameter.part",
+                "min": 2,
+                "slicing": {"discriminator": [{"type": "value", "path": "name"}], "rules": "open"},
+            },
+            {"id": "Parameters.parameter.part:a", "path": "Parameters.parameter.part", "sliceName": "a", "min": 1},
+            {"id": "Parameters.parameter.part:a.name", "path": "Parameters.parameter.part.name", "fixedString": "a"},
+            {"id": "Parameters.parameter.part:a.part", "path": "Parameters.parameter.part.part", "max": "0"},
+        ],
+    )
+    instance = {
+        "resourceType": "Parameters",
+        "meta": {"profile": [TEST_BASE + "params-two-parts"]},
+        "parameter": [{"name": "p", "part": [{"name": "a", "valueString": "x"}, {"name": "b", "valueString": "y"}]}],
+    }
+    assert not rules(validate_with(tmp_path, instance, [profile]))
+    instance["parameter"][0]["part"] = [{"name": "a", "valueString": "x"}]
+    assert rules(validate_with(tmp_path, instance, [profile])) == {"Validation_VAL_Profile_Minimum"}
