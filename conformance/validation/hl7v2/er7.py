@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 _LINE = re.compile(r"([^\r\n]*)(?:\r\n|\r|\n)|([^\r\n]+)$")
@@ -157,11 +158,7 @@ def _delimiters(msh: str) -> Delimiters:
 
 def _segment(raw: str, index: int, line: int, offset: int, delimiters: Delimiters, counts: dict[str, int]) -> Segment:
     pieces = raw.split(delimiters.field)
-    offsets: list[int] = []
-    position = 0
-    for piece in pieces:
-        offsets.append(position)
-        position += len(piece) + 1
+    offsets = list(accumulate([len(piece) + 1 for piece in pieces[:-1]], initial=0))
     name = pieces[0].strip()
     if name == "MSH" and index == 0:
         # MSH-1 is the separator itself: shift so that fields[n] is MSH-n.
