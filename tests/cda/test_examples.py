@@ -67,7 +67,7 @@ KNOWN: dict[str, tuple[set[tuple[str, str]], str]] = {
         )
     },
     "eDISP-MED_2024.01.xml": (
-        {("ASIP-STRUCT-MIN-StrucMin.sch", "d2485e87-false-d3093e0-746")},
+        {("ASIP-STRUCT-MIN-StrucMin.sch", "CI-SISRecordTarget-746")},
         "patient name qualifier other than BR/CL, refused by the structuration minimale",
     ),
 }

@@ -17,6 +17,7 @@ from conformance.validation.options import ValidateOptions
 
 from . import candidates
 from . import schematron as sch
+from .grouping import group_manifestations, readable_assertion
 from .header import V3, check_header, xpath_of
 from .pack import CdaPack, load_pack
 
@@ -193,14 +194,15 @@ def choose_schematrons(
 
 
 def _svrl_finding(assertion: sch.SvrlAssertion, schematron_name: str) -> Finding:
+    rule, message_fr, message_en = readable_assertion(assertion.rule_id, assertion.text, schematron_name)
     if assertion.unknown_value_set:
         return finding(
             "information",
             "not-supported",
-            f"cda-valueset-unknown:{assertion.rule_id}",
+            f"cda-valueset-unknown:{rule}",
             assertion.location,
-            f"Non vérifiable (jeu de valeurs absent du paquet) : {assertion.text}",
-            f"Not checkable (value set missing from the pack): {assertion.text}",
+            f"Non vérifiable (jeu de valeurs absent du paquet) : {message_fr}",
+            f"Not checkable (value set missing from the pack): {message_en}",
             source="tool",
             profile=schematron_name,
         )
@@ -210,10 +212,10 @@ def _svrl_finding(assertion: sch.SvrlAssertion, schematron_name: str) -> Finding
     return finding(
         severity,
         "invariant",
-        assertion.rule_id,
+        rule,
         assertion.location,
-        assertion.text,
-        assertion.text,
+        message_fr,
+        message_en,
         source="cda",
         profile=schematron_name,
     )
@@ -318,6 +320,9 @@ def validate_document(data: bytes, options: ValidateOptions | None = None, *, na
     findings, details = run_schematrons(data, choices, root)
     outcome.extend(findings)
     outcome.details["schematron_runs"] = details
+    outcome.findings, grouped = group_manifestations(outcome.findings)
+    if grouped:
+        outcome.details["grouped"] = grouped
     return outcome
 
 
