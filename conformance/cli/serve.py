@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 
 import click
@@ -58,6 +59,7 @@ def _split(value: str | None) -> list[str]:
 @click.option("--request-timeout", default=300.0, show_default=True, type=click.FloatRange(1, 3600))
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--list", "list_only", is_flag=True)
+@click.option("--config-template", "config_template", is_flag=True)
 def command(
     faults: str,
     hostile: str | None,
@@ -75,6 +77,7 @@ def command(
     request_timeout: float,
     as_json: bool,
     list_only: bool,
+    config_template: bool = False,
 ) -> None:
     """Démarre les points de terminaison de référence / Start the reference endpoints (until Ctrl-C)."""
     if validation:
@@ -121,7 +124,12 @@ def command(
     except OSError as exc:
         raise click.ClickException(_t("cannot_start", error=exc)) from exc
     try:
-        _announce(endpoints, as_json)
+        if config_template:
+            click.echo(campaign_template(endpoints, current_language()))
+            sys.stdout.flush()
+            click.echo(_t("stop_hint"), err=True)
+        else:
+            _announce(endpoints, as_json)
         if send_to:
             target_host, _, target_port = send_to.rpartition(":")
             run = endpoints.start_mllp_sender(target_host or "127.0.0.1", int(target_port))
@@ -200,3 +208,57 @@ def _hostile_description(mode) -> str:
         return _t(f"hostile.{mode.name}")
     except CatalogueKeyError:
         return mode.description
+
+
+# The suites a configuration printed by --config-template runs as is: the harness is the client of the served
+# endpoints. The others need the reference to send to the harness (PAM receiver tests, MSSanté, DMP).
+TEMPLATE_SUITES = ("fhir-basics", "identity", "documents", "directory", "documents-hl7v2", "produced-documents")
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def campaign_template(endpoints, lang: str) -> str:
+    """A campaign configuration (TOML) pointed at the running `endpoints`, with their test data: saved to a
+    file, `conformance run --config FILE` runs it as is."""
+    from conformance.campaign.reference import reference_config
+
+    config = reference_config(endpoints)
+    lines = [f"# {line}" for line in _t("template_header").splitlines()]
+
+    def table(name: str, values: dict[str, object]) -> None:
+        present = {key: value for key, value in values.items() if value not in (None, "", [])}
+        if present:
+            lines.extend(["", f"[{name}]", *(f"{key} = {_toml_value(value)}" for key, value in present.items())])
+
+    table("run", {"name": _t("template_name"), "suites": list(TEMPLATE_SUITES), "language": lang})
+    table("fhir", {"base_url": config.fhir.base_url})
+    info = endpoints.describe()
+    if "tls" in info:
+        table("tls", {"ca_bundle": info["tls"]["ca_cert"]})
+    table("mllp", {"host": config.mllp.host, "port": config.mllp.port})
+    table("hl7v2", {"documents": True})
+    table("documents", {"files": [str(path) for path in config.documents.files]})
+    data = config.test_data
+    table(
+        "test_data",
+        {
+            "practitioners": data.practitioners,
+            "organizations": data.organizations,
+            "document_patient": data.document_patient,
+        },
+    )
+    for patient in data.patients:
+        lines.extend(["", "[[test_data.patients]]"])
+        for key in ("ins", "oid", "family", "given", "birth_date", "gender", "id", "qualified", "ipp", "ipp_system"):
+            value = getattr(patient, key)
+            if value not in (None, "") or key == "ins":
+                lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"

@@ -169,7 +169,9 @@ def _fragments() -> tuple[tuple[tuple[re.Pattern[str], str], ...], tuple[tuple[r
     return compiled("fragments"), compiled("notes")
 
 
-_NOTE = re.compile(r"\[([^\[\]]{1,200})\]")
+# A profile note: "[PAM FR §5.1.1: ...]", "[CI-SIS: ...]" (a label, then a colon); never a FHIRPath expression
+# in brackets, whose "or" / "and" are operators.
+_NOTE = re.compile(r"\[((?:[A-Z][\w'’ -]{0,40}?)(?: ?§[\d.]+)?: [^\[\]]{1,200})\]")
 
 
 def _french_note(match: re.Match[str]) -> str:
