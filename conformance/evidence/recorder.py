@@ -2,8 +2,9 @@
 
 Layout (relative to the run folder):
     evidence/<test-id-slug>/001-http.json            one HTTP exchange (request + response or error)
-    evidence/<test-id-slug>/002-mllp-sent.json       one MLLP frame (payload inline, ER7 with \\r kept)
-    evidence/<test-id-slug>/001-http.response.json   a body too large or not text-like to inline
+    evidence/<test-id-slug>/001-http.request.json    its bodies, as the bytes exchanged (.json, .xml, .hl7,
+    evidence/<test-id-slug>/001-http.response.xml      .txt by media type, .bin when not text)
+    evidence/<test-id-slug>/002-mllp-sent.json       one MLLP frame, its payload in 002-mllp-sent.payload.hl7
     evidence/<test-id-slug>/<name>                   attachments (validated document, OperationOutcome)
     evidence/_run/...                                exchanges recorded outside any test
 Every record is redacted (secrets) and, when asked, pseudonymised before it is written; each file is
@@ -29,7 +30,6 @@ from conformance.evidence.sanitize import clean_data, for_terminal
 
 EVIDENCE_DIR = "evidence"
 OUTSIDE_TEST = "_run"
-INLINE_BODY_LIMIT = 64 * 1024  # larger bodies go to their own file
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _TEXT_MEDIA = ("json", "xml", "text", "hl7", "html", "x-www-form-urlencoded", "ndjson")
 _EXTENSIONS = {"json": ".json", "xml": ".xml", "html": ".html", "hl7": ".hl7", "text/plain": ".txt"}
@@ -130,13 +130,11 @@ class EvidenceRecorder:
         pseudonymize: bool = False,
         *,
         known_patients: Iterable[Mapping[str, Any]] = (),
-        inline_body_limit: int = INLINE_BODY_LIMIT,
         redact_logs: bool = True,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.privacy = Privacy(secrets, pseudonymize)
-        self.inline_body_limit = inline_body_limit
         self._lock = threading.RLock()
         self._current: str | None = None
         self._counters: dict[str, int] = {}
@@ -254,18 +252,15 @@ class EvidenceRecorder:
         self._write_json(test_id, f"{stem}.json", record)
 
     def _body_fields(self, test_id: str, stem: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        """A body is kept as the bytes exchanged (redacted, pseudonymised when asked) in a file of its own,
+        named after the record with the extension of its media type: readable as is, not a JSON string."""
         if not body:
-            return {"body": None, "body_size": 0}
+            return {"body_file": None, "body_size": 0}
         media_type = _content_type(headers)
         # No hash of the raw body is kept: it would fingerprint the secrets it may contain.
-        fields: dict[str, Any] = {"body_size": len(body)}
+        fields: dict[str, Any] = {"body_size": len(body), "media_type": media_type or None}
         cleaned = self._clean_body(body, media_type)
-        text_like = _is_text(media_type, body)
-        if text_like and len(cleaned) <= self.inline_body_limit:
-            fields["body"] = cleaned.decode("utf-8", "replace")
-            return fields
-        extension = _extension(media_type) if text_like else ".bin"
-        fields["body"] = None
+        extension = _extension(media_type, cleaned) if _is_text(media_type, body) else ".bin"
         fields["body_file"] = self._write(test_id, f"{stem}{extension}", cleaned)
         return fields
 
@@ -309,8 +304,9 @@ def _is_text(media_type: str, body: bytes) -> bool:
     return b"\x00" not in body[:4096]
 
 
-def _extension(media_type: str) -> str:
+def _extension(media_type: str, body: bytes = b"") -> str:
     for marker, extension in _EXTENSIONS.items():
         if marker in media_type:
             return extension
-    return ".txt"
+    head = body.lstrip()[:1]  # no or a vague media type: the content says what it is
+    return {b"{": ".json", b"[": ".json", b"<": ".xml"}.get(head, ".hl7" if body.startswith(b"MSH|") else ".txt")

@@ -24,16 +24,19 @@ def test_each_record_is_on_disk_before_the_test_ends(tmp_path: Path) -> None:
     recorder.begin_test("suite/group/test-a")
     recorder.record(_exchange())
     folder = tmp_path / "evidence" / slugify_test_id("suite/group/test-a")
-    assert [p.name for p in folder.iterdir()] == ["001-http.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["001-http.json", "001-http.response.json"]
     recorder.record(MllpFrame("sent", "127.0.0.1:1", "127.0.0.1:2", b"MSH|^~\\&|A\r", utc_now()))
     recorder.record(MllpFrame("received", "127.0.0.1:1", "127.0.0.1:2", b"", utc_now(), error="peer closed mid-frame"))
     paths = recorder.end_test()
     assert paths == [
+        f"evidence/{folder.name}/001-http.response.json",
         f"evidence/{folder.name}/001-http.json",
+        f"evidence/{folder.name}/002-mllp-sent.payload.hl7",
         f"evidence/{folder.name}/002-mllp-sent.json",
         f"evidence/{folder.name}/003-mllp-received.json",
     ]
-    failed = json.loads((tmp_path / paths[2]).read_text())
+    assert (tmp_path / paths[2]).read_bytes() == b"MSH|^~\\&|A\r"  # the frame's bytes, \r kept
+    failed = json.loads((tmp_path / paths[4]).read_text())
     assert failed["error"] == "peer closed mid-frame" and failed["direction"] == "received"
     assert not list(folder.glob(".*.tmp"))
 
@@ -48,16 +51,30 @@ def test_records_outside_a_test_and_failed_http_exchanges_are_kept(tmp_path: Pat
     assert record["response"] is None and record["error"] == "connection refused"
 
 
-def test_large_and_binary_bodies_go_to_their_own_file(tmp_path: Path) -> None:
-    recorder = EvidenceRecorder(tmp_path, inline_body_limit=100)
+def test_bodies_are_stored_as_the_bytes_exchanged(tmp_path: Path) -> None:
+    """SHALL: each body is a file holding the bytes exchanged (not an escaped JSON string), with the extension
+    of its media type; the exchange record names it."""
+    recorder = EvidenceRecorder(tmp_path)
     recorder.begin_test("t/g/big")
-    recorder.record(_exchange(b'{"resourceType":"Bundle","x":"' + b"a" * 500 + b'"}'))
+    bundle = b'{"resourceType":"Bundle","x":"' + b"a" * 500 + b'",\n "quote": "\\"\u00e9\\""}'
+    recorder.record(_exchange(bundle))
     recorder.record(_exchange(b"PK\x03\x04\x00\x01binary", "application/zip"))
+    recorder.record(_exchange(b"<Patient xmlns='http://hl7.org/fhir'/>", "application/fhir+xml"))
     paths = recorder.end_test()
     names = sorted(Path(p).name for p in paths)
-    assert names == ["001-http.json", "001-http.response.json", "002-http.json", "002-http.response.bin"]
-    big = json.loads((tmp_path / next(p for p in paths if p.endswith("001-http.json"))).read_text())
-    assert big["response"]["body"] is None and big["response"]["body_file"].endswith("001-http.response.json")
+    assert names == [
+        "001-http.json",
+        "001-http.response.json",
+        "002-http.json",
+        "002-http.response.bin",
+        "003-http.json",
+        "003-http.response.xml",
+    ]
+    record = json.loads((tmp_path / next(p for p in paths if p.endswith("001-http.json"))).read_text())
+    assert "body" not in record["response"] and record["response"]["body_size"] == len(bundle)
+    assert (tmp_path / record["response"]["body_file"]).read_bytes() == bundle
+    assert record["response"]["media_type"] == "application/fhir+json"
+    assert (tmp_path / next(p for p in paths if p.endswith(".bin"))).read_bytes() == b"PK\x03\x04\x00\x01binary"
 
 
 def test_binary_bodies_are_withheld_when_pseudonymising(tmp_path: Path) -> None:

@@ -173,7 +173,8 @@ def test_pseudonymised_run_has_no_patient_identity_in_any_file(tmp_path: Path) -
     assert results["privacy"]["pseudonymized"] is True
     # The evidence is still there and still readable: the HL7 message kept its structure.
     sent = next((run_dir / "evidence").rglob("001-mllp-sent.json"))
-    assert json.loads(sent.read_text())["body"].startswith("MSH|^~\\&|")
+    payload = run_dir / json.loads(sent.read_text())["body_file"]
+    assert payload.suffix == ".hl7" and payload.read_bytes().startswith(b"MSH|^~\\&|")
 
 
 def test_without_pseudonymisation_the_patient_is_visible(tmp_path: Path) -> None:
