@@ -183,6 +183,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
         "xds-patientid-document-",
         "xds-creationtime-document-",
         "xds-document-not-cda",
+        "xds-mimetype-document-",
         "xds-uniqueid-duplicate-in-message",
     ),
     "author-formats": ("xds-authorperson-", "xds-authorinstitution-", "xds-entry-legalauthenticator-format"),

@@ -288,6 +288,8 @@ def judge_submission(
             add(_hash_and_size(entry, content, where))
             if not signature and entry.get("mimeType", "text/xml") in ("text/xml", "application/xml"):
                 add(_against_cda(entry, content, where))
+            elif not signature:
+                add(_mime_type(entry, content, where))
         judged.entries.append(
             {"id": entry.get("id", ""), "uniqueId": unique, "patientId": patient, "hash": first_slot(entry, "hash")}
         )
@@ -305,14 +307,14 @@ def judge_submission(
             ]
         )
     add(xades.judge_signatures(submit, documents, rules))
-    if set_ids and entries and not _has_member(submit, set_ids, ids):
+    for entry_id in sorted(_without_member(submit, set_ids, ids) if set_ids else set()):
         add(
             [
                 _f(
                     "xds-association-missing",
-                    "Association",
-                    "Aucune association HasMember du lot vers les fiches.",
-                    "No HasMember association from the submission set to the entries.",
+                    f"Association[@targetObject='{entry_id}']",
+                    f"Aucune association HasMember du lot de soumission vers la fiche {entry_id}.",
+                    f"No HasMember association from the submission set to entry {entry_id}.",
                     code="required",
                 )
             ]
@@ -331,13 +333,14 @@ def _submission_set_ids(submit: etree._Element, packages: list[etree._Element], 
     return ids & classified
 
 
-def _has_member(submit: etree._Element, set_ids: set[str], entry_ids: set[str | None]) -> bool:
-    return any(
-        a.get("associationType") == ebrim.HAS_MEMBER
-        and a.get("sourceObject") in set_ids
-        and a.get("targetObject") in entry_ids
+def _without_member(submit: etree._Element, set_ids: set[str], entry_ids: set[str | None]) -> set[str]:
+    """The entries no HasMember association of the submission set points at (each entry needs its own)."""
+    members = {
+        a.get("targetObject")
         for a in submit.iter(f"{{{RIM}}}Association")
-    )
+        if a.get("associationType") == ebrim.HAS_MEMBER and a.get("sourceObject") in set_ids
+    }
+    return {str(e) for e in entry_ids if e and e not in members}
 
 
 def _submission_set(package: etree._Element) -> list[Finding]:
@@ -668,6 +671,26 @@ def _hash_and_size(entry: etree._Element, content: bytes, where: str) -> list[Fi
             )
         )
     return found
+
+
+def _mime_type(entry: etree._Element, content: bytes, where: str) -> list[Finding]:
+    """A declared mimeType the content contradicts: a CDA sent as something else, or a PDF that is not one."""
+    declared = entry.get("mimeType", "")
+    head = content.lstrip()[:4096]
+    looks_cda = head.startswith(b"<") and b"ClinicalDocument" in head
+    if looks_cda or (declared == "application/pdf" and not content.startswith(b"%PDF-")):
+        actual = "un document CDA (XML)" if looks_cda else "autre chose qu'un PDF"
+        actual_en = "a CDA document (XML)" if looks_cda else "something other than a PDF"
+        return [
+            _f(
+                "xds-mimetype-document-mismatch",
+                f"{where}/@mimeType",
+                f"mimeType {declared} alors que le document transmis est {actual}.",
+                f"mimeType {declared} while the document carried is {actual_en}.",
+                code="value",
+            )
+        ]
+    return []
 
 
 def _against_cda(entry: etree._Element, content: bytes, where: str) -> list[Finding]:
