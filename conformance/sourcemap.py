@@ -6,6 +6,7 @@ bytes, for findings that do not carry one yet. Nothing here judges: a location t
 no line (the deepest element found is used when only the tail of a path is missing, as the reference does).
 
     add_lines(outcomes, data, name, kind)   # kind: "fhir-json", "fhir-ndjson", "fhir-xml", "cda", "hl7v2"
+    locate(outcome, data, kind)             # one outcome judged on `data` (a document or message a campaign got)
 
 Bounded: sources over MAX_SOURCE bytes are not mapped (the findings stay as they are).
 """
@@ -338,3 +339,20 @@ _LOCATORS = {
     "cda": lambda text, first: _xml_locator(text, first, fhirpath=False),
     "hl7v2": lambda text, first: lambda location: er7_position(text, location),
 }
+
+
+def locate(outcome: Outcome, data: bytes | str, kind: str) -> Outcome:
+    """`outcome` with line / column set on its findings that lack them, `data` being the very text it was
+    judged on (a CDA document or an HL7 v2 message a campaign received; the evidence keeps the same bytes)."""
+    if len(data) > MAX_SOURCE or kind not in _LOCATORS:
+        return outcome
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    else:
+        text = data
+    find = _LOCATORS[kind](text, 1)
+    outcome.findings = [_located(f, find) for f in outcome.findings]
+    return outcome

@@ -274,9 +274,22 @@ def run_schematrons(
     return findings, details
 
 
-def validate_document(data: bytes, options: ValidateOptions | None = None, *, name: str = "document") -> Outcome:
-    """Validate one CDA R2 document (bytes) against the XSD, the header rules and the CI-SIS schematrons."""
-    options = options or ValidateOptions()
+def validate_document(
+    data: bytes, options: ValidateOptions | None = None, *, name: str = "document", source_lines: bool = True
+) -> Outcome:
+    """Validate one CDA R2 document (bytes) against the XSD, the header rules and the CI-SIS schematrons.
+
+    Findings carry their line and column in `data` unless `source_lines` is false (a document embedded in an
+    HL7 v2 message, whose lines would not be the file's)."""
+    outcome = _validate_document(data, options or ValidateOptions(), name)
+    if source_lines:
+        from conformance.sourcemap import locate
+
+        locate(outcome, data, "cda")
+    return outcome
+
+
+def _validate_document(data: bytes, options: ValidateOptions, name: str) -> Outcome:
     outcome = Outcome(subject=name, kind="cda")
     root, problems = parse_document(data)
     outcome.extend(problems)

@@ -93,8 +93,12 @@ def validate_message(
     check_cda: bool = True,
     name: str | None = None,
 ) -> Outcome:
-    """Validate one ER7 message against a profile set (id, profile.yaml or XML conformance profile path)."""
-    return _validate(message, profile or DEFAULT_PROFILE, options, check_cda=check_cda, name=name)[0]
+    """Validate one ER7 message against a profile set (id, profile.yaml or XML conformance profile path); the
+    findings carry their line and column in the message."""
+    from conformance.sourcemap import locate
+
+    outcome = _validate(message, profile or DEFAULT_PROFILE, options, check_cda=check_cda, name=name)[0]
+    return locate(outcome, message, "hl7v2")
 
 
 def _validate(
@@ -202,7 +206,9 @@ def _check_documents(
         if validate_document is None:
             continue
         try:
-            result = validate_document(document.data, options, name=f"{outcome.subject} {document.location}")
+            result = validate_document(
+                document.data, options, name=f"{outcome.subject} {document.location}", source_lines=False
+            )
         except Exception as exc:  # another area's validator must not break ours
             outcome.add(_finding("warning", "cisis-cda-not-checked", document.location,
                                  f"Le validateur CDA a échoué : {type(exc).__name__}: {exc}",
