@@ -37,19 +37,30 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # a CDA with one defect reported by three checks (XSD, header rule, schematron)
     broken_cda = folder / "sans-id.xml"
     broken_cda.write_bytes(re.sub(rb"\n\s*<id root=\"[^\"]*\"/>", b"", cda.read_bytes(), count=1))
+    broken = folder / "tronque.json"
+    broken.write_text(INVALID_PATIENT[:40], encoding="utf-8")
     xdm = folder / "envoi.zip"
     xdm.write_bytes(build_xdm([cda.read_bytes()]))
-    return {"fhir": patient, "fhir-xml": patient_xml, "hl7v2": oru, "cda": cda, "cda-defect": broken_cda, "xdm": xdm}
+    return {
+        "fhir": patient,
+        "fhir-broken": broken,
+        "fhir-xml": patient_xml,
+        "hl7v2": oru,
+        "cda": cda,
+        "cda-defect": broken_cda,
+        "xdm": xdm,
+    }
 
 
-@pytest.mark.parametrize("kind", ["fhir", "fhir-xml", "hl7v2", "cda", "cda-defect", "xdm"])
+@pytest.mark.parametrize("kind", ["fhir", "fhir-broken", "fhir-xml", "hl7v2", "cda", "cda-defect", "xdm"])
 def test_validate_speaks_french(inputs: dict[str, Path], kind: str) -> None:
     """SHALL: verdict, counts, severities and the harness's own messages are French."""
     completed = conformance("validate", inputs[kind])
     assert completed.returncode in (0, 1), completed.stderr
     assert "INVALIDE (" in completed.stdout or "VALIDE (" in completed.stdout
     assert "error(s)" not in completed.stdout and "ERROR " not in completed.stdout
-    assert "Appliqué\u202f: " in completed.stdout  # what the input was judged against
+    if kind != "fhir-broken":  # not read as a resource: nothing applied
+        assert "Appliqué\u202f: " in completed.stdout  # what the input was judged against
     _french(completed.stdout + completed.stderr)
 
 
