@@ -25,6 +25,7 @@ def _load(path: Path):
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
+    sys.modules[path.stem] = module  # dataclasses (bench_agreement) look their module up while it loads
     spec.loader.exec_module(module)
     return module
 

@@ -19,6 +19,7 @@ import contextlib
 import ipaddress
 import json
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -401,10 +402,31 @@ def preload(options: ValidateOptions) -> None:
 _ENGINE_WARM_SECONDS: float | None = None
 
 
+WARM_UP_NICENESS = 10
+
+
 def _engine_start(options: ValidateOptions) -> None:
-    """Initializer of an engine process: every engine warmed before it takes a request."""
+    """Initializer of an engine process: every engine warmed before it takes a request.
+
+    The warm-up runs on a thread of low CPU priority (Linux sets a thread's niceness): on a busy machine
+    the requests the serving process answers meanwhile get the CPU first. The engine answers on the main
+    thread, at normal priority; the Saxon processor (and its threads) is created there first."""
     global _ENGINE_WARM_SECONDS
-    _ENGINE_WARM_SECONDS = round(warm_engines(options), 2)
+    with contextlib.suppress(Exception):  # no CDA engine: the warm-up says so when a request needs it
+        from conformance.validation.cda import schematron
+
+        schematron.saxon()
+    seconds: list[float] = []
+
+    def warm() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WARM_UP_NICENESS)
+        seconds.append(warm_engines(options))
+
+    thread = threading.Thread(target=warm, name="validation-warm-up")
+    thread.start()
+    thread.join()
+    _ENGINE_WARM_SECONDS = round(seconds[0], 2) if seconds else None
 
 
 def _engine_ready() -> float | None:
