@@ -40,7 +40,10 @@ def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | 
     problems = _seal_problems(run_dir, lang, force)
     try:
         written = rerender_run(run_dir, lang=lang, pdf=pdf, allure=allure, programme=programme, seal_problems=problems)
-    except (PdfError, AllureError, CatalogueError) as error:
+    except (PdfError, AllureError) as error:  # the tool's English detail, quoted under a heading in the language
+        what = "PDF" if isinstance(error, PdfError) else "Allure"
+        raise click.ClickException(text("report_cli.render_failed", lang, what=what, detail=error)) from None
+    except CatalogueError as error:
         raise click.ClickException(str(error)) from None
     except (ValueError, KeyError, TypeError, jinja2.TemplateError) as error:
         problem = f"{type(error).__name__}: {error}"

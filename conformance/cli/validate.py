@@ -125,9 +125,10 @@ def command(
     elif summary:
         _print_summary(outcomes, lang)
     else:
+        package_of = None if server else _package_namer(options)
         for outcome in outcomes:
             rendered = outcome.render(lang)
-            applied = applied_line(outcome, lang)
+            applied = applied_line(outcome, lang, package_of)
             if applied:  # under the verdict line: what the input was judged against
                 head, newline, rest = rendered.partition("\n")
                 rendered = f"{head}\n  {applied}{newline}{rest}".rstrip("\n")
@@ -299,19 +300,46 @@ def validate_bytes(data: bytes, name: str, options: ValidateOptions) -> list[Out
 _RESOURCE_TYPE = re.compile(r"\b([A-Z][A-Za-z]+)/[^\s/()]*\)?$")
 
 
-def applied_line(outcome: Outcome, lang: str) -> str:
-    """One line naming what the input was judged against: FHIR profiles (or the base definition), the HL7 v2
-    profile set with the message and its structure, the CDA volet schematron, transversal profiles and pack."""
+def _package_namer(options: ValidateOptions):
+    """canonical -> "name#version" of the package that defines it, from the FHIR context already loaded."""
+    from conformance.validation.fhir.inputs import _CONTEXTS
+
+    def package_of(url: str) -> str | None:
+        try:
+            if options.igs:
+                ctx = _CONTEXTS.get(tuple(options.igs))
+            else:
+                from conformance.packages import load_context
+
+                ctx = load_context()
+            info = ctx.package_of(url) if ctx is not None else None
+        except Exception:  # naming the package is a courtesy: never a reason to fail
+            return None
+        return info.ref if info is not None else None
+
+    return package_of
+
+
+def applied_line(outcome: Outcome, lang: str, package_of=None) -> str:
+    """One line naming what the input was judged against: FHIR profiles (or the base definition) with their
+    packages, the HL7 v2 profile set with the message and its structure, the CDA volet schematron,
+    transversal profiles and pack."""
     details = outcome.details
+
+    def named(url: str) -> str:
+        ref = package_of(url.split("|", 1)[0]) if package_of else None
+        return f"{url} ({ref})" if ref else url
+
     if outcome.kind == "fhir" and "profiles" in details:
         profiles = [str(url) for url in details["profiles"]]
         if profiles:
-            what = text("validate.applied_fhir_profiles", lang, profiles=", ".join(profiles))
+            what = text("validate.applied_fhir_profiles", lang, profiles=", ".join(named(url) for url in profiles))
         else:
             found = _RESOURCE_TYPE.search(outcome.subject)
             if found is None:  # not read as a resource: nothing was applied
                 return ""
-            what = text("validate.applied_fhir_base", lang, type=found.group(1))
+            base = package_of(f"http://hl7.org/fhir/StructureDefinition/{found.group(1)}") if package_of else None
+            what = text("validate.applied_fhir_base", lang, type=found.group(1), package=base or "FHIR R4")
     elif outcome.kind == "hl7v2" and "profile_set" in details:
         code, _, structure = str(details.get("message_type", "")).partition("^")
         event, _, structure = structure.partition("^")
