@@ -203,7 +203,8 @@ LARGE_CHILD = textwrap.dedent(
                 handle.write('{"resourceType":"Bundle","type":"collection","entry":[')
                 for first in range(0, 1_000_000, 10_000):  # written in pieces: the peak is the validation's
                     handle.write(("," if first else "") + ",".join(
-                        '{"resource":{"resourceType":"Basic","id":"b%d","code":{"text":"x"}}}' % i
+                        '{"fullUrl":"urn:uuid:1b8e0c0e-0000-4000-8000-%012d","resource":{"resourceType":"Basic",'
+                        '"id":"b%d","code":{"text":"x"}}}' % (i, i)
                         for i in range(first, first + 10_000)))
                 handle.write("]}")
             size = path.stat().st_size

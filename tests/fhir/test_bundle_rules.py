@@ -1,4 +1,4 @@
-"""Bundle entry rules (SHALL): fullUrl absolute, matching the
+"""Bundle entry rules (SHALL): a fullUrl on every entry outside transactions and batches, absolute, matching the
 resource's type and id when RESTful; relative references resolved against the holding entry's fullUrl; the
 resource types a profile allows in Bundle.entry.resource. Also value rules met in Bundles: invalid references,
 urn:uuid values, the 1 MB string limit."""
@@ -28,6 +28,20 @@ def test_restful_full_url_must_end_with_type_and_id(tmp_path: Path) -> None:
     right = {"fullUrl": "http://server.org/fhir/Patient/1", "resource": {"resourceType": "Patient", "id": "1"}}
     urn = {"fullUrl": "urn:uuid:3d4f7f5a-7d0b-4f56-9d55-0d6d2d1c7a10", "resource": {"resourceType": "Patient"}}
     assert not rules(validate_with(tmp_path, _bundle([right, urn])))
+
+
+def test_full_url_is_required_except_in_transactions_and_batches(tmp_path: Path) -> None:
+    patient = {"resource": {"resourceType": "Patient", "id": "1"}}
+    for bundle_type in ("collection", "searchset", "document", "history"):
+        found = validate_with(tmp_path, _bundle([patient], bundle_type))
+        assert "BUNDLE_BUNDLE_ENTRY_FULLURL_REQUIRED" in rules(found), bundle_type
+        assert any(f.location == "Bundle.entry[0]" for f in found if f.rule == "BUNDLE_BUNDLE_ENTRY_FULLURL_REQUIRED")
+    deleted = {"request": {"method": "DELETE", "url": "Patient/1"}, "response": {"status": "200"}}
+    assert "BUNDLE_BUNDLE_ENTRY_FULLURL_REQUIRED" in rules(validate_with(tmp_path, _bundle([deleted], "history")))
+    for bundle_type in ("transaction", "batch"):
+        entry = {**patient, "request": {"method": "PUT", "url": "Patient/1"}}
+        found = validate_with(tmp_path, _bundle([entry], bundle_type))
+        assert "BUNDLE_BUNDLE_ENTRY_FULLURL_REQUIRED" not in rules(found), bundle_type
 
 
 UUID = "5d9588d8-3cd6-4b32-8fb7-ad13694e069d"

@@ -114,7 +114,8 @@ def test_fullurl_repeated_far_apart_is_bdl7_but_not_in_a_history() -> None:
 
 def test_findings_past_the_cap_are_counted_and_the_verdict_kept(tmp_path: Path) -> None:
     """SHALL: bounded findings; past the cap a summary per rule and severity, and an invalid Bundle stays invalid."""
-    entries = [{"resource": {"resourceType": "Basic", "id": f"b{i}"}} for i in range(300)]  # Basic.code missing
+    # Basic.code missing
+    entries = [{"fullUrl": _urn(i), "resource": {"resourceType": "Basic", "id": f"b{i}"}} for i in range(300)]
     path = tmp_path / "bundle.json"
     path.write_bytes(orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
     (outcome,) = validate_file(path, OPTIONS, batch=50, max_listed=100)
@@ -160,8 +161,12 @@ def test_what_is_not_a_json_bundle_of_entries_is_left_to_whole_validation(tmp_pa
 def test_validate_command_streams_a_bundle_file_above_the_threshold(tmp_path: Path) -> None:
     """SHALL: `conformance validate` on a Bundle larger than 16 MiB reports per entry, at Bundle.entry[i]."""
     text = "x" * (1024 * 1024)
-    entries = [{"resource": {"resourceType": "Basic", "id": f"b{i}", "code": {"text": text}}} for i in range(17)]
-    entries.append({"resource": {"resourceType": "Observation", "id": "bad", "status": "bad", "code": {"text": "c"}}})
+    entries = [
+        {"fullUrl": _urn(i), "resource": {"resourceType": "Basic", "id": f"b{i}", "code": {"text": text}}}
+        for i in range(17)
+    ]
+    observation = {"resourceType": "Observation", "id": "bad", "status": "bad", "code": {"text": "c"}}
+    entries.append({"fullUrl": _urn(17), "resource": observation})
     path = tmp_path / "large.json"
     path.write_bytes(orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
     assert path.stat().st_size > ValidateOptions().stream_above
@@ -182,7 +187,8 @@ with tempfile.TemporaryDirectory() as folder:
         handle.write('{"resourceType":"Bundle","type":"collection","entry":[')
         for first in range(0, 1_000_000, 10_000):
             handle.write(("," if first else "") + ",".join(
-                '{"resource":{"resourceType":"Basic","id":"b%d","code":{"text":"x"}}}' % i
+                '{"fullUrl":"urn:uuid:1b8e0c0e-0000-4000-8000-%012d","resource":{"resourceType":"Basic","id":"b%d",'
+                '"code":{"text":"x"}}}' % (i, i)
                 for i in range(first, first + 10_000)))
         handle.write("]}")
     done = subprocess.run(

@@ -18,6 +18,9 @@ _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
 _ABSOLUTE_REF = re.compile(r"^(https?://.+?/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-\.]+)(/_history/[A-Za-z0-9\-\.]+)?$")
 
 
+_FULLURL_OPTIONAL = frozenset({"transaction", "transaction-response", "batch", "batch-response"})
+
+
 class ReferencesAspect:
     """References resolved inside the resource and its Bundle, and the Bundle's own entry rules."""
 
@@ -39,15 +42,17 @@ class ReferencesAspect:
     def _check_bundle(self, bundle: dict[str, Any], loc: str, run: Run) -> None:
         """Entry rules: a fullUrl is absolute and, when it looks like a RESTful URL, ends with the resource's
         type and id."""
+        fullurl_optional = bundle.get("type") in _FULLURL_OPTIONAL
         for index, entry in enumerate(seq(bundle.get("entry"))):
             if not isinstance(entry, dict):
                 continue
             entry_loc = f"{loc}.entry[{index}]"
             resource, full_url = entry.get("resource"), entry.get("fullUrl")
             if not isinstance(full_url, str) or not full_url:
-                # The reference validator also requires a fullUrl outside transactions and batches (its
-                # BUNDLE_BUNDLE_ENTRY_FULLURL_REQUIRED); not enforced yet: the Bundles of this project's
-                # streaming tests omit it, so the rule lands with them.
+                # every entry outside transactions and batches (and their responses), as the reference
+                # validator requires it, with or without a resource
+                if full_url is None and not fullurl_optional:
+                    run.report("error", "invalid", "BUNDLE_BUNDLE_ENTRY_FULLURL_REQUIRED", entry_loc)
                 continue
             if not is_absolute_url(full_url):
                 run.report("error", "invalid", "BUNDLE_ENTRY_URL_ABSOLUTE", entry_loc, full_url)
