@@ -293,7 +293,8 @@ def named_tls_failure(exc: Any) -> Any:
     upper = exc.message_en.upper()
     for markers, fr, en in _TLS_CAUSES:
         if any(marker in upper for marker in markers):
-            return type(exc)("tls", f"{fr} — {exc.message_fr}", f"{en} — {exc.message_en}")
+            where = exc.message_fr.split(": ", 1)[0]  # "échec TLS avec <url>", without OpenSSL's English
+            return type(exc)("tls", f"{fr} ({where})", f"{en} — {exc.message_en}")
     return exc
 
 
@@ -377,7 +378,8 @@ def handshake_fault(exc: BaseException, timeout: float) -> ListenerFault:
         kind, fr = "tls-version", "version ou suite TLS refusée (TLS 1.2 au minimum)"
     else:
         kind, fr = "tls", "poignée de main TLS échouée"
-    return ListenerFault(kind, f"{fr} ({detail})", f"TLS handshake failed ({kind}): {detail}")
+    code = str(getattr(exc, "reason", "") or type(exc).__name__)  # OpenSSL's explanation is English: its code only
+    return ListenerFault(kind, f"{fr} ({code})", f"TLS handshake failed ({kind}): {detail}")
 
 
 def _body_fault(exc: BaseException, length: int, limits: ServerLimits) -> ListenerFault:

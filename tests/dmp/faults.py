@@ -71,7 +71,16 @@ def failing_checks(faults: frozenset[str]) -> set[str]:
     failing = {category(f.rule) for j in simulator.judgements for f in j.failures()}
     if any(e.error for e in sink.exchanges) or any(not j.client_certificate for j in simulator.judgements):
         failing.add("transport")
+    FRENCH[faults] = [
+        *(f.message("fr") for j in simulator.judgements for f in j.failures()),
+        *(context for j in simulator.judgements for _, context in j.errors),
+        *(fault.fr for e in sink.exchanges if (fault := server.fault_of(e)) is not None),
+    ]
     return failing
+
+
+# what the last `failing_checks(faults)` said to a French user: findings, codeContexts, listener faults
+FRENCH: dict[frozenset[str], list[str]] = {}
 
 
 def cda_documents(faults: frozenset[str]) -> list[bytes]:

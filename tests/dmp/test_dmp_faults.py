@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from i18n.english import english_fragments
 
 from conformance.reference.dmp.feed import SOURCE_FAULTS
 from conformance.reference.faults import FAULTS
 
-from .faults import SOURCE_CATEGORY, cda_documents, failing_checks, repository_shows
+from .faults import FRENCH, SOURCE_CATEGORY, cda_documents, failing_checks, repository_shows
 
 
 def test_every_source_fault_is_registered_and_mapped():
@@ -23,6 +24,9 @@ def test_clean_client_fails_no_check():
 @pytest.mark.parametrize("fault", sorted(n for n, c in SOURCE_CATEGORY.items() if c != "cda"))
 def test_source_fault_fails_exactly_its_check(fault):
     assert failing_checks(frozenset({fault})) == {SOURCE_CATEGORY[fault]}
+    said = FRENCH[frozenset({fault})]
+    assert said  # the fault is named
+    assert not [(m, english_fragments(m)) for m in said if english_fragments(m)]  # in French
 
 
 def test_cda_fault_changes_only_the_document():

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from i18n.english import english_fragments
 
 from conformance.config import Timeouts, TlsConfig
 from conformance.reference.dmp.endpoints import REFERENCE_PATIENT, STRUCTURE_ID, STRUCTURE_NAME
@@ -72,6 +73,11 @@ def _run(tmp_path: Path, config: str, suite: str) -> tuple[dict[str, dict], floa
 
 def _text(test: dict) -> str:
     return json.dumps([test["messages"], test["findings"]], ensure_ascii=False)
+
+
+def _english(test: dict) -> list[str]:
+    """English in what a French user reads of the test (its messages)."""
+    return [fragment for message in test["messages"] for fragment in english_fragments(message)]
 
 
 # ---------------------------------------------------------------- the harness as the document source
@@ -148,6 +154,7 @@ def test_a_faulty_repository_gets_a_clear_verdict(tmp_path, pki, stranger, mode)
     test_id, outcome, words = REPOSITORY_FAULTS[mode]
     assert tests[test_id]["outcome"] == outcome, (tests[test_id]["outcome"], tests[test_id]["messages"])
     assert words in _text(tests[test_id]), tests[test_id]["messages"]
+    assert not _english(tests[test_id]), tests[test_id]["messages"]
     assert tests[REGISTER + "accepts-valid-submission"]["evidence"]  # the exchange up to the fault is kept
     assert elapsed < RUN_BOUND, elapsed
     assert len(tests) == 9  # every test was judged: none hung, none crashed the run
@@ -259,6 +266,7 @@ def test_a_faulty_document_source_gets_a_clear_verdict(tmp_path, pki, stranger, 
     test_id, outcome, words = SOURCE_FAULTS[mode]
     assert tests[test_id]["outcome"] == outcome, (tests[test_id]["outcome"], tests[test_id]["messages"])
     assert words in _text(tests[test_id]), tests[test_id]["messages"]
+    assert not _english(tests[test_id]), tests[test_id]["messages"]
     assert elapsed < RUN_BOUND, elapsed
     others = {t["id"]: t["messages"] for t in tests.values() if t["id"] != test_id and t["outcome"] != "skipped"}
     assert all(tests[i]["outcome"] == "passed" for i in others), others  # the fault fails its test only

@@ -364,7 +364,8 @@ class DmpSimulator:
         query = payload.find("rim:AdhocQuery", NS)
         self._vihf(j, vihf, certificate)
         if query is None:
-            return self._query_response(j, [("XDSRegistryMetadataError", "AdhocQuery absent")], []), []
+            missing = self._say("AdhocQuery absent", "AdhocQuery missing")
+            return self._query_response(j, [("XDSRegistryMetadataError", missing)], []), []
         params = {
             s.get("name", ""): [v.text or "" for v in s.iterfind("rim:ValueList/rim:Value", NS)]
             for s in query.findall("rim:Slot", NS)
@@ -381,7 +382,8 @@ class DmpSimulator:
                         code="required",
                     )
                 )
-                return self._query_response(j, [("XDSStoredQueryMissingParam", "$XDSDocumentEntryPatientId")], []), []
+                missing = self._say("$XDSDocumentEntryPatientId absent", "$XDSDocumentEntryPatientId missing")
+                return self._query_response(j, [("XDSStoredQueryMissingParam", missing)], []), []
             statuses = _list_param(params.get("$XDSDocumentEntryStatus", [])) or [ebrim.APPROVED]
             found = [s for s in self.store.values() if s.patient == patient[0] and s.status in statuses]
             if "dmp-repo-find-empty" in self.faults:
@@ -400,7 +402,10 @@ class DmpSimulator:
                     code="not-supported",
                 )
             )
-            return self._query_response(j, [("XDSUnknownStoredQuery", str(query.get("id")))], []), []
+            unknown = self._say(
+                f"requête stockée {query.get('id')} inconnue", f"unknown stored query {query.get('id')}"
+            )
+            return self._query_response(j, [("XDSUnknownStoredQuery", unknown)], []), []
         return self._query_response(j, [], found), []
 
     def _retrieve(self, payload, parts, j: Judgement, vihf, certificate):
@@ -413,10 +418,17 @@ class DmpSimulator:
             unique = (item.findtext("xdsb:DocumentUniqueId", "", NS) or "").strip()
             stored = self.store.get(unique)
             if repository != self.repository_id:
-                errors.append(("XDSUnknownRepositoryId", f"Entrepôt {repository} inconnu / unknown repository"))
+                errors.append(
+                    (
+                        "XDSUnknownRepositoryId",
+                        self._say(f"entrepôt {repository} inconnu", f"unknown repository {repository}"),
+                    )
+                )
                 continue
             if stored is None or stored.status == ebrim.DELETED:
-                errors.append(("XDSDocumentUniqueIdError", f"Document {unique} inconnu / unknown document"))
+                errors.append(
+                    ("XDSDocumentUniqueIdError", self._say(f"document {unique} inconnu", f"unknown document {unique}"))
+                )
                 continue
             document = etree.SubElement(response, f"{{{ebrim.XDSB}}}DocumentResponse")
             etree.SubElement(document, f"{{{ebrim.XDSB}}}RepositoryUniqueId").text = repository
@@ -456,13 +468,33 @@ class DmpSimulator:
                     code="value",
                 )
             )
-            return [("XDSMetadataUpdateError", f"NewStatus {new}")]
+            return [
+                (
+                    "XDSMetadataUpdateError",
+                    self._say(
+                        f"NewStatus {new or '(absent)'} non admis", f"NewStatus {new or '(missing)'} not allowed"
+                    ),
+                )
+            ]
         if stored is None:
-            return [("XDSMetadataUpdateError", f"Document {target} inconnu / unknown document")]
+            return [("XDSMetadataUpdateError", self._say(f"document {target} inconnu", f"unknown document {target}"))]
         if stored.status != original:
-            return [("XDSMetadataUpdateError", f"OriginalStatus {original} ≠ {stored.status}")]
+            return [
+                (
+                    "XDSMetadataUpdateError",
+                    self._say(
+                        f"OriginalStatus {original} alors que le document est {stored.status}",
+                        f"OriginalStatus {original} while the document is {stored.status}",
+                    ),
+                )
+            ]
         if new == ebrim.DELETED and stored.institution and structure not in stored.institution:
-            return [("XDSMetadataUpdateOperationError", "Seul l'auteur peut supprimer / only the author may delete")]
+            return [
+                (
+                    "XDSMetadataUpdateOperationError",
+                    self._say("seul l'auteur peut supprimer le document", "only the author may delete the document"),
+                )
+            ]
         if "dmp-repo-archive-ignored" not in self.faults:
             stored.status = new
         return []
@@ -471,7 +503,7 @@ class DmpSimulator:
         lid = entry.get("lid", "")
         stored = next((s for s in self.store.values() if s.lid == lid), None)
         if stored is None:
-            return [("XDSMetadataUpdateError", f"lid {lid} inconnu / unknown lid")]
+            return [("XDSMetadataUpdateError", self._say(f"lid {lid} inconnu", f"unknown lid {lid}"))]
         codes = [
             (c.get("nodeRepresentation", ""), first_slot(c, "codingScheme"))
             for c in entry.findall(
@@ -479,12 +511,16 @@ class DmpSimulator:
             )
         ]
         if not codes:
-            return [("XDSMetadataUpdateError", "confidentialityCode absent / missing")]
+            return [("XDSMetadataUpdateError", self._say("confidentialityCode absent", "confidentialityCode missing"))]
         stored.confidentiality = codes
         stored.version += 1
         return []
 
     # ---------------------------------------------------------------- answers
+
+    def _say(self, fr: str, en: str) -> str:
+        """An answer's codeContext, in the simulator's language."""
+        return fr if self.lang == "fr" else en
 
     def _registry_response(self, j: Judgement, errors: list[Finding]) -> etree._Element:
         codes = [(xds_error_code(f.rule), f"[{f.rule}] {f.message(self.lang)}") for f in errors]

@@ -23,6 +23,7 @@ from conformance.transport.vihf import (
 
 from .metadata import check_ins_cx
 from .rules import AUTHENTICATION_MODES, XdsRules
+from .signature_text import french_problem
 from .trust import issued_by
 
 _SECTOR = re.compile(r"^SA\d{2}\^1\.2\.250\.1\.71\.4\.2\.4$|^(EXP_PATIENT|SNR)\^1\.2\.250\.1\.71\.4\.2\.4$")
@@ -215,6 +216,12 @@ def _attributes(vihf: Vihf, rules: XdsRules) -> list[Finding]:
     return found
 
 
+def _problem_fr(problem_fr: str, problem_en: str) -> str:
+    """The transport's French problem, unless it quotes signxml's English (then explained in French)."""
+    quoted = re.fullmatch(r"invalid signature \((.*)\)", problem_en, re.S)
+    return french_problem(quoted.group(1)) if quoted else problem_fr
+
+
 def _signature(vihf: Vihf, rules: XdsRules, tls_certificate: x509.Certificate | None) -> list[Finding]:
     check = verify_assertion(vihf.assertion, allow_sha1=rules.allow_sha1)
     if not check.valid:
@@ -222,7 +229,7 @@ def _signature(vihf: Vihf, rules: XdsRules, tls_certificate: x509.Certificate | 
             _f(
                 "vihf-signature-invalid",
                 "Assertion/Signature",
-                f"Signature du VIHF invalide : {check.problem_fr}.",
+                f"Signature du VIHF invalide : {_problem_fr(check.problem_fr, check.problem_en)}.",
                 f"Invalid VIHF signature: {check.problem_en}.",
                 code="security",
             )

@@ -34,6 +34,7 @@ from conformance.transport.vihf import SigningKey
 
 from . import ebrim
 from .ebrim import NS, external
+from .signature_text import french_problem
 from .trust import issued_by
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -318,7 +319,7 @@ def _judge_signature(content: bytes, where: str, set_ids: set[str], documents: d
             _f(
                 "xds-xades-signature-invalid",
                 where,
-                f"Signature XAdES invalide ({type(exc).__name__}: {exc}).",
+                f"Signature XAdES invalide : {french_problem(str(exc), type(exc).__name__)}.",
                 f"Invalid XAdES signature ({type(exc).__name__}: {exc}).",
             )
         ]
