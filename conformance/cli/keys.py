@@ -59,8 +59,8 @@ def trust(key: str, organisation: str, lang: str) -> None:
 
     try:
         fingerprint = trust_entry(key)
-    except TrustError as error:
-        raise click.UsageError(for_terminal(error)) from None
+    except TrustError:
+        raise click.UsageError(for_terminal(text("keys.not_a_key", lang, key=key))) from None
     path = add_trusted_key(fingerprint, organisation)
     click.echo(text("keys.trusted", lang, fp=fingerprint, org=for_terminal(organisation), file=for_terminal(path)))
 

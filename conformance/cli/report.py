@@ -13,6 +13,7 @@ import click
 import jinja2
 
 from conformance.cli._click_language import lang_option
+from conformance.cli._names import programme_problem
 from conformance.evidence.sanitize import for_terminal
 from conformance.i18n import text
 
@@ -37,6 +38,9 @@ def command(run_dir: Path, lang: str, pdf: bool, allure: bool, programme: str | 
     run_dir = run_dir.resolve()  # Allure runs in another folder: a relative path would point elsewhere
     if not (run_dir / "results.json").is_file():
         raise click.ClickException(text("report_cli.not_a_run", lang, path=run_dir))
+    problem = programme_problem(programme, lang)
+    if problem:
+        raise click.UsageError(problem)
     problems = _seal_problems(run_dir, lang, force)
     try:
         written = rerender_run(run_dir, lang=lang, pdf=pdf, allure=allure, programme=programme, seal_problems=problems)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from conformance.cli._click_language import current_language
+from conformance.cli._names import reference_names_problem
 from conformance.config import LANGUAGES, SUITES
 from conformance.i18n import text
 
@@ -66,6 +68,9 @@ def command(
     from conformance.config import ConfigError, RunConfig, load_config
 
     message_lang = lang or "fr"
+    problem = reference_names_problem(faults, hostile, lang or current_language())
+    if problem:
+        raise click.UsageError(problem)
     try:
         if config_path is None and not reference:
             raise click.UsageError(text("run.config_required", message_lang))

@@ -10,6 +10,7 @@ import threading
 import click
 
 from conformance.cli._click_language import current_language, lang_option
+from conformance.cli._names import reference_names_problem
 from conformance.i18n import text, typography
 
 
@@ -103,6 +104,9 @@ def command(
         for mode in HOSTILE_MODES.values():
             click.echo(f"  {mode.name:32} [{mode.endpoints}] {_hostile_description(mode)}")
         return
+    problem = reference_names_problem(faults, hostile, current_language())
+    if problem:
+        raise click.UsageError(problem)
     try:
         endpoints = ReferenceEndpoints(
             set(_split(faults)),

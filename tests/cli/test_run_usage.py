@@ -48,3 +48,26 @@ def test_the_readme_pytest_command_writes_its_run_outside_the_sources() -> None:
         ["git", "check-ignore", "-q", "examples/runs/20260101T000000Z/results.json"], cwd=ROOT, check=False
     )
     assert ignored.returncode == 0
+
+
+def test_unknown_names_are_usage_errors_in_french_with_the_closest_name(tmp_path: Path) -> None:
+    """SHALL: a typo in --faults, --hostile or --programme exits 2 and suggests the name meant, in French."""
+    runner = CliRunner()
+    served = runner.invoke(cli, ["serve", "--faults", "ins-wrong-oi"])
+    assert served.exit_code == 2
+    assert "défaut inconnu\u202f: ins-wrong-oi" in served.output and "«\u202fins-wrong-oid\u202f»" in served.output
+    ran = runner.invoke(cli, ["run", "--reference", "--faults", "ins-wrong-oid,nope", "--output", str(tmp_path / "r")])
+    assert ran.exit_code == 2 and "défaut inconnu\u202f: nope" in ran.output
+    assert not (tmp_path / "r").exists()  # refused before anything started
+    hostile = runner.invoke(cli, ["serve", "--lang", "en", "--hostile", "nope"])
+    assert hostile.exit_code == 2 and "unknown hostile mode: nope" in hostile.output
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.json").write_text("{}", encoding="utf-8")
+    report = runner.invoke(cli, ["report", str(tmp_path / "run"), "--programme", "hopen2-2042"])
+    assert report.exit_code == 2 and "programme inconnu\u202f: hopen2-2042" in report.output
+
+
+def test_trusting_something_that_is_no_key_says_so_in_french(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["keys", "trust", str(tmp_path / "absent.pub")])
+    assert result.exit_code == 2
+    assert "ni un fichier de clé Ed25519 (PEM) lisible ni une empreinte" in result.output

@@ -48,9 +48,9 @@ def test_serve_refuses_a_non_loopback_address_and_unknown_names() -> None:
     result = runner.invoke(cli, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code != 0 and "loopback" in result.output
     result = runner.invoke(cli, ["serve", "--faults", "nope"])
-    assert result.exit_code != 0 and "unknown fault" in result.output
+    assert result.exit_code != 0 and "défaut inconnu" in result.output
     result = runner.invoke(cli, ["serve", "--hostile", "nope"])
-    assert result.exit_code != 0 and "unknown hostile mode" in result.output
+    assert result.exit_code != 0 and "mode hostile inconnu" in result.output
 
 
 def test_serve_list_names_every_fault_and_mode() -> None:

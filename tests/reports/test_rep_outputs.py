@@ -144,4 +144,4 @@ def test_report_for_another_programme(run_folder: Path) -> None:
     assert 'data-indicator="hopen-2019.D2.2"' in page and "2019 — socle" in page
     assert verify_details(run_folder).intact
     bad = CliRunner().invoke(cli, ["report", str(run_folder), "--programme", "nope"])
-    assert bad.exit_code != 0 and "unknown programme" in bad.output
+    assert bad.exit_code != 0 and "programme inconnu" in bad.output
