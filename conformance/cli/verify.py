@@ -97,7 +97,7 @@ def command(run_dir: Path, trust: tuple[str, ...], public_key: Path | None, lang
 
     if not run_dir.is_dir():
         raise click.UsageError(text("verify.not_a_run", lang, path=for_terminal(run_dir, one_line=True)))
-    trusted = _trusted(trust + ((str(public_key),) if public_key else ()))
+    trusted = _trusted(trust + ((str(public_key),) if public_key else ()), lang)
     trust_source = "" if trusted else None
     if not trusted:
         trusted = read_trusted_keys()
@@ -117,15 +117,15 @@ def command(run_dir: Path, trust: tuple[str, ...], public_key: Path | None, lang
     raise SystemExit(1)
 
 
-def _trusted(values: tuple[str, ...]) -> dict[str, str]:
+def _trusted(values: tuple[str, ...], lang: str = "fr") -> dict[str, str]:
     from conformance.evidence.sealing import TrustError, trust_entry
 
     trusted: dict[str, str] = {}
     for value in values:
         try:
             trusted[trust_entry(value)] = ""
-        except TrustError as error:
-            raise click.UsageError(for_terminal(error)) from None
+        except TrustError:
+            raise click.UsageError(for_terminal(text("keys.not_a_key", lang, key=value))) from None
     return trusted
 
 

@@ -124,7 +124,7 @@ def test_trusted_keys_file_rejects_any_other_signer_and_names_the_organisation(o
 
 def test_bad_trust_value_is_a_usage_error(org_run: Path) -> None:
     done = _cli("verify", str(org_run), "--trust", "not-a-key")
-    assert done.returncode == 2 and "not a key file nor a fingerprint" in done.stderr
+    assert done.returncode == 2 and "ni un fichier de clé Ed25519 (PEM) lisible ni une empreinte" in done.stderr
 
 
 def test_report_refuses_a_broken_seal_unless_forced_and_then_says_so(org_run: Path) -> None:
