@@ -45,6 +45,9 @@ class _Lines:
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|-?\d[\d.eE+-]*|true|false|null|\S', re.S)
 
 
+_MAX_JSON_DEPTH = 512  # deeper than any parser here reads
+
+
 def json_positions(text: str) -> dict[tuple[Any, ...], int]:
     """JSON path (keys and array indexes) -> offset of the value's member name (or of the item)."""
     import json
@@ -53,8 +56,12 @@ def json_positions(text: str) -> dict[tuple[Any, ...], int]:
     stack: list[list[Any]] = []  # [kind, path, next index or pending key]
     path: tuple[Any, ...] = ()
     expect_key = False
+    deeper = 0  # levels past _MAX_JSON_DEPTH: counted, not mapped (paths copied per level were quadratic)
     for match in _JSON_TOKEN.finditer(text):
         token = match.group()
+        if deeper or (token in "{[" and len(stack) >= _MAX_JSON_DEPTH):
+            deeper += 1 if token in "{[" else -1 if token in "}]" else 0
+            continue
         if token in "{[":
             if stack and stack[-1][0] == "[":
                 item_path = (*stack[-1][1], stack[-1][2])

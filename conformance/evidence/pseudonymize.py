@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import html
 import json
 import re
 import secrets as _secrets
@@ -46,6 +47,19 @@ _NAME_PARTICLES = frozenset(
      "mme", "mlle", "mr", "m.", "dr", "pr", "monsieur", "madame", "épouse", "epouse", "née", "nee", "veuve"}
 )  # fmt: skip
 _EMBEDDED_BASE64 = re.compile(r"[A-Za-z0-9+/]{64,}={0,2}")
+_MAX_LOOSE = 64 * 1024 * 1024
+_JSON_STRING = r'"(?:[^"\\\n]|\\.){0,1000}"'
+# "family": "X" and "given": ["A", "B"], in a document that does not parse
+_LOOSE_JSON_NAME = re.compile(rf'"(?:family|given)"\s*:\s*(\[\s*(?:{_JSON_STRING}\s*,?\s*){{0,20}}\]|{_JSON_STRING})')
+_LOOSE_XML_NAME = re.compile(
+    r'<(?:[\w.-]+:)?(?:family|given)\b[^>]{0,200}?\bvalue="([^"]{0,500})"|<(?:[\w.-]+:)?(?:family|given)\b[^>]{0,200}>([^<]{1,500})<'
+)
+_LOOSE_BIRTH = re.compile(
+    r'"birthDate"\s*:\s*"(\d{4}-\d{2}-\d{2})|<(?:[\w.-]+:)?birthDate\s+value="(\d{4}-\d{2}-\d{2})'
+    r'|<(?:[\w.-]+:)?birthTime\s+value="(\d{8})'
+)
+_JSON_ESCAPED_WORD = re.compile(r"(?:[^\W_]|\\u[0-9a-fA-F]{4}){2,200}")
+_XML_ESCAPED_WORD = re.compile(r"(?:[^\W_]|&#(?:[xX][0-9a-fA-F]{1,6}|[0-9]{1,7});){2,200}")
 _MAX_EMBEDDED = 20_000_000
 
 
@@ -74,7 +88,7 @@ class Pseudonymizer:
 
     def learn(self, body: bytes | str, _depth: int = 0) -> None:
         """Extracts patient values from a FHIR JSON/XML resource, an HL7 v2 message or a CDA document."""
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        text = _text_of(body)[0] if isinstance(body, bytes) else body
         if _depth == 0:
             for decoded in _embedded_documents(text):
                 self.learn(decoded, _depth=1)
@@ -88,8 +102,10 @@ class Pseudonymizer:
                 self._learn_hl7v2(stripped)
             elif stripped[0] == "<":
                 self._learn_xml(stripped)
-        except (ValueError, etree.Error, IndexError, TypeError):
-            pass  # unparsable bodies still go through apply() with what was learned elsewhere
+        except (ValueError, etree.Error, IndexError, TypeError, RecursionError):
+            # Cut at the size limit, nested past the parser's depth, broken on purpose: the names it holds
+            # must not reach the evidence in clear because the document does not parse.
+            self._learn_loosely(stripped)
         self._add_identifiers(_NIR_LIKE.findall(text) if _mentions_ins(text) else [])
 
     def learn_from_url(self, url: str) -> None:
@@ -110,7 +126,20 @@ class Pseudonymizer:
         if pattern is None or not text:
             return text
         text = _EMBEDDED_BASE64.sub(self._rewrite_embedded, text)
+        # A value written with JSON \u escapes or XML character references ("Dupon\u0074el", "Dupon&#116;el")
+        # is read as the name by any parser: those words are decoded, and replaced when they hold a value.
+        if "\\u" in text:
+            text = _JSON_ESCAPED_WORD.sub(lambda m: self._escaped_word(m, _decode_json_escapes), text)
+        if "&#" in text:
+            text = _XML_ESCAPED_WORD.sub(lambda m: self._escaped_word(m, html.unescape), text)
         return pattern.sub(self._replacement, text)
+
+    def _escaped_word(self, match: re.Match[str], decode: Any) -> str:
+        word = match.group(0)
+        decoded = decode(word)
+        assert self._pattern is not None
+        replaced = self._pattern.sub(self._replacement, decoded)
+        return replaced if replaced != decoded else word
 
     def _rewrite_embedded(self, match: re.Match[str]) -> str:
         decoded = _decode_document(match.group(0))
@@ -124,7 +153,8 @@ class Pseudonymizer:
     def apply_bytes(self, data: bytes) -> bytes:
         if self._pattern is None or not data:
             return data
-        return self.apply(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+        text, encoding = _text_of(data)
+        return self.apply(text).encode(encoding, "surrogateescape" if encoding == "utf-8" else "strict")
 
     @property
     def known_values(self) -> int:
@@ -143,30 +173,47 @@ class Pseudonymizer:
             return
         self._learn_json(json.loads(text))
 
-    def _learn_json(self, node: Any, in_patient: bool = False) -> None:
-        if isinstance(node, list):
-            for item in node:
-                self._learn_json(item, in_patient)
-            return
-        if not isinstance(node, dict):
-            return
-        if "resourceType" in node:
-            in_patient = node.get("resourceType") in PATIENT_RESOURCE_TYPES
-        if in_patient:
-            for name in node.get("name", []) if isinstance(node.get("name"), list) else []:
-                if isinstance(name, dict):
-                    self._add_names([name.get("family"), *_as_list(name.get("given")), name.get("text")])
-            for identifier in _as_list(node.get("identifier")):
-                if isinstance(identifier, dict):
-                    self._add_identifiers([identifier.get("value")])
-        if isinstance(node.get("birthDate"), str):
-            self._add_date(node["birthDate"])
-        system = node.get("system")
-        if isinstance(system, str) and system.endswith(INS_OIDS) and isinstance(node.get("value"), str):
-            self._add_identifiers([node["value"]])
-        for key, value in node.items():
-            if isinstance(value, dict | list) and key not in ("text",):
-                self._learn_json(value, in_patient and key not in ("contained",))
+    def _learn_json(self, root: Any, in_patient: bool = False) -> None:
+        pending: list[tuple[Any, bool]] = [(root, in_patient)]  # iterative: nesting depth is the sender's choice
+        while pending:
+            node, in_patient = pending.pop()
+            if isinstance(node, list):
+                pending.extend((item, in_patient) for item in reversed(node))
+                continue
+            if not isinstance(node, dict):
+                continue
+            if "resourceType" in node:
+                in_patient = node.get("resourceType") in PATIENT_RESOURCE_TYPES
+            if in_patient:
+                for name in node.get("name", []) if isinstance(node.get("name"), list) else []:
+                    if isinstance(name, dict):
+                        self._add_names([name.get("family"), *_as_list(name.get("given")), name.get("text")])
+                for identifier in _as_list(node.get("identifier")):
+                    if isinstance(identifier, dict):
+                        self._add_identifiers([identifier.get("value")])
+            if isinstance(node.get("birthDate"), str):
+                self._add_date(node["birthDate"])
+            system = node.get("system")
+            if isinstance(system, str) and system.endswith(INS_OIDS) and isinstance(node.get("value"), str):
+                self._add_identifiers([node["value"]])
+            for key, value in reversed(node.items()):
+                if isinstance(value, dict | list) and key not in ("text",):
+                    pending.append((value, in_patient and key not in ("contained",)))
+
+    def _learn_loosely(self, text: str) -> None:
+        """Names, birth dates and INS of a document that does not parse, found by their JSON or XML markup
+        (of any resource: a broken body cannot say which one is the patient's)."""
+        if len(text) > _MAX_LOOSE:
+            text = text[:_MAX_LOOSE]
+        names: list[str] = []
+        for match in _LOOSE_JSON_NAME.finditer(text):
+            names.extend(_json_strings(match.group(1)))
+        for match in _LOOSE_XML_NAME.finditer(text):
+            names.append(html.unescape(match.group(1) if match.group(1) is not None else match.group(2) or ""))
+        self._add_names(names)
+        for match in _LOOSE_BIRTH.finditer(text):
+            value = next(group for group in match.groups() if group)
+            self._add_date(value if "-" in value else f"{value[:4]}-{value[4:6]}-{value[6:8]}")
 
     def _learn_hl7v2(self, text: str) -> None:
         segments = [s for s in re.split(r"[\r\n]+", text) if s]
@@ -296,6 +343,39 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def _text_of(data: bytes) -> tuple[str, str]:
+    """A body's text and the encoding to write it back in: UTF-16/32 (by BOM, or ASCII interleaved with NULs)
+    are read as such, so that a name sent in UTF-16 is found; anything else as UTF-8."""
+    encoding = "utf-8"
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif len(data) >= 4 and data[1] == data[3] == 0 and data[0] and data[2]:
+        encoding = "utf-16-le"
+    elif len(data) >= 4 and data[0] == data[2] == 0 and data[1] and data[3]:
+        encoding = "utf-16-be"
+    if encoding != "utf-8":
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            pass
+    return data.decode("utf-8", "surrogateescape"), "utf-8"
+
+
+def _json_strings(fragment: str) -> list[str]:
+    """The strings of a JSON string or array of strings cut from a broken document; [] if unreadable."""
+    try:
+        value = json.loads(fragment)
+    except (ValueError, RecursionError):
+        return []
+    return [v for v in _as_list(value) if isinstance(v, str)]
+
+
+def _decode_json_escapes(word: str) -> str:
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), word)
 
 
 def _mentions_ins(text: str) -> bool:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote, quote_plus
 
 from conformance.evidence.sanitize import for_terminal
@@ -65,6 +66,17 @@ _FIELD_PATTERN_TEXT = "|".join(sorted(SENSITIVE_FIELDS, key=len, reverse=True))
 # key=value in URLs and forms; "key": "value" in JSON.
 _QUERY_FIELD = re.compile(rb"(?i)(?<![A-Za-z0-9_])(" + _FIELD_PATTERN_TEXT.encode() + rb")=([^&\s#\"']+)")
 _URL_USERINFO = re.compile(rb"(?<=://)[^/\s:@\"']+:[^/\s@\"']+@")
+# Forms a reader would decode to the secret: JSON \\u escapes, XML character references, base64 cut into lines
+# (MIME, PEM), hexadecimal. The string, attribute or run that holds one is decoded and dropped whole when it
+# holds a secret. Patterns start only at a run's boundary and never backtrack: linear in the body's size.
+_JSON_ESCAPE = re.compile(rb"\\u[0-9a-fA-F]{4}")
+_JSON_STRING_AT = re.compile(rb'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"')
+_CHAR_REFERENCE = re.compile(rb"&#[xX]?[0-9a-fA-F]{1,7};")
+_XML_VALUE_END = re.compile(rb"[<>\"']")
+_WRAPPED_BASE64 = re.compile(rb"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{4,}+(?:(?:\r?\n|\\r\\n|\\n)[A-Za-z0-9+/]++)++={0,2}")
+_LINE_BREAKS = re.compile(rb"\r?\n|\\r\\n|\\n")
+MAX_ESCAPE_SCAN_BYTES = 4 * 1024 * 1024
+_ESCAPE_WINDOW = 4096
 _JSON_FIELD = re.compile(rb'(?i)"(' + _FIELD_PATTERN_TEXT.encode() + rb')"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -80,8 +92,23 @@ def _forms(secret: str) -> set[bytes]:
         base64.b64encode(raw),
         base64.b64encode(raw).rstrip(b"="),
         base64.urlsafe_b64encode(raw).rstrip(b"="),
+        re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(secret, safe="")).encode(),  # %2f as %2F
+        *_utf16_forms(secret),  # a body in UTF-16, either byte order, echoing the secret
+        "".join(f"\\u{ord(c):04x}" for c in secret).encode(),  # every character escaped, JSON or XML
+        "".join(f"\\u{ord(c):04X}" for c in secret).encode(),
+        "".join(f"&#{ord(c)};" for c in secret).encode(),
+        "".join(f"&#x{ord(c):x};" for c in secret).encode(),
+        "".join(f"&#x{ord(c):X};" for c in secret).encode(),
     }
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+def _utf16_forms(secret: str) -> tuple[bytes, bytes]:
+    return secret.encode("utf-16-le"), secret.encode("utf-16-be")
+
+
+# what replaces a secret in UTF-16: the same marker in that encoding, so the body still decodes
+_UTF16_REDACTED = {"le": REDACTED.encode("utf-16-le"), "be": REDACTED.encode("utf-16-be")}
 
 
 class Redactor:
@@ -93,6 +120,8 @@ class Redactor:
         self._secret_bytes: tuple[bytes, ...] = ()
         self._shortest = 0
         self._pattern: re.Pattern[bytes] | None = None
+        self._replacements: dict[bytes, bytes] = {}
+        self._hex_run: re.Pattern[bytes] | None = None
         secrets = [s for s in secrets if s]
         # Configured secrets too short to search for in text: only credential headers hide them (warned).
         self.too_short = sum(1 for s in secrets if len(s) < MIN_SECRET_LENGTH)
@@ -117,6 +146,12 @@ class Redactor:
             # Longest first so that a secret containing another is replaced whole.
             alternatives = sorted(forms, key=len, reverse=True)
             self._pattern = re.compile(b"|".join(re.escape(form) for form in alternatives))
+            # hexadecimal runs long enough to hold the shortest secret (shorter ones are not decoded)
+            self._hex_run = re.compile(rb"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}){%d,}+(?![0-9A-Za-z])" % self._shortest)
+            self._replacements = {}
+            for secret in self._secrets:
+                little, big = _utf16_forms(secret)
+                self._replacements[little], self._replacements[big] = _UTF16_REDACTED["le"], _UTF16_REDACTED["be"]
 
     def add_learned(self, *values: str | None) -> None:
         """Registers credentials seen on the wire, ignoring values too ordinary to be secrets ("true", "fr"):
@@ -149,9 +184,48 @@ class Redactor:
             data = _JSON_FIELD.sub(lambda m: b'"' + m.group(1) + b'": "' + REDACTED_BYTES + b'"', data)
         pattern = self._pattern
         if pattern is not None:
-            data = pattern.sub(REDACTED_BYTES, data)
+            replacements = self._replacements
+            data = pattern.sub(lambda m: replacements.get(m.group(0), REDACTED_BYTES), data)
             data = _BASE64_RUN.sub(self._redact_encoded_run, data)
+            data = self._redact_escaped_runs(data)
         return data
+
+    def _redact_escaped_runs(self, data: bytes) -> bytes:
+        # Escapes mixed with plain characters ("Pa55\\u0077ord") are decoded in bodies up to
+        # MAX_ESCAPE_SCAN_BYTES (a pass costs about a second per 10 MB); fully escaped forms are among
+        # the literal forms at any size (see _forms).
+        if len(data) <= MAX_ESCAPE_SCAN_BYTES:
+            if b"\\u" in data:
+                data = self._redact_spans(data, _json_string_spans(data), _json_unescape)
+            if b"&#" in data:
+                data = self._redact_spans(data, _xml_value_spans(data), _xml_unescape)
+        if b"\n" in data or b"\\n" in data:
+            data = _WRAPPED_BASE64.sub(self._if_secret(_unwrapped_base64), data)
+        hex_run = self._hex_run
+        return hex_run.sub(self._if_secret(_hex_decode), data) if hex_run is not None else data
+
+    def _holds_secret(self, decoded: bytes | None) -> bool:
+        return bool(decoded) and any(secret in decoded for secret in self._secret_bytes)  # type: ignore[operator]
+
+    def _if_secret(self, decode: Callable[[bytes], bytes | None]) -> Callable[[re.Match[bytes]], bytes]:
+        def replace(match: re.Match[bytes]) -> bytes:
+            run = match.group(0)
+            if len(run) < self._shortest or not self._holds_secret(decode(run)):
+                return run
+            return REDACTED_BYTES
+
+        return replace
+
+    def _redact_spans(
+        self, data: bytes, spans: Iterable[tuple[int, int]], decode: Callable[[bytes], bytes | None]
+    ) -> bytes:
+        pieces: list[bytes] = []
+        position = 0
+        for start, end in spans:
+            if self._holds_secret(decode(data[start:end])):
+                pieces += [data[position:start], REDACTED_BYTES]
+                position = end
+        return b"".join([*pieces, data[position:]]) if pieces else data
 
     def redact_text(self, text: str) -> str:
         if not text:
@@ -177,6 +251,58 @@ class Redactor:
         if decoded and any(secret in decoded for secret in self._secret_bytes):
             return REDACTED_BYTES
         return run
+
+
+def _json_string_spans(data: bytes) -> Iterator[tuple[int, int]]:
+    """The JSON strings (inside the quotes) holding a \\u escape, each once."""
+    covered = 0
+    while (hit := _JSON_ESCAPE.search(data, covered)) is not None:
+        start = data.rfind(b'"', 0, hit.start())
+        token = _JSON_STRING_AT.match(data, start) if start >= 0 else None
+        if token is None or token.end() <= hit.start():
+            covered = hit.end()
+            continue
+        covered = token.end()
+        yield start + 1, token.end() - 1
+
+
+def _xml_value_spans(data: bytes) -> Iterator[tuple[int, int]]:
+    """Attribute values and text runs holding a character reference, cut to _ESCAPE_WINDOW bytes around it
+    (an escaped secret is at most ten bytes a character); windows overlap, so none falls across a cut."""
+    covered = 0
+    while (hit := _CHAR_REFERENCE.search(data, covered)) is not None:
+        low = max(0, hit.start() - _ESCAPE_WINDOW)
+        start = max([data.rfind(delimiter, low, hit.start()) for delimiter in (b">", b'"', b"'", b"<")]) + 1
+        start = start or low
+        end_match = _XML_VALUE_END.search(data, hit.end(), hit.end() + _ESCAPE_WINDOW)
+        if end_match is not None:
+            covered = end = end_match.start()
+        else:
+            end = min(len(data), hit.end() + _ESCAPE_WINDOW)
+            covered = max(hit.end(), end - _ESCAPE_WINDOW // 2)
+        yield start, end
+
+
+def _json_unescape(run: bytes) -> bytes | None:
+    try:
+        return json.loads(b'"' + run + b'"').encode("utf-8", "surrogatepass")
+    except (ValueError, RecursionError):
+        return None
+
+
+def _xml_unescape(run: bytes) -> bytes:
+    return html.unescape(run.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogatepass")
+
+
+def _unwrapped_base64(run: bytes) -> bytes | None:
+    return _try_b64decode(_LINE_BREAKS.sub(b"", run))
+
+
+def _hex_decode(run: bytes) -> bytes | None:
+    try:
+        return bytes.fromhex(run.decode("ascii"))
+    except ValueError:
+        return None
 
 
 def _looks_secret(value: str) -> bool:

@@ -419,8 +419,35 @@ class _Handler(BaseHTTPRequestHandler):
         self._served = 0
 
     def handle_one_request(self) -> None:
-        self._deadline = time.monotonic() + self.server.limits.request_deadline  # each request has its own
-        super().handle_one_request()
+        deadline = self.server.limits.request_deadline
+        self._deadline = time.monotonic() + deadline  # each request has its own
+        # The idle timeout bounds each recv only: a head trickled a byte at a time needs this timer.
+        self._head_done, self._head_cut = threading.Event(), threading.Event()
+        timer = threading.Timer(deadline, self._cut_head)
+        timer.daemon = True
+        timer.start()
+        started = utc_now()
+        try:
+            super().handle_one_request()
+        finally:
+            timer.cancel()
+        if self._head_cut.is_set() and getattr(self, "raw_requestline", b""):
+            self.close_connection = True
+            request = HttpRequest("", "", {}, b"", peer=f"{self.client_address[0]}")
+            self.server.record(
+                request, None, started, f"request head not received within the request deadline ({deadline:g} s)"
+            )
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()  # reads the headers
+        self._head_done.set()  # the body is read against self._deadline
+        return parsed and not self._head_cut.is_set()
+
+    def _cut_head(self) -> None:
+        if not self._head_done.is_set():
+            self._head_cut.set()
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
 
     def do_GET(self) -> None:
         self.close_connection = True  # a body it may carry is not read: the connection cannot be reused

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 
+import pytest
 from support.sample import PATIENT, adt_message, patient_resource
 
 from conformance.evidence.pseudonymize import Pseudonymizer
@@ -109,3 +111,41 @@ def test_composed_names_do_not_garble_ordinary_words() -> None:
     out = pseudonymizer.apply("Envoi de la lettre de Marie Anne DE LA TOURELLE ; Mme TOURELLE")
     assert out.startswith("Envoi de la lettre de ")
     assert "TOURELLE" not in out and "Marie Anne" not in out
+
+
+def _hostile_patients() -> dict[str, bytes]:
+    """Patient bodies a hostile server can send so that no parser reads them (or reads them as another text)."""
+    patient = json.dumps(patient_resource())
+    deep = patient[:-1] + ', "extension": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    escaped = patient.replace(
+        PATIENT.family, PATIENT.family[:3] + "\\u" + f"{ord(PATIENT.family[3]):04x}" + PATIENT.family[4:]
+    )
+    xml_deep = FHIR_XML.replace("</Patient>", "<extension>" * 300 + "</extension>" * 300 + "</Patient>")
+    referenced = FHIR_XML.replace(
+        f'"{PATIENT.family}"', f'"{PATIENT.family[:2]}&#{ord(PATIENT.family[2])};{PATIENT.family[3:]}"'
+    )
+    return {
+        "json-nested-100000-deep": deep.encode(),
+        "json-cut-at-the-size-limit": patient[: patient.index("gender")].encode(),
+        "json-in-utf-16": patient.encode("utf-16"),
+        "json-in-utf-16-be-without-bom": patient.encode("utf-16-be"),
+        "json-name-with-a-unicode-escape": escaped.encode(),
+        "xml-deeper-than-the-parser": xml_deep.encode(),
+        "xml-name-with-a-character-reference": (referenced + f"<p>{PATIENT.family}</p>").encode(),
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(_hostile_patients()))
+def test_a_patient_the_parsers_cannot_read_is_still_pseudonymised(kind: str) -> None:
+    """SHALL: a body cut, nested past the parser's depth, in UTF-16 or with escaped characters never reaches
+    the evidence with the patient's name in clear (and learning from it never raises)."""
+    body = _hostile_patients()[kind]
+    pseudonymizer = Pseudonymizer()
+    pseudonymizer.learn(body)
+    out = pseudonymizer.apply_bytes(body)
+    text = out.decode(
+        "utf-16" if "utf-16" in kind and "be" not in kind else "utf-16-be" if "utf-16" in kind else "utf-8"
+    )
+    unescaped = html.unescape(text.encode().decode("unicode_escape", "replace")) if "utf-16" not in kind else text
+    for value in (PATIENT.family, PATIENT.given):
+        assert value.lower() not in text.lower() and value.lower() not in unescaped.lower(), value

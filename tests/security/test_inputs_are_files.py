@@ -91,3 +91,29 @@ def test_pid3_with_200000_repetitions_is_validated_linearly_with_a_warning(tmp_p
     message.write_text("\r".join(segments))
     done = _cli("validate", str(message), "--hl7v2-profile", "pam-fr-2.11", "--lang", "en")  # within BOUND
     assert done.returncode in (0, 1) and "only the first 1000 are checked" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("deep.json", '{"resourceType":"Patient","extension":' + "[" * 100_000 + "]" * 100_000 + "}"),
+        (
+            "deep.ndjson",
+            '{"resourceType":"Patient","id":"a"}\n{"resourceType":"Patient","x":'
+            + "[" * 100_000
+            + "]" * 100_000
+            + "}\n",
+        ),
+        (
+            "deep.xml",
+            '<Patient xmlns="http://hl7.org/fhir">' + "<extension>" * 100_000 + "</extension>" * 100_000 + "</Patient>",
+        ),
+    ],
+)
+def test_input_nested_100000_deep_is_a_finding_within_seconds(tmp_path: Path, name: str, content: str) -> None:
+    """SHALL: nesting past the parsers' depth is a finding (exit 1), never a hang nor a RecursionError (mapping
+    findings to lines copied one path per level: 100,000 levels ran for minutes)."""
+    (tmp_path / name).write_text(content)
+    done = _cli("validate", str(tmp_path / name), "--lang", "en")
+    assert done.returncode == 1, done.stdout[-500:] + done.stderr[-500:]
+    assert "Traceback" not in done.stderr and "INVALID" in done.stdout

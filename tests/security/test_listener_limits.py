@@ -208,3 +208,59 @@ def test_frames_of_9_5_mb_stay_within_the_total_budget_and_bounded_memory() -> N
     assert figures["acknowledged"] <= 7  # 64 MB / 9.5 MB
     assert "inconclusive" in figures["verdict"] and "total budget" in figures["verdict"]
     assert figures["peak"] < 1024**3
+
+
+def _trickle_until_closed(sock: socket.socket, data: bytes, pause: float, give_up: float) -> float | None:
+    """Sends `data` a byte every `pause` seconds; the seconds until the server closed, None if it never did."""
+    started = time.monotonic()
+    for byte in data:
+        try:
+            sock.sendall(bytes([byte]))
+            sock.settimeout(pause)
+            if sock.recv(4096) == b"":
+                return time.monotonic() - started
+        except TimeoutError:
+            pass
+        except OSError:
+            return time.monotonic() - started
+        if time.monotonic() - started > give_up:
+            return None
+    return None
+
+
+def test_mllp_frame_trickled_under_the_idle_timeout_is_closed_at_the_idle_timeout() -> None:
+    """SHALL (slowloris): a byte every 0.3 s never trips a 1 s idle timeout; the frame must still be complete
+    within it, so the connection is closed and its slot freed."""
+    with mllp.ThreadedMllpServer(_ack, limits=ListenerLimits(max_connections=2, idle_timeout=1.0)) as server:
+        sock = _connect(server.port)
+        closed = _trickle_until_closed(sock, b"\x0b" + MESSAGE.encode() * 4, pause=0.3, give_up=10)
+        sock.close()
+        assert closed is not None and closed < 4
+        assert _wait(lambda: server.guard.open_connections == 0)
+        assert "MSA|AA" in mllp.send_and_receive("127.0.0.1", server.port, MESSAGE, timeout=5)
+
+
+@pytest.mark.parametrize("stage", ["request-line", "headers"])
+def test_soap_request_head_trickled_is_cut_at_the_request_deadline(stage: str) -> None:
+    """SHALL (slowloris): the SOAP listener's request deadline covers the request line and headers, not only
+    the body: a head trickled a byte every 0.3 s (under the 1 s idle timeout) is cut at 2 s and recorded."""
+    from conformance.transport.soap import HttpReply, ServerLimits, ThreadedSoapServer
+
+    sink = MemorySink()
+    limits = ServerLimits(request_deadline=2.0, listener=ListenerLimits(max_connections=2, idle_timeout=1.0))
+    server = ThreadedSoapServer(lambda request: HttpReply(200, "text/plain", b"ok"), limits=limits, sink=sink)
+    server.start()
+    try:
+        sock = _connect(server.port)
+        if stage == "headers":
+            sock.sendall(b"POST /soap HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        trickled = b"X-Slow: " + b"a" * 200 if stage == "headers" else b"POST /soap HTTP/1.1\r\n" + b"a" * 200
+        closed = _trickle_until_closed(sock, trickled, pause=0.3, give_up=12)
+        sock.close()
+        assert closed is not None and closed < 5
+        assert _wait(lambda: any(e.error and "request deadline (2 s)" in e.error for e in sink.exchanges), 5)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as again:
+            again.sendall(b"POST /soap HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+            assert again.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        server.stop()

@@ -120,3 +120,60 @@ def test_one_place_for_terminal_and_xml_safety() -> None:
     privacy = Privacy([PASSWORD])
     assert privacy.console(f"token {PASSWORD}\x1b[31m") == "token [REDACTED]\\x1b[31m"
     assert privacy.report({"m": f"{PASSWORD}\x07"}) == {"m": "[REDACTED]\\x07"}
+
+
+def test_hostile_patient_bodies_through_the_real_client_are_recorded_pseudonymised(tmp_path: Path) -> None:
+    """SHALL: over loopback, a Patient nested 100,000 deep, sent in UTF-16, or with an escaped name is
+    answered to the caller, recorded, and its evidence holds neither the name nor the echoed password."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from conformance.config import AuthConfig, Secret
+    from conformance.evidence.recorder import EvidenceRecorder
+    from conformance.transport.http import FhirClient
+
+    password = "Pa55w0rd!basic-7f3c"
+    name = {"family": "Vauquelinard", "given": ["Ermengarde"]}
+    plain = json.dumps({"resourceType": "Patient", "name": [name], "note": password})
+    bodies = {
+        "/fhir/Patient/deep": (plain[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}").encode(),
+        "/fhir/Patient/utf16": plain.encode("utf-16"),
+        "/fhir/Patient/escaped": plain.replace("Vauq", "Vau\\u0071")
+        .replace(password, password[:4] + "\\u0077" + password[5:])
+        .encode(),
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = bodies[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/fhir+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    recorder = EvidenceRecorder(tmp_path, secrets=[password], pseudonymize=True)
+    auth = AuthConfig(type="basic", username="harness", password=Secret(password))
+    try:
+        client = FhirClient(f"http://127.0.0.1:{server.server_address[1]}/fhir", auth=auth, sink=recorder)
+        recorder.begin_test("hostile/patients")
+        for path in bodies:
+            assert client.get(path.removeprefix("/fhir/")).status == 200
+        written = recorder.end_test()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len([p for p in written if p.endswith("-http.json")]) == 3
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for codec in ("utf-8", "utf-16"):
+                text = data.decode(codec, "ignore")
+                for value in ("Vauquelinard", "Ermengarde", password):
+                    assert value not in text, (path.name, codec, value)
+            assert b"Vau\\u0071" not in data and password[:4].encode() + b"\\u0077" not in data
