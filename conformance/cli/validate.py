@@ -103,9 +103,14 @@ def command(
         from conformance.validation.fhir.inputs import _validator_for
 
         try:
-            _validator_for(options)  # load the --ig sources once, and fail early on a bad one
+            ctx = _validator_for(options).ctx  # load the --ig sources once, and fail early on a bad one
         except (PackageError, ValueError, OSError) as exc:
             raise click.UsageError(text("validate.ig_error", lang, error=exc)) from exc
+        missing = {m.name for m in getattr(ctx, "missing_details", ())}
+        for source in igs:
+            name = source.split("#", 1)[0].split("@", 1)[0]
+            if not Path(source).exists() and name in missing:  # a package named but not installed
+                raise click.UsageError(text("validate.ig_missing", lang, source=source))
     if not server:  # a service resolves profiles with its own packages
         _check_profile_names(options, lang)
     accepted = _suppressions(suppressions, lang)

@@ -196,3 +196,9 @@ def test_package_examples_use_the_package_and_missing_dependencies_are_not_error
     assert mhd and all(s in ("warning", "information") for s, t in mhd)
     extensions = [(s, t) for s, t in mhd if "The extension" in t]
     assert extensions and all(s == "warning" and "ihe.iti.mhd" in t for s, t in extensions)
+
+
+def test_an_ig_package_that_is_not_installed_is_a_usage_error(files: dict[str, Path]) -> None:
+    """SHALL: --ig NAME#VERSION not in the cache is refused (exit 2), not silently ignored."""
+    code, output = run("--ig", "example.not.installed#1.0.0", str(files["valid"]))
+    assert code == 2 and "le package example.not.installed#1.0.0 n'est pas installé" in output
