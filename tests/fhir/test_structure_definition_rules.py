@@ -79,3 +79,27 @@ def test_content_reference_unfolds_the_base_element_not_the_profiled_one(tmp_pat
     assert not rules(validate_with(tmp_path, instance, [profile]))
     instance["parameter"][0]["part"] = [{"name": "a", "valueString": "x"}]
     assert rules(validate_with(tmp_path, instance, [profile])) == {"Validation_VAL_Profile_Minimum"}
+
+
+def test_inherited_obligations_come_from_an_obligation_profile_on_the_same_base(tmp_path: Path) -> None:
+    flag = [{"url": "http://hl7.org/fhir/StructureDefinition/obligation-profile", "valueBoolean": True}]
+    base = differential_profile("pat-base", "Patient", [{"id": "Patient", "path": "Patient"}])
+    on_base = differential_profile("pat-op1", "Patient", [{"id": "Patient", "path": "Patient"}], extension=flag)
+    on_base["baseDefinition"] = TEST_BASE + "pat-base"
+    elsewhere = differential_profile("pat-op2", "Patient", [{"id": "Patient", "path": "Patient"}], extension=flag)
+    plain = differential_profile("pat-plain", "Patient", [{"id": "Patient", "path": "Patient"}])
+    plain["baseDefinition"] = TEST_BASE + "pat-base"
+
+    def inheriting(*names: str) -> dict[str, object]:
+        inherit = "http://hl7.org/fhir/StructureDefinition/inherit-obligations"
+        extensions = [{"url": inherit, "valueCanonical": TEST_BASE + name} for name in names]
+        sd = differential_profile("pat-op3", "Patient", [{"id": "Patient.active", "path": "Patient.active", "min": 1}])
+        return {**sd, "baseDefinition": TEST_BASE + "pat-base", "extension": extensions}
+
+    loaded = [base, on_base, elsewhere, plain]
+    assert not rules(validate_with(tmp_path, inheriting("pat-op1"), loaded))
+    found = validate_with(tmp_path, inheriting("pat-op1", "pat-plain", "pat-op2"), loaded)
+    assert {(f.rule, f.location) for f in found if f.severity.is_failure} == {
+        ("SD_OBGLIGATION_INHERITS_PROFILE_NOT_RIGHT_TYPE", "StructureDefinition.extension[1]"),
+        ("SD_OBGLIGATION_INHERITS_PROFILE_NOT_RIGHT_BASE", "StructureDefinition.extension[2]"),
+    }

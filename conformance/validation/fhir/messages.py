@@ -21,6 +21,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "La valeur est '{0}' mais la base {2} la fixe à '{1}'",
         "Value is '{0}' but is fixed to '{1}' in the profile, because the value must match the fixed value defined in '{2}'",
     ),
+    "SD_OBGLIGATION_INHERITS_PROFILE_NOT_RIGHT_TYPE": (
+        "Le profil '{0}' n'est pas marqué comme profil d'obligations",
+        "The profile '{0}' is not marked as an obligation profile",
+    ),
+    "SD_OBGLIGATION_INHERITS_PROFILE_NOT_RIGHT_BASE": (
+        "Le profil '{0}' a pour base '{1}', différente de la base attendue '{2}'",
+        "The profile '{0}' has a different base '{1}' from that expected '{2}'",
+    ),
     "SNAPSHOT_TYPE_PROFILE_WRONG": (
         "Le profil {0} est pour le type {1}, mais l'élément {2} est de type {3}",
         "Profile {0} is for type {1}, but the {2} element has type {3}",

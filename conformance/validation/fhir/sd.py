@@ -10,6 +10,13 @@ from conformance.validation.fhir.run import Run, seq
 from conformance.validation.fhir.structure import CompiledStructure, ElementNode
 
 _PROFILE_ELEMENT = "http://hl7.org/fhir/StructureDefinition/elementdefinition-profile-element"
+_INHERIT_OBLIGATIONS = "http://hl7.org/fhir/StructureDefinition/inherit-obligations"
+_OBLIGATION_FLAG = frozenset(
+    {
+        "http://hl7.org/fhir/StructureDefinition/obligation-profile",
+        "http://hl7.org/fhir/tools/StructureDefinition/obligation-profile",
+    }
+)
 _ANY_TYPE = frozenset({"Resource", "DomainResource", "Element", "BackboneElement"})
 
 
@@ -17,10 +24,12 @@ class StructureDefinitionAspect:
     """Differential elements of a constraint StructureDefinition against its base."""
 
     if TYPE_CHECKING:
+        ctx: Any  # FhirValidator's
 
         def structure(self, url_or_type: str) -> CompiledStructure | None: ...  # FhirValidator's
 
     def _check_structure_definition(self, sd: dict[str, Any], loc: str, run: Run) -> None:
+        self._check_inherited_obligations(sd, loc, run)
         differential = sd.get("differential")
         base_url = sd.get("baseDefinition")
         if sd.get("derivation") != "constraint" or not isinstance(differential, dict) or not isinstance(base_url, str):
@@ -35,6 +44,34 @@ class StructureDefinitionAspect:
             self._check_differential_path(element, base, element_loc, run)
             self._check_fixed_kept(element, base, element_loc, run)
             self._check_type_profiles_of(element, element_loc, run)
+
+    def _check_inherited_obligations(self, sd: dict[str, Any], loc: str, run: Run) -> None:
+        """Each profile whose obligations this one inherits is an obligation profile on the same base."""
+        for index, extension in enumerate(seq(sd.get("extension"))):
+            if not isinstance(extension, dict) or extension.get("url") != _INHERIT_OBLIGATIONS:
+                continue
+            target = extension.get("valueCanonical")
+            inherited = self.ctx.structure_definition(target) if isinstance(target, str) and target else None
+            if not isinstance(inherited, dict):
+                continue  # an unknown profile is reported as such elsewhere, not judged here
+            ext_loc = f"{loc}.extension[{index}]"
+            flags = [
+                e for e in seq(inherited.get("extension")) if isinstance(e, dict) and e.get("url") in _OBLIGATION_FLAG
+            ]
+            if not any(e.get("valueBoolean") is True for e in flags):
+                run.report("error", "invalid", "SD_OBGLIGATION_INHERITS_PROFILE_NOT_RIGHT_TYPE", ext_loc, target)
+                continue
+            base, inherited_base = sd.get("baseDefinition"), inherited.get("baseDefinition")
+            if not isinstance(base, str) or base != inherited_base:
+                run.report(
+                    "error",
+                    "invalid",
+                    "SD_OBGLIGATION_INHERITS_PROFILE_NOT_RIGHT_BASE",
+                    ext_loc,
+                    target,
+                    inherited_base,
+                    base,
+                )
 
     @staticmethod
     def _check_differential_path(element: dict[str, Any], base: CompiledStructure, loc: str, run: Run) -> None:
