@@ -31,6 +31,7 @@ from conformance.evidence.sanitize import clean_data, for_terminal
 EVIDENCE_DIR = "evidence"
 OUTSIDE_TEST = "_run"
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_ATTACHMENT_NAME = 100
 _TEXT_MEDIA = ("json", "xml", "text", "hl7", "html", "x-www-form-urlencoded", "ndjson")
 _EXTENSIONS = {"json": ".json", "xml": ".xml", "html": ".html", "hl7": ".hl7", "text/plain": ".txt"}
 
@@ -181,8 +182,25 @@ class EvidenceRecorder:
             if _is_text(media_type, raw):
                 self.privacy.learn(body=raw)
             cleaned = self._clean_body(raw, media_type)
-            safe_name = _SLUG_UNSAFE.sub("-", name).strip("-.") or "attachment"
-            return self._write(test_id, safe_name, cleaned)
+            return self._write(test_id, self._attachment_name(test_id, name), cleaned)
+
+    def _attachment_name(self, test_id: str, name: str) -> str:
+        """A file name from a name the system may have chosen: safe characters, at most 100 of them (a
+        255-byte name plus the temporary file's marks failed to write), never one this test already wrote."""
+        safe = _SLUG_UNSAFE.sub("-", name).strip("-.") or "attachment"
+        if len(safe) > MAX_ATTACHMENT_NAME:
+            stem, dot, extension = safe.rpartition(".")
+            extension = f".{extension}" if dot and len(extension) <= 10 else ""
+            digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+            safe = f"{safe[: MAX_ATTACHMENT_NAME - len(extension) - 9]}-{digest}{extension}"
+        folder = f"{EVIDENCE_DIR}/{slugify_test_id(test_id)}/"
+        taken = set(self._paths.get(test_id, ()))
+        candidate, number = safe, 1
+        while f"{folder}{candidate}" in taken or (self.run_dir / folder / candidate).exists():
+            number += 1
+            stem, dot, extension = safe.rpartition(".")
+            candidate = f"{stem}-{number}.{extension}" if dot and stem else f"{safe}-{number}"
+        return candidate
 
     def learn_patient(
         self,

@@ -98,3 +98,18 @@ def test_slugs_are_safe_and_distinct() -> None:
     slugs = [slugify_test_id(i) for i in ids]
     assert len(set(slugs)) == len(slugs)
     assert all("/" not in s and not s.startswith(".") and len(s) <= 100 for s in slugs)
+
+
+def test_attachment_names_the_system_chose_are_bounded_and_never_overwrite(tmp_path: Path) -> None:
+    """SHALL: a 300-character name (the write failed: name too long), a path, control characters or the same
+    name twice each give their own file inside the test's folder."""
+    recorder = EvidenceRecorder(tmp_path)
+    names = ["a" * 300 + ".xml", "../../../etc/passwd", "\x1b[2J\x1b[32mOK.xml", "doc.xml", "doc.xml", "", "."]
+    paths = [recorder.attach("suite/test", name, f"<doc n='{i}'/>", "text/xml") for i, name in enumerate(names)]
+    assert len(set(paths)) == len(names)
+    folder = tmp_path / "evidence" / slugify_test_id("suite/test")
+    for i, path in enumerate(paths):
+        written = tmp_path / path
+        assert written.parent == folder and len(written.name) <= 100
+        assert written.read_text() == f"<doc n='{i}'/>"
+    assert paths[0].endswith(".xml") and "\x1b" not in "".join(paths)
