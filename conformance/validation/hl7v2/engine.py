@@ -458,10 +458,14 @@ class ProfileChecker:
                 segment,
                 number,
             )
-        for index, rep in enumerate(reps[:MAX_CHECKED_REPETITIONS], start=1):
-            if rep in ("", NULL):
-                continue
-            self.check_value(segment, number, index, None, rep, element, label)
+        inert = element.inert
+        if inert is None:
+            inert = self._inert(element)
+        if not inert:  # an inert element's values raise nothing (see _inert)
+            for index, rep in enumerate(reps[:MAX_CHECKED_REPETITIONS], start=1):
+                if rep in ("", NULL):
+                    continue
+                self.check_value(segment, number, index, None, rep, element, label)
         if len(reps) > MAX_CHECKED_REPETITIONS:
             self.add(
                 "warning",
