@@ -106,9 +106,20 @@ class ServiceState:
         if engines is not None and self.ready.is_set():
             try:
                 return engines.submit(function, *args)
-            except (BrokenProcessPool, RuntimeError):  # an engine process died: this process serves from now on
-                self.engines = None
+            except (BrokenProcessPool, RuntimeError):
+                self.engine_lost()
         return self.executor.submit(function, *args)
+
+    def engine_lost(self) -> None:
+        """An engine process died (killed, out of memory): this process serves from now on, compiling
+        whole schematrons again once a second document needs other rules."""
+        engines, self.engines = self.engines, None
+        if engines is not None:
+            engines.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(Exception):
+            from conformance.validation.cda import schematron
+
+            schematron.prune_every_document(False)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -208,14 +219,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _run(self, body: bytes, name: str, options: ValidateOptions) -> list[Outcome] | None:
         from conformance.cli.validate import validate_bytes
 
+        timeout = self.state.limits.request_timeout
         future = self.state.submit(validate_bytes, body, name, options)
         try:
-            return future.result(timeout=self.state.limits.request_timeout)
+            return future.result(timeout=timeout)
         except FutureTimeout:
             return None
         except BrokenProcessPool:  # the engine process died under this request: validated here instead
-            self.state.engines = None
-            return validate_bytes(body, name, options)
+            self.state.engine_lost()
+        try:
+            return self.state.executor.submit(validate_bytes, body, name, options).result(timeout=timeout)
+        except FutureTimeout:
+            return None
 
     def _validate(self, body: bytes, query: dict[str, list[str]]) -> None:
         from conformance.cli.validate import _as_json
@@ -501,17 +516,15 @@ class ValidationService:
                 return
             try:
                 seconds = future.result()
-            except Exception:  # the engine process could not start: this process keeps serving (cold path)
-                self.state.engines = None
+            except Exception:  # the engine process could not start: this process keeps serving
+                self.state.engine_lost()
                 seconds = None
             self.state.warm_seconds = seconds if seconds is not None else round(time.perf_counter() - started, 2)
             self.state.ready.set()
-            from conformance.validation.cda import schematron
-
             if self.state.engines is not None:  # the engine processes answer from now on
+                from conformance.validation.cda import schematron
+
                 schematron.clear_memory_cache()
-            else:
-                schematron.prune_every_document(False)
 
         for _ in range(workers):  # one per engine process, so that each is spawned now
             engines.submit(_engine_ready).add_done_callback(warmed)

@@ -184,8 +184,8 @@ def test_batch_over_worker_processes_keeps_order_and_results(tmp_path: Path) -> 
 
 def test_a_request_during_the_warm_up_gets_the_verdict_of_a_warm_engine() -> None:
     """The engines warm up in their own process; a CDA document sent at start is answered meanwhile (the
-    service still reports itself warming) with the same findings as a local run, and again by the warm
-    engine once it is ready (SHALL)."""
+    service still reports itself warming) with the same findings as a local run, again by the warm engine
+    once it is ready, and again by the service itself when the engine process has died (SHALL)."""
 
     def judged(outcomes: list[dict]) -> list[tuple]:
         return [
@@ -216,6 +216,17 @@ def test_a_request_during_the_warm_up_gets_the_verdict_of_a_warm_engine() -> Non
         assert status == 200 and judged(after["outcomes"]) == judged(local)
         status, _headers, message = _post(url, "/validate?format=outcomes", _hl7_sample().read_bytes())
         assert status == 200 and message["outcomes"][0]["kind"] == "hl7v2"
+        engines = running.state.engines
+        assert engines is not None
+        for process in list(engines._processes.values()):  # the engine process dies (killed, out of memory)
+            process.kill()
+            process.join(30)
+        status, _headers, again = _post(url, "/validate?format=outcomes&name=doc", data)
+        assert status == 200 and judged(again["outcomes"]) == judged(local)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        connection.request("GET", "/health")
+        assert json.loads(connection.getresponse().read())["engine"] == "cold"
+        connection.close()
     finally:
         running.stop()
 
