@@ -151,6 +151,17 @@ def test_reference_run_without_fault_speaks_french(tmp_path: Path) -> None:
     assert english_fragments(html_prose((run_dir / "report.html").read_text(encoding="utf-8"))) == []
 
 
+def test_reference_run_with_faults_of_every_family_speaks_french(tmp_path: Path) -> None:
+    """SHALL: failures of the FHIR, PAM, documents, XDM, DMP and MSSanté suites are reported in French."""
+    faults = "patient-profile-invalid,errors-html,paging-broken,zbe-missing,ack-wrong-msa2,xdm-hash-tampered,"
+    faults += "dmp-vihf-missing,dmp-repo-hash-unchecked,mss-reply-to-missing,mss-latin1-text,docref-invalid"
+    run_dir = tmp_path / "run"
+    completed = conformance("run", "--reference", "--faults", faults, "--quiet", "--output", run_dir)
+    assert completed.returncode == 1, completed.stderr[-3000:]
+    _french(completed.stdout + completed.stderr)
+    assert english_fragments(html_prose((run_dir / "report.html").read_text(encoding="utf-8"))) == []
+
+
 def test_reference_run_report_and_verify_speak_french(faulty_reference_run) -> None:
     """SHALL: the HTML report of a campaign with failures, verify and report read as French."""
     run_dir, completed = faulty_reference_run

@@ -20,7 +20,7 @@ def _exchange(mllp_client, hl7v2, evidence, messages: list[str], expected=OK_COD
         trigger = message.split("\r")[0].split("|")[8]
         ack = mllp_client.send(message)
         outcome = hl7v2.check_ack(message, ack, expected)
-        outcome.subject = f"ACK of {trigger}"
+        outcome.subject = f"ACK ({trigger})"  # read in both languages
         evidence.note(*[f for f in outcome.findings if not f.severity.is_failure])
         expect_valid(outcome)
 
