@@ -60,6 +60,7 @@ class Judgement:
     request_bytes: int = 0
     vihf_present: bool = False
     metadata_judged: bool = False  # ITI-41: the ebRIM metadata could be read and judged
+    submission: str = ""  # ITI-41: the submission set's uniqueId (how the findings name the submission)
 
     def failures(self, sources: tuple[str, ...] | None = None) -> list[Finding]:
         return [f for f in self.findings if f.severity.is_failure and (sources is None or f.source in sources)]
@@ -282,6 +283,9 @@ class DmpSimulator:
                 e.get("id", "") for e in submit.iterfind(".//rim:ExtrinsicObject", NS) if is_signature_entry(e)
             }
         j.metadata_judged = submit is not None
+        if submit is not None:
+            package = submit.find(".//rim:RegistryPackage", NS)
+            j.submission = external(package, ebrim.SS_UNIQUE_ID) if package is not None else ""
         j.findings.extend(self._tolerated(judged.findings))
         institutions = institution_ids(submit) if submit is not None else set()
         self._vihf(j, vihf, certificate, institutions, judged.submission_patient)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conformance.campaign.dmp import category
-from conformance.sdk import report
+from conformance.sdk import report, resource
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +43,6 @@ def submissions(judgements, lang: str, *, readable: bool = True):
 
 def expect_category(items, name: str, evidence, *, sources: tuple[str, ...] | None = None) -> None:
     """Fail with the findings of category `name` from the judged requests (one requirement per test)."""
-    failures = [f for j in items for f in j.failures(sources) if category(f.rule) == name]
     summary = [
         {
             "transaction": j.transaction,
@@ -55,4 +54,7 @@ def expect_category(items, name: str, evidence, *, sources: tuple[str, ...] | No
         for j in items
     ]
     evidence.attach(f"dmp-{name}.json", json.dumps(summary, ensure_ascii=False, indent=1), "application/json")
-    report(failures)
+    for number, judgement in enumerate(items, start=1):  # each request judged on its own, named
+        label = judgement.submission or f"#{number} ({judgement.received})"
+        with resource(judgement.transaction or "HTTP", label):
+            report(f for f in judgement.failures(sources) if category(f.rule) == name)
