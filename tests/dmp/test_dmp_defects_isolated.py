@@ -92,3 +92,28 @@ def test_a_clean_twin_the_harness_refuses_makes_the_test_inconclusive(dmp, cda_b
     message = raised.value.message("fr")
     assert "le lot sain de référence est refusé par les validateurs du banc" in message
     assert "xds-patientid-ins-unknown-oid" in message
+
+
+def test_in_a_campaign_a_defect_that_cannot_be_isolated_is_inconclusive(tmp_path, cda_bytes):
+    """The configured document itself breaks a rule (an INS under an unknown OID): the refusal tests cannot
+    prove their defect is the only one, so they are inconclusive, saying why, instead of passing or failing."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    document = tmp_path / "cda.xml"
+    document.write_bytes(cda_bytes.replace(b'root="1.2.250.1.213.1.4.10"', b'root="1.2.250.1.213.1.4.99"'))
+    config = tmp_path / "campaign.toml"
+    config.write_text(f"[dmp]\ndocument = '{document}'\n", encoding="utf-8")
+    out = tmp_path / "run"
+    command = [str(Path(sys.executable).parent / "conformance"), "run", "--reference", "--config", str(config)]
+    command += ["--suite", "dmp-repository", "--output", str(out), "--lang", "fr", "--quiet"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    tests = {t["id"]: t for t in json.loads((out / "results.json").read_text(encoding="utf-8"))["tests"]}
+    for name in ("refuses-wrong-hash", "refuses-unknown-patient", "refuses-missing-metadata"):
+        test = tests[f"dmp-repository/register/{name}"]
+        assert test["outcome"] == "error", (name, test["outcome"], test["messages"])
+        assert "mal construite par le banc" in test["messages"][0]
+        assert "xds-patientid-ins-unknown-oid" in test["messages"][0]
