@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from conformance.reference import document_faults as documents
 from conformance.reference import mllp_faults as mllp
+from conformance.reference.dmp import faults as dmp
 from conformance.reference.fhir import faults as fhir
 from conformance.reference.mssante import faults as mss
 
@@ -257,6 +258,78 @@ FAULTS: dict[str, Fault] = {
             "The organization found by FINESS has no `active` (1..1 in the Annuaire profile).",
             "La structure trouvée par FINESS n'a pas d'élément `active` (1..1 dans le profil Annuaire).",
         ),
+        _fhir(
+            "vread-unsupported",
+            "fhir.rest.read",
+            ("fhir-r4.read.vread",),
+            fhir.VreadUnsupported,
+            "Version reads are not served: `[type]/[id]/_history/[vid]` answers 404 although meta.versionId is given.",
+            "Les lectures de version ne sont pas servies : `[type]/[id]/_history/[vid]` répond 404 bien que meta.versionId soit donné.",
+        ),
+        _fhir(
+            "unknown-id-400",
+            "fhir.rest.errors",
+            ("fhir-r4.read.unknown-id",),
+            fhir.UnknownId400,
+            "Reading an unknown resource answers 400 (with an OperationOutcome) instead of 404.",
+            "La lecture d'une ressource inconnue répond 400 (avec un OperationOutcome) au lieu de 404.",
+        ),
+        _fhir(
+            "json-media-type-wrong",
+            "fhir.rest.formats",
+            ("fhir-r4.formats.json",),
+            fhir.JsonMediaTypeWrong,
+            "JSON resources are served as `application/json` instead of `application/fhir+json`.",
+            "Les ressources JSON sont servies en `application/json` au lieu de `application/fhir+json`.",
+        ),
+        _fhir(
+            "patient-family-on-given",
+            "identity.ins.search",
+            ("fr-core.patient.search-traits",),
+            fhir.PatientFamilyOnGiven,
+            "Patient?family= is matched against the given names: a search by family name and birth date finds nobody.",
+            "Patient?family= est comparé aux prénoms : une recherche par nom de famille et date de naissance ne trouve personne.",
+        ),
+        _fhir(
+            "docref-type-on-category",
+            "documents.pdsm.find",
+            ("pdsm.iti67.search-type",),
+            fhir.DocrefTypeOnCategory,
+            "DocumentReference?type= is matched against `category`: a search by the document's type finds nothing.",
+            "DocumentReference?type= est comparé à `category` : une recherche par le type du document ne trouve rien.",
+        ),
+        _fhir(
+            "docref-date-prefix-inverted",
+            "documents.pdsm.find",
+            ("pdsm.iti67.search-date",),
+            fhir.DocrefDatePrefixInverted,
+            "DocumentReference?date= prefixes are inverted (ge runs as lt, le as gt): a document dated that day is not found by ge.",
+            "Les préfixes de DocumentReference?date= sont inversés (ge exécuté en lt, le en gt) : un document daté de ce jour n'est pas trouvé par ge.",
+        ),
+        _fhir(
+            "submissionset-no-date",
+            "documents.pdsm.submissionset",
+            ("pdsm.iti66.profile",),
+            fhir.SubmissionSetNoDate,
+            "SubmissionSets (List) are served without `date` (1..1 in PDSm).",
+            "Les SubmissionSet (List) sont servis sans `date` (1..1 dans PDSm).",
+        ),
+        _fhir(
+            "practitioner-not-annuaire",
+            "directory.practitioner",
+            ("annuaire.practitioner.profile",),
+            fhir.PractitionerNotAnnuaire,
+            "Practitioners are served without `active` (1..1 in the Annuaire profile).",
+            "Les Practitioner sont servis sans `active` (1..1 dans le profil Annuaire).",
+        ),
+        _fhir(
+            "practitionerrole-not-annuaire",
+            "directory.practitionerrole",
+            ("annuaire.practitionerrole.profile",),
+            fhir.PractitionerRoleNotAnnuaire,
+            "PractitionerRoles are served without `active` (1..1 in the Annuaire profile).",
+            "Les PractitionerRole sont servis sans `active` (1..1 dans le profil Annuaire).",
+        ),
         Fault(
             "zbe-missing",
             "mllp-sender",
@@ -312,6 +385,15 @@ FAULTS: dict[str, Fault] = {
             (mllp.OruObxNotBase64,),
         ),
         Fault(
+            "hl7v2-cda-invalid",
+            "mllp-sender",
+            "documents.hl7v2.transmission",
+            "The CDA document carried by the emitted MDM^T02 and ORU^R01 has lost its title.",
+            "Le document CDA porté par les MDM^T02 et ORU^R01 émis a perdu son titre.",
+            ("cisis.cda.content",),
+            (mllp.DocumentCdaInvalid,),
+        ),
+        Fault(
             "xdm-hash-tampered",
             "documents",
             "documents.xdm.package",
@@ -327,6 +409,7 @@ FAULTS: dict[str, Fault] = {
             "The DMP-feeding client sends over plain HTTP to the DMP's HTTPS endpoint (no TLS, no client certificate).",
             "Le client d'alimentation du DMP envoie en HTTP clair vers le point HTTPS du DMP (ni TLS ni certificat client).",
             ("dmp.feed.mutual-tls",),
+            (dmp.NoTls,),
         ),
         Fault(
             "dmp-tls-wrong-cert",
@@ -335,6 +418,7 @@ FAULTS: dict[str, Fault] = {
             "The DMP-feeding client authenticates with another structure's TLS client certificate than the one its VIHF speaks for.",
             "Le client d'alimentation du DMP s'authentifie avec le certificat TLS client d'une autre structure que celle de son VIHF.",
             ("dmp.feed.vihf-consistent",),
+            (dmp.TlsWrongCert,),
         ),
         Fault(
             "dmp-soap11",
@@ -343,6 +427,7 @@ FAULTS: dict[str, Fault] = {
             "The ITI-41 request is a SOAP 1.1 envelope (the DMP requires SOAP 1.2).",
             "La requête ITI-41 est une enveloppe SOAP 1.1 (le DMP exige SOAP 1.2).",
             ("dmp.feed.soap12",),
+            (dmp.Soap11,),
         ),
         Fault(
             "dmp-action-missing",
@@ -351,6 +436,7 @@ FAULTS: dict[str, Fault] = {
             "The ITI-41 request has no WS-Addressing Action header.",
             "La requête ITI-41 n'a pas d'en-tête WS-Addressing Action.",
             ("dmp.feed.ws-addressing",),
+            (dmp.ActionMissing,),
         ),
         Fault(
             "dmp-truncated-multipart",
@@ -359,6 +445,7 @@ FAULTS: dict[str, Fault] = {
             "The ITI-41 MTOM body is cut before its closing MIME boundary.",
             "Le corps MTOM de la requête ITI-41 est coupé avant sa délimitation MIME finale.",
             ("dmp.feed.mtom",),
+            (dmp.TruncatedMultipart,),
         ),
         Fault(
             "dmp-missing-part",
@@ -367,6 +454,7 @@ FAULTS: dict[str, Fault] = {
             "The ITI-41 xop:Include points at a MIME part that is not in the message.",
             "Le xop:Include de la requête ITI-41 désigne une partie MIME absente du message.",
             ("dmp.feed.mtom",),
+            (dmp.MissingPart,),
         ),
         Fault(
             "dmp-vihf-missing",
@@ -375,6 +463,7 @@ FAULTS: dict[str, Fault] = {
             "Requests carry no VIHF (no SAML assertion in wsse:Security).",
             "Les requêtes ne portent pas de VIHF (pas d'assertion SAML dans wsse:Security).",
             ("dmp.feed.vihf-signed",),
+            (dmp.VihfMissing,),
         ),
         Fault(
             "dmp-vihf-signature-broken",
@@ -383,6 +472,7 @@ FAULTS: dict[str, Fault] = {
             "The VIHF is changed after signing (NameID): its XML signature no longer verifies.",
             "Le VIHF est modifié après signature (NameID) : sa signature XML ne se vérifie plus.",
             ("dmp.feed.vihf-signed",),
+            (dmp.VihfSignatureBroken,),
         ),
         Fault(
             "dmp-vihf-attribute-missing",
@@ -391,6 +481,7 @@ FAULTS: dict[str, Fault] = {
             "The VIHF lacks its Secteur_Activite attribute.",
             "Le VIHF n'a pas d'attribut Secteur_Activite.",
             ("dmp.feed.vihf-attributes",),
+            (dmp.VihfAttributeMissing,),
         ),
         Fault(
             "dmp-vihf-version-wrong",
@@ -399,6 +490,7 @@ FAULTS: dict[str, Fault] = {
             "The VIHF declares VIHF_Version 2.0 (3.0 or 4.0 expected).",
             "Le VIHF déclare VIHF_Version 2.0 (3.0 ou 4.0 attendue).",
             ("dmp.feed.vihf-attributes",),
+            (dmp.VihfVersionWrong,),
         ),
         Fault(
             "dmp-vihf-structure-mismatch",
@@ -407,6 +499,7 @@ FAULTS: dict[str, Fault] = {
             "The VIHF's Identifiant_Structure matches neither the authorInstitution nor the TLS client certificate.",
             "L'Identifiant_Structure du VIHF ne correspond ni à l'authorInstitution ni au certificat TLS client.",
             ("dmp.feed.vihf-consistent",),
+            (dmp.VihfStructureMismatch,),
         ),
         Fault(
             "dmp-metadata-missing",
@@ -415,6 +508,7 @@ FAULTS: dict[str, Fault] = {
             "The document entry lacks the required legalAuthenticator and languageCode slots.",
             "La fiche de document n'a pas les slots obligatoires legalAuthenticator et languageCode.",
             ("dmp.feed.metadata-required",),
+            (dmp.MetadataMissing,),
         ),
         Fault(
             "dmp-authorperson-no-name",
@@ -423,6 +517,7 @@ FAULTS: dict[str, Fault] = {
             "authorPerson carries the national id without the author's family and given names.",
             "authorPerson porte l'identifiant national sans le nom ni le prénom de l'auteur.",
             ("dmp.feed.author-formats",),
+            (dmp.AuthorPersonNoName,),
         ),
         Fault(
             "dmp-authorinstitution-format",
@@ -431,6 +526,7 @@ FAULTS: dict[str, Fault] = {
             "authorInstitution is written without the &…&ISO sub-components (the outdated CDAHeaderToXDM.xsl form).",
             "authorInstitution est écrit sans les sous-composants &…&ISO (la forme périmée de CDAHeaderToXDM.xsl).",
             ("dmp.feed.author-formats",),
+            (dmp.AuthorInstitutionFormat,),
         ),
         Fault(
             "dmp-patientid-not-ins",
@@ -439,6 +535,7 @@ FAULTS: dict[str, Fault] = {
             "patientId (entry and submission set) is the facility's local identifier instead of the INS.",
             "Le patientId (fiche et lot) est l'identifiant local de l'établissement au lieu de l'INS.",
             ("dmp.feed.patient-ins",),
+            (dmp.PatientIdNotIns,),
         ),
         Fault(
             "dmp-ins-unknown-oid",
@@ -447,6 +544,7 @@ FAULTS: dict[str, Fault] = {
             "The patient's INS claims the INS arc with an unknown authority OID 1.2.250.1.213.1.4.99 (document, metadata and VIHF alike).",
             "L'INS du patient se réclame de l'arc INS avec un OID d'autorité inconnu 1.2.250.1.213.1.4.99 (document, métadonnées et VIHF).",
             ("dmp.feed.patient-ins", "dmp.feed.cda"),
+            (dmp.InsUnknownOid,),
         ),
         Fault(
             "dmp-classcode-unknown",
@@ -455,6 +553,7 @@ FAULTS: dict[str, Fault] = {
             "classCode 99 is not in JDV_J57-ClassCode-DMP.",
             "Le classCode 99 n'appartient pas à JDV_J57-ClassCode-DMP.",
             ("dmp.feed.value-sets",),
+            (dmp.ClassCodeUnknown,),
         ),
         Fault(
             "dmp-xades-missing",
@@ -463,6 +562,7 @@ FAULTS: dict[str, Fault] = {
             "The submission set is sent without its XAdES signature entry.",
             "Le lot de soumission est envoyé sans sa fiche de signature XAdES.",
             ("dmp.feed.xades",),
+            (dmp.XadesMissing,),
         ),
         Fault(
             "dmp-xades-manifest-wrong",
@@ -471,6 +571,7 @@ FAULTS: dict[str, Fault] = {
             "The signed manifest carries the digest of another content than the document sent.",
             "Le manifeste signé porte l'empreinte d'un autre contenu que le document envoyé.",
             ("dmp.feed.xades",),
+            (dmp.XadesManifestWrong,),
         ),
         Fault(
             "dmp-hash-wrong",
@@ -479,6 +580,7 @@ FAULTS: dict[str, Fault] = {
             "The entry's hash slot is the SHA-1 of another content than the document sent.",
             "Le slot hash de la fiche est le SHA-1 d'un autre contenu que le document envoyé.",
             ("dmp.feed.hash-size",),
+            (dmp.HashWrong,),
         ),
         Fault(
             "dmp-size-wrong",
@@ -487,6 +589,7 @@ FAULTS: dict[str, Fault] = {
             "The entry's size slot is one byte more than the document sent.",
             "Le slot size de la fiche dépasse d'un octet la taille du document envoyé.",
             ("dmp.feed.hash-size",),
+            (dmp.SizeWrong,),
         ),
         Fault(
             "dmp-uniqueid-mismatch",
@@ -495,6 +598,7 @@ FAULTS: dict[str, Fault] = {
             "The entry's uniqueId is not the CDA document's id.",
             "Le uniqueId de la fiche n'est pas l'identifiant du document CDA.",
             ("dmp.feed.matches-cda",),
+            (dmp.UniqueIdMismatch,),
         ),
         Fault(
             "dmp-cda-invalid",
@@ -503,6 +607,7 @@ FAULTS: dict[str, Fault] = {
             "The CDA document sent to the DMP has lost its title.",
             "Le document CDA envoyé au DMP a perdu son titre.",
             ("dmp.feed.cda",),
+            (dmp.CdaInvalid,),
         ),
         Fault(
             "dmp-query-no-patient",
@@ -511,6 +616,7 @@ FAULTS: dict[str, Fault] = {
             "The ITI-18 FindDocuments query has no $XDSDocumentEntryPatientId.",
             "La requête ITI-18 FindDocuments n'a pas de $XDSDocumentEntryPatientId.",
             ("dmp.feed.stored-queries",),
+            (dmp.QueryNoPatient,),
         ),
         Fault(
             "dmp-update-wrong-status",
@@ -519,6 +625,7 @@ FAULTS: dict[str, Fault] = {
             "The ITI-57 status update asks for a status the DMP does not know (Hidden).",
             "La mise à jour ITI-57 demande un statut inconnu du DMP (Hidden).",
             ("dmp.feed.updates",),
+            (dmp.UpdateWrongStatus,),
         ),
         Fault(
             "dmp-repo-hash-unchecked",
@@ -527,6 +634,7 @@ FAULTS: dict[str, Fault] = {
             "The reference repository accepts a document whose declared hash and size do not match it.",
             "Le dépôt de référence accepte un document dont l'empreinte et la taille déclarées ne correspondent pas.",
             ("dmp.repository.refuses-hash",),
+            (dmp.RepoHashUnchecked,),
         ),
         Fault(
             "dmp-repo-unknown-patient-accepted",
@@ -535,6 +643,7 @@ FAULTS: dict[str, Fault] = {
             "The reference registry accepts a submission for a patient it does not know.",
             "Le registre de référence accepte une soumission pour un patient qu'il ne connaît pas.",
             ("dmp.repository.refuses-unknown-patient",),
+            (dmp.RepoUnknownPatientAccepted,),
         ),
         Fault(
             "dmp-repo-metadata-unchecked",
@@ -543,6 +652,7 @@ FAULTS: dict[str, Fault] = {
             "The reference registry accepts submissions missing required metadata.",
             "Le registre de référence accepte des soumissions privées de métadonnées obligatoires.",
             ("dmp.repository.refuses-missing-metadata",),
+            (dmp.RepoMetadataUnchecked,),
         ),
         Fault(
             "dmp-repo-error-code-wrong",
@@ -551,6 +661,16 @@ FAULTS: dict[str, Fault] = {
             "The reference registry refuses with a non-standard error code (DMP_ERREUR) instead of the XDS codes.",
             "Le registre de référence refuse avec un code d'erreur non standard (DMP_ERREUR) au lieu des codes XDS.",
             ("dmp.repository.error-codes",),
+            (dmp.RepoErrorCodeWrong,),
+        ),
+        Fault(
+            "dmp-repo-partial-success",
+            "dmp-repository",
+            "dmp.repository.register",
+            "The reference registry answers PartialSuccess to a valid submission it registered in full.",
+            "Le registre de référence répond PartialSuccess à une soumission valide qu'il a enregistrée entièrement.",
+            ("dmp.repository.accepts-valid",),
+            (dmp.RepoPartialSuccess,),
         ),
         Fault(
             "dmp-repo-action-wrong",
@@ -559,6 +679,7 @@ FAULTS: dict[str, Fault] = {
             "The reference repository answers with the request's Action instead of the response Action.",
             "Le dépôt de référence répond avec l'Action de la requête au lieu de l'Action de réponse.",
             ("dmp.repository.addressed",),
+            (dmp.RepoActionWrong,),
         ),
         Fault(
             "dmp-repo-no-relatesto",
@@ -567,6 +688,7 @@ FAULTS: dict[str, Fault] = {
             "The reference repository's answers have no WS-Addressing RelatesTo.",
             "Les réponses du dépôt de référence n'ont pas de WS-Addressing RelatesTo.",
             ("dmp.repository.addressed",),
+            (dmp.RepoNoRelatesTo,),
         ),
         Fault(
             "dmp-repo-find-empty",
@@ -575,6 +697,7 @@ FAULTS: dict[str, Fault] = {
             "The reference registry's FindDocuments never finds anything.",
             "Le FindDocuments du registre de référence ne trouve jamais rien.",
             ("dmp.repository.find",),
+            (dmp.RepoFindEmpty,),
         ),
         Fault(
             "dmp-repo-retrieve-corrupt",
@@ -583,6 +706,7 @@ FAULTS: dict[str, Fault] = {
             "The reference repository returns altered bytes on ITI-43.",
             "Le dépôt de référence renvoie des octets altérés en ITI-43.",
             ("dmp.repository.retrieve",),
+            (dmp.RepoRetrieveCorrupt,),
         ),
         Fault(
             "dmp-repo-archive-ignored",
@@ -591,6 +715,7 @@ FAULTS: dict[str, Fault] = {
             "The reference registry answers Success to ITI-57 archiving but leaves the document Approved.",
             "Le registre de référence répond Success à l'archivage ITI-57 mais laisse le document Approved.",
             ("dmp.repository.archive",),
+            (dmp.RepoArchiveIgnored,),
         ),
     )
 }
@@ -661,6 +786,10 @@ MSS_FAULTS = (
      "The subject lacks the XDM/1.0/DDM+ prefix.",
      "L'objet n'a pas le préfixe XDM/1.0/DDM+.",
      "mssante.client.subject", mss.SubjectWrong),
+    ("mss-body-html", "mssante-client", "mssante.client.message",
+     "The message body is declared text/html instead of text/plain or multipart/alternative.",
+     "Le corps du message est déclaré text/html au lieu de text/plain ou multipart/alternative.",
+     "mssante.client.body-type", mss.BodyHtml),
     ("mss-two-patients", "mssante-client", "mssante.client.content",
      "One message carries two IHE_XDM archives about two different patients.",
      "Un même message porte deux archives IHE_XDM concernant deux patients différents.",
@@ -689,6 +818,10 @@ MSS_FAULTS = (
      "An incomplete INS is reported with the generic code 906 instead of 905.",
      "Un INS incomplet est signalé avec le code générique 906 au lieu de 905.",
      "mssante.receiver.ins-incomplete", mss.ReceiverGenericCode),
+    ("mss-receiver-integrates-two-patients", "mssante-receiver", "mssante.receiver.integration",
+     "The receiving system does not check that a message concerns one patient: it judges the first one only.",
+     "Le système destinataire ne vérifie pas qu'un message concerne un seul patient : il ne juge que le premier.",
+     "mssante.receiver.two-patients", mss.ReceiverIntegratesTwoPatients),
     ("mss-receiver-ignores-hash", "mssante-receiver", "mssante.receiver.integration",
      "The receiving system integrates an archive whose declared SHA-1 does not match its document.",
      "Le système destinataire intègre une archive dont le SHA-1 déclaré ne correspond pas au document.",
@@ -726,6 +859,16 @@ def fhir_hooks(names: Iterable[str]) -> fhir.FaultHooks:
 def document_hooks(names: Iterable[str]) -> documents.DocumentFaultHooks:
     """The hooks of these faults in the documents the reference system produces."""
     return documents.DocumentFaultHooks(active_hooks(names, documents.DocumentFault))
+
+
+def dmp_source_hooks(names: Iterable[str]) -> dmp.DmpSourceFaultHooks:
+    """The reference DMP-feeding client's hooks for these faults."""
+    return dmp.DmpSourceFaultHooks(active_hooks(names, dmp.DmpSourceFault))
+
+
+def dmp_repository_hooks(names: Iterable[str]) -> dmp.DmpRepositoryFaultHooks:
+    """The reference DMP repository/registry's hooks for these faults."""
+    return dmp.DmpRepositoryFaultHooks(active_hooks(names, dmp.DmpRepositoryFault))
 
 
 def mss_hooks(names: Iterable[str]) -> mss.MssFaultHooks:

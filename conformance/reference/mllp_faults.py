@@ -4,12 +4,13 @@ factory) and the receiver's acknowledgements. One hook class per fault, each ove
 in turn. The registry (reference/faults.py) names each fault and points at its class here.
 
 Hook points of the sender: `patient` (whom the messages are about), `version` (MSH-12), `ins` (the identity whose
-INS PID-3 carries, None: no INS), `movement_segments` (the ZBE of a movement), `document_obx` (the CDA's OBX).
+INS PID-3 carries, None: no INS), `movement_segments` (the ZBE of a movement), `document` (the CDA carried), `document_obx` (its OBX).
 Of the receiver: `ack` (the code, the issues reported in ERR and the control id MSA-2 acknowledges).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -43,6 +44,10 @@ class MllpFault:
     def movement_segments(self, segments: list[str]) -> list[str]:
         return segments
 
+    def document(self, document: CdaDocument) -> CdaDocument:
+        """The CDA document the MDM and ORU messages carry."""
+        return document
+
     def document_obx(self, obx: str, document: CdaDocument) -> str:
         return obx
 
@@ -75,6 +80,11 @@ class MllpFaultHooks(MllpFault):
         for fault in self.faults:
             segments = fault.movement_segments(segments)
         return segments
+
+    def document(self, document: CdaDocument) -> CdaDocument:
+        for fault in self.faults:
+            document = fault.document(document)
+        return document
 
     def document_obx(self, obx: str, document: CdaDocument) -> str:
         for fault in self.faults:
@@ -112,6 +122,12 @@ class ZbeMissing(MllpFault):
 class Msh12Wrong(MllpFault):
     def version(self, version: str) -> str:
         return "2.5"
+
+
+class DocumentCdaInvalid(MllpFault):
+    def document(self, document: CdaDocument) -> CdaDocument:
+        # the CDA loses its title (required by the CDA schema and the CI-SIS)
+        return replace(document, content=re.sub(rb"<title>.*?</title>", b"", document.content, count=1, flags=re.S))
 
 
 class OruObxNotBase64(MllpFault):

@@ -227,7 +227,9 @@ class PamMessageFactory(pam.PamMessageFactory):
     def document(self) -> pam.CdaDocument:
         document = self.test_data.documents[0]
         unique_id = document.master_identifier.removeprefix("urn:oid:")
-        return pam.CdaDocument(self.test_data.cda_bytes, unique_id, document.type_code, "Lettre de liaison")
+        return self.hooks.document(
+            pam.CdaDocument(self.test_data.cda_bytes, unique_id, document.type_code, "Lettre de liaison")
+        )
 
     def document_sequence(self) -> list[tuple[str, str]]:
         return [("MDM^T02", self.mdm_t02(self.document())), ("ORU^R01", self.oru_r01(self.document()))]

@@ -51,6 +51,7 @@ FAULT_SUITES: dict[str, tuple[str, ...]] = {
     "ack-aa-for-defective": ("pam",),
     "ack-no-err": ("pam",),
     "oru-obx-not-base64": ("documents-hl7v2",),
+    "hl7v2-cda-invalid": ("documents-hl7v2",),
     "xdm-hash-tampered": ("produced-documents",),
 }
 

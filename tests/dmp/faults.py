@@ -139,6 +139,8 @@ def repository_shows(faults: frozenset[str], name: str) -> bool:
         status, errors = registry_status(reply)
         if name in ("dmp-repo-hash-unchecked", "dmp-repo-metadata-unchecked", "dmp-repo-unknown-patient-accepted"):
             return status == "Success"
+        if name == "dmp-repo-partial-success":
+            return status == "PartialSuccess"
         if name == "dmp-repo-error-code-wrong":
             return any(code not in ebrim.XDS_ERRORS for code, _ in errors)
         if name == "dmp-repo-action-wrong":

@@ -13,12 +13,6 @@ from conformance.sdk.requirements import load_catalogue
 
 PACKAGE = Path(__file__).resolve().parents[2] / "conformance"
 REGISTRY = PACKAGE / "reference" / "faults.py"
-# Endpoints that still switch on fault names (no hook points yet).
-NAMED_ELSEWHERE = {
-    "reference/mssante/",
-    "reference/dmp/",
-}
-NOT_HOOKED_YET = {n for n, f in FAULTS.items() if f.endpoint.startswith(("mssante", "dmp-"))}
 
 
 def _tests_by_name(name: str, text: str) -> bool:
@@ -43,7 +37,7 @@ def test_the_search_finds_a_fault_tested_by_name() -> None:
 
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_fault_is_named_only_in_the_registry(name: str) -> None:
-    elsewhere = [p for p in _named_in(name) if not p.startswith(tuple(NAMED_ELSEWHERE))]
+    elsewhere = _named_in(name)
     assert not elsewhere, f"{name} is tested by name outside the registry: {elsewhere}"
 
 
@@ -51,7 +45,7 @@ def test_every_fhir_endpoint_fault_has_a_hook() -> None:
     assert {n for n, f in FAULTS.items() if "fhir" in f.endpoint.split("+")} == set(FHIR_FAULTS)
 
 
-@pytest.mark.parametrize("name", sorted(set(FAULTS) - NOT_HOOKED_YET))
+@pytest.mark.parametrize("name", sorted(FAULTS))
 def test_fault_acts_through_hooks(name: str) -> None:
     fault = FAULTS[name]
     assert len(fault.hooks) == len(fault.endpoint.split("+")), "one hook class per endpoint family it changes"

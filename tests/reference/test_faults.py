@@ -212,6 +212,61 @@ def organization_not_annuaire(ref: ReferenceEndpoints) -> bool:
     return "active" not in found["entry"][0]["resource"]
 
 
+def vread_unsupported(ref: ReferenceEndpoints) -> bool:
+    assert http(f"{ref.fhir_base_url}/Patient/pat-trois").json["meta"]["versionId"] == "1"
+    return http(f"{ref.fhir_base_url}/Patient/pat-trois/_history/1").status == 404
+
+
+def unknown_id_400(ref: ReferenceEndpoints) -> bool:
+    reply = http(f"{ref.fhir_base_url}/Patient/does-not-exist")
+    assert reply.json["resourceType"] == "OperationOutcome"
+    return reply.status == 400
+
+
+def json_media_type_wrong(ref: ReferenceEndpoints) -> bool:
+    return http(f"{ref.fhir_base_url}/metadata").content_type.startswith("application/json")
+
+
+def patient_family_on_given(ref: ReferenceEndpoints) -> bool:
+    return http(f"{ref.fhir_base_url}/Patient?family=PAT-TROIS").json["total"] == 0
+
+
+def _first_document(ref: ReferenceEndpoints) -> dict:
+    return http(f"{ref.fhir_base_url}/DocumentReference/{ref.test_data.documents[0].document_reference_id}").json
+
+
+def docref_type_on_category(ref: ReferenceEndpoints) -> bool:
+    document = _first_document(ref)
+    coding = document["type"]["coding"][0]
+    return document["id"] not in {d["id"] for d in _documents(ref, f"&type={coding['system']}|{coding['code']}")}
+
+
+def docref_date_prefix_inverted(ref: ReferenceEndpoints) -> bool:
+    document = _first_document(ref)
+    day = document["date"][:10]
+    found_by = {prefix: {d["id"] for d in _documents(ref, f"&date={prefix}{day}")} for prefix in ("ge", "lt")}
+    return document["id"] not in found_by["ge"] and document["id"] in found_by["lt"]
+
+
+def submissionset_no_date(ref: ReferenceEndpoints) -> bool:
+    bundle = http(f"{ref.fhir_base_url}/List?patient=Patient/pat-trois").json
+    sets = [e["resource"] for e in bundle.get("entry", [])]
+    assert sets
+    return all("date" not in s for s in sets)
+
+
+def practitioner_not_annuaire(ref: ReferenceEndpoints) -> bool:
+    return "active" not in http(f"{ref.fhir_base_url}/Practitioner/{ref.test_data.practitioner_id}").json
+
+
+def practitionerrole_not_annuaire(ref: ReferenceEndpoints) -> bool:
+    practitioner = f"Practitioner/{ref.test_data.practitioner_id}"
+    roles = [
+        e["resource"] for e in http(f"{ref.fhir_base_url}/PractitionerRole?practitioner={practitioner}").json["entry"]
+    ]
+    return all("active" not in r for r in roles)
+
+
 def zbe_missing(ref: ReferenceEndpoints) -> bool:
     messages = emitted(ref)
     return all(segment(m, "ZBE") is None for m in messages[1:4])
@@ -249,6 +304,13 @@ def oru_obx_not_base64(ref: ReferenceEndpoints) -> bool:
     not_base64 = obx.field(5).split("^")[3] == "A"
     assert not_base64 == (check_pam_message(oru).ack_code == "AE")
     return not_base64
+
+
+def hl7v2_cda_invalid(ref: ReferenceEndpoints) -> bool:
+    oru = emitted(ref)[7]
+    obx = next(s for s in parse(oru).all("OBX") if s.field(2) == "ED")
+    carried = base64.b64decode(obx.field(5).split("^")[4])
+    return carried.count(b"<title>") == ref.test_data.cda_bytes.count(b"<title>") - 1  # the document's own title
 
 
 def xdm_hash_tampered(ref: ReferenceEndpoints) -> bool:

@@ -20,6 +20,7 @@ from cryptography import x509
 from lxml import etree
 
 from conformance.findings import Finding, finding
+from conformance.reference.faults import dmp_repository_hooks
 from conformance.transport.mtom import MtomError, Part, decode_mtom, element_content, encode_mtom, new_content_id
 from conformance.transport.soap import (
     SOAP12_MEDIA,
@@ -99,6 +100,7 @@ class DmpSimulator:
         self.rules = rules or XdsRules()
         self.repository_id = repository_id
         self.faults = faults
+        self.hooks = dmp_repository_hooks(faults)
         self.lang = lang
         self.paths = paths  # accepted request paths ("" or none: any)
         self.store: dict[str, Stored] = {}
@@ -296,15 +298,11 @@ class DmpSimulator:
             return self._registry_response(j, errors), []
         for entry in submit.findall(".//rim:ExtrinsicObject", NS):
             self._store(entry, j.documents.get(entry.get("id", ""), b""), institutions)
-        return self._registry_response(j, []), []
+        return self._registry_response_codes(j, [], registered=True), []
 
     def _tolerated(self, findings: list[Finding]) -> list[Finding]:
         """Seeded repository faults: checks the defective reference repository skips."""
-        if "dmp-repo-hash-unchecked" in self.faults:
-            findings = [f for f in findings if f.rule not in ("xds-hash-mismatch", "xds-size-mismatch")]
-        if "dmp-repo-metadata-unchecked" in self.faults:
-            findings = [f for f in findings if not f.rule.endswith("-missing")]
-        return findings
+        return self.hooks.tolerated(findings)
 
     def _registry_checks(self, submit, judged) -> list[Finding]:
         found: list[Finding] = []
@@ -323,7 +321,7 @@ class DmpSimulator:
                 )
             ins = entry["patientId"].split("^")[0]
             known = self.rules.known_patients
-            if known is not None and ins not in known and "dmp-repo-unknown-patient-accepted" not in self.faults:
+            if known is not None and ins not in known and self.hooks.checks_known_patient(True):
                 found.append(
                     finding(
                         "error",
@@ -351,9 +349,7 @@ class DmpSimulator:
                 element.set("registryObject", entry_uuid)
         slot(stored, "repositoryUniqueId", self.repository_id)
         unique = external(stored, UNIQUE_ID)
-        data = content
-        if "dmp-repo-retrieve-corrupt" in self.faults:
-            data = content + b"<!-- altered -->"
+        data = self.hooks.stored_content(content)
         self.store[unique] = Stored(
             entry_uuid,
             entry_uuid,
@@ -390,8 +386,7 @@ class DmpSimulator:
                 return self._query_response(j, [("XDSStoredQueryMissingParam", missing)], []), []
             statuses = _list_param(params.get("$XDSDocumentEntryStatus", [])) or [ebrim.APPROVED]
             found = [s for s in self.store.values() if s.patient == patient[0] and s.status in statuses]
-            if "dmp-repo-find-empty" in self.faults:
-                found = []
+            found = self.hooks.found(found)
         elif query.get("id") == ebrim.GET_DOCUMENTS:
             wanted = set(_list_param(params.get("$XDSDocumentEntryUniqueId", [])))
             uuids = set(_list_param(params.get("$XDSDocumentEntryEntryUUID", [])))
@@ -499,7 +494,7 @@ class DmpSimulator:
                     self._say("seul l'auteur peut supprimer le document", "only the author may delete the document"),
                 )
             ]
-        if "dmp-repo-archive-ignored" not in self.faults:
+        if self.hooks.applies_status(True):
             stored.status = new
         return []
 
@@ -530,10 +525,13 @@ class DmpSimulator:
         codes = [(xds_error_code(f.rule), f"[{f.rule}] {f.message(self.lang)}") for f in errors]
         return self._registry_response_codes(j, codes)
 
-    def _registry_response_codes(self, j: Judgement, codes: list[tuple[str, str]]) -> etree._Element:
-        if "dmp-repo-error-code-wrong" in self.faults:
-            codes = [("DMP_ERREUR", context) for _, context in codes]
+    def _registry_response_codes(
+        self, j: Judgement, codes: list[tuple[str, str]], *, registered: bool = False
+    ) -> etree._Element:
+        codes = self.hooks.error_codes(codes)
         status = ebrim.FAILURE if codes else ebrim.SUCCESS
+        if registered:
+            status = self.hooks.registered_status(status)
         j.status, j.errors = status.rsplit(":", 1)[-1], codes
         return _registry_response(status, codes)
 
@@ -567,9 +565,8 @@ class DmpSimulator:
         action = ebrim.RESPONSE_ACTIONS.get(envelope.action, "")
         if envelope.action == ebrim.ITI57 and self.rules.iti57_response_action == "ihe":
             action = ebrim.ITI57_RESPONSE_IHE
-        if "dmp-repo-action-wrong" in self.faults:
-            action = envelope.action
-        relates = "" if "dmp-repo-no-relatesto" in self.faults else envelope.message_id
+        action = self.hooks.response_action(action, envelope.action)
+        relates = self.hooks.relates_to(envelope.message_id or "")
         xml = build_envelope(action, body, relates_to=relates or "", reply_to=False)
         content_type, data = encode_mtom(xml, attachments, action=action)
         return HttpReply(200, content_type, data)

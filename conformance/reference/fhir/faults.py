@@ -4,7 +4,8 @@ fault, says what it breaks and points at its class here; `FaultHooks` calls the 
 
 Hook points, in the order a request meets them: `seed` (the data as the faulty system holds it), `negotiates`,
 `search_query`, `strict`, `page`, `links`, `outgoing` (every resource on its way out), `read` (the resource a
-read returns), `etags`, `capability`, `transaction_response`, `error_response`.
+read returns), `etags`, `vreads`, `capability`, `transaction_response`, `error_response`, `content_type` (of
+every resource sent).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import uuid
 from collections.abc import Iterable
 
 from conformance.identifiers import FINESS_SYSTEM, FR_CORE_V2_0203, IDNPS_SYSTEM, INS_ARC, RPPS_SYSTEM, bare_oid, urn
-from conformance.reference.fhir.exchange import HttpError, Response
+from conformance.reference.fhir.exchange import HttpError, Response, operation_outcome
+from conformance.reference.fhir.negotiation import FHIR_JSON
 from conformance.reference.fhir_store import Resource
 from conformance.reference.test_data import TestData
 
@@ -58,8 +60,16 @@ class FhirFault:
         """Whether reads carry an ETag and honour If-None-Match / If-Modified-Since."""
         return True
 
+    def vreads(self) -> bool:
+        """Whether `[type]/[id]/_history/[vid]` is served."""
+        return True
+
     def capability(self, statement: Resource) -> None:
         """Change the CapabilityStatement in place."""
+
+    def content_type(self, content_type: str) -> str:
+        """The Content-Type of a resource sent."""
+        return content_type
 
     def transaction_response(self, bundle: Resource) -> None:
         """Change a transaction's response Bundle in place."""
@@ -117,6 +127,14 @@ class FaultHooks:
     def etags(self) -> bool:
         return all(f.etags() for f in self.faults)
 
+    def vreads(self) -> bool:
+        return all(f.vreads() for f in self.faults)
+
+    def content_type(self, content_type: str) -> str:
+        for fault in self.faults:
+            content_type = fault.content_type(content_type)
+        return content_type
+
     def capability(self, statement: Resource) -> Resource:
         for fault in self.faults:
             fault.capability(statement)
@@ -141,6 +159,11 @@ def _of_type(resources: list[Resource], rtype: str) -> list[Resource]:
 
 def _without_identifier(resource: Resource, system: str) -> None:
     resource["identifier"] = [i for i in resource.get("identifier", []) if i.get("system") != system]
+
+
+def _searched_on(query: Query, searched: str, instead: str) -> Query:
+    """The query as a server indexing the parameter `searched` on the element of `instead` runs it."""
+    return [(instead + name[len(searched) :] if name.partition(":")[0] == searched else name, v) for name, v in query]
 
 
 def _resource_entry(statement: Resource, rtype: str) -> dict:
@@ -172,6 +195,11 @@ class InsUnqualified(FhirFault):
                     "value": p.ins,
                 }
                 patient["identifier"].insert(0, ins)
+
+
+class PatientFamilyOnGiven(FhirFault):
+    def search_query(self, rtype: str, query: Query) -> Query:
+        return _searched_on(query, "family", "given") if rtype == "Patient" else query
 
 
 class PatientProfileInvalid(FhirFault):
@@ -246,6 +274,23 @@ class StrictIgnored(FhirFault):
         return False
 
 
+class VreadUnsupported(FhirFault):
+    def vreads(self) -> bool:
+        return False
+
+
+class UnknownId400(FhirFault):
+    def error_response(self, error: HttpError) -> Response | None:
+        if error.status != 404 or error.code != "not-found":
+            return None
+        return Response(400, operation_outcome("not-found", error.message), error.headers)
+
+
+class JsonMediaTypeWrong(FhirFault):
+    def content_type(self, content_type: str) -> str:
+        return content_type.replace(FHIR_JSON, "application/json")
+
+
 class ErrorsHtml(FhirFault):
     def error_response(self, error: HttpError) -> Response | None:
         page = (
@@ -282,6 +327,30 @@ class DocrefStatusFilterIgnored(FhirFault):
         if rtype != "DocumentReference":
             return query
         return [(name, value) for name, value in query if name.partition(":")[0] != "status"]
+
+
+class DocrefTypeOnCategory(FhirFault):
+    def search_query(self, rtype: str, query: Query) -> Query:
+        return _searched_on(query, "type", "category") if rtype == "DocumentReference" else query
+
+
+_INVERSE_PREFIX = {"ge": "lt", "gt": "le", "le": "gt", "lt": "ge"}
+
+
+class DocrefDatePrefixInverted(FhirFault):
+    def search_query(self, rtype: str, query: Query) -> Query:
+        if rtype != "DocumentReference":
+            return query
+        return [
+            (name, _INVERSE_PREFIX.get(value[:2], value[:2]) + value[2:] if name == "date" else value)
+            for name, value in query
+        ]
+
+
+class SubmissionSetNoDate(FhirFault):
+    def seed(self, resources: list[Resource], test_data: TestData) -> None:
+        for submission_set in _of_type(resources, "List"):
+            submission_set.pop("date", None)  # 1..1 in PDSm's SubmissionSet
 
 
 class BinaryMismatch(FhirFault):
@@ -323,6 +392,18 @@ class FinessMissing(FhirFault):
     def seed(self, resources: list[Resource], test_data: TestData) -> None:
         for organization in _of_type(resources, "Organization"):
             _without_identifier(organization, FINESS_SYSTEM)
+
+
+class PractitionerNotAnnuaire(FhirFault):
+    def seed(self, resources: list[Resource], test_data: TestData) -> None:
+        for practitioner in _of_type(resources, "Practitioner"):
+            practitioner.pop("active", None)  # 1..1 in the Annuaire profile
+
+
+class PractitionerRoleNotAnnuaire(FhirFault):
+    def seed(self, resources: list[Resource], test_data: TestData) -> None:
+        for role in _of_type(resources, "PractitionerRole"):
+            role.pop("active", None)  # 1..1 in the Annuaire profile
 
 
 class PractitionerRoleForeign(FhirFault):

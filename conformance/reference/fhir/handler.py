@@ -130,7 +130,7 @@ class FhirRequestHandler(BaseHTTPRequestHandler):
     def _send(self, response: Response) -> None:
         if response.resource is not None:
             body, ctype = serialise(response.resource, self.response_format, pretty=self.pretty)
-            return self._send_bytes(response.status, ctype, body, response.headers)
+            return self._send_bytes(response.status, self.app.hooks.content_type(ctype), body, response.headers)
         if response.status == 304:
             return self._send_not_modified(response.headers)
         self._send_bytes(response.status, response.content_type, response.body or b"", response.headers)

@@ -39,6 +39,8 @@ def read(app: FhirApp, request: Request, rtype: str, rid: str) -> Response:
 
 
 def vread(app: FhirApp, request: Request, rtype: str, rid: str, vid: str) -> Response:
+    if not app.hooks.vreads():
+        raise HttpError(404, "not-supported", f"{rtype}/{rid}/_history/{vid}: version reads are not served")
     return _read_response(app, app.store.vread(rtype, rid, vid))
 
 

@@ -4,13 +4,15 @@ fault, each overriding the hook points of `MssFault` it needs (every default is 
 
 Hook points of the client: `client_tls` (how it verifies the operator and what it offers), `smtp_auth`,
 `smtp_plaintext_first` / `imap_plaintext_first` (a command tried in clear before STARTTLS), `archives` (the
-IHE_XDM archives attached), `patient_address`, `message` (the headers and parts). Of the receiving system:
+IHE_XDM archives attached), `patient_address`, `message` (the headers and parts), `raw_message` (the bytes built). Of the receiving system:
 `integration_code` (the 900-906 code reported for a defect found, None: integrated all the same) and
 `mdn_structured` (an RFC 8098 report, or a plain e-mail).
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import ClassVar
@@ -56,9 +58,13 @@ class MssFault:
     def message(self, spec: MessageSpec) -> MessageSpec:
         return spec
 
+    def raw_message(self, data: bytes) -> bytes:
+        """The message as built, before it is sent."""
+        return data
+
     def integration_code(self, code: str, defect: str) -> str | None:
-        """`code`: what a conformant receiver reports for `defect` (hash, ins-incomplete, unknown-patient,
-        ins-mismatch); None: the document is integrated all the same."""
+        """`code`: what a conformant receiver reports for `defect` (two-patients, hash, ins-incomplete,
+        unknown-patient, ins-mismatch); None: the document is integrated all the same."""
         return code
 
     def mdn_structured(self, structured: bool) -> bool:
@@ -106,6 +112,11 @@ class MssFaultHooks(MssFault):
         for fault in self.faults:
             spec = fault.message(spec)
         return spec
+
+    def raw_message(self, data: bytes) -> bytes:
+        for fault in self.faults:
+            data = fault.raw_message(data)
+        return data
 
     def integration_code(self, code: str, defect: str) -> str | None:
         answer: str | None = code
@@ -213,6 +224,14 @@ class Latin1Text(MssFault):
         return replace(spec, text_charset="iso-8859-1", text=spec.text + "Réponse attendue à l'hôpital.\n")
 
 
+class BodyHtml(MssFault):
+    def raw_message(self, data: bytes) -> bytes:
+        message = email.message_from_bytes(data, policy=email.policy.SMTP)
+        body = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+        body.set_type("text/html")
+        return message.as_bytes(policy=email.policy.SMTP)
+
+
 class XdmHash(MssFault):
     def archives(self, archives: list[bytes], cda: bytes, facts: CdaFacts, data: TestData) -> list[bytes]:
         return [tamper_xdm_hash(a) for a in archives]
@@ -249,6 +268,11 @@ class ReceiverIgnoresInsMismatch(MssFault):
 class ReceiverGenericCode(MssFault):
     def integration_code(self, code: str, defect: str) -> str | None:
         return "906" if defect == "ins-incomplete" else code
+
+
+class ReceiverIntegratesTwoPatients(MssFault):
+    def integration_code(self, code: str, defect: str) -> str | None:
+        return None if defect == "two-patients" else code
 
 
 class ReceiverIgnoresHash(MssFault):

@@ -196,7 +196,7 @@ class ReferenceMssSystem:
             pdf_name=pdf_name_for(facts, "Lettre de liaison"),
         )
         spec = hooks.message(spec)
-        return build_message(spec), spec.recipients
+        return hooks.raw_message(build_message(spec)), spec.recipients
 
     def submit_document(self, host: str, port: int, ca_file: Path, token: str) -> SubmitResult:
         data, recipients = self.document_message()
@@ -268,7 +268,9 @@ class ReferenceMssSystem:
         if not message.archives or not all(a.readable for a in message.archives):
             return "906"
         if len({pid for pid, _ in message.patients}) != 1:
-            return "906"
+            code = hooks.integration_code("906", "two-patients")
+            if code is not None:
+                return code
         if not all(_hashes_match(a.data) for a in message.xdm_archives):
             code = hooks.integration_code("906", "hash")
             if code is not None:
