@@ -214,15 +214,15 @@ class _Generator:
         reference = parent.get("contentReference")
         if isinstance(reference, str) and reference.startswith("#"):
             source_id = reference[1:]
-            source = self._base.get(source_id)
-            if source is None:
+            first = self._base.get(source_id)
+            if first is None:
                 return
-            source_path = str(self._base_elements[source].get("path", ""))
-            end = source + 1
+            source_path = str(self._base_elements[first].get("path", ""))
+            end = first + 1
             while end < len(self._base_elements) and str(self._base_elements[end]["id"]).startswith(source_id + "."):
                 end += 1
             children = []
-            for element in self._base_elements[source + 1 : end]:
+            for element in self._base_elements[first + 1 : end]:
                 duplicate = copy.deepcopy(element)
                 duplicate["id"] = _rename(str(element["id"]), source_id, parent_id)
                 duplicate["path"] = _rename(str(element.get("path", "")), source_path, str(parent.get("path")))
