@@ -101,6 +101,13 @@ class CampaignPlugin:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         start_session_channels(self.session)
+        if self.session.preflight:
+            from conformance.campaign.preflight import run_preflight
+
+            try:
+                self.session.run.preflight = run_preflight(self.session)
+            except Exception as exc:  # the harness's own fault: reported, the suites still run
+                self.session.collection_errors.append(f"preflight failed: {type(exc).__name__}: {exc}")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -110,6 +117,9 @@ class CampaignPlugin:
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
+        if self.session.run.preflight_failed:  # an endpoint is unreachable: nothing is judged
+            config.hook.pytest_deselected(items=list(items))
+            items[:] = []
         if self.session.suites:
             kept = [item for item in items if suite_of(item) in self.session.suites]
             dropped = [item for item in items if suite_of(item) not in self.session.suites]
@@ -234,6 +244,9 @@ def capabilities_of(item: pytest.Item) -> list[str]:
 def build_result(item: pytest.Item, lang: str, evidence: list[str], running: RunningTest) -> TestResult:
     title_fr, title_en = titles_of(item)
     outcome, messages, findings = classify(item.stash.get(REPORTS_KEY, []), lang)
+    requirements = requirements_of(item)
+    if outcome is TestOutcome.FAILED and requirements and requirements[0].strength != "SHALL":
+        outcome = TestOutcome.WARNING  # a SHOULD / MAY not met: reported, never a requirement not met
     extra = list(running.notes)
     return TestResult(
         id=test_id_of(item),
@@ -242,7 +255,7 @@ def build_result(item: pytest.Item, lang: str, evidence: list[str], running: Run
         suite=suite_of(item),
         group=group_of(item),
         capabilities=capabilities_of(item),
-        requirements=requirements_of(item),
+        requirements=requirements,
         outcome=outcome,
         messages=messages,
         findings=[*findings, *extra],
@@ -258,11 +271,20 @@ def classify(reports: list[tuple[pytest.TestReport, Any]], lang: str) -> tuple[T
         if report.passed:
             continue
         if report.skipped:
-            return TestOutcome.SKIPPED, [_skip_reason(report)], []
+            return _skipped(report, excinfo, lang)
         return _failure(report, excinfo, lang)
     if not reports:
         return TestOutcome.ERROR, ["test did not run"], []
     return TestOutcome.PASSED, [], []
+
+
+def _skipped(report: Any, excinfo: Any, lang: str) -> tuple[TestOutcome, list[str], list[Finding]]:
+    from conformance.sdk.checks import NotApplicable
+
+    exc = excinfo.value if excinfo is not None else None
+    if isinstance(exc, NotApplicable):
+        return TestOutcome.NOT_APPLICABLE, [exc.message(lang)], []
+    return TestOutcome.SKIPPED, [_skip_reason(report)], []
 
 
 def _skip_reason(report: Any) -> str:

@@ -18,9 +18,19 @@ class TestOutcome(StrEnum):
     __test__ = False  # not a pytest test class
 
     PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"  # the harness could not complete the test (timeout, unreachable, crash)
+    FAILED = "failed"  # a SHALL requirement is not met
+    WARNING = "warning"  # a SHOULD (or MAY) requirement is not met: reported, never makes an indicator "not met"
+    ERROR = "error"  # the harness could not judge (timeout, unreachable, crash): inconclusive, never a failure
     SKIPPED = "skipped"  # the configuration does not provide what the test needs (reason given)
+    NOT_APPLICABLE = "not_applicable"  # the requirement does not apply to this system (reason given)
+
+    @property
+    def executed(self) -> bool:
+        """The test judged the system (passed, failed, warning) or tried to (error)."""
+        return self not in (TestOutcome.SKIPPED, TestOutcome.NOT_APPLICABLE)
+
+
+OUTCOMES = tuple(o.value for o in TestOutcome)
 
 
 @dataclass(slots=True)
@@ -68,6 +78,22 @@ class TestResult:
 
 
 @dataclass(slots=True)
+class EndpointCheck:
+    """One configured endpoint reached (or not) by the preflight, before any suite ran."""
+
+    endpoint: str  # e.g. "fhir", "mllp.receiver", "mllp.listener", "auth.token"
+    target: str  # URL or host:port, no credentials
+    ok: bool
+    cause: str | None = None  # "name-resolution", "refused", "timeout", "tls", "http-status", "not-fhir", "bind"
+    message_fr: str = ""
+    message_en: str = ""
+    elapsed_ms: float = 0.0
+
+    def message(self, lang: str = "fr") -> str:
+        return self.message_fr if lang == "fr" else self.message_en
+
+
+@dataclass(slots=True)
 class RunResult:
     run_id: str
     tool_version: str
@@ -81,3 +107,8 @@ class RunResult:
     complete: bool = False  # False while running or when interrupted
     tests: list[TestResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. TLS verification off, generated signing key
+    preflight: list[EndpointCheck] = field(default_factory=list)
+
+    @property
+    def preflight_failed(self) -> bool:
+        return any(not check.ok for check in self.preflight)

@@ -16,13 +16,55 @@ from conformance.i18n import localise, text, typography
 from conformance.results import TestOutcome, TestResult
 
 LABELS = {
-    "fr": {"passed": "RÉUSSI", "failed": "ÉCHEC", "error": "ERREUR", "skipped": "IGNORÉ"},
-    "en": {"passed": "PASSED", "failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED"},
+    "fr": {
+        "passed": "RÉUSSI",
+        "failed": "ÉCHEC",
+        "warning": "AVERT.",
+        "error": "ERREUR",
+        "skipped": "IGNORÉ",
+        "not_applicable": "N/A",
+    },
+    "en": {
+        "passed": "PASSED",
+        "failed": "FAILED",
+        "warning": "WARNING",
+        "error": "ERROR",
+        "skipped": "SKIPPED",
+        "not_applicable": "N/A",
+    },
 }
 
 INDICATOR_STATUS = {
-    "fr": {"met": "atteint", "not_met": "non atteint", "partial": "partiel", "not_tested": "non testé"},
-    "en": {"met": "met", "not_met": "not met", "partial": "partial", "not_tested": "not tested"},
+    "fr": {
+        "met": "atteint",
+        "not_met": "non atteint",
+        "inconclusive": "non concluant",
+        "partial": "partiel",
+        "not_tested": "non testé",
+        "out_of_scope": "hors périmètre",
+    },
+    "en": {
+        "met": "met",
+        "not_met": "not met",
+        "inconclusive": "inconclusive",
+        "partial": "partial",
+        "not_tested": "not tested",
+        "out_of_scope": "out of scope",
+    },
+}
+VERDICT = {
+    "fr": {
+        "met": "Verdict : toutes les exigences SHALL testées sont satisfaites",
+        "not_met": "Verdict : au moins une exigence SHALL n'est pas satisfaite",
+        "inconclusive": "Verdict : non concluant (le banc n'a pas pu tout juger ; aucune exigence n'est déclarée non satisfaite pour autant)",
+        "not_tested": "Verdict : rien n'a été testé",
+    },
+    "en": {
+        "met": "Verdict: every SHALL requirement tested is met",
+        "not_met": "Verdict: at least one SHALL requirement is not met",
+        "inconclusive": "Verdict: inconclusive (the harness could not judge everything; nothing is declared not met for that)",
+        "not_tested": "Verdict: nothing was tested",
+    },
 }
 
 
@@ -75,7 +117,10 @@ def summary_lines(result: CampaignResult, lang: str = "fr") -> list[str]:
         lines.append(f"  {suite:<18} " + "  ".join(f"{labels[k]} {v}" for k, v in counts.items()))
     if not per_suite:
         lines.append("  (aucun test exécuté)" if fr else "  (no test executed)")
-    lines += indicator_lines(result, lang)
+    lines += preflight_lines(result, lang)
+    if not result.run.preflight_failed:
+        lines += indicator_lines(result, lang)
+    lines.append(typography(VERDICT[lang][run_verdict_of(result)], lang))
     for problem in result.problems:
         lines.append(typography(("PROBLÈME: " if fr else "PROBLEM: ") + problem, lang))
     if result.interrupted:
@@ -87,6 +132,32 @@ def summary_lines(result: CampaignResult, lang: str = "fr") -> list[str]:
     report = result.run_dir / "report.html"
     where = report if report.exists() else result.run_dir / "results.json"
     lines.append(text("run.report", lang, path=where.resolve()))
+    return lines
+
+
+def run_verdict_of(result: CampaignResult) -> str:
+    from conformance.reports.indicators import run_verdict
+
+    return run_verdict([t.outcome.value for t in result.run.tests], preflight_failed=result.run.preflight_failed)
+
+
+def preflight_lines(result: CampaignResult, lang: str) -> list[str]:
+    """The endpoints the preflight could not reach, each with its cause; nothing when all were reached."""
+    failed = [check for check in result.run.preflight if not check.ok]
+    if not failed:
+        return []
+    fr = lang == "fr"
+    lines = [
+        "Vérification préalable : point d'accès injoignable, aucune suite exécutée"
+        if fr
+        else "Preflight: endpoint unreachable, no suite was run"
+    ]
+    lines += [typography("  " + check.message(lang), lang) for check in failed]
+    lines.append(
+        "  (vérifiez la configuration ; --no-preflight lance les suites quand même)"
+        if fr
+        else "  (check the configuration; --no-preflight runs the suites anyway)"
+    )
     return lines
 
 

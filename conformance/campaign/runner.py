@@ -1,7 +1,7 @@
 """The campaign runner behind `conformance run`: runs the suites with pytest in-process through one session.
 
     result = run_campaign(load_config("campaign.toml"), suites=["fhir-basics"], output=Path("out"))
-    result.exit_code   # 0 every executed test passed, 1 some failed or errored, 2 the harness could not run
+    result.exit_code   # 0 every SHALL passed, 1 a SHALL failed, 2 harness problem / unreachable / inconclusive
 
 The run folder: `--output DIR` (or `output=`) is the run folder itself; otherwise `[run] output` (default
 `runs/`) receives one sub-folder per run, named by the run id. The session (conformance.campaign.session)
@@ -47,6 +47,7 @@ def run_campaign(
     dmp_callbacks: Sequence[Callable[[str], None]] = (),
     progress: TextIO | None = None,
     extra_pytest_args: Sequence[str] = (),
+    preflight: bool = True,
 ) -> CampaignResult:
     """Run the campaign. Raises CampaignError when it cannot start (exit code 2 for the CLI)."""
     selected = _check_suites(suites or config.run.suites)
@@ -55,6 +56,7 @@ def run_campaign(
         raise CampaignError(f"suites introuvables: {folder}", f"suites not found: {folder}")
     session = CampaignSession.start(config, output=output, lang=lang, suites=selected)
     session.pdf = pdf
+    session.preflight = preflight
     session.listener_callbacks.extend(listener_callbacks)
     session.mss_peer = mss_peer
     session.dmp_callbacks.extend(dmp_callbacks)

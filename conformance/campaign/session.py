@@ -136,6 +136,7 @@ class CampaignSession:
     collection_errors: list[str] = field(default_factory=list)
     current: RunningTest | None = None
     termination: threading.Event = field(default_factory=threading.Event)  # SIGTERM received
+    preflight: bool = True  # reach every configured endpoint before any suite (conformance.campaign.preflight)
 
     @classmethod
     def start(
@@ -301,13 +302,18 @@ class CampaignSession:
 
 
 def exit_code(result: CampaignResult) -> int:
-    """130 interrupted; 2 the harness had a problem; 1 a test failed or errored; 0 otherwise."""
+    """130 interrupted; 2 the harness had a problem, an endpoint was unreachable, or the run is inconclusive
+    (no SHALL failed but some test could not be judged, or no test ran at all); 1 a SHALL test failed;
+    0 every executed SHALL test passed (SHOULD tests not met are warnings)."""
+    outcomes = {t.outcome for t in result.run.tests}
     if result.interrupted:
         return EXIT_INTERRUPTED
-    if result.problems:
+    if result.problems or result.run.preflight_failed:
         return EXIT_HARNESS
-    if any(t.outcome in (TestOutcome.FAILED, TestOutcome.ERROR) for t in result.run.tests):
+    if TestOutcome.FAILED in outcomes:
         return EXIT_FAILED
+    if TestOutcome.ERROR in outcomes or not any(o.executed for o in outcomes):
+        return EXIT_HARNESS
     return EXIT_OK
 
 

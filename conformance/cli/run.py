@@ -1,7 +1,9 @@
 """`conformance run`: run the conformance campaign described by a TOML configuration.
 
-Exit codes: 0 every executed test passed; 1 some failed or errored; 2 the harness itself could not run
-(bad configuration, unusable output folder, broken suites); 130 interrupted (partial, unsealed run folder).
+Exit codes (stable): 0 every executed SHALL test passed (SHOULD tests not met are warnings); 1 a SHALL test
+failed; 2 the harness could not run (bad configuration, unusable output folder, broken suites), an endpoint was
+unreachable at preflight, or the run is inconclusive (tests the harness could not judge, none failed; or no test
+ran); 130 interrupted (partial, unsealed run folder).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from conformance.i18n import text
     "--hostile",
     default=None,
 )
+@click.option("--no-preflight", is_flag=True)
 @click.option("--quiet", is_flag=True)
 @click.option(
     "--suppressions",
@@ -61,6 +64,7 @@ def command(
     hostile: str | None,
     quiet: bool,
     suppressions: Path | None = None,
+    no_preflight: bool = False,
 ) -> None:
     """Run the conformance campaign and write a sealed report (résultats, rapport, preuves)."""
     from conformance.campaign import EXIT_HARNESS, CampaignError, run_campaign
@@ -100,6 +104,7 @@ def command(
                 mss_peer=mss_peer,
                 dmp_callbacks=dmp_callbacks,
                 progress=None if quiet else sys.stdout,
+                preflight=not no_preflight,
             )
         if quiet:
             print_summary(result, message_lang)

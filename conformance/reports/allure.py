@@ -18,7 +18,15 @@ from conformance.settings import REPO_ROOT
 # points at another installation.
 ALLURE_DIR = Path(os.environ.get("HOPEN_ALLURE_DIR") or REPO_ROOT / "reports" / "allure")
 ALLURE_CLI = ALLURE_DIR / "node_modules" / "allure" / "cli.js"
-_STATUS = {"passed": "passed", "failed": "failed", "error": "broken", "skipped": "skipped"}
+# Allure has no warning: a SHOULD not met shows as passed with its message (and the outcome as a label).
+_STATUS = {
+    "passed": "passed",
+    "failed": "failed",
+    "warning": "passed",
+    "error": "broken",
+    "skipped": "skipped",
+    "not_applicable": "skipped",
+}
 
 
 class AllureError(Exception):
@@ -44,6 +52,7 @@ def write_allure_results(results: dict[str, Any], directory: Path, lang: str = "
             {"name": "framework", "value": "hopen-conformance"},
             *({"name": "tag", "value": c} for c in test["capabilities"]),
             *({"name": "feature", "value": i} for i in test["indicators"]),
+            {"name": "tag", "value": f"outcome:{test['outcome']}"},
         ]
         record = {
             "uuid": identifier,
@@ -51,7 +60,7 @@ def write_allure_results(results: dict[str, Any], directory: Path, lang: str = "
             "testCaseId": identifier,
             "fullName": test["id"],
             "name": test["title_en"] if lang == "en" else test["title"],
-            "status": _STATUS[test["outcome"]],
+            "status": _STATUS.get(test["outcome"], "unknown"),
             "statusDetails": {"message": "\n".join(lines)} if lines else {},
             "stage": "finished",
             "start": _millis(test.get("started")) or _millis(results["started"]),

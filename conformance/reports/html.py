@@ -28,6 +28,7 @@ OUTCOME_MARKS = {
     "skipped": "–",
     "not_tested": "○",
     "out_of_scope": "○",
+    "not_applicable": "∅",
 }
 SEVERITY_MARKS = {"fatal": "✘", "error": "✘", "warning": "!", "information": "i"}
 MAX_EVIDENCE_LINKS = 200

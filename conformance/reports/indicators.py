@@ -1,11 +1,14 @@
 """Indicator catalogues (conformance/profiles/indicators/<programme>.yaml) and the evaluation of a run against one.
 
-An indicator's technical requirements are judged from the tests of its capabilities:
-- met:          every capability of the indicator has executed tests, and all of them passed;
-- partial:      the executed tests passed, but some capabilities of the indicator were not tested;
-- not_met:      at least one executed test of its capabilities failed or errored;
-- not_tested:   no test of its capabilities was executed (none exist, or all were skipped);
-- out_of_scope: the indicator maps to no capability the harness can test.
+A capability is judged from its tests by strength: a failed test is a SHALL not met, a warning a SHOULD (or MAY)
+not met, an error a test the harness could not judge:
+- met:          tests were executed, no SHALL failed, none errored (warnings allowed);
+- not_met:      a SHALL test failed (whatever else happened);
+- inconclusive: no SHALL failed, but some test errored, so the harness cannot say "met";
+- not_tested:   no test was executed (none exist, or all were skipped or not applicable).
+An indicator: not_met when a capability is not met; else inconclusive when one is inconclusive; met when all are
+met; partial when some are met and the others not tested; not_tested when none was tested; out_of_scope when it
+maps to no capability the harness can test. Errors alone never make anything "not met".
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from typing import Any
 
 import yaml
 
-from conformance.results import RunResult, TestResult
+from conformance.results import OUTCOMES, RunResult, TestOutcome, TestResult
 from conformance.settings import package_dir
 
 INDICATORS_DIR = package_dir("profiles", "indicators")
 CAPABILITIES_FILE = "capabilities.yaml"
 DEFAULT_PROGRAMME = "hopen2-2024"
-STATUSES = ("met", "partial", "not_met", "not_tested", "out_of_scope")
+STATUSES = ("met", "partial", "not_met", "inconclusive", "not_tested", "out_of_scope")
+CAPABILITY_STATUSES = ("met", "not_met", "inconclusive", "not_tested")
 
 
 class CatalogueError(Exception):
@@ -159,7 +163,7 @@ def evaluate(catalogue: Catalogue, tests: Sequence[Mapping[str, Any]]) -> list[I
     for indicator in catalogue.indicators:
         capabilities = [_evaluate_capability(c, by_capability.get(c, [])) for c in indicator.capabilities]
         relevant = {t["id"]: t for c in indicator.capabilities for t in by_capability.get(c, [])}
-        counts = {outcome: 0 for outcome in ("passed", "failed", "error", "skipped")}
+        counts = dict.fromkeys(OUTCOMES, 0)
         for test in relevant.values():
             counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
         evaluations.append(IndicatorEvaluation(indicator, _indicator_status(capabilities), capabilities, counts))
@@ -175,20 +179,31 @@ def evaluate_run(run: RunResult) -> list[IndicatorEvaluation]:
     return evaluate(catalogue, [_as_entry(t) for t in run.tests])
 
 
+def run_verdict(outcomes: Iterable[str], *, preflight_failed: bool = False) -> str:
+    """The run as a whole, by the same rule as a capability; an unreachable endpoint makes it inconclusive."""
+    if preflight_failed:
+        return "inconclusive"
+    return _status_of({TestOutcome(o) for o in outcomes})
+
+
 def _as_entry(test: TestResult) -> dict[str, Any]:
     """What the roll-up reads of a test, in the shape of its results.json entry."""
     return {"id": test.id, "capabilities": list(test.capabilities), "outcome": test.outcome.value}
 
 
 def _evaluate_capability(capability: str, tests: list[Mapping[str, Any]]) -> CapabilityEvaluation:
-    executed = [t for t in tests if t["outcome"] != "skipped"]
-    if not executed:
-        status = "not_tested"
-    elif any(t["outcome"] in ("failed", "error") for t in executed):
-        status = "not_met"
-    else:
-        status = "met"
+    status = _status_of({TestOutcome(t["outcome"]) for t in tests})
     return CapabilityEvaluation(capability, status, [t["id"] for t in tests])
+
+
+def _status_of(outcomes: set[TestOutcome]) -> str:
+    if TestOutcome.FAILED in outcomes:
+        return "not_met"
+    if TestOutcome.ERROR in outcomes:
+        return "inconclusive"
+    if any(o.executed for o in outcomes):
+        return "met"
+    return "not_tested"
 
 
 def _indicator_status(capabilities: list[CapabilityEvaluation]) -> str:
@@ -197,6 +212,8 @@ def _indicator_status(capabilities: list[CapabilityEvaluation]) -> str:
     statuses = {c.status for c in capabilities}
     if "not_met" in statuses:
         return "not_met"
+    if "inconclusive" in statuses:
+        return "inconclusive"
     if statuses == {"met"}:
         return "met"
     if "met" in statuses:

@@ -32,7 +32,7 @@ def render_junit(results: dict[str, Any], lang: str = "fr") -> bytes:
         tests=str(summary["total"]),
         failures=str(summary["failed"]),
         errors=str(summary["error"]),
-        skipped=str(summary["skipped"]),
+        skipped=str(summary["skipped"] + summary.get("not_applicable", 0)),
     )
     for name, tests in suites.items():
         suite = etree.SubElement(
@@ -42,7 +42,7 @@ def render_junit(results: dict[str, Any], lang: str = "fr") -> bytes:
             tests=str(len(tests)),
             failures=str(sum(t["outcome"] == "failed" for t in tests)),
             errors=str(sum(t["outcome"] == "error" for t in tests)),
-            skipped=str(sum(t["outcome"] == "skipped" for t in tests)),
+            skipped=str(sum(t["outcome"] in ("skipped", "not_applicable") for t in tests)),
             time=f"{sum(float(_seconds(t)) for t in tests):.3f}",
         )
         if results.get("started"):
@@ -62,13 +62,14 @@ def render_junit(results: dict[str, Any], lang: str = "fr") -> bytes:
                 etree.SubElement(properties, "property", name="capability", value=capability)
             for indicator in test["indicators"]:
                 etree.SubElement(properties, "property", name="indicator", value=indicator)
+            etree.SubElement(properties, "property", name="outcome", value=test["outcome"])
             details = _details(test, lang)
             first_line = details.splitlines()[0] if details else test["outcome"]
             if test["outcome"] == "failed":
                 etree.SubElement(case, "failure", message=first_line[:500], type="conformance").text = details
             elif test["outcome"] == "error":
                 etree.SubElement(case, "error", message=first_line[:500], type="harness").text = details
-            elif test["outcome"] == "skipped":
+            elif test["outcome"] in ("skipped", "not_applicable"):
                 etree.SubElement(case, "skipped", message=first_line[:500])
             if test["evidence"]:
                 etree.SubElement(case, "system-out").text = "\n".join(f"evidence: {e}" for e in test["evidence"])

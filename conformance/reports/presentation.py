@@ -24,7 +24,7 @@ from conformance.i18n import CatalogueKeyError, text
 
 PARIS = ZoneInfo("Europe/Paris")
 # Outcome order in the detail; outcomes this list does not know (a new verdict) come right after failures.
-OUTCOME_ORDER = ("failed", "error", "inconclusive", "warning", "skipped", "passed")
+OUTCOME_ORDER = ("failed", "error", "inconclusive", "warning", "skipped", "not_applicable", "passed")
 _UNKNOWN_OUTCOME_RANK = 2.5
 SEVERITY_ORDER = ("fatal", "error", "warning", "information")
 

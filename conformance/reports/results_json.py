@@ -15,15 +15,21 @@ from typing import Any
 
 from conformance.evidence.recorder import Privacy
 from conformance.evidence.redaction import redact_mapping
-from conformance.reports.indicators import Catalogue, CatalogueError, capability_title, evaluate, load_catalogue
-from conformance.results import Requirement, RunResult, TestResult
+from conformance.reports.indicators import (
+    Catalogue,
+    CatalogueError,
+    capability_title,
+    evaluate,
+    load_catalogue,
+    run_verdict,
+)
+from conformance.results import OUTCOMES, EndpointCheck, Requirement, RunResult, TestResult
 from conformance.suppressions import SuppressionError, Suppressions, from_configuration
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema" / "results.schema.json"
 SCHEMA_ID = "https://hopen-conformance.invalid/schemas/results-1.0.schema.json"
 TOOL_NAME = "hopen-conformance"
-OUTCOMES = ("passed", "failed", "error", "skipped")
 SHORT_SECRET_WARNING = {
     "code": "short-secret",
     "fr": "Un secret configuré fait moins de 4 caractères : il est masqué dans les en-têtes d'authentification, "
@@ -77,10 +83,13 @@ def build_results(
         "finished": _iso(run.finished),
         "programme": _programme(catalogue, run.programme),
         "summary": _summary(tests),
-        "indicators": _indicators(catalogue, tests),
+        "verdict": run_verdict([t["outcome"] for t in tests], preflight_failed=run.preflight_failed),
+        "indicators": [] if run.preflight_failed else _indicators(catalogue, tests),
         "tests": tests,
         "warnings": _dedupe(warnings),
     }
+    if run.preflight:
+        document["preflight"] = [_endpoint_check(c) for c in run.preflight]
     if suppressions is not None:
         suppressions.apply_to_results(document)
     document["privacy"] = {
@@ -88,6 +97,18 @@ def build_results(
         "pseudonymized": privacy.pseudonymize,
     }
     return privacy.data(document)
+
+
+def _endpoint_check(check: EndpointCheck) -> dict[str, Any]:
+    message = {"fr": check.message_fr, "en": check.message_en} if check.message_fr else None
+    return {
+        "endpoint": check.endpoint,
+        "target": check.target,
+        "ok": check.ok,
+        "cause": check.cause,
+        "message": message,
+        "elapsed_ms": round(check.elapsed_ms, 1),
+    }
 
 
 def _suppressions(configuration: Mapping[str, Any], warnings: list[dict[str, Any]]) -> Suppressions | None:

@@ -6,7 +6,14 @@ import re
 from html import escape
 from typing import Any
 
-_ASSERT_RESULT = {"passed": "pass", "failed": "fail", "error": "error", "skipped": "skip"}
+_ASSERT_RESULT = {
+    "passed": "pass",
+    "failed": "fail",
+    "warning": "warning",
+    "error": "error",
+    "skipped": "skip",
+    "not_applicable": "skip",
+}
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 TOOL_URI = "urn:hopen-conformance"  # the test engine participant (urn: keeps it a valid uri with no host)
 
@@ -22,9 +29,13 @@ def _markdown(text: str) -> str:
 
 def render_testreport(results: dict[str, Any], lang: str = "fr") -> dict[str, Any]:
     summary = results["summary"]
-    executed = summary["total"] - summary["skipped"]
-    failed = summary["failed"] + summary["error"]
-    overall = "pending" if not results["complete"] else ("fail" if failed else "pass")
+    executed = summary["total"] - summary["skipped"] - summary.get("not_applicable", 0)
+    if not results["complete"]:
+        overall = "pending"
+    elif summary["failed"]:
+        overall = "fail"
+    else:  # tests the harness could not judge leave the run unfinished, never failed
+        overall = "pending" if summary["error"] or results.get("verdict") == "inconclusive" else "pass"
     report: dict[str, Any] = {
         "resourceType": "TestReport",
         "id": _resource_id(results["run_id"]),
@@ -58,7 +69,7 @@ def _test(test: dict[str, Any], lang: str) -> dict[str, Any]:
     lines = [*test["messages"]]
     for finding in test["findings"][:50]:
         lines.append(f"{finding['severity']} [{finding['rule']}] {finding['location']}: {finding['message'][lang]}")
-    assertion: dict[str, Any] = {"result": _ASSERT_RESULT[test["outcome"]]}
+    assertion: dict[str, Any] = {"result": _ASSERT_RESULT.get(test["outcome"], "error")}
     if lines:
         assertion["message"] = _markdown("\n".join(lines))
     if test["evidence"]:
@@ -69,8 +80,8 @@ def _test(test: dict[str, Any], lang: str) -> dict[str, Any]:
 
 def _narrative(results: dict[str, Any], lang: str) -> str:
     summary = results["summary"]
-    labels = ("passed", "failed", "error", "skipped")
-    counts = ", ".join(f"{label} {summary[label]}" for label in labels)
+    labels = ("passed", "failed", "warning", "error", "skipped", "not_applicable")
+    counts = ", ".join(f"{label} {summary.get(label, 0)}" for label in labels)
     title = escape(results["programme"]["name"][lang])
     run_id = escape(results["run_id"])
     return f'<div xmlns="http://www.w3.org/1999/xhtml"><p>hopen-conformance {run_id}: {title}</p><p>{counts}</p></div>'

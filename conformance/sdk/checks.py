@@ -20,6 +20,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import NoReturn, TypeVar
 
+from _pytest.outcomes import Skipped
+
 from conformance.findings import Finding, Outcome
 from conformance.sdk.rules import Rule
 
@@ -48,6 +50,24 @@ def _summary(findings: list[Finding], lang: str) -> str:
     if len(findings) > 5:
         text += f" (+{len(findings) - 5} autres)" if lang == "fr" else f" (+{len(findings) - 5} more)"
     return text
+
+
+class NotApplicable(Skipped):
+    """The requirement does not apply to this system (e.g. it declares no Patient search): the test is
+    "not applicable", with the reason, and counts neither for nor against an indicator."""
+
+    def __init__(self, reason_fr: str, reason_en: str = "") -> None:
+        self.reason_fr = reason_fr
+        self.reason_en = reason_en or reason_fr
+        super().__init__(msg=reason_fr)
+
+    def message(self, lang: str = "fr") -> str:
+        return self.reason_fr if lang == "fr" else self.reason_en
+
+
+def not_applicable(reason_fr: str, reason_en: str = "") -> NoReturn:
+    """End the test as not applicable, with the reason (French, English)."""
+    raise NotApplicable(reason_fr, reason_en)
 
 
 class _Stop(ConformanceFailure):

@@ -90,7 +90,12 @@ def test_evaluation_statuses() -> None:
     assert statuses([])["P2"] == "not_tested"
     assert statuses([_t("a", p2, "passed")])["P2"] == "met"
     assert statuses([_t("a", p2, "passed"), _t("b", p2, "failed")])["P2"] == "not_met"
-    assert statuses([_t("a", p2, "error")])["P2"] == "not_met"
+    assert statuses([_t("a", p2, "error")])["P2"] == "inconclusive"  # errors alone never make it "not met"
+    assert statuses([_t("a", p2, "passed"), _t("b", p2, "error")])["P2"] == "inconclusive"
+    assert statuses([_t("a", p2, "failed"), _t("b", p2, "error")])["P2"] == "not_met"
+    assert statuses([_t("a", p2, "passed"), _t("b", p2, "warning")])["P2"] == "met"  # a SHOULD not met
     assert statuses([_t("a", p2, "skipped")])["P2"] == "not_tested"
+    assert statuses([_t("a", p2, "not_applicable")])["P2"] == "not_tested"
+    assert statuses([_t("a", p2, "passed"), _t("b", p2, "not_applicable")])["P2"] == "met"
     assert statuses([_t("a", ["identity.ins.search"], "passed")])["P1"] == "partial"
     assert statuses([])["D7"] == "out_of_scope"

@@ -30,7 +30,16 @@ def test_complete_run_validates(run_folder: Path) -> None:
     results = json.loads((run_folder / "results.json").read_text())
     _validator().validate(results)
     assert results["complete"] is True and results["schema_version"] == SCHEMA_VERSION
-    assert results["summary"] == {"total": 10, "passed": 5, "failed": 2, "error": 1, "skipped": 2}
+    assert results["summary"] == {
+        "total": 10,
+        "passed": 5,
+        "failed": 2,
+        "warning": 0,
+        "error": 1,
+        "skipped": 2,
+        "not_applicable": 0,
+    }
+    assert results["verdict"] == "not_met"
     assert {t["outcome"] for t in results["tests"]} == {"passed", "failed", "error", "skipped"}
     assert all(t["evidence"] for t in results["tests"] if t["outcome"] in ("passed", "failed", "error"))
     for test in results["tests"]:
