@@ -56,7 +56,7 @@ VERDICT = {
     "fr": {
         "met": "Verdict : toutes les exigences SHALL testées sont satisfaites",
         "not_met": "Verdict : au moins une exigence SHALL n'est pas satisfaite",
-        "inconclusive": "Verdict : non concluant (le banc n'a pas pu tout juger ; aucune exigence n'est déclarée non satisfaite pour autant)",
+        "inconclusive": "Verdict : non concluant (le banc n'a pas pu tout juger ; ce n'est pas un constat de non-conformité)",
         "not_tested": "Verdict : rien n'a été testé",
     },
     "en": {

@@ -100,8 +100,7 @@ def _listener_probes(session: CampaignSession) -> list[tuple[str, str, Probe]]:
         if error is None or listener is None or not set(session.suites) & suites:
             continue
         target = f"{listener.host}:{listener.port}"
-        detail = _error_text(error)
-        probes.append((endpoint, target, lambda detail=detail: Reach(False, "bind", detail)))
+        probes.append((endpoint, target, _known(Reach(False, "bind", _error_text(error)))))
     return probes
 
 
@@ -126,6 +125,10 @@ def _reach_mllp(config: RunConfig, host: str, port: int, timeout: float) -> Reac
     except TransportError as exc:
         return Reach(False, "tls", exc.message("en"))
     return reach_tcp(host, port, timeout=timeout, ssl_context=context)
+
+
+def _known(reach: Reach) -> Probe:
+    return lambda: reach
 
 
 def _tcp_probe(url: str, timeout: float) -> Probe:

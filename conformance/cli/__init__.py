@@ -40,9 +40,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from conformance.cli import keys, packages, report, run, serve, validate, verify
+    from conformance.cli import compare, keys, packages, report, run, serve, validate, verify
 
-    for module in (packages, validate, run, serve, report, verify, keys):
+    for module in (packages, validate, run, serve, report, verify, compare, keys):
         cli.add_command(module.command)
 
 

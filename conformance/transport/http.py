@@ -574,8 +574,9 @@ class FhirClient:
                     f"{url}: le serveur exige TLS (https://) mais l'URL configurée est en clair (http://)",
                     f"{url}: the server requires TLS (https://) but the configured URL is plain http://",
                 ) from None
+            cause_fr, cause_en = _connection_cause(exc)
             raise TransportError(
-                "connection", f"connexion impossible à {url}: {_short(exc)}", f"cannot connect to {url}: {_short(exc)}"
+                "connection", f"connexion impossible à {url} : {cause_fr}", f"cannot connect to {url}: {cause_en}"
             ) from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(
@@ -853,6 +854,49 @@ def _speaks_tls(url: str, timeout: float) -> bool:
             return True
     except (OSError, ValueError):
         return False
+
+
+def _in_chain(exc: BaseException, wanted: Callable[[BaseException], bool]) -> BaseException | None:
+    """The first exception under requests' and urllib3's wrappers (whose text names their internal classes)
+    that `wanted` accepts: through `reason`, causes, contexts and arguments."""
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if wanted(current):
+            return current
+        stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__, *current.args])
+    return None
+
+
+def _is_socket_error(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and type(exc).__module__ in ("builtins", "socket", "ssl")
+
+
+def _connection_cause(exc: BaseException) -> tuple[str, str]:
+    """Why a connection failed, in the reader's words (French, English), never a library's class name."""
+    root = _in_chain(exc, _is_socket_error)
+    if isinstance(root, socket.gaierror):
+        return "nom d'hôte introuvable", "host name not found"
+    if isinstance(root, ConnectionRefusedError):
+        return "connexion refusée (rien n'écoute sur ce port)", "connection refused (nothing listens on this port)"
+    if isinstance(root, TimeoutError):
+        return "délai de connexion dépassé", "connection timed out"
+    if isinstance(root, ssl.SSLError):
+        reason = root.reason or root.strerror or "TLS"
+        return f"échec de la négociation TLS ({reason})", f"TLS handshake failed ({reason})"
+    if isinstance(root, ConnectionResetError):
+        return "connexion réinitialisée par le serveur", "connection reset by the server"
+    protocol = _in_chain(exc, lambda e: isinstance(e, http.client.HTTPException))
+    if protocol is not None:  # the server answered, but not in HTTP (bad status line, header flood)
+        detail = f"{type(protocol).__name__}: {protocol}"[:300]
+        return f"réponse HTTP invalide ({detail})", f"invalid HTTP answer ({detail})"
+    detail_fr = (root.strerror if root is not None else None) or "sans détail"
+    detail_en = (root.strerror if root is not None else None) or "no detail"
+    return f"erreur réseau ({detail_fr})", f"network error ({detail_en})"
 
 
 def _short(exc: BaseException) -> str:

@@ -165,12 +165,13 @@ def _fault_param(name: str):
 def test_seeded_fault_fails_its_suite(tmp_path, fault):
     suites, test_id, text = FAULT_TESTS[fault]
     code, results, output = run(tmp_path, "--faults", fault, *[a for s in suites for a in ("--suite", s)])
-    assert code == 1, output
     tests = {t["id"]: t for t in results.get("tests", [])}
     assert tests, output
     assert test_id in tests, sorted(tests)
     target = tests[test_id]
-    assert target["outcome"] == "failed", (target["outcome"], target["messages"])
+    should = target["requirements"][0]["strength"] != "SHALL"  # a SHOULD not met is a warning, exit 0
+    assert target["outcome"] == ("warning" if should else "failed"), (target["outcome"], target["messages"])
+    assert code == (0 if should else 1), output
     assert FAULTS[fault].capability in target["capabilities"] or FAULTS[fault].endpoint.startswith("fhir")
     if text:
         described = json.dumps([target["messages"], target["findings"]], ensure_ascii=False).lower()

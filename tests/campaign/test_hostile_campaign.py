@@ -19,6 +19,12 @@ MODES = {
 }
 
 
+def _exit_code(tests) -> int:
+    """What `conformance run` owes: 1 a SHALL failed, 2 only harness errors (inconclusive), 0 otherwise."""
+    outcomes = {t["outcome"] for t in tests}
+    return 1 if "failed" in outcomes else 2 if "error" in outcomes else 0
+
+
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_hostile_fhir_server(tmp_path, mode):
     config = tmp_path / "hostile.toml"
@@ -38,9 +44,10 @@ def test_hostile_fhir_server(tmp_path, mode):
         "--lang",
         "en",
         "--quiet",
+        "--no-preflight",  # every test meets the hostile server (the preflight is tests/campaign/test_verdicts.py)
     )
-    assert done.returncode == 1, done.stdout + done.stderr
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert done.returncode == _exit_code(results["tests"]), done.stdout + done.stderr
     assert results["complete"] is True and (out / "manifest.json").exists()
     tests = {t["id"]: t for t in results["tests"]}
     metadata = tests["fhir-basics/capability/metadata-is-r4"]
@@ -79,8 +86,8 @@ def test_hostile_mllp_receiver(tmp_path, mode):
         "en",
         "--quiet",
     )
-    assert done.returncode == 1, done.stdout + done.stderr
     tests = {t["id"]: t for t in json.loads((out / "results.json").read_text(encoding="utf-8"))["tests"]}
+    assert done.returncode == _exit_code(tests.values()), done.stdout + done.stderr
     outcome, words = MLLP_MODES[mode]
     senders = [t for key, t in tests.items() if key.startswith("pam/sender/")]
     assert len(senders) == 9 and all(t["outcome"] == outcome for t in senders)
