@@ -1,8 +1,8 @@
 """The campaign against a FHIR server and an MLLP peer nobody here wrote (Medplum 4.5.2 from npm): honest verdicts.
 
 A generic R4 server implements the REST basics (JSON, read, errors as OperationOutcome) and passes them; it
-does not declare the French guides' interactions nor serve XML, and its MLLP peer acknowledges AA even what
-it should reject: those tests fail. (Seeded with the reference test data, it serves French resources, so the
+does not declare the French guides' interactions, and its MLLP peer acknowledges AA even what it should
+reject: those tests fail; it serves no XML and ignores If-None-Match, SHOULDs of FHIR R4: warnings. (Seeded with the reference test data, it serves French resources, so the
 profile tests on those resources pass: the verdicts follow what the server does, not who wrote it.)
 """
 
@@ -24,9 +24,9 @@ EXPECTED = {
     "fhir-basics/read/read-id": "passed",
     "identity/ins/search-by-ins": "passed",
     "pam/sender/admission": "passed",
-    "fhir-basics/formats/xml-by-accept": "failed",  # JSON only
-    "fhir-basics/formats/xml-by-format-parameter": "failed",
-    "fhir-basics/read/if-none-match": "failed",  # If-None-Match is not answered 304
+    "fhir-basics/formats/xml-by-accept": "warning",  # JSON only (XML is a SHOULD)
+    "fhir-basics/formats/xml-by-format-parameter": "warning",
+    "fhir-basics/read/if-none-match": "warning",  # If-None-Match is not answered 304 (a SHOULD)
     "pam/sender/defective-message-rejected[missing-pid]": "failed",  # AA for everything
     "pam/sender/defective-message-rejected[missing-zbe]": "failed",
     "pam/sender/defective-message-rejected[unsupported-version]": "failed",
