@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from conformance.cli._click_language import lang_option
 from conformance.evidence.sanitize import for_terminal
 from conformance.i18n import typography
 
@@ -18,8 +19,8 @@ from conformance.i18n import typography
 @click.command(name="compare")
 @click.argument("run_a", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("run_b", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language.")
+@click.option("--json", "as_json", is_flag=True)
+@lang_option()
 def command(run_a: Path, run_b: Path, as_json: bool, lang: str) -> None:
     """Compare two runs: findings new in RUN_B, fixed since RUN_A, unchanged; tests whose outcome changed."""
     from conformance.reports.compare import CompareError, compare_runs, diff_lines, load_run
