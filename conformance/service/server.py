@@ -524,6 +524,7 @@ class ValidationService:
             if self.state.engines is not None:  # the engine processes answer from now on
                 from conformance.validation.cda import schematron
 
+                schematron.prune_every_document(False)
                 schematron.clear_memory_cache()
 
         for _ in range(workers):  # one per engine process, so that each is spawned now
@@ -534,6 +535,11 @@ class ValidationService:
         self.httpd.server_close()
         self.state.executor.shutdown(wait=False, cancel_futures=True)
         engines, self.state.engines = self.state.engines, None
+        if self.warm:  # this process's compile policy back to a plain process's
+            with contextlib.suppress(Exception):
+                from conformance.validation.cda import schematron
+
+                schematron.prune_every_document(False)
         if engines is not None:
             # A warm-up takes seconds: the engine processes are ended, not waited for.
             for process in list(getattr(engines, "_processes", {}).values()):

@@ -833,7 +833,8 @@ _compiled: dict[tuple[str, str, str], CompiledSchematron] = {}
 _pruned: dict[tuple[str, str, str], tuple[frozenset[int], CompiledSchematron]] = {}
 _COMPILE_LOCK = threading.Lock()  # guards the dictionaries above and _KEY_LOCKS, never held while compiling
 _KEY_LOCKS: dict[tuple[str, str, str], threading.RLock] = {}
-_generated_memo: dict[str, GeneratedXslt] = {}  # cache key (content hash) -> what the disk cache holds
+# cache key -> what the disk cache holds, with the stamps of the files it was generated from
+_generated_memo: dict[str, tuple[GeneratedXslt, tuple[tuple[int, int], ...]]] = {}
 
 
 def _key_lock(memo_key: tuple[str, str, str]) -> threading.RLock:
@@ -1027,17 +1028,30 @@ def generated_xslt(source: Path, phase: str | None = None, strategy: str = "cand
 def _generated(source: Path, phase: str | None, use_disk_cache: bool, strategy: str) -> tuple[GeneratedXslt, bool]:
     _empty_value_set_uri()  # cached XSLT may point at the stub: make sure it exists
     key = _cache_key(source, phase, strategy)
-    if use_disk_cache and key in _generated_memo:  # read once per process (the metadata is megabytes of JSON)
-        return _generated_memo[key], True
+    memo = _generated_memo.get(key) if use_disk_cache else None
+    if memo is not None and memo[1] == _file_stamps(memo[0].files):  # read once per process (megabytes of JSON)
+        return memo[0], True
     generated = _load_cached(key) if use_disk_cache else None
     if generated is not None:
-        _generated_memo[key] = generated
+        _generated_memo[key] = (generated, _file_stamps(generated.files))
         return generated, True
     generated = schematron_to_xslt(source, phase, strategy)
     if use_disk_cache:
         _store_cached(key, generated)
-        _generated_memo[key] = generated
+        _generated_memo[key] = (generated, _file_stamps(generated.files))
     return generated, False
+
+
+def _file_stamps(files: dict[str, str]) -> tuple[tuple[int, int], ...]:
+    """Size and modification time of each file a generated XSLT was read from (an edited include shows)."""
+    stamps = []
+    for name in files:
+        try:
+            status = os.stat(name)
+            stamps.append((status.st_size, status.st_mtime_ns))
+        except OSError:
+            stamps.append((-1, -1))
+    return tuple(stamps)
 
 
 def _saxon_compile(xslt: str, name: str) -> Any:
