@@ -55,6 +55,8 @@ GENERATED_KEY_WARNING_EN = (
 _CHUNK = 1024 * 1024
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_RESULTS_BYTES = 512 * 1024 * 1024
+MAX_KEY_FILE_BYTES = 64 * 1024
+MAX_TRUSTED_KEYS_BYTES = 1024 * 1024
 KEY_PASSWORD_ENV = "HOPEN_SIGNING_KEY_PASSWORD"  # passphrase of an encrypted configured key
 
 
@@ -133,6 +135,8 @@ def trust_entry(value: str | Path) -> str:
         raw = _load_public_key(path)
     except (OSError, ValueError, TypeError) as error:
         raise TrustError(f"not a key file nor a fingerprint: {text} ({type(error).__name__})") from None
+    except _NotAKeyFile:
+        raise TrustError(f"not a key file nor a fingerprint: {text} (not a regular file of at most 64 KiB)") from None
     if len(raw) != 32:
         raise TrustError(f"not an Ed25519 key file nor a fingerprint: {text}")
     return key_fingerprint(raw)
@@ -141,9 +145,10 @@ def trust_entry(value: str | Path) -> str:
 def read_trusted_keys(path: Path | None = None) -> dict[str, str]:
     """fingerprint -> label from a trusted-keys file (`SHA256:<hex> label` per line, # comments); {} if absent."""
     path = trusted_keys_file() if path is None else Path(path)
+    data = _read_regular(path, MAX_TRUSTED_KEYS_BYTES, follow=True)  # never blocks on a FIFO nor reads a device
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = data.decode("utf-8").splitlines() if data is not None else []
+    except UnicodeDecodeError:
         return {}
     trusted: dict[str, str] = {}
     for line in lines:
@@ -344,9 +349,21 @@ def _check_signature(
         result.problems.append(f"{MANIFEST}: sealed with another key than the expected one ({fingerprint})")
 
 
+class _NotAKeyFile(Exception):
+    """A key path that is a FIFO, a device, a folder or larger than MAX_KEY_FILE_BYTES."""
+
+
 def _load_public_key(value: Path | bytes | str) -> bytes:
     """Raw 32 bytes from a PEM public or private key file/bytes, or a base64 raw key."""
-    data = Path(value).read_bytes() if isinstance(value, Path) else value
+    if isinstance(value, Path):
+        if not value.exists():
+            raise FileNotFoundError(value)
+        read = _read_regular(value, MAX_KEY_FILE_BYTES, follow=True)
+        if read is None:
+            raise _NotAKeyFile(str(value))
+        data: bytes | str = read
+    else:
+        data = value
     data = data.encode() if isinstance(data, str) else data
     if b"PRIVATE KEY" in data:
         private = serialization.load_pem_private_key(data, password=None)
@@ -421,20 +438,18 @@ def _inventory(run_dir: Path) -> _Inventory:
     return found
 
 
-def _is_regular(path: Path) -> bool:
+def _read_regular(path: Path, limit: int, *, follow: bool = False) -> bytes | None:
+    """The bytes of a regular file of at most `limit` bytes; None for anything else (never blocks on a FIFO).
+    `follow`: a symbolic link to such a file is read too (key files; never inside a run folder)."""
     try:
-        return stat.S_ISREG(path.lstat().st_mode)
-    except OSError:
-        return False
-
-
-def _read_regular(path: Path, limit: int) -> bytes | None:
-    """The bytes of a regular file of at most `limit` bytes; None for anything else (never blocks on a FIFO)."""
-    try:
-        if not _is_regular(path) or path.lstat().st_size > limit:
+        info = path.stat() if follow else path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
             return None
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+        descriptor = os.open(path, flags)
         with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # swapped for a FIFO since the check
+                return None
             data = handle.read(limit + 1)
     except OSError:
         return None

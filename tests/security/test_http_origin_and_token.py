@@ -171,6 +171,30 @@ def test_location_redirect_to_another_origin_when_allowed_drops_credentials_with
     assert any("redirect to another origin" in n.message("en") for n in client.findings)
 
 
+@pytest.mark.parametrize("auth", sorted(AUTHS))
+@pytest.mark.parametrize("host", ["localhost", "LocalHost"])
+def test_redirect_to_the_same_server_under_another_name_is_another_origin(host: str, auth: str) -> None:
+    """SHALL: the origin is scheme, host name and port as written: the same socket reached as `localhost` (in
+    any case) is another origin (refused by default, followed without the credentials when allowed)."""
+
+    def answer(method: str, path: str):
+        if path.startswith("/fhir/Patient/1"):
+            return 302, {"Location": f"http://{host}:{system.server_address[1]}/moved"}, b""
+        return _json({"resourceType": "Patient"})
+
+    with Recording(answer) as system:
+        refused = FhirClient(f"{system.url}/fhir", auth=AUTHS[auth], timeouts=TIMEOUTS)
+        with pytest.raises(TransportError) as caught:
+            refused.read("Patient", "1")
+        assert caught.value.kind == "redirect"
+        assert [path for path, _ in system.requests] == ["/fhir/Patient/1"]
+        allowed = FhirClient(f"{system.url}/fhir", auth=AUTHS[auth], timeouts=TIMEOUTS, allow_cross_host_redirects=True)
+        assert allowed.read("Patient", "1").status == 200
+    moved = [headers for path, headers in system.requests if path == "/moved"]
+    assert len(moved) == 1 and "Authorization" not in moved[0]
+    assert all(headers.get("Authorization") for path, headers in system.requests if path != "/moved")
+
+
 # ------------------------------------------------------------------------------------------ token endpoint
 
 

@@ -234,3 +234,28 @@ def test_stripped_seal_or_signature_fails_even_with_a_trusted_key(org_run: Path,
     (org_run / MANIFEST).unlink()
     done = _cli("verify", str(org_run), "--trust", fingerprint, "--lang", "en")
     assert done.returncode == 1 and "not sealed" in done.stderr
+
+
+@pytest.mark.parametrize("option", ["--trust", "--public-key", "keys-trust", "trusted-keys-file"])
+def test_a_fifo_or_a_device_given_as_a_key_is_refused_without_blocking(org_run: Path, tmp_path: Path, option: str):
+    """SHALL: key files are files: a FIFO blocked verify and keys trust; /dev/zero read until memory ran out."""
+    fifo = tmp_path / "key.pub"
+    os.mkfifo(fifo)
+    for key in (str(fifo), "/dev/zero"):
+        if option == "keys-trust":
+            done = _cli("keys", "trust", key, timeout=30)
+        elif option == "trusted-keys-file":
+            done = _cli("verify", str(org_run), "--lang", "en", env={"HOPEN_TRUSTED_KEYS": key}, timeout=30)
+            assert done.returncode == 0 and "INTACT" in done.stdout  # no trusted key could be read
+            continue
+        else:
+            done = _cli("verify", str(org_run), option, key, timeout=30)
+        assert done.returncode == 2 and key in done.stderr, done.stderr
+
+
+def test_a_key_file_reached_through_a_symbolic_link_is_trusted(org_run: Path, org_key, tmp_path: Path) -> None:
+    key, fingerprint = org_key
+    link = tmp_path / "published.pub"
+    link.symlink_to(f"{key}.pub")
+    done = _cli("verify", str(org_run), "--trust", str(link))
+    assert done.returncode == 0 and fingerprint in done.stdout
