@@ -56,7 +56,7 @@ def test_bodies_are_stored_as_the_bytes_exchanged(tmp_path: Path) -> None:
     of its media type; the exchange record names it."""
     recorder = EvidenceRecorder(tmp_path)
     recorder.begin_test("t/g/big")
-    bundle = b'{"resourceType":"Bundle","x":"' + b"a" * 500 + b'",\n "quote": "\\"\u00e9\\""}'
+    bundle = b'{"resourceType":"Bundle","x":"' + b"a" * 500 + b'",\n "quote": "\\"' + "é".encode() + b'\\""}'
     recorder.record(_exchange(bundle))
     recorder.record(_exchange(b"PK\x03\x04\x00\x01binary", "application/zip"))
     recorder.record(_exchange(b"<Patient xmlns='http://hl7.org/fhir'/>", "application/fhir+xml"))
