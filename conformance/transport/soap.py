@@ -431,12 +431,17 @@ class _Handler(BaseHTTPRequestHandler):
             super().handle_one_request()
         finally:
             timer.cancel()
-        if self._head_cut.is_set() and getattr(self, "raw_requestline", b""):
+        if self._head_cut.is_set() and bool(getattr(self, "raw_requestline", None)):
             self.close_connection = True
             request = HttpRequest("", "", {}, b"", peer=f"{self.client_address[0]}")
-            self.server.record(
-                request, None, started, f"request head not received within the request deadline ({deadline:g} s)"
+            fault = ListenerFault(
+                "stalled",
+                f"requête incomplète : ligne de requête et en-têtes HTTP non reçus dans le délai de la requête "
+                f"({deadline:g} s), envoyés trop lentement ; connexion coupée",
+                f"request head not received within the request deadline ({deadline:g} s): sent too slowly, "
+                "connection cut",
             )
+            self.server.record(request, None, started, fault)
 
     def parse_request(self) -> bool:
         parsed = super().parse_request()  # reads the headers

@@ -531,6 +531,7 @@ def _code(scheme: str, code: tuple[str, str, str] | None) -> Callable[[Draft], N
 
 
 OTHER_INS = "180017512345628"  # a well-formed INS (valid key) of another patient
+OTHER_PS = f"899900063480^MAX^LIBRE^^^^^^&{PS_OID}&ISO^D^^^IDNPS"  # another professional (the CNAM samples' one)
 
 
 def _lf_hash(d: Draft) -> None:  # hashed after normalising the line ends, then sent as is
@@ -593,6 +594,10 @@ FAULTS: dict[str, Callable[[Draft], None]] = {
     "uniqueid-not-the-cda-id": _value("unique_id", "1.2.250.1.999.77.1"),
     "submissionset-patient-differs": _value("ss_patient", f"{OTHER_INS}^^^&1.2.250.1.213.1.4.10&ISO^NH"),
     "patient-not-the-cda-patient": _other_patient_everywhere,
+    "authorperson-another-professional": _value("author_person", OTHER_PS),
+    "legalauthenticator-another-professional": _slot_value("legalAuthenticator", [OTHER_PS]),
+    "languagecode-not-the-cda-language": _slot_value("languageCode", ["en-US"]),
+    "servicestarttime-another-day": _slot_value("serviceStartTime", ["20200101080000"]),
     "no-hasmember-association": _set(has_member=False),
     "submissionset-not-classified": _set(ss_classified=False),
     "mimetype-pdf-for-cda": _set(mime_type="application/pdf"),

@@ -737,4 +737,22 @@ def _against_cda(entry: etree._Element, content: bytes, where: str) -> list[Find
     creation = first_slot(entry, "creationTime")
     if creation and header.creation_time and creation[:8] != header.creation_time[:8]:
         mismatch("creationTime", creation, header.creation_time)
+    start = first_slot(entry, "serviceStartTime")
+    if start and header.service_start and start[:8] != header.service_start[:8]:
+        mismatch("serviceStartTime", start, header.service_start)
+    language = first_slot(entry, "languageCode")
+    if language and header.language and language.lower() != header.language.lower():
+        mismatch("languageCode", language, header.language)
+    # the people the metadata name are the CDA's (its author, its legal authenticator), by their national id
+    authors = {
+        value.split("^")[0]
+        for author in entry.iterfind(f"rim:Classification[@classificationScheme='{ebrim.DOCUMENT_ENTRY_AUTHOR}']", NS)
+        for value in slot_values(author, "authorPerson")
+    }
+    if header.author_id and authors and header.author_id not in authors:
+        mismatch("authorPerson", ", ".join(sorted(authors)), f"author/assignedAuthor/id {header.author_id}")
+    legal = first_slot(entry, "legalAuthenticator").split("^")[0]
+    legal_id = header.legal_authenticator.split("^")[0]
+    if legal and legal_id and legal != legal_id:
+        mismatch("legalAuthenticator", legal, f"legalAuthenticator/assignedEntity/id {legal_id}")
     return found
