@@ -894,9 +894,8 @@ def _connection_cause(exc: BaseException) -> tuple[str, str]:
     if protocol is not None:  # the server answered, but not in HTTP (bad status line, header flood)
         detail = f"{type(protocol).__name__}: {protocol}"[:300]
         return f"réponse HTTP invalide ({detail})", f"invalid HTTP answer ({detail})"
-    detail_fr = (root.strerror if root is not None else None) or "sans détail"
-    detail_en = (root.strerror if root is not None else None) or "no detail"
-    return f"erreur réseau ({detail_fr})", f"network error ({detail_en})"
+    strerror = root.strerror if isinstance(root, OSError) else None
+    return f"erreur réseau ({strerror or 'sans détail'})", f"network error ({strerror or 'no detail'})"
 
 
 def _short(exc: BaseException) -> str:
