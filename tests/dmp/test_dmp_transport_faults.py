@@ -171,11 +171,13 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _listener_config(pki: DmpPki, port: int) -> str:
+def _listener_config(pki: DmpPki, port: int, mode: str = "") -> str:
+    # connections-exhausted: one connection at a time, and the held one is not timed out within the window
+    bounds = "max_connections = 1\nidle_timeout = 10\n" if mode == "connections-exhausted" else "idle_timeout = 1\n"
     return (
         f"{TIMEOUTS}[dmp]\ntrusted_ca = '{pki.ca_cert}'\n[dmp.listener]\nport = {port}\n"
         f"server_cert = '{pki.server_cert}'\nserver_key = '{pki.server_key}'\nclient_ca = '{pki.ca_cert}'\n"
-        "wait_seconds = 4\nmax_request_bytes = 2000000\nidle_timeout = 1\nrequest_deadline = 3\n"
+        f"wait_seconds = 4\nmax_request_bytes = 2000000\nrequest_deadline = 3\n{bounds}"
     )
 
 
@@ -244,6 +246,22 @@ def _client(mode: str, pki: DmpPki, stranger: DmpPki, port: int, cda: bytes) -> 
         _send(_source(pki, port), cda, request=request)
     elif mode == "stall":
         _stall(pki, port)
+    elif mode == "connections-exhausted":  # a connection held open, then a submission on a second one
+        context = ssl.create_default_context(cafile=str(pki.ca_cert))
+        context.load_cert_chain(pki.client_cert, pki.client_key)
+        held = None
+        for _ in range(50):  # until the readiness probe's connection is released and this one is admitted
+            raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+            try:
+                held = context.wrap_socket(raw, server_hostname="127.0.0.1")
+                break
+            except OSError:
+                raw.close()
+                time.sleep(0.2)
+        assert held is not None
+        with held:
+            _send(_source(pki, port), cda)
+            time.sleep(5)
 
 
 MUTUAL_TLS = "dmp-feeding/transport/mutual-tls"
@@ -255,6 +273,8 @@ SOURCE_FAULTS = {
     "soap11": ("dmp-feeding/transport/soap12", "failed", "SOAP 1.1"),
     "oversized": (MUTUAL_TLS, "error", "au-delà de la limite du banc"),
     "stall": (MUTUAL_TLS, "failed", "corps de requête incomplet"),
+    # the harness's own bound: inconclusive, never a verdict on the source
+    "connections-exhausted": (MUTUAL_TLS, "error", "connexions simultanées atteinte"),
 }
 
 
@@ -263,7 +283,7 @@ def test_a_faulty_document_source_gets_a_clear_verdict(tmp_path, pki, stranger, 
     port = _free_port()
     client = threading.Thread(target=_client, args=(mode, pki, stranger, port, cda_bytes), daemon=True)
     client.start()
-    tests, elapsed, _ = _run(tmp_path, _listener_config(pki, port), "dmp-feeding")
+    tests, elapsed, _ = _run(tmp_path, _listener_config(pki, port, mode), "dmp-feeding")
     client.join(15)
     test_id, outcome, words = SOURCE_FAULTS[mode]
     assert tests[test_id]["outcome"] == outcome, (tests[test_id]["outcome"], tests[test_id]["messages"])

@@ -17,8 +17,11 @@ def test_mutual_tls(dmp_listener, judgements, evidence, config, lang):
     for exchange in exchanges:
         evidence.record(exchange)
     url, seconds = dmp_listener.base_url, f"{config.dmp.listener.wait_seconds:g}"
+    exhausted = list(dmp_listener.server.guard.exhaustion)  # connections refused unrecorded, bytes dropped
+    if exhausted and not exchanges:
+        raise ListenerLimitReached(exhausted)
     require(exchanges, NOTHING_RECEIVED, url, url=url, seconds=seconds)
-    limits = []
+    limits = list(exhausted)
     for exchange in exchanges:
         fault = dmp_listener.fault_of(exchange)
         if fault is not None and fault.harness_limit:
@@ -40,7 +43,8 @@ def test_mutual_tls(dmp_listener, judgements, evidence, config, lang):
 
 
 class ListenerLimitReached(BilingualError):
-    """Requests the listener refused for one of the harness's own bounds: they were not judged (inconclusive)."""
+    """Requests the listener refused for one of the harness's own bounds (a request size, the connection count,
+    a byte budget): they were not judged (inconclusive). `faults` carry `fr` and `en`."""
 
     kind = "dmp-listener-limit"
 
