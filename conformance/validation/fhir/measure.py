@@ -4,6 +4,7 @@ subjects listed only in subject-list reports and as many as the count."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,6 +12,8 @@ from conformance.validation.fhir.run import Run, seq
 
 _MEASURE_OBSERVATION = ("http://terminology.hl7.org/CodeSystem/measure-population", "measure-observation")
 _SCORED = frozenset({"proportion", "ratio", "continuous-variable"})
+_GROUP_RULES = ("MEASURE_MR_GRP_NO_CODE", "MEASURE_MR_GRP_UNK_CODE", "MEASURE_MR_GRP_DUPL_CODE")
+_POPULATION_RULES = ("MEASURE_MR_GRP_POP_NO_CODE", "MEASURE_MR_GRP_POP_UNK_CODE", "MEASURE_MR_GRP_POP_DUPL_CODE")
 
 
 class MeasureAspect:
@@ -40,20 +43,9 @@ class MeasureAspect:
             _check_group(groups[0], definitions[0], scoring, report_type, group_loc, run)
             return
         seen: list[int] = []
-        for index, group in enumerate(groups):
-            group_loc = f"{loc}.group[{index}]"
-            code = group.get("code")
-            if not isinstance(code, dict):
-                run.report("error", "business-rule", "MEASURE_MR_GRP_NO_CODE", group_loc)
-                continue
-            match = _by_code(code, definitions)
-            if match is None:
-                run.report("error", "business-rule", "MEASURE_MR_GRP_UNK_CODE", group_loc)
-            elif match in seen:
-                run.report("error", "business-rule", "MEASURE_MR_GRP_DUPL_CODE", group_loc)
-            else:
-                seen.append(match)
-                _check_group(group, definitions[match], scoring, report_type, group_loc, run)
+        located = ((f"{loc}.group[{index}]", group) for index, group in enumerate(groups))
+        for group_loc, group, match in _matched_by_code(located, definitions, _GROUP_RULES, seen, run):
+            _check_group(group, definitions[match], scoring, report_type, group_loc, run)
         if report_type != "data-collection":
             for index, definition in enumerate(definitions):
                 if index not in seen:
@@ -69,6 +61,32 @@ class MeasureAspect:
         return found[0] if found and found[0].get("resourceType") == "Measure" else None
 
 
+def _matched_by_code(
+    located: Iterable[tuple[str, dict[str, Any]]],
+    definitions: list[dict[str, Any]],
+    rules: tuple[str, str, str],
+    seen: list[int],
+    run: Run,
+) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """Each item (with its location) whose code names a definition not matched yet, with that definition's
+    index, added to `seen`; an item without a code, with an unknown code or with one already matched is
+    reported under `rules` (no code, unknown code, duplicate code)."""
+    no_code, unknown, duplicate = rules
+    for item_loc, item in located:
+        code = item.get("code")
+        if not isinstance(code, dict):
+            run.report("error", "business-rule", no_code, item_loc)
+            continue
+        match = _by_code(code, definitions)
+        if match is None:
+            run.report("error", "business-rule", unknown, item_loc)
+        elif match in seen:
+            run.report("error", "business-rule", duplicate, item_loc)
+        else:
+            seen.append(match)
+            yield item_loc, item, match
+
+
 def _check_group(
     group: dict[str, Any], definition: dict[str, Any], scoring: str | None, report_type: Any, loc: str, run: Run
 ) -> None:
@@ -79,22 +97,12 @@ def _check_group(
 def _check_populations(group: dict[str, Any], definition: dict[str, Any], report_type: Any, loc: str, run: Run) -> None:
     expected = [p for p in seq(definition.get("population")) if isinstance(p, dict)]
     seen: list[int] = []
-    for index, population in enumerate(seq(group.get("population"))):
-        if not isinstance(population, dict):
-            continue
-        pop_loc = f"{loc}.population[{index}]"
-        code = population.get("code")
-        if not isinstance(code, dict):
-            run.report("error", "business-rule", "MEASURE_MR_GRP_POP_NO_CODE", pop_loc)
-            continue
-        match = _by_code(code, expected)
-        if match is None:
-            run.report("error", "business-rule", "MEASURE_MR_GRP_POP_UNK_CODE", pop_loc)
-            continue
-        if match in seen:
-            run.report("error", "business-rule", "MEASURE_MR_GRP_POP_DUPL_CODE", pop_loc)
-            continue
-        seen.append(match)
+    located = (
+        (f"{loc}.population[{index}]", population)
+        for index, population in enumerate(seq(group.get("population")))
+        if isinstance(population, dict)
+    )
+    for pop_loc, population, _match in _matched_by_code(located, expected, _POPULATION_RULES, seen, run):
         subjects = population.get("subjectResults")
         subjects_count = len(seq(subjects))
         count = population.get("count")
