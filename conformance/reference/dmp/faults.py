@@ -22,10 +22,11 @@ from typing import TypeVar
 from lxml import etree
 
 from conformance.findings import Finding
+from conformance.identifiers import INS_ARC, INS_TEST_NIR_OID
 from conformance.transport.vihf import VihfContent
 from conformance.validation.xds import ebrim
 from conformance.validation.xds.build import ProvideRequest
-from conformance.validation.xds.ebrim import CLASSIFICATIONS, NS
+from conformance.validation.xds.ebrim import CLASSIFICATIONS, NS, external
 
 from .pki import DmpPki
 from .source import DocumentSource
@@ -214,7 +215,7 @@ def _set_external(request: ProvideRequest, schemes: tuple[str, ...], value: str)
 class InsUnknownOid(DmpSourceFault):
     def cda(self, content: bytes) -> bytes:
         # an identifier claiming the INS arc with an OID that is no INS authority
-        return content.replace(b'root="1.2.250.1.213.1.4.10"', b'root="1.2.250.1.213.1.4.99"')
+        return content.replace(f'root="{INS_TEST_NIR_OID}"'.encode(), f'root="{INS_ARC}99"'.encode())
 
 
 class CdaInvalid(DmpSourceFault):
@@ -324,7 +325,6 @@ class XadesMissing(DmpSourceFault):
 
 class XadesManifestWrong(DmpSourceFault):
     def source(self, source: DocumentSource, request: ProvideRequest) -> None:
-        from conformance.validation.xds.metadata import external
         from conformance.validation.xds.xades import add_signature, sign_submission
 
         if source.signing is None:

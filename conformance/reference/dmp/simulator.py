@@ -35,8 +35,8 @@ from conformance.transport.soap import (
 from conformance.transport.vihf import read_vihf
 from conformance.validation.xds import ebrim
 from conformance.validation.xds.build import rim, slot
-from conformance.validation.xds.ebrim import CLASSIFICATIONS, NS, PATIENT_ID, UNIQUE_ID
-from conformance.validation.xds.metadata import external, first_slot, institution_ids, judge_submission, xds_error_code
+from conformance.validation.xds.ebrim import CLASSIFICATIONS, NS, PATIENT_ID, UNIQUE_ID, external, first_slot
+from conformance.validation.xds.metadata import institution_ids, judge_submission, xds_error_code
 from conformance.validation.xds.rules import XdsRules
 from conformance.validation.xds.vihf import judge_vihf
 from conformance.validation.xds.xades import is_signature_entry

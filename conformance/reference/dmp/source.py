@@ -24,7 +24,7 @@ from conformance.validation.xds.build import (
     retrieve_request,
     status_update,
 )
-from conformance.validation.xds.ebrim import NS
+from conformance.validation.xds.ebrim import NS, external
 
 
 @dataclass(slots=True)
@@ -110,7 +110,6 @@ class DocumentSource:
 
     def sign(self, request: ProvideRequest) -> None:
         """Add the submission set's XAdES signature entry (once) over the request's documents as they are now."""
-        from conformance.validation.xds.metadata import external
         from conformance.validation.xds.xades import add_signature, is_signature_entry, sign_submission
 
         if self.signing is None or not self.sign_submissions:
@@ -172,10 +171,7 @@ def found_entries(reply: SoapReply) -> list[etree._Element]:
 
 def documents_of(reply: SoapReply, unique_id: str) -> list[etree._Element]:
     """The entries of a query answer for one document (a signed submission also registers its signature)."""
-    from conformance.validation.xds.ebrim import UNIQUE_ID
-    from conformance.validation.xds.metadata import external
-
-    return [e for e in found_entries(reply) if external(e, UNIQUE_ID) == unique_id]
+    return [e for e in found_entries(reply) if external(e, ebrim.UNIQUE_ID) == unique_id]
 
 
 def retrieved(reply: SoapReply) -> dict[str, bytes]:
