@@ -22,6 +22,9 @@ MAX_STRING_LENGTH = 1024 * 1024  # the reference validator's limit on any string
 _UNBOUNDED_TYPES = frozenset({"base64Binary", "xhtml"})
 _ELE_1 = "All FHIR elements must have a @value or children"
 _PLAIN_STRING_TYPES = frozenset({"string", "markdown"})
+_LEXICAL: dict[tuple[str, str], tuple[str, str] | None] = {}  # (type, text) -> check_primitive's answer
+_UNKNOWN: Any = object()
+_MEMO_LENGTH, _MEMO_MAX = 256, 200_000
 
 
 class DatatypesAspect:
@@ -104,7 +107,7 @@ class DatatypesAspect:
                 run.report("error", "invalid", "Type_Specific_Checks_DT_Primitive_NotEmpty", loc)
             return  # the common case: a string type without lexical rules
         expected = JSON_KIND.get(type_code, "string")
-        actual = json_kind_of(value)
+        actual = "string" if type(value) is str else json_kind_of(value)
         if actual != expected:
             if actual in ("object", "array"):
                 run.report("error", "structure", "This_property_must_be_an_simple_value_not_", loc, node.name, actual)
@@ -126,7 +129,17 @@ class DatatypesAspect:
             if type_code == "xhtml":
                 self._check_xhtml(value, loc, run)
                 return
-        problem = check_primitive(type_code, value)
+        if type(value) is str and len(value) <= _MEMO_LENGTH:
+            # codes, ids, dates and URIs repeat a lot; the lexical answer depends on the text alone
+            key = (type_code, value)
+            problem = _LEXICAL.get(key, _UNKNOWN)
+            if problem is _UNKNOWN:
+                problem = check_primitive(type_code, value)
+                if len(_LEXICAL) >= _MEMO_MAX:
+                    _LEXICAL.clear()
+                _LEXICAL[key] = problem
+        else:
+            problem = check_primitive(type_code, value)
         if problem is not None:
             rule, detail = problem
             fr, _en = texts("primitive", type_code, detail)
