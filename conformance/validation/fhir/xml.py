@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-from conformance.findings import Outcome, finding
+from conformance.findings import Finding, Outcome, finding
 from conformance.validation.fhir.primitives import JSON_KIND, PRIMITIVES
 
 FHIR_NS = "http://hl7.org/fhir"
@@ -27,6 +27,10 @@ def looks_like_xml(text: str | bytes) -> bool:
     return text[:200].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
+def _fatal(rule: str, fr: str, en: str, line: int | None = None) -> Finding:
+    return finding("fatal", "structure", rule, "", fr, en, source="fhir", line=line)
+
+
 def xml_to_json(text: str | bytes, validator: Any) -> tuple[dict[str, Any] | None, Outcome]:
     data = text.encode("utf-8") if isinstance(text, str) else text
     outcome = Outcome(subject="resource", kind="fhir")
@@ -35,42 +39,25 @@ def xml_to_json(text: str | bytes, validator: Any) -> tuple[dict[str, Any] | Non
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         outcome.add(
-            finding(
-                "fatal",
-                "structure",
-                "Error_parsing_XML_",
-                "",
-                f"Erreur d'analyse XML : {exc}",
-                f"Error parsing XML: {exc}",
-                source="fhir",
-                line=exc.lineno,
-            )
+            _fatal("Error_parsing_XML_", f"Erreur d'analyse XML : {exc}", f"Error parsing XML: {exc}", exc.lineno)
         )
         return None, outcome
     if root.getroottree().docinfo.doctype:
         outcome.add(
-            finding(
-                "fatal",
-                "structure",
+            _fatal(
                 "Error_parsing_XML_",
-                "",
                 "Erreur d'analyse XML : les déclarations DOCTYPE sont interdites",
                 "Error parsing XML: DOCTYPE is disallowed",
-                source="fhir",
             )
         )
         return None, outcome
     namespace, _, _local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
     if namespace != FHIR_NS:
         outcome.add(
-            finding(
-                "fatal",
-                "structure",
+            _fatal(
                 "Wrong_namespace__expected_",
-                "",
                 f"Espace de noms incorrect : '{FHIR_NS}' attendu",
                 f"Wrong namespace - expected '{FHIR_NS}'",
-                source="fhir",
             )
         )
         return None, outcome

@@ -209,14 +209,18 @@ def python_codec(charset: str) -> str | None:
     return CHARSETS.get(charset.strip().upper())
 
 
-def decode(payload: bytes) -> str:
-    """Decode message bytes as their MSH-18 declares; CharsetError when unknown or not matching."""
-    charset = declared_charset(payload)
+def _codec(charset: str) -> str:
     codec = python_codec(charset)
     if codec is None:
         raise CharsetError(f"unsupported character set in MSH-18: {charset!r}")
+    return codec
+
+
+def decode(payload: bytes) -> str:
+    """Decode message bytes as their MSH-18 declares; CharsetError when unknown or not matching."""
+    charset = declared_charset(payload)
     try:
-        return payload.decode(codec)
+        return payload.decode(_codec(charset))
     except UnicodeDecodeError as exc:
         shown = charset or "(empty MSH-18, decoded as UTF-8)"
         raise CharsetError(
@@ -228,11 +232,8 @@ def decode(payload: bytes) -> str:
 def encode(message: str) -> bytes:
     """Encode a message in the character set its MSH-18 declares; CharsetError when it cannot be."""
     charset = declared_charset(message)
-    codec = python_codec(charset)
-    if codec is None:
-        raise CharsetError(f"unsupported character set in MSH-18: {charset!r}")
     try:
-        return message.encode(codec)
+        return message.encode(_codec(charset))
     except UnicodeEncodeError as exc:
         raise CharsetError(
             f"character {message[exc.start]!r} at offset {exc.start} cannot be encoded in {charset or 'UTF-8'}"
@@ -339,19 +340,17 @@ def value_at(segment: Segment, loc: Location, delimiters: Delimiters) -> str:
         reps = [value] if value else []
     else:
         reps = _split_repetitions(segment, loc.field, value, delimiters) if value else []
-    if len(reps) < loc.repetition:
-        return ""
-    value = reps[loc.repetition - 1]
-    if loc.component is None:
-        return value
-    comps = components(value, delimiters)
-    if len(comps) < loc.component:
-        return ""
-    value = comps[loc.component - 1]
-    if loc.subcomponent is None:
-        return value
-    subs = subcomponents(value, delimiters)
-    return subs[loc.subcomponent - 1] if len(subs) >= loc.subcomponent else ""
+    value = _nth(reps, loc.repetition)
+    for index, split in ((loc.component, components), (loc.subcomponent, subcomponents)):
+        if index is None:
+            return value
+        value = _nth(split(value, delimiters), index)
+    return value
+
+
+def _nth(parts: list[str], index: int) -> str:
+    """The 1-based `index`-th part, empty when there are fewer."""
+    return parts[index - 1] if len(parts) >= index else ""
 
 
 def unescape(value: str, delimiters: Delimiters) -> str:
