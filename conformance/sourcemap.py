@@ -7,6 +7,7 @@ no line (the deepest element found is used when only the tail of a path is missi
 
     add_lines(outcomes, data, name, kind)   # kind: "fhir-json", "fhir-ndjson", "fhir-xml", "cda", "hl7v2"
     locate(outcome, data, kind)             # one outcome judged on `data` (a document or message a campaign got)
+    locate_in_json(outcome, data, prefix)   # one outcome judged on the resource at `prefix` in a JSON body
 
 Bounded: sources over MAX_SOURCE bytes are not mapped (the findings stay as they are).
 """
@@ -363,3 +364,40 @@ def locate(outcome: Outcome, data: bytes | str, kind: str) -> Outcome:
     find = _LOCATORS[kind](text, 1)
     outcome.findings = [_located(f, find) for f in outcome.findings]
     return outcome
+
+
+def locate_in_json(outcome: Outcome, data: bytes, prefix: Sequence[str | int]) -> Outcome:
+    """`outcome`, judged on the resource found at JSON path `prefix` of `data` (e.g. ("entry", 2, "resource")
+    of a search Bundle a campaign received), with line / column in `data` set on its findings that lack them."""
+    if len(data) > MAX_SOURCE:
+        return outcome
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    positions = json_positions(text)
+    lines = _Lines(text)
+    head: list[tuple[str, int | None]] = []
+    for part in prefix:
+        if isinstance(part, int) and head and head[-1][1] is None:
+            head[-1] = (head[-1][0], part)
+        elif isinstance(part, str):
+            head.append((part, None))
+        else:
+            return outcome  # an array inside an array: not a FHIR shape
+    # positions are keyed by JSON path: the prefix must be there whole, or the findings would point elsewhere
+    if head and _json_offset(positions, head) != _offset_of(positions, prefix):
+        return outcome
+
+    def find(location: str) -> Position | None:
+        if not re.match(r"^[A-Z]\w*(\.|$)", location):
+            return None
+        offset = _json_offset(positions, [*head, *fhirpath_steps(location)])
+        return lines.position(offset) if offset is not None else None
+
+    outcome.findings = [_located(f, find) for f in outcome.findings]
+    return outcome
+
+
+def _offset_of(positions: dict[tuple[Any, ...], int], path: Sequence[str | int]) -> int | None:
+    return positions.get(tuple(path))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from conformance.findings import Outcome
@@ -46,9 +49,99 @@ def load_fhir_validator(state: Any) -> Any:
         note = f"FHIR package dependency not available: {missing}"
         if note not in state.run.warnings:
             state.run.warnings.append(note)
+    validator = CampaignFhirValidator(validator, state)
     state._fhir_validator = validator
     state._fhir_context = context
     return validator
+
+
+_MAX_RECORDS_SEARCHED = 200  # a test's most recent HTTP records looked at for the resource judged
+_MAX_BODY = 32 * 1024 * 1024
+_MAX_DEPTH = 64
+
+
+class CampaignFhirValidator:
+    """The FHIR validator as the suites get it: the findings on a resource the system answered carry the line
+    and column of that resource in the recorded response body (the evidence file, named in
+    `outcome.details["evidence_body"]`), as the HL7 Java validator gives them for a file."""
+
+    def __init__(self, validator: Any, state: Any) -> None:
+        self._validator = validator
+        self._state = state
+
+    def validate(self, resource: Any, *args: Any, **kwargs: Any) -> Outcome:
+        outcome = self._validator.validate(resource, *args, **kwargs)
+        if isinstance(resource, dict):
+            judged = _reference(resource)
+            if judged:  # the warnings kept as notes say which resource too, as the failures do
+                outcome.findings = [f if f.resource else replace(f, resource=judged) for f in outcome.findings]
+            # where a finding is told is a convenience: the verdict stands without it
+            with contextlib.suppress(OSError, ValueError, RecursionError):
+                _locate_in_evidence(self._state, resource, outcome)
+        return outcome
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._validator, name)
+
+
+def _locate_in_evidence(state: Any, resource: dict[str, Any], outcome: Outcome) -> None:
+    """Line / column of the findings in the most recent response body of the running test holding `resource`."""
+    import orjson
+
+    from conformance.sourcemap import locate_in_json
+
+    running, recorder = getattr(state, "current", None), getattr(state, "recorder", None)
+    if running is None or recorder is None or not outcome.findings:
+        return
+    run_dir = Path(state.run_dir)
+    records = [p for p in recorder.evidence_of(running.id) if p.endswith("-http.json")]
+    for record_path in reversed(records[-_MAX_RECORDS_SEARCHED:]):
+        record = orjson.loads((run_dir / record_path).read_bytes())
+        response = record.get("response") if isinstance(record, dict) else None
+        body_file = response.get("body_file") if isinstance(response, dict) else None
+        if not isinstance(body_file, str) or not body_file.endswith(".json"):
+            continue
+        body_path = run_dir / body_file
+        if body_path.stat().st_size > _MAX_BODY:
+            continue
+        data = body_path.read_bytes()
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            continue
+        prefix = _path_to(parsed, resource)
+        if prefix is not None:
+            locate_in_json(outcome, data, prefix)
+            outcome.details["evidence_body"] = body_file
+            return
+
+
+def _reference(resource: dict[str, Any]) -> str | None:
+    kind, ident = resource.get("resourceType"), resource.get("id")
+    return f"{kind}/{ident}" if isinstance(kind, str) and isinstance(ident, str) and ident else None
+
+
+def _path_to(tree: Any, resource: dict[str, Any]) -> list[str | int] | None:
+    """The JSON path of `resource` in `tree`: the same object, else the resource of the same type and id (the
+    recorded body may be pseudonymised, its values no longer those the validator was given)."""
+    key = (resource.get("resourceType"), resource.get("id"))
+    fallback: list[str | int] | None = None
+    stack: list[tuple[Any, list[str | int]]] = [(tree, [])]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            if node == resource:
+                return path
+            if fallback is None and key[1] is not None and (node.get("resourceType"), node.get("id")) == key:
+                fallback = path
+            children: Any = node.items()
+        elif isinstance(node, list):
+            children = enumerate(node)
+        else:
+            continue
+        if len(path) < _MAX_DEPTH:
+            stack.extend((value, [*path, name]) for name, value in reversed(list(children)))
+    return fallback
 
 
 _validation_server: str | None = None

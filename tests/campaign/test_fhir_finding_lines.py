@@ -1,0 +1,65 @@
+"""A campaign's FHIR findings say where they are in the response body the harness recorded (line and column,
+as the HL7 Java validator gives them for a file), so a reviewer opens the evidence file at the defect."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from cli_runner import conformance
+
+
+def _value_at(text: str, line: int, column: int) -> Any:
+    """The JSON value at line:column (at a member name: the member's value)."""
+    offset = sum(len(item) for item in text.splitlines(keepends=True)[: line - 1]) + column - 1
+    decoder = json.JSONDecoder()
+    value, end = decoder.raw_decode(text, offset)
+    colon = re.compile(r"\s*:\s*").match(text, end)
+    if isinstance(value, str) and colon:
+        value, _ = decoder.raw_decode(text, colon.end())
+    return value
+
+
+def _element(resource: dict, location: str) -> Any:
+    """The element a FHIRPath like `Patient.name[0]` names (the deepest one present)."""
+    value: Any = resource
+    for part in location.split(".")[1:]:
+        name, _, index = part.partition("[")
+        if name not in value:
+            break
+        value = value[name]
+        if index:
+            value = value[int(index.rstrip("]"))]
+    return value
+
+
+def test_fhir_findings_point_into_the_recorded_response_body(tmp_path: Path):
+    out = tmp_path / "run"
+    done = conformance(
+        "run", "--reference", "--faults", "patient-profile-invalid", "--suite", "identity", "--quiet",
+        "--output", out,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    test = next(t for t in results["tests"] if t["id"] == "identity/ins/patients-conform")
+    assert test["outcome"] == "failed"
+    fhir = [f for f in test["findings"] if f.get("source") == "fhir"]
+    assert len({f["resource"] for f in fhir}) == 2, fhir  # both configured patients judged
+    bodies = [(out / p).read_text(encoding="utf-8") for p in test["evidence"] if p.endswith(".response.json")]
+    for finding in fhir:
+        assert finding.get("line") and finding.get("column"), finding
+        patient_id = finding["resource"].split("/", 1)[1]
+        pointed = []
+        for text in bodies:
+            try:
+                value = _value_at(text, finding["line"], finding["column"])
+            except ValueError:
+                continue
+            for entry in json.loads(text).get("entry") or []:
+                patient = entry["resource"]
+                if patient.get("id") == patient_id and value == _element(patient, finding["location"]):
+                    pointed.append(value)
+        # in one of the bodies the test recorded, line:column is the very element the finding is about
+        assert pointed, finding
