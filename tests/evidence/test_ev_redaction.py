@@ -173,7 +173,7 @@ def test_a_secret_echoed_in_another_encoding_is_redacted(encoding: str) -> None:
 
 
 def test_escape_scanning_stays_linear_on_a_large_escaped_body() -> None:
-    """4 MB of JSON escapes and XML references (the largest body scanned for mixed escapes) in seconds."""
+    """4 MB of JSON escapes, XML references and wrapped base64 (the largest body scanned for mixed escapes)."""
     import time
 
     redactor = Redactor(["Pa55w0rd!basic-7f3c"])
@@ -185,4 +185,4 @@ def test_escape_scanning_stays_linear_on_a_large_escaped_body() -> None:
     started = time.monotonic()
     for body in bodies:
         assert redactor.redact_bytes(body) == body
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # about 2 s on an idle machine; quadratic would take hours

@@ -39,7 +39,9 @@ class PoisonedFhir(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        credentials = base64.b64decode(self.headers.get("Authorization", "Basic ").split()[-1] or b"").decode()
+        # the preflight's reach check comes without credentials: it must get an answer too
+        authorization = self.headers.get("Authorization", "")
+        credentials = base64.b64decode(authorization.split()[-1]).decode() if " " in authorization else ""
         patient = _patients()[0]
         poison = f"{HOSTILE} {credentials} {patient['family']} {patient['given']} {patient['birth_date']}"
         path = self.path.split("?")[0]

@@ -45,7 +45,8 @@ def test_killed_run_is_partial_unsealed_and_verify_says_so(hostile, tmp_path: Pa
     )
     run_dir = tmp_path / "run"
     process = subprocess.Popen(
-        [CONFORMANCE, "run", "--config", str(config), "--output", str(run_dir), "--lang", "en"],
+        # --no-preflight: the silent endpoint would stop the run before any test (nothing to kill mid-run)
+        [CONFORMANCE, "run", "--config", str(config), "--output", str(run_dir), "--lang", "en", "--no-preflight"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
