@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 from lxml import etree
 
+from conformance.i18n import BilingualError
 from conformance.transport.vihf import VihfContent, read_vihf
 from conformance.validation.xds import ebrim
 from conformance.validation.xds.build import ProvideRequest, provide_request, read_header
@@ -38,25 +39,17 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 _VOLATILE = frozenset({"submissionset/slot/submissionTime", f"submissionset/external/{ebrim.SS_UNIQUE_ID}"})
 
 
-class DefectNotIsolated(Exception):
+class DefectNotIsolated(BilingualError):
     """The harness's defective submission is not what its test says: the result is inconclusive."""
 
     kind = "defect-not-isolated"
 
     def __init__(self, defect: str, problems_fr: list[str], problems_en: list[str]) -> None:
         self.defect = defect
-        self.problems_fr = problems_fr
-        self.problems_en = problems_en
-        super().__init__(self.message("en"))
-
-    def message(self, lang: str = "fr") -> str:
-        if lang == "fr":
-            return (
-                f"Soumission défectueuse « {self.defect} » mal construite par le banc (résultat non concluant) : "
-                + " ; ".join(self.problems_fr)
-            )
-        return f"Defective submission '{self.defect}' badly built by the harness (inconclusive): " + "; ".join(
-            self.problems_en
+        super().__init__(
+            f"Soumission défectueuse « {defect} » mal construite par le banc (résultat non concluant) : "
+            + " ; ".join(problems_fr),
+            f"Defective submission '{defect}' badly built by the harness (inconclusive): " + "; ".join(problems_en),
         )
 
 
@@ -87,6 +80,12 @@ def fresh_document(content: bytes) -> bytes:
     registered one nor a uniqueId that is not the CDA's."""
     root = etree.fromstring(content, _PARSER)
     document_id = root.find("{urn:hl7-org:v3}id")
+    if document_id is None:
+        raise DefectNotIsolated(
+            "-",
+            ["le document configuré n'a pas d'identifiant ClinicalDocument/id à renouveler"],
+            ["the configured document has no ClinicalDocument/id to renew"],
+        )
     document_id.set("extension", str(uuid.uuid4().int % 10**12))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
