@@ -3,8 +3,11 @@ can prove a suite fails when the system under test has that defect, and names it
 
 Each fault says which endpoint it affects, the capability id (CONTRACTS.md) whose suite should catch it, what
 it changes (English and French), the requirements of the catalogue (profiles/requirements/) it breaks, i.e.
-whose tests must fail with it and only those, and, for the FHIR server, the hook class where it acts
-(reference/fhir/faults.py). The FHIR server never tests a fault's name: it calls the hooks of the active faults.
+whose tests must fail with it and only those (tests/reference/test_fault_exactness.py), and the hook classes
+where it acts, one per endpoint family: fhir/faults.py, mllp_faults.py (PAM sender and receiver),
+document_faults.py (produced documents), mssante/faults.py, dmp/faults.py (feeding client, repository). No
+endpoint tests a fault's name: each asks `active_hooks` (through its `..._hooks` function) for the hooks of the
+active faults and calls them.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from conformance.reference.mssante import faults as mss
 @dataclass(frozen=True)
 class Fault:
     name: str
-    endpoint: str  # "fhir", "mllp-receiver", "mllp-sender", "fhir+mllp-sender", "dmp-source", "dmp-repository"
+    # "fhir", "mllp-receiver", "mllp-sender", "documents", "dmp-source", "dmp-repository", "mssante-client",
+    # "mssante-receiver"; a fault acting on two joins them with "+" ("fhir+mllp-sender")
+    endpoint: str
     capability: str
     description_en: str
     description_fr: str
