@@ -71,12 +71,14 @@ def _decision(findings, rules: dict) -> str:
     return decisions.pop() if decisions else Decision.VALID
 
 
-def hl7v2(value: str, oid: str) -> str:
+def hl7v2(value: str, oid: str, id_type: str | None = None) -> str:
     from hl7v2.conftest import ADT_A01, with_value  # the PAM FR ADT of the HL7 v2 tests
 
     from conformance.validation.hl7v2 import validate_message
 
     message = with_value(with_value(ADT_A01, "PID-3[2].1", value), "PID-3[2].4.2", oid)
+    if id_type is not None:
+        message = with_value(message, "PID-3[2].5", id_type)
     outcome = validate_message(message, check_cda=False)
     return _decision([(f.rule, f.severity.value) for f in outcome.findings], HL7)
 
@@ -147,6 +149,18 @@ def test_an_identifier_of_another_authority_is_not_an_ins_anywhere(fhir_validato
     assert check_ins("000003", oid).decision == Decision.NOT_INS
     assert fhir(fhir_validator, "000003", oid) == Decision.VALID
     assert xds("000003", oid) == Decision.NOT_INS
+
+
+@pytest.mark.parametrize("oid", ["1.2.250.1.213.1.4.13", "1.2.250.1.213.1.4.14"], ids=["NSS-NIR", "NSS-NIA"])
+def test_a_social_security_number_under_the_ins_arc_is_not_an_ins(oid, fhir_validator):
+    """FR Core 2.2.0 (slices NSS-NIR / NSS-NIA) and the ANS CSE 2025.01 examples carry the NIR used as a
+    social-security number under these OIDs: not a false INS authority, not an INS where one is owed."""
+    assert check_ins(VALID, oid).decision == Decision.NOT_INS
+    assert fhir(fhir_validator, VALID, oid) == Decision.VALID
+    assert hl7v2(VALID, oid, "NH") == Decision.VALID  # typed as a social-security number (PAM FR §6.6.1)
+    assert hl7v2(VALID, oid) == Decision.UNKNOWN_AUTHORITY  # typed INS: it is not an INS authority
+    assert cda(VALID, oid) == Decision.VALID
+    assert xds(VALID, oid) == Decision.NOT_INS
 
 
 def test_traits_contradicting_the_nir():
