@@ -764,8 +764,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
         scheme, host = (connected.scheme or "").lower(), (connected.host or "").lower().strip("[]")
         port = connected.port or (443 if scheme == "https" else 80)
         parts = urlsplit(url)
-        seen = (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80))
-    except (ValueError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
+        written = (parts.hostname or "").lower()
+        if not written.isascii():  # an internationalised name travels in its IDNA form, as requests sends it
+            written = written.encode("idna").decode("ascii")
+        seen = (parts.scheme.lower(), written, parts.port or (443 if scheme == "https" else 80))
+    except (ValueError, UnicodeError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
         return "invalid", url, -1  # unparsable, or a port out of range: never the configured origin
     if seen != (scheme, host, port):
         return "ambiguous", url, -1

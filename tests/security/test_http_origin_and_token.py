@@ -123,6 +123,10 @@ def test_same_host_other_scheme_or_port_is_another_origin() -> None:
     assert not client.same_origin("https://127.0.0.1:8444/fhir/Patient/1")
     assert not client.same_origin("https://127.0.0.1:8443@evil.invalid/fhir")
     assert not client.same_origin("https://127.0.0.1:99999/fhir")
+    international = FhirClient("https://hôpital-exemple.fr/fhir")  # compared in the IDNA form requests sends
+    assert international.same_origin("https://hôpital-exemple.fr/fhir/Patient/1")
+    assert international.same_origin("https://xn--hpital-exemple-0ob.fr/fhir/Patient/1")
+    assert not international.same_origin("https://hopital-exemple.fr/fhir/Patient/1")
 
 
 # URLs that urlsplit reads as the configured origin while requests/urllib3 connect elsewhere (or the reverse).
