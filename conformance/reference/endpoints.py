@@ -9,7 +9,6 @@ with ReferenceEndpoints(faults={"missing-zbe"}) as ref:
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 import tempfile
 import threading
@@ -31,24 +30,12 @@ from conformance.reference.mssante.system import INBOUND as MSS_INBOUND
 from conformance.reference.mssante.system import ReferenceMssSystem
 from conformance.reference.test_data import TestData, build_test_data
 from conformance.reference.tls import TestPki, generate_pki
+from conformance.transport.limits import NonLoopbackError, is_loopback
 
 
 class MllpAddress(NamedTuple):
     host: str
     port: int
-
-
-class NonLoopbackError(ValueError):
-    pass
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ReferenceEndpoints:

@@ -16,7 +16,6 @@ with the same verdicts; `/health` says "warming" meanwhile.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import multiprocessing
 import os
@@ -34,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from conformance.findings import Outcome, finding
-from conformance.transport.limits import DEFAULT_BIND_HOST, ListenerGuard, ListenerLimits
+from conformance.transport.limits import DEFAULT_BIND_HOST, ListenerGuard, ListenerLimits, NonLoopbackError, is_loopback
 from conformance.validation.options import ValidateOptions
 
 FHIR_JSON = "application/fhir+json"
@@ -47,19 +46,6 @@ class ServiceLimits:
     idle_timeout: float = 30.0
     request_timeout: float = 300.0
     workers: int = 1
-
-
-class NonLoopbackError(ValueError):
-    """Binding an address other than loopback was not explicitly allowed."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def options_from_query(query: dict[str, list[str]], base: ValidateOptions | None = None) -> ValidateOptions:
@@ -461,7 +447,7 @@ class ValidationService:
         warm: bool = True,
         allow_non_loopback: bool = False,
     ) -> None:
-        if not _is_loopback(host) and not allow_non_loopback:
+        if not is_loopback(host) and not allow_non_loopback:
             raise NonLoopbackError(f"refusing to bind {host}: loopback only unless explicitly allowed")
         self.limits = limits or ServiceLimits()
         self.state = ServiceState(

@@ -20,7 +20,8 @@ A peer outside the list is still served and recorded, flagged `allowed=False`: i
 
 Exhaustion of a budget is the harness's limit, not the peer's fault: `guard.exhaustion` lists what was hit
 (French and English), and whatever judges the listener's traffic must report it as inconclusive.
-`DEFAULT_BIND_HOST` is loopback: listening on other interfaces is a configuration choice.
+`DEFAULT_BIND_HOST` is loopback: listening on other interfaces is a configuration choice, and the servers that
+refuse it unless allowed check `is_loopback` and raise `NonLoopbackError`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ DEFAULT_MAX_CONNECTIONS = 64
 DEFAULT_MAX_CONNECTION_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_TOTAL_BYTES = 256 * 1024 * 1024
 DEFAULT_IDLE_TIMEOUT = 60.0
+
+
+class NonLoopbackError(ValueError):
+    """Binding an address other than loopback was not explicitly allowed."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ListenerLimitError(BilingualError):
