@@ -30,6 +30,11 @@ INS_TEST_NIR_OID = "1.2.250.1.213.1.4.10"  # INS-NIR of test identities
 INS_DEMO_NIR_OID = "1.2.250.1.213.1.4.11"  # INS-NIR of demonstration identities
 INS_C_OID = "1.2.250.1.213.1.4.2"  # legacy INS-C (computed INS), production
 INS_C_OIDS = frozenset({INS_C_OID, "1.2.250.1.213.1.4.6", "1.2.250.1.213.1.4.7"})  # INS-C: production, test, demo
+# Under the INS arc but not INS: the NIR / NIA as social-security numbers (FR Core 2.2.0 slices NSS-NIR and
+# NSS-NIA; the ANS CSE 2025.01 examples carry the child's NIR so, beside the test INS-NIR).
+NSS_NIR_OID = "1.2.250.1.213.1.4.13"
+NSS_NIA_OID = "1.2.250.1.213.1.4.14"
+SOCIAL_SECURITY_OIDS = frozenset({NSS_NIR_OID, NSS_NIA_OID})
 
 # OID -> the HL7 v2 namespace id written before it in CX-4 (`ASIP-SANTE-INS-NIR&<OID>&ISO`)
 INS_AUTHORITY_NAMES = {

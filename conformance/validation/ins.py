@@ -6,8 +6,8 @@ channels reach the same decision on the same identifiers.
 The rules:
 - the assigning authority: one of the four INS OIDs of `conformance.identifiers` (INS-NIR, INS-NIA, and the
   INS-NIR of test and demonstration identities). The legacy INS-C OIDs are refused (INS-C must no longer be
-  sent). The NIR and NIA used as social-security numbers (NSS-NIR 1.2.250.1.213.1.4.13, NSS-NIA .4.14, FR Core
-  2.2.0 and the ANS CDA volets) sit under the arc and are not INS: judged as any other identifier. Any other
+  sent). The NIR and NIA used as social-security numbers (NSS-NIR and NSS-NIA, `SOCIAL_SECURITY_OIDS`; FR
+  Core 2.2.0 and the ANS CDA volets) sit under the arc and are not INS: judged as any other identifier. Any other
   OID under the INS arc 1.2.250.1.213.1.4 claims to be an INS authority and is not one: an error everywhere.
   An OID outside the arc is not an INS (each channel says whether it needed one there).
 - the value: 13 characters (Corsica's 2A / 2B in the department) and a 2-digit key, 97 - (number mod 97), the
@@ -30,14 +30,12 @@ from conformance.identifiers import (
     INS_LABELS,
     INS_OIDS,
     INS_TEST_NIR_OID,
+    SOCIAL_SECURITY_OIDS,
     bare_oid,
 )
 
 QUALIFIED_STATUS = "VALI"  # the identity status under which an INS may be sent (FR Core, PAM FR PID-32)
 _TEST_AUTHORITIES = frozenset({INS_TEST_NIR_OID, INS_DEMO_NIR_OID})
-# Under the INS arc but not INS: the NIR / NIA as social-security numbers (FR Core 2.2.0 slices NSS-NIR and
-# NSS-NIA; the ANS CSE 2025.01 examples carry the child's NIR so, beside the test INS-NIR).
-SOCIAL_SECURITY_OIDS = frozenset({"1.2.250.1.213.1.4.13", "1.2.250.1.213.1.4.14"})
 
 
 class Authority(StrEnum):
