@@ -1,12 +1,13 @@
 """Where the seeded faults act in the documents the reference system produces (reference/documents.py): one
 hook class per fault overriding the hook points of `DocumentFault` it needs; `DocumentFaultHooks` calls the
-active faults' hooks in turn. Hook point: `xdm_package` (the IHE XDM package written for the campaign).
+active faults' hooks in turn. Hook points: `cda` (the CDA document written alone), `xdm_package` (the IHE XDM package written).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from collections.abc import Iterable
 
@@ -29,6 +30,10 @@ def tamper_xdm_hash(package: bytes) -> bytes:
 class DocumentFault:
     """The conformant behaviour at every hook point; a fault overrides the points where it acts."""
 
+    def cda(self, content: bytes) -> bytes:
+        """The CDA document written alone (the XDM package carries its own copy)."""
+        return content
+
     def xdm_package(self, package: bytes) -> bytes:
         return package
 
@@ -37,10 +42,21 @@ class DocumentFaultHooks(DocumentFault):
     def __init__(self, faults: Iterable[DocumentFault] = ()) -> None:
         self.faults = tuple(faults)
 
+    def cda(self, content: bytes) -> bytes:
+        for fault in self.faults:
+            content = fault.cda(content)
+        return content
+
     def xdm_package(self, package: bytes) -> bytes:
         for fault in self.faults:
             package = fault.xdm_package(package)
         return package
+
+
+class CdaInvalid(DocumentFault):
+    def cda(self, content: bytes) -> bytes:
+        # the CDA loses its title (required by the CDA schema and the CI-SIS)
+        return re.sub(rb"<title>.*?</title>", b"", content, count=1, flags=re.S)
 
 
 class XdmHashTampered(DocumentFault):

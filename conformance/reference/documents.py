@@ -20,8 +20,9 @@ def write_produced_documents(folder: Path, data: TestData, faults: frozenset[str
     from conformance.validation.cda.xdm_build import build_xdm
 
     folder.mkdir(parents=True, exist_ok=True)
-    package = document_hooks(faults).xdm_package(build_xdm([data.cda_bytes]))
+    hooks = document_hooks(faults)
+    package = hooks.xdm_package(build_xdm([data.cda_bytes]))
     cda, xdm = folder / CDA_FILE, folder / XDM_FILE
-    cda.write_bytes(data.cda_bytes)
+    cda.write_bytes(hooks.cda(data.cda_bytes))
     xdm.write_bytes(package)
     return [cda, xdm]

@@ -335,6 +335,22 @@ FAULTS: dict[str, Fault] = {
             "PractitionerRoles are served without `active` (1..1 in the Annuaire profile).",
             "Les PractitionerRole sont servis sans `active` (1..1 dans le profil Annuaire).",
         ),
+        _fhir(
+            "submissionset-code-wrong",
+            "documents.pdsm.submissionset",
+            ("pdsm.iti66.find",),
+            fhir.SubmissionSetCodeWrong,
+            "SubmissionSets are filed under the List code `folder`: ITI-66 (code=submissionset) finds none.",
+            "Les SubmissionSet sont classés sous le code de List `folder` : ITI-66 (code=submissionset) n'en trouve aucun.",
+        ),
+        _fhir(
+            "transaction-location-wrong",
+            "documents.pdsm.provide",
+            ("pdsm.iti65.stored",),
+            fhir.TransactionLocationWrong,
+            "The ITI-65 response's locations name ids the resources were not stored under (`<id>-x`).",
+            "Les location de la réponse ITI-65 désignent des id sous lesquels les ressources n'ont pas été enregistrées (`<id>-x`).",
+        ),
         Fault(
             "zbe-missing",
             "mllp-sender",
@@ -397,6 +413,15 @@ FAULTS: dict[str, Fault] = {
             "Le document CDA porté par les MDM^T02 et ORU^R01 émis a perdu son titre.",
             ("cisis.cda.content",),
             (mllp.DocumentCdaInvalid,),
+        ),
+        Fault(
+            "produced-cda-invalid",
+            "documents",
+            "documents.cda.content",
+            "The CDA document the system produces has lost its title.",
+            "Le document CDA produit par le système a perdu son titre.",
+            ("cisis.cda.content",),
+            (documents.CdaInvalid,),
         ),
         Fault(
             "xdm-hash-tampered",

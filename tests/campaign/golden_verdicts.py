@@ -53,6 +53,7 @@ FAULT_SUITES: dict[str, tuple[str, ...]] = {
     "oru-obx-not-base64": ("documents-hl7v2",),
     "hl7v2-cda-invalid": ("documents-hl7v2",),
     "xdm-hash-tampered": ("produced-documents",),
+    "produced-cda-invalid": ("produced-documents",),
 }
 
 # the suites the golden file was captured with: suites added since (MSSanté) are judged by their own tests

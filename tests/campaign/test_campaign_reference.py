@@ -37,6 +37,7 @@ FAULT_TESTS = {
     "ack-no-err": (["pam"], "pam/sender/defective-message-rejected[missing-zbe]", "ERR"),
     "oru-obx-not-base64": (["documents-hl7v2"], "documents-hl7v2/transmission/emitted-documents", "Base64"),
     "hl7v2-cda-invalid": (["documents-hl7v2"], "documents-hl7v2/transmission/emitted-documents-cda-conform", "title"),
+    "produced-cda-invalid": (["produced-documents"], "produced-documents/files/cda-documents-conform", "title"),
     "xdm-hash-tampered": (["produced-documents"], "produced-documents/files/xdm-packages-conform", "SHA-1"),
     "dmp-no-tls": (["dmp-feeding"], "dmp-feeding/transport/mutual-tls", ""),
     "dmp-tls-wrong-cert": (["dmp-feeding"], "dmp-feeding/vihf/vihf-consistent", "TLS"),

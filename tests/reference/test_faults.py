@@ -267,6 +267,22 @@ def practitionerrole_not_annuaire(ref: ReferenceEndpoints) -> bool:
     return all("active" not in r for r in roles)
 
 
+def submissionset_code_wrong(ref: ReferenceEndpoints) -> bool:
+    everything = http(f"{ref.fhir_base_url}/List?patient=Patient/pat-trois").json["total"]
+    assert everything > 0
+    return http(f"{ref.fhir_base_url}/List?patient=Patient/pat-trois&code=submissionset").json["total"] == 0
+
+
+def transaction_location_wrong(ref: ReferenceEndpoints) -> bool:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}}],
+    }
+    location = http(ref.fhir_base_url, "POST", bundle).json["entry"][0]["response"]["location"]
+    return http(f"{ref.fhir_base_url}/{location.split('/_history')[0]}").status == 404
+
+
 def zbe_missing(ref: ReferenceEndpoints) -> bool:
     messages = emitted(ref)
     return all(segment(m, "ZBE") is None for m in messages[1:4])
@@ -311,6 +327,11 @@ def hl7v2_cda_invalid(ref: ReferenceEndpoints) -> bool:
     obx = next(s for s in parse(oru).all("OBX") if s.field(2) == "ED")
     carried = base64.b64decode(obx.field(5).split("^")[4])
     return carried.count(b"<title>") == ref.test_data.cda_bytes.count(b"<title>") - 1  # the document's own title
+
+
+def produced_cda_invalid(ref: ReferenceEndpoints) -> bool:
+    cda = next(p for p in ref.produced_documents() if p.suffix.lower() == ".xml").read_bytes()
+    return cda.count(b"<title>") == ref.test_data.cda_bytes.count(b"<title>") - 1
 
 
 def xdm_hash_tampered(ref: ReferenceEndpoints) -> bool:

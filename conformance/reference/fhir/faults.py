@@ -347,6 +347,13 @@ class DocrefDatePrefixInverted(FhirFault):
         ]
 
 
+class SubmissionSetCodeWrong(FhirFault):
+    def seed(self, resources: list[Resource], test_data: TestData) -> None:
+        for submission_set in _of_type(resources, "List"):
+            for coding in (submission_set.get("code") or {}).get("coding", []):
+                coding["code"] = "folder"  # filed as an XDS folder, not a submission set
+
+
 class SubmissionSetNoDate(FhirFault):
     def seed(self, resources: list[Resource], test_data: TestData) -> None:
         for submission_set in _of_type(resources, "List"):
@@ -358,6 +365,15 @@ class BinaryMismatch(FhirFault):
         for binary in _of_type(resources, "Binary"):
             data = base64.b64decode(binary["data"]) + b"\n<!-- contenu modifie apres indexation -->\n"
             binary["data"] = base64.b64encode(data).decode("ascii")
+
+
+class TransactionLocationWrong(FhirFault):
+    def transaction_response(self, bundle: Resource) -> None:
+        for entry in bundle.get("entry", []):
+            location = entry["response"].get("location")
+            if location:  # <type>/<id>/_history/<vid>: an id the resource was not stored under
+                rtype, rid, *rest = location.split("/")
+                entry["response"]["location"] = "/".join([rtype, f"{rid}-x", *rest])
 
 
 class TransactionResponseInvalid(FhirFault):
