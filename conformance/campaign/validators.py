@@ -49,10 +49,10 @@ def load_fhir_validator(state: Any) -> Any:
         note = f"FHIR package dependency not available: {missing}"
         if note not in state.run.warnings:
             state.run.warnings.append(note)
-    validator = CampaignFhirValidator(validator, state)
-    state._fhir_validator = validator
+    campaign_validator = CampaignFhirValidator(validator, state)
+    state._fhir_validator = campaign_validator
     state._fhir_context = context
-    return validator
+    return campaign_validator
 
 
 _MAX_RECORDS_SEARCHED = 200  # a test's most recent HTTP records looked at for the resource judged
