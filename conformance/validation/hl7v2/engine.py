@@ -14,6 +14,7 @@ from conformance.validation.hl7v2 import reference
 from conformance.validation.hl7v2.conditions import ConditionError, Context, evaluate
 from conformance.validation.hl7v2.er7 import (
     MAX_CHECKED_REPETITIONS,
+    NULL,
     Message,
     Segment,
     components,
@@ -22,8 +23,6 @@ from conformance.validation.hl7v2.er7 import (
     subcomponents,
 )
 from conformance.validation.hl7v2.profile import ComponentDef, GroupRef, MessageProfile, SegmentRef
-
-NULL = '""'
 
 _FORMATS = {
     "DT": re.compile(r"^\d{4}(\d{2}(\d{2})?)?$"),

@@ -304,6 +304,7 @@ def location(
 # Content checks stop after this many repetitions of one field (a warning says so): a hostile message of
 # 200,000 repetitions must not cost minutes. Cardinality is still judged on the full count.
 MAX_CHECKED_REPETITIONS = 1000
+NULL = '""'  # the explicit HL7 v2 null: the field is to be deleted, not left as it was
 
 
 def repetitions(segment: Segment, number: int, delimiters: Delimiters) -> list[str]:

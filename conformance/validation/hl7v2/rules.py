@@ -23,6 +23,7 @@ from conformance.identifiers import INS_LABELS, INS_NIR_OID
 from conformance.validation import ins as ins_rules
 from conformance.validation.hl7v2.er7 import (
     MAX_CHECKED_REPETITIONS,
+    NULL,
     Location,
     Message,
     Segment,
@@ -67,7 +68,6 @@ MOVEMENT_EVENTS = frozenset(
     ]
 )
 ATTRIBUTE_ONLY_RELIABILITY = {"HOMA", "FICT", "DOUT"}
-NULL = '""'
 
 
 @dataclass(slots=True)
