@@ -484,17 +484,23 @@ def _polarity(node: dict[str, Any]) -> Fn:
 
 def _and(node: dict[str, Any]) -> Fn:
     left, right = (_compile(c) for c in node["children"])
+    return _three_valued(left, right, dominant=False)
+
+
+def _three_valued(left: Fn, right: Fn, *, dominant: bool) -> Fn:
+    """FHIRPath's `and` (dominant False) and `or` (dominant True): either side with the dominant value decides
+    (the right one evaluated only when the left one does not), else empty when a side is empty."""
 
     def run(coll: Collection, env: Env) -> Collection:
         a = _to_bool(left(coll, env))
-        if a is False:
-            return [False]
+        if a is dominant:
+            return [dominant]
         b = _to_bool(right(coll, env))
-        if b is False:
-            return [False]
+        if b is dominant:
+            return [dominant]
         if a is None or b is None:
             return []
-        return [True]
+        return [not dominant]
 
     return run
 
@@ -510,18 +516,7 @@ def _or(node: dict[str, Any]) -> Fn:
 
         return run_xor
 
-    def run(coll: Collection, env: Env) -> Collection:
-        a = _to_bool(left(coll, env))
-        if a is True:
-            return [True]
-        b = _to_bool(right(coll, env))
-        if b is True:
-            return [True]
-        if a is None or b is None:
-            return []
-        return [False]
-
-    return run
+    return _three_valued(left, right, dominant=True)
 
 
 def _implies(node: dict[str, Any]) -> Fn:
@@ -745,6 +740,23 @@ def _string_function(test: Callable[[str, str], bool]) -> Callable[[list[Fn], li
     return build
 
 
+def _on_string(name: str, operation: Callable[[str], Any]) -> Callable[[list[Fn], list[Any]], Fn]:
+    """length(), lower(), upper(): `operation` on a single string; empty on empty; any other input falls back."""
+
+    def build(args: list[Fn], raw: list[Any]) -> Fn:
+        def run(coll: Collection, env: Env) -> Collection:
+            value = _singleton(coll)
+            if value is None:
+                return []
+            if not isinstance(value, str):
+                raise Fallback(name)
+            return [operation(value)]
+
+        return run
+
+    return build
+
+
 _REGEX_CACHE: dict[str, re.Pattern[str]] = {}
 
 
@@ -765,18 +777,6 @@ def _matches(value: str, pattern: str) -> bool:
         _MATCHES.clear()
     _MATCHES[key] = answer
     return answer
-
-
-def _fn_length(args: list[Fn], raw: list[Any]) -> Fn:
-    def run(coll: Collection, env: Env) -> Collection:
-        value = _singleton(coll)
-        if value is None:
-            return []
-        if not isinstance(value, str):
-            raise Fallback("length")
-        return [len(value)]
-
-    return run
 
 
 def _fn_substring(args: list[Fn], raw: list[Any]) -> Fn:
@@ -889,30 +889,6 @@ def _fn_html_checks(args: list[Fn], raw: list[Any]) -> Fn:
     return lambda coll, env: [True]
 
 
-def _fn_lower(args: list[Fn], raw: list[Any]) -> Fn:
-    def run(coll: Collection, env: Env) -> Collection:
-        value = _singleton(coll)
-        if value is None:
-            return []
-        if not isinstance(value, str):
-            raise Fallback("lower")
-        return [value.lower()]
-
-    return run
-
-
-def _fn_upper(args: list[Fn], raw: list[Any]) -> Fn:
-    def run(coll: Collection, env: Env) -> Collection:
-        value = _singleton(coll)
-        if value is None:
-            return []
-        if not isinstance(value, str):
-            raise Fallback("upper")
-        return [value.upper()]
-
-    return run
-
-
 def _fn_replace_matches(args: list[Fn], raw: list[Any]) -> Fn:
     pattern_fn, substitution_fn = args
 
@@ -954,7 +930,7 @@ _FUNCTIONS: dict[str, Callable[[list[Fn], list[Any]], Fn]] = {
     "endsWith": _string_function(lambda a, b: a.endswith(b)),
     "contains": _string_function(lambda a, b: b in a),
     "matches": _string_function(_matches),
-    "length": _fn_length,
+    "length": _on_string("length", len),
     "substring": _fn_substring,
     "toInteger": _fn_to_integer,
     "iif": _fn_iif,
@@ -966,8 +942,8 @@ _FUNCTIONS: dict[str, Callable[[list[Fn], list[Any]], Fn]] = {
     "combine": _fn_combine,
     "union": _fn_union,
     "htmlChecks": _fn_html_checks,
-    "lower": _fn_lower,
-    "upper": _fn_upper,
+    "lower": _on_string("lower", str.lower),
+    "upper": _on_string("upper", str.upper),
 }
 
 _HANDLERS: dict[str, Callable[[dict[str, Any]], Fn]] = {

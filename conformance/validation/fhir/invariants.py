@@ -43,17 +43,9 @@ class InvariantsAspect:
             self._check_constraints_memo(item, constraints, loc, run, resource, root, path)
             return
         for constraint in constraints:
-            runner = constraint.runner
-            if runner is None:
-                runner = constraint.runner = self._runner(constraint)
-            ok = runner(item, resource, root, path)
-            if ok is None:
-                run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
-                continue
-            if not ok:
-                severity = "error" if constraint.severity == "error" else "warning"
-                fr, en = texts("invariant", constraint.key, constraint.human, constraint.expression)
-                run.add(severity, "invariant", constraint.key, loc, fr, en)
+            ok = self._holds(constraint, item, resource, root, path, run)
+            if ok is not None and not ok:
+                self._report_invariant(constraint, loc, run)
 
     def _check_constraints_memo(
         self,
@@ -83,15 +75,10 @@ class InvariantsAspect:
                     return
         failures: list[Constraint] = []
         for constraint in constraints:
-            runner = constraint.runner
-            if runner is None:
-                runner = constraint.runner = self._runner(constraint)
-            ok = runner(item, resource, root, path)
+            ok = self._holds(constraint, item, resource, root, path, run)
             if ok is None:
-                run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
                 memo_key = None  # engine trouble: do not remember
-                continue
-            if not ok:
+            elif not ok:
                 failures.append(constraint)
                 self._report_invariant(constraint, loc, run)
         if memo_key is not None:
@@ -107,6 +94,18 @@ class InvariantsAspect:
             answer = all("%" not in c.expression and "resolve()" not in c.expression for c in constraints)
             entry = self._memoisable[id(constraints)] = (constraints, answer)
         return entry[1]
+
+    def _holds(
+        self, constraint: Constraint, item: Any, resource: dict[str, Any], root: dict[str, Any], path: str, run: Run
+    ) -> Any:
+        """The constraint's answer on the item; None (noted as not evaluated) when the engine could not give one."""
+        runner = constraint.runner
+        if runner is None:
+            runner = constraint.runner = self._runner(constraint)
+        ok = runner(item, resource, root, path)
+        if ok is None:
+            run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
+        return ok
 
     @staticmethod
     def _report_invariant(constraint: Constraint, loc: str, run: Run) -> None:

@@ -71,6 +71,24 @@ ALLOWED_ELEMENTS = frozenset(
     ]
 )
 COMMON_ATTRIBUTES = frozenset(["title", "style", "class", "id", "lang", "dir", "accesskey", "tabindex", "xmlns"])
+_CELL_ATTRIBUTES = frozenset(  # td and th
+    [
+        "abbr",
+        "axis",
+        "headers",
+        "scope",
+        "rowspan",
+        "colspan",
+        "align",
+        "valign",
+        "char",
+        "charoff",
+        "width",
+        "height",
+        "nowrap",
+        "bgcolor",
+    ]
+)
 ELEMENT_ATTRIBUTES: dict[str, frozenset[str]] = {
     "a": frozenset(["href", "name", "target", "rel", "shape", "coords", "hreflang", "type", "charset", "rev"]),
     "img": frozenset(
@@ -79,42 +97,8 @@ ELEMENT_ATTRIBUTES: dict[str, frozenset[str]] = {
     "table": frozenset(
         ["summary", "width", "border", "frame", "rules", "cellspacing", "cellpadding", "align", "bgcolor"]
     ),
-    "td": frozenset(
-        [
-            "abbr",
-            "axis",
-            "headers",
-            "scope",
-            "rowspan",
-            "colspan",
-            "align",
-            "valign",
-            "char",
-            "charoff",
-            "width",
-            "height",
-            "nowrap",
-            "bgcolor",
-        ]
-    ),
-    "th": frozenset(
-        [
-            "abbr",
-            "axis",
-            "headers",
-            "scope",
-            "rowspan",
-            "colspan",
-            "align",
-            "valign",
-            "char",
-            "charoff",
-            "width",
-            "height",
-            "nowrap",
-            "bgcolor",
-        ]
-    ),
+    "td": _CELL_ATTRIBUTES,
+    "th": _CELL_ATTRIBUTES,
     "col": frozenset(["span", "width", "align", "valign", "char", "charoff"]),
     "colgroup": frozenset(["span", "width", "align", "valign", "char", "charoff"]),
     "tr": frozenset(["align", "valign", "char", "charoff", "bgcolor"]),
