@@ -531,4 +531,4 @@ def _record_seal_key(run_dir: Path, key: SigningKey) -> None:
 
         head = (run_dir / "report.html").read_bytes()[:300]
         language = "en" if b'<html lang="en"' in head else "fr"
-        write_atomic(run_dir / "report.html", render_html(results, language).encode("utf-8"))
+        write_atomic(run_dir / "report.html", render_html(results, language, run_dir=run_dir).encode("utf-8"))

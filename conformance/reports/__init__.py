@@ -104,7 +104,10 @@ def write_outputs_from_results(run_dir: Path, results: dict[str, Any], *, lang: 
     failures: list[str] = []
     steps = [
         (RESULTS, lambda: _write(run_dir / RESULTS, _json_bytes(results))),
-        (REPORT_HTML, lambda: _write(run_dir / REPORT_HTML, render_html(results, lang).encode("utf-8"))),
+        (
+            REPORT_HTML,
+            lambda: _write(run_dir / REPORT_HTML, render_html(results, lang, run_dir=run_dir).encode("utf-8")),
+        ),
         (JUNIT, lambda: _write(run_dir / JUNIT, render_junit(results, lang))),
         (TESTREPORT, lambda: _write(run_dir / TESTREPORT, _json_bytes(render_testreport(results, lang)))),
         (ALLURE_RESULTS, lambda: _allure_once(run_dir, results, lang)),
@@ -140,7 +143,10 @@ def write_pdf(run_dir: Path, *, lang: str = "fr") -> Path:
     """report.pdf beside report.html (call before sealing; afterwards use rerender_run(..., pdf=True))."""
     run_dir = Path(run_dir)
     if not (run_dir / REPORT_HTML).exists():
-        write_atomic(run_dir / REPORT_HTML, render_html(clean_data(results_from_file(run_dir)), lang).encode("utf-8"))
+        write_atomic(
+            run_dir / REPORT_HTML,
+            render_html(clean_data(results_from_file(run_dir)), lang, run_dir=run_dir).encode("utf-8"),
+        )
     return html_to_pdf(run_dir / REPORT_HTML, run_dir / REPORT_PDF)
 
 
@@ -208,7 +214,7 @@ def rerender_run(
     out.mkdir(exist_ok=True)
     written = []
     html_path = out / f"{stem}.html"
-    write_atomic(html_path, render_html(results, lang, base="../").encode("utf-8"))
+    write_atomic(html_path, render_html(results, lang, base="../", run_dir=run_dir).encode("utf-8"))
     written.append(html_path)
     if pdf:
         written.append(html_to_pdf(html_path, out / f"{stem}.pdf"))

@@ -7,11 +7,13 @@ import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from conformance.i18n import localise, section, severity, text
+from conformance.reports.evidence_view import evidence_views
 from conformance.reports.presentation import build_view, config_rows, local_time, sources_note
 
 LANGUAGES = ("fr", "en")
@@ -63,8 +65,9 @@ def _anchor(test_id: str) -> str:
     return f"{readable}-{hashlib.sha256(test_id.encode()).hexdigest()[:6]}"
 
 
-def render_html(results: dict[str, Any], lang: str = "fr", *, base: str = "") -> str:
-    """The report for a results.json document. `base` prefixes evidence links (e.g. "../" from renderings/)."""
+def render_html(results: dict[str, Any], lang: str = "fr", *, base: str = "", run_dir: Path | None = None) -> str:
+    """The report for a results.json document. `base` prefixes evidence links (e.g. "../" from renderings/);
+    with `run_dir`, each evidence file gets a readable view (the files themselves are not changed)."""
     environment = _environment()
     css = _REPORTS.joinpath("templates", "report.css").read_text(encoding="utf-8")
     tests_by_id = {test["id"]: test for test in results["tests"]}
@@ -82,6 +85,7 @@ def render_html(results: dict[str, Any], lang: str = "fr", *, base: str = "") ->
         tests_by_id=tests_by_id,
         anchors={test_id: _anchor(test_id) for test_id in tests_by_id},
         max_evidence_links=MAX_EVIDENCE_LINKS,
+        evidence_views=evidence_views(run_dir, results["tests"], MAX_EVIDENCE_LINKS),
         config_rows=config_rows(results.get("configuration") or {}),
         sources_note=sources_note(results, lang),
         generated=local_time(datetime.now(UTC).isoformat(), lang),

@@ -1,0 +1,177 @@
+"""A readable view of each evidence file for the HTML report: JSON and XML pretty-printed, HL7 v2 one segment
+per line, a binary body as its size and media type, an exchange record as its request line and status.
+
+Presentation only: the evidence files stay the sealed bytes exchanged; this reads them (bounded, never
+following a link out of the run folder, never opening what is not a regular file) and renders text for the
+report. A file that cannot be read is said so; it never stops the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MAX_READ = 2 * 1024 * 1024  # bytes read of one file for its view
+MAX_SHOWN = 100_000  # characters of one view in the report
+MAX_REPORT = 8 * 1024 * 1024  # characters of views in one report; past it, files are listed as links only
+_SEGMENT_BREAK = re.compile(r"\r\n|\r|\n")
+_MLLP_FRAMING = "\x0b\x1c"
+
+
+@dataclass
+class EvidenceView:
+    path: str
+    kind: str  # "json", "xml", "hl7v2", "text", "binary", "http", "mllp", "unreadable", "omitted"
+    size: int = 0
+    media_type: str | None = None
+    text: str | None = None  # the readable view (or the exchange's summary line)
+    truncated: bool = False
+    direction: str | None = None  # an MLLP frame: "sent" or "received"
+
+
+def evidence_views(run_dir: Path | None, tests: Iterable[Mapping[str, Any]], max_files: int) -> dict[str, list]:
+    """Test id -> the views of its first `max_files` evidence files, in the order results.json lists them."""
+    views: dict[str, list[EvidenceView]] = {}
+    if run_dir is None:
+        return views
+    root = Path(run_dir).resolve()
+    budget = MAX_REPORT
+    for test in tests:
+        paths = [p for p in test.get("evidence") or [] if isinstance(p, str)][:max_files]
+        raw = {p: _read(root, p) for p in paths}
+        media = _media_types(raw)
+        shown = []
+        for path in paths:
+            view = _view(path, raw[path], media.get(path)) if budget > 0 else EvidenceView(path, "omitted")
+            budget -= len(view.text or "")
+            shown.append(view)
+        views[str(test.get("id"))] = shown
+    return views
+
+
+def _read(root: Path, relative: str) -> tuple[int, bytes] | None:
+    """(size, first MAX_READ bytes) of a regular file inside the run folder, else None."""
+    if relative.startswith(("/", "\\")) or ".." in Path(relative).parts:
+        return None
+    path = root / relative
+    try:
+        if not path.resolve().is_relative_to(root):
+            return None
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+            return None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            return info.st_size, handle.read(MAX_READ)
+    except (OSError, ValueError):
+        return None
+
+
+def _media_types(raw: Mapping[str, tuple[int, bytes] | None]) -> dict[str, str]:
+    """Body file -> media type, as the exchange records that point to the bodies say."""
+    media: dict[str, str] = {}
+    for path, content in raw.items():
+        record = _record(path, content)
+        if record is None:
+            continue
+        parts = [record, record.get("request"), record.get("response")]
+        for part in parts:
+            if isinstance(part, dict) and isinstance(part.get("body_file"), str):
+                media[part["body_file"]] = str(part.get("media_type") or "")
+    return media
+
+
+def _record(path: str, content: tuple[int, bytes] | None) -> dict[str, Any] | None:
+    if content is None or not re.search(r"/\d{3}-(http|mllp-\w+)\.json$", path):
+        return None
+    try:
+        record = json.loads(content[1])
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and record.get("kind") in ("http", "mllp") else None
+
+
+def _view(path: str, content: tuple[int, bytes] | None, media_type: str | None) -> EvidenceView:
+    if content is None:
+        return EvidenceView(path, "unreadable")
+    size, data = content
+    complete = size <= len(data)
+    record = _record(path, content)
+    if record is not None:
+        return _exchange(path, size, record)
+    media = (media_type or "").lower()
+    suffix = Path(path).suffix.lower()
+    withheld = data.startswith(b"[binary body withheld")  # the recorder's placeholder under pseudonymisation
+    if not withheld and (suffix == ".bin" or (media and not _texty(media)) or _binary(data)):
+        return EvidenceView(path, "binary", size, media_type or None)
+    text = data.decode("utf-8", errors="replace")
+    kind, pretty = "text", None
+    if "json" in media or suffix == ".json":
+        kind, pretty = "json", _pretty_json(data) if complete else None
+    elif "xml" in media or suffix == ".xml" or text.lstrip().startswith("<"):
+        kind, pretty = "xml", _pretty_xml(data) if complete else None
+    elif "hl7" in media or suffix == ".hl7" or text.lstrip(_MLLP_FRAMING).startswith("MSH"):
+        kind, pretty = "hl7v2", _segments(text)
+    shown = pretty if pretty is not None else text
+    truncated = not complete or len(shown) > MAX_SHOWN
+    return EvidenceView(path, kind, size, media_type or None, shown[:MAX_SHOWN], truncated)
+
+
+def _texty(media: str) -> bool:
+    return media.startswith("text/") or any(m in media for m in ("json", "xml", "hl7", "er7", "x-www-form"))
+
+
+def _binary(data: bytes) -> bool:
+    head = data[:4096]
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.start < len(head) - 4  # a character cut at the probe's end is still text
+    return False
+
+
+def _pretty_json(data: bytes) -> str | None:
+    try:
+        return json.dumps(json.loads(data), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _pretty_xml(data: bytes) -> str | None:
+    from lxml import etree
+
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_blank_text=True
+    )
+    try:
+        root = etree.fromstring(data, parser)
+        return etree.tostring(root, pretty_print=True, encoding="unicode")
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+
+
+def _segments(text: str) -> str:
+    return "\n".join(s for s in _SEGMENT_BREAK.split(text.strip(_MLLP_FRAMING + "\r\n")) if s.strip(_MLLP_FRAMING))
+
+
+def _exchange(path: str, size: int, record: Mapping[str, Any]) -> EvidenceView:
+    if record.get("kind") == "mllp":
+        direction = record.get("direction") if record.get("direction") in ("sent", "received") else None
+        peer = record.get("peer")
+        return EvidenceView(path, "mllp", size, "application/json", str(peer or "")[:200], direction=direction)
+    request = record.get("request") if isinstance(record.get("request"), dict) else {}
+    response = record.get("response") if isinstance(record.get("response"), dict) else None
+    summary = f"{request.get('method', '?')} {request.get('url', '')}"
+    if response is not None:
+        summary += f" → {response.get('status', '?')} {response.get('reason') or ''}".rstrip()
+    elif record.get("error"):
+        summary += f" → {record['error']}"
+    return EvidenceView(path, "http", size, "application/json", summary[:2000])
