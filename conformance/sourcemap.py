@@ -262,16 +262,23 @@ def er7_position(text: str, location: str) -> Position | None:
 # ---------------------------------------------------------------- the post-pass
 
 
+def _source_text(data: bytes | str) -> str | None:
+    """The text of a source (UTF-8, with or without BOM, else Latin-1); None when it is too large to map."""
+    if len(data) > MAX_SOURCE:
+        return None
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def add_lines(outcomes: list[Outcome], data: bytes, name: str, kind: str) -> list[Outcome]:
     """The outcomes with `line` / `column` set on the findings that lack them, where the location maps."""
-    if len(data) > MAX_SOURCE:
-        return outcomes
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    text = _source_text(data)
     locator = _LOCATORS.get(kind)
-    if locator is None:
+    if text is None or locator is None:
         return outcomes
     for outcome in outcomes:
         source = _source_of(outcome, name, text, kind)
@@ -352,15 +359,9 @@ _LOCATORS = {
 def locate(outcome: Outcome, data: bytes | str, kind: str) -> Outcome:
     """`outcome` with line / column set on its findings that lack them, `data` being the very text it was
     judged on (a CDA document or an HL7 v2 message a campaign received; the evidence keeps the same bytes)."""
-    if len(data) > MAX_SOURCE or kind not in _LOCATORS:
+    text = _source_text(data)
+    if text is None or kind not in _LOCATORS:
         return outcome
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-    else:
-        text = data
     find = _LOCATORS[kind](text, 1)
     outcome.findings = [_located(f, find) for f in outcome.findings]
     return outcome
@@ -369,12 +370,9 @@ def locate(outcome: Outcome, data: bytes | str, kind: str) -> Outcome:
 def locate_in_json(outcome: Outcome, data: bytes, prefix: Sequence[str | int]) -> Outcome:
     """`outcome`, judged on the resource found at JSON path `prefix` of `data` (e.g. ("entry", 2, "resource")
     of a search Bundle a campaign received), with line / column in `data` set on its findings that lack them."""
-    if len(data) > MAX_SOURCE:
+    text = _source_text(data)
+    if text is None:
         return outcome
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
     positions = json_positions(text)
     lines = _Lines(text)
     head: list[tuple[str, int | None]] = []
