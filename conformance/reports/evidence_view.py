@@ -167,8 +167,9 @@ def _exchange(path: str, size: int, record: Mapping[str, Any]) -> EvidenceView:
         direction = record.get("direction") if record.get("direction") in ("sent", "received") else None
         peer = record.get("peer")
         return EvidenceView(path, "mllp", size, "application/json", str(peer or "")[:200], direction=direction)
-    request = record.get("request") if isinstance(record.get("request"), dict) else {}
-    response = record.get("response") if isinstance(record.get("response"), dict) else None
+    raw_request, raw_response = record.get("request"), record.get("response")
+    request: Mapping[str, Any] = raw_request if isinstance(raw_request, dict) else {}
+    response = raw_response if isinstance(raw_response, dict) else None
     summary = f"{request.get('method', '?')} {request.get('url', '')}"
     if response is not None:
         summary += f" → {response.get('status', '?')} {response.get('reason') or ''}".rstrip()
