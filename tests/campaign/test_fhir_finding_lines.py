@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from cli_runner import conformance
+
+from conformance.campaign.validators import CampaignFhirValidator
+from conformance.evidence.exchange import HttpExchange, HttpRequestRecord, HttpResponseRecord
+from conformance.evidence.recorder import EvidenceRecorder
+from conformance.findings import Finding, Outcome, Severity
 
 
 def _value_at(text: str, line: int, column: int) -> Any:
@@ -63,3 +70,29 @@ def test_fhir_findings_point_into_the_recorded_response_body(tmp_path: Path):
                     pointed.append(value)
         # in one of the bodies the test recorded, line:column is the very element the finding is about
         assert pointed, finding
+
+
+def test_a_pseudonymised_body_still_locates_the_resource_by_type_and_id(tmp_path: Path):
+    """With pseudonymisation on, the recorded body no longer holds the values the validator judged: the
+    resource is found by type and id, and the line points at its element in the recorded file."""
+    served = {"resourceType": "Patient", "id": "p1", "name": [{"family": "DURAND"}], "gender": "female"}
+    recorded = {**served, "name": [{"family": "PSEUDO-7F3A"}]}
+    body = json.dumps({"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": recorded}]}, indent=1)
+    recorder = EvidenceRecorder(tmp_path, redact_logs=False)
+    recorder.begin_test("t/g/x")
+    now = datetime.now(UTC)
+    response = HttpResponseRecord(200, "OK", {"Content-Type": "application/fhir+json"}, body.encode())
+    recorder.record(HttpExchange(HttpRequestRecord("GET", "http://127.0.0.1/fhir/Patient", {}), response, now, now))
+
+    class Judge:
+        def validate(self, resource, profiles=(), lang="fr"):
+            return Outcome(
+                "resource", "fhir", [Finding(Severity.ERROR, "invalid", "r", "Patient.name[0].family", "m", "m")]
+            )
+
+    state = SimpleNamespace(current=SimpleNamespace(id="t/g/x"), recorder=recorder, run_dir=tmp_path)
+    outcome = CampaignFhirValidator(Judge(), state).validate(served)
+    finding = outcome.findings[0]
+    assert finding.resource == "Patient/p1"
+    text = (tmp_path / outcome.details["evidence_body"]).read_text(encoding="utf-8")
+    assert _value_at(text, finding.line, finding.column) == "PSEUDO-7F3A"
