@@ -66,9 +66,17 @@ ITI67_DATE = rules.rule(
     "iti67-date",
     "pdsm.iti67.search-date",
     SHALL,
-    fr="date=ge{date} : le document n'est pas trouvé",
-    en="date=ge{date}: the document is not found",
+    fr="date={criterion} : le document du {date} n'est pas trouvé",
+    en="date={criterion}: the document dated {date} is not found",
     code="not-found",
+)
+ITI67_DATE_EXCLUDED = rules.rule(
+    "iti67-date-excluded",
+    "pdsm.iti67.search-date",
+    SHALL,
+    fr="date={criterion} : le document du {date} est renvoyé alors qu'il est hors de l'intervalle",
+    en="date={criterion}: the document dated {date} is returned although it is outside the range",
+    code="value",
 )
 ITI68_NO_URL = rules.rule(
     "iti68-no-url",

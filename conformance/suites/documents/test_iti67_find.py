@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from conformance.sdk import expect, expect_valid, require, resource, verifies
@@ -9,6 +11,7 @@ from conformance.sdk.fhir import PROFILE_DOCREF, matches, search_bundle
 from conformance.suites.documents.rules import (
     ITI67_CURRENT_MISSING,
     ITI67_DATE,
+    ITI67_DATE_EXCLUDED,
     ITI67_NONE,
     ITI67_NONE_CURRENT,
     ITI67_STATUS_FILTER,
@@ -84,9 +87,18 @@ def test_find_by_type(fhir_client, current_document_references, document_patient
 def test_find_by_date(fhir_client, current_document_references, document_patient_id, lang):
     """ITI-67 : recherche par date"""
     doc = _first_current(current_document_references, lang)
-    date = str(doc.get("date") or "")[:10]
-    if not date:
+    text = str(doc.get("date") or "")[:10]
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
         pytest.skip("le document n'a pas de date" if lang == "fr" else "the document has no date")
+    # a day's margin either side (the server's time zone may not be the document's); the prefixes must be
+    # applied: ge/le a day away match only if they are, lt two days before must leave the document out
+    including = (f"ge{day - timedelta(days=1)}", f"le{day + timedelta(days=1)}")
+    excluding = f"lt{day - timedelta(days=2)}"
     with resource("DocumentReference", doc.get("id")):
-        found = _found(fhir_client, document_patient_id, doc, date=f"ge{date}")
-        expect(found, ITI67_DATE, "DocumentReference.date", date=date)
+        for criterion in including:
+            found = _found(fhir_client, document_patient_id, doc, date=criterion)
+            expect(found, ITI67_DATE, "DocumentReference.date", criterion=criterion, date=text)
+        found = _found(fhir_client, document_patient_id, doc, date=excluding)
+        expect(not found, ITI67_DATE_EXCLUDED, "DocumentReference.date", criterion=excluding, date=text)

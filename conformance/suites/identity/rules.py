@@ -30,14 +30,6 @@ TRAITS_SEARCH = rules.rule(
     en="family={family}, birthdate={birth_date}: the patient with INS {ins} is not found ({count} match(es))",
     code="not-found",
 )
-NO_PATIENT = rules.rule(
-    "ins-no-patient",
-    "fr-core.patient.profile",
-    SHALL,
-    fr="aucun des patients de test configurés n'est sur le serveur",
-    en="none of the configured test patients is on the server",
-    code="not-found",
-)
 NO_PATIENT_ON_SERVER = rules.rule(
     "ins-no-patient-on-server",
     "ins.fhir.qualified-only",

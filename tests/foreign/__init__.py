@@ -1,0 +1,1 @@
+"""Systems under test nobody on the product wrote: a FHIR R4 server and MLLP peers, with seeded vendor defects."""
