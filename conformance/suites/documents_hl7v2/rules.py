@@ -22,3 +22,11 @@ OBX_BASE64 = rules.rule(
     en="OBX-5.5 is not Base64",
     code="value",
 )
+OBX_NOT_XML = rules.rule(
+    "cisis-obx-not-xml",
+    "cisis.hl7v2.obx-base64",
+    SHALL,
+    fr="OBX-5.5 décodé n'est pas un document XML (OBX-5.3 = {type!r}) : le CDA n'y est pas",
+    en="OBX-5.5 decoded is not an XML document (OBX-5.3 = {type!r}): the CDA is not in it",
+    code="value",
+)

@@ -11,7 +11,7 @@ import pytest
 
 from conformance.campaign.hl7v2 import OK_CODES, field, segments
 from conformance.sdk import expect, expect_valid, resource, verifies
-from conformance.suites.documents_hl7v2.rules import OBX_BASE64, OBX_ENCODING
+from conformance.suites.documents_hl7v2.rules import OBX_BASE64, OBX_ENCODING, OBX_NOT_XML
 from conformance.validation.hl7v2.build import CdaDocument
 
 
@@ -58,7 +58,15 @@ def _document_obx(message: str) -> list[str]:
 class EmittedDocument:
     label: str  # "message N OBX M"
     encoding: str
-    cda: bytes | None  # None: not decodable (not Base64)
+    decoded: bytes | None  # None: not decodable (not Base64)
+    data_type: str = ""  # OBX-5.3
+
+    @property
+    def cda(self) -> bytes | None:
+        """The decoded bytes when they are an XML document (hexadecimal declared Base64 decodes, to noise)."""
+        if self.decoded is None or not self.decoded.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            return None
+        return self.decoded
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +86,14 @@ def emitted_documents(enabled, mllp_listener, lang) -> list[EmittedDocument]:
         for number, obx in enumerate(_document_obx(message)):
             value = obx.split("|")[5].split("^") if len(obx.split("|")) > 5 else []
             encoding = value[3] if len(value) > 3 else ""
-            cda = None
+            decoded = None
             if encoding == "Base64":
                 try:
-                    cda = base64.b64decode(value[4] if len(value) > 4 else "", validate=True)
+                    decoded = base64.b64decode(value[4] if len(value) > 4 else "", validate=True)
                 except (binascii.Error, ValueError):
-                    cda = None
-            documents.append(EmittedDocument(f"message {index + 1} OBX {number + 1}", encoding, cda))
+                    decoded = None
+            data_type = value[2] if len(value) > 2 else ""
+            documents.append(EmittedDocument(f"message {index + 1} OBX {number + 1}", encoding, decoded, data_type))
     return documents
 
 
@@ -97,8 +106,10 @@ def test_emitted_documents(emitted_documents):
     """Les documents émis en HL7 v2 portent le CDA en Base64"""
     for document in emitted_documents:
         with resource("OBX", document.label):
-            if expect(document.encoding == "Base64", OBX_ENCODING, "OBX-5.4", encoding=document.encoding):
-                expect(document.cda is not None, OBX_BASE64, "OBX-5.5")
+            if not expect(document.encoding == "Base64", OBX_ENCODING, "OBX-5.4", encoding=document.encoding):
+                continue
+            if expect(document.decoded is not None, OBX_BASE64, "OBX-5.5"):
+                expect(document.cda is not None, OBX_NOT_XML, "OBX-5.5", type=document.data_type)
 
 
 @verifies(

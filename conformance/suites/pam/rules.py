@@ -22,6 +22,14 @@ ACK_ERR_MISSING = rules.rule(
     en="{defect}: the acknowledgement carries no ERR segment",
     code="required",
 )
+INS_AUTHORITY = rules.rule(
+    "pam-emit-ins-authority",
+    "pam.emit.ins",
+    SHALL,
+    fr="INS {ins} émis sous l'autorité {got} au lieu de {expected} (celle du patient de test configuré)",
+    en="INS {ins} emitted under authority {got} instead of {expected} (the configured test patient's)",
+    code="value",
+)
 
 # The HL7 v2 validator's rules that the INS requirement owns: reported by the INS test, left out of the profile one.
 INS_RULES = ("pam-fr-ins-c", "pam-fr-ins-oid", "pam-fr-ins-type", "pam-fr-ins-qualified", "pam-fr-pid32-status")

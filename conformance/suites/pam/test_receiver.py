@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.hl7v2 import field
-from conformance.sdk import expect_valid, findings_of, report, require, verifies
-from conformance.suites.pam.rules import INS_RULES, NOTHING_RECEIVED
+from conformance.campaign.hl7v2 import field, segments
+from conformance.sdk import expect, expect_valid, findings_of, report, require, resource, verifies
+from conformance.suites.pam.rules import INS_AUTHORITY, INS_RULES, NOTHING_RECEIVED
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,30 @@ def test_messages_conform(adt_outcomes, evidence):
     "identity.ins.qualified",
     title_en="The INS is emitted only for qualified identities, with its OID",
 )
-def test_ins_in_emitted_messages(adt_outcomes):
+def test_ins_in_emitted_messages(adt_outcomes, adt_messages, test_data):
     """L'INS n'est émis que pour les identités qualifiées, avec son OID"""
     report(findings_of(adt_outcomes, *INS_RULES))
+    # a configured test identity's INS under another INS authority (a test NIR sent as a production one, .8
+    # for .10) passes every rule on the message alone: only the configuration says which authority it has
+    authorities = {p.ins: p.oid for p in test_data.patients if p.ins and p.oid}
+    for index, message in enumerate(adt_messages):
+        for ins, oid in _ins_in_pid3(message):
+            expected = authorities.get(ins)
+            if expected is None:
+                continue
+            with resource(f"message {index + 1} ({_event(message)}, MSH-10 {field(message, 'MSH', 10)})", None):
+                expect(oid == expected, INS_AUTHORITY, "PID-3", ins=ins, got=oid or "(absent)", expected=expected)
+
+
+def _ins_in_pid3(message: str) -> list[tuple[str, str]]:
+    """(value, authority OID) of each PID-3 repetition of type INS."""
+    pid = next((s for s in segments(message) if s and s[0] == "PID"), None)
+    if pid is None or len(pid) <= 3:
+        return []
+    found = []
+    for repetition in pid[3].split("~"):
+        components = repetition.split("^")
+        if len(components) > 4 and components[4] == "INS":
+            authority = components[3].split("&")
+            found.append((components[0], authority[1] if len(authority) > 1 else ""))
+    return found
