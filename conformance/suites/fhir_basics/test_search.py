@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.sdk import expect, require, verifies
-from conformance.sdk.fhir import link, matches, search_bundle
+from conformance.sdk.fhir import link, matches, search_bundle, searchset_bundle
 from conformance.suites.fhir_basics.rules import (
     COUNT_IGNORED,
     PAGING_EMPTY,
@@ -14,6 +14,12 @@ from conformance.suites.fhir_basics.rules import (
     PAGING_STATUS,
     SEARCH_NO_MATCH,
 )
+
+
+@verifies("fhir-r4.search.bundle", "fhir.rest.search", title_en="A search returns a searchset Bundle")
+def test_search_bundle(fhir_client):
+    """Une recherche renvoie un Bundle searchset"""
+    searchset_bundle(fhir_client.search("Patient", {"_count": "1"}))
 
 
 @verifies("fhir-r4.search.count", "fhir.rest.search", title_en="_count limits the matches per page")
