@@ -75,6 +75,7 @@ FAULTS: dict[str, str] = {
     "docref-hash-hex": "pdsm.iti68.integrity",  # attachment.hash in hexadecimal, not base64 SHA-1
     "docref-size-of-base64": "pdsm.iti68.integrity",  # second document: size of the base64 text
     "docref-second-binary-404": "pdsm.iti68.retrieve",  # the second document's Binary is missing
+    "docref-ignores-patient": "pdsm.iti67.find",  # DocumentReference?patient= not applied: every patient's
     "docref-status-ignored": "pdsm.iti67.status",  # status=current also returns the superseded document
     "docref-type-search-code-only": "pdsm.iti67.search-type",  # type=system|code finds nothing
     "docref-date-search-ignored-prefix": "pdsm.iti67.search-date",  # date=ge... treated as equality
@@ -223,13 +224,16 @@ def _documents(fault: str | None) -> tuple[list[Json], dict[str, bytes]]:
     cda = CDA_EXAMPLE.read_bytes()
     binaries: dict[str, bytes] = {}
     resources: list[Json] = []
-    dates = ("2026-10-20T10:00:00+01:00", "2026-09-14T16:30:00+01:00")
-    for index, (status, date) in enumerate(zip(("current", "superseded"), dates, strict=True)):
+    dates = ("2026-10-20T10:00:00+01:00", "2026-09-14T16:30:00+01:00", "2026-08-02T11:00:00+01:00")
+    owners = (PATIENT_ID, PATIENT_ID, "pat-1002")  # the third document is another patient's
+    for index, (status, date, owner) in enumerate(
+        zip(("current", "superseded", "current"), dates, owners, strict=True)
+    ):
         doc = _clean(pdsm["DocumentReference-exemple-pdsm-documentreference.json"], f"doc-{index + 1}")
         doc["masterIdentifier"]["value"] = f"urn:uuid:{uuid.UUID(int=0xA11CE + index)}"
         doc["status"] = status
-        doc["subject"] = {"reference": f"Patient/{PATIENT_ID}"}
-        doc["context"]["sourcePatientInfo"] = {"reference": f"Patient/{PATIENT_ID}"}
+        doc["subject"] = {"reference": f"Patient/{owner}"}
+        doc["context"]["sourcePatientInfo"] = {"reference": f"Patient/{owner}"}
         doc["contained"] = [author]
         doc["author"] = [{"reference": "#auteur"}]
         doc["authenticator"] = {"reference": "Organization/158480"}
@@ -568,6 +572,8 @@ class Handler(BaseHTTPRequestHandler):
                 return True
             return _reference_match((resource.get("practitioner") or {}).get("reference"), value, "Practitioner")
         if name == "patient":
+            if fault == "docref-ignores-patient" and rtype == "DocumentReference":
+                return True
             return _reference_match((resource.get("subject") or {}).get("reference"), value, "Patient")
         if name == "status":
             if fault == "docref-status-ignored":

@@ -30,6 +30,14 @@ ITI67_NONE = rules.rule(
     en="no DocumentReference for {patient}",
     code="not-found",
 )
+ITI67_OTHER_PATIENT = rules.rule(
+    "iti67-other-patient",
+    "pdsm.iti67.find",
+    SHALL,
+    fr="renvoyé pour {patient} mais son sujet est {subject}",
+    en="returned for {patient} but its subject is {subject}",
+    code="value",
+)
 ITI67_NONE_CURRENT = rules.rule(
     "iti67-none-current",
     "pdsm.iti67.status",

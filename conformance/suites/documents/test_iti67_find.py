@@ -14,6 +14,7 @@ from conformance.suites.documents.rules import (
     ITI67_DATE_EXCLUDED,
     ITI67_NONE,
     ITI67_NONE_CURRENT,
+    ITI67_OTHER_PATIENT,
     ITI67_STATUS_FILTER,
     ITI67_TYPE,
 )
@@ -24,7 +25,13 @@ from conformance.suites.documents.rules import (
 )
 def test_find_by_patient(document_references, document_patient_id):
     """ITI-67 : les documents du patient sont trouvés (sans filtre de statut)"""
-    expect(document_references, ITI67_NONE, "DocumentReference", patient=f"Patient/{document_patient_id}")
+    patient = f"Patient/{document_patient_id}"
+    expect(document_references, ITI67_NONE, "DocumentReference", patient=patient)
+    for doc in document_references:  # a server that ignores `patient` returns every patient's documents
+        with resource("DocumentReference", doc.get("id")):
+            subject = str((doc.get("subject") or {}).get("reference") or "(absent)")
+            belongs = subject == patient or subject.endswith(f"/{patient}")
+            expect(belongs, ITI67_OTHER_PATIENT, "DocumentReference.subject", patient=patient, subject=subject)
 
 
 @verifies(
