@@ -367,14 +367,26 @@ def locate(outcome: Outcome, data: bytes | str, kind: str) -> Outcome:
     return outcome
 
 
-def locate_in_json(outcome: Outcome, data: bytes, prefix: Sequence[str | int]) -> Outcome:
+class JsonText:
+    """A JSON text's member positions, computed once for the many resources judged in one body."""
+
+    def __init__(self, data: bytes) -> None:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+        self.positions = json_positions(text)
+        self.lines = _Lines(text)
+
+
+def locate_in_json(outcome: Outcome, data: bytes | JsonText, prefix: Sequence[str | int]) -> Outcome:
     """`outcome`, judged on the resource found at JSON path `prefix` of `data` (e.g. ("entry", 2, "resource")
     of a search Bundle a campaign received), with line / column in `data` set on its findings that lack them."""
-    text = _source_text(data)
-    if text is None:
-        return outcome
-    positions = json_positions(text)
-    lines = _Lines(text)
+    if isinstance(data, bytes):
+        if len(data) > MAX_SOURCE:
+            return outcome
+        data = JsonText(data)
+    positions, lines = data.positions, data.lines
     head: list[tuple[str, int | None]] = []
     for part in prefix:
         if isinstance(part, int) and head and head[-1][1] is None:
@@ -384,7 +396,7 @@ def locate_in_json(outcome: Outcome, data: bytes, prefix: Sequence[str | int]) -
         else:
             return outcome  # an array inside an array: not a FHIR shape
     # positions are keyed by JSON path: the prefix must be there whole, or the findings would point elsewhere
-    if head and _json_offset(positions, head) != _offset_of(positions, prefix):
+    if head and _json_offset(positions, head) != positions.get(tuple(prefix)):
         return outcome
 
     def find(location: str) -> Position | None:
@@ -395,7 +407,3 @@ def locate_in_json(outcome: Outcome, data: bytes, prefix: Sequence[str | int]) -
 
     outcome.findings = [_located(f, find) for f in outcome.findings]
     return outcome
-
-
-def _offset_of(positions: dict[tuple[Any, ...], int], path: Sequence[str | int]) -> int | None:
-    return positions.get(tuple(path))

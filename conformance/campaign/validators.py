@@ -58,6 +58,7 @@ def load_fhir_validator(state: Any) -> Any:
 _MAX_RECORDS_SEARCHED = 200  # a test's most recent HTTP records looked at for the resource judged
 _MAX_BODY = 32 * 1024 * 1024
 _MAX_DEPTH = 64
+_MAX_CACHED = 128 * 1024 * 1024  # bytes of one test's response bodies kept read (and indexed) at once
 
 
 class CampaignFhirValidator:
@@ -84,64 +85,106 @@ class CampaignFhirValidator:
         return getattr(self._validator, name)
 
 
+class _Body:
+    """A recorded JSON response body, read and indexed once per test: resources by (type, id)."""
+
+    def __init__(self, file: str, data: bytes, parsed: Any) -> None:
+        self.file = file
+        self.data = data
+        self.parsed = parsed
+        self.index: dict[tuple[Any, Any], list[list[str | int]]] = {}
+        self._text: Any = None
+        stack: list[tuple[Any, list[str | int]]] = [(parsed, [])]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, dict):
+                if "resourceType" in node:
+                    key = (node.get("resourceType"), node.get("id"))
+                    if isinstance(key[0], str) and isinstance(key[1], str | None):
+                        self.index.setdefault(key, []).append(path)
+                children: Any = node.items()
+            elif isinstance(node, list):
+                children = enumerate(node)
+            else:
+                continue
+            if len(path) < _MAX_DEPTH:
+                stack.extend((value, [*path, name]) for name, value in children)
+
+    def text(self) -> Any:
+        from conformance.sourcemap import JsonText
+
+        if self._text is None:
+            self._text = JsonText(self.data)
+        return self._text
+
+    def path_to(self, resource: dict[str, Any]) -> list[str | int] | None:
+        """The JSON path of `resource`: the same object, else the resource of the same type and id (the recorded
+        body may be pseudonymised, its values no longer those the validator was given)."""
+        candidates = self.index.get((resource.get("resourceType"), resource.get("id")), [])
+        for path in candidates:
+            if _at(self.parsed, path) == resource:
+                return path
+        return candidates[0] if candidates and resource.get("id") is not None else None
+
+
+def _at(tree: Any, path: list[str | int]) -> Any:
+    for part in path:
+        tree = tree[part]
+    return tree
+
+
+def _bodies(state: Any, test_id: str) -> dict[str, _Body | None]:
+    cache = getattr(state, "_evidence_bodies", None)
+    if cache is None or cache[0] != test_id:
+        cache = (test_id, {})
+        state._evidence_bodies = cache
+    return cache[1]
+
+
 def _locate_in_evidence(state: Any, resource: dict[str, Any], outcome: Outcome) -> None:
     """Line / column of the findings in the most recent response body of the running test holding `resource`."""
-    import orjson
-
     from conformance.sourcemap import locate_in_json
 
     running, recorder = getattr(state, "current", None), getattr(state, "recorder", None)
     if running is None or recorder is None or not outcome.findings:
         return
     run_dir = Path(state.run_dir)
+    bodies = _bodies(state, running.id)
     records = [p for p in recorder.evidence_of(running.id) if p.endswith("-http.json")]
     for record_path in reversed(records[-_MAX_RECORDS_SEARCHED:]):
-        record = orjson.loads((run_dir / record_path).read_bytes())
-        response = record.get("response") if isinstance(record, dict) else None
-        body_file = response.get("body_file") if isinstance(response, dict) else None
-        if not isinstance(body_file, str) or not body_file.endswith(".json"):
-            continue
-        body_path = run_dir / body_file
-        if body_path.stat().st_size > _MAX_BODY:
-            continue
-        data = body_path.read_bytes()
-        try:
-            parsed = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            continue
-        prefix = _path_to(parsed, resource)
-        if prefix is not None:
-            locate_in_json(outcome, data, prefix)
-            outcome.details["evidence_body"] = body_file
+        if record_path not in bodies:
+            cached = sum(len(b.data) for b in bodies.values() if b is not None)
+            bodies[record_path] = _read_body(run_dir, record_path, _MAX_CACHED - cached)
+        body = bodies[record_path]
+        prefix = body.path_to(resource) if body is not None else None
+        if body is not None and prefix is not None:
+            locate_in_json(outcome, body.text(), prefix)
+            outcome.details["evidence_body"] = body.file
             return
+
+
+def _read_body(run_dir: Path, record_path: str, room: int) -> _Body | None:
+    """The JSON response body an HTTP record points to, or None (no body, not JSON, too large)."""
+    import orjson
+
+    record = orjson.loads((run_dir / record_path).read_bytes())
+    response = record.get("response") if isinstance(record, dict) else None
+    body_file = response.get("body_file") if isinstance(response, dict) else None
+    if not isinstance(body_file, str) or not body_file.endswith(".json"):
+        return None
+    body_path = run_dir / body_file
+    if body_path.stat().st_size > min(_MAX_BODY, room):
+        return None
+    data = body_path.read_bytes()
+    try:
+        return _Body(body_file, data, orjson.loads(data))
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _reference(resource: dict[str, Any]) -> str | None:
     kind, ident = resource.get("resourceType"), resource.get("id")
     return f"{kind}/{ident}" if isinstance(kind, str) and isinstance(ident, str) and ident else None
-
-
-def _path_to(tree: Any, resource: dict[str, Any]) -> list[str | int] | None:
-    """The JSON path of `resource` in `tree`: the same object, else the resource of the same type and id (the
-    recorded body may be pseudonymised, its values no longer those the validator was given)."""
-    key = (resource.get("resourceType"), resource.get("id"))
-    fallback: list[str | int] | None = None
-    stack: list[tuple[Any, list[str | int]]] = [(tree, [])]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, dict):
-            if node == resource:
-                return path
-            if fallback is None and key[1] is not None and (node.get("resourceType"), node.get("id")) == key:
-                fallback = path
-            children: Any = node.items()
-        elif isinstance(node, list):
-            children = enumerate(node)
-        else:
-            continue
-        if len(path) < _MAX_DEPTH:
-            stack.extend((value, [*path, name]) for name, value in reversed(list(children)))
-    return fallback
 
 
 _validation_server: str | None = None
