@@ -55,6 +55,7 @@ FAULTS: dict[str, str] = {
     "search-bundle-collection": "fhir-r4.search.bundle",  # search answers with a collection Bundle
     "count-ignored": "fhir-r4.search.count",  # _count not implemented: every match in one page
     "no-next-link": "fhir-r4.search.paging",  # total > page but no next link
+    "total-is-page-size": "fhir-r4.search.paging",  # total counts the page, and no next link
     "next-link-first-page": "fhir-r4.search.paging",  # the next link repeats the first page
     "metadata-stu3": "fhir-r4.capabilities.metadata",  # fhirVersion 3.0.2
     "capability-no-patient-search": "fhir-r4.capabilities.declares-used",  # Patient search not declared
@@ -76,6 +77,7 @@ FAULTS: dict[str, str] = {
     "docref-size-of-base64": "pdsm.iti68.integrity",  # second document: size of the base64 text
     "docref-second-binary-404": "pdsm.iti68.retrieve",  # the second document's Binary is missing
     "docref-ignores-patient": "pdsm.iti67.find",  # DocumentReference?patient= not applied: every patient's
+    "list-ignores-patient": "pdsm.iti66.find",  # List?patient= not applied: another patient's SubmissionSet
     "docref-status-ignored": "pdsm.iti67.status",  # status=current also returns the superseded document
     "docref-type-search-code-only": "pdsm.iti67.search-type",  # type=system|code finds nothing
     "docref-date-search-ignored-prefix": "pdsm.iti67.search-date",  # date=ge... treated as equality
@@ -260,6 +262,13 @@ def _documents(fault: str | None) -> tuple[list[Json], dict[str, bytes]]:
     role["organization"] = {"reference": "#org-example"}
     submission["contained"] = [role, _contained(annuaire["Organization-158480DP.json"], "org-example")]
     resources.append(submission)
+    other = copy.deepcopy(submission)
+    other["id"] = "ss-2"
+    other["subject"] = {"reference": "Patient/pat-1002"}
+    other["entry"] = [{"item": {"reference": "DocumentReference/doc-3"}}]
+    for number, identifier in enumerate(other.get("identifier", [])):
+        identifier["value"] = f"urn:uuid:{uuid.UUID(int=0x55E7 + number)}"
+    resources.append(other)
     return resources, binaries
 
 
@@ -572,7 +581,7 @@ class Handler(BaseHTTPRequestHandler):
                 return True
             return _reference_match((resource.get("practitioner") or {}).get("reference"), value, "Practitioner")
         if name == "patient":
-            if fault == "docref-ignores-patient" and rtype == "DocumentReference":
+            if (fault, rtype) in (("docref-ignores-patient", "DocumentReference"), ("list-ignores-patient", "List")):
                 return True
             return _reference_match((resource.get("subject") or {}).get("reference"), value, "Patient")
         if name == "status":
@@ -610,14 +619,15 @@ class Handler(BaseHTTPRequestHandler):
         kept = "&".join(f"{n}={v}" for n, v in pairs if n in known or n == "_count")
         self_url = f"{self.base}/{rtype}?{kept}" if kept else f"{self.base}/{rtype}"
         links = [{"relation": "self", "url": self_url + (f"&_offset={offset}" if offset else "")}]
-        if offset + count < len(found) and self.fault != "no-next-link":
+        paging_broken = self.fault in ("no-next-link", "total-is-page-size")
+        if offset + count < len(found) and not paging_broken:
             links.append({"relation": "next", "url": f"{self.base}/{rtype}?{kept}&_offset={offset + count}"})
         bundle = {
             "resourceType": "Bundle",
             "id": str(uuid.uuid4()),
             "meta": {"lastUpdated": datetime.now(UTC).isoformat(timespec="seconds")},
             "type": "collection" if self.fault == "search-bundle-collection" else "searchset",
-            "total": len(found),
+            "total": len(page) if self.fault == "total-is-page-size" else len(found),
             "link": links,
             "entry": [
                 {"fullUrl": f"{self.base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}

@@ -39,6 +39,7 @@ SENDER_FAULTS: dict[str, str] = {
     "emit-no-zbe": "pam.emit.profile",  # the A01 carries no ZBE
     "emit-msh12-plain": "pam.emit.profile",  # MSH-12 = 2.5 without FRA^2.11
     "emit-pv1-2-missing": "pam.emit.profile",  # PV1-2 (patient class) empty
+    "emit-a08-update": "pam.emit.profile",  # an identity update sent as A08 (excluded by PAM FR: A31)
     "emit-oru-hex": "cisis.hl7v2.obx-base64",  # the CDA in OBX-5 as hexadecimal declared Base64
     "emit-oru-encoding-a": "cisis.hl7v2.obx-base64",  # OBX-5.4 = A (plain text)
 }
@@ -289,7 +290,9 @@ class ForeignSender:
     def messages(self) -> list[str]:
         return [
             self._adt("TS-A01-1", "A01", "ADT_A01", "MVT1"),
-            self._adt("TS-A02-1", "A02", "ADT_A02", "MVT2"),
+            self._adt("TS-A08-1", "A08", "ADT_A01", "MVT2")
+            if self.fault == "emit-a08-update"
+            else self._adt("TS-A02-1", "A02", "ADT_A02", "MVT2"),
             self._adt("TS-A03-1", "A03", "ADT_A03", "MVT3"),
             self._oru("TS-ORU-1"),
         ]

@@ -22,6 +22,14 @@ ITI66_NONE = rules.rule(
     en="no SubmissionSet for {patient}",
     code="not-found",
 )
+ITI66_OTHER_PATIENT = rules.rule(
+    "iti66-other-patient",
+    "pdsm.iti66.find",
+    SHALL,
+    fr="renvoyé pour {patient} mais son sujet est {subject}",
+    en="returned for {patient} but its subject is {subject}",
+    code="value",
+)
 ITI67_NONE = rules.rule(
     "iti67-none",
     "pdsm.iti67.find",

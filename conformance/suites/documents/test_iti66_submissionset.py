@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.sdk import expect, expect_valid, verifies
+from conformance.sdk import expect, expect_valid, resource, verifies
 from conformance.sdk.fhir import PROFILE_SUBMISSIONSET, SUBMISSIONSET_CODE, matches, provided_by_harness, search_bundle
-from conformance.suites.documents.rules import ITI66_NONE
+from conformance.suites.documents.rules import ITI66_NONE, ITI66_OTHER_PATIENT
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,13 @@ def submission_sets(fhir_client, document_patient_id) -> list[dict]:
 @verifies("pdsm.iti66.find", "documents.pdsm.submissionset", title_en="ITI-66: the patient's SubmissionSets are found")
 def test_find_submission_sets(submission_sets, document_patient_id):
     """ITI-66 : les lots de soumission du patient sont trouvés"""
-    expect(submission_sets, ITI66_NONE, "List", patient=f"Patient/{document_patient_id}")
+    patient = f"Patient/{document_patient_id}"
+    expect(submission_sets, ITI66_NONE, "List", patient=patient)
+    for item in submission_sets:  # a server that ignores `patient` returns every patient's lists
+        with resource("List", item.get("id")):
+            subject = str((item.get("subject") or {}).get("reference") or "(absent)")
+            belongs = subject == patient or subject.endswith(f"/{patient}")
+            expect(belongs, ITI66_OTHER_PATIENT, "List.subject", patient=patient, subject=subject)
 
 
 @verifies("pdsm.iti66.profile", "documents.pdsm.submissionset", title_en="ITI-66: the SubmissionSets conform to PDSm")

@@ -167,6 +167,13 @@ PAGING_NO_NEXT = rules.rule(
     fr="total = {total} mais pas de lien next",
     en="total = {total} but no next link",
 )
+PAGING_NO_NEXT_MORE = rules.rule(
+    "search-paging-no-next-more",
+    "fhir-r4.search.paging",
+    SHALL,
+    fr="_count=1 : pas de lien next alors que la même recherche sans _count=1 renvoie {count} Patient",
+    en="_count=1: no next link although the same search without _count=1 returns {count} Patients",
+)
 PAGING_STATUS = rules.rule(
     "search-paging-status",
     "fhir-r4.search.paging",

@@ -22,6 +22,15 @@ ACK_ERR_MISSING = rules.rule(
     en="{defect}: the acknowledgement carries no ERR segment",
     code="required",
 )
+EVENT_NOT_IN_PAM = rules.rule(
+    "pam-emit-event-outside-profile",
+    "pam.emit.profile",
+    SHALL,
+    fr="{message_type} n'est pas un message de PAM FR 2.11 (A08 y est exclu : A31 pour l'identité, Z99 pour"
+    " corriger un mouvement)",
+    en="{message_type} is not a PAM FR 2.11 message (A08 is excluded: A31 for the identity, Z99 to correct a movement)",
+    code="not-supported",
+)
 INS_AUTHORITY = rules.rule(
     "pam-emit-ins-authority",
     "pam.emit.ins",
