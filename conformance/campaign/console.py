@@ -114,7 +114,8 @@ def summary_lines(result: CampaignResult, lang: str = "fr") -> list[str]:
         counts = per_suite.setdefault(test.suite, dict.fromkeys(labels, 0))
         counts[test.outcome.value] += 1
     for suite, counts in per_suite.items():
-        lines.append(f"  {suite:<18} " + "  ".join(f"{labels[k]} {v}" for k, v in counts.items()))
+        shown = [(k, v) for k, v in counts.items() if v or k in ("passed", "failed")]  # rarer outcomes when they occur
+        lines.append(f"  {suite:<18} " + "  ".join(f"{labels[k]} {v}" for k, v in shown))
     if not per_suite:
         lines.append("  (aucun test exécuté)" if fr else "  (no test executed)")
     lines += preflight_lines(result, lang)

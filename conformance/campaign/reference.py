@@ -12,17 +12,16 @@ from dataclasses import replace
 from typing import Any
 
 from conformance.config import ListenerConfig, RunConfig, TestData
+from conformance.i18n import text
 
 
 def reference_test_data(ref: Any) -> TestData:
     """What the campaign knows of the reference's seeded data: its patients (the INS of a qualified identity
-    only), practitioner and organization, and the patient that has documents."""
+    only), practitioner and organization, and the patient that has documents, by logical id: a defect in how
+    the INS is carried then fails the INS tests only, not every document test through their patient."""
     data = ref.test_data
     patients = [p if p.qualified else replace(p, ins="") for p in data.patients]
-    document_patient = None
-    if data.documents:
-        owner = next((p for p in data.patients if p.id == data.documents[0].patient_id), None)
-        document_patient = owner.ins if owner and owner.qualified else None
+    document_patient = f"Patient/{data.documents[0].patient_id}" if data.documents else None
     return TestData(
         patients=patients,
         practitioners=[data.practitioner_rpps],
@@ -44,8 +43,8 @@ def reference_config(ref: Any, base: RunConfig | None = None) -> RunConfig:
     config.test_data = reference_test_data(ref)
     if ref.mss is not None:
         _point_mssante(config, ref.mss)
-    if not config.run.name:
-        config.run.name = "Reference endpoints (hopen-conformance)"
+    if not config.run.name:  # the reader's language: the name is shown in the report's "Système testé"
+        config.run.name = text("serve.template_name", config.run.language)
     return config
 
 

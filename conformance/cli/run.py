@@ -136,6 +136,8 @@ def _start_reference(stack: contextlib.ExitStack, config, faults: str, hostile: 
     shown_faults = text("run.reference_faults", lang, faults=faults) if faults else ""
     mllp = f"{ref.mllp_receiver[0]}:{ref.mllp_receiver[1]}"
     click.echo(text("run.reference_endpoints", lang, fhir=ref.fhir_base_url, mllp=mllp, faults=shown_faults))
+    if not config.run.name:
+        config.run.name = text("serve.template_name", lang)
     return reference_config(ref, config), sender_callback(ref), ref.mss
 
 

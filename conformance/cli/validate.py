@@ -330,9 +330,14 @@ def applied_line(outcome: Outcome, lang: str, package_of=None) -> str:
     packages, the HL7 v2 profile set with the message and its structure, the CDA volet schematron,
     transversal profiles and pack."""
     details = outcome.details
+    known = details.get("packages") if isinstance(details.get("packages"), dict) else {}
+
+    def package(url: str) -> str | None:  # the validator's own answer first (it also comes from a service)
+        url = url.split("|", 1)[0]
+        return known.get(url) or (package_of(url) if package_of else None)
 
     def named(url: str) -> str:
-        ref = package_of(url.split("|", 1)[0]) if package_of else None
+        ref = package(url)
         return f"{url} ({ref})" if ref else url
 
     if outcome.kind == "fhir" and "profiles" in details:
@@ -343,7 +348,7 @@ def applied_line(outcome: Outcome, lang: str, package_of=None) -> str:
             found = _RESOURCE_TYPE.search(outcome.subject)
             if found is None:  # not read as a resource: nothing was applied
                 return ""
-            base = package_of(f"http://hl7.org/fhir/StructureDefinition/{found.group(1)}") if package_of else None
+            base = package(f"http://hl7.org/fhir/StructureDefinition/{found.group(1)}")
             what = text("validate.applied_fhir_base", lang, type=found.group(1), package=base or "FHIR R4")
     elif outcome.kind == "hl7v2" and "profile_set" in details:
         code, _, structure = str(details.get("message_type", "")).partition("^")

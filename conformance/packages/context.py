@@ -26,7 +26,7 @@ from conformance.packages.spec import version_key
 
 DEFAULT_PACKAGES = ("hl7.fhir.fr.core#2.2.0",)
 FHIR_BASE = "http://hl7.org/fhir/StructureDefinition/"
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # bumped when the index or the snapshot generator changes: cached snapshots are regenerated
 MAX_INDEX_FILES = 64
 # Compact entry layout in the on-disk index: one list per resource.
 _FIELDS = ("filename", "resourceType", "id", "url", "version", "kind", "type", "derivation", "content", "supplements")

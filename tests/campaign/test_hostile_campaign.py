@@ -57,7 +57,7 @@ def test_hostile_fhir_server(tmp_path, mode):
         assert not [t["id"] for t in tests.values() if t["outcome"] == "passed"]
     if mode != "tls-invalid-cert":  # plain http://: the TLS test says why it did not run
         assert tests["fhir-basics/security/tls"]["outcome"] == "skipped"
-    assert len(tests) == 19  # every fhir-basics test ran and was judged
+    assert len(tests) == 20  # every fhir-basics test ran and was judged
 
 
 MLLP_MODES = {

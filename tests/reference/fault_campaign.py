@@ -56,9 +56,6 @@ def run_reference_campaign(
         ref = stack.enter_context(ReferenceEndpoints(faults=wanted))
         dmp = stack.enter_context(ReferenceDmp(wanted))
         config = dmp.configure(reference_config(ref))
-        # the document patient by logical id: a fault on how the INS is carried must fail the INS tests, not
-        # every document test through the designation of their patient
-        config.test_data.document_patient = f"Patient/{ref.test_data.documents[0].patient_id}"
         result = run_campaign(
             config,
             suites=list(suites) if suites is not None else None,

@@ -142,7 +142,25 @@ class FhirValidator(
             run.add("fatal", "exception", "validator-internal-error", "", fr, en)
         subject = f"{resource.get('resourceType', '?')}/{resource.get('id', '')}".rstrip("/")
         used = [*self._meta_profiles(resource), *profiles]
-        return self._outcome(run, subject, used)
+        outcome = self._outcome(run, subject, used)
+        outcome.details["packages"] = self._packages_of([*outcome.details["profiles"], resource.get("resourceType")])
+        return outcome
+
+    def _packages_of(self, canonicals: Iterable[object]) -> dict[str, str]:
+        """canonical (or base type) -> "name#version" of the package defining it: what the input was judged by."""
+        named: dict[str, str] = {}
+        package_of = getattr(self.ctx, "package_of", None)
+        for item in canonicals:
+            if not isinstance(item, str) or not item or package_of is None:
+                continue
+            url = item if "/" in item else f"http://hl7.org/fhir/StructureDefinition/{item}"
+            try:
+                info = package_of(url.split("|", 1)[0])
+            except Exception:  # naming the package is a courtesy, never a reason to fail
+                continue
+            if info is not None:
+                named[url.split("|", 1)[0]] = info.ref
+        return named
 
     def _outcome(self, run: Run, subject: str, profiles: Iterable[str]) -> Outcome:
         details: dict[str, Any] = {"profiles": list(dict.fromkeys(profiles))}
