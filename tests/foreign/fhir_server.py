@@ -63,11 +63,13 @@ FAULTS: dict[str, str] = {
     "unknown-id-200": "fhir-r4.read.unknown-id",  # read of an unknown id: 200 and an empty Bundle
     "json-plain-media-type": "fhir-r4.formats.json",  # Content-Type application/json
     "read-wrong-id": "fhir-r4.read.id",  # read returns the resource under its internal id
-    "no-etag": "fhir-r4.read.etag",  # ETag header never sent (SHOULD)
+    "no-etag": "fhir-r4.read.etag",
+    "if-none-match-ignored": "fhir-r4.read.conditional",  # 200 and the body again instead of 304 (MAY)  # ETag header never sent (SHOULD)
     "ins-system-without-urn": "ins.fhir.search",  # INS identifier system "1.2.250.1.213.1.4.10"
     "token-search-value-only": "ins.fhir.search",  # identifier=system|value finds nothing, value alone works
     "birthdate-search-broken": "fr-core.patient.search-traits",  # birthdate compared with a French date
     "unqualified-with-ins": "ins.fhir.qualified-only",  # a provisional identity served with an INS
+    "ins-without-identity-status": "ins.fhir.qualified-only",  # INS served, identity reliability left out
     "patient-gender-f": "fr-core.patient.profile",  # Patient.gender "F" (not in the AdministrativeGender codes)
     "practitioner-no-idnatps": "annuaire.practitioner.search-idnatps",  # idNatPs identifier not indexed
     "role-ignores-practitioner": "annuaire.practitionerrole.search",  # PractitionerRole?practitioner= ignored
@@ -166,6 +168,8 @@ def _patients(fault: str | None) -> list[Json]:
     first = qualified(PATIENT_ID, INS, "PAT-TROIS", "DOMINIQUE", "1979-03-28", "female", "51215")
     if fault == "patient-gender-f":
         first["gender"] = "F"
+    if fault == "ins-without-identity-status":
+        first["extension"] = [e for e in first["extension"] if e.get("url") != RELIABILITY]
     second = qualified("pat-1002", SECOND_INS, "PAT-UN", "JEAN", "1980-12-01", "male", "75112")
     provisional = _clean(base, "pat-1003")
     provisional["identifier"] = [
@@ -538,7 +542,8 @@ class Handler(BaseHTTPRequestHandler):
         if version is not None and version != current:
             return self._error(404, "not-found", f"version {version} inconnue", query)
         etag = f'W/"{current}"'
-        if version is None and self.headers.get("If-None-Match", "").strip() == etag:
+        conditional = self.fault != "if-none-match-ignored"
+        if conditional and version is None and self.headers.get("If-None-Match", "").strip() == etag:
             self.send_response(304)
             self.send_header("ETag", etag)
             self.send_header("Content-Length", "0")

@@ -31,6 +31,7 @@ RECEIVER_FAULTS: dict[str, str] = {
     "accepts-missing-zbe": "pam.ack.rejected",  # no ZBE check: AA
     "accepts-old-version": "pam.ack.rejected",  # no MSH-12 check: AA for 2.1
     "reject-without-err": "pam.ack.rejected",  # AE without ERR segment
+    "reject-err-without-code": "pam.ack.rejected",  # ERR with the location only (no ERR-3 error code)
     "rejects-mdm": "cisis.hl7v2.accepted",  # MDM^T02 answered AR (only ORU implemented)
 }
 SENDER_FAULTS: dict[str, str] = {
@@ -40,6 +41,8 @@ SENDER_FAULTS: dict[str, str] = {
     "emit-msh12-plain": "pam.emit.profile",  # MSH-12 = 2.5 without FRA^2.11
     "emit-pv1-2-missing": "pam.emit.profile",  # PV1-2 (patient class) empty
     "emit-a08-update": "pam.emit.profile",  # an identity update sent as A08 (excluded by PAM FR: A31)
+    "emit-zbe-update-on-a03": "pam.emit.profile",  # the discharge's ZBE-4 = UPDATE (only Z99 may update)
+    "emit-oru-no-msh21": "cisis.hl7v2.emit-profile",  # the ORU's MSH-21 (2.1^CISIS_CDA_HL7_V2) left out
     "emit-oru-hex": "cisis.hl7v2.obx-base64",  # the CDA in OBX-5 as hexadecimal declared Base64
     "emit-oru-encoding-a": "cisis.hl7v2.obx-base64",  # OBX-5.4 = A (plain text)
 }
@@ -178,7 +181,9 @@ class ForeignReceiver:
         code = problem[0] if problem else ("CA" if self.fault == "ack-ca-original-mode" else "AA")
         echoed = control if self.fault == "ack-msa2-own-id" else _get(msh, 10)
         out = ["|".join(header), f"MSA|{code}|{echoed}"]
-        if problem and self.fault != "reject-without-err":
+        if problem and self.fault == "reject-err-without-code":
+            out.append(f"ERR||{problem[1]}")
+        elif problem and self.fault != "reject-without-err":
             out.append(f"ERR||{problem[1]}|{problem[2]}|E")
         return "\r".join(out) + "\r"
 
@@ -259,7 +264,8 @@ class ForeignSender:
             self._pv1(),
         ]
         if not (self.fault == "emit-no-zbe" and event == "A01"):
-            segments.append(self._zbe(movement, "INSERT", "HMS" if event == "A01" else "S"))
+            action = "UPDATE" if self.fault == "emit-zbe-update-on-a03" and event == "A03" else "INSERT"
+            segments.append(self._zbe(movement, action, "HMS" if event == "A01" else "S"))
         return "\r".join(segments) + "\r"
 
     def _oru(self, control: str) -> str:
@@ -273,7 +279,9 @@ class ForeignSender:
                 ("CONNEXION_SECRETE", "N"), ("MODIF_CONF_CODE", "N"), ("DESTDMP", "Y"), ("DESTMSSANTEPS", "N"),
                 ("DESTMSSANTEPAT", "N")]  # fmt: skip
         segments = [
-            self._msh(control, "ORU^R01^ORU_R01", "2.5", "2.1^CISIS_CDA_HL7_V2"),
+            self._msh(
+                control, "ORU^R01^ORU_R01", "2.5", "" if self.fault == "emit-oru-no-msh21" else "2.1^CISIS_CDA_HL7_V2"
+            ),
             self._pid(),
             "PV1|1|I|UF4701||||||||||||||||VN7700011^^^CHTIERS&1.2.250.1.999.1.1&ISO^VN",
             "ORC|NW|CMD77001^TIERS_DPI|DOC77001^TIERS_DPI||||||20261202090000",

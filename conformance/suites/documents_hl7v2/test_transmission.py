@@ -11,8 +11,10 @@ import pytest
 
 from conformance.campaign.hl7v2 import OK_CODES, field, segments
 from conformance.sdk import expect, expect_valid, resource, verifies
-from conformance.suites.documents_hl7v2.rules import OBX_BASE64, OBX_ENCODING, OBX_NOT_XML
+from conformance.suites.documents_hl7v2.rules import BASE64_RULES, OBX_BASE64, OBX_ENCODING, OBX_NOT_XML
 from conformance.validation.hl7v2.build import CdaDocument
+
+CISIS_PROFILE = "cisis-cda-hl7v2-2.1"
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +56,39 @@ def _document_obx(message: str) -> list[str]:
     return [s for s in ("|".join(x) for x in segments(message)) if s.startswith("OBX|") and s.split("|")[2:3] == ["ED"]]
 
 
+@pytest.fixture(scope="module")
+def emitted_messages(enabled, mllp_listener, lang) -> list[str]:
+    """The ORU/MDM messages the system emitted during the run."""
+    received = [
+        r.message for r in mllp_listener.wait_for() if field(r.message, "MSH", 9).split("^")[0] in ("ORU", "MDM")
+    ]
+    if not received:
+        pytest.skip(
+            "aucun ORU/MDM émis par le système pendant l'exécution"
+            if lang == "fr"
+            else "no ORU/MDM emitted by the system during the run"
+        )
+    return received
+
+
+@verifies(
+    "cisis.hl7v2.emit-profile",
+    "documents.hl7v2.transmission",
+    title_en="The ORU/MDM messages emitted conform to the CI-SIS message profile",
+)
+def test_emitted_messages_conform(emitted_messages, evidence, lang):
+    """Les messages ORU/MDM émis sont conformes au profil de message du CI-SIS"""
+    from conformance.campaign.validators import validate_hl7v2
+
+    for index, message in enumerate(emitted_messages):
+        # the CDA inside is judged by its own test (cisis.cda.content)
+        outcome = validate_hl7v2(message, lang, profile=CISIS_PROFILE, check_cda=False)
+        kind = field(message, "MSH", 9)
+        outcome.subject = f"message {index + 1} ({kind}, MSH-10 {field(message, 'MSH', 10)})"
+        evidence.outcome(f"validation-message-{index + 1}.json", outcome)
+        expect_valid(outcome, exclude=BASE64_RULES)
+
+
 @dataclass(frozen=True, slots=True)
 class EmittedDocument:
     label: str  # "message N OBX M"
@@ -70,17 +105,9 @@ class EmittedDocument:
 
 
 @pytest.fixture(scope="module")
-def emitted_documents(enabled, mllp_listener, lang) -> list[EmittedDocument]:
+def emitted_documents(emitted_messages) -> list[EmittedDocument]:
     """The CDA documents in the ORU/MDM messages the system emitted during the run, one per document OBX."""
-    received = [
-        r.message for r in mllp_listener.wait_for() if field(r.message, "MSH", 9).split("^")[0] in ("ORU", "MDM")
-    ]
-    if not received:
-        pytest.skip(
-            "aucun ORU/MDM émis par le système pendant l'exécution"
-            if lang == "fr"
-            else "no ORU/MDM emitted by the system during the run"
-        )
+    received = emitted_messages
     documents = []
     for index, message in enumerate(received):
         for number, obx in enumerate(_document_obx(message)):
