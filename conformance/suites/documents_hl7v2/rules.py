@@ -31,5 +31,6 @@ OBX_NOT_XML = rules.rule(
     code="value",
 )
 
-# The HL7 v2 validator's rule that the Base64 requirement owns: reported by its test, left out of the profile one.
+# The HL7 v2 validator's rules the profile test leaves to their own requirement's test: OBX-5.4 (Base64) and
+# the INS rules (pam.emit.ins; the pam suite's list)
 BASE64_RULES = ("cisis-obx5-encoding",)
