@@ -58,10 +58,12 @@ def reach_http(url: str, *, timeout: float, ssl_context: ssl.SSLContext | None =
                 f"GET {target} HTTP/1.1\r\nHost: {parts.netloc.rpartition('@')[2]}\r\n"
                 "Accept: application/fhir+json\r\nConnection: close\r\nUser-Agent: hopen-conformance-preflight\r\n\r\n"
             )
-            sock.sendall(request.encode("ascii", "replace"))
+            _send(sock, request.encode("ascii", "replace"))
             line = _status_line(sock, started + timeout)
     except _Unreached as exc:
         return Reach(False, exc.cause, exc.detail, elapsed_ms=_since(started))
+    except OSError as exc:  # closing a socket the peer already dropped
+        return Reach(False, "network", exc.strerror or str(exc), elapsed_ms=_since(started))
     fields = line.split(b" ", 2)
     if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
         return Reach(False, "not-http", line[:80].decode("latin-1"), elapsed_ms=_since(started))
@@ -130,6 +132,17 @@ def _socket_failure(exc: OSError, *, during_tls: bool = False) -> _Unreached:
     if during_tls:
         return _Unreached("tls", exc.strerror or "connection closed during the TLS handshake")
     return _Unreached("network", exc.strerror or str(exc))
+
+
+def _send(sock: socket.socket, data: bytes) -> None:
+    """A TLS 1.3 server refusing the client's certificate alerts after the handshake: the send may be the
+    first call to meet it (an alert, a reset, a broken pipe)."""
+    try:
+        sock.sendall(data)
+    except ssl.SSLError as exc:
+        raise _Unreached("tls", exc.reason or str(exc)) from None
+    except OSError as exc:
+        raise _socket_failure(exc, during_tls=isinstance(sock, ssl.SSLSocket)) from None
 
 
 def _status_line(sock: socket.socket, deadline: float) -> bytes:
