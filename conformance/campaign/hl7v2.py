@@ -50,6 +50,20 @@ def field(message: str, segment: str, index: int) -> str:
     return found.field(index) if found else ""
 
 
+def ins_in_pid3(message: str) -> list[tuple[str, str]]:
+    """(value, authority OID) of each PID-3 repetition of identifier type INS."""
+    pid = next((s for s in segments(message) if s and s[0] == "PID"), None)
+    if pid is None or len(pid) <= 3:
+        return []
+    found = []
+    for repetition in pid[3].split("~"):
+        components = repetition.split("^")
+        if len(components) > 4 and components[4] == "INS":
+            authority = components[3].split("&")
+            found.append((components[0], authority[1] if len(authority) > 1 else ""))
+    return found
+
+
 def check_ack(sent: str, ack: str, expected: set[str] | frozenset[str], lang: str = "fr") -> Outcome:
     """Judge `ack` as the system's response to `sent` (messages in `lang`)."""
     return acknowledgements.check_ack(sent, ack, expected=set(expected), lang=lang)

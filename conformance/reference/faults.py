@@ -53,7 +53,7 @@ FAULTS: dict[str, Fault] = {
             "FHIR, and the legacy INS-C authority 1.2.250.1.213.1.4.2 in PID-3 of the emitted HL7 v2 messages.",
             "L'INS est porté avec un mauvais système d'identifiants : l'OID 1.2.250.1.213.1.4.x sans `urn:oid:` en FHIR, "
             "et l'autorité INS-C historique 1.2.250.1.213.1.4.2 dans PID-3 des messages HL7 v2 émis.",
-            ("ins.fhir.search", "fr-core.patient.profile", "pam.emit.ins"),
+            ("ins.fhir.search", "fr-core.patient.profile", "pam.emit.ins", "cisis.hl7v2.emit-ins"),
             (fhir.InsWrongOid, mllp.InsWrongOid),
         ),
         Fault(
@@ -64,7 +64,7 @@ FAULTS: dict[str, Fault] = {
             "in FHIR, and the emitted HL7 v2 messages carry the INS in PID-3 with PID-32 = PROV.",
             "L'INS est transmis pour une identité non qualifiée : le patient de test provisoire (PROV) porte son INS en "
             "FHIR, et les messages HL7 v2 émis portent l'INS en PID-3 avec PID-32 = PROV.",
-            ("ins.fhir.qualified-only", "pam.emit.ins"),
+            ("ins.fhir.qualified-only", "pam.emit.ins", "cisis.hl7v2.emit-ins"),
             (fhir.InsUnqualified, mllp.InsUnqualified),
         ),
         Fault(

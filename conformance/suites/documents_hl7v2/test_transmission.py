@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from conformance.campaign.hl7v2 import OK_CODES, field, segments
-from conformance.sdk import expect, expect_valid, resource, verifies
+from conformance.campaign.hl7v2 import OK_CODES, field, ins_in_pid3, segments
+from conformance.sdk import expect, expect_valid, findings_of, report, resource, verifies
 from conformance.suites.documents_hl7v2.rules import BASE64_RULES, OBX_BASE64, OBX_ENCODING, OBX_NOT_XML
-from conformance.suites.pam.rules import INS_RULES
+from conformance.suites.pam.rules import INS_AUTHORITY, INS_RULES
 from conformance.validation.hl7v2.build import CdaDocument
 
 CISIS_PROFILE = "cisis-cda-hl7v2-2.1"
@@ -88,6 +88,30 @@ def test_emitted_messages_conform(emitted_messages, evidence, lang):
         outcome.subject = f"message {index + 1} ({kind}, MSH-10 {field(message, 'MSH', 10)})"
         evidence.outcome(f"validation-message-{index + 1}.json", outcome)
         expect_valid(outcome, exclude=(*BASE64_RULES, *INS_RULES))
+
+
+@verifies(
+    "cisis.hl7v2.emit-ins",
+    "documents.hl7v2.transmission",
+    "identity.ins.qualified",
+    title_en="The ORU/MDM messages emitted carry the INS only for qualified identities, with its OID",
+)
+def test_ins_in_emitted_messages(emitted_messages, test_data, lang):
+    """Les messages ORU/MDM émis ne portent l'INS que pour les identités qualifiées, avec son OID"""
+    from conformance.campaign.validators import validate_hl7v2
+
+    # a configured identity's INS under another authority passes every rule on the message alone
+    authorities = {p.ins: p.oid for p in test_data.patients if p.ins and p.oid}
+    for index, message in enumerate(emitted_messages):
+        outcome = validate_hl7v2(message, lang, profile=CISIS_PROFILE, check_cda=False)
+        outcome.subject = f"message {index + 1} ({field(message, 'MSH', 9)}, MSH-10 {field(message, 'MSH', 10)})"
+        report(findings_of(outcome, *INS_RULES))
+        for ins, oid in ins_in_pid3(message):
+            expected = authorities.get(ins)
+            if expected is None:
+                continue
+            with resource(outcome.subject, None):
+                expect(oid == expected, INS_AUTHORITY, "PID-3", ins=ins, got=oid or "(absent)", expected=expected)
 
 
 @dataclass(frozen=True, slots=True)

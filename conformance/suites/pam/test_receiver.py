@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.campaign.hl7v2 import field, segments
+from conformance.campaign.hl7v2 import field, ins_in_pid3
 from conformance.sdk import expect, expect_valid, findings_of, report, require, resource, verifies
 from conformance.suites.pam.rules import EVENT_NOT_IN_PAM, INS_AUTHORITY, INS_RULES, NOTHING_RECEIVED
 
@@ -70,23 +70,9 @@ def test_ins_in_emitted_messages(adt_outcomes, adt_messages, test_data):
     # for .10) passes every rule on the message alone: only the configuration says which authority it has
     authorities = {p.ins: p.oid for p in test_data.patients if p.ins and p.oid}
     for index, message in enumerate(adt_messages):
-        for ins, oid in _ins_in_pid3(message):
+        for ins, oid in ins_in_pid3(message):
             expected = authorities.get(ins)
             if expected is None:
                 continue
             with resource(f"message {index + 1} ({_event(message)}, MSH-10 {field(message, 'MSH', 10)})", None):
                 expect(oid == expected, INS_AUTHORITY, "PID-3", ins=ins, got=oid or "(absent)", expected=expected)
-
-
-def _ins_in_pid3(message: str) -> list[tuple[str, str]]:
-    """(value, authority OID) of each PID-3 repetition of type INS."""
-    pid = next((s for s in segments(message) if s and s[0] == "PID"), None)
-    if pid is None or len(pid) <= 3:
-        return []
-    found = []
-    for repetition in pid[3].split("~"):
-        components = repetition.split("^")
-        if len(components) > 4 and components[4] == "INS":
-            authority = components[3].split("&")
-            found.append((components[0], authority[1] if len(authority) > 1 else ""))
-    return found
