@@ -28,8 +28,10 @@ def _pages(pdf: Path) -> list[str]:
 def _check_numbered_and_dense(pages: list[str]) -> None:
     for number, text in enumerate(pages, 1):
         assert f"Page {number} / {len(pages)}" in text, f"page {number} has no page number"
-    for number, text in enumerate(pages[:-1], 1):  # no mostly blank page before the last
-        assert len(text) > 800, f"page {number} is mostly blank ({len(text)} characters)"
+    # no mostly blank page before the last; a page may hold a single tall findings row (rows are never split
+    # across pages), a few hundred characters: a mostly blank page has far fewer
+    for number, text in enumerate(pages[:-1], 1):
+        assert len(text) > 300, f"page {number} is mostly blank ({len(text)} characters)"
 
 
 def test_small_run_pdf(run_folder: Path) -> None:
