@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from conformance.findings import Finding, finding
 from conformance.validation.hl7v2 import reference
@@ -17,10 +16,8 @@ from conformance.validation.hl7v2.er7 import (
     NULL,
     Message,
     Segment,
-    components,
     location,
     repetitions,
-    subcomponents,
 )
 from conformance.validation.hl7v2.profile import ComponentDef, GroupRef, MessageProfile, SegmentRef
 
@@ -41,6 +38,8 @@ _FORMAT_NAMES = {
 _CODED = frozenset({"CE", "CWE", "CNE", "CF"})
 MAX_PLANNED_COMPONENTS = 64
 _USAGE_NAMES_FR = {"R": "obligatoire", "X": "interdit"}
+# How a segment's field is checked (ProfileChecker._field_mode)
+_ALWAYS, _VALUED, _SIMPLE, _SIMPLE_INERT = 0, 1, 2, 3
 
 
 @dataclass(slots=True)
@@ -65,8 +64,15 @@ class _Element:
     parts: tuple[reference.BaseComponent, ...] | None = None  # the data type's components in the base standard
     children: dict[int, _Element] | None = None  # merged component definitions by position
     inert: bool | None = None  # a value of it can raise no finding but its usage (see ProfileChecker._inert)
-    plans: dict[int, tuple[tuple[int, _Element], ...]] | None = None  # by component count: what to check
+    plans: dict[int, tuple[tuple[int, _Element, bool], ...]] | None = None  # by component count: what to check
     label: str | None = None  # "PID-3 (name)" or "PID-3.4": an element belongs to one field or parent
+    # worked out once by ProfileChecker._compile:
+    compiled: bool = False
+    allowed: frozenset[str] | None = None  # the code list (inline values or the profile's table)
+    own: bool = False  # a length, fixed value or code list to check on the value itself
+    composite: bool = False  # components to check (the data type's or the profile's)
+    pattern: re.Pattern[str] | None = None  # the format of a value without components
+    width: int = 0  # components of the data type in the base standard
 
 
 class ProfileChecker:
@@ -360,9 +366,10 @@ class ProfileChecker:
             return None
         return max(positions)
 
-    def _segment_plan(self, segment_name: str) -> tuple[int | None, list[tuple[int, Any]]]:
-        """Every field the profile or the base standard defines for this segment, with its merged definition,
-        in order (cached per profile); fields past the last one have no definition."""
+    def _segment_plan(self, segment_name: str) -> tuple[int | None, list[tuple[int, _Element | None, int]]]:
+        """Every field the profile or the base standard defines for this segment, with its merged definition and
+        how to check it (see _field_mode), in order (cached per profile); fields past the last one have no
+        definition."""
         key = ("segment", self.version, segment_name)
         cache = self.profile.cache
         plan = cache.get(key)
@@ -373,24 +380,47 @@ class ProfileChecker:
             numbers |= set(range(1, max(numbers, default=0) + 1))
             if segment_name == "MSH":
                 numbers -= {1, 2}
-            merged = [(number, self._merged_field(segment_name, number)) for number in sorted(numbers)]
+            merged = []
+            for number in sorted(numbers):
+                element = self._merged_field(segment_name, number)
+                if element is not None and element.label is None:  # one label: merged per segment and field
+                    element.label = f"{segment_name}-{number}" + (f" ({element.name})" if element.name else "")
+                merged.append((number, element, self._field_mode(element)))
             plan = cache[key] = (self._field_count_known(segment_name), merged)
         return plan
+
+    def _field_mode(self, element: _Element | None) -> int:
+        """_ALWAYS: checked even when empty (R, C); _SIMPLE: when valued with one repetition, only its value
+        can raise a finding (O, RE... that may occur once or more); _VALUED: the others, checked when valued."""
+        if element is None:
+            return _VALUED
+        usage = element.usage
+        if usage == "R" or usage[:1] == "C":
+            return _ALWAYS
+        if usage != "X" and element.max != 0:
+            return _SIMPLE_INERT if self._inert(element) else _SIMPLE
+        return _VALUED
 
     def check_segment(self, segment: Segment) -> None:
         known, plan = self._segment_plan(segment.name)
         fields = segment.fields
         count = len(fields)
+        repetition = self.delimiters.repetition
         last = 0
-        for number, element in plan:
+        for number, element, mode in plan:
             last = number
             if element is None:
                 self._extra_field(segment, number, known)
                 continue
-            usage = element.usage
-            if usage != "R" and usage[:1] != "C" and (number >= count or fields[number] == ""):
+            if mode == _ALWAYS:
+                self.check_field(segment, number, element)
+                continue
+            if number >= count or (value := fields[number]) == "":
                 continue  # empty and not required: nothing to check (the common case)
-            self.check_field(segment, number, element)
+            if mode == _VALUED or repetition in value:
+                self.check_field(segment, number, element)
+            elif mode == _SIMPLE and value != NULL:  # what check_field does with one repetition of such a field
+                self.check_value(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
         for number in range(max(last, 2 if segment.name == "MSH" else 0) + 1, segment.field_count + 1):
             self._extra_field(segment, number, known)
 
@@ -487,6 +517,60 @@ class ProfileChecker:
         element: _Element,
         label: str,
     ) -> None:
+        if not element.compiled:
+            self._compile(element)
+        if element.own:
+            self._check_own(segment, number, repetition, component, value, element, label)
+        if not element.composite:
+            pattern = element.pattern
+            if pattern is not None and not pattern.match(value):
+                where = (segment, number, repetition, component)
+                self._datatype_error(segment, number, where, value, element.datatype, label)
+            return
+        parts = value.split(self.delimiters.component if component is None else self.delimiters.subcomponent)
+        width = element.width
+        count = len(parts)
+        if width and count > width and any(parts[width:]):
+            self._extra_component(segment, number, repetition, component, element, label)
+        limit = count if count < width or not width else width
+        plan = element.plans.get(limit) if element.plans is not None else None
+        if plan is None:
+            plan = self._component_plan(element, limit, subcomponents=component is not None)
+        if component is not None:  # subcomponent level: primitive checks only
+            for position, sub_element, always in plan:
+                sub_value = parts[position - 1] if position <= count else ""
+                if always or (sub_value != "" and sub_value != NULL):
+                    self._check_leaf(segment, number, repetition, component, position, sub_value, sub_element)
+            return
+        for position, sub_element, always in plan:
+            sub_value = parts[position - 1] if position <= count else ""
+            if always:
+                self._check_component(segment, number, repetition, position, sub_value, sub_element)
+            elif sub_value != "" and sub_value != NULL:
+                self.check_value(segment, number, repetition, position, sub_value, sub_element, sub_element.label)  # type: ignore[arg-type]
+
+    def _compile(self, element: _Element) -> None:
+        """What checking a value of `element` takes, worked out once (an element serves every message)."""
+        parts = element.parts
+        if parts is None:
+            parts = element.parts = _components_for(self.version, element)
+        element.width = len(parts)
+        element.composite = bool(parts or element.components)
+        element.pattern = None if element.composite else _FORMATS.get(element.datatype)
+        allowed: frozenset[str] | None = None
+        if element.values:
+            allowed = frozenset(element.values)
+        elif element.table and element.table in self.profile.tables:
+            allowed = self.profile.tables[element.table]
+        element.allowed = allowed
+        element.own = bool(element.length) or element.fixed is not None or allowed is not None
+        element.compiled = True
+
+    def _check_own(
+        self, segment: Segment, number: int, repetition: int, component: int | None, value: str, element: _Element,
+        label: str,
+    ) -> None:  # fmt: skip
+        """Length, fixed value and code list of a field or component value."""
         where = (segment, number, repetition, component)
         if element.length and len(value) > element.length:
             self.add(
@@ -509,86 +593,74 @@ class ProfileChecker:
                 number,
                 code="value",
             )
-        if element.values or element.table:
+        if element.allowed is not None:
             self._check_code(segment, number, where, value, element, label)
-        components_def = element.parts
-        if components_def is None:
-            components_def = element.parts = _components_for(self.version, element)
-        if not components_def and not element.components:
-            if element.datatype in _FORMATS:
-                self._check_primitive(segment, number, where, value, element.datatype, label)
-            return
-        parts = components(value, self.delimiters) if component is None else subcomponents(value, self.delimiters)
+
+    def _extra_component(
+        self, segment: Segment, number: int, repetition: int, component: int | None, element: _Element, label: str
+    ) -> None:
+        extra = element.width + 1
+        extra_where = (
+            location(segment, number, repetition, extra)
+            if component is None
+            else location(segment, number, repetition, component, extra)
+        )
         separator = "composant" if component is None else "sous-composant"
-        if components_def and len(parts) > len(components_def) and any(p for p in parts[len(components_def) :]):
-            extra = len(components_def) + 1
-            extra_where = (
-                location(segment, number, repetition, extra)
-                if component is None
-                else location(segment, number, repetition, component, extra)
-            )
+        self.add(
+            "warning",
+            "hl7v2-component-extra",
+            extra_where,
+            f"{label} : {separator} {extra} au-delà du type {element.datatype} ({element.width} composants)",
+            f"{label}: {'component' if component is None else 'subcomponent'} {extra} is beyond data type "
+            f"{element.datatype} ({element.width} components)",
+            segment,
+            number,
+        )
+
+    def _check_component(
+        self, segment: Segment, number: int, repetition: int, position: int, sub_value: str, sub_element: _Element
+    ) -> None:
+        """A component whose usage is R, X or conditional: checked even when empty."""
+        usage = sub_element.usage
+        if usage == "C" or usage.startswith("C("):
+            usage = self.effective_usage(usage, sub_element.condition, sub_element.else_usage, segment)
+        if usage not in ("R", "X") and (sub_value in ("", NULL) or self._inert(sub_element)):
+            return
+        sub_label = sub_element.label
+        sub_where = (segment, number, repetition, position)
+        if usage == "R" and sub_value in ("",):
             self.add(
-                "warning",
-                "hl7v2-component-extra",
-                extra_where,
-                f"{label} : {separator} {extra} au-delà du type {element.datatype} ({len(components_def)} composants)",
-                f"{label}: {'component' if component is None else 'subcomponent'} {extra} is beyond data type "
-                f"{element.datatype} ({len(components_def)} components)",
+                "error",
+                "hl7v2-usage-R",
+                sub_where,
+                f"Le composant {sub_label}{_name(sub_element)} est obligatoire{_note(sub_element.note)}",
+                f"Component {sub_label}{_name(sub_element)} is required{_note(sub_element.note)}",
+                segment,
+                number,
+                code="required",
+            )
+            return
+        if usage == "X" and sub_value not in ("",):
+            self.add(
+                "error",
+                "hl7v2-usage-X",
+                sub_where,
+                f"Le composant {sub_label}{_name(sub_element)} ne doit pas être renseigné{_note(sub_element.note)}",
+                f"Component {sub_label}{_name(sub_element)} must not be valued{_note(sub_element.note)}",
                 segment,
                 number,
             )
-        count = len(parts)
-        for position, sub_element in self._component_plan(element, components_def, count):
-            sub_value = parts[position - 1] if position <= count else ""
-            usage = sub_element.usage
-            inert = sub_element.inert
-            if inert is None:
-                inert = self._inert(sub_element)
-            if component is not None:
-                # subcomponent level: primitive checks only
-                if usage != "R" and usage[:1] != "C" and (sub_value in ("", NULL) or inert):
-                    continue
-                sub_label = sub_element.label or self._sub_label(sub_element, label, position)
-                self._check_leaf(segment, number, repetition, component, position, sub_value, sub_element, sub_label)
-                continue
-            if usage == "C" or usage.startswith("C("):
-                usage = self.effective_usage(usage, sub_element.condition, sub_element.else_usage, segment)
-            if usage not in ("R", "X") and (sub_value in ("", NULL) or inert):
-                continue
-            sub_label = sub_element.label or self._sub_label(sub_element, label, position)
-            sub_where = (segment, number, repetition, position)
-            if usage == "R" and sub_value in ("",):
-                self.add(
-                    "error",
-                    "hl7v2-usage-R",
-                    sub_where,
-                    f"Le composant {sub_label}{_name(sub_element)} est obligatoire{_note(sub_element.note)}",
-                    f"Component {sub_label}{_name(sub_element)} is required{_note(sub_element.note)}",
-                    segment,
-                    number,
-                    code="required",
-                )
-                continue
-            if usage == "X" and sub_value not in ("",):
-                self.add(
-                    "error",
-                    "hl7v2-usage-X",
-                    sub_where,
-                    f"Le composant {sub_label}{_name(sub_element)} ne doit pas être renseigné{_note(sub_element.note)}",
-                    f"Component {sub_label}{_name(sub_element)} must not be valued{_note(sub_element.note)}",
-                    segment,
-                    number,
-                )
-                continue
-            if sub_value in ("", NULL):
-                continue
-            self.check_value(segment, number, repetition, position, sub_value, sub_element, sub_label)
+            return
+        if sub_value in ("", NULL):
+            return
+        self.check_value(segment, number, repetition, position, sub_value, sub_element, sub_label)  # type: ignore[arg-type]
 
     def _check_leaf(
         self, segment: Segment, number: int, repetition: int, component: int, position: int, value: str,
-        element: _Element, label: str,
+        element: _Element,
     ) -> None:  # fmt: skip
         where = (segment, number, repetition, component, position)
+        label = element.label
         usage = element.usage
         if usage == "C" or usage.startswith("C("):
             usage = self.effective_usage(usage, element.condition, element.else_usage, segment)
@@ -601,10 +673,13 @@ class ProfileChecker:
         if element.fixed is not None and value != element.fixed:
             self.add("error", "hl7v2-fixed-value", where, f"{label} doit valoir « {element.fixed} »",
                      f"{label} must be '{element.fixed}'", segment, number, code="value")  # fmt: skip
-        if element.values or element.table:
-            self._check_code(segment, number, where, value, element, label)
-        if element.datatype in _FORMATS:
-            self._check_primitive(segment, number, where, value, element.datatype, label)
+        if not element.compiled:
+            self._compile(element)
+        if element.allowed is not None:
+            self._check_code(segment, number, where, value, element, label)  # type: ignore[arg-type]
+        pattern = _FORMATS.get(element.datatype)
+        if pattern is not None and not pattern.match(value):
+            self._datatype_error(segment, number, where, value, element.datatype, label)  # type: ignore[arg-type]
 
     def _inert(self, element: _Element) -> bool:
         """No length, fixed value, code list, format or components: checking a value of it finds nothing."""
@@ -630,22 +705,33 @@ class ProfileChecker:
         return label
 
     def _component_plan(
-        self, element: _Element, base: tuple[reference.BaseComponent, ...], count: int
-    ) -> tuple[tuple[int, _Element], ...]:
-        """The component positions to check in a value of `count` components, with their merged definitions:
-        those the data type has (up to `count`) and those the profile defines (cached per element)."""
-        limit = min(count, len(base) or count)
+        self, element: _Element, limit: int, *, subcomponents: bool
+    ) -> tuple[tuple[int, _Element, bool], ...]:
+        """The component positions to check in a value of `limit` components (at most the data type's), with
+        their merged definitions and whether they are checked even when empty (usage R, X or conditional; R or
+        conditional for subcomponents); components that can raise nothing are left out. Cached per element."""
         plans = element.plans
         if plans is None:
             plans = element.plans = {}
-        plan = plans.get(limit)
-        if plan is None:
-            counted = range(1, limit + 1)
-            positions = sorted(set(element.components).union(counted)) if element.components else counted
-            plan = tuple((position, self._component_element(element, position, base)) for position in positions)
-            if limit <= MAX_PLANNED_COMPONENTS:  # bounded: a hostile value may have thousands of components
-                plans[limit] = plan
-        return plan
+        base = element.parts or ()
+        counted = range(1, limit + 1)
+        positions = sorted(set(element.components).union(counted)) if element.components else counted
+        plan = []
+        for position in positions:
+            sub_element = self._component_element(element, position, base)
+            if sub_element.label is None:
+                self._sub_label(sub_element, element.label or "", position)
+            usage = sub_element.usage
+            if subcomponents:
+                always = usage == "R" or usage[:1] == "C"
+            else:
+                always = usage in ("R", "X") or usage == "C" or usage.startswith("C(")
+            if always or not self._inert(sub_element):
+                plan.append((position, sub_element, always))
+        result = tuple(plan)
+        if limit <= MAX_PLANNED_COMPONENTS:  # bounded: a hostile value may have thousands of components
+            plans[limit] = result
+        return result
 
     def _component_element(
         self, parent: _Element, position: int, base: tuple[reference.BaseComponent, ...]
@@ -681,12 +767,10 @@ class ProfileChecker:
             defined.components if defined else {},
         )
 
-    def _check_code(self, segment: Segment, number: int, where: str, value: str, element: _Element, label: str) -> None:
-        allowed: frozenset[str] | None = None
-        if element.values:
-            allowed = frozenset(element.values)
-        elif element.table and element.table in self.profile.tables:
-            allowed = self.profile.tables[element.table]
+    def _check_code(
+        self, segment: Segment, number: int, where: tuple, value: str, element: _Element, label: str
+    ) -> None:
+        allowed = element.allowed
         if allowed is None:
             return
         code = value
@@ -709,12 +793,9 @@ class ProfileChecker:
             code="code-invalid",
         )
 
-    def _check_primitive(
-        self, segment: Segment, number: int, where: str, value: str, datatype: str, label: str
+    def _datatype_error(
+        self, segment: Segment, number: int, where: tuple, value: str, datatype: str, label: str
     ) -> None:
-        pattern = _FORMATS.get(datatype)
-        if pattern is None or pattern.match(value):
-            return
         self.add(
             "error",
             "hl7v2-datatype",
