@@ -84,7 +84,7 @@ class EndpointCheck:
     endpoint: str  # e.g. "fhir", "mllp.receiver", "mllp.listener", "auth.token"
     target: str  # URL or host:port, no credentials
     ok: bool
-    cause: str | None = None  # "name-resolution", "refused", "timeout", "tls", "http-status", "not-fhir", "bind"
+    cause: str | None = None  # a conformance.transport.failure code: "name-resolution", "refused", "tls"...
     message_fr: str = ""
     message_en: str = ""
     elapsed_ms: float = 0.0

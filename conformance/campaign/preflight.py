@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from conformance.i18n import CatalogueKeyError, text
 from conformance.results import EndpointCheck
+from conformance.transport.failure import describe
 from conformance.transport.reach import Reach, reach_http, reach_tcp
 
 if TYPE_CHECKING:
@@ -26,29 +28,6 @@ FHIR_SUITES = {"fhir-basics", "identity", "directory", "documents"}
 MLLP_SUITES = {"pam", "documents-hl7v2"}
 DMP_REPOSITORY_SUITES = {"dmp-repository"}
 MSS_RECEIVER_SUITES = {"mssante-receiver"}
-
-_CAUSES = {
-    "name-resolution": ("le nom d'hôte ne se résout pas", "the host name does not resolve"),
-    "refused": ("connexion refusée (rien n'écoute sur ce port)", "connection refused (nothing listens on this port)"),
-    "timeout": ("pas de réponse dans le délai", "no answer in time"),
-    "tls": ("échec de la négociation TLS", "TLS handshake failed"),
-    "network": ("erreur réseau", "network error"),
-    "http-status": ("le serveur répond par une erreur", "the server answers with an error"),
-    "not-http": ("la réponse n'est pas du HTTP", "the answer is not HTTP"),
-    "bind": ("le port d'écoute du banc ne peut pas être ouvert", "the harness's listening port cannot be opened"),
-}
-_ENDPOINT_NAMES = {
-    "fhir": ("Serveur FHIR", "FHIR server"),
-    "auth.token": ("Point de jeton OAuth", "OAuth token endpoint"),
-    "mllp.receiver": ("Récepteur MLLP du système", "System's MLLP receiver"),
-    "mllp.listener": ("Écouteur MLLP du banc", "Harness's MLLP listener"),
-    "dmp.repository": ("Entrepôt DMP du système", "System's DMP repository"),
-    "dmp.registry": ("Registre DMP du système", "System's DMP registry"),
-    "dmp.listener": ("Écouteur DMP du banc", "Harness's DMP listener"),
-    "mssante.correspondent": ("Serveur SMTP entrant du système", "System's inbound SMTP server"),
-}
-# causes whose own wording says it all; the others keep the system's words (host name, TLS alert, HTTP status)
-_SELF_EXPLAINED = {"refused", "timeout"}
 
 Probe = Callable[[], Reach]
 
@@ -140,18 +119,17 @@ def _tcp_probe(url: str, timeout: float) -> Probe:
 def _check(endpoint: str, target: str, reach: Reach) -> EndpointCheck:
     if reach.ok:
         return EndpointCheck(endpoint, target, True, elapsed_ms=reach.elapsed_ms)
-    name_fr, name_en = _ENDPOINT_NAMES.get(endpoint, (endpoint, endpoint))
-    cause_fr, cause_en = _CAUSES.get(reach.cause or "network", _CAUSES["network"])
-    detail = f" ({reach.detail})" if reach.detail and reach.cause not in _SELF_EXPLAINED else ""
-    return EndpointCheck(
-        endpoint,
-        target,
-        False,
-        reach.cause,
-        f"{name_fr} injoignable : {target} : {cause_fr}{detail}",
-        f"{name_en} unreachable: {target}: {cause_en}{detail}",
-        reach.elapsed_ms,
-    )
+    cause = reach.cause or "network"
+    fr, en = (_unreachable(endpoint, target, describe(cause, reach.detail, lang), lang) for lang in ("fr", "en"))
+    return EndpointCheck(endpoint, target, False, reach.cause, fr, en, reach.elapsed_ms)
+
+
+def _unreachable(endpoint: str, target: str, cause: str, lang: str) -> str:
+    try:
+        name = text(f"preflight.endpoint.{endpoint}", lang)
+    except CatalogueKeyError:
+        name = endpoint
+    return text("preflight.unreachable", lang, endpoint=name, target=target, cause=cause)
 
 
 def _shown(url: str) -> str:

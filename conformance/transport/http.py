@@ -52,6 +52,7 @@ from conformance.evidence.exchange import (
 )
 from conformance.findings import Finding, Severity, finding
 from conformance.i18n import BilingualError
+from conformance.transport.failure import describe, failure_cause, failure_detail
 
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"
@@ -66,11 +67,13 @@ _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what an Authorizati
 
 
 class TransportError(BilingualError):
-    """The exchange could not be completed. `kind`: timeout, connection, tls, too-large, redirect, auth."""
+    """The exchange could not be completed. `kind`: timeout, connection, tls, too-large, redirect, auth.
+    `cause`: when the exchange failed at the socket, why (a conformance.transport.failure code, as the preflight's)."""
 
-    def __init__(self, kind: str, message_fr: str, message_en: str) -> None:
+    def __init__(self, kind: str, message_fr: str, message_en: str, *, cause: str | None = None) -> None:
         super().__init__(message_fr, message_en)
         self.kind = kind
+        self.cause = cause
 
 
 class ResponseTooLarge(TransportError):
@@ -553,19 +556,21 @@ class FhirClient:
                 return response
         except requests.exceptions.SSLError as exc:
             raise TransportError(
-                "tls", f"échec TLS avec {url}: {_short(exc)}", f"TLS failure with {url}: {_short(exc)}"
+                "tls", f"échec TLS avec {url}: {_short(exc)}", f"TLS failure with {url}: {_short(exc)}", cause="tls"
             ) from None
         except requests.exceptions.ConnectTimeout:
             raise TransportError(
                 "timeout",
                 f"délai de connexion dépassé ({self.timeouts.connect} s) vers {url}",
                 f"connect timeout ({self.timeouts.connect} s) to {url}",
+                cause="timeout",
             ) from None
         except requests.exceptions.ReadTimeout:
             raise TransportError(
                 "timeout",
                 f"pas de réponse de {url} dans le délai de lecture ({self.timeouts.read} s)",
                 f"no response from {url} within the read timeout ({self.timeouts.read} s)",
+                cause="timeout",
             ) from None
         except requests.exceptions.ConnectionError as exc:
             if url.startswith("http://") and _speaks_tls(url, self.timeouts.connect):
@@ -573,10 +578,15 @@ class FhirClient:
                     "tls",
                     f"{url}: le serveur exige TLS (https://) mais l'URL configurée est en clair (http://)",
                     f"{url}: the server requires TLS (https://) but the configured URL is plain http://",
+                    cause="tls",
                 ) from None
-            cause_fr, cause_en = _connection_cause(exc)
+            cause = failure_cause(exc)
+            cause_fr, cause_en = (describe(cause, failure_detail(exc), lang) for lang in ("fr", "en"))
             raise TransportError(
-                "connection", f"connexion impossible à {url} : {cause_fr}", f"cannot connect to {url}: {cause_en}"
+                "connection",
+                f"connexion impossible à {url} : {cause_fr}",
+                f"cannot connect to {url}: {cause_en}",
+                cause=cause,
             ) from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(
@@ -857,48 +867,6 @@ def _speaks_tls(url: str, timeout: float) -> bool:
             return True
     except (OSError, ValueError):
         return False
-
-
-def _in_chain(exc: BaseException, wanted: Callable[[BaseException], bool]) -> BaseException | None:
-    """The first exception under requests' and urllib3's wrappers (whose text names their internal classes)
-    that `wanted` accepts: through `reason`, causes, contexts and arguments."""
-    seen: set[int] = set()
-    stack: list[object] = [exc]
-    while stack:
-        current = stack.pop()
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if wanted(current):
-            return current
-        stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__, *current.args])
-    return None
-
-
-def _is_socket_error(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and type(exc).__module__ in ("builtins", "socket", "ssl")
-
-
-def _connection_cause(exc: BaseException) -> tuple[str, str]:
-    """Why a connection failed, in the reader's words (French, English), never a library's class name."""
-    root = _in_chain(exc, _is_socket_error)
-    if isinstance(root, socket.gaierror):
-        return "nom d'hôte introuvable", "host name not found"
-    if isinstance(root, ConnectionRefusedError):
-        return "connexion refusée (rien n'écoute sur ce port)", "connection refused (nothing listens on this port)"
-    if isinstance(root, TimeoutError):
-        return "délai de connexion dépassé", "connection timed out"
-    if isinstance(root, ssl.SSLError):
-        reason = root.reason or root.strerror or "TLS"
-        return f"échec de la négociation TLS ({reason})", f"TLS handshake failed ({reason})"
-    if isinstance(root, ConnectionResetError):
-        return "connexion réinitialisée par le serveur", "connection reset by the server"
-    protocol = _in_chain(exc, lambda e: isinstance(e, http.client.HTTPException))
-    if protocol is not None:  # the server answered, but not in HTTP (bad status line, header flood)
-        detail = f"{type(protocol).__name__}: {protocol}"[:300]
-        return f"réponse HTTP invalide ({detail})", f"invalid HTTP answer ({detail})"
-    strerror = root.strerror if isinstance(root, OSError) else None
-    return f"erreur réseau ({strerror or 'sans détail'})", f"network error ({strerror or 'no detail'})"
 
 
 def _short(exc: BaseException) -> str:

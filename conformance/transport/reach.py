@@ -4,19 +4,21 @@
     result.ok, result.cause, result.detail     # False, "name-resolution", "fhir.example: Name or service not known"
 
 Used before a campaign (conformance.campaign.preflight): an unreachable endpoint is a harness problem, never a
-verdict on the system. Causes: name-resolution, refused, timeout, tls, network (any other socket error),
-http-status (an HTTP answer that is not 2xx-4xx), not-http (bytes that are not HTTP), bind (a local listener).
+verdict on the system. Causes (conformance.transport.failure, as a failed exchange's): name-resolution, refused,
+timeout, tls, reset, network (any other socket error), http-status (an HTTP answer that is not 2xx-4xx),
+not-http (bytes that are not HTTP), bind (a local listener).
 No credentials are sent: reaching an endpoint must not depend on (or leak) the campaign's secrets.
 """
 
 from __future__ import annotations
 
-import errno
 import socket
 import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from conformance.transport.failure import failure_cause, failure_detail
 
 MAX_STATUS_LINE = 8192
 
@@ -63,7 +65,7 @@ def reach_http(url: str, *, timeout: float, ssl_context: ssl.SSLContext | None =
     except _Unreached as exc:
         return Reach(False, exc.cause, exc.detail, elapsed_ms=_since(started))
     except OSError as exc:  # closing a socket the peer already dropped
-        return Reach(False, "network", exc.strerror or str(exc), elapsed_ms=_since(started))
+        return Reach(False, failure_cause(exc), failure_detail(exc), elapsed_ms=_since(started))
     fields = line.split(b" ", 2)
     if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
         return Reach(False, "not-http", line[:80].decode("latin-1"), elapsed_ms=_since(started))
@@ -99,8 +101,10 @@ def _connect(
 ) -> socket.socket:
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise _Unreached("name-resolution", f"{host}: {getattr(exc, 'strerror', None) or exc}") from None
+    except socket.gaierror as exc:
+        raise _Unreached(failure_cause(exc), f"{host}: {failure_detail(exc)}") from None
+    except UnicodeError as exc:  # a name IDNA cannot encode never resolves
+        raise _Unreached("name-resolution", f"{host}: {exc}") from None
     last: _Unreached | None = None
     for family, kind, proto, _, address in addresses:
         sock = socket.socket(family, kind, proto)
@@ -115,9 +119,6 @@ def _connect(
             return sock
         try:
             return ssl_context.wrap_socket(sock, server_hostname=server_hostname)
-        except ssl.SSLError as exc:
-            sock.close()
-            raise _Unreached("tls", exc.reason or exc.strerror or str(exc)) from None
         except OSError as exc:
             sock.close()
             raise _socket_failure(exc, during_tls=True) from None
@@ -125,13 +126,8 @@ def _connect(
 
 
 def _socket_failure(exc: OSError, *, during_tls: bool = False) -> _Unreached:
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return _Unreached("timeout", "TLS handshake timed out" if during_tls else "connection timed out")
-    if isinstance(exc, ConnectionRefusedError) or exc.errno == errno.ECONNREFUSED:
-        return _Unreached("refused", exc.strerror or "connection refused")
-    if during_tls:
-        return _Unreached("tls", exc.strerror or "connection closed during the TLS handshake")
-    return _Unreached("network", exc.strerror or str(exc))
+    detail = failure_detail(exc) or ("connection closed during the TLS handshake" if during_tls else "")
+    return _Unreached(failure_cause(exc, during_tls=during_tls), detail)
 
 
 def _send(sock: socket.socket, data: bytes) -> None:
@@ -139,8 +135,6 @@ def _send(sock: socket.socket, data: bytes) -> None:
     first call to meet it (an alert, a reset, a broken pipe)."""
     try:
         sock.sendall(data)
-    except ssl.SSLError as exc:
-        raise _Unreached("tls", exc.reason or str(exc)) from None
     except OSError as exc:
         raise _socket_failure(exc, during_tls=isinstance(sock, ssl.SSLSocket)) from None
 
@@ -154,10 +148,6 @@ def _status_line(sock: socket.socket, deadline: float) -> bytes:
         sock.settimeout(remaining)
         try:
             chunk = sock.recv(MAX_STATUS_LINE - len(buffer))
-        except TimeoutError:
-            raise _Unreached("timeout", "no HTTP answer in time") from None
-        except ssl.SSLError as exc:
-            raise _Unreached("tls", exc.reason or str(exc)) from None
         except OSError as exc:
             raise _socket_failure(exc) from None
         if not chunk:

@@ -3,10 +3,8 @@ never "non satisfait"; a SHOULD not met is a warning and leaves the indicator me
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,17 +34,6 @@ def silent_port() -> Iterator[int]:
     server.listen(16)
     yield server.getsockname()[1]
     server.close()
-
-
-@pytest.fixture
-def plain_http_port() -> Iterator[int]:
-    """A plain HTTP server: reached with https://, the TLS handshake fails."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
 
 
 def _run(tmp_path: Path, config: Path, *extra: str):
