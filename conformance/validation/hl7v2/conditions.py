@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from conformance.validation.hl7v2.er7 import Location, Message, Segment, parse_location, repetitions, value_at
+from conformance.validation.hl7v2.er7 import Location, Message, Segment, parse_location, repetitions, value_of
 
 _TOKEN = re.compile(r"\(|\)|\[|\]|,|!=|=|[^\s()\[\],=!]+")
 
@@ -38,8 +38,9 @@ class Context:
         reps = repetitions(segment, loc.field, self.message.delimiters)
         indexes = [loc.repetition] if "[" in text.split("-", 1)[-1] else range(1, len(reps) + 1)
         for repetition in indexes:
-            probe = Location(loc.segment, loc.occurrence, loc.field, repetition, loc.component, loc.subcomponent)
-            result.append(value_at(segment, probe, self.message.delimiters))
+            result.append(
+                value_of(segment, loc.field, repetition, loc.component, loc.subcomponent, self.message.delimiters)
+            )
         return result
 
     def _segment(self, loc: Location) -> Segment | None:

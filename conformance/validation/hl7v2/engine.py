@@ -186,17 +186,27 @@ class ProfileChecker:
             names = self.profile.cache[key] = frozenset(found)
         return names
 
+    def _firsts(self, elements: list[SegmentRef | GroupRef]) -> tuple[frozenset[str], ...]:
+        """The segment names each element of `elements` can start with (cached per profile)."""
+        key = ("firsts", id(elements))
+        firsts = self.profile.cache.get(key)
+        if firsts is None:
+            firsts = self.profile.cache[key] = tuple(self._first_names(element) for element in elements)
+        return firsts
+
     def _match(
         self, elements: list[SegmentRef | GroupRef], segments: list[Segment], position: int, *, top: bool, path: str
     ) -> int:
         counts = [0] * len(elements)
         first_seen: list[Segment | None] = [None] * len(elements)
+        firsts = self._firsts(elements)
+        total = len(elements)
         index = 0
-        while position < len(segments) and index < len(elements):
+        while position < len(segments) and index < total:
             segment = segments[position]
             element = elements[index]
-            fits = element.max < 0 or counts[index] < element.max
-            if fits and segment.name in self._first_names(element):
+            name = segment.name
+            if name in firsts[index] and (element.max < 0 or counts[index] < element.max):
                 first_seen[index] = first_seen[index] or segment
                 counts[index] += 1
                 if isinstance(element, SegmentRef):
@@ -207,15 +217,11 @@ class ProfileChecker:
                         element.children, segments, position, top=False, path=f"{path}{element.name}."
                     )
                 continue
-            later = next(
-                (
-                    k
-                    for k in range(index + 1, len(elements))
-                    if segment.name in self._first_names(elements[k])
-                    and (elements[k].max < 0 or counts[k] < elements[k].max)
-                ),
-                None,
-            )
+            later = None
+            for k in range(index + 1, total):
+                if name in firsts[k] and (elements[k].max < 0 or counts[k] < elements[k].max):
+                    later = k
+                    break
             if later is not None and not self._skips_required_seen_later(
                 elements, counts, index, later, segments, position
             ):
@@ -223,7 +229,7 @@ class ProfileChecker:
                 continue
             if not top:
                 break
-            self._unexpected(segment, too_many=segment.name in self._known_names(elements))
+            self._unexpected(segment, too_many=name in self._known_names(elements))
             position += 1
         anchor = segments[min(position, len(segments) - 1)] if segments else None
         for element, count, seen in zip(elements, counts, first_seen, strict=True):
@@ -241,12 +247,14 @@ class ProfileChecker:
     ) -> bool:
         """Jumping ahead would pass a required element that still occurs further on: the current segment is out
         of order (reported and skipped) rather than everything in between."""
-        coming = {segment.name for segment in segments[position + 1 :]}
+        coming: set[str] | None = None
         for k in range(index, later):
             element = elements[k]
-            required = element.min > 0 or element.usage == "R"
-            if required and counts[k] == 0 and self._first_names(element) & coming:
-                return True
+            if counts[k] == 0 and (element.min > 0 or element.usage == "R"):
+                if coming is None:
+                    coming = {segment.name for segment in segments[position + 1 :]}
+                if self._first_names(element) & coming:
+                    return True
         return False
 
     def _segment_usage(self, ref: SegmentRef, segment: Segment) -> None:
@@ -264,12 +272,16 @@ class ProfileChecker:
     def _check_element_count(
         self, element: SegmentRef | GroupRef, count: int, seen: Segment | None, anchor: Segment | None, path: str
     ) -> None:
-        usage = self.effective_usage(element.usage, element.condition, "O", None)
-        kind_fr = "groupe" if isinstance(element, GroupRef) else "segment"
-        name = f"{path}{element.name}"
+        usage = element.usage
+        if usage[:1] == "C":
+            usage = self.effective_usage(usage, element.condition, "O", None)
         # R (including a C whose condition holds) needs at least one occurrence; O, RE, X and a C that does not
         # hold need none, whatever the structure's minimum says.
         minimum = max(element.min, 1) if usage == "R" else 0
+        if count >= minimum and (usage != "RE" or count or not element.note):
+            return  # nothing to say (the common case)
+        kind_fr = "groupe" if isinstance(element, GroupRef) else "segment"
+        name = f"{path}{element.name}"
         if count < minimum:
             rule = "hl7v2-usage-R" if count == 0 else "hl7v2-cardinality-min"
             self.add(

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
-_LINE = re.compile(r"([^\r\n]*)(?:\r\n|\r|\n)|([^\r\n]+)$")
 
 
 class Er7Error(ValueError):
@@ -50,9 +49,22 @@ class Segment:
     offset: int  # character offset of the segment in the text
     raw: str
     fields: list[str]  # fields[n] is SEG-n (fields[0] is the name)
-    field_offsets: list[int]  # column (0-based, within the segment) where fields[n] starts
-    # split repetitions per field: rules address a field repetition by repetition, which must stay linear
-    split_cache: dict[tuple[int, str], list[str]] = field(default_factory=dict, repr=False, compare=False)
+    # split repetitions per field (and components of long values): rules address a field repetition by
+    # repetition, which must stay linear
+    split_cache: dict[tuple[int | str, ...], list[str]] = field(default_factory=dict, repr=False, compare=False)
+    offsets: list[int] | None = field(default=None, repr=False, compare=False)  # see field_offsets
+
+    @property
+    def field_offsets(self) -> list[int]:
+        """Column (0-based, within the segment) where fields[n] starts; worked out when a finding needs it."""
+        offsets = self.offsets
+        if offsets is None:
+            if self.name == "MSH" and self.index == 0:  # fields[1] is MSH-1, the separator: MSH-2 is at 4
+                offsets = [0, 3, *accumulate([len(piece) + 1 for piece in self.fields[2:-1]], initial=4)]
+            else:
+                offsets = list(accumulate([len(piece) + 1 for piece in self.fields[:-1]], initial=0))
+            self.offsets = offsets
+        return offsets
 
     def field(self, number: int) -> str:
         return self.fields[number] if 0 <= number < len(self.fields) else ""
@@ -118,10 +130,21 @@ class Message:
 def split_segments(text: str) -> list[tuple[int, int, str]]:
     """(line, offset, raw) for each non-empty segment; CR, LF and CRLF all end a segment."""
     result: list[tuple[int, int, str]] = []
-    for line, match in enumerate(_LINE.finditer(text), start=1):
-        raw = match.group(1) if match.group(1) is not None else match.group(2)
-        if raw.strip():
-            result.append((line, match.start(), raw))
+    line = position = 0
+    for index, piece in enumerate(text.split("\r")):
+        crlf = False
+        if index:
+            position += 1  # the CR that ended the previous piece
+            crlf = piece[:1] == "\n"  # ... and its LF: CRLF ends one line
+        for part, raw in enumerate(piece.split("\n")):
+            if part:
+                position += 1
+            if crlf and not part:
+                continue
+            line += 1
+            if raw.strip():
+                result.append((line, position, raw))
+            position += len(raw)
     return result
 
 
@@ -158,14 +181,12 @@ def _delimiters(msh: str) -> Delimiters:
 
 def _segment(raw: str, index: int, line: int, offset: int, delimiters: Delimiters, counts: dict[str, int]) -> Segment:
     pieces = raw.split(delimiters.field)
-    offsets = list(accumulate([len(piece) + 1 for piece in pieces[:-1]], initial=0))
     name = pieces[0].strip()
     if name == "MSH" and index == 0:
         # MSH-1 is the separator itself: shift so that fields[n] is MSH-n.
         pieces = ["MSH", delimiters.field, *pieces[1:]]
-        offsets = [0, 3, *offsets[1:]]
-    counts[name] = counts.get(name, 0) + 1
-    return Segment(name, index, counts[name], line, offset, raw, pieces, offsets)
+    counts[name] = occurrence = counts.get(name, 0) + 1
+    return Segment(name, index, occurrence, line, offset, raw, pieces)
 
 
 def header(text: str) -> Segment | None:
@@ -336,17 +357,41 @@ def subcomponents(value: str, delimiters: Delimiters) -> list[str]:
 def value_at(segment: Segment, loc: Location, delimiters: Delimiters) -> str:
     if loc.field is None:
         return segment.raw
-    value = segment.field(loc.field)
-    if segment.name == "MSH" and loc.field in (1, 2):
+    return value_of(segment, loc.field, loc.repetition, loc.component, loc.subcomponent, delimiters)
+
+
+_CACHED_ABOVE = 4096  # characters
+
+
+def value_of(
+    segment: Segment,
+    number: int,
+    repetition: int,
+    component: int | None,
+    subcomponent: int | None,
+    delimiters: Delimiters,
+) -> str:
+    """The raw value of field `number` (repetition, component, subcomponent) of `segment`: value_at without
+    building a Location, for the rules that read many values of each message."""
+    value = segment.field(number)
+    if segment.name == "MSH" and number in (1, 2):
         reps = [value] if value else []
     else:
-        reps = _split_repetitions(segment, loc.field, value, delimiters) if value else []
-    value = _nth(reps, loc.repetition)
-    for index, split in ((loc.component, components), (loc.subcomponent, subcomponents)):
-        if index is None:
-            return value
-        value = _nth(split(value, delimiters), index)
-    return value
+        reps = _split_repetitions(segment, number, value, delimiters) if value else []
+    value = _nth(reps, repetition)
+    if component is None:
+        return value
+    if len(value) > _CACHED_ABOVE:  # a document in OBX-5 is read component by component: split it once
+        key = (number, repetition, delimiters.component)
+        parts = segment.split_cache.get(key)
+        if parts is None:
+            parts = segment.split_cache[key] = value.split(delimiters.component)
+        value = _nth(parts, component)
+    else:
+        value = _nth(value.split(delimiters.component), component)
+    if subcomponent is None:
+        return value
+    return _nth(value.split(delimiters.subcomponent), subcomponent)
 
 
 def _nth(parts: list[str], index: int) -> str:

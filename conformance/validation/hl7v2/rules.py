@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,6 @@ from conformance.validation import ins as ins_rules
 from conformance.validation.hl7v2.er7 import (
     MAX_CHECKED_REPETITIONS,
     NULL,
-    Location,
     Message,
     Segment,
     components,
@@ -32,7 +30,7 @@ from conformance.validation.hl7v2.er7 import (
     repetitions,
     subcomponents,
     unescape,
-    value_at,
+    value_of,
 )
 from conformance.validation.hl7v2.profile import MessageProfile
 from conformance.validation.ins import nir_key_ok  # noqa: F401  (re-exported: the one NIR key check)
@@ -109,8 +107,7 @@ class RuleContext:
 
     def get(self, segment: Segment, number: int, repetition: int = 1, component: int | None = None,
             sub: int | None = None) -> str:  # fmt: skip
-        loc = Location(segment.name, segment.occurrence, number, repetition, component, sub)
-        return value_at(segment, loc, self.message.delimiters)
+        return value_of(segment, number, repetition, component, sub, self.message.delimiters)
 
     @property
     def event(self) -> str:
@@ -530,7 +527,7 @@ def _check_document_obx(ctx: RuleContext, obx: Segment, obr: Segment | None) -> 
                 "OBX-5.5 carries no document", obx, 5, code="required")  # fmt: skip
         return
     data = _decode_document(raw, ctx.get(obx, 5, 1, 4))
-    if data is not None and ctx.get(obx, 5, 1, 4).upper() == "BASE64" and len(re.sub(r"\s+", "", raw)) % 4:
+    if data is not None and ctx.get(obx, 5, 1, 4).upper() == "BASE64" and len(_compact(raw)) % 4:
         ctx.add("warning", "cisis-document-base64-padding", where,
                 "OBX-5.5 : Base64 sans le remplissage final « = » (décodé malgré tout ; certains récepteurs le refusent)",
                 "OBX-5.5: Base64 without its final '=' padding (decoded anyway; some receivers reject it)", obx, 5)  # fmt: skip
@@ -549,10 +546,16 @@ def _check_document_obx(ctx: RuleContext, obx: Segment, obr: Segment | None) -> 
     ctx.documents.append(Document(where, data, obx))
 
 
+def _compact(raw: str) -> str:
+    """`raw` without any whitespace (str.split and the regular expression \\s agree on what whitespace is;
+    the split is several times faster on a document of hundreds of kilobytes)."""
+    return "".join(raw.split())
+
+
 def _decode_document(raw: str, encoding: str) -> bytes | None:
     if encoding.upper() != "BASE64":
         return raw.encode("utf-8")  # inline (non-conformant encoding already reported)
-    compact = re.sub(r"\s+", "", raw)
+    compact = _compact(raw)
     compact += "=" * (-len(compact) % 4)
     try:
         return base64.b64decode(compact, validate=True)
