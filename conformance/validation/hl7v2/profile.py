@@ -24,6 +24,7 @@ from lxml import etree
 
 from conformance import settings
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: the same documents
 USAGES = frozenset({"R", "RE", "O", "C", "X", "B", "W", "CE"})
 
 
@@ -251,14 +252,19 @@ def _apply_overrides(segments: dict[str, SegmentDef], overrides: dict[str, Any])
     """Per-event overrides: {'PID-18': 'R'} or {'PV1-19': {usage: C, condition: ...}} or {'PV1-3.1': 'R'}."""
     if not overrides:
         return segments
-    result = copy.deepcopy(segments)
+    # the segments an override touches are copied, the others shared by every event (never changed after loading)
+    result = dict(segments)
+    copied: set[str] = set()
     for key, value in overrides.items():
         match = re.match(r"^([A-Z][A-Z0-9]{2})-(\d+)(?:\.(\d+))?$", key)
         if not match:
             raise ProfileError(f"bad override key {key!r}")
         name, number, component = match.group(1), int(match.group(2)), match.group(3)
         changes = {"usage": value} if isinstance(value, str) else dict(value)
-        segment = result.setdefault(name, SegmentDef(name))
+        if name not in copied:
+            copied.add(name)
+            result[name] = copy.deepcopy(segments[name]) if name in segments else SegmentDef(name)
+        segment = result[name]
         target_field = segment.fields.setdefault(number, FieldDef(number))
         target: FieldDef | ComponentDef = target_field
         if component:
@@ -280,7 +286,7 @@ def _apply_overrides(segments: dict[str, SegmentDef], overrides: dict[str, Any])
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise ProfileError(f"cannot read {path}: {exc}") from exc
 

@@ -54,6 +54,10 @@ def _resolve(profile_name: str, message: Message) -> tuple[MessageProfile | None
     profile_set = load_profile_set(profile_name)
     if profile_set.id not in builtin_profile_ids():
         return profile_set.for_message(code, event, structure, matches), profile_set
+    if not (code == "ACK" and event):  # the set asked for first: the others are loaded only when it has no profile
+        found = profile_set.for_message(code, event, structure, matches)
+        if found is not None:
+            return found, profile_set
     candidates = [profile_set] + [load_profile_set(other) for other in builtin_profile_ids() if other != profile_set.id]
     if code == "ACK" and event:
         owners = [candidate for candidate in candidates if event in candidate.events()]
