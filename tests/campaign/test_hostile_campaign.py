@@ -6,6 +6,7 @@ import json
 
 import pytest
 from cli_runner import conformance
+from support.verdicts import owed_exit_code
 
 CONFIG = "[timeouts]\nconnect = 2\nread = 2\ntotal = 6\nretries = 0\n[fhir]\nmax_response_bytes = 1000000\n"
 
@@ -17,12 +18,6 @@ MODES = {
     "redirect-other-host": "another host",
     "tls-invalid-cert": "TLS",
 }
-
-
-def _exit_code(tests) -> int:
-    """What `conformance run` owes: 1 a SHALL failed, 2 only harness errors (inconclusive), 0 otherwise."""
-    outcomes = {t["outcome"] for t in tests}
-    return 1 if "failed" in outcomes else 2 if "error" in outcomes else 0
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
@@ -47,7 +42,7 @@ def test_hostile_fhir_server(tmp_path, mode):
         "--no-preflight",  # every test meets the hostile server (the preflight is tests/campaign/test_verdicts.py)
     )
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert done.returncode == _exit_code(results["tests"]), done.stdout + done.stderr
+    assert done.returncode == owed_exit_code(results["tests"]), done.stdout + done.stderr
     assert results["complete"] is True and (out / "manifest.json").exists()
     tests = {t["id"]: t for t in results["tests"]}
     metadata = tests["fhir-basics/capability/metadata-is-r4"]
@@ -87,7 +82,7 @@ def test_hostile_mllp_receiver(tmp_path, mode):
         "--quiet",
     )
     tests = {t["id"]: t for t in json.loads((out / "results.json").read_text(encoding="utf-8"))["tests"]}
-    assert done.returncode == _exit_code(tests.values()), done.stdout + done.stderr
+    assert done.returncode == owed_exit_code(tests.values()), done.stdout + done.stderr
     outcome, words = MLLP_MODES[mode]
     senders = [t for key, t in tests.items() if key.startswith("pam/sender/")]
     assert len(senders) == 9 and all(t["outcome"] == outcome for t in senders)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from i18n.english import english_fragments
+from support.verdicts import owed_exit_code
 
 from conformance.config import Timeouts, TlsConfig
 from conformance.reference.dmp.endpoints import REFERENCE_PATIENT, STRUCTURE_ID, STRUCTURE_NAME
@@ -66,9 +67,7 @@ def _run(tmp_path: Path, config: str, suite: str) -> tuple[dict[str, dict], floa
     done = subprocess.run([*command, "--quiet"], capture_output=True, text=True, timeout=RUN_BOUND * 2)
     elapsed = time.monotonic() - started
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    outcomes = {t["outcome"] for t in results["tests"]}
-    owed = 1 if "failed" in outcomes else 2 if "error" in outcomes else 0  # 2: only the harness could not judge
-    assert done.returncode == owed, done.stdout + done.stderr
+    assert done.returncode == owed_exit_code(results["tests"]), done.stdout + done.stderr
     assert results["complete"] is True
     return {t["id"]: t for t in results["tests"]}, elapsed, done.stdout + done.stderr
 

@@ -151,12 +151,6 @@ def run_conformance(config: Path, run_dir: Path, *extra: str, timeout: float = 3
     return RunOutcome(done.returncode, done.stdout + done.stderr, run_dir)
 
 
-def verdict_exit_code(tests: Iterable[Mapping[str, Any]]) -> int:
-    """The exit code `conformance run` owes these outcomes: 1 a SHALL failed, 2 inconclusive (errors), else 0."""
-    outcomes = {t["outcome"] for t in tests}
-    return 1 if "failed" in outcomes else 2 if "error" in outcomes else 0
-
-
 def free_port() -> int:
     """A port that was free a moment ago (for a listener started by a subprocess; tiny race accepted)."""
     with socket.socket() as sock:

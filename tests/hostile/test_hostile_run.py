@@ -25,9 +25,9 @@ from hardening_support import (
     described,
     free_port,
     run_conformance,
-    verdict_exit_code,
     write_config,
 )
+from support.verdicts import owed_exit_code
 
 HTTP_SUITE, MLLP_SUITE = "fhir-basics", "pam"
 SLOW = pytest.mark.slow
@@ -71,7 +71,7 @@ def test_hostile_run_finishes_names_the_fault_and_keeps_evidence(hostile, tmp_pa
     # or refuses TLS stops the run before any suite: tests/campaign/test_verdicts.py)
     outcome = run_conformance(config, tmp_path / "run", "--no-preflight")
 
-    assert outcome.code == verdict_exit_code(outcome.tests.values()) != 0, outcome.output[-3000:]
+    assert outcome.code == owed_exit_code(outcome.tests.values()) != 0, outcome.output[-3000:]
     assert outcome.results["complete"] is True
     for suite, named in hits.items():
         check_suite_hit(outcome, mode, suite, named, transport_fault)
