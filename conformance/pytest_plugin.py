@@ -23,6 +23,7 @@ import pytest
 
 from conformance.campaign.session import CampaignError, CampaignSession, RunningTest
 from conformance.findings import Finding, Severity, finding
+from conformance.i18n import told
 from conformance.results import Requirement, TestOutcome, TestResult
 
 if TYPE_CHECKING:
@@ -313,12 +314,9 @@ def _failure(report: Any, excinfo: Any, lang: str) -> tuple[TestOutcome, list[st
 def _error_message(exc: BaseException | None, report: Any, lang: str) -> str:
     if exc is None:
         return str(report.longreprtext).strip().splitlines()[-1] if report.longreprtext else "error"
-    message = getattr(exc, "message", None)
-    if callable(message):
-        try:
-            return str(message(lang))
-        except TypeError:
-            pass
+    own = told(exc, lang)
+    if own is not None:
+        return own
     phase = {"setup": "préparation", "teardown": "nettoyage"}.get(report.when, "") if lang == "fr" else report.when
     prefix = f"[{phase}] " if report.when != "call" else ""
     return f"{prefix}{type(exc).__name__}: {exc}"[:2000]

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from conformance.i18n import CatalogueKeyError, text
+from conformance.i18n import CatalogueKeyError, text, told
 from conformance.results import EndpointCheck
 from conformance.transport.failure import describe
 from conformance.transport.reach import Reach, reach_http, reach_tcp
@@ -140,10 +140,4 @@ def _shown(url: str) -> str:
 
 
 def _error_text(error: BaseException) -> str:
-    message = getattr(error, "message", None)
-    if callable(message):
-        try:
-            return str(message("en"))
-        except TypeError:
-            pass
-    return getattr(error, "strerror", None) or str(error) or "cannot start"
+    return told(error, "en") or getattr(error, "strerror", None) or str(error) or "cannot start"

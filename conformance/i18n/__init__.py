@@ -57,6 +57,18 @@ class BilingualError(Exception):
         return self.message_fr if lang == "fr" else self.message_en
 
 
+def told(error: BaseException, lang: str = DEFAULT_LANGUAGE) -> str | None:
+    """The error's own words in `lang`: a BilingualError's, or any error's `message(lang)`; None when it has none
+    (then the caller says what it can: the system's `strerror`, the exception's text)."""
+    message = getattr(error, "message", None)
+    if not callable(message):
+        return None
+    try:
+        return str(message(lang))
+    except TypeError:  # a `message` that takes no language
+        return None
+
+
 class CatalogueKeyError(KeyError):
     """A key that the catalogue does not have (a bug in the caller: tests catch it)."""
 

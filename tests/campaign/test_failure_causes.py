@@ -10,6 +10,7 @@ import pytest
 
 from conformance.campaign.preflight import run_preflight
 from conformance.config import Timeouts, parse_config
+from conformance.i18n import BilingualError
 from conformance.transport.http import FhirClient, TransportError
 
 TIMEOUTS = Timeouts(connect=2, read=2, total=10, retries=0)
@@ -60,3 +61,20 @@ def test_preflight_and_exchange_name_a_failure_alike(
     assert error.cause == cause
     assert words_fr in check.message_fr and words_fr in error.message("fr")
     assert words_en in check.message_en and words_en in error.message("en")
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (OSError(98, "Address already in use"), "Address already in use"),
+        (BilingualError("port 2575 déjà pris", "port 2575 already taken"), "port 2575 already taken"),
+    ],
+    ids=["socket-error", "bilingual-error"],
+)
+def test_a_listener_that_could_not_bind_is_named_with_its_own_words(error: BaseException, words: str) -> None:
+    config = parse_config({"run": {"suites": ["pam"]}, "mllp": {"listener": {"port": 2575}}})
+    session = SimpleNamespace(config=config, suites=["pam"], listener_error=error, dmp_listener_error=None)
+    (check,) = run_preflight(session)  # type: ignore[arg-type]
+    assert check.endpoint == "mllp.listener" and not check.ok and check.cause == "bind"
+    assert check.message_fr.startswith("Écouteur MLLP du banc injoignable") and words in check.message_fr
+    assert check.message_en.startswith("Harness's MLLP listener unreachable") and words in check.message_en

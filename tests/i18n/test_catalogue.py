@@ -12,6 +12,7 @@ import yaml
 
 from conformance.i18n import (
     NNBSP,
+    BilingualError,
     CatalogueKeyError,
     catalogue,
     count,
@@ -20,6 +21,7 @@ from conformance.i18n import (
     parameters,
     severity,
     text,
+    told,
     typography,
 )
 
@@ -113,3 +115,13 @@ def test_click_message_ids_exist_in_the_installed_click():
         if msgid.replace("\n", "\\n").replace("\t", "\\t") not in source
     ]
     assert missing == []
+
+
+def test_an_error_tells_its_own_words_in_the_language_asked() -> None:
+    class Legacy(Exception):  # a `message` that takes no language is not the error's words in a language
+        def message(self) -> str:
+            return "legacy"
+
+    error = BilingualError("connexion refusée", "connection refused")
+    assert told(error) == "connexion refusée" and told(error, "en") == "connection refused"
+    assert told(Legacy("x"), "fr") is None and told(ValueError("plain"), "fr") is None
