@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.validation.cda import dispatch
 from conformance.validation.cda import schematron as sch
 
 SCH = 'xmlns="http://purl.oclc.org/dsdl/schematron"'
@@ -202,3 +203,48 @@ def test_value_sets_are_parsed_once_and_reused(tmp_path: Path, cache: Path, capf
     third = _run(compiled, xml)
     assert [(a.location, a.text) for a in third] == [(a.location, a.text) for a in first]
     assert "hopen-document-loaded" not in capfd.readouterr().err
+
+
+def test_rules_dispatched_on_the_parent_fire_what_the_walk_fires(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pattern of rules ending in `*` (the closed-template checks) is dispatched on the parent's name: same
+    rule on the same node, priorities between parent-keyed and generic rules kept, positions unchanged."""
+    monkeypatch.setattr(dispatch, "MIN_RULES", 1)
+    source = _write(
+        tmp_path,
+        "closed.sch",
+        f"""<schema {SCH} queryBinding="xslt2"><pattern id="closed">
+  <rule context="doc/a/*[not(self::b)]"><assert test="false()">unexpected <name/> in a</assert></rule>
+  <rule context="//c/*[1] | doc/d/*"><assert test="false()">first of c or in d: <name/></assert></rule>
+  <rule context="*[@x = 'generic']"><report test="true()">generic <name/></report></rule>
+  <rule context="doc/a/*"><report test="true()">other in a: <name/></report></rule>
+  <rule context="doc/e/*[@y][2]"><report test="true()">second with y: <name/></report></rule>
+</pattern></schema>""",
+    )
+    xml = (
+        "<doc><a><b/><f x='generic'/><g/><b x='generic'/></a><c><h x='generic'/><i/></c><d><j x='generic'/></d>"
+        "<e><k y='1'/><l/><m y='2'/><o y='3'/></e><n x='generic'/></doc>"
+    )
+
+    def fired(strategy: str) -> tuple[list[tuple[str, str]], int]:
+        sch.clear_memory_cache()
+        run = sch.compile_schematron(source, use_disk_cache=False, strategy=strategy).run(
+            sch.parse_for_saxon(xml.encode())
+        )
+        return [(a.location, a.text) for a in run.assertions], run.fired_rules
+
+    walked = fired("walk")
+    dispatched = sch.compile_schematron(source, use_disk_cache=False)
+    assert dispatch.DISPATCH_ATTRIBUTE.split("}")[1] in dispatched.xslt  # the pattern was dispatched
+    assert fired("candidates") == walked
+    assert ("/doc[1]/a[1]/f[1]", "unexpected f in a") in walked[0]  # a keyed rule before the generic one
+    assert ("/doc[1]/a[1]/b[2]", "generic b") in walked[0]  # the generic rule before a later keyed one
+    assert ("/doc[1]/c[1]/h[1]", "first of c or in d: h") in walked[0]
+    assert ("/doc[1]/e[1]/m[1]", "second with y: m") in walked[0]
+    # pruned to some rules (what a first use compiles), dispatched and walked still agree
+    parsed = sch.parse_for_saxon(xml.encode())
+    for keep in (frozenset({0}), frozenset({2}), frozenset({1, 3}), frozenset({2, 4})):
+        pruned, reference = (sch.compile_rules(source, keep, strategy=s).run(parsed) for s in ("candidates", "walk"))
+        assert [(a.location, a.text) for a in pruned.assertions] == [(a.location, a.text) for a in reference.assertions]
+        assert pruned.fired_rules == reference.fired_rules

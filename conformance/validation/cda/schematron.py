@@ -31,13 +31,13 @@ from lxml import etree
 
 from conformance import settings
 
-from . import candidates
+from . import candidates, dispatch
 
 SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 HOPEN_NS = "urn:hopen-conformance:schematron"
-COMPILER_VERSION = "hopen-sch-11"  # bump when the generated XSLT changes shape
+COMPILER_VERSION = "hopen-sch-12"  # bump when the generated XSLT changes shape
 SINGLE_WALK_MIN_PATTERNS = 8
 STRATEGIES = ("candidates", "walk")  # see candidates.py; "walk" visits every node for every pattern
 
@@ -434,9 +434,10 @@ class _Generator:
         for index, pattern in enumerate(active):
             marker = etree.SubElement(output, f"{{{SVRL_NS}}}active-pattern")
             marker.set("id", pattern.get("id") or f"pattern-{index}")
+        applies: list[etree._Element] = []
         for index, selection in enumerate(selections):
             if selection is not None:  # only the nodes some rule of the pattern can match
-                etree.SubElement(output, _X + "apply-templates", select=selection, mode=f"M{index}")
+                applies.append(etree.SubElement(output, _X + "apply-templates", select=selection, mode=f"M{index}"))
             elif not single_walk:
                 etree.SubElement(output, _X + "apply-templates", select="/", mode=f"M{index}")
         if single_walk:
@@ -449,6 +450,8 @@ class _Generator:
                 etree.SubElement(walk, _X + "apply-templates", select=".", mode=f"M{index}")
         for index, pattern in enumerate(active):
             self._pattern(sheet, pattern, index, recurse=selections[index] is None and not single_walk)
+        for apply in applies:
+            dispatch.dispatch(sheet, apply, self.namespaces)
         for name, key in self.text_keys.items():
             sheet.insert(1, etree.Element(_X + "key", name=key, match=name, use="text()"))
         return etree.tostring(sheet, encoding="unicode")
@@ -501,7 +504,10 @@ class _Generator:
         for position, rule in enumerate(rules):
             match = self.xpath(rule.get("context"))
             context_unknown = self.empty_uri in match
-            template = etree.SubElement(sheet, _X + "template", match=match, mode=mode, priority=str(1000 - position))
+            pattern_text = match if self.strategy == "walk" else dispatch.guarded(match, self.namespaces)
+            template = etree.SubElement(
+                sheet, _X + "template", match=pattern_text, mode=mode, priority=str(1000 - position)
+            )
             template.set(RULE_ATTRIBUTE, str(len(self.rules)))
             self.rules.append(None if context_unknown else candidates.routes(match, self.namespaces))
             self.tests.append([] if context_unknown else candidates.match_tests(match))
@@ -1099,8 +1105,13 @@ def pruned_xslt(xslt: str, keep: frozenset[int]) -> str:
         rule = template.get(RULE_ATTRIBUTE)
         if rule is not None and int(rule) not in keep:
             sheet.remove(template)
-    # A pattern left without rules emits nothing: its mode (fallback templates, walk) goes too.
+    # A pattern left without rules emits nothing: its mode (fallback templates, walk) goes too; so does a
+    # dispatching template (dispatch.py) whose target mode lost its rules, and then maybe its own mode.
     used = {t.get("mode") for t in sheet.findall(_X + "template") if t.get(RULE_ATTRIBUTE) is not None}
+    for template in sheet.findall(_X + "template"):
+        if template.get(dispatch.DISPATCH_ATTRIBUTE) not in (None, *used):
+            sheet.remove(template)
+    used |= {t.get("mode") for t in sheet.findall(_X + "template") if t.get(dispatch.DISPATCH_ATTRIBUTE)}
     for template in sheet.findall(_X + "template"):
         if template.get("mode") is not None and template.get("mode") not in used:
             sheet.remove(template)
