@@ -71,6 +71,7 @@ FAULTS: dict[str, str] = {
     "unqualified-with-ins": "ins.fhir.qualified-only",  # a provisional identity served with an INS
     "ins-without-identity-status": "ins.fhir.qualified-only",  # INS served, identity reliability left out
     "patient-gender-f": "fr-core.patient.profile",  # Patient.gender "F" (not in the AdministrativeGender codes)
+    "organization-identifier-ignored": "annuaire.organization.search-finess",  # identifier= not applied, one Organization
     "practitioner-no-idnatps": "annuaire.practitioner.search-idnatps",  # idNatPs identifier not indexed
     "role-ignores-practitioner": "annuaire.practitionerrole.search",  # PractitionerRole?practitioner= ignored
     "organization-finess-as-oid": "annuaire.organization.search-finess",  # FINESS under the FINESS OID system
@@ -573,6 +574,8 @@ class Handler(BaseHTTPRequestHandler):
         if name == "_id":
             return resource.get("id") in value.split(",")
         if name == "identifier":
+            if (fault, rtype) == ("organization-identifier-ignored", "Organization"):
+                return True
             return _token_match(_identifiers(resource), value, fault == "token-search-value-only")
         if name == "family":
             return any(str(n.get("family", "")).lower().startswith(value.lower()) for n in resource.get("name") or [])

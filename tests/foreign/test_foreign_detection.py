@@ -25,7 +25,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 ALL_FAULTS: dict[str, str] = {**FHIR_FAULTS, **RECEIVER_FAULTS, **SENDER_FAULTS}
-QUICK = ("docref-size-of-base64", "role-ignores-practitioner", "ack-msa2-own-id", "emit-ins-nir-prod-oid")
+QUICK = (
+    "organization-identifier-ignored",
+    "docref-size-of-base64",
+    "role-ignores-practitioner",
+    "ack-msa2-own-id",
+    "emit-ins-nir-prod-oid",
+)
 DETECTING = frozenset({"failed", "warning"})
 EMITTED = 4  # messages the foreign sender emits
 

@@ -7,7 +7,7 @@ from conformance.sdk import SHALL, Rule, RuleSet
 rules = RuleSet("directory")
 
 
-def _search_rules(kind: str, requirement: str) -> tuple[Rule, Rule]:
+def _search_rules(kind: str, requirement: str) -> tuple[Rule, Rule, Rule]:
     count = rules.rule(
         f"directory-{kind.lower()}-search",
         requirement,
@@ -24,7 +24,17 @@ def _search_rules(kind: str, requirement: str) -> tuple[Rule, Rule]:
         en="the resource found does not carry the identifier {token}",
         code="value",
     )
-    return count, identifier
+    unfiltered = rules.rule(
+        f"directory-{kind.lower()}-identifier-filter",
+        requirement,
+        SHALL,
+        fr="{rtype}?identifier={token}, un identifiant qu'aucune ressource ne porte : {count} résultat(s) au lieu "
+        "de 0 (le paramètre identifier n'est pas appliqué)",
+        en="{rtype}?identifier={token}, an identifier no resource carries: {count} match(es) instead of 0 "
+        "(the identifier parameter is not applied)",
+        code="processing",
+    )
+    return count, identifier, unfiltered
 
 
 PRACTITIONER_BY_RPPS = _search_rules("practitioner", "annuaire.practitioner.search-rpps")

@@ -37,11 +37,26 @@ def _search(fhir_client, rtype: str, system: str, value: str) -> list[dict]:
     return matches(search_bundle(fhir_client.search(rtype, {"identifier": f"{system}|{value}"})), rtype)
 
 
-def _expect_one(found: list[dict], rtype: str, system: str, value: str, search_rules: tuple[Rule, Rule]) -> None:
-    count_rule, identifier_rule = search_rules
+# No RPPS, idNatPs or FINESS has letters: a real directory cannot hold this value, whatever its size.
+ABSENT_IDENTIFIER = "HOPEN-CONFORMANCE-ABSENT"
+
+
+def _expect_one(found: list[dict], rtype: str, system: str, value: str, search_rules: tuple[Rule, Rule, Rule]) -> None:
+    count_rule, identifier_rule, _ = search_rules
     token = f"{system}|{value}"
     require(len(found) == 1, count_rule, f"{rtype}.identifier", rtype=rtype, token=token, count=len(found))
     expect(has_identifier(found[0], system, value), identifier_rule, f"{rtype}.identifier", token=token)
+
+
+def _expect_filtered(fhir_client, rtype: str, system: str, search_rules: tuple[Rule, Rule, Rule]) -> None:
+    """A search for an identifier nobody carries finds nothing: a server that ignores `identifier` and holds a
+    single resource would otherwise pass. A refusal of the value (4xx) is not judged here."""
+    response = fhir_client.search(rtype, {"identifier": f"{system}|{ABSENT_IDENTIFIER}"})
+    if response.status != 200:
+        return
+    found = matches(search_bundle(response), rtype)
+    token = f"{system}|{ABSENT_IDENTIFIER}"
+    expect(not found, search_rules[2], f"{rtype}.identifier", rtype=rtype, token=token, count=len(found))
 
 
 def _validate_each(found: list[dict], fhir_validator, profile: str, evidence, lang: str) -> None:
@@ -67,6 +82,7 @@ def test_practitioner_by_rpps(fhir_client, test_data, lang):
         with resource("Practitioner", f"rpps:{rpps}"):
             found = _search(fhir_client, "Practitioner", RPPS_SYSTEM, rpps)
             _expect_one(found, "Practitioner", RPPS_SYSTEM, rpps, PRACTITIONER_BY_RPPS)
+    _expect_filtered(fhir_client, "Practitioner", RPPS_SYSTEM, PRACTITIONER_BY_RPPS)
 
 
 @verifies(
@@ -88,6 +104,7 @@ def test_practitioner_by_idnatps(fhir_client, test_data, lang):
         with resource("Practitioner", f"idnatps:8{rpps}"):
             found = _search(fhir_client, "Practitioner", IDNPS_SYSTEM, f"8{rpps}")
             _expect_one(found, "Practitioner", IDNPS_SYSTEM, f"8{rpps}", PRACTITIONER_BY_IDNATPS)
+    _expect_filtered(fhir_client, "Practitioner", IDNPS_SYSTEM, PRACTITIONER_BY_IDNATPS)
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +159,7 @@ def test_organization_by_finess(fhir_client, test_data, lang):
         with resource("Organization", f"finess:{finess}"):
             found = _search(fhir_client, "Organization", FINESS_SYSTEM, finess)
             _expect_one(found, "Organization", FINESS_SYSTEM, finess, ORGANIZATION_BY_FINESS)
+    _expect_filtered(fhir_client, "Organization", FINESS_SYSTEM, ORGANIZATION_BY_FINESS)
 
 
 @verifies(
