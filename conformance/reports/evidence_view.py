@@ -1,5 +1,6 @@
 """A readable view of each evidence file for the HTML report: JSON and XML pretty-printed, HL7 v2 one segment
-per line, a binary body as its size and media type, an exchange record as its request line and status.
+per line, an e-mail (MSSanté message, receipt) as its headers, its MIME parts and its text, a binary body as
+its size and media type, an exchange record as its request line and status.
 
 Presentation only: the evidence files stay the sealed bytes exchanged; this reads them (bounded, never
 following a link out of the run folder, never opening what is not a regular file) and renders text for the
@@ -8,12 +9,16 @@ report. A file that cannot be read is said so; it never stops the report.
 
 from __future__ import annotations
 
+import contextlib
+import email.parser
+import email.policy
 import json
 import os
 import re
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +27,42 @@ MAX_SHOWN = 100_000  # characters of one view in the report
 MAX_REPORT = 8 * 1024 * 1024  # characters of views in one report; past it, files are listed as links only
 _SEGMENT_BREAK = re.compile(r"\r\n|\r|\n")
 _MLLP_FRAMING = "\x0b\x1c"
+# The headers an MSSanté reader checks first (sender, recipients, subject, receipt requests), in this order.
+EMAIL_HEADERS = (
+    "From",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "Disposition-Notification-To",
+    "Return-Receipt-To",
+    "Content-Type",
+)
+MAX_PARTS = 200  # MIME parts listed for one message; a hostile message may nest thousands
+MAX_HEADER_SHOWN = 500  # characters of one header value
+
+
+@dataclass
+class MimePart:
+    number: str  # "1", "1.2", ... as IMAP numbers them
+    content_type: str
+    size: int | None  # decoded bytes; None for a container (multipart, an enclosed message)
+    filename: str | None = None  # as the sender named it: untrusted text, shown escaped, never used as a path
 
 
 @dataclass
 class EvidenceView:
     path: str
-    kind: str  # "json", "xml", "hl7v2", "text", "binary", "http", "mllp", "unreadable", "omitted"
+    kind: str  # "json", "xml", "hl7v2", "email", "text", "binary", "http", "mllp", "unreadable", "omitted"
     size: int = 0
     media_type: str | None = None
-    text: str | None = None  # the readable view (or the exchange's summary line)
+    text: str | None = None  # the readable view (or the exchange's summary line; an e-mail's text parts)
     truncated: bool = False
     direction: str | None = None  # an MLLP frame: "sent" or "received"
+    headers: list[tuple[str, str]] = field(default_factory=list)  # an e-mail: EMAIL_HEADERS present
+    parts: list[MimePart] = field(default_factory=list)  # an e-mail: its MIME parts, depth first
 
 
 def evidence_views(run_dir: Path | None, tests: Iterable[Mapping[str, Any]], max_files: int) -> dict[str, list]:
@@ -118,13 +148,20 @@ def _view(path: str, content: tuple[int, bytes] | None, media_type: str | None) 
         kind, pretty = "xml", _pretty_xml(data) if complete else None
     elif "hl7" in media or suffix == ".hl7" or text.lstrip(_MLLP_FRAMING).startswith("MSH"):
         kind, pretty = "hl7v2", _segments(text)
+    elif "rfc822" in media or suffix == ".eml":
+        view = _email(path, size, media_type, data)
+        if view is not None:
+            view.truncated = view.truncated or not complete
+            return view
     shown = pretty if pretty is not None else text
     truncated = not complete or len(shown) > MAX_SHOWN
     return EvidenceView(path, kind, size, media_type or None, shown[:MAX_SHOWN], truncated)
 
 
 def _texty(media: str) -> bool:
-    return media.startswith("text/") or any(m in media for m in ("json", "xml", "hl7", "er7", "x-www-form"))
+    return media.startswith("text/") or any(
+        m in media for m in ("json", "xml", "hl7", "er7", "x-www-form", "rfc822", "disposition-notification")
+    )
 
 
 def _binary(data: bytes) -> bool:
@@ -176,3 +213,66 @@ def _exchange(path: str, size: int, record: Mapping[str, Any]) -> EvidenceView:
     elif record.get("error"):
         summary += f" → {record['error']}"
     return EvidenceView(path, "http", size, "application/json", summary[:2000])
+
+
+def _email(path: str, size: int, media_type: str | None, data: bytes) -> EvidenceView | None:
+    """Headers, MIME outline and text parts of an RFC 5322 message; None when it does not parse as one."""
+    parser = email.parser.BytesParser(policy=email.policy.default)
+    nested_too_deep = False
+    try:
+        message = parser.parsebytes(data)
+    except RecursionError:  # parts nested deeper than the parser recurses: the headers alone
+        message, nested_too_deep = parser.parsebytes(data, headersonly=True), True
+    except (ValueError, TypeError, LookupError):
+        return None
+    if not message.keys():
+        return None
+    headers = [(name, _header(message, name)) for name in EMAIL_HEADERS if message.get(name) is not None]
+    parts: list[MimePart] = []
+    texts: list[str] = []
+    # a part the parser cannot decode ends the outline; what was read is shown
+    if nested_too_deep:
+        parts.append(MimePart("1", message.get_content_type(), None))
+    else:
+        with contextlib.suppress(ValueError, TypeError, RecursionError, LookupError, AssertionError):
+            _outline(message, "1", parts, texts, depth=0)
+    shown = "\n\n".join(texts)
+    truncated = nested_too_deep or len(shown) > MAX_SHOWN or len(parts) >= MAX_PARTS
+    return EvidenceView(
+        path, "email", size, media_type or None, shown[:MAX_SHOWN], truncated, headers=headers, parts=parts
+    )
+
+
+def _header(message: Message, name: str) -> str:
+    try:
+        value = str(message.get(name, ""))
+    except (ValueError, TypeError, LookupError, IndexError):
+        value = str(message.get_all(name, [""])[0])  # undecodable: the raw value
+    return " ".join(value.split())[:MAX_HEADER_SHOWN]
+
+
+def _outline(part: Message, number: str, parts: list[MimePart], texts: list[str], depth: int) -> None:
+    if len(parts) >= MAX_PARTS or depth > 20:
+        return
+    content_type = part.get_content_type()
+    filename = part.get_filename()
+    if part.is_multipart():
+        parts.append(MimePart(number, content_type, None, _clip(filename)))
+        children = part.get_payload()
+        for index, child in enumerate(children if isinstance(children, list) else [], start=1):
+            if isinstance(child, Message):
+                _outline(child, f"{number}.{index}", parts, texts, depth + 1)
+        return
+    payload = part.get_payload(decode=True)
+    body = payload if isinstance(payload, bytes) else b""
+    parts.append(MimePart(number, content_type, len(body), _clip(filename)))
+    if part.get_content_maintype() == "text" and filename is None and sum(map(len, texts)) < MAX_SHOWN:
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            texts.append(body.decode(charset, errors="replace"))
+        except LookupError:
+            texts.append(body.decode("utf-8", errors="replace"))
+
+
+def _clip(filename: str | None) -> str | None:
+    return None if filename is None else " ".join(str(filename).split())[:200]

@@ -108,3 +108,60 @@ def test_a_hostile_evidence_list_neither_hangs_nor_leaves_the_run_folder(tmp_pat
     text = page.text_content()
     assert "outside the run" not in text and "root:" not in text
     assert text.count("file missing or unreadable") >= 4
+
+
+def _mssante_message() -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "dr.martin@hopital.mssante.fr"
+    message["To"] = "secretariat@clinique.mssante.fr"
+    message["Subject"] = "Compte rendu d'hospitalisation — séjour 2026"
+    message["Disposition-Notification-To"] = "dr.martin@hopital.mssante.fr"
+    message.set_content("Bonjour,\nci-joint le compte rendu, accentué : éàç.\n", cte="quoted-printable")
+    message.add_attachment(b"PK\x03\x04" + b"\x00" * 300, maintype="application", subtype="zip", filename="IHE_XDM.ZIP")
+    message.add_attachment(b"<x/>", maintype="application", subtype="xml", filename="<b>../../etc/passwd</b>.xml")
+    return message.as_bytes()
+
+
+def test_an_mssante_message_reads_as_headers_mime_parts_and_text(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run, recorder = fabricate_run(run_dir)
+    nested = b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n" + b"".join(
+        f"--b{i}\r\nContent-Type: multipart/mixed; boundary=b{i + 1}\r\n\r\n".encode() for i in range(3000)
+    )
+    sent = recorder.attach(TEST_ID, "sent-nominal.eml", _mssante_message(), "message/rfc822")
+    wide = b"Content-Type: multipart/mixed; boundary=w\r\n\r\n" + b"--w\r\n\r\nx\r\n" * 1000 + b"--w--\r\n"
+    hostile = recorder.attach(TEST_ID, "nested.eml", nested, "message/rfc822")
+    many = recorder.attach(TEST_ID, "wide.eml", wide, "message/rfc822")
+    test = next(t for t in run.tests if t.id == "identity/ins/patient-ins-profile")
+    test.evidence = [*test.evidence, sent, hostile, many]
+    finalize_run(run_dir, run)
+    page = lxml_html.fromstring((run_dir / "report.html").read_bytes())
+    views = _views(page)
+
+    view = views[sent].xpath(".//details[@data-kind='email']")[0]
+    headers = {
+        tr.xpath("string(th)"): tr.xpath("string(td)") for tr in view.xpath(".//table[@class='email-headers']//tr")
+    }
+    assert headers["Subject"] == "Compte rendu d'hospitalisation — séjour 2026"  # decoded from its RFC 2047 words
+    assert headers["Disposition-Notification-To"] == "dr.martin@hopital.mssante.fr"
+    rows = [
+        [td.text_content() for td in tr.xpath("td")] for tr in view.xpath(".//table[@class='email-parts']/tbody/tr")
+    ]
+    assert rows == [
+        ["1", "multipart/mixed", "—", "—"],
+        ["1.1", "text/plain", "—", rows[1][3]],
+        ["1.2", "application/zip", "IHE_XDM.ZIP", "304 octets"],
+        ["1.3", "application/xml", "<b>../../etc/passwd</b>.xml", "4 octets"],
+    ]
+    assert not view.xpath(".//table[@class='email-parts']//b")  # the sender's file name is text, not markup
+    assert "accentué : éàç." in view.xpath("string(pre)")  # the text part decoded (quoted-printable, UTF-8)
+
+    deep = views[hostile].xpath(".//details[@data-kind='email']")[0]  # 3,000 nested parts: the headers, said cut
+    assert deep.xpath("string(.//table[@class='email-parts']/tbody/tr[1]/td[2])") == "multipart/mixed"
+    assert len(deep.xpath(".//table[@class='email-parts']/tbody/tr")) <= 200
+    assert "Vue tronquée" in deep.text_content()
+    broad = views[many].xpath(".//details[@data-kind='email']")[0]  # 1,000 parts side by side: the first 200
+    assert len(broad.xpath(".//table[@class='email-parts']/tbody/tr")) == 200
+    assert "Vue tronquée" in broad.text_content()
