@@ -1,7 +1,10 @@
 """HTTP validation service (`conformance serve --validation`): bounded like the harness's other listeners.
 
 Bounds: loopback unless asked otherwise, `max_connections` open at once (shared `ListenerGuard`), a body of
-at most `max_request_bytes` with a Content-Length, `idle_timeout` on the socket, `request_timeout` seconds per
+at most `max_request_bytes` with a Content-Length, `idle_timeout` on the socket, a request head received
+within `head_timeout` seconds of its first byte and its body within `body_timeout` seconds (a client
+trickling bytes, slow-loris style, gets a 408 OperationOutcome and is disconnected; each connection has its
+own thread, so it holds one of the `max_connections` slots and nothing else), `request_timeout` seconds per
 validation (the answer is then a 503 OperationOutcome; the validation finishes in the background, holding
 one of the `workers`).
 
@@ -16,9 +19,11 @@ with the same verdicts; `/health` says "warming" meanwhile.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import multiprocessing
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +49,8 @@ class ServiceLimits:
     max_connections: int = 16
     max_request_bytes: int = 64 * 1024 * 1024
     idle_timeout: float = 30.0
+    head_timeout: float = 10.0  # request line and headers, from their first byte
+    body_timeout: float = 120.0  # the whole body, from the end of the head
     request_timeout: float = 300.0
     workers: int = 1
 
@@ -108,6 +115,64 @@ class ServiceState:
             schematron.prune_every_document(False)
 
 
+class RequestTooSlow(Exception):
+    """The request head or body did not arrive in full within its time limit."""
+
+    def __init__(self, part: str, seconds: float) -> None:
+        super().__init__(part)
+        self.part = part
+        self.seconds = seconds
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The connection's bytes, each read bounded by the idle timeout and by the current part's deadline.
+
+    A socket timeout alone bounds the wait for one byte: a client sending a byte a second would hold a
+    request open for ever. The head's deadline starts with its first byte (an idle keep-alive connection
+    is the idle timeout's business), the body's when the handler starts reading it."""
+
+    def __init__(self, connection: socket.socket, idle_timeout: float) -> None:
+        super().__init__()
+        self.connection = connection
+        self.idle_timeout = idle_timeout
+        self.deadline: float | None = None
+        self.part = "head"
+        self.seconds = 0.0
+        self.pending: float | None = None  # the head's limit, armed by its first byte
+
+    def readable(self) -> bool:
+        return True
+
+    def expect_head(self, seconds: float) -> None:
+        self.part, self.seconds, self.deadline, self.pending = "head", seconds, None, seconds
+
+    def expect_body(self, seconds: float) -> None:
+        self.part, self.seconds, self.pending = "body", seconds, None
+        self.deadline = time.monotonic() + seconds
+
+    def done(self) -> None:
+        self.deadline = self.pending = None
+        self.connection.settimeout(self.idle_timeout)  # what our answer's send may wait
+
+    def readinto(self, buffer: Any) -> int:
+        timeout = self.idle_timeout
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise RequestTooSlow(self.part, self.seconds)
+            timeout = min(timeout, remaining)
+        self.connection.settimeout(timeout)
+        try:
+            count = self.connection.recv_into(buffer)
+        except TimeoutError:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                raise RequestTooSlow(self.part, self.seconds) from None
+            raise
+        if count and self.pending is not None:
+            self.deadline, self.pending = time.monotonic() + self.pending, None
+        return count
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "hopen-conformance-validation"
     protocol_version = "HTTP/1.1"
@@ -116,6 +181,35 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.timeout = self.state.limits.idle_timeout
         super().setup()
+        self.rfile.close()  # the socket's own file: reads go through the deadlines instead
+        self.reader = _DeadlineReader(self.connection, self.state.limits.idle_timeout)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self) -> None:
+        self.reader.expect_head(self.state.limits.head_timeout)
+        try:
+            super().handle_one_request()
+        except RequestTooSlow as slow:
+            self._too_slow(slow)
+        finally:
+            self.reader.done()
+
+    def _too_slow(self, slow: RequestTooSlow) -> None:
+        """408 and close: the connection's slot and thread are freed for other clients."""
+        self.close_connection = True
+        if slow.part == "head":  # answered as to a request not yet read
+            self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""
+        part_fr, part_en = ("en-tête", "head") if slow.part == "head" else ("corps", "body")
+        self.reader.done()
+        with contextlib.suppress(OSError):
+            self._send_json(
+                HTTPStatus.REQUEST_TIMEOUT,
+                self._issue(
+                    "timeout",
+                    f"{part_fr} de requête non reçu en entier en {slow.seconds:g} s (limite du service)",
+                    f"request {part_en} not received in full within {slow.seconds:g} s (service limit)",
+                ),
+            )
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # inputs may carry patient data: no request log
@@ -196,7 +290,9 @@ class _Handler(BaseHTTPRequestHandler):
                 ),
             )
             return None
+        self.reader.expect_body(self.state.limits.body_timeout)
         data = self.rfile.read(length)
+        self.reader.done()
         if len(data) < length:
             self.close_connection = True
             return None

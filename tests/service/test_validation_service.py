@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import select
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -260,3 +263,83 @@ def test_campaign_validation_server_key_sends_cda_documents_to_the_service(
             validate_cda(data, "fr", name="doc")
     finally:
         use_validation_server(None)
+
+
+def _trickle(port: int, at_once: bytes, trickled: bytes, *, pause: float) -> bytes:
+    """Send `at_once`, then `trickled` a byte at a time `pause` seconds apart until the service answers;
+    what it answered (b"" when every byte went out unanswered and the service then said nothing)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:
+        slow.sendall(at_once)
+        for index in range(len(trickled)):
+            try:
+                slow.sendall(trickled[index : index + 1])
+            except OSError:  # the service already closed its side
+                break
+            if select.select([slow], [], [], pause)[0]:
+                break
+        answer = b""
+        with contextlib.suppress(OSError):
+            while chunk := slow.recv(65536):
+                answer += chunk
+        return answer
+
+
+@pytest.mark.parametrize("part", ["head", "body"])
+def test_a_client_trickling_its_request_is_cut_off_without_holding_others(part: str) -> None:
+    """Slow loris: a byte every 0.25 s keeps the idle timeout from firing, but the request head (or body)
+    has a time limit of its own: the service answers 408 and closes long before the last byte would have
+    gone out, and answers another client meanwhile (SHALL)."""
+    limits = ServiceLimits(idle_timeout=10.0, head_timeout=1.0, body_timeout=1.0, max_connections=4)
+    running = ValidationService(limits=limits, warm=False)
+    port = urlsplit(running.start()).port
+    assert port is not None
+    body = PATIENT.encode()
+    head = f"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    at_once, trickled = (b"", head + body) if part == "head" else (head, body)
+    answers: list[bytes] = []
+    slow = threading.Thread(target=lambda: answers.append(_trickle(port, at_once, trickled, pause=0.25)))
+    try:
+        slow.start()
+        time.sleep(0.3)  # the slow client is connected and trickling
+        other = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        other.request("GET", "/health")
+        health = other.getresponse()
+        answered = health.status == 200 and json.loads(health.read())["status"] == "ready"
+        other.close()
+        still_trickling = slow.is_alive()
+        slow.join(120)
+        assert answered and still_trickling  # the other client was answered while the slow one was still sending
+        status_line, _, rest = answers[0].partition(b"\r\n")
+        assert status_line.startswith(b"HTTP/1.") and b" 408 " in status_line
+        issue = json.loads(rest.split(b"\r\n\r\n", 1)[1])["issue"][0]
+        assert issue["code"] == "timeout"
+        assert ("en-tête" if part == "head" else "corps") in issue["details"]["text"]
+        assert running.state.guard.open_connections == 0  # the slot was given back
+    finally:
+        slow.join(120)
+        running.stop()
+
+
+def test_keep_alive_connection_waits_for_its_next_request_under_the_idle_timeout_only() -> None:
+    """The head's time limit starts with the head's first byte: a keep-alive connection quiet between two
+    requests for longer than `head_timeout` (but under `idle_timeout`) still gets its second answer."""
+    running = ValidationService(limits=ServiceLimits(idle_timeout=10.0, head_timeout=0.5), warm=False)
+    url = running.start()
+    parts = urlsplit(url)
+    try:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        for _ in range(2):
+            connection.request("GET", "/health")
+            response = connection.getresponse()
+            assert response.status == 200 and json.loads(response.read())["status"] == "ready"
+            time.sleep(1.0)
+        connection.close()
+    finally:
+        running.stop()
+
+
+def test_size_and_concurrency_limits_are_on_by_default() -> None:
+    limits = ServiceLimits()
+    assert 0 < limits.max_request_bytes <= 64 * 1024 * 1024
+    assert 0 < limits.max_connections <= 64 and limits.workers >= 1
+    assert 0 < limits.head_timeout <= limits.idle_timeout and 0 < limits.body_timeout <= limits.request_timeout
