@@ -4,8 +4,10 @@
     describe(cause, failure_detail(exc), "fr")              # "connexion refusée (rien n'écoute sur ce port)"
 
 Causes: name-resolution, refused, timeout, tls, reset, not-http (bytes that are not HTTP), network (any other
-socket error); the preflight adds http-status and bind. Their wording is in the i18n catalogue
-(transport.cause.*), French by default.
+socket error); the preflight adds http-status and bind. A TLS failure is named further when OpenSSL's words
+say which problem it is (`tls_problem`: a plain answer, another host's or an expired certificate, an untrusted
+authority, a refused client certificate, no common version). Their wording is in the i18n catalogue
+(transport.cause.*, transport.tls.*), French by default.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ CAUSES = ("name-resolution", "refused", "timeout", "tls", "reset", "not-http", "
 # causes whose own wording says it all; the others keep the system's words (host name, TLS alert, HTTP status)
 SELF_EXPLAINED = frozenset({"refused", "timeout", "reset"})
 MAX_DETAIL = 300
+# OpenSSL's words (reason codes, verification messages; upper-cased) -> the TLS problem they name, first match
+TLS_PROBLEMS = (
+    ("plain-answer", ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG")),
+    ("hostname-mismatch", ("HOSTNAME MISMATCH", "IP ADDRESS MISMATCH")),
+    ("expired", ("CERTIFICATE HAS EXPIRED", "CERTIFICATE IS NOT YET VALID")),
+    ("untrusted", ("CERTIFICATE_VERIFY_FAILED",)),
+    ("client-cert-refused", ("ALERT_CERTIFICATE_REQUIRED", "ALERT_BAD_CERTIFICATE", "ALERT_UNKNOWN_CA")),
+    ("version", ("UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE", "ALERT_PROTOCOL_VERSION", "NO_SHARED_CIPHER")),
+)
 
 
 def failure_cause(exc: BaseException, *, during_tls: bool = False) -> str:
@@ -50,15 +61,37 @@ def failure_detail(exc: BaseException) -> str:
         return f"{type(protocol).__name__}: {protocol}"[:MAX_DETAIL]
     root = socket_error(exc)
     if isinstance(root, ssl.SSLError):
-        return str(root.reason or root.strerror or root)[:MAX_DETAIL]
+        words = str(root.reason or root.strerror or root)
+        verify = getattr(root, "verify_message", None)  # why verification failed: expired, another host...
+        return (f"{words}: {verify}" if verify else words)[:MAX_DETAIL]
     if isinstance(root, OSError):
         return str(root.strerror or root)[:MAX_DETAIL]
     return ""
 
 
-def describe(cause: str, detail: str = "", lang: str = DEFAULT_LANGUAGE) -> str:
-    """The cause as a reader says it, with the system's words unless the cause says it all."""
-    words = text(f"transport.cause.{cause if cause in CAUSES else 'network'}", lang)
+def tls_problem(exc: BaseException | str) -> str | None:
+    """Which TLS problem OpenSSL's words in `exc` (an error or its text) name (a TLS_PROBLEMS key), if any."""
+    words = [exc] if isinstance(exc, str) else [str(exc)]
+    root = exc if isinstance(exc, str) else socket_error(exc)
+    if isinstance(root, ssl.SSLError):
+        words += [str(root.reason or ""), str(getattr(root, "verify_message", "") or ""), str(root)]
+    upper = " ".join(words).upper().replace("_", " ")
+    for problem, markers in TLS_PROBLEMS:
+        if any(marker.replace("_", " ") in upper for marker in markers):
+            return problem
+    return None
+
+
+def describe(cause: str, detail: str = "", lang: str = DEFAULT_LANGUAGE, *, problem: str | None = None) -> str:
+    """The cause as a reader says it, with the system's words unless the cause says it all; a TLS failure by
+    its `problem` (tls_problem's key; found in `detail` when not given) when it is known, OpenSSL's English
+    words then kept in English only."""
+    problem = problem or (tls_problem(detail) if cause == "tls" and detail else None)
+    if cause == "tls" and problem is not None:
+        words = text(f"transport.tls.{problem}", lang)
+        return f"{words} ({detail})" if detail and lang == "en" else words
+    else:
+        words = text(f"transport.cause.{cause if cause in CAUSES else 'network'}", lang)
     return f"{words} ({detail})" if detail and cause not in SELF_EXPLAINED else words
 
 

@@ -52,7 +52,7 @@ from conformance.evidence.exchange import (
 )
 from conformance.findings import Finding, Severity, finding
 from conformance.i18n import BilingualError
-from conformance.transport.failure import describe, failure_cause, failure_detail
+from conformance.transport.failure import describe, failure_cause, failure_detail, tls_problem
 
 FHIR_JSON = "application/fhir+json"
 FHIR_XML = "application/fhir+xml"
@@ -555,9 +555,7 @@ class FhirClient:
                     raise self._headers_timeout(url)
                 return response
         except requests.exceptions.SSLError as exc:
-            raise TransportError(
-                "tls", f"échec TLS avec {url}: {_short(exc)}", f"TLS failure with {url}: {_short(exc)}", cause="tls"
-            ) from None
+            raise _tls_failure(url, exc) from None
         except requests.exceptions.ConnectTimeout:
             raise TransportError(
                 "timeout",
@@ -867,6 +865,18 @@ def _speaks_tls(url: str, timeout: float) -> bool:
             return True
     except (OSError, ValueError):
         return False
+
+
+def _tls_failure(url: str, exc: BaseException) -> TransportError:
+    """A failed TLS handshake, its problem named first when OpenSSL's words tell it, their words kept after."""
+    problem = tls_problem(exc)
+    detail = _short(exc)
+    if problem is None:
+        return TransportError(
+            "tls", f"échec TLS avec {url} : {detail}", f"TLS failure with {url}: {detail}", cause="tls"
+        )
+    fr, en = (describe("tls", detail, lang, problem=problem) for lang in ("fr", "en"))
+    return TransportError("tls", f"échec TLS avec {url} : {fr}", f"TLS failure with {url}: {en}", cause="tls")
 
 
 def _short(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from conformance.evidence.exchange import ExchangeSink, MllpFrame, utc_now
+from conformance.transport.failure import describe, failure_cause, failure_detail
 from conformance.transport.limits import Admission, ListenerGuard, ListenerLimitError, ListenerLimits, peer_host
 from conformance.validation.hl7v2 import er7
 from conformance.validation.hl7v2.er7 import declared_charset, python_codec  # noqa: F401  (public API)
@@ -86,8 +87,22 @@ class MllpLimitError(MllpError):
 
 
 class MllpConnectError(MllpError):
+    """No connection to the peer. With `cause` (a conformance.transport.failure code), `message(lang)` says why
+    in the reader's language (refused, timeout, a named TLS problem), the system's words kept after."""
+
     heading_fr = "Connexion MLLP impossible"
     heading_en = "Cannot connect over MLLP"
+
+    def __init__(self, reason: str, *, target: str = "", cause: str | None = None, detail: str = "") -> None:
+        super().__init__(reason)
+        self.target, self.cause, self.detail = target, cause, detail
+
+    def message(self, lang: str = "fr") -> str:
+        if self.cause is None:
+            return super().message(lang)
+        heading = self.heading_fr if lang == "fr" else self.heading_en
+        separator = " : " if lang == "fr" else ": "
+        return f"{heading}{separator}{self.target}{separator}{describe(self.cause, self.detail, lang)}"
 
 
 # ----------------------------------------------------------------------------------------------- charsets
@@ -510,18 +525,20 @@ class MllpClient:
             )
         except TimeoutError:
             reason = f"connect to {self.host}:{self.port} timed out after {self.connect_timeout:g} s"
-            raise self._connect_failed(reason) from None
+            raise self._connect_failed(reason, "timeout") from None
         except (OSError, ssl.SSLError) as exc:
-            raise self._connect_failed(f"connect to {self.host}:{self.port} failed: {exc}") from exc
+            reason = f"connect to {self.host}:{self.port} failed: {exc}"
+            raise self._connect_failed(reason, failure_cause(exc), failure_detail(exc) or str(exc)) from exc
         self.connection = MllpConnection(
             reader, writer, read_timeout=self.read_timeout, max_frame=self.max_frame, sink=self.sink
         )
         return self.connection
 
-    def _connect_failed(self, reason: str) -> MllpConnectError:
+    def _connect_failed(self, reason: str, cause: str, detail: str = "") -> MllpConnectError:
+        target = f"{self.host}:{self.port}"
         if self.sink is not None:
-            self.sink.record(MllpFrame("sent", "", f"{self.host}:{self.port}", b"", utc_now(), reason))
-        return MllpConnectError(reason)
+            self.sink.record(MllpFrame("sent", "", target, b"", utc_now(), reason))
+        return MllpConnectError(reason, target=target, cause=cause, detail=detail)
 
     async def send(self, message: str | bytes) -> bytes:
         connection = await self.connect()

@@ -242,60 +242,9 @@ class SoapClient:
         return self.post(url, content_type, body)
 
     def post(self, url: str, content_type: str, body: bytes) -> SoapReply:
-        from conformance.transport.http import TransportError
-
-        try:
-            response = self.http.request("POST", url, body=body, content_type=content_type, accept=None)
-        except TransportError as exc:
-            raise named_tls_failure(exc) from None
+        response = self.http.request("POST", url, body=body, content_type=content_type, accept=None)
         reply_type = response.headers.get("Content-Type", "")
         return read_reply(response.status, reply_type, response.body)
-
-
-_TLS_CAUSES = (
-    (
-        ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"),
-        "le serveur ne parle pas TLS à cette URL https:// (réponse en clair)",
-        "the server does not speak TLS at this https:// URL (plain answer)",
-    ),
-    (
-        ("HOSTNAME MISMATCH", "IP ADDRESS MISMATCH"),
-        "certificat du serveur émis pour un autre nom d'hôte",
-        "server certificate issued for another host name",
-    ),
-    (
-        ("CERTIFICATE HAS EXPIRED",),
-        "certificat du serveur expiré",
-        "server certificate expired",
-    ),
-    (
-        ("CERTIFICATE_VERIFY_FAILED",),
-        "certificat du serveur refusé : non émis par l'autorité de confiance configurée ([tls] ca_bundle)",
-        "server certificate refused: not issued by the configured trusted authority ([tls] ca_bundle)",
-    ),
-    (
-        ("ALERT_CERTIFICATE_REQUIRED", "ALERT_BAD_CERTIFICATE", "ALERT_UNKNOWN_CA"),
-        "le serveur refuse le certificat client ([tls] client_cert)",
-        "the server refuses the client certificate ([tls] client_cert)",
-    ),
-    (
-        ("UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE", "ALERT_PROTOCOL_VERSION", "NO_SHARED_CIPHER"),
-        "version ou suite TLS refusée (le DMP exige TLS 1.2 et ses suites)",
-        "TLS version or suite refused (the DMP requires TLS 1.2 and its suites)",
-    ),
-)
-
-
-def named_tls_failure(exc: Any) -> Any:
-    """A TLS TransportError with its cause named first (in both languages); any other error unchanged."""
-    if getattr(exc, "kind", "") != "tls":
-        return exc
-    upper = exc.message_en.upper()
-    for markers, fr, en in _TLS_CAUSES:
-        if any(marker in upper for marker in markers):
-            where = exc.message_fr.split(": ", 1)[0]  # "échec TLS avec <url>", without OpenSSL's English
-            return type(exc)("tls", f"{fr} ({where})", f"{en} — {exc.message_en}")
-    return exc
 
 
 def read_reply(status: int, content_type: str, body: bytes) -> SoapReply:

@@ -263,3 +263,88 @@ def test_tls_listener_counts_connections_before_the_handshake(pki: Pki) -> None:
         )
     assert "MSA|AA|" in ack and len(server.received) == 1
     assert sum(1 for f in sink.exchanges if f.error and f.error.startswith("TLS handshake failed")) == 4
+
+
+# ---------------------------------------------------------------- TLS problems named in the reader's language
+
+
+@pytest.fixture
+def bad_cert_server() -> Iterator[tuple[str, Path]]:
+    """(URL, its CA): a certificate from the trusted CA, but expired and issued for another host."""
+    from conformance.reference.tls import generate_pki as reference_pki
+
+    reference = reference_pki()
+    try:
+        for url in https_server(reference.server_context(bad=True)):
+            yield url, reference.ca_cert
+    finally:
+        reference.cleanup()
+
+
+@pytest.fixture
+def plain_port() -> Iterator[int]:
+    """A server that answers any bytes with a plain HTTP 400, as a plain http:// server does to a TLS hello."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                peer, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with peer, contextlib.suppress(OSError):
+                peer.recv(4096)
+                peer.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_an_untrusted_server_certificate_is_named_in_french_with_openssls_words_kept(tls_url: str) -> None:
+    with pytest.raises(TransportError) as caught:
+        FhirClient(tls_url, timeouts=TIMEOUTS).metadata()
+    french = caught.value.message("fr")
+    assert "non émis par l'autorité de confiance configurée ([tls] ca_bundle)" in french, french
+    assert "certificate verify failed" in caught.value.message("en")
+
+
+def test_an_expired_certificate_for_another_host_is_named_as_such(bad_cert_server: tuple[str, Path]) -> None:
+    url, ca = bad_cert_server
+    with pytest.raises(TransportError) as caught:
+        FhirClient(url, timeouts=TIMEOUTS, tls=TlsConfig(ca_bundle=ca)).metadata()
+    french = caught.value.message("fr")
+    assert "certificat du serveur expiré" in french or "autre nom d'hôte" in french, french
+    assert "autorité de confiance" not in french  # the configured CA did issue it: not the cause
+
+
+def test_https_to_a_plain_server_says_it_does_not_speak_tls(plain_port: int) -> None:
+    with pytest.raises(TransportError) as caught:
+        FhirClient(f"https://127.0.0.1:{plain_port}/fhir", timeouts=TIMEOUTS).metadata()
+    assert caught.value.kind == "tls"
+    assert "le serveur ne parle pas TLS à cette adresse" in caught.value.message("fr"), caught.value.message("fr")
+    assert "does not speak TLS" in caught.value.message("en")
+
+
+def test_an_mllp_connection_failure_reads_in_french(mtls_listener) -> None:
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there any more
+    with pytest.raises(mllp.MllpConnectError) as refused:
+        mllp.send_and_receive("127.0.0.1", port, adt(), timeout=3, connect_timeout=3)
+    assert refused.value.message("fr") == (
+        f"Connexion MLLP impossible : 127.0.0.1:{port} : connexion refusée (rien n'écoute sur ce port)"
+    )
+    assert "Errno 111" in str(refused.value)  # the evidence keeps the system's words
+
+    with pytest.raises(mllp.MllpConnectError) as untrusted:
+        mllp.send_and_receive(
+            "127.0.0.1", mtls_listener.port, adt(), timeout=3, ssl_context=build_ssl_context(TlsConfig())
+        )
+    assert "non émis par l'autorité de confiance configurée" in untrusted.value.message("fr")
+    assert "not issued by the configured trusted authority" in untrusted.value.message("en")
