@@ -20,6 +20,13 @@ ISSUE_SOURCE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutco
 ISSUE_LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
 
 
+def line_column(line: int, column: int | None, file: str | None, lang: str) -> str:
+    """Where a finding is in its text: "ligne 3, colonne 5", after the evidence file's name when it has one."""
+    key = "finding.line_column" if column is not None else "finding.line"
+    where = text(key, lang, line=line, column=column)
+    return text("finding.in_file", lang, file=file, where=where) if file else where
+
+
 class Severity(StrEnum):
     FATAL = "fatal"
     ERROR = "error"
@@ -53,6 +60,7 @@ class Finding:
     line: int | None = None
     column: int | None = None
     resource: str | None = None  # the resource (message, document) judged, e.g. "DocumentReference/42"
+    file: str | None = None  # the evidence file (run-relative) that `line` and `column` count in, when not the input
     suppressed: str | None = None  # the reason, when a suppression file accepted this finding (still shown)
 
     def message(self, lang: str = "fr") -> str:
@@ -90,7 +98,7 @@ class Finding:
             "message": {"fr": self.message_fr, "en": self.message_en},
             "source": self.source,
         }
-        for key in ("profile", "line", "column", "resource"):
+        for key in ("profile", "line", "column", "resource", "file"):
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
@@ -113,6 +121,7 @@ class Finding:
             line=data.get("line"),
             column=data.get("column"),
             resource=data.get("resource"),
+            file=data.get("file") if isinstance(data.get("file"), str) else None,
             suppressed=(data.get("suppressed") or {}).get("reason")
             if isinstance(data.get("suppressed"), dict)
             else None,
@@ -123,8 +132,7 @@ class Finding:
         if self.resource:
             where = f" @ {self.resource}" + (f" {self.location}" if self.location else "")
         if self.line is not None:
-            key = "finding.line_column" if self.column is not None else "finding.line"
-            where += f" ({text(key, lang, line=self.line, column=self.column)})"
+            where += f" ({line_column(self.line, self.column, self.file, lang)})"
         label = severity_label(self.severity.value, lang).upper()
         line = f"{label:<13} [{self.rule}]{where}: {self.message(lang)}"
         if self.suppressed is not None:

@@ -160,6 +160,9 @@ def _locate_in_evidence(state: Any, resource: dict[str, Any], outcome: Outcome) 
         if body is not None and prefix is not None:
             locate_in_json(outcome, body.text(), prefix)
             outcome.details["evidence_body"] = body.file
+            outcome.findings = [
+                replace(f, file=body.file) if f.line is not None and f.file is None else f for f in outcome.findings
+            ]
             return
 
 

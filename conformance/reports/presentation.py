@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from conformance.findings import line_column
 from conformance.i18n import CatalogueKeyError, text
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -79,11 +80,11 @@ class FindingGroup:
 def _location(item: Mapping[str, Any], lang: str) -> str:
     where = " ".join(part for part in (item.get("resource"), item.get("location")) if part)
     line = item.get("line")
-    if line is not None:
-        column = item.get("column")
-        key = "finding.line_column" if column is not None else "finding.line"
-        where = f"{where} ({text(key, lang, line=line, column=column)})".strip()
-    return where
+    if isinstance(line, int):
+        column, file = item.get("column"), item.get("file")
+        column = column if isinstance(column, int) else None
+        where = f"{where} ({line_column(line, column, file if isinstance(file, str) else None, lang)})"
+    return where.strip()
 
 
 def group_findings(findings: Iterable[Mapping[str, Any]], lang: str, *, test_id: str = "") -> list[FindingGroup]:

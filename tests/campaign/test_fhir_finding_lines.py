@@ -54,22 +54,21 @@ def test_fhir_findings_point_into_the_recorded_response_body(tmp_path: Path):
     assert test["outcome"] == "failed"
     fhir = [f for f in test["findings"] if f.get("source") == "fhir"]
     assert len({f["resource"] for f in fhir}) == 2, fhir  # both configured patients judged
-    bodies = [(out / p).read_text(encoding="utf-8") for p in test["evidence"] if p.endswith(".response.json")]
     for finding in fhir:
         assert finding.get("line") and finding.get("column"), finding
+        # the finding names the evidence file its line and column count in: a response body of this test
+        assert finding.get("file") in test["evidence"] and finding["file"].endswith(".response.json"), finding
+        text = (out / finding["file"]).read_text(encoding="utf-8")
+        value = _value_at(text, finding["line"], finding["column"])
         patient_id = finding["resource"].split("/", 1)[1]
-        pointed = []
-        for text in bodies:
-            try:
-                value = _value_at(text, finding["line"], finding["column"])
-            except ValueError:
-                continue
-            for entry in json.loads(text).get("entry") or []:
-                patient = entry["resource"]
-                if patient.get("id") == patient_id and value == _element(patient, finding["location"]):
-                    pointed.append(value)
-        # in one of the bodies the test recorded, line:column is the very element the finding is about
-        assert pointed, finding
+        pointed = [
+            value
+            for entry in json.loads(text).get("entry") or []
+            if entry["resource"].get("id") == patient_id and value == _element(entry["resource"], finding["location"])
+        ]
+        assert pointed, finding  # line:column of that file is the very element the finding is about
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert f"{fhir[0]['file']}, ligne {fhir[0]['line']}, colonne {fhir[0]['column']}" in report
 
 
 def test_a_pseudonymised_body_still_locates_the_resource_by_type_and_id(tmp_path: Path):
@@ -94,5 +93,6 @@ def test_a_pseudonymised_body_still_locates_the_resource_by_type_and_id(tmp_path
     outcome = CampaignFhirValidator(Judge(), state).validate(served)
     finding = outcome.findings[0]
     assert finding.resource == "Patient/p1"
-    text = (tmp_path / outcome.details["evidence_body"]).read_text(encoding="utf-8")
+    assert finding.file == outcome.details["evidence_body"]
+    text = (tmp_path / finding.file).read_text(encoding="utf-8")
     assert _value_at(text, finding.line, finding.column) == "PSEUDO-7F3A"
