@@ -216,36 +216,57 @@ _ER7_LOCATION = re.compile(r"^([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?-(\d+)(?:\[(\d+)\]
 def er7_position(text: str, location: str) -> Position | None:
     """`PID-11[2].9` -> line and column of that component in the message (MSH-1 is the field separator)."""
     match = _ER7_LOCATION.match(location.strip())
-    if not match:
-        return None
-    segment, occurrence, field_no, repetition, component, subcomponent = match.groups()
-    segments = [(m.start(), m.group()) for m in re.finditer(r"[^\r\n]+", text)]
-    if not segments or len(segments[0][1]) < 8 or not segments[0][1].startswith("MSH"):
-        return None
-    field_sep = segments[0][1][3]
-    encoding = (segments[0][1][4:8] + "^~\\&")[:4]  # MSH-2: component, repetition, escape, subcomponent
-    component_sep, repetition_sep, subcomponent_sep = encoding[0], encoding[1], encoding[3]
-    wanted = int(occurrence or 1)
-    seen = 0
-    lines = _Lines(text)
-    for offset, line in segments:
-        if not line.startswith(segment + field_sep) and line != segment:
-            continue
-        seen += 1
-        if seen != wanted:
-            continue
-        fields = line.split(field_sep)
+    return _Er7Text(text).position(match) if match else None
+
+
+class _Er7Text:
+    """One ER7 message's segments by name and its line starts, worked out once for all its findings (each finding
+    used to rescan the whole message: a document of hundreds of kilobytes in OBX-5 made that quadratic)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        segments = [(m.start(), m.group()) for m in re.finditer(r"[^\r\n]+", text)]
+        self.usable = bool(segments) and len(segments[0][1]) >= 8 and segments[0][1].startswith("MSH")
+        self.by_name: dict[str, list[tuple[int, str]]] = {}
+        self._lines: _Lines | None = None
+        if not self.usable:
+            return
+        head = segments[0][1]
+        self.field_sep = head[3]
+        encoding = (head[4:8] + "^~\\&")[:4]  # MSH-2: component, repetition, escape, subcomponent
+        self.component_sep, self.repetition_sep, self.subcomponent_sep = encoding[0], encoding[1], encoding[3]
+        for offset, line in segments:
+            if len(line) == 3 or (len(line) > 3 and line[3] == self.field_sep):  # `PID` or `PID|...`
+                self.by_name.setdefault(line[:3], []).append((offset, line))
+
+    @property
+    def lines(self) -> _Lines:
+        if self._lines is None:
+            self._lines = _Lines(self.text)
+        return self._lines
+
+    def position(self, match: re.Match[str]) -> Position | None:
+        """The position of a location matched by _ER7_LOCATION."""
+        if not self.usable:
+            return None
+        segment, occurrence, field_no, repetition, component, subcomponent = match.groups()
+        found = self.by_name.get(segment, ())
+        wanted = int(occurrence or 1)
+        if not 1 <= wanted <= len(found):
+            return None
+        offset, line = found[wanted - 1]
+        fields = line.split(self.field_sep)
         index = int(field_no) if segment != "MSH" else int(field_no) - 1
         if segment == "MSH" and int(field_no) == 1:
-            return lines.position(offset + 3)
+            return self.lines.position(offset + 3)
         if index >= len(fields) or index < 1:
-            return lines.position(offset)
+            return self.lines.position(offset)
         column = offset + sum(len(f) + 1 for f in fields[:index])
         value = fields[index]
         for parts, separator, number in (
-            (value.split(repetition_sep), repetition_sep, repetition),
-            (None, component_sep, component),
-            (None, subcomponent_sep, subcomponent),
+            (value.split(self.repetition_sep), self.repetition_sep, repetition),
+            (None, self.component_sep, component),
+            (None, self.subcomponent_sep, subcomponent),
         ):
             if number is None:
                 continue
@@ -255,8 +276,23 @@ def er7_position(text: str, location: str) -> Position | None:
                 break
             column += sum(len(p) + 1 for p in pieces[: position - 1])
             value = pieces[position - 1]
-        return lines.position(column)
-    return None
+        return self.lines.position(column)
+
+
+def _er7_locator(text: str, first_line: int):
+    """Positions in an ER7 message; its index is built on the first finding that needs one (most have theirs)."""
+    index: _Er7Text | None = None
+
+    def find(location: str) -> Position | None:
+        nonlocal index
+        match = _ER7_LOCATION.match(location.strip())
+        if not match:
+            return None  # a segment alone (`ZFP`, absent) or no location: nothing to index for
+        if index is None:
+            index = _Er7Text(text)
+        return index.position(match)
+
+    return find
 
 
 # ---------------------------------------------------------------- the post-pass
@@ -352,7 +388,7 @@ _LOCATORS = {
     "fhir-ndjson": _json_locator,
     "fhir-xml": lambda text, first: _xml_locator(text, first, fhirpath=True),
     "cda": lambda text, first: _xml_locator(text, first, fhirpath=False),
-    "hl7v2": lambda text, first: lambda location: er7_position(text, location),
+    "hl7v2": _er7_locator,
 }
 
 

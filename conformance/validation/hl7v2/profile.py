@@ -12,17 +12,19 @@ IGAMT export (`<ConformanceProfile>` with `<Messages>`, `<Segments>`, `<Datatype
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from lxml import etree
 
 from conformance import settings
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: the same documents
 USAGES = frozenset({"R", "RE", "O", "C", "X", "B", "W", "CE"})
@@ -252,9 +254,12 @@ def _apply_overrides(segments: dict[str, SegmentDef], overrides: dict[str, Any])
     """Per-event overrides: {'PID-18': 'R'} or {'PV1-19': {usage: C, condition: ...}} or {'PV1-3.1': 'R'}."""
     if not overrides:
         return segments
-    # the segments an override touches are copied, the others shared by every event (never changed after loading)
+    # what an override touches is copied (its segment, field and component, not their other children), the rest
+    # is shared by every event (never changed after loading): a deep copy per event made the first result slow
     result = dict(segments)
     copied: set[str] = set()
+    copied_fields: set[tuple[str, int]] = set()
+    copied_components: set[tuple[str, int, int]] = set()
     for key, value in overrides.items():
         match = re.match(r"^([A-Z][A-Z0-9]{2})-(\d+)(?:\.(\d+))?$", key)
         if not match:
@@ -263,12 +268,24 @@ def _apply_overrides(segments: dict[str, SegmentDef], overrides: dict[str, Any])
         changes = {"usage": value} if isinstance(value, str) else dict(value)
         if name not in copied:
             copied.add(name)
-            result[name] = copy.deepcopy(segments[name]) if name in segments else SegmentDef(name)
+            shared = segments.get(name)
+            result[name] = _copied_segment(shared) if shared is not None else SegmentDef(name)
         segment = result[name]
-        target_field = segment.fields.setdefault(number, FieldDef(number))
+        if (name, number) not in copied_fields:
+            copied_fields.add((name, number))
+            shared_field = segment.fields.get(number)
+            segment.fields[number] = _copied_field(shared_field) if shared_field is not None else FieldDef(number)
+        target_field = segment.fields[number]
         target: FieldDef | ComponentDef = target_field
         if component:
-            target = target_field.components.setdefault(int(component), ComponentDef(int(component)))
+            position = int(component)
+            if (name, number, position) not in copied_components:
+                copied_components.add((name, number, position))
+                shared_component = target_field.components.get(position)
+                target_field.components[position] = (
+                    _copied_component(shared_component) if shared_component is not None else ComponentDef(position)
+                )
+            target = target_field.components[position]
         for attribute, new in changes.items():
             attribute = {"else": "else_usage", "dt": "datatype", "len": "length"}.get(attribute, attribute)
             if attribute == "card" and isinstance(target, FieldDef):
@@ -282,6 +299,28 @@ def _apply_overrides(segments: dict[str, SegmentDef], overrides: dict[str, Any])
         if isinstance(target, FieldDef) and "usage" in changes and "card" not in changes and target.usage == "R":
             target.min = max(target.min, 1)
     return result
+
+
+def _copied_segment(segment: SegmentDef) -> SegmentDef:
+    return SegmentDef(segment.name, segment.description, dict(segment.fields), segment.closed)
+
+
+def _copied_field(definition: FieldDef) -> FieldDef:
+    return dataclasses.replace(definition, components=dict(definition.components))
+
+
+def _copied_component(definition: ComponentDef) -> ComponentDef:
+    return dataclasses.replace(definition, components=dict(definition.components))
+
+
+def _copied_elements(elements: list[SegmentRef | GroupRef]) -> list[SegmentRef | GroupRef]:
+    """A structure's elements as new objects (cheaper than copy.deepcopy: strings and tuples are shared)."""
+    return [
+        dataclasses.replace(element, children=_copied_elements(element.children))
+        if isinstance(element, GroupRef)
+        else dataclasses.replace(element)
+        for element in elements
+    ]
 
 
 def _read_yaml(path: Path) -> Any:
@@ -362,7 +401,7 @@ def _with_usage_overrides(
     """Per-event segment usage: {'ZFV': 'RE', 'NK1': {usage: RE, card: 0..*}}; applies to every ref of that name."""
     if not overrides:
         return elements
-    result = copy.deepcopy(elements)
+    result = _copied_elements(elements)
 
     def visit(items: list[SegmentRef | GroupRef]) -> None:
         for item in items:
@@ -392,6 +431,8 @@ def _with_usage_overrides(
 
 
 def _parse_xml(path: Path) -> etree._Element:
+    from lxml import etree  # late: only XML profiles need it (the built-in sets are YAML)
+
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         root = etree.parse(str(path), parser).getroot()
