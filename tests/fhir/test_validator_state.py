@@ -68,3 +68,29 @@ def test_cardinality_is_reported_once_with_its_bounds() -> None:
         "Validation_VAL_Profile_Maximum",
         "Validation_VAL_Profile_Minimum",
     ]
+
+
+def test_a_percent_sign_inside_a_string_literal_keeps_a_list_memoisable(fhir_context: Any) -> None:
+    """eld-19's regex holds a '%': that is no %resource, so ElementDefinitions are remembered by content."""
+    validator = FhirValidator(fhir_context)
+    assert validator._is_memoisable(_constraints(*["path.matches('[^#$%&]{1,64}')"] * 6))
+    assert not validator._is_memoisable(_constraints(*["path = 'a\\'%' and %resource.id.exists()"] * 6))
+    assert not validator._is_memoisable(_constraints(*["reference.resolve().exists()"] * 6))
+
+
+def test_warming_compiles_the_base_definitions_and_changes_no_finding(fhir_context: Any) -> None:
+    patient = {"resourceType": "Patient", "id": "p", "gender": "unknown-code", "birthDate": "1980-02-30"}
+    cold = FhirValidator(fhir_context).validate(patient)
+    warm = FhirValidator(fhir_context)
+    assert warm.warm() > 100
+    assert "Observation" in warm._structures and "Quantity" in warm._structures
+    assert warm.validate(patient).findings == cold.findings
+
+
+def test_the_resource_type_answer_is_remembered_and_the_same(fhir_context: Any) -> None:
+    validator = FhirValidator(fhir_context)
+    for _ in range(2):
+        assert validator.is_resource_type("Patient")
+        assert not validator.is_resource_type("HumanName")
+        assert not validator.is_resource_type("patient")
+        assert not validator.is_resource_type("")

@@ -4,6 +4,7 @@ the failing keys per constraint list and item content."""
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ _REF_1_START = "reference.startsWith('#').not()"
 _DOM_3_START = "contained.where((('#'+id in"
 _MEMO_MIN_CONSTRAINTS = 6
 _MEMO_MAX = 300_000
+_STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'")
 
 
 class InvariantsAspect:
@@ -91,7 +93,7 @@ class InvariantsAspect:
         cannot be reused by another list while the answer is remembered."""
         entry = self._memoisable.get(id(constraints))
         if entry is None or entry[0] is not constraints:
-            answer = all("%" not in c.expression and "resolve()" not in c.expression for c in constraints)
+            answer = all(_looks_only_at_item(c.expression) for c in constraints)
             entry = self._memoisable[id(constraints)] = (constraints, answer)
         return entry[1]
 
@@ -147,6 +149,13 @@ class InvariantsAspect:
             return not (len(result) == 1 and result[0] is False)
 
         return run_fast
+
+
+def _looks_only_at_item(expression: str) -> bool:
+    """No %resource, %rootResource, %context... and no resolve() outside string literals (a regex literal such
+    as eld-19's may hold a '%')."""
+    code = _STRING_LITERAL.sub("''", expression)
+    return "%" not in code and "resolve()" not in code
 
 
 def _native_rule(constraint: Constraint) -> Any:

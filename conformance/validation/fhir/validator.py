@@ -73,6 +73,7 @@ class FhirValidator(
         self._merged: dict[tuple[ElementNode, ElementNode, str | None], list[Constraint]] = {}
         self._memo: dict[tuple[int, bytes], tuple[list[Constraint], tuple[Constraint, ...]]] = {}
         self._memoisable: dict[int, tuple[list[Constraint], bool]] = {}
+        self._resource_types: dict[str, bool] = {}
         self._missing_packages = ", ".join(str(m) for m in getattr(ctx, "missing", ()) or ())
 
     def _member_of(self, system: str | None, code: str, value_set: str) -> bool | None:
@@ -99,7 +100,38 @@ class FhirValidator(
             self._structures[url_or_type] = compiled
             return compiled
 
+    def warm(self) -> int:
+        """Compile the base definition of every FHIR resource and data type and their invariants now, as a
+        validation service does at start-up (and before forking workers, which then share them). Returns the
+        number of definitions compiled; validating afterwards gives the same findings, only sooner."""
+        entries = self.ctx.entries("StructureDefinition") if hasattr(self.ctx, "entries") else []
+        compiled = 0
+        for entry in entries:
+            if entry.derivation != "specialization" or entry.kind not in _WARM_KINDS:
+                continue
+            if entry.url != _CORE_PREFIX + entry.type:
+                continue
+            struct = self.structure(entry.type)
+            if struct is None:
+                continue
+            compiled += 1
+            for node in struct.by_id.values():
+                for constraint in node.constraints:
+                    if constraint.runner is None:
+                        constraint.runner = self._runner(constraint)
+        return compiled
+
     def is_resource_type(self, name: str) -> bool:
+        try:
+            return self._resource_types[name]
+        except (KeyError, TypeError):
+            pass
+        answer = self._resource_type_uncached(name)
+        if isinstance(name, str):
+            self._resource_types[name] = answer  # structures are compiled once, never dropped: the answer holds
+        return answer
+
+    def _resource_type_uncached(self, name: str) -> bool:
         if not name or not name[0].isupper():
             return False
         struct = self.structure(name)
@@ -174,19 +206,22 @@ class FhirValidator(
 
 
 _DUPLICATE_CHECK_LIMIT = 4 * 1024 * 1024
+_CORE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
+_WARM_KINDS = frozenset({"resource", "complex-type", "primitive-type"})
 
 
 class _DuplicateKeyError(ValueError):
     pass
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(key)
-        result[key] = value
-    return result
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> None:
+    """Raises on the object's first repeated key; the parsed value itself is not kept (orjson's is)."""
+    if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
 
 
 def _duplicate_key(text: str | bytes) -> str | None:

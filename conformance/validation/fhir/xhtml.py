@@ -3,6 +3,8 @@ namespace, only the basic HTML formatting elements and attributes, no DOCTYPE (X
 
 from __future__ import annotations
 
+import hashlib
+
 from lxml import etree
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -124,8 +126,24 @@ ELEMENT_ATTRIBUTES: dict[str, frozenset[str]] = {
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
+_MEMO: dict[bytes, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+_MEMO_MAX = 20_000
+
+
 def check_xhtml(value: str) -> list[tuple[str, tuple[str, ...]]]:
-    """Problems as (rule id, message arguments); empty when the narrative is acceptable."""
+    """Problems as (rule id, message arguments); empty when the narrative is acceptable. The answer depends on
+    the text alone: remembered by digest (definition Bundles repeat the narratives of the definitions)."""
+    encoded = value.encode("utf-8", "surrogatepass")
+    key = hashlib.blake2b(encoded, digest_size=16).digest()
+    known = _MEMO.get(key)
+    if known is None:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        known = _MEMO[key] = tuple(_check_xhtml(value))
+    return list(known)
+
+
+def _check_xhtml(value: str) -> list[tuple[str, tuple[str, ...]]]:
     if "<!DOCTYPE" in value or "<!ENTITY" in value:
         return [("Error_parsing_XHTML_", ("DOCTYPE declarations are not allowed (XXE protection)",)), ("txt-1", ())]
     try:

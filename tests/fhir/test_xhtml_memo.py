@@ -1,0 +1,26 @@
+"""Narrative checks remembered by content: the same answer as a fresh check, a copy the caller may change."""
+
+from __future__ import annotations
+
+from conformance.validation.fhir import xhtml
+
+GOOD = '<div xmlns="http://www.w3.org/1999/xhtml"><p>Bonjour</p></div>'
+BAD = '<div xmlns="http://www.w3.org/1999/xhtml"><script>x</script><p onclick="y">z</p></div>'
+
+
+def test_a_remembered_answer_is_the_fresh_answer() -> None:
+    for text in (GOOD, BAD, "<div", '<div xmlns="http://www.w3.org/1999/xhtml"> </div>'):
+        first = xhtml.check_xhtml(text)
+        assert first == xhtml._check_xhtml(text)
+        assert xhtml.check_xhtml(text) == first
+
+
+def test_the_caller_gets_its_own_list() -> None:
+    problems = xhtml.check_xhtml(BAD)
+    assert [rule for rule, _args in problems] == [
+        "XHTML_XHTML_Element_Illegal",
+        "XHTML_XHTML_Attribute_Illegal",
+        "txt-1",
+    ]
+    problems.clear()
+    assert len(xhtml.check_xhtml(BAD)) == 3
