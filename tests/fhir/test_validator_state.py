@@ -94,3 +94,35 @@ def test_the_resource_type_answer_is_remembered_and_the_same(fhir_context: Any) 
         assert not validator.is_resource_type("HumanName")
         assert not validator.is_resource_type("patient")
         assert not validator.is_resource_type("")
+
+
+def _structure_definition(element_path: str) -> dict[str, Any]:
+    bad = {"id": element_path, "path": element_path, "min": 2, "max": "1", "definition": "d"}
+    return {
+        "resourceType": "StructureDefinition",
+        "url": "http://example.org/StructureDefinition/x",
+        "name": "X",
+        "status": "draft",
+        "kind": "logical",
+        "abstract": False,
+        "type": "X",
+        "differential": {"element": [bad, {"id": "X.b", "path": "X.b", "min": 0, "max": "1", "extension": [{}]}]},
+    }
+
+
+def test_a_remembered_element_definition_walk_gives_the_findings_of_a_fresh_walk(fhir_context: Any) -> None:
+    """The second, third... time an ElementDefinition is met (here inside a Bundle, at another location), its
+    findings are replayed at the new location: the same as a validator that never saw it."""
+    sd = _structure_definition("X")
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": sd}, {"resource": sd}]}
+    warm = FhirValidator(fhir_context)
+    for resource in (sd, bundle, sd):
+        fresh = FhirValidator(fhir_context).validate(resource, lang="en")
+        again = warm.validate(resource, lang="en")
+        assert again.findings == fresh.findings and again.details == fresh.details
+        assert any(f.rule == "eld-2" for f in again.findings)
+        if resource is bundle:
+            replayed = [f.location for f in again.findings if f.rule == "eld-2"]
+            assert replayed == [f"Bundle.entry[{n}].resource.differential.element[0]" for n in (0, 1)]
+    assert warm._walks  # the element without extension was remembered, the one with an extension was not
+    assert all(b'"extension"' not in key[-1] for key in warm._walks)

@@ -41,6 +41,8 @@ class InvariantsAspect:
         self, item: Any, constraints: list[Constraint], loc: str, run: Run, resource: dict[str, Any], path: str = ""
     ) -> None:
         root = run.root or resource
+        if run.recording is not None and not self._is_memoisable(constraints):
+            run.tainted = True  # an answer that may depend on the resource around the item
         if len(constraints) >= _MEMO_MIN_CONSTRAINTS and type(item) is dict:
             self._check_constraints_memo(item, constraints, loc, run, resource, root, path)
             return

@@ -30,6 +30,10 @@ class Run:
     document_bundle: bool = False  # inside a document Bundle: references must resolve in it
     not_evaluated: dict[str, str] = field(default_factory=dict)
     owners: list[Any] = field(default_factory=list)  # the objects being walked, innermost last
+    # while a walk is remembered (walk.py, _check_memoised): every add() call in order, and whether the walk
+    # looked outside its item (then it is not remembered)
+    recording: list[tuple[str, str, str, str, str, str, str | None]] | None = None
+    tainted: bool = False
 
     def scope(self, *, profile: str | None = _UNSET, base_pass: bool = _UNSET, profiled: bool = _UNSET) -> _Scope:
         """A pass (a profile, a type profile, a contained resource): the given fields for its duration."""
@@ -37,6 +41,8 @@ class Run:
 
     def probe(self, profile: str) -> Run:
         """A separate run sharing this one's resource and bundle, to ask whether an item conforms to a profile."""
+        if self.recording is not None:
+            self.tainted = True
         return Run(
             lang=self.lang,
             root=self.root,
@@ -57,6 +63,8 @@ class Run:
         profile: str | None = None,
     ) -> None:
         location, en, fr = str(location), str(en), str(fr)
+        if self.recording is not None:
+            self.recording.append((severity, code, rule, location, fr, en, profile))
         key = (rule, location, en, severity)
         if key in self.findings:
             return

@@ -7,18 +7,26 @@ from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
 
+import orjson
+
 from conformance.validation.fhir.messages import texts
 from conformance.validation.fhir.primitives import PRIMITIVES, REGEX
 from conformance.validation.fhir.run import Run, all_primitive, base_url, json_kind_of, seq
 from conformance.validation.fhir.structure import CompiledStructure, Constraint, ElementNode
 from conformance.validation.ins import fhir_identifier_findings
 
+_Walk = tuple[tuple[tuple[str, str, str, str, str, str, str | None], ...], tuple[tuple[str, str], ...]]
+# JSON keys through which an item's findings may depend on what is around it (its resource, Bundle, owners)
+_OUTWARD_MARKERS = (b'"extension"', b'"modifierExtension"', b'"reference"', b'"resourceType"', b'"_')
+_WALK_MEMO_MAX = 100_000
 _CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "Quantity", "string", "uri"})
 _FAST_PRIMITIVES = PRIMITIVES - {"canonical"}  # a canonical is also resolved
 
 
 class WalkAspect:
     """Resources, objects, properties and items, with their cardinality; the other aspects are called from here."""
+
+    _walks: dict[tuple[Any, ...], _Walk]
 
     # ---- resources ------------------------------------------------------------------------------------
 
@@ -313,12 +321,69 @@ class WalkAspect:
         if type_code in ("Resource", "DomainResource") or (
             type_code and self.is_resource_type(type_code) and "resourceType" in value
         ):
+            if run.recording is not None:
+                run.tainted = True
             self._walk_contained_resource(value, node, loc, run)
             return
         if type_code == "Extension":
+            if run.recording is not None:
+                run.tainted = True
             self._check_extension(value, node, loc, run, resource)
             return
+        if type_code == "ElementDefinition" and run.recording is None:
+            self._check_memoised(value, node, type_code, loc, run, resource)
+            return
         self._check_complex(value, node, type_code, loc, run, resource)
+
+    def _check_memoised(
+        self, value: dict[str, Any], node: ElementNode, type_code: str, loc: str, run: Run, resource: dict[str, Any]
+    ) -> None:
+        """An item whose findings depend on its content alone (ElementDefinitions: the definition Bundles repeat
+        the snapshots of the definitions): walked once per (definition, pass, content), the findings of a walk
+        replayed, in order, at the item's location. Items that may look outside themselves (extensions,
+        references, contained resources, %resource) are walked every time."""
+        try:
+            blob = orjson.dumps(value)
+        except TypeError:  # not JSON (a caller's dict with other keys): walked as it is
+            blob = b'"_'
+        if any(marker in blob for marker in _OUTWARD_MARKERS):
+            self._check_complex(value, node, type_code, loc, run, resource)
+            return
+        key = (node, type_code, run.profile, run.base_pass, run.profiled, run.lang, blob)
+        known = self._walks.get(key)
+        if known is None:
+            known = self._record_walk(value, node, type_code, loc, run, resource)
+            if known is not None:
+                if len(self._walks) >= _WALK_MEMO_MAX:
+                    self._walks.clear()
+                self._walks[key] = known
+            return
+        calls, not_evaluated = known
+        for severity, code, rule, where, fr, en, profile in calls:
+            run.add(severity, code, rule, loc + where, fr, en, profile)
+        for name, reason in not_evaluated:
+            run.not_evaluated.setdefault(name, reason)
+
+    def _record_walk(
+        self, value: dict[str, Any], node: ElementNode, type_code: str, loc: str, run: Run, resource: dict[str, Any]
+    ) -> _Walk | None:
+        """Walk the item into fresh findings, then hand them to the run; the walk as (calls, not evaluated), None
+        when it cannot be replayed elsewhere."""
+        findings, not_evaluated = run.findings, run.not_evaluated
+        run.findings, run.not_evaluated, run.recording, run.tainted = {}, {}, [], False
+        try:
+            self._check_complex(value, node, type_code, loc, run, resource)
+        finally:
+            calls, tainted, own = run.recording or [], run.tainted, run.not_evaluated
+            run.findings, run.not_evaluated, run.recording, run.tainted = findings, not_evaluated, None, False
+            for severity, code, rule, where, fr, en, profile in calls:
+                run.add(severity, code, rule, where, fr, en, profile)
+            for name, reason in own.items():
+                run.not_evaluated.setdefault(name, reason)
+        size = len(loc)
+        if tainted or any(not c[3].startswith(loc) or loc in c[4] or loc in c[5] for c in calls):
+            return None
+        return tuple((s, c, r, w[size:], fr, en, p) for s, c, r, w, fr, en, p in calls), tuple(own.items())
 
     def _check_complex(
         self,
@@ -347,6 +412,8 @@ class WalkAspect:
         if node.binding is not None and node.binding[0] != "example" and type_code in _CODED_TYPES:
             self._check_binding(value, type_code, node, loc, run)
         if type_code == "Reference":
+            if run.recording is not None:
+                run.tainted = True
             self._check_reference(value, node, loc, run, resource)
         elif type_code in ("Coding",) and run.base_pass:
             self._check_coding_code(value, loc, run)
