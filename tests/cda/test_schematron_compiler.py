@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from conformance.validation.cda import dispatch
+from conformance.validation.cda import dispatch, pool
 from conformance.validation.cda import schematron as sch
 
 SCH = 'xmlns="http://purl.oclc.org/dsdl/schematron"'
@@ -193,16 +194,85 @@ def test_attribute_contexts_are_visited_only_when_a_rule_needs_them(
 
 def test_value_sets_are_parsed_once_and_reused(tmp_path: Path, cache: Path, capfd: pytest.CaptureFixture) -> None:
     compiled = sch.compile_schematron(_schema(tmp_path))
+
+    def pooled() -> list[str]:  # this test's value set in the process-wide pool (other tests add theirs)
+        return [uri for uri in compiled.pool if uri.endswith("/vs/colours.xml") and str(tmp_path) in uri]
+
     xml = "<doc><colour code='green'/><colour code='red'/></doc>"
     first = _run(compiled, xml)
-    assert compiled.pool == {}  # a one-document process never pays for the pool
+    assert pooled() == []  # a one-document process never pays for the pool
     _run(compiled, xml)  # a second document: what the first run loaded is pooled before it
-    assert [uri.rpartition("/")[0].endswith("/vs") and uri.endswith("colours.xml") for uri in compiled.pool] == [True]
+    assert len(pooled()) == 1
     # the pooled copy is used from now on: editing the file no longer changes the verdicts of this process
     (tmp_path / "vs" / "colours.xml").write_text("<vs><code v='green'/></vs>", encoding="utf-8")
     third = _run(compiled, xml)
     assert [(a.location, a.text) for a in third] == [(a.location, a.text) for a in first]
     assert "hopen-document-loaded" not in capfd.readouterr().err
+
+
+def test_the_pool_is_shared_by_every_stylesheet_and_preloaded_from_the_record(tmp_path: Path, cache: Path) -> None:
+    """What one stylesheet pooled serves the others (another phase of the same schematron here); the
+    documents a schematron read are recorded beside the generated XSLT, and a process that preloads them
+    pools them before its first run, with the same verdicts as loading them with doc()."""
+    source = _schema(tmp_path)
+    xml = "<doc><colour code='green'/><colour code='red'/></doc>"
+    whole = sch.compile_schematron(source, use_disk_cache=False, strategy="walk")
+    expected = [(a.location, a.text) for a in _run(whole, xml)]
+    _run(whole, xml)  # pools colours.xml
+    other = sch.compile_schematron(source)  # another stylesheet: loads nothing itself
+    assert [(a.location, a.text) for a in _run(other, xml)] == expected
+    assert not other.pending
+    record = json.loads((sch.cache_dir() / pool.RECORD_NAME).read_text(encoding="utf-8"))
+    assert [uri.rpartition("/")[2] for uri in record[str(source.resolve())]] == ["colours.xml"]
+    sch.clear_memory_cache()
+    assert not any(str(tmp_path) in uri for uri in pool.snapshot())
+    pool.preload(sch.saxon(), sch.cache_dir(), [source.resolve()])
+    assert any(uri.endswith("/vs/colours.xml") and str(tmp_path) in uri for uri in pool.snapshot())
+    fresh = sch.compile_schematron(source)
+    assert [(a.location, a.text) for a in _run(fresh, xml)] == expected
+    assert not fresh.pending  # served from the pool on its first run
+
+
+def test_a_missing_document_is_asked_for_once_per_process(tmp_path: Path, cache: Path) -> None:
+    """doc-available() of a URI no file answers is announced and answered false from then on without the
+    file system (the terminology schematron asks it for every coded element): same verdicts on every run."""
+    source = _write(
+        tmp_path,
+        "avail.sch",
+        f"""<schema {SCH} queryBinding="xslt2"><pattern id="p"><rule context="item">
+  <assert test="doc-available(concat('terms/', @system, '.xml'))">no terminology <value-of select="@system"/></assert>
+  </rule></pattern></schema>""",
+    )
+    _write(tmp_path, "terms/known.xml", "<terms/>")
+    compiled = sch.compile_schematron(source)
+    xml = "<doc><item system='known'/><item system='unknown'/><item system='unknown'/></doc>"
+    first = [(a.location, a.text) for a in _run(compiled, xml)]
+    assert first == [("/doc[1]/item[2]", "no terminology unknown"), ("/doc[1]/item[3]", "no terminology unknown")]
+    missing = (tmp_path / "terms" / "unknown.xml").resolve()
+    assert any(uri.endswith(str(missing)) for uri in pool._absent)
+    for _ in range(2):
+        assert [(a.location, a.text) for a in _run(compiled, xml)] == first
+
+
+def test_svrl_read_by_scanning_as_by_parsing() -> None:
+    checks = [
+        {"kind": "failed-assert", "id": f"r{n}", "test": "t", "role": "", "pattern": "p", "see": "", "unknown": False}
+        for n in range(3)
+    ]
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?><svrl:schematron-output xmlns:svrl="http://purl.oclc.org/dsdl/svrl"'
+        ' phase="#ALL" title="T"><svrl:active-pattern id="a"/><svrl:fired-rule/><svrl:fired-rule/>'
+        '<svrl:f n="2" location="/x[1]/@a&amp;b">  a &lt;b&gt; &amp;amp; &#xD;\n c&#233;  "q" </svrl:f>'
+        '<svrl:f n="0" location="/x[1]"/><svrl:f n="1" location="/y[1]">é</svrl:f></svrl:schematron-output>'
+    )
+    scanned = sch.parse_svrl(text, checks)
+    assert scanned == sch._parse_svrl_tree(text, checks)
+    assert [(a.rule_id, a.location, a.text) for a in scanned.assertions] == [
+        ("r2", "/x[1]/@a&b", 'a <b> &amp; cé "q"'),
+        ("r0", "/x[1]", ""),
+        ("r1", "/y[1]", "é"),
+    ]
+    assert (scanned.fired_rules, scanned.active_patterns) == (2, 1)
 
 
 def test_rules_dispatched_on_the_parent_fire_what_the_walk_fires(

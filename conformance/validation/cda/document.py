@@ -15,7 +15,7 @@ from lxml import etree
 from conformance.findings import Finding, Outcome, finding
 from conformance.validation.options import ValidateOptions
 
-from . import candidates
+from . import candidates, pool
 from . import schematron as sch
 from .grouping import group_manifestations, readable_assertion
 from .header import V3, check_header, xpath_of
@@ -341,15 +341,18 @@ def _validate_document(data: bytes, options: ValidateOptions, name: str) -> Outc
 
 def preload(options: ValidateOptions | None = None, *, metadata: bool = False) -> None:
     """The pack's index, its XSD and the Saxon processor: what every document needs before its compiles;
-    with `metadata`, the generated XSLT of the profile schematrons too (read from the disk cache)."""
+    with `metadata`, the generated XSLT of the profile schematrons too (read from the disk cache) and the
+    documents they read in earlier runs (value sets, terminologies: see pool.py)."""
     pack = load_pack((options or ValidateOptions()).cda_pack)
     if pack.xsd.is_file():
         _schema(str(pack.xsd))
-    sch.saxon()
+    processor = sch.saxon()
     if metadata:
-        for path in pack.profile_schematrons().values():
+        profiles = [path.resolve() for path in pack.profile_schematrons().values()]
+        for path in profiles:
             with contextlib.suppress(sch.SchematronError, OSError):
                 sch.generated_xslt(path)
+        pool.preload(processor, sch.cache_dir(), profiles)
 
 
 def warm_up(

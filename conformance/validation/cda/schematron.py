@@ -31,13 +31,13 @@ from lxml import etree
 
 from conformance import settings
 
-from . import candidates, dispatch
+from . import candidates, dispatch, pool
 
 SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 HOPEN_NS = "urn:hopen-conformance:schematron"
-COMPILER_VERSION = "hopen-sch-12"  # bump when the generated XSLT changes shape
+COMPILER_VERSION = "hopen-sch-13"  # bump when the generated XSLT changes shape
 SINGLE_WALK_MIN_PATTERNS = 8
 STRATEGIES = ("candidates", "walk")  # see candidates.py; "walk" visits every node for every pattern
 
@@ -50,9 +50,9 @@ _DOC_FUNCTION = re.compile(r"(?<![\w:.\-])(doc-available|doc|document)\(")
 RULE_ATTRIBUTE = f"{{{HOPEN_NS}}}rule"
 PRUNE_MIN_CHECKS = 200  # below this, compiling the whole schematron costs no more than pruning it
 POOL_PARAMETER = "hopen_documents"
+ABSENT_PARAMETER = "hopen_absent"
 POOL_MESSAGE = "hopen-document-loaded "
-POOL_MAX_DOCUMENTS = 256
-POOL_MAX_FILE_BYTES = 32 * 1024 * 1024
+ABSENT_MESSAGE = "hopen-document-absent "
 
 
 class SchematronError(Exception):
@@ -106,8 +106,8 @@ class CompiledSchematron:
     rules_kept: int = 0  # rule templates compiled (fewer than the schematron's when pruned for one document)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    pool: dict[str, Any] = field(default_factory=dict)  # absolute URI -> parsed document (see hopen:doc)
     pending: set[str] = field(default_factory=set)  # loaded by doc() in a run, pooled before the next run
+    pool_generation: int = 0  # the generation of the shared pool (pool.py) this executable was given
 
     def run(self, document: Any) -> SchematronRun:
         """Apply to a document parsed by `parse_for_saxon` and return what the SVRL says."""
@@ -117,32 +117,33 @@ class CompiledSchematron:
             self._note_loaded()
         return parse_svrl(output or "", self.checks)
 
+    @property
+    def pool(self) -> dict[str, Any]:
+        """The documents pooled for this process (shared by every stylesheet)."""
+        return pool.snapshot()
+
     def _note_loaded(self) -> None:
         messages = self.executable.get_xsl_messages()
         self.executable.clear_xsl_messages()
         if messages is not None:
-            found = re.findall(re.escape(POOL_MESSAGE) + r"(file:[^\s<]+)", str(messages))
-            self.pending.update(uri for uri in found if uri not in self.pool)
+            text = str(messages)
+            found = re.findall(re.escape(POOL_MESSAGE) + r"(file:[^\s<]+)", text)
+            loaded = {uri for uri in found if not pool.pooled(uri)}
+            if loaded:
+                self.pending.update(loaded)
+                pool.remember(cache_dir(), self.source, loaded)
+            pool.add_absent(re.findall(re.escape(ABSENT_MESSAGE) + r"(\S+?)(?=[\s<]|$)", text))
 
     def _grow_pool(self) -> None:
         loaded, self.pending = self.pending, set()
-        added = False
-        for uri in sorted(loaded):
-            if len(self.pool) >= POOL_MAX_DOCUMENTS:
-                break
-            try:
-                path = Path(uri.removeprefix("file://") if uri.startswith("file://") else uri.removeprefix("file:"))
-                if path.stat().st_size > POOL_MAX_FILE_BYTES:
-                    continue
-                self.pool[uri] = saxon().parse_xml(xml_uri=uri)
-                added = True
-            except Exception:  # not poolable: doc() keeps loading it per run
-                continue
-        if added:
-            from saxonche import create_xdm_dict
-
-            processor = saxon()
-            self.executable.set_parameter(POOL_PARAMETER, processor.make_map(create_xdm_dict(processor, self.pool)))
+        processor = saxon()
+        if loaded:
+            pool.add(processor, loaded)
+        generation, maps = pool.as_maps(processor, self.pool_generation)
+        if maps is not None:
+            self.executable.set_parameter(POOL_PARAMETER, maps[0])
+            self.executable.set_parameter(ABSENT_PARAMETER, maps[1])
+            self.pool_generation = generation
 
 
 # ---------------------------------------------------------------- assembling: includes, abstracts
@@ -707,12 +708,25 @@ def _document_pool_functions(sheet: etree._Element) -> None:
     fresh = etree.SubElement(choose, _X + "otherwise")
     etree.SubElement(fresh, _X + "message", select=f"concat('{POOL_MESSAGE}', $abs)")
     etree.SubElement(fresh, _X + "sequence", select="doc($abs)")
+    # doc-available() of a URI no file answers (a code system the terminology folder lacks: most of them)
+    # asks the file system once per coded element; the URIs found absent are announced and passed back
+    # in a second map, so that each is asked once per process.
+    etree.SubElement(sheet, _X + "param", name=ABSENT_PARAMETER, select="map{}", **{"as": "map(*)"})
     available = etree.SubElement(sheet, _X + "function", name="hopen:doc-available", **{"as": "xs:boolean"})
     etree.SubElement(available, _X + "param", name="uri", **{"as": "xs:string?"})
     etree.SubElement(
         available, _X + "variable", name="abs", select="string(resolve-uri(string($uri), static-base-uri()))"
     )
-    etree.SubElement(available, _X + "sequence", select=f"map:contains(${POOL_PARAMETER}, $abs) or doc-available($abs)")
+    choose = etree.SubElement(available, _X + "choose")
+    for test, value in (
+        (f"map:contains(${POOL_PARAMETER}, $abs)", "true()"),
+        (f"map:contains(${ABSENT_PARAMETER}, $abs)", "false()"),
+        ("doc-available($abs)", "true()"),
+    ):
+        etree.SubElement(etree.SubElement(choose, _X + "when", test=test), _X + "sequence", select=value)
+    absent = etree.SubElement(choose, _X + "otherwise")
+    etree.SubElement(absent, _X + "message", select=f"concat('{ABSENT_MESSAGE}', $abs)")
+    etree.SubElement(absent, _X + "sequence", select="false()")
 
 
 _TEXT_LOOKUP = re.compile(rf"\s*//\s*(?P<name>{_QNAME})\s*\[\s*text\(\)\s*=\s*")
@@ -804,10 +818,55 @@ def _append_text(target: etree._Element, text: str) -> None:
 # ---------------------------------------------------------------- SVRL
 
 
+_SVRL_ROOT = re.compile(r'(?:<\?xml[^>]*\?>)?<svrl:schematron-output xmlns:svrl="' + re.escape(SVRL_NS) + '"')
+_SVRL_RESULT = re.compile(r"<svrl:f ([^>]*?)(?:/>|>([^<]*)</svrl:f>)")
+_SVRL_ATTRIBUTE = re.compile(r'([\w:-]+)="([^"]*)"')
+_XML_REFERENCE = re.compile(r"&(?:#x([0-9A-Fa-f]+)|#([0-9]+)|(lt|gt|amp|quot|apos));")
+_XML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+
+
+def _unescape(text: str) -> str:
+    if "&" not in text:
+        return text
+    return _XML_REFERENCE.sub(
+        lambda m: chr(int(m[1], 16)) if m[1] else chr(int(m[2])) if m[2] else _XML_ENTITIES[m[3]], text
+    )
+
+
 def parse_svrl(text: str, checks: list[dict[str, Any]]) -> SchematronRun:
     """Read our compact SVRL (`svrl:f n=… location=…`) back into assertions, with their static metadata."""
     if not text.strip():
         return SchematronRun([], 0, 0)
+    if _SVRL_ROOT.match(text) and "<svrl:f " not in text.replace("<svrl:f n=", ""):
+        return _scan_svrl(text, checks)
+    return _parse_svrl_tree(text, checks)
+
+
+def _scan_svrl(text: str, checks: list[dict[str, Any]]) -> SchematronRun:
+    """The SVRL Saxon serialised from our stylesheet, read with regular expressions (a tenth of a tree
+    parse): results carry only text (value-of), the serialiser escapes `<` and `&` and nothing else
+    matches the element names. Same assertions as `_parse_svrl_tree`."""
+    assertions: list[SvrlAssertion] = []
+    for match in _SVRL_RESULT.finditer(text):
+        attributes = {name: _unescape(value) for name, value in _SVRL_ATTRIBUTE.findall(match[1])}
+        check = checks[int(attributes.get("n", "0"))]
+        assertions.append(
+            SvrlAssertion(
+                kind=check["kind"],
+                rule_id=check["id"],
+                test=check["test"],
+                location=attributes.get("location", ""),
+                role=check["role"],
+                text=" ".join(_unescape(match[2] or "").split()),
+                pattern=check["pattern"],
+                see=check["see"],
+                unknown_value_set=check["unknown"],
+            )
+        )
+    return SchematronRun(assertions, text.count("<svrl:fired-rule/>"), text.count("<svrl:active-pattern "))
+
+
+def _parse_svrl_tree(text: str, checks: list[dict[str, Any]]) -> SchematronRun:
     root = etree.fromstring(text.encode("utf-8"))
     assertions: list[SvrlAssertion] = []
     for element in root.iter(f"{{{SVRL_NS}}}f"):
@@ -1202,7 +1261,7 @@ def compile_for_document(
         generated, cache_hit = _generated(source, phase, True, strategy)
         keep = rules_needed(generated, index)
         pruned = _pruned.get(memo_key)
-        if pruned is not None and pruned[0] == keep:
+        if pruned is not None and keep <= pruned[0]:  # rules no node here can match change nothing
             return pruned[1]
         second = pruned is not None and not _PRUNE_EVERY_DOCUMENT  # another document needed other rules
         if len(generated.checks) < PRUNE_MIN_CHECKS or len(keep) == len(generated.rules) or second:
@@ -1221,7 +1280,7 @@ def _pruned_for(
     generated, cache_hit = _generated(source, phase, True, strategy)
     keep = rules_needed(generated, index)
     pruned = _pruned.get(memo_key)
-    if pruned is not None and pruned[0] == keep:
+    if pruned is not None and keep <= pruned[0]:
         return pruned[1]
     compiled = _compile(source, phase, True, strategy, keep, (generated, cache_hit))
     with _COMPILE_LOCK:
@@ -1235,3 +1294,4 @@ def clear_memory_cache() -> None:
         _compiled.clear()
         _pruned.clear()
         _generated_memo.clear()
+    pool.clear()
