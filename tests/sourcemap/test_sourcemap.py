@@ -109,3 +109,17 @@ def test_path_parsing() -> None:
         ("ClinicalDocument", 1),
         ("id", 2),
     ]
+
+
+def test_er7_findings_of_one_message_share_one_index() -> None:
+    """SHALL: every finding of a message gets the position er7_position gives it alone (the post-pass indexes the
+    message once); repeated segments, absent segments and a segment alone included."""
+    text = ADT + "PID|2||789^^^Z^PI\rOBX|1|ED|X||^TEXT^XML^Base64^" + "A" * 5000 + "\r"
+    locations = ["PID-7", "PID[2]-3.4", "OBX-5.5", "MSH-1", "PID-3[2].4", "ZBE-4", "ZFP", "PID[3]-1", "OBX-9"]
+    outcome = Outcome(subject="m.hl7", kind="hl7v2")
+    for where in locations:
+        outcome.add(finding("error", "value", "x", where, "fr", "en"))
+    add_lines([outcome], text.encode(), "m.hl7", "hl7v2")
+    found = [(f.line, f.column) if f.line is not None else None for f in outcome.findings]
+    assert found == [er7_position(text, where) for where in locations]
+    assert found[1] == (3, 14) and found[2] == (4, 30) and found[5:8] == [None, None, None]

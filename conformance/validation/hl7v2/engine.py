@@ -559,7 +559,19 @@ class ProfileChecker:
             if always:
                 self._check_component(segment, number, repetition, position, sub_value, sub_element)
             elif sub_value != "" and sub_value != NULL:
-                self.check_value(segment, number, repetition, position, sub_value, sub_element, sub_element.label)  # type: ignore[arg-type]
+                if not sub_element.compiled:
+                    self._compile(sub_element)
+                if sub_element.composite:
+                    self.check_value(segment, number, repetition, position, sub_value, sub_element, sub_element.label)  # type: ignore[arg-type]
+                    continue
+                # a component without subcomponents: what check_value does with it, without the call (most are)
+                sub_label: str = sub_element.label  # type: ignore[assignment]
+                if sub_element.own:
+                    self._check_own(segment, number, repetition, position, sub_value, sub_element, sub_label)
+                pattern = sub_element.pattern
+                if pattern is not None and not pattern.match(sub_value):
+                    where = (segment, number, repetition, position)
+                    self._datatype_error(segment, number, where, sub_value, sub_element.datatype, sub_label)
 
     def _compile(self, element: _Element) -> None:
         """What checking a value of `element` takes, worked out once (an element serves every message)."""

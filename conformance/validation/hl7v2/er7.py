@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import accumulate
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
@@ -293,6 +294,7 @@ _LOCATION = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)  # profile conditions ask for the same few locations for every message (Location is frozen)
 def parse_location(text: str) -> Location:
     match = _LOCATION.match(text.strip())
     if not match:
