@@ -126,3 +126,16 @@ def test_a_remembered_element_definition_walk_gives_the_findings_of_a_fresh_walk
             assert replayed == [f"Bundle.entry[{n}].resource.differential.element[0]" for n in (0, 1)]
     assert warm._walks  # the element without extension was remembered, the one with an extension was not
     assert all(b'"extension"' not in key[-1] for key in warm._walks)
+
+
+def test_remembered_contacts_and_codings_give_the_findings_of_a_fresh_walk(fhir_context: Any) -> None:
+    contact = {"name": "HL7", "telecom": [{"system": "pigeon", "value": "http://hl7.org/fhir"}]}
+    coding = {"system": "http://loinc.org", "code": " 1234-5"}
+    first = {"resourceType": "Observation", "status": "final", "code": {"coding": [coding]}, "id": "a"}
+    value_set = {"resourceType": "ValueSet", "status": "draft", "contact": [contact, contact], "id": "b"}
+    warm = FhirValidator(fhir_context)
+    for resource in (first, value_set, first, value_set):
+        fresh = FhirValidator(fhir_context).validate(resource, lang="en")
+        again = warm.validate(resource, lang="en")
+        assert again.findings == fresh.findings and again.findings
+    assert {"ContactDetail", "CodeableConcept"} <= {key[1] for key in warm._walks}

@@ -19,6 +19,10 @@ _Walk = tuple[tuple[tuple[str, str, str, str, str, str, str | None], ...], tuple
 # JSON keys through which an item's findings may depend on what is around it (its resource, Bundle, owners)
 _OUTWARD_MARKERS = (b'"extension"', b'"modifierExtension"', b'"reference"', b'"resourceType"', b'"_')
 _WALK_MEMO_MAX = 100_000
+# data types that definitions repeat by the thousand (element definitions, publisher contacts, codings)
+_MEMOISED_TYPES = frozenset(
+    {"ElementDefinition", "ContactDetail", "ContactPoint", "Coding", "CodeableConcept", "UsageContext", "Identifier"}
+)
 _CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "Quantity", "string", "uri"})
 _FAST_PRIMITIVES = PRIMITIVES - {"canonical"}  # a canonical is also resolved
 
@@ -330,7 +334,7 @@ class WalkAspect:
                 run.tainted = True
             self._check_extension(value, node, loc, run, resource)
             return
-        if type_code == "ElementDefinition" and run.recording is None:
+        if type_code in _MEMOISED_TYPES and run.recording is None:
             self._check_memoised(value, node, type_code, loc, run, resource)
             return
         self._check_complex(value, node, type_code, loc, run, resource)
@@ -339,7 +343,7 @@ class WalkAspect:
         self, value: dict[str, Any], node: ElementNode, type_code: str, loc: str, run: Run, resource: dict[str, Any]
     ) -> None:
         """An item whose findings depend on its content alone (ElementDefinitions: the definition Bundles repeat
-        the snapshots of the definitions): walked once per (definition, pass, content), the findings of a walk
+        the snapshots of the definitions; contacts, codings): walked once per (definition, pass, content), the findings of a walk
         replayed, in order, at the item's location. Items that may look outside themselves (extensions,
         references, contained resources, %resource) are walked every time."""
         try:
