@@ -19,9 +19,9 @@ from importlib import resources
 from typing import Any
 
 import click
-import yaml
 
 from conformance.i18n import LANGUAGES, catalogue, language, typography
+from conformance.yamldoc import load_yaml
 
 _CLICK_MODULES = ("core", "exceptions", "types", "parser", "decorators", "formatting", "termui", "utils")
 
@@ -31,7 +31,7 @@ _current = {"lang": "fr"}
 
 @lru_cache(maxsize=1)
 def _french() -> dict[str, Any]:
-    data = yaml.safe_load(resources.files("conformance.i18n").joinpath("click_fr.yaml").read_text(encoding="utf-8"))
+    data = load_yaml(resources.files("conformance.i18n").joinpath("click_fr.yaml").read_text(encoding="utf-8"))
     return {"messages": data["messages"], "plurals": data["plurals"]}
 
 

@@ -307,9 +307,10 @@ _RESOURCE_TYPE = re.compile(r"\b([A-Z][A-Za-z]+)/[^\s/()]*\)?$")
 
 def _package_namer(options: ValidateOptions):
     """canonical -> "name#version" of the package that defines it, from the FHIR context already loaded."""
-    from conformance.validation.fhir.inputs import _CONTEXTS
 
     def package_of(url: str) -> str | None:
+        from conformance.validation.fhir.inputs import _CONTEXTS  # here: an ER7 or CDA input never loads FHIR
+
         try:
             if options.igs:
                 ctx = _CONTEXTS.get(tuple(options.igs))

@@ -23,13 +23,15 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from conformance.yamldoc import load_yaml
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 NNBSP = "\u202f"
 
 _FILES = resources.files("conformance.i18n")
+
+
 # A space (or none) before a French double punctuation mark ending a word: "Rapport:" / "Rapport :".
 # Not in URLs, times, OIDs or fingerprints: the mark must be followed by a space or the end of the text.
 _DOUBLE_PUNCTUATION = re.compile(r"(?<=[^\s:/\\\u202f\u00a0])[ \u00a0]?([;:!?])(?=\s|$)")
@@ -86,7 +88,7 @@ def catalogue(lang: str) -> dict[str, Any]:
     """The whole catalogue of one language, as loaded (nested mappings)."""
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported language {lang!r} (supported: {', '.join(LANGUAGES)})")
-    return yaml.safe_load(_FILES.joinpath(f"{lang}.yaml").read_text(encoding="utf-8"))
+    return load_yaml(_FILES.joinpath(f"{lang}.yaml").read_text(encoding="utf-8"))
 
 
 def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -173,7 +175,7 @@ def severity(value: str, lang: str = DEFAULT_LANGUAGE) -> str:
 
 @lru_cache(maxsize=1)
 def _fragments() -> tuple[tuple[tuple[re.Pattern[str], str], ...], tuple[tuple[re.Pattern[str], str], ...]]:
-    entries = yaml.safe_load(_FILES.joinpath("fragments_fr.yaml").read_text(encoding="utf-8"))
+    entries = load_yaml(_FILES.joinpath("fragments_fr.yaml").read_text(encoding="utf-8"))
 
     def compiled(name: str) -> tuple[tuple[re.Pattern[str], str], ...]:
         return tuple((re.compile(entry["en"]), entry["fr"]) for entry in entries.get(name) or ())

@@ -23,6 +23,7 @@ import yaml
 
 from conformance.results import OUTCOMES, RunResult, TestOutcome, TestResult
 from conformance.settings import package_dir
+from conformance.yamldoc import load_yaml
 
 INDICATORS_DIR = package_dir("profiles", "indicators")
 CAPABILITIES_FILE = "capabilities.yaml"
@@ -106,7 +107,7 @@ def load_catalogue(programme: str = DEFAULT_PROGRAMME, directory: Path | None = 
         known = ", ".join(available_programmes())
         raise CatalogueError(f"unknown programme {programme!r} (known: {known})")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
         meta = data["programme"]
         indicators = tuple(_indicator(entry) for entry in data["indicators"])
         return Catalogue(
@@ -126,7 +127,7 @@ def load_catalogue(programme: str = DEFAULT_PROGRAMME, directory: Path | None = 
 @lru_cache(maxsize=1)
 def load_capabilities() -> dict[str, dict[str, str]]:
     """Capability id -> {"fr": title, "en": title}."""
-    data = yaml.safe_load((INDICATORS_DIR / CAPABILITIES_FILE).read_text(encoding="utf-8"))
+    data = load_yaml((INDICATORS_DIR / CAPABILITIES_FILE).read_text(encoding="utf-8"))
     return {key: dict(value) for key, value in data["capabilities"].items()}
 
 

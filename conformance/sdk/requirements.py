@@ -25,9 +25,8 @@ from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-import yaml
-
 from conformance.sdk.rules import Strength
+from conformance.yamldoc import load_yaml
 
 CATALOGUE_PACKAGE = "conformance"
 CATALOGUE_FOLDER = ("profiles", "requirements")
@@ -123,7 +122,7 @@ def _requirement(item: object, catalogue: str, version: str, where: str) -> Requ
 
 def parse_catalogue_file(text: str, name: str) -> tuple[str, str, list[Requirement]]:
     """(catalogue id, version, requirements) of one YAML file; CatalogueError names what is wrong."""
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     if not isinstance(data, dict):
         raise CatalogueError(f"{name}: not a mapping")
     catalogue = _text(data, "catalogue", name)

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from conformance import settings
+from conformance.yamldoc import load_yaml
 
 if TYPE_CHECKING:
     from lxml import etree
 
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: the same documents
 USAGES = frozenset({"R", "RE", "O", "C", "X", "B", "W", "CE"})
 
 
@@ -325,7 +325,7 @@ def _copied_elements(elements: list[SegmentRef | GroupRef]) -> list[SegmentRef |
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        return load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ProfileError(f"cannot read {path}: {exc}") from exc
 
