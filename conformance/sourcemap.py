@@ -363,8 +363,9 @@ def _json_locator(text: str, first_line: int):
     return find
 
 
-def _xml_locator(text: str, first_line: int, *, fhirpath: bool):
-    root = _xml_root(text.encode("utf-8"))
+def _xml_locator(text: str, first_line: int, *, fhirpath: bool, root: Any = None):
+    """`root`: the text already parsed by lxml (with its source lines), else it is parsed here."""
+    root = _xml_root(text.encode("utf-8")) if root is None else root
     lines = _Lines(text, first_line)
 
     def find(location: str) -> Position | None:
@@ -392,13 +393,19 @@ _LOCATORS = {
 }
 
 
-def locate(outcome: Outcome, data: bytes | str, kind: str) -> Outcome:
+def locate(outcome: Outcome, data: bytes | str, kind: str, *, root: Any = None) -> Outcome:
     """`outcome` with line / column set on its findings that lack them, `data` being the very text it was
-    judged on (a CDA document or an HL7 v2 message a campaign received; the evidence keeps the same bytes)."""
+    judged on (a CDA document or an HL7 v2 message a campaign received; the evidence keeps the same bytes).
+    `root`: for XML, the lxml tree the validator parsed from `data`, reused instead of a second parse."""
+    if not any(f.line is None and f.location for f in outcome.findings):
+        return outcome  # nothing to place: the text is not even decoded
     text = _source_text(data)
     if text is None or kind not in _LOCATORS:
         return outcome
-    find = _LOCATORS[kind](text, 1)
+    if root is not None and kind in ("cda", "fhir-xml"):
+        find = _xml_locator(text, 1, fhirpath=kind == "fhir-xml", root=root)
+    else:
+        find = _LOCATORS[kind](text, 1)
     outcome.findings = [_located(f, find) for f in outcome.findings]
     return outcome
 

@@ -281,20 +281,19 @@ def validate_document(
 
     Findings carry their line and column in `data` unless `source_lines` is false (a document embedded in an
     HL7 v2 message, whose lines would not be the file's)."""
-    outcome = _validate_document(data, options or ValidateOptions(), name)
-    if source_lines:
-        from conformance.sourcemap import locate
-
-        locate(outcome, data, "cda")
-    return outcome
-
-
-def _validate_document(data: bytes, options: ValidateOptions, name: str) -> Outcome:
     outcome = Outcome(subject=name, kind="cda")
     root, problems = parse_document(data)
     outcome.extend(problems)
-    if root is None:
-        return outcome
+    if root is not None:
+        _validate_document(outcome, data, root, options or ValidateOptions())
+    if source_lines:
+        from conformance.sourcemap import locate
+
+        locate(outcome, data, "cda", root=root)  # the tree parsed once: its elements know their source lines
+    return outcome
+
+
+def _validate_document(outcome: Outcome, data: bytes, root: etree._Element, options: ValidateOptions) -> Outcome:
     document = find_clinical_document(root)
     if document is None:
         outcome.add(
