@@ -842,6 +842,21 @@ def parse_svrl(text: str, checks: list[dict[str, Any]]) -> SchematronRun:
     return _parse_svrl_tree(text, checks)
 
 
+def _assertion(check: dict[str, Any], location: str, text: str) -> SvrlAssertion:
+    """One failed assert or successful report: the compiled check `n` names, where it fired and its text."""
+    return SvrlAssertion(
+        kind=check["kind"],
+        rule_id=check["id"],
+        test=check["test"],
+        location=location,
+        role=check["role"],
+        text=" ".join(text.split()),
+        pattern=check["pattern"],
+        see=check["see"],
+        unknown_value_set=check["unknown"],
+    )
+
+
 def _scan_svrl(text: str, checks: list[dict[str, Any]]) -> SchematronRun:
     """The SVRL Saxon serialised from our stylesheet, read with regular expressions (a tenth of a tree
     parse): results carry only text (value-of), the serialiser escapes `<` and `&` and nothing else
@@ -850,19 +865,7 @@ def _scan_svrl(text: str, checks: list[dict[str, Any]]) -> SchematronRun:
     for match in _SVRL_RESULT.finditer(text):
         attributes = {name: _unescape(value) for name, value in _SVRL_ATTRIBUTE.findall(match[1])}
         check = checks[int(attributes.get("n", "0"))]
-        assertions.append(
-            SvrlAssertion(
-                kind=check["kind"],
-                rule_id=check["id"],
-                test=check["test"],
-                location=attributes.get("location", ""),
-                role=check["role"],
-                text=" ".join(_unescape(match[2] or "").split()),
-                pattern=check["pattern"],
-                see=check["see"],
-                unknown_value_set=check["unknown"],
-            )
-        )
+        assertions.append(_assertion(check, attributes.get("location", ""), _unescape(match[2] or "")))
     return SchematronRun(assertions, text.count("<svrl:fired-rule/>"), text.count("<svrl:active-pattern "))
 
 
@@ -871,19 +874,7 @@ def _parse_svrl_tree(text: str, checks: list[dict[str, Any]]) -> SchematronRun:
     assertions: list[SvrlAssertion] = []
     for element in root.iter(f"{{{SVRL_NS}}}f"):
         check = checks[int(element.get("n", "0"))]
-        assertions.append(
-            SvrlAssertion(
-                kind=check["kind"],
-                rule_id=check["id"],
-                test=check["test"],
-                location=element.get("location", ""),
-                role=check["role"],
-                text=" ".join(element.xpath("string()").split()),
-                pattern=check["pattern"],
-                see=check["see"],
-                unknown_value_set=check["unknown"],
-            )
-        )
+        assertions.append(_assertion(check, element.get("location", ""), element.xpath("string()")))
     fired = len(root.findall(f"{{{SVRL_NS}}}fired-rule"))
     active = len(root.findall(f"{{{SVRL_NS}}}active-pattern"))
     return SchematronRun(assertions, fired, active)
