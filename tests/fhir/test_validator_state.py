@@ -96,6 +96,16 @@ def test_the_resource_type_answer_is_remembered_and_the_same(fhir_context: Any) 
         assert not validator.is_resource_type("")
 
 
+def test_made_up_resource_types_do_not_grow_the_memory_of_a_long_running_validator(fhir_context: Any) -> None:
+    """A validation service judges what systems send for days: resourceType values nobody defined are
+    remembered only up to a bound, and the answers stay right past it."""
+    validator = FhirValidator(fhir_context)
+    for number in range(20_000):
+        assert not validator.is_resource_type(f"MadeUp{number}")
+    assert len(validator._resource_types) <= 4096
+    assert validator.is_resource_type("Observation") and not validator.is_resource_type("MadeUp19999")
+
+
 def _structure_definition(element_path: str) -> dict[str, Any]:
     bad = {"id": element_path, "path": element_path, "min": 2, "max": "1", "definition": "d"}
     return {

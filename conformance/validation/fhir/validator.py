@@ -41,6 +41,9 @@ from conformance.validation.patterns import NOT_EVALUATED_TIME_LIMIT, PATTERN_TI
 __all__ = ["FhirValidator", "Run", "_native_rule"]
 
 
+_MAX_NEGATIVE_TYPES = 4096  # resource type names remembered while some are not types
+
+
 class FhirValidator(
     WalkAspect,
     SlicingAspect,
@@ -128,8 +131,10 @@ class FhirValidator(
         except (KeyError, TypeError):
             pass
         answer = self._resource_type_uncached(name)
-        if isinstance(name, str):
-            self._resource_types[name] = answer  # structures are compiled once, never dropped: the answer holds
+        # structures are compiled once, never dropped: the answer holds; names a system made up (a validation
+        # service reads untrusted input for days) are remembered only up to a bound
+        if isinstance(name, str) and (answer or len(self._resource_types) < _MAX_NEGATIVE_TYPES):
+            self._resource_types[name] = answer
         return answer
 
     def _resource_type_uncached(self, name: str) -> bool:
