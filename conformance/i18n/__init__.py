@@ -30,8 +30,6 @@ DEFAULT_LANGUAGE = "fr"
 NNBSP = "\u202f"
 
 _FILES = resources.files("conformance.i18n")
-
-
 # A space (or none) before a French double punctuation mark ending a word: "Rapport:" / "Rapport :".
 # Not in URLs, times, OIDs or fingerprints: the mark must be followed by a space or the end of the text.
 _DOUBLE_PUNCTUATION = re.compile(r"(?<=[^\s:/\\\u202f\u00a0])[ \u00a0]?([;:!?])(?=\s|$)")

@@ -42,6 +42,7 @@ EMAIL_HEADERS = (
 )
 MAX_PARTS = 200  # MIME parts listed for one message; a hostile message may nest thousands
 MAX_HEADER_SHOWN = 500  # characters of one header value
+_IDENTITY_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})  # a text part stored as it reads
 
 
 @dataclass
@@ -65,8 +66,12 @@ class EvidenceView:
     parts: list[MimePart] = field(default_factory=list)  # an e-mail: its MIME parts, depth first
 
 
-def evidence_views(run_dir: Path | None, tests: Iterable[Mapping[str, Any]], max_files: int) -> dict[str, list]:
-    """Test id -> the views of its first `max_files` evidence files, in the order results.json lists them."""
+def evidence_views(
+    run_dir: Path | None, tests: Iterable[Mapping[str, Any]], max_files: int, *, pseudonymized: bool = True
+) -> dict[str, list]:
+    """Test id -> the views of its first `max_files` evidence files, in the order results.json lists them.
+    `pseudonymized`: the run's evidence is (results.json privacy): an e-mail's encoded text parts are then
+    shown as stored, never decoded past what the pseudonymiser rewrote."""
     views: dict[str, list[EvidenceView]] = {}
     if run_dir is None:
         return views
@@ -78,7 +83,9 @@ def evidence_views(run_dir: Path | None, tests: Iterable[Mapping[str, Any]], max
         media = _media_types(raw)
         shown = []
         for path in paths:
-            view = _view(path, raw[path], media.get(path)) if budget > 0 else EvidenceView(path, "omitted")
+            view = (
+                _view(path, raw[path], media.get(path), pseudonymized) if budget > 0 else EvidenceView(path, "omitted")
+            )
             budget -= len(view.text or "")
             shown.append(view)
         views[str(test.get("id"))] = shown
@@ -127,7 +134,9 @@ def _record(path: str, content: tuple[int, bytes] | None) -> dict[str, Any] | No
     return record if isinstance(record, dict) and record.get("kind") in ("http", "mllp") else None
 
 
-def _view(path: str, content: tuple[int, bytes] | None, media_type: str | None) -> EvidenceView:
+def _view(
+    path: str, content: tuple[int, bytes] | None, media_type: str | None, pseudonymized: bool = True
+) -> EvidenceView:
     if content is None:
         return EvidenceView(path, "unreadable")
     size, data = content
@@ -149,7 +158,7 @@ def _view(path: str, content: tuple[int, bytes] | None, media_type: str | None) 
     elif "hl7" in media or suffix == ".hl7" or text.lstrip(_MLLP_FRAMING).startswith("MSH"):
         kind, pretty = "hl7v2", _segments(text)
     elif "rfc822" in media or suffix == ".eml":
-        view = _email(path, size, media_type, data)
+        view = _email(path, size, media_type, data, pseudonymized)
         if view is not None:
             view.truncated = view.truncated or not complete
             return view
@@ -215,7 +224,7 @@ def _exchange(path: str, size: int, record: Mapping[str, Any]) -> EvidenceView:
     return EvidenceView(path, "http", size, "application/json", summary[:2000])
 
 
-def _email(path: str, size: int, media_type: str | None, data: bytes) -> EvidenceView | None:
+def _email(path: str, size: int, media_type: str | None, data: bytes, pseudonymized: bool) -> EvidenceView | None:
     """Headers, MIME outline and text parts of an RFC 5322 message; None when it does not parse as one."""
     parser = email.parser.BytesParser(policy=email.policy.default)
     nested_too_deep = False
@@ -230,12 +239,11 @@ def _email(path: str, size: int, media_type: str | None, data: bytes) -> Evidenc
     headers = [(name, _header(message, name)) for name in EMAIL_HEADERS if message.get(name) is not None]
     parts: list[MimePart] = []
     texts: list[str] = []
-    # a part the parser cannot decode ends the outline; what was read is shown
     if nested_too_deep:
         parts.append(MimePart("1", message.get_content_type(), None))
-    else:
+    else:  # a part the parser cannot decode ends the outline; what was read is shown
         with contextlib.suppress(ValueError, TypeError, RecursionError, LookupError, AssertionError):
-            _outline(message, "1", parts, texts, depth=0)
+            _outline(message, "1", parts, texts, depth=0, decodable=_decodable(pseudonymized))
     shown = "\n\n".join(texts)
     truncated = nested_too_deep or len(shown) > MAX_SHOWN or len(parts) >= MAX_PARTS
     return EvidenceView(
@@ -248,10 +256,19 @@ def _header(message: Message, name: str) -> str:
         value = str(message.get(name, ""))
     except (ValueError, TypeError, LookupError, IndexError):
         value = str(message.get_all(name, [""])[0])  # undecodable: the raw value
-    return " ".join(value.split())[:MAX_HEADER_SHOWN]
+    return _one_line(value, MAX_HEADER_SHOWN)
 
 
-def _outline(part: Message, number: str, parts: list[MimePart], texts: list[str], depth: int) -> None:
+def _decodable(pseudonymized: bool) -> frozenset[str]:
+    """The transfer encodings of a text part shown decoded. What is stored as is went through redaction and
+    pseudonymisation; base64 too for secrets (the redactor decodes its runs) but not for patient data, and a
+    quoted-printable soft line break can cut a secret the redactor then misses: those are shown as stored."""
+    return _IDENTITY_ENCODINGS if pseudonymized else _IDENTITY_ENCODINGS | {"base64"}
+
+
+def _outline(
+    part: Message, number: str, parts: list[MimePart], texts: list[str], depth: int, decodable: frozenset[str]
+) -> None:
     if len(parts) >= MAX_PARTS or depth > 20:
         return
     content_type = part.get_content_type()
@@ -261,12 +278,16 @@ def _outline(part: Message, number: str, parts: list[MimePart], texts: list[str]
         children = part.get_payload()
         for index, child in enumerate(children if isinstance(children, list) else [], start=1):
             if isinstance(child, Message):
-                _outline(child, f"{number}.{index}", parts, texts, depth + 1)
+                _outline(child, f"{number}.{index}", parts, texts, depth + 1, decodable)
         return
     payload = part.get_payload(decode=True)
     body = payload if isinstance(payload, bytes) else b""
     parts.append(MimePart(number, content_type, len(body), _clip(filename)))
     if part.get_content_maintype() == "text" and filename is None and sum(map(len, texts)) < MAX_SHOWN:
+        if str(part.get("Content-Transfer-Encoding", "")).strip().lower() not in decodable:
+            stored = part.get_payload(decode=False)
+            texts.append(stored if isinstance(stored, str) else "")
+            return
         charset = part.get_content_charset() or "utf-8"
         try:
             texts.append(body.decode(charset, errors="replace"))
@@ -275,4 +296,9 @@ def _outline(part: Message, number: str, parts: list[MimePart], texts: list[str]
 
 
 def _clip(filename: str | None) -> str | None:
-    return None if filename is None else " ".join(str(filename).split())[:200]
+    return None if filename is None else _one_line(str(filename), 200)
+
+
+def _one_line(value: str, limit: int) -> str:
+    """A sender's text on one line (folded headers, a file name with a newline), at most `limit` characters."""
+    return " ".join(value.split())[:limit]

@@ -85,7 +85,12 @@ def render_html(results: dict[str, Any], lang: str = "fr", *, base: str = "", ru
         tests_by_id=tests_by_id,
         anchors={test_id: _anchor(test_id) for test_id in tests_by_id},
         max_evidence_links=MAX_EVIDENCE_LINKS,
-        evidence_views=evidence_views(run_dir, results["tests"], MAX_EVIDENCE_LINKS),
+        evidence_views=evidence_views(
+            run_dir,
+            results["tests"],
+            MAX_EVIDENCE_LINKS,
+            pseudonymized=(results.get("privacy") or {}).get("pseudonymized") is not False,
+        ),
         config_rows=config_rows(results.get("configuration") or {}),
         sources_note=sources_note(results, lang),
         generated=local_time(datetime.now(UTC).isoformat(), lang),

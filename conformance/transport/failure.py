@@ -90,8 +90,7 @@ def describe(cause: str, detail: str = "", lang: str = DEFAULT_LANGUAGE, *, prob
     if cause == "tls" and problem is not None:
         words = text(f"transport.tls.{problem}", lang)
         return f"{words} ({detail})" if detail and lang == "en" else words
-    else:
-        words = text(f"transport.cause.{cause if cause in CAUSES else 'network'}", lang)
+    words = text(f"transport.cause.{cause if cause in CAUSES else 'network'}", lang)
     return f"{words} ({detail})" if detail and cause not in SELF_EXPLAINED else words
 
 

@@ -14,6 +14,7 @@ from support.sample import fabricate_run
 from conformance.evidence.exchange import HttpExchange, HttpRequestRecord, HttpResponseRecord, MllpFrame
 from conformance.evidence.sealing import verify_run
 from conformance.reports import finalize_run
+from conformance.reports.evidence_view import evidence_views
 from conformance.reports.html import render_html
 from conformance.reports.results_json import results_from_file
 
@@ -118,7 +119,7 @@ def _mssante_message() -> bytes:
     message["To"] = "secretariat@clinique.mssante.fr"
     message["Subject"] = "Compte rendu d'hospitalisation — séjour 2026"
     message["Disposition-Notification-To"] = "dr.martin@hopital.mssante.fr"
-    message.set_content("Bonjour,\nci-joint le compte rendu, accentué : éàç.\n", cte="quoted-printable")
+    message.set_content("Bonjour,\nci-joint le compte rendu, accentué : éàç.\n", cte="8bit")
     message.add_attachment(b"PK\x03\x04" + b"\x00" * 300, maintype="application", subtype="zip", filename="IHE_XDM.ZIP")
     message.add_attachment(b"<x/>", maintype="application", subtype="xml", filename="<b>../../etc/passwd</b>.xml")
     return message.as_bytes()
@@ -156,7 +157,7 @@ def test_an_mssante_message_reads_as_headers_mime_parts_and_text(tmp_path: Path)
         ["1.3", "application/xml", "<b>../../etc/passwd</b>.xml", "4 octets"],
     ]
     assert not view.xpath(".//table[@class='email-parts']//b")  # the sender's file name is text, not markup
-    assert "accentué : éàç." in view.xpath("string(pre)")  # the text part decoded (quoted-printable, UTF-8)
+    assert "accentué : éàç." in view.xpath("string(pre)")  # the text part, UTF-8
 
     deep = views[hostile].xpath(".//details[@data-kind='email']")[0]  # 3,000 nested parts: the headers, said cut
     assert deep.xpath("string(.//table[@class='email-parts']/tbody/tr[1]/td[2])") == "multipart/mixed"
@@ -165,3 +166,37 @@ def test_an_mssante_message_reads_as_headers_mime_parts_and_text(tmp_path: Path)
     broad = views[many].xpath(".//details[@data-kind='email']")[0]  # 1,000 parts side by side: the first 200
     assert len(broad.xpath(".//table[@class='email-parts']/tbody/tr")) == 200
     assert "Vue tronquée" in broad.text_content()
+
+
+def _encoded_text_message(cte: str, body: str) -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@x.mssante.fr", "b@y.mssante.fr", "CR"
+    message.set_content(body, cte=cte)
+    return message.as_bytes()
+
+
+def test_encoded_text_parts_are_shown_as_stored_unless_decoding_cannot_undo_redaction(tmp_path: Path) -> None:
+    """The redactor and the pseudonymiser rewrite the stored bytes: a quoted-printable soft line break cuts a long
+    token in two (the redactor then misses it), and a base64 text part is not rewritten for patient data; so the
+    view shows quoted-printable as stored, and decodes base64 only when the run is not pseudonymised."""
+    token = "eyJ" + "A" * 120  # longer than a quoted-printable line: cut by a soft line break
+    body = f"Patient : Hélène DURAND-ÉTÉ, jeton {token}\n"
+    run_dir = tmp_path / "run"
+    run, recorder = fabricate_run(run_dir)
+    b64 = recorder.attach(TEST_ID, "b64.eml", _encoded_text_message("base64", body), "message/rfc822")
+    qp = recorder.attach(TEST_ID, "qp.eml", _encoded_text_message("quoted-printable", body), "message/rfc822")
+    test = next(t for t in run.tests if t.id == "identity/ins/patient-ins-profile")
+    test.evidence = [*test.evidence, b64, qp]
+    finalize_run(run_dir, run)
+    views = _views(lxml_html.fromstring((run_dir / "report.html").read_bytes()))
+    shown_qp = views[qp].xpath("string(.//details[@data-kind='email']/pre)")
+    assert token not in shown_qp and "=\n" in shown_qp  # as stored: soft line breaks kept
+    assert "DURAND-ÉTÉ" in views[b64].xpath("string(.//details[@data-kind='email']/pre)")  # decoded
+
+    # the same file in a pseudonymised run's report (the recorder withholds attached messages there; a message
+    # that reached the evidence otherwise): base64 stays as stored
+    listed = [{"id": "t", "evidence": [b64]}]
+    (shown,) = evidence_views(run_dir, listed, 10, pseudonymized=True)["t"]
+    assert shown.kind == "email" and "DURAND" not in (shown.text or "") and shown.text
