@@ -23,7 +23,6 @@ import io
 import json
 import multiprocessing
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -38,7 +37,15 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from conformance.findings import Outcome, finding
-from conformance.transport.limits import DEFAULT_BIND_HOST, ListenerGuard, ListenerLimits, NonLoopbackError, is_loopback
+from conformance.transport.limits import (
+    DEFAULT_BIND_HOST,
+    DeadlineReader,
+    ListenerGuard,
+    ListenerLimits,
+    NonLoopbackError,
+    RequestTooSlow,
+    is_loopback,
+)
 from conformance.validation.options import ValidateOptions
 
 FHIR_JSON = "application/fhir+json"
@@ -115,64 +122,6 @@ class ServiceState:
             schematron.prune_every_document(False)
 
 
-class RequestTooSlow(Exception):
-    """The request head or body did not arrive in full within its time limit."""
-
-    def __init__(self, part: str, seconds: float) -> None:
-        super().__init__(part)
-        self.part = part
-        self.seconds = seconds
-
-
-class _DeadlineReader(io.RawIOBase):
-    """The connection's bytes, each read bounded by the idle timeout and by the current part's deadline.
-
-    A socket timeout alone bounds the wait for one byte: a client sending a byte a second would hold a
-    request open for ever. The head's deadline starts with its first byte (an idle keep-alive connection
-    is the idle timeout's business), the body's when the handler starts reading it."""
-
-    def __init__(self, connection: socket.socket, idle_timeout: float) -> None:
-        super().__init__()
-        self.connection = connection
-        self.idle_timeout = idle_timeout
-        self.deadline: float | None = None
-        self.part = "head"
-        self.seconds = 0.0
-        self.pending: float | None = None  # the head's limit, armed by its first byte
-
-    def readable(self) -> bool:
-        return True
-
-    def expect_head(self, seconds: float) -> None:
-        self.part, self.seconds, self.deadline, self.pending = "head", seconds, None, seconds
-
-    def expect_body(self, seconds: float) -> None:
-        self.part, self.seconds, self.pending = "body", seconds, None
-        self.deadline = time.monotonic() + seconds
-
-    def done(self) -> None:
-        self.deadline = self.pending = None
-        self.connection.settimeout(self.idle_timeout)  # what our answer's send may wait
-
-    def readinto(self, buffer: Any) -> int:
-        timeout = self.idle_timeout
-        if self.deadline is not None:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise RequestTooSlow(self.part, self.seconds)
-            timeout = min(timeout, remaining)
-        self.connection.settimeout(timeout)
-        try:
-            count = self.connection.recv_into(buffer)
-        except TimeoutError:
-            if self.deadline is not None and time.monotonic() >= self.deadline:
-                raise RequestTooSlow(self.part, self.seconds) from None
-            raise
-        if count and self.pending is not None:
-            self.deadline, self.pending = time.monotonic() + self.pending, None
-        return count
-
-
 class _Handler(BaseHTTPRequestHandler):
     server_version = "hopen-conformance-validation"
     protocol_version = "HTTP/1.1"
@@ -182,7 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.timeout = self.state.limits.idle_timeout
         super().setup()
         self.rfile.close()  # the socket's own file: reads go through the deadlines instead
-        self.reader = _DeadlineReader(self.connection, self.state.limits.idle_timeout)
+        self.reader = DeadlineReader(self.connection, self.state.limits.idle_timeout)
         self.rfile = io.BufferedReader(self.reader)
 
     def handle_one_request(self) -> None:
@@ -199,15 +148,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         if slow.part == "head":  # answered as to a request not yet read
             self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""
-        part_fr, part_en = ("en-tête", "head") if slow.part == "head" else ("corps", "body")
         self.reader.done()
         with contextlib.suppress(OSError):
             self._send_json(
                 HTTPStatus.REQUEST_TIMEOUT,
                 self._issue(
                     "timeout",
-                    f"{part_fr} de requête non reçu en entier en {slow.seconds:g} s (limite du service)",
-                    f"request {part_en} not received in full within {slow.seconds:g} s (service limit)",
+                    f"{slow.fr} (limite du service)",
+                    f"{slow.en} (service limit)",
                 ),
             )
 

@@ -18,6 +18,10 @@ Limits (`ListenerLimits`): `max_connections` open at once, `max_connection_bytes
 bound), `idle_timeout` seconds without a byte, `allowed_peers` (addresses or networks; empty = anyone).
 A peer outside the list is still served and recorded, flagged `allowed=False`: its messages must not count.
 
+The threaded HTTP listeners (SOAP, the validation service) read a request through `DeadlineReader`: the idle
+timeout bounds the wait for one byte, and each part of the request (head, body) must arrive whole within its
+own deadline, so a client trickling a byte at a time cannot hold a slot for ever (`RequestTooSlow`).
+
 Exhaustion of a budget is the harness's limit, not the peer's fault: `guard.exhaustion` lists what was hit
 (French and English), and whatever judges the listener's traffic must report it as inconclusive.
 `DEFAULT_BIND_HOST` is loopback: listening on other interfaces is a configuration choice, and the servers that
@@ -27,9 +31,13 @@ refuse it unless allowed check `is_loopback` and raise `NonLoopbackError`.
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from conformance.i18n import BilingualError
 
@@ -193,3 +201,72 @@ class ListenerGuard:
         if data:
             self.charge(admission, len(data))
         return data
+
+
+class RequestTooSlow(ListenerLimitError):
+    """A request's head or body did not arrive whole within its deadline (the peer's doing: not an exhaustion).
+    `part` is "head" or "body", `seconds` the deadline that was missed."""
+
+    kind = "listener-slow"
+
+    def __init__(self, part: str, seconds: float) -> None:
+        part_fr = "en-tête" if part == "head" else "corps"
+        super().__init__(
+            f"{part_fr} de requête non reçu en entier en {seconds:g} s",
+            f"request {part} not received in full within {seconds:g} s",
+        )
+        self.part = part
+        self.seconds = seconds
+
+
+class DeadlineReader(io.RawIOBase):
+    """A connection's bytes, each read bounded by the idle timeout and by the current part's deadline.
+
+    A socket timeout alone bounds the wait for one byte: a client sending a byte a second would hold a
+    request open for ever. The head's deadline starts with its first byte (an idle keep-alive connection is
+    the idle timeout's business); the body's when the handler starts reading it, or it goes on with the
+    head's when the limit is for the whole request. Wrap it in `io.BufferedReader` for `readline`/`read1`."""
+
+    def __init__(self, connection: socket.socket, idle_timeout: float) -> None:
+        super().__init__()
+        self.connection = connection
+        self.idle_timeout = idle_timeout
+        self.deadline: float | None = None
+        self.part = "head"
+        self.seconds = 0.0
+        self.pending: float | None = None  # the head's limit, armed by its first byte
+
+    def readable(self) -> bool:
+        return True
+
+    def expect_head(self, seconds: float) -> None:
+        self.part, self.seconds, self.deadline, self.pending = "head", seconds, None, seconds
+
+    def expect_body(self, seconds: float | None = None) -> None:
+        """The body's own deadline from now; None: the head's deadline goes on (a limit for the whole request)."""
+        self.part = "body"
+        if seconds is not None:
+            self.seconds, self.pending = seconds, None
+            self.deadline = time.monotonic() + seconds
+
+    def done(self) -> None:
+        self.deadline = self.pending = None
+        self.connection.settimeout(self.idle_timeout)  # what the answer's send may wait
+
+    def readinto(self, buffer: Any) -> int:
+        timeout = self.idle_timeout
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise RequestTooSlow(self.part, self.seconds)
+            timeout = min(timeout, remaining)
+        self.connection.settimeout(timeout)
+        try:
+            count = self.connection.recv_into(buffer)
+        except TimeoutError:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                raise RequestTooSlow(self.part, self.seconds) from None
+            raise
+        if count and self.pending is not None:
+            self.deadline, self.pending = time.monotonic() + self.pending, None
+        return count

@@ -10,10 +10,10 @@ serves at once, and records every exchange (including the refused ones) like the
 from __future__ import annotations
 
 import contextlib
+import io
 import socket
 import ssl
 import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +31,14 @@ from conformance.evidence.exchange import (
     utc_now,
 )
 from conformance.i18n import BilingualError
-from conformance.transport.limits import DEFAULT_BIND_HOST, ListenerExhausted, ListenerGuard, ListenerLimits
+from conformance.transport.limits import (
+    DEFAULT_BIND_HOST,
+    DeadlineReader,
+    ListenerExhausted,
+    ListenerGuard,
+    ListenerLimits,
+    RequestTooSlow,
+)
 from conformance.transport.mtom import SOAP12_MEDIA, MtomError, MtomMessage, Part, decode_mtom, encode_mtom
 
 if TYPE_CHECKING:  # the HTTP client is imported when a client is created (it loads requests)
@@ -332,7 +339,7 @@ def handshake_fault(exc: BaseException, timeout: float) -> ListenerFault:
 
 
 def _body_fault(exc: BaseException, length: int, limits: ServerLimits) -> ListenerFault:
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, (TimeoutError, RequestTooSlow)):
         return ListenerFault(
             "stalled",
             f"corps de requête incomplet : annoncé {length} octets, plus rien reçu pendant "
@@ -362,25 +369,19 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with contextlib.suppress(OSError):  # kept-alive answers must not wait for the peer's delayed ACK
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.connection.settimeout(self.server.limits.read_timeout)
-        self._deadline = time.monotonic() + self.server.limits.request_deadline
+        self.rfile.close()  # the socket's own file: reads go through the request deadline instead
+        self.reader = DeadlineReader(self.connection, self.server.limits.read_timeout)
+        self.rfile = io.BufferedReader(self.reader)
         self._admission = getattr(self.server._local, "admission", None)
         self._served = 0
 
     def handle_one_request(self) -> None:
         deadline = self.server.limits.request_deadline
-        self._deadline = time.monotonic() + deadline  # each request has its own
-        # The idle timeout bounds each recv only: a head trickled a byte at a time needs this timer.
-        self._head_done, self._head_cut = threading.Event(), threading.Event()
-        timer = threading.Timer(deadline, self._cut_head)
-        timer.daemon = True
-        timer.start()
+        self.reader.expect_head(deadline)  # the whole request, from its first byte
         started = utc_now()
         try:
             super().handle_one_request()
-        finally:
-            timer.cancel()
-        if self._head_cut.is_set() and bool(getattr(self, "raw_requestline", None)):
+        except RequestTooSlow:
             self.close_connection = True
             request = HttpRequest("", "", {}, b"", peer=f"{self.client_address[0]}")
             fault = ListenerFault(
@@ -391,17 +392,13 @@ class _Handler(BaseHTTPRequestHandler):
                 "connection cut",
             )
             self.server.record(request, None, started, fault)
+        finally:
+            self.reader.done()
 
     def parse_request(self) -> bool:
         parsed = super().parse_request()  # reads the headers
-        self._head_done.set()  # the body is read against self._deadline
-        return parsed and not self._head_cut.is_set()
-
-    def _cut_head(self) -> None:
-        if not self._head_done.is_set():
-            self._head_cut.set()
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
+        self.reader.expect_body()  # the body goes on with the request's deadline
+        return parsed
 
     def do_GET(self) -> None:
         self.close_connection = True  # a body it may carry is not read: the connection cannot be reused
@@ -445,7 +442,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self.close_connection = True
             return
-        except (TimeoutError, OSError) as exc:
+        except (TimeoutError, RequestTooSlow, OSError) as exc:
             self.server.record(request, None, started, _body_fault(exc, int(length), self.server.limits))
             self.close_connection = True
             return
@@ -461,9 +458,7 @@ class _Handler(BaseHTTPRequestHandler):
         chunks: list[bytes] = []
         remaining = length
         while remaining:
-            if time.monotonic() > self._deadline:
-                raise TimeoutError("request deadline")
-            chunk = self.rfile.read1(min(remaining, 64 * 1024)) if hasattr(self.rfile, "read1") else b""
+            chunk = self.rfile.read1(min(remaining, 64 * 1024))
             if not chunk:
                 raise ConnectionError("connection closed mid-body")
             if self._admission is not None:

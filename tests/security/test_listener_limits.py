@@ -264,3 +264,23 @@ def test_soap_request_head_trickled_is_cut_at_the_request_deadline(stage: str) -
             assert again.recv(4096).startswith(b"HTTP/1.1 200")
     finally:
         server.stop()
+
+
+def test_soap_request_body_trickled_is_cut_at_the_same_request_deadline() -> None:
+    """SHALL (slowloris): the deadline is for the whole request: a head sent at once and a body trickled a byte
+    every 0.3 s (under the 1 s idle timeout) is cut 2 s after the request's first byte, recorded as stalled."""
+    from conformance.transport.soap import HttpReply, ServerLimits, ThreadedSoapServer
+
+    sink = MemorySink()
+    limits = ServerLimits(request_deadline=2.0, listener=ListenerLimits(max_connections=2, idle_timeout=1.0))
+    server = ThreadedSoapServer(lambda request: HttpReply(200, "text/plain", b"ok"), limits=limits, sink=sink)
+    server.start()
+    try:
+        sock = _connect(server.port)
+        sock.sendall(b"POST /soap HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 200\r\n\r\n")
+        closed = _trickle_until_closed(sock, b"b" * 200, pause=0.3, give_up=12)
+        sock.close()
+        assert closed is not None and closed < 5
+        assert _wait(lambda: any(e.error and "beyond 2 s for the whole request" in e.error for e in sink.exchanges), 5)
+    finally:
+        server.stop()
