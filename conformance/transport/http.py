@@ -51,7 +51,7 @@ from conformance.evidence.exchange import (
     utc_now,
 )
 from conformance.findings import Finding, Severity, finding
-from conformance.i18n import BilingualError
+from conformance.i18n import BilingualError, text
 from conformance.transport.failure import describe, failure_cause, failure_detail, tls_problem
 
 FHIR_JSON = "application/fhir+json"
@@ -75,14 +75,20 @@ class TransportError(BilingualError):
         self.kind = kind
         self.cause = cause
 
+    @classmethod
+    def worded(cls, kind: str, key: str, *, cause: str | None = None, **params: Any) -> TransportError:
+        """The error told by the catalogue's `transport.http.<key>` in both languages."""
+        return cls(kind, *words(key, **params), cause=cause)
+
+
+def words(key: str, **params: Any) -> tuple[str, str]:
+    """The catalogue's `transport.http.<key>` in French and in English."""
+    return text(f"transport.http.{key}", "fr", **params), text(f"transport.http.{key}", "en", **params)
+
 
 class ResponseTooLarge(TransportError):
     def __init__(self, limit: int, url: str) -> None:
-        super().__init__(
-            "too-large",
-            f"réponse de {url} au-delà de la taille maximale ({limit} octets): lecture interrompue",
-            f"response from {url} exceeds the maximum size ({limit} bytes): reading aborted",
-        )
+        super().__init__("too-large", *words("too_large", url=url, limit=limit))
 
 
 @dataclass(slots=True)
@@ -246,11 +252,7 @@ def build_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
                 str(tls.client_cert), str(tls.client_key) if tls.client_key else None, password=password
             )
         except (ssl.SSLError, OSError) as exc:
-            raise TransportError(
-                "tls",
-                f"certificat client ou clé illisible ({type(exc).__name__}); vérifiez le mot de passe de la clé",
-                f"client certificate or key unreadable ({type(exc).__name__}); check the key password",
-            ) from None
+            raise TransportError.worded("tls", "client_key_unreadable", error=type(exc).__name__) from None
     return context
 
 
@@ -407,16 +409,11 @@ class FhirClient:
         """A URL on another origin: refused, or fetched without credentials; a finding either way."""
         shown = _origin_text(url)
         if self.foreign_urls == "refuse":
-            fr = f"{url} : URL d'une autre origine ({shown}) que le serveur configuré, non suivie (fhir.foreign_urls)"
-            en = f"{url}: URL on another origin ({shown}) than the configured server, not fetched (fhir.foreign_urls)"
+            fr, en = words("foreign_refused", url=url, origin=shown)
             self._note_origin(fr, en, url)
             self._record(HttpRequestRecord(method=method, url=url, headers={}, body=b""), None, utc_now(), en)
             raise TransportError("foreign-origin", fr, en)
-        self._note_origin(
-            f"{url} : URL d'une autre origine ({shown}) que le serveur configuré, appelée sans les identifiants",
-            f"{url}: URL on another origin ({shown}) than the configured server, fetched without the credentials",
-            url,
-        )
+        self._note_origin(*words("foreign_fetched", url=url, origin=shown), url)
 
     def _note_origin(self, fr: str, en: str, url: str) -> None:
         note = finding(Severity.WARNING, "security", "http-foreign-origin", url, fr, en, source="tool")
@@ -427,11 +424,7 @@ class FhirClient:
     def _pause_before_retry(self, attempt: int, deadline: float) -> None:
         pause = self.timeouts.retry_backoff * (2**attempt)
         if time.monotonic() + pause >= deadline:
-            raise TransportError(
-                "timeout",
-                f"délai total dépassé ({self.timeouts.total} s) avant la nouvelle tentative",
-                f"total timeout ({self.timeouts.total} s) reached before retrying",
-            )
+            raise TransportError.worded("timeout", "retry_deadline", seconds=self.timeouts.total)
         time.sleep(pause)
 
     def _follow_redirects(
@@ -447,35 +440,17 @@ class FhirClient:
                 return response
             target = urljoin(url, location)
             if target in seen:
-                raise self._refused_redirect(
-                    method,
-                    target,
-                    f"boucle de redirections détectée: {' -> '.join([*seen, target])}",
-                    f"redirect loop detected: {' -> '.join([*seen, target])}",
-                )
+                chain = " -> ".join([*seen, target])
+                raise self._refused_redirect(method, target, *words("redirect_loop", chain=chain))
             if len(seen) > self.max_redirects:
-                raise self._refused_redirect(
-                    method,
-                    target,
-                    f"plus de {self.max_redirects} redirections",
-                    f"more than {self.max_redirects} redirects",
-                )
+                raise self._refused_redirect(method, target, *words("redirect_too_many", limit=self.max_redirects))
             if _origin(target) != origin:
                 if not self.allow_cross_host_redirects:
-                    raise self._refused_redirect(
-                        method,
-                        target,
-                        f"redirection vers un autre hôte refusée: {target} (fhir.allow_cross_host_redirects)",
-                        f"redirect to another host refused: {target} (fhir.allow_cross_host_redirects)",
-                    )
+                    raise self._refused_redirect(method, target, *words("redirect_cross_host", target=target))
                 # credentials stay with the configured server
                 headers = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
                 if self.same_origin(url):
-                    self._note_origin(
-                        f"redirection vers une autre origine ({_origin_text(target)}) suivie sans les identifiants",
-                        f"redirect to another origin ({_origin_text(target)}) followed without the credentials",
-                        target,
-                    )
+                    self._note_origin(*words("redirect_foreign_followed", origin=_origin_text(target)), target)
             if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                 method, body = "GET", b""
                 headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
@@ -557,48 +532,29 @@ class FhirClient:
         except requests.exceptions.SSLError as exc:
             raise _tls_failure(url, exc) from None
         except requests.exceptions.ConnectTimeout:
-            raise TransportError(
-                "timeout",
-                f"délai de connexion dépassé ({self.timeouts.connect} s) vers {url}",
-                f"connect timeout ({self.timeouts.connect} s) to {url}",
-                cause="timeout",
+            raise TransportError.worded(
+                "timeout", "connect_timeout", cause="timeout", seconds=self.timeouts.connect, url=url
             ) from None
         except requests.exceptions.ReadTimeout:
-            raise TransportError(
-                "timeout",
-                f"pas de réponse de {url} dans le délai de lecture ({self.timeouts.read} s)",
-                f"no response from {url} within the read timeout ({self.timeouts.read} s)",
-                cause="timeout",
+            raise TransportError.worded(
+                "timeout", "read_timeout", cause="timeout", seconds=self.timeouts.read, url=url
             ) from None
         except requests.exceptions.ConnectionError as exc:
             if url.startswith("http://") and _speaks_tls(url, self.timeouts.connect):
-                raise TransportError(
-                    "tls",
-                    f"{url}: le serveur exige TLS (https://) mais l'URL configurée est en clair (http://)",
-                    f"{url}: the server requires TLS (https://) but the configured URL is plain http://",
-                    cause="tls",
-                ) from None
+                raise TransportError.worded("tls", "tls_required", cause="tls", url=url) from None
             cause = failure_cause(exc)
             cause_fr, cause_en = (describe(cause, failure_detail(exc), lang) for lang in ("fr", "en"))
             raise TransportError(
                 "connection",
-                f"connexion impossible à {url} : {cause_fr}",
-                f"cannot connect to {url}: {cause_en}",
+                text("transport.http.cannot_connect", "fr", url=url, cause=cause_fr),
+                text("transport.http.cannot_connect", "en", url=url, cause=cause_en),
                 cause=cause,
             ) from None
         except requests.exceptions.RequestException as exc:
-            raise TransportError(
-                "connection",
-                f"échange impossible avec {url}: {_short(exc)}",
-                f"exchange failed with {url}: {_short(exc)}",
-            ) from None
+            raise TransportError.worded("connection", "exchange_failed", url=url, detail=_short(exc)) from None
 
     def _headers_timeout(self, url: str) -> TransportError:
-        return TransportError(
-            "timeout",
-            f"en-têtes de réponse de {url} incomplets dans le délai de lecture ({self.timeouts.read} s)",
-            f"response headers from {url} not complete within the read timeout ({self.timeouts.read} s)",
-        )
+        return TransportError.worded("timeout", "headers_timeout", url=url, seconds=self.timeouts.read)
 
     def _read_body(
         self, raw: requests.Response, record: HttpResponseRecord, url: str, deadline: float, limit: int | None = None
@@ -631,11 +587,8 @@ class FhirClient:
         except Exception as exc:  # urllib3 read errors: timeout mid-body, connection reset, bad chunking
             record.body = b"".join(chunks)
             timeout = "timed out" in str(exc).lower() or "timeout" in type(exc).__name__.lower()
-            raise TransportError(
-                "timeout" if timeout else "connection",
-                f"lecture de la réponse de {url} interrompue: {_short(exc)}",
-                f"reading the response from {url} was interrupted: {_short(exc)}",
-            ) from None
+            kind = "timeout" if timeout else "connection"
+            raise TransportError.worded(kind, "body_interrupted", url=url, detail=_short(exc)) from None
         return b"".join(chunks)
 
     def _record(
@@ -689,21 +642,13 @@ class FhirClient:
         try:
             response = self._exchange("POST", auth.token_url, headers, body, deadline, MAX_TOKEN_RESPONSE_BYTES)
         except ResponseTooLarge:
-            raise _token_error(
-                auth.token_url,
-                f"réponse de plus de {MAX_TOKEN_RESPONSE_BYTES} octets refusée",
-                f"answer larger than {MAX_TOKEN_RESPONSE_BYTES} bytes refused",
-            ) from None
+            raise _token_error(auth.token_url, "token_answer_too_large", limit=MAX_TOKEN_RESPONSE_BYTES) from None
         data = _json_or_none(response.body) if response.ok else None
         if not isinstance(data, dict):
             data = {}
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
-            raise TransportError(
-                "auth",
-                f"le serveur d'autorisation {auth.token_url} n'a pas délivré de jeton (HTTP {response.status})",
-                f"the authorisation server {auth.token_url} issued no access token (HTTP {response.status})",
-            )
+            raise TransportError.worded("auth", "no_token", url=auth.token_url, status=response.status)
         _check_token(auth.token_url, token)
         return token, time.monotonic() + _token_lifetime(auth.token_url, data.get("expires_in", 300))
 
@@ -719,10 +664,8 @@ def client_assertion(auth: AuthConfig) -> str:
     try:
         key = serialization.load_pem_private_key(auth.private_key.read_bytes(), password=password)
     except (ValueError, TypeError, OSError) as exc:
-        raise TransportError(
-            "auth",
-            f"clé privée {auth.private_key.name} illisible ({type(exc).__name__}); vérifiez le mot de passe",
-            f"private key {auth.private_key.name} unreadable ({type(exc).__name__}); check its password",
+        raise TransportError.worded(
+            "auth", "private_key_unreadable", name=auth.private_key.name, error=type(exc).__name__
         ) from None
     header: dict[str, str] = {"alg": auth.algorithm, "typ": "JWT"}
     if auth.key_id:
@@ -743,11 +686,7 @@ def client_assertion(auth: AuthConfig) -> str:
         r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA384())))
         signature = r.to_bytes(48, "big") + s.to_bytes(48, "big")
     else:
-        raise TransportError(
-            "auth",
-            f"la clé privée ne correspond pas à l'algorithme {auth.algorithm}",
-            f"the private key does not match algorithm {auth.algorithm}",
-        )
+        raise TransportError.worded("auth", "key_algorithm", algorithm=auth.algorithm)
     return f"{signing_input.decode()}.{_b64url(signature)}"
 
 
@@ -784,13 +723,8 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 def _total_timeout(total: float, url: str, *, headers_incomplete: bool = False) -> TransportError:
-    fr_more = " : en-têtes de réponse incomplets" if headers_incomplete else ""
-    en_more = ": response headers incomplete" if headers_incomplete else ""
-    return TransportError(
-        "timeout",
-        f"délai total dépassé ({total} s) pour {url}{fr_more}",
-        f"total timeout ({total} s) exceeded for {url}{en_more}",
-    )
+    key = "total_timeout_headers" if headers_incomplete else "total_timeout"
+    return TransportError.worded("timeout", key, seconds=total, url=url)
 
 
 def _origin_text(url: str) -> str:
@@ -798,8 +732,14 @@ def _origin_text(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
-def _token_error(token_url: str, fr: str, en: str) -> TransportError:
-    return TransportError("auth", f"point de jeton OAuth {token_url} : {fr}", f"OAuth token endpoint {token_url}: {en}")
+def _token_error(token_url: str, key: str, **params: Any) -> TransportError:
+    """A token endpoint's answer refused: `transport.http.<key>` after the endpoint's name."""
+    fr, en = words(key, **params)
+    return TransportError(
+        "auth",
+        text("transport.http.token_endpoint", "fr", url=token_url, problem=fr),
+        text("transport.http.token_endpoint", "en", url=token_url, problem=en),
+    )
 
 
 def _json_or_none(body: bytes) -> Any:
@@ -818,17 +758,9 @@ def _parse_json(body: bytes) -> tuple[Any, str | None]:
 def _check_token(token_url: str, token: str) -> None:
     """A token must fit an Authorization header: visible ASCII, bounded (CR/LF would inject headers)."""
     if len(token) > MAX_TOKEN_CHARS:
-        raise _token_error(
-            token_url,
-            f"jeton de {len(token)} caractères refusé (au plus {MAX_TOKEN_CHARS})",
-            f"token of {len(token)} characters refused (at most {MAX_TOKEN_CHARS})",
-        )
+        raise _token_error(token_url, "token_too_long", length=len(token), limit=MAX_TOKEN_CHARS)
     if not _TOKEN_CHARS.fullmatch(token):
-        raise _token_error(
-            token_url,
-            "jeton refusé : caractères hors ASCII visible (espaces, contrôles ou non Latin-1)",
-            "token refused: characters outside visible ASCII (spaces, controls or non-Latin-1)",
-        )
+        raise _token_error(token_url, "token_characters")
 
 
 def _token_lifetime(token_url: str, expires_in: Any) -> float:
@@ -843,11 +775,7 @@ def _token_lifetime(token_url: str, expires_in: Any) -> float:
     if value is None or not math.isfinite(value) or not 0 < value <= MAX_TOKEN_LIFETIME:
         shown = repr(expires_in)
         shown = shown if len(shown) <= 40 else f"{shown[:40]}… ({len(shown)} caractères)"
-        raise _token_error(
-            token_url,
-            f"expires_in invalide ({shown}) : un nombre de secondes positif est attendu",
-            f"invalid expires_in ({shown}): a positive number of seconds is expected",
-        )
+        raise _token_error(token_url, "token_lifetime", shown=shown)
     return value
 
 
@@ -872,11 +800,14 @@ def _tls_failure(url: str, exc: BaseException) -> TransportError:
     problem = tls_problem(exc)
     detail = _short(exc)
     if problem is None:
-        return TransportError(
-            "tls", f"échec TLS avec {url} : {detail}", f"TLS failure with {url}: {detail}", cause="tls"
-        )
+        return TransportError.worded("tls", "tls_failure", cause="tls", url=url, detail=detail)
     fr, en = (describe("tls", detail, lang, problem=problem) for lang in ("fr", "en"))
-    return TransportError("tls", f"échec TLS avec {url} : {fr}", f"TLS failure with {url}: {en}", cause="tls")
+    return TransportError(
+        "tls",
+        text("transport.http.tls_failure", "fr", url=url, detail=fr),
+        text("transport.http.tls_failure", "en", url=url, detail=en),
+        cause="tls",
+    )
 
 
 def _short(exc: BaseException) -> str:
