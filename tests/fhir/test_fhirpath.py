@@ -108,3 +108,87 @@ def test_ext_1_counts_a_value_that_only_has_extensions() -> None:
     extension = {"url": "a", "_valueString": {"extension": [{"url": "b", "valueString": "x"}]}}
     assert ext_1(extension) is True
     assert ext_1({"url": "a", "_valueString": {"id": "x"}, "extension": [{"url": "b", "valueString": "x"}]}) is False
+
+
+# ---- the compiled subset: boolean logic and the answer when the item has none of the expression's inputs ----
+
+from conformance.validation.fhir import fastpath  # noqa: E402
+
+_LOGIC_ITEMS: list[Any] = [
+    {},
+    {"a": True},
+    {"a": False, "b": "x"},
+    {"b": ["x", "y"]},
+    {"a": [True, False]},
+    {"c": [{"d": "1"}, {"d": "2.3"}]},
+    {"c": [{"e": 1}]},
+    {"a": None, "b": ""},
+    "text",
+]
+_LOGIC_EXPRESSIONS = [
+    "a.exists() or b.exists()",
+    "a.empty() and b.empty()",
+    "a xor b.exists()",
+    "a implies b.exists()",
+    "(a and b.exists()).not()",
+    "b.exists().not() or b.count() = 2",
+    "c.all(d.exists())",
+    "c.exists(d.contains('.'))",
+    "c.where(d.contains('.').not()).d.empty()",
+    "c.d.all($this.length() > 0)",
+    "a = true or c.e.exists()",
+]
+
+
+def _full_engine(expression: str) -> Any:
+    """The same compiled tree without the absent-input shortcut and without the boolean forms."""
+    tree = fastpath.parse(expression)["children"][0]
+    fn = fastpath._compile(tree)
+    return lambda item: fn([item], fastpath.Env(item, None, None))
+
+
+@pytest.mark.parametrize("expression", _LOGIC_EXPRESSIONS)
+def test_compiled_logic_agrees_with_fhirpathpy(expression: str) -> None:
+    cache = ExpressionCache(use_fast=False)
+    compiled = fastpath.compile_fast(expression)
+    for item in _LOGIC_ITEMS:
+        try:
+            fast = not (len(answer := compiled(item, None, None)) == 1 and answer[0] is False)
+        except fastpath.Fallback:
+            continue
+        full = cache.evaluate(expression, item, None, None)
+        assert full is None or fast == full, (expression, item, answer)  # None: fhirpathpy cannot tell
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs"),
+    [
+        ("a.exists() or b.exists()", ("a", "b")),
+        ("c.where(d.contains('.').not()).d.empty()", ("c",)),
+        ("c.all(d.exists() and $this.e.empty())", ("c",)),
+        ("a.combine(b).count() < 3", ("a", "b")),
+        ("$this.a.exists()", None),  # $this is the item
+        ("%resource.a.exists() or b.exists()", None),  # %resource may be the item
+        ("value.exists()", None),  # a choice name: valueString, valueQuantity...
+        ("exists()", None),  # a function of the item itself
+        ("Patient.name.exists()", None),  # a type filter on the item
+        ("children().count() > 0", None),
+        ("'a' = 'a'", None),  # reads nothing: no shortcut needed
+    ],
+)
+def test_inputs_an_expression_reads_from_the_item(expression: str, inputs: tuple[str, ...] | None) -> None:
+    tree = fastpath.parse(expression)["children"][0]
+    found = fastpath._when_inputs_absent(tree, fastpath._compile(tree))
+    assert (found[0] if found else None) == (tuple(sorted(inputs)) if inputs else None)
+
+
+@pytest.mark.parametrize("expression", [*_LOGIC_EXPRESSIONS, "a.combine(b).count() < 3"])
+def test_answer_without_inputs_is_the_evaluated_one(expression: str) -> None:
+    compiled, full = fastpath.compile_fast(expression), _full_engine(expression)
+    # `_a` (extensions only): the compiled subset does not count it as `a`, fhirpathpy does; unchanged here
+    for item in [{}, {"z": 1}, {"_a": {"id": "i"}}, "text", 3, {"a": None}, *_LOGIC_ITEMS]:
+        try:
+            expected = full(item)
+        except fastpath.Fallback:
+            continue
+        assert compiled(item, None, None) == expected, (expression, item)

@@ -20,6 +20,7 @@ from conformance.validation import patterns
 
 Collection = list[Any]
 Fn = Callable[[Collection, "Env"], Collection]
+BoolFn = Callable[[Collection, "Env"], "bool | None"]  # _to_bool of a value: True, False, None (empty)
 
 
 class Unsupported(Exception):
@@ -182,7 +183,24 @@ TYPE_SUFFIXES = frozenset(
 def compile_fast(expression: str) -> Callable[[Any, Any, Any], Collection]:
     tree = parse(expression)
     fn = _compile(tree["children"][0])
-    guard = _guard(tree["children"][0])
+    run = _entry(fn, _guard(tree["children"][0]))
+    absent = _when_inputs_absent(tree["children"][0], fn)
+    if absent is None:
+        return run
+    inputs, answer = absent
+
+    # none of the names the expression reads from the item is there: its answer on an empty object
+    def unless_absent(item: Any, resource: Any, root: Any) -> Collection:
+        if isinstance(item, dict):
+            for name in inputs:
+                if name in item:
+                    return run(item, resource, root)
+        return answer
+
+    return unless_absent
+
+
+def _entry(fn: Fn, guard: str | None) -> Callable[[Any, Any, Any], Collection]:
     if guard is not None:
         shadow = "_" + guard  # a primitive with only extensions still exists
 
@@ -201,6 +219,109 @@ def compile_fast(expression: str) -> Callable[[Any, Any, Any], Collection]:
 
 
 _TRUE = [True]
+
+
+class _Opaque(Exception):
+    """The expression reads the item other than through the plain element names the analysis tracks."""
+
+
+# functions whose arguments are evaluated on each item of their input ($this: that item)
+_CRITERIA_FUNCTIONS = frozenset({"where", "select", "all", "exists"})
+# functions whose argument is evaluated on $this (of the enclosing context), not on their input
+_THIS_ARGUMENT_FUNCTIONS = frozenset({"combine", "union"})
+
+
+def _when_inputs_absent(node: dict[str, Any], fn: Fn) -> tuple[tuple[str, ...], Collection] | None:
+    """(names, answer): the expression reads the item only through these element names (none of them a
+    choice name), no %constant, no $this at the top, no function of the item itself, and `answer` is what it
+    gives on an object that has none of them (an empty object: the compiled forms read nothing else). None
+    when the analysis cannot tell, or when the empty object does not give a plain answer."""
+    try:
+        names = _item_names(node, at_item=True, this_is_item=True)
+    except _Opaque:
+        return None
+    if not names:
+        return None  # a constant expression: rare, not worth a shortcut
+    try:
+        answer = fn([{}], Env({}, None, None))
+    except Exception:  # Fallback, or anything else: evaluate every time, as before
+        return None
+    return tuple(sorted(names)), list(answer)
+
+
+def _item_names(node: dict[str, Any], *, at_item: bool, this_is_item: bool) -> set[str]:
+    """The element names read from the item. `at_item`: the node is evaluated on the collection [item];
+    `this_is_item`: $this is the item (outside any where/select/all/exists criteria)."""
+    kind = node.get("type")
+    children: list[Any] = node.get("children") or []
+    if kind in ("StringLiteral", "NumberLiteral", "BooleanLiteral", "NullLiteral"):
+        return set()
+    if kind == "ExternalConstantTerm":
+        raise _Opaque("%constant")  # %resource may be the item itself
+    if kind == "ThisInvocation":
+        if this_is_item:
+            raise _Opaque("$this")
+        return set()
+    if kind == "MemberInvocation":
+        if not at_item:
+            return set()
+        name = children[0]["text"].strip("`")
+        if not name[:1].islower() or name in CHOICE_NAMES:
+            raise _Opaque(name)  # a type filter on the item, or a choice name that matches many keys
+        return {name}
+    if kind == "FunctionInvocation":
+        if at_item:
+            raise _Opaque("function of the item")  # exists(), children()... at the top look at the item
+        return _function_names(node, this_is_item)
+    if kind == "InvocationExpression":
+        left, right = children
+        return _item_names(left, at_item=at_item, this_is_item=this_is_item) | _item_names(
+            right, at_item=False, this_is_item=this_is_item
+        )
+    if kind in _PASS_THROUGH:
+        names: set[str] = set()
+        for child in children:
+            names |= _item_names(child, at_item=at_item, this_is_item=this_is_item)
+        return names
+    raise _Opaque(str(kind))
+
+
+def _function_names(node: dict[str, Any], this_is_item: bool) -> set[str]:
+    functn = node["children"][0]
+    name = functn["children"][0]["text"]
+    params = functn["children"][1]["children"] if len(functn["children"]) > 1 else []
+    if name not in _FUNCTIONS:
+        raise _Opaque(name)
+    names: set[str] = set()
+    for param in params:
+        if name in _CRITERIA_FUNCTIONS:
+            names |= _item_names(param, at_item=False, this_is_item=False)
+        elif name in _THIS_ARGUMENT_FUNCTIONS:
+            names |= _item_names(param, at_item=this_is_item, this_is_item=this_is_item)
+        else:  # evaluated on the function's input, which is not the item
+            names |= _item_names(param, at_item=False, this_is_item=this_is_item)
+    return names
+
+
+# nodes that hand the collection they are evaluated on to each of their operands unchanged
+_PASS_THROUGH = frozenset(
+    {
+        "TermExpression",
+        "InvocationTerm",
+        "LiteralTerm",
+        "ParenthesizedTerm",
+        "IndexerExpression",
+        "PolarityExpression",
+        "AndExpression",
+        "OrExpression",
+        "ImpliesExpression",
+        "EqualityExpression",
+        "InequalityExpression",
+        "MembershipExpression",
+        "UnionExpression",
+        "AdditiveExpression",
+    }
+)
 
 
 def _guard(node: dict[str, Any]) -> str | None:
@@ -483,55 +604,114 @@ def _polarity(node: dict[str, Any]) -> Fn:
 
 
 def _and(node: dict[str, Any]) -> Fn:
-    left, right = (_compile(c) for c in node["children"])
-    return _three_valued(left, right, dominant=False)
-
-
-def _three_valued(left: Fn, right: Fn, *, dominant: bool) -> Fn:
-    """FHIRPath's `and` (dominant False) and `or` (dominant True): either side with the dominant value decides
-    (the right one evaluated only when the left one does not), else empty when a side is empty."""
-
-    def run(coll: Collection, env: Env) -> Collection:
-        a = _to_bool(left(coll, env))
-        if a is dominant:
-            return [dominant]
-        b = _to_bool(right(coll, env))
-        if b is dominant:
-            return [dominant]
-        if a is None or b is None:
-            return []
-        return [not dominant]
-
-    return run
+    return _as_collection(_bool(node))
 
 
 def _or(node: dict[str, Any]) -> Fn:
-    left, right = (_compile(c) for c in node["children"])
-    operator = node["terminalNodeText"][0]
-    if operator == "xor":
-
-        def run_xor(coll: Collection, env: Env) -> Collection:
-            a, b = _to_bool(left(coll, env)), _to_bool(right(coll, env))
-            return [] if a is None or b is None else [a != b]
-
-        return run_xor
-
-    return _three_valued(left, right, dominant=True)
+    return _as_collection(_bool(node))
 
 
 def _implies(node: dict[str, Any]) -> Fn:
-    left, right = (_compile(c) for c in node["children"])
+    return _as_collection(_bool(node))
 
+
+def _as_collection(test: BoolFn) -> Fn:
     def run(coll: Collection, env: Env) -> Collection:
-        a = _to_bool(left(coll, env))
-        if a is False:
-            return [True]
-        b = _to_bool(right(coll, env))
-        if a is True:
-            return [] if b is None else [b]
-        return [True] if b is True else []
+        answer = test(coll, env)
+        return [] if answer is None else [answer]
 
     return run
+
+
+def _bool(node: dict[str, Any]) -> BoolFn:
+    """`_to_bool` of the node's value (None: empty), computed without the one-item collections of boolean logic
+    (and, or, xor, implies, not(), exists(), empty(), all()) when the node is one of those."""
+    kind = node.get("type")
+    children: list[Any] = node.get("children") or []
+    if kind in ("TermExpression", "ParenthesizedTerm") and len(children) == 1:
+        return _bool(children[0])
+    if kind == "AndExpression":
+        left, right = (_bool(c) for c in children)
+        return _three_valued(left, right, dominant=False)
+    if kind == "OrExpression":
+        left, right = (_bool(c) for c in children)
+        if node["terminalNodeText"][0] == "xor":
+
+            def run_xor(coll: Collection, env: Env) -> bool | None:
+                a, b = left(coll, env), right(coll, env)
+                return None if a is None or b is None else a != b
+
+            return run_xor
+        return _three_valued(left, right, dominant=True)
+    if kind == "ImpliesExpression":
+        return _bool_implies(*(_bool(c) for c in children))
+    if kind == "InvocationExpression":
+        call = _bool_call(children[0], children[1])
+        if call is not None:
+            return call
+    fn = _compile(node)
+    return lambda coll, env: _to_bool(fn(coll, env))
+
+
+def _three_valued(left: BoolFn, right: BoolFn, *, dominant: bool) -> BoolFn:
+    """FHIRPath's `and` (dominant False) and `or` (dominant True): either side with the dominant value decides
+    (the right one evaluated only when the left one does not), else empty when a side is empty."""
+
+    def run(coll: Collection, env: Env) -> bool | None:
+        a = left(coll, env)
+        if a is dominant:
+            return dominant
+        b = right(coll, env)
+        if b is dominant:
+            return dominant
+        if a is None or b is None:
+            return None
+        return not dominant
+
+    return run
+
+
+def _bool_implies(left: BoolFn, right: BoolFn) -> BoolFn:
+    def run(coll: Collection, env: Env) -> bool | None:
+        a = left(coll, env)
+        if a is False:
+            return True
+        b = right(coll, env)
+        if a is True:
+            return b
+        return True if b is True else None
+
+    return run
+
+
+def _bool_call(target: dict[str, Any], call: dict[str, Any]) -> BoolFn | None:
+    """`x.not()`, `x.exists()`, `x.empty()`, `x.exists(criteria)`, `x.all(criteria)` as booleans; None for others."""
+    if call.get("type") != "FunctionInvocation":
+        return None
+    functn = call["children"][0]
+    name = functn["children"][0]["text"]
+    params = functn["children"][1]["children"] if len(functn["children"]) > 1 else []
+    if name == "not" and not params:
+        inner = _bool(target)
+
+        def run_not(coll: Collection, env: Env) -> bool | None:
+            value = inner(coll, env)
+            return None if value is None else not value
+
+        return run_not
+    if name not in ("exists", "empty", "all") or len(params) > 1 or (name == "empty" and params):
+        return None
+    source = _compile(target)
+    if not params:
+        if name == "empty":
+            return lambda coll, env: not source(coll, env)
+        if name == "exists":
+            return lambda coll, env: bool(source(coll, env))
+        return None  # all() needs its criteria
+    criteria = _bool(params[0])
+    if name == "exists":
+        return lambda coll, env: any(criteria([i], Env(i, env.resource, env.root)) is True for i in source(coll, env))
+    return lambda coll, env: all(criteria([i], Env(i, env.resource, env.root)) is True for i in source(coll, env))
 
 
 def _equality(node: dict[str, Any]) -> Fn:
@@ -652,8 +832,9 @@ def _criteria(fn: Fn, item: Any, env: Env) -> Collection:
 
 
 def _fn_where(args: list[Fn], raw: list[Any]) -> Fn:
-    (criteria,) = args
-    return lambda coll, env: [i for i in coll if _to_bool(_criteria(criteria, i, env)) is True]
+    (_criteria_fn,) = args
+    criteria = _bool(raw[0])
+    return lambda coll, env: [i for i in coll if criteria([i], Env(i, env.resource, env.root)) is True]
 
 
 def _fn_select(args: list[Fn], raw: list[Any]) -> Fn:
@@ -669,14 +850,15 @@ def _fn_select(args: list[Fn], raw: list[Any]) -> Fn:
 
 
 def _fn_all(args: list[Fn], raw: list[Any]) -> Fn:
-    (criteria,) = args
-    return lambda coll, env: [all(_to_bool(_criteria(criteria, i, env)) is True for i in coll)]
+    (_criteria_fn,) = args
+    criteria = _bool(raw[0])
+    return lambda coll, env: [all(criteria([i], Env(i, env.resource, env.root)) is True for i in coll)]
 
 
 def _fn_exists(args: list[Fn], raw: list[Any]) -> Fn:
     if args:
-        criteria = args[0]
-        return lambda coll, env: [any(_to_bool(_criteria(criteria, i, env)) is True for i in coll)]
+        criteria = _bool(raw[0])
+        return lambda coll, env: [any(criteria([i], Env(i, env.resource, env.root)) is True for i in coll)]
     return lambda coll, env: [bool(coll)]
 
 

@@ -70,6 +70,7 @@ class ElementNode:
         "regex",
         "required_children",
         "rules",
+        "single_plain",
         "slice_name",
         "slices",
         "slicing",
@@ -140,6 +141,7 @@ class ElementNode:
         self.type_slices: dict[str, ElementNode] = {}  # choice type slices: "Quantity" -> node
         self.json_names: dict[str, tuple[ElementNode, str | None]] = {}
         self.required_children: list[ElementNode] = []
+        self.single_plain: bool = False  # set by finish()
         # a primitive item of this element needs only its own lexical checks (the walk's fast path)
         self.plain: bool = (
             self.fixed is None
@@ -169,6 +171,16 @@ class ElementNode:
         self.json_names = names
         # an absent element is judged by its own minimum and by the minimum of each of its slices
         self.required_children = [c for c in self.children if c.min > 0 or any(s.min > 0 for s in c.slices)]
+        # one value, no slices, no rule of its own, a count of 1 allowed: a primitive needs only its lexical checks
+        self.single_plain = (
+            not self.array
+            and not self.is_choice
+            and self.plain
+            and not self.type_slices
+            and not self.slices
+            and self.min <= 1
+            and (self.max is None or self.max >= 1)
+        )
 
     def __repr__(self) -> str:
         return f"ElementNode({self.element_id})"

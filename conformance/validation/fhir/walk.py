@@ -198,6 +198,18 @@ class WalkAspect:
                         run.cardinality(required.element_id, required.min, required.max, 0, loc, run.profile or "")
         run.owners.append(obj)
         for group in groups.values():
+            if len(group) == 1:
+                key, child, type_code, value, ext = group[0]
+                if (
+                    child.single_plain
+                    and ext is None
+                    and value is not None
+                    and type_code in _FAST_PRIMITIVES
+                    and not isinstance(value, list)
+                ):  # what _walk_property does for one plain primitive value, without its call and lists
+                    if run.base_pass:
+                        self._check_primitive_value(value, type_code, child, f"{loc}.{key}", run)
+                    continue
             self._walk_property(group, defs, loc, run, resource)
         run.owners.pop()
 
