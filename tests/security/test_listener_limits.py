@@ -240,47 +240,36 @@ def test_mllp_frame_trickled_under_the_idle_timeout_is_closed_at_the_idle_timeou
         assert "MSA|AA" in mllp.send_and_receive("127.0.0.1", server.port, MESSAGE, timeout=5)
 
 
-@pytest.mark.parametrize("stage", ["request-line", "headers"])
-def test_soap_request_head_trickled_is_cut_at_the_request_deadline(stage: str) -> None:
-    """SHALL (slowloris): the SOAP listener's request deadline covers the request line and headers, not only
-    the body: a head trickled a byte every 0.3 s (under the 1 s idle timeout) is cut at 2 s and recorded."""
+_SOAP_HEAD = b"POST /soap HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+_SOAP_TRICKLES = {  # stage: (sent at once, trickled a byte at a time, what the recorded fault says)
+    "request-line": (b"", b"POST /soap HTTP/1.1\r\n" + b"a" * 200, "request deadline (2 s)"),
+    "headers": (_SOAP_HEAD, b"X-Slow: " + b"a" * 200, "request deadline (2 s)"),
+    "body": (_SOAP_HEAD + b"Content-Length: 200\r\n\r\n", b"b" * 200, "beyond 2 s for the whole request"),
+}
+
+
+@pytest.mark.parametrize("stage", list(_SOAP_TRICKLES))
+def test_soap_request_trickled_is_cut_at_the_request_deadline(stage: str) -> None:
+    """SHALL (slowloris): the SOAP listener's request deadline covers the whole request, request line and
+    headers as well as the body: a request trickled a byte every 0.3 s (under the 1 s idle timeout) is cut 2 s
+    after its first byte and recorded as stalled; the listener then serves the next client."""
     from conformance.transport.soap import HttpReply, ServerLimits, ThreadedSoapServer
 
+    at_once, trickled, recorded = _SOAP_TRICKLES[stage]
     sink = MemorySink()
     limits = ServerLimits(request_deadline=2.0, listener=ListenerLimits(max_connections=2, idle_timeout=1.0))
     server = ThreadedSoapServer(lambda request: HttpReply(200, "text/plain", b"ok"), limits=limits, sink=sink)
     server.start()
     try:
         sock = _connect(server.port)
-        if stage == "headers":
-            sock.sendall(b"POST /soap HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        trickled = b"X-Slow: " + b"a" * 200 if stage == "headers" else b"POST /soap HTTP/1.1\r\n" + b"a" * 200
+        if at_once:
+            sock.sendall(at_once)
         closed = _trickle_until_closed(sock, trickled, pause=0.3, give_up=12)
         sock.close()
         assert closed is not None and closed < 5
-        assert _wait(lambda: any(e.error and "request deadline (2 s)" in e.error for e in sink.exchanges), 5)
+        assert _wait(lambda: any(e.error and recorded in e.error for e in sink.exchanges), 5)
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as again:
             again.sendall(b"POST /soap HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
             assert again.recv(4096).startswith(b"HTTP/1.1 200")
-    finally:
-        server.stop()
-
-
-def test_soap_request_body_trickled_is_cut_at_the_same_request_deadline() -> None:
-    """SHALL (slowloris): the deadline is for the whole request: a head sent at once and a body trickled a byte
-    every 0.3 s (under the 1 s idle timeout) is cut 2 s after the request's first byte, recorded as stalled."""
-    from conformance.transport.soap import HttpReply, ServerLimits, ThreadedSoapServer
-
-    sink = MemorySink()
-    limits = ServerLimits(request_deadline=2.0, listener=ListenerLimits(max_connections=2, idle_timeout=1.0))
-    server = ThreadedSoapServer(lambda request: HttpReply(200, "text/plain", b"ok"), limits=limits, sink=sink)
-    server.start()
-    try:
-        sock = _connect(server.port)
-        sock.sendall(b"POST /soap HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 200\r\n\r\n")
-        closed = _trickle_until_closed(sock, b"b" * 200, pause=0.3, give_up=12)
-        sock.close()
-        assert closed is not None and closed < 5
-        assert _wait(lambda: any(e.error and "beyond 2 s for the whole request" in e.error for e in sink.exchanges), 5)
     finally:
         server.stop()
