@@ -194,12 +194,27 @@ class ProfileChecker:
             firsts = self.profile.cache[key] = tuple(self._first_names(element) for element in elements)
         return firsts
 
+    def _starts(self, elements: list[SegmentRef | GroupRef]) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+        """By segment name, the indexes of the elements of `elements` that can start with it (in order), and the
+        indexes of the elements whose count can raise a finding (see _check_element_count); cached per profile."""
+        key = ("starts", id(elements))
+        starts = self.profile.cache.get(key)
+        if starts is None:
+            by_name: dict[str, list[int]] = {}
+            for index, names in enumerate(self._firsts(elements)):
+                for name in names:
+                    by_name.setdefault(name, []).append(index)
+            counted = tuple(index for index, element in enumerate(elements) if _count_can_report(element))
+            starts = self.profile.cache[key] = ({name: tuple(found) for name, found in by_name.items()}, counted)
+        return starts
+
     def _match(
         self, elements: list[SegmentRef | GroupRef], segments: list[Segment], position: int, *, top: bool, path: str
     ) -> int:
         counts = [0] * len(elements)
         first_seen: list[Segment | None] = [None] * len(elements)
         firsts = self._firsts(elements)
+        starts, counted = self._starts(elements)
         total = len(elements)
         index = 0
         while position < len(segments) and index < total:
@@ -210,7 +225,8 @@ class ProfileChecker:
                 first_seen[index] = first_seen[index] or segment
                 counts[index] += 1
                 if isinstance(element, SegmentRef):
-                    self._segment_usage(element, segment)
+                    if element.usage == "X" or element.usage[:1] == "C":  # the others allow the segment
+                        self._segment_usage(element, segment)
                     position += 1
                 else:
                     position = self._match(
@@ -218,8 +234,8 @@ class ProfileChecker:
                     )
                 continue
             later = None
-            for k in range(index + 1, total):
-                if name in firsts[k] and (elements[k].max < 0 or counts[k] < elements[k].max):
+            for k in starts.get(name, ()):
+                if k > index and (elements[k].max < 0 or counts[k] < elements[k].max):
                     later = k
                     break
             if later is not None and not self._skips_required_seen_later(
@@ -232,8 +248,8 @@ class ProfileChecker:
             self._unexpected(segment, too_many=name in self._known_names(elements))
             position += 1
         anchor = segments[min(position, len(segments) - 1)] if segments else None
-        for element, count, seen in zip(elements, counts, first_seen, strict=True):
-            self._check_element_count(element, count, seen, anchor, path)
+        for k in counted:
+            self._check_element_count(elements[k], counts[k], first_seen[k], anchor, path)
         return position
 
     def _skips_required_seen_later(
@@ -836,6 +852,12 @@ def _components_for(version: str, element: _Element) -> tuple[reference.BaseComp
     if not element.datatype or element.datatype in reference.PRIMITIVES:
         return ()
     return reference.base_components(version, element.datatype)
+
+
+def _count_can_report(element: SegmentRef | GroupRef) -> bool:
+    """Whether _check_element_count can say anything about this element, whatever its count."""
+    usage = element.usage
+    return usage[:1] == "C" or usage == "R" or (usage == "RE" and bool(element.note))
 
 
 def _note(note: str) -> str:

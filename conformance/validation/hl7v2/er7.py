@@ -374,31 +374,33 @@ def value_of(
     delimiters: Delimiters,
 ) -> str:
     """The raw value of field `number` (repetition, component, subcomponent) of `segment`: value_at without
-    building a Location, for the rules that read many values of each message."""
-    value = segment.field(number)
-    if segment.name == "MSH" and number in (1, 2):
-        reps = [value] if value else []
+    building a Location, for the rules that read many values of each message (kept free of helper calls)."""
+    fields = segment.fields
+    if not 0 <= number < len(fields) or not (value := fields[number]):
+        return ""
+    if number < 3 and segment.name == "MSH" and number in (1, 2):
+        reps = [value]
     else:
-        reps = _split_repetitions(segment, number, value, delimiters) if value else []
-    value = _nth(reps, repetition)
+        cached = segment.split_cache.get((number, delimiters.repetition))
+        if cached is None:
+            cached = segment.split_cache[(number, delimiters.repetition)] = value.split(delimiters.repetition)
+        reps = cached
+    value = reps[repetition - 1] if len(reps) >= repetition else ""
     if component is None:
         return value
     if len(value) > _CACHED_ABOVE:  # a document in OBX-5 is read component by component: split it once
         key = (number, repetition, delimiters.component)
-        parts = segment.split_cache.get(key)
-        if parts is None:
-            parts = segment.split_cache[key] = value.split(delimiters.component)
-        value = _nth(parts, component)
+        split = segment.split_cache.get(key)
+        if split is None:
+            split = segment.split_cache[key] = value.split(delimiters.component)
+        parts = split
     else:
-        value = _nth(value.split(delimiters.component), component)
+        parts = value.split(delimiters.component)
+    value = parts[component - 1] if len(parts) >= component else ""
     if subcomponent is None:
         return value
-    return _nth(value.split(delimiters.subcomponent), subcomponent)
-
-
-def _nth(parts: list[str], index: int) -> str:
-    """The 1-based `index`-th part, empty when there are fewer."""
-    return parts[index - 1] if len(parts) >= index else ""
+    parts = value.split(delimiters.subcomponent)
+    return parts[subcomponent - 1] if len(parts) >= subcomponent else ""
 
 
 def unescape(value: str, delimiters: Delimiters) -> str:

@@ -199,11 +199,15 @@ def _check_trusted_person(ctx: RuleContext) -> None:
 def _ins_repetitions(ctx: RuleContext, segment: Segment, number: int) -> list[tuple[int, str, str, str]]:
     """(repetition, value, oid, type) of identifiers that claim to be an INS (by OID or by type)."""
     found: list[tuple[int, str, str, str]] = []
-    reps = repetitions(segment, number, ctx.message.delimiters)
-    for index, _rep in enumerate(reps[:MAX_CHECKED_REPETITIONS], start=1):
-        value = ctx.get(segment, number, index, 1)
-        oid = ctx.get(segment, number, index, 4, 2).strip()
-        id_type = ctx.get(segment, number, index, 5).strip()
+    delimiters = ctx.message.delimiters
+    component, subcomponent = delimiters.component, delimiters.subcomponent
+    reps = repetitions(segment, number, delimiters)
+    for index, rep in enumerate(reps[:MAX_CHECKED_REPETITIONS], start=1):
+        parts = rep.split(component)  # CX-1, CX-4.2 and CX-5 of one split
+        value = parts[0]
+        authority = parts[3].split(subcomponent) if len(parts) > 3 else ()
+        oid = authority[1].strip() if len(authority) > 1 else ""
+        id_type = parts[4].strip() if len(parts) > 4 else ""
         if ins_rules.claims_ins(oid) or id_type in ("INS", "INS-C"):
             found.append((index, value, oid, id_type))
     return found
