@@ -6,6 +6,7 @@ fixed values, conditions). Produces Findings with stable rule ids and locations 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 from conformance.findings import Finding, finding
@@ -39,7 +40,7 @@ _CODED = frozenset({"CE", "CWE", "CNE", "CF"})
 MAX_PLANNED_COMPONENTS = 64
 _USAGE_NAMES_FR = {"R": "obligatoire", "X": "interdit"}
 # How a segment's field is checked (ProfileChecker._field_mode)
-_ALWAYS, _VALUED, _SIMPLE, _SIMPLE_INERT = 0, 1, 2, 3
+_ALWAYS, _VALUED, _SIMPLE, _SIMPLE_INERT, _REQUIRED, _REQUIRED_INERT = 0, 1, 2, 3, 4, 5
 
 
 @dataclass(slots=True)
@@ -73,6 +74,7 @@ class _Element:
     composite: bool = False  # components to check (the data type's or the profile's)
     pattern: re.Pattern[str] | None = None  # the format of a value without components
     width: int = 0  # components of the data type in the base standard
+    room: int = 0  # the longest value that raises no length finding
 
 
 class ProfileChecker:
@@ -418,11 +420,15 @@ class ProfileChecker:
         return plan
 
     def _field_mode(self, element: _Element | None) -> int:
-        """_ALWAYS: checked even when empty (R, C); _SIMPLE: when valued with one repetition, only its value
-        can raise a finding (O, RE... that may occur once or more); _VALUED: the others, checked when valued."""
+        """_ALWAYS: checked even when empty (C, R that may not occur); _REQUIRED: R, checked whole when empty
+        or repeated, and with one repetition only its value can raise a finding; _SIMPLE: when valued with one
+        repetition, only its value can raise a finding (O, RE... that may occur once or more); _VALUED: the
+        others, checked when valued. The _INERT variants: a value of it raises nothing (see _inert)."""
         if element is None:
             return _VALUED
         usage = element.usage
+        if usage == "R" and element.max != 0:
+            return _REQUIRED_INERT if self._inert(element) else _REQUIRED
         if usage == "R" or usage[:1] == "C":
             return _ALWAYS
         if usage != "X" and element.max != 0:
@@ -444,10 +450,13 @@ class ProfileChecker:
                 self.check_field(segment, number, element)
                 continue
             if number >= count or (value := fields[number]) == "":
+                if mode >= _REQUIRED:
+                    self.check_field(segment, number, element)  # says it is missing
                 continue  # empty and not required: nothing to check (the common case)
             if mode == _VALUED or repetition in value:
                 self.check_field(segment, number, element)
-            elif mode == _SIMPLE and value != NULL:  # what check_field does with one repetition of such a field
+            elif mode in (_SIMPLE, _REQUIRED) and value != NULL:
+                # what check_field does with one repetition of such a field
                 self.check_value(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
         for number in range(max(last, 2 if segment.name == "MSH" else 0) + 1, segment.field_count + 1):
             self._extra_field(segment, number, known)
@@ -547,7 +556,11 @@ class ProfileChecker:
     ) -> None:
         if not element.compiled:
             self._compile(element)
-        if element.own:
+        if element.own and not (  # the common case, a value that is fine, decided without a call
+            len(value) <= element.room
+            and (element.fixed is None or value == element.fixed)
+            and (element.allowed is None or (value in element.allowed and self.delimiters.component not in value))
+        ):
             self._check_own(segment, number, repetition, component, value, element, label)
         if not element.composite:
             pattern = element.pattern
@@ -570,11 +583,12 @@ class ProfileChecker:
                 if always or (sub_value != "" and sub_value != NULL):
                     self._check_leaf(segment, number, repetition, component, position, sub_value, sub_element)
             return
+        separator = self.delimiters.component
         for position, sub_element, always in plan:
             sub_value = parts[position - 1] if position <= count else ""
-            if always:
+            if always and (sub_element.usage != "R" or sub_value == "" or sub_value == NULL):
                 self._check_component(segment, number, repetition, position, sub_value, sub_element)
-            elif sub_value != "" and sub_value != NULL:
+            elif sub_value != "" and sub_value != NULL:  # (a required component with a value is one of these)
                 if not sub_element.compiled:
                     self._compile(sub_element)
                 if sub_element.composite:
@@ -582,7 +596,13 @@ class ProfileChecker:
                     continue
                 # a component without subcomponents: what check_value does with it, without the call (most are)
                 sub_label: str = sub_element.label  # type: ignore[assignment]
-                if sub_element.own:
+                if sub_element.own and not (  # as in check_value's first test
+                    len(sub_value) <= sub_element.room
+                    and (sub_element.fixed is None or sub_value == sub_element.fixed)
+                    and (
+                        sub_element.allowed is None or (sub_value in sub_element.allowed and separator not in sub_value)
+                    )
+                ):
                     self._check_own(segment, number, repetition, position, sub_value, sub_element, sub_label)
                 pattern = sub_element.pattern
                 if pattern is not None and not pattern.match(sub_value):
@@ -604,6 +624,7 @@ class ProfileChecker:
             allowed = self.profile.tables[element.table]
         element.allowed = allowed
         element.own = bool(element.length) or element.fixed is not None or allowed is not None
+        element.room = element.length or sys.maxsize
         element.compiled = True
 
     def _check_own(
