@@ -24,3 +24,26 @@ def test_the_caller_gets_its_own_list() -> None:
     ]
     problems.clear()
     assert len(xhtml.check_xhtml(BAD)) == 3
+
+
+def test_problems_in_document_order_comments_skipped() -> None:
+    text = (
+        '<div xmlns="http://www.w3.org/1999/xhtml" xmlns:x="urn:x"><!-- note --><?pi x?>'
+        '<td colspan="2" href="h">a</td><a href="h" x:colspan="1">b</a><x:y/><img src="s" onload="o"/></div>'
+    )
+    assert xhtml._check_xhtml(text) == [
+        ("XHTML_XHTML_Attribute_Illegal", ("href", "td")),
+        ("XHTML_XHTML_Attribute_Illegal", ("colspan", "a")),
+        ("XHTML_XHTML_Element_Illegal", ("y",)),
+        ("XHTML_XHTML_Attribute_Illegal", ("onload", "img")),
+        ("txt-1", ()),
+    ]
+
+
+def test_some_text_or_an_image() -> None:
+    empty = '<div xmlns="http://www.w3.org/1999/xhtml"><p> </p><!-- comment --></div>'
+    image = '<div xmlns="http://www.w3.org/1999/xhtml"><p> <img src="a.png"/></p></div>'
+    late = '<div xmlns="http://www.w3.org/1999/xhtml"><p> </p><p>\n</p><b>x</b></div>'
+    assert xhtml._check_xhtml(empty) == [("txt-2", ())]
+    assert xhtml._check_xhtml(image) == []
+    assert xhtml._check_xhtml(late) == []

@@ -155,31 +155,35 @@ def _check_xhtml(value: str) -> list[tuple[str, tuple[str, ...]]]:
         return [("XHTML_XHTML_Name_Invalid", (qname.localname,))]
     if qname.namespace != XHTML_NS:
         return [("XHTML_XHTML_NS_InValid", (str(qname.namespace),))]
-    problems: list[tuple[str, tuple[str, ...]]] = []
-    prefix = "{" + XHTML_NS + "}"
-    size = len(prefix)
-    for element in root.iter():
-        tag = element.tag
-        if not isinstance(tag, str):
-            continue
-        local = tag[size:] if tag.startswith(prefix) else None
-        if local is None or local not in ALLOWED_ELEMENTS:
-            problems.append(("XHTML_XHTML_Element_Illegal", (etree.QName(tag).localname,)))
-            continue
-        if element.attrib:
-            allowed = ELEMENT_ATTRIBUTES.get(local, frozenset())
-            for attribute in element.attrib:
-                name = attribute.rsplit("}", 1)[-1]
-                if name not in COMMON_ATTRIBUTES and name not in allowed:
-                    problems.append(("XHTML_XHTML_Attribute_Illegal", (name, local)))
+    problems = _illegal_content(root)
     if problems:
         problems.append(("txt-1", ()))
-    has_image = root.find(f".//{{{XHTML_NS}}}img") is not None
-    if not has_image and not "".join(root.itertext()).strip():
+    # some non-whitespace text (a chunk with one is enough) or an image
+    if not any(text.strip() for text in root.itertext()) and root.find(f".//{{{XHTML_NS}}}img") is None:
         problems.append(("txt-2", ()))
     return problems
 
 
+def _illegal_content(root: etree._Element) -> list[tuple[str, tuple[str, ...]]]:
+    """Elements and attributes that are not allowed, in document order."""
+    problems: list[tuple[str, tuple[str, ...]]] = []
+    for element in root.iter(etree.Element):  # elements only: no comments, processing instructions, entities
+        tag = element.tag
+        local = _ALLOWED_TAGS.get(tag)
+        if local is None:
+            problems.append(("XHTML_XHTML_Element_Illegal", (etree.QName(tag).localname,)))
+            continue
+        names = element.keys()
+        if names:
+            allowed = ELEMENT_ATTRIBUTES.get(local, frozenset())
+            for attribute in names:
+                name = attribute.rsplit("}", 1)[-1]
+                if name not in COMMON_ATTRIBUTES and name not in allowed:
+                    problems.append(("XHTML_XHTML_Attribute_Illegal", (name, local)))
+    return problems
+
+
+_ALLOWED_TAGS = {f"{{{XHTML_NS}}}{name}": name for name in ALLOWED_ELEMENTS}  # Clark name -> local name
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
