@@ -30,13 +30,16 @@ class Context:
     event: str = ""
 
     def values(self, text: str) -> list[str]:
-        loc = parse_location(text)
+        return self.located(parse_location(text), "[" in text.split("-", 1)[-1])
+
+    def located(self, loc: Location, one_repetition: bool) -> list[str]:
+        """The values at `loc`: of its repetition when `one_repetition` (the text names one), else of all."""
         segment = self._segment(loc)
         if segment is None or loc.field is None:
             return [] if segment is None else [segment.raw]
         result: list[str] = []
         reps = repetitions(segment, loc.field, self.message.delimiters)
-        indexes = [loc.repetition] if "[" in text.split("-", 1)[-1] else range(1, len(reps) + 1)
+        indexes = [loc.repetition] if one_repetition else range(1, len(reps) + 1)
         for repetition in indexes:
             result.append(
                 value_of(segment, loc.field, repetition, loc.component, loc.subcomponent, self.message.delimiters)
@@ -121,10 +124,11 @@ class _Parser:
             getter: Callable[[Context], list[str]] = lambda ctx: [ctx.event]  # noqa: E731
         else:
             try:
-                parse_location(subject)
+                loc = parse_location(subject)
             except ValueError as exc:
                 raise ConditionError(str(exc)) from exc
-            getter = lambda ctx: ctx.values(subject)  # noqa: E731
+            one_repetition = "[" in subject.split("-", 1)[-1]
+            getter = lambda ctx: ctx.located(loc, one_repetition)  # noqa: E731
         if operator == "valued":
             return lambda ctx: any(v not in ("", '""') for v in getter(ctx))
         if operator == "empty":

@@ -75,6 +75,7 @@ class _Element:
     pattern: re.Pattern[str] | None = None  # the format of a value without components
     width: int = 0  # components of the data type in the base standard
     room: int = 0  # the longest value that raises no length finding
+    accepted: frozenset[str] | None = None  # the values that raise no fixed-value or code finding (None: any)
 
 
 class ProfileChecker:
@@ -415,6 +416,8 @@ class ProfileChecker:
                 element = self._merged_field(segment_name, number)
                 if element is not None and element.label is None:  # one label: merged per segment and field
                     element.label = f"{segment_name}-{number}" + (f" ({element.name})" if element.name else "")
+                if element is not None and not element.compiled:
+                    self._compile(element)
                 merged.append((number, element, self._field_mode(element)))
             plan = cache[key] = (self._field_count_known(segment_name), merged)
         return plan
@@ -439,7 +442,7 @@ class ProfileChecker:
         known, plan = self._segment_plan(segment.name)
         fields = segment.fields
         count = len(fields)
-        repetition = self.delimiters.repetition
+        repetition, separator = self.delimiters.repetition, self.delimiters.component
         last = 0
         for number, element, mode in plan:
             last = number
@@ -455,9 +458,22 @@ class ProfileChecker:
                 continue  # empty and not required: nothing to check (the common case)
             if mode == _VALUED or repetition in value:
                 self.check_field(segment, number, element)
-            elif mode in (_SIMPLE, _REQUIRED) and value != NULL:
-                # what check_field does with one repetition of such a field
-                self.check_value(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
+            elif (mode == _SIMPLE or mode == _REQUIRED) and value != NULL:  # noqa: SIM109 (no tuple per field)
+                # what check_field does with one repetition of such a field; without a call when it has no
+                # components (as in check_value)
+                if element.composite:
+                    self.check_value(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
+                    continue
+                accepted = element.accepted
+                if element.own and (
+                    len(value) > element.room
+                    or (accepted is not None and (value not in accepted or separator in value))
+                ):
+                    self._check_own(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
+                pattern = element.pattern
+                if pattern is not None and not pattern.match(value):
+                    where = (segment, number, 1, None)
+                    self._datatype_error(segment, number, where, value, element.datatype, element.label)  # type: ignore[arg-type]
         for number in range(max(last, 2 if segment.name == "MSH" else 0) + 1, segment.field_count + 1):
             self._extra_field(segment, number, known)
 
@@ -556,10 +572,10 @@ class ProfileChecker:
     ) -> None:
         if not element.compiled:
             self._compile(element)
-        if element.own and not (  # the common case, a value that is fine, decided without a call
-            len(value) <= element.room
-            and (element.fixed is None or value == element.fixed)
-            and (element.allowed is None or (value in element.allowed and self.delimiters.component not in value))
+        accepted = element.accepted  # a value that is fine is told apart without a call (see _compile)
+        if element.own and (
+            len(value) > element.room
+            or (accepted is not None and (value not in accepted or self.delimiters.component in value))
         ):
             self._check_own(segment, number, repetition, component, value, element, label)
         if not element.composite:
@@ -596,12 +612,10 @@ class ProfileChecker:
                     continue
                 # a component without subcomponents: what check_value does with it, without the call (most are)
                 sub_label: str = sub_element.label  # type: ignore[assignment]
-                if sub_element.own and not (  # as in check_value's first test
-                    len(sub_value) <= sub_element.room
-                    and (sub_element.fixed is None or sub_value == sub_element.fixed)
-                    and (
-                        sub_element.allowed is None or (sub_value in sub_element.allowed and separator not in sub_value)
-                    )
+                accepted = sub_element.accepted  # as in check_value
+                if sub_element.own and (
+                    len(sub_value) > sub_element.room
+                    or (accepted is not None and (sub_value not in accepted or separator in sub_value))
                 ):
                     self._check_own(segment, number, repetition, position, sub_value, sub_element, sub_label)
                 pattern = sub_element.pattern
@@ -624,7 +638,14 @@ class ProfileChecker:
             allowed = self.profile.tables[element.table]
         element.allowed = allowed
         element.own = bool(element.length) or element.fixed is not None or allowed is not None
+        # _check_own finds nothing in a value no longer than `room` that is one of `accepted` (when not None)
+        # and holds no component separator (the code would be its first component)
         element.room = element.length or sys.maxsize
+        if element.fixed is not None:
+            fixed = frozenset({element.fixed})
+            element.accepted = fixed & allowed if allowed is not None else fixed
+        else:
+            element.accepted = allowed
         element.compiled = True
 
     def _check_own(
