@@ -28,17 +28,48 @@ Position = tuple[int, int]  # 1-based line, 1-based column
 # ---------------------------------------------------------------- text positions
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 class _Lines:
-    """Offset -> (line, column) for one text (columns count characters, 1-based)."""
+    """Offset -> (line, column) for one text (columns count characters, 1-based); a line's text by number.
+
+    Worked out on first use: an XML finding needs only the text of its element's line, which a split on
+    line feeds gives (when no carriage return stands alone) without the offset of every line."""
 
     def __init__(self, text: str, first_line: int = 1) -> None:
         self.text = text
-        self.starts = [0, *(m.end() for m in re.finditer(r"\r\n|\r|\n", text))]
         self.first_line = first_line
+        self._starts: list[int] | None = None
+        self._split: list[str] | None = None
+
+    @property
+    def starts(self) -> list[int]:
+        if self._starts is None:
+            self._starts = [0, *(m.end() for m in _LINE_BREAK.finditer(self.text))]
+        return self._starts
 
     def position(self, offset: int) -> Position:
         index = bisect.bisect_right(self.starts, offset) - 1
         return self.first_line + index, offset - self.starts[index] + 1
+
+    def line(self, number: int) -> str | None:
+        """The text of line `number` (1-based, from the text's start) with its line break, None past the end."""
+        if self._split is None and self._starts is None:
+            text = self.text
+            lone_return = "\r" in text and text.count("\r") != text.count("\r\n")
+            if not lone_return:  # every break ends in a line feed: the pieces are the lines
+                self._split = text.split("\n")
+        if self._split is not None:
+            if not 1 <= number <= len(self._split):
+                return None
+            piece = self._split[number - 1]
+            return piece + "\n" if number < len(self._split) else piece
+        starts = self.starts
+        if not 1 <= number <= len(starts):
+            return None
+        end = starts[number] if number < len(starts) else len(self.text)
+        return self.text[starts[number - 1] : end]
 
 
 # ---------------------------------------------------------------- JSON
@@ -198,11 +229,9 @@ def _element_position(element, lines: _Lines) -> Position | None:
     line = getattr(element, "sourceline", None)
     if not line:
         return None
-    start = lines.starts[line - 1] if line - 1 < len(lines.starts) else None
-    if start is None:
+    text = lines.line(line)
+    if text is None:
         return line, 1
-    end = lines.starts[line] if line < len(lines.starts) else len(lines.text)
-    text = lines.text[start:end]
     local = _local(element.tag)
     match = re.search(rf"<(?:[\w.-]+:)?{re.escape(local)}[\s/>]", text)
     return line, (match.start() + 1) if match else 1

@@ -3,6 +3,7 @@ through the real `validate` path and on the mapping functions."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from conformance.cli.validate import validate_path
 from conformance.findings import Outcome, finding
 from conformance.settings import cda_pack_dir
-from conformance.sourcemap import MAX_SOURCE, add_lines, er7_position, fhirpath_steps, xpath_steps
+from conformance.sourcemap import MAX_SOURCE, _Lines, add_lines, er7_position, fhirpath_steps, xpath_steps
 from conformance.validation.options import ValidateOptions
 
 PATIENT = (
@@ -123,3 +124,18 @@ def test_er7_findings_of_one_message_share_one_index() -> None:
     found = [(f.line, f.column) if f.line is not None else None for f in outcome.findings]
     assert found == [er7_position(text, where) for where in locations]
     assert found[1] == (3, 14) and found[2] == (4, 30) and found[5:8] == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "a", "<a>\n<b/>\n</a>\n", "<a>\r\n<b\r\n/>\r\n</a>", "<a>\r<b/>\r\n</a>\n", "\n\n<a/>", "<a>\r\r\n\n"],
+)
+def test_a_line_by_number_is_the_text_between_its_line_starts(text: str) -> None:
+    """The line an XML finding is placed on, read from a split on line feeds (or from the line starts when a
+    carriage return stands alone), is the text between that line's start and the next one's."""
+    starts = [0, *(m.end() for m in re.finditer(r"\r\n|\r|\n", text))]
+    for number in range(1, len(starts) + 3):
+        expected = None
+        if number <= len(starts):
+            expected = text[starts[number - 1] : starts[number] if number < len(starts) else len(text)]
+        assert _Lines(text).line(number) == expected

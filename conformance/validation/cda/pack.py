@@ -175,4 +175,11 @@ def _load_pack(root: str) -> CdaPack:
 
 def load_pack(root: Path | None = None) -> CdaPack:
     """The pack at `root`, or at `settings.cda_pack_dir()`; indexed once per process."""
-    return _load_pack(str((root or settings.cda_pack_dir()).expanduser().resolve()))
+    root = (root or settings.cda_pack_dir()).expanduser()
+    return _load_pack(_resolved_root(root) if root.is_absolute() else str(root.resolve()))
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved_root(root: Path) -> str:
+    """An absolute pack folder resolved once per process (every document asks)."""
+    return str(root.resolve())

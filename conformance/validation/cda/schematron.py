@@ -17,6 +17,7 @@ schematron and of every file it includes; compiled executables are kept in memor
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -1064,7 +1065,7 @@ def compile_schematron(
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown schematron strategy {strategy!r}")
-    source = source.resolve()
+    source = resolved(source)
     memo_key = (str(source), phase or "", strategy)
     with _key_lock(memo_key):  # one compile per schematron even when threads (warm_up, a listener) race for it
         compiled = _compiled.get(memo_key)
@@ -1076,9 +1077,20 @@ def compile_schematron(
         return compiled
 
 
+def resolved(source: Path) -> Path:
+    """`source.resolve()`, worked out once per process for an absolute path (a stat of each folder of the
+    path: every document asks for the same half-dozen schematrons)."""
+    return _resolved_absolute(source) if source.is_absolute() else source.resolve()
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved_absolute(source: Path) -> Path:
+    return source.resolve()
+
+
 def generated_xslt(source: Path, phase: str | None = None, strategy: str = "candidates") -> GeneratedXslt:
     """The XSLT generated for a schematron (from the disk cache when it is there), kept for this process."""
-    return _generated(source.resolve(), phase, True, strategy)[0]
+    return _generated(resolved(source), phase, True, strategy)[0]
 
 
 def _generated(source: Path, phase: str | None, use_disk_cache: bool, strategy: str) -> tuple[GeneratedXslt, bool]:
@@ -1208,7 +1220,7 @@ def compile_rules(
     source: Path, keep: frozenset[int], phase: str | None = None, *, strategy: str = "candidates"
 ) -> CompiledSchematron:
     """A fresh compile of only the rule templates numbered in `keep` (not memoised)."""
-    return _compile(source.resolve(), phase, True, strategy, keep)
+    return _compile(resolved(source), phase, True, strategy, keep)
 
 
 _PRUNE_EVERY_DOCUMENT = False
@@ -1237,7 +1249,7 @@ def compile_for_document(
     several documents and the whole schematron is compiled once for all of them (unless
     `prune_every_document` was turned on).
     """
-    source = source.resolve()
+    source = resolved(source)
     memo_key = (str(source), phase or "", strategy)
     whole = _compiled.get(memo_key)
     if whole is not None:
