@@ -492,3 +492,17 @@ def test_attachment_size_and_snomed_edition_uri(validator: Any) -> None:
     )
     issue = single(validator.validate(edition), "Terminology_TX_System_Invalid")
     assert (issue.severity.value, issue.location) == ("error", "Patient.maritalStatus.coding[0]")
+
+
+def test_plain_strings_present_empty_or_missing(validator: Any) -> None:
+    """A plain string (string, markdown) counts as present for its element's minimum, and only an empty one is
+    reported: the walk says nothing else about it."""
+    item = {"linkId": "1", "text": "Question", "type": "string"}
+    questionnaire = {"resourceType": "Questionnaire", "status": "draft", "item": [item]}
+    assert validator.validate(questionnaire).is_valid
+    empty = validator.validate({**questionnaire, "item": [{**item, "text": ""}]}, lang="en")
+    assert [(f.rule, f.location) for f in empty.errors] == [
+        ("Type_Specific_Checks_DT_Primitive_NotEmpty", "Questionnaire.item[0].text")
+    ]
+    missing = validator.validate({**questionnaire, "item": [{"text": "Question", "type": "string"}]}, lang="en")
+    assert "Validation_VAL_Profile_Minimum" in {f.rule for f in missing.errors}

@@ -21,7 +21,7 @@ _NARRATIVE_RULES = {
 MAX_STRING_LENGTH = 1024 * 1024  # the reference validator's limit on any string value, in characters
 _UNBOUNDED_TYPES = frozenset({"base64Binary", "xhtml"})
 _ELE_1 = "All FHIR elements must have a @value or children"
-_PLAIN_STRING_TYPES = frozenset({"string", "markdown"})
+PLAIN_STRING_TYPES = frozenset({"string", "markdown"})  # no lexical rule: only not empty, not too long
 _LEXICAL: dict[tuple[str, str], tuple[str, str] | None] = {}  # (type, text) -> check_primitive's answer
 _UNKNOWN: Any = object()
 _MEMO_LENGTH, _MEMO_MAX = 256, 200_000
@@ -102,7 +102,7 @@ class DatatypesAspect:
     def _check_primitive_value(self, value: Any, type_code: str, node: ElementNode, loc: str, run: Run) -> None:
         if type(value) is str and len(value) > MAX_STRING_LENGTH and type_code not in _UNBOUNDED_TYPES:
             run.report("error", "invalid", "Type_Specific_Checks_DT_String_Length", loc)
-        if type(value) is str and type_code in _PLAIN_STRING_TYPES:
+        if type(value) is str and type_code in PLAIN_STRING_TYPES:
             if value == "":
                 run.report("error", "invalid", "Type_Specific_Checks_DT_Primitive_NotEmpty", loc)
             return  # the common case: a string type without lexical rules

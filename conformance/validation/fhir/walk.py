@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from conformance.validation.fhir.datatypes import MAX_STRING_LENGTH, PLAIN_STRING_TYPES
 from conformance.validation.fhir.messages import texts
 from conformance.validation.fhir.primitives import PRIMITIVES, REGEX
 from conformance.validation.fhir.run import Run, all_primitive, base_url, json_kind_of, seq
@@ -157,18 +158,20 @@ class WalkAspect:
         names = defs.json_names
         groups: dict[int, list[tuple[str, ElementNode, str | None, Any, Any]]] = {}
         base_pass = run.base_pass
+        all_text = True
         try:  # primitive extensions present? (map over a C method: this runs for every object)
             shadows = any(map(str.startswith, obj, repeat("_")))
         except TypeError:  # a key that is not a string, reported below
             shadows = any(isinstance(key, str) and key[:1] == "_" for key in obj)
+            all_text = False
         for key, value in obj.items():
-            if not isinstance(key, str):
+            if not all_text and not isinstance(key, str):
                 if base_pass:
                     run.report("error", "structure", "Unrecognised_property_", loc, key)
                 continue
             if key == "resourceType" and is_resource:
                 continue
-            if key[:1] == "_":
+            if shadows and key[:1] == "_":
                 entry = names.get(key[1:])
                 if entry is None or (
                     entry[1] not in PRIMITIVES and entry[0].type_codes and not all_primitive(entry[0])
@@ -188,7 +191,18 @@ class WalkAspect:
                     run.report("error", "structure", "Unrecognised_property_", loc, key)
                 continue
             ext = obj.get("_" + key) if shadows else None
-            groups.setdefault(id(entry[0]), []).append((key, entry[0], entry[1], value, ext))
+            child = entry[0]
+            if (
+                ext is None
+                and child.single_plain
+                and type(value) is str
+                and entry[1] in PLAIN_STRING_TYPES
+                and value
+                and len(value) <= MAX_STRING_LENGTH
+            ):  # a plain string nothing can be said of (_check_primitive_value): present, no walk
+                groups[id(child)] = []
+                continue
+            groups.setdefault(id(child), []).append((key, child, entry[1], value, ext))
         for child in defs.required_children:
             if id(child) not in groups:
                 if child.min > 0:
@@ -198,6 +212,8 @@ class WalkAspect:
                         run.cardinality(required.element_id, required.min, required.max, 0, loc, run.profile or "")
         run.owners.append(obj)
         for group in groups.values():
+            if not group:
+                continue
             if len(group) == 1:
                 key, child, type_code, value, ext = group[0]
                 if (
