@@ -9,7 +9,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from conformance.findings import Finding, finding
+from conformance.findings import Finding, Severity
 from conformance.validation.hl7v2 import reference
 from conformance.validation.hl7v2.conditions import ConditionError, Context, evaluate
 from conformance.validation.hl7v2.er7 import (
@@ -40,7 +40,15 @@ _CODED = frozenset({"CE", "CWE", "CNE", "CF"})
 MAX_PLANNED_COMPONENTS = 64
 _USAGE_NAMES_FR = {"R": "obligatoire", "X": "interdit"}
 # How a segment's field is checked (ProfileChecker._field_mode)
-_ALWAYS, _VALUED, _SIMPLE, _SIMPLE_INERT, _REQUIRED, _REQUIRED_INERT = 0, 1, 2, 3, 4, 5
+_SIMPLE_INERT, _SIMPLE, _VALUED, _EXTRA, _REQUIRED, _REQUIRED_INERT, _ALWAYS = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+)  # >= _REQUIRED: checked when empty
 
 
 @dataclass(slots=True)
@@ -106,11 +114,7 @@ class ProfileChecker:
             where = location(*where)
         line = segment.line if segment is not None else None
         column = segment.column(field_number) if segment is not None and field_number is not None else None
-        self.findings.append(
-            finding(
-                severity, code, rule, where, fr, en, source="hl7v2", profile=self.profile_id, line=line, column=column
-            )
-        )
+        self.findings.append(located_finding(severity, code, rule, where, fr, en, self.profile_id, line, column))
 
     def condition_holds(self, condition: str, segment: Segment | None) -> bool | None:
         try:
@@ -428,7 +432,7 @@ class ProfileChecker:
         repetition, only its value can raise a finding (O, RE... that may occur once or more); _VALUED: the
         others, checked when valued. The _INERT variants: a value of it raises nothing (see _inert)."""
         if element is None:
-            return _VALUED
+            return _EXTRA
         usage = element.usage
         if usage == "R" and element.max != 0:
             return _REQUIRED_INERT if self._inert(element) else _REQUIRED
@@ -443,37 +447,34 @@ class ProfileChecker:
         fields = segment.fields
         count = len(fields)
         repetition, separator = self.delimiters.repetition, self.delimiters.component
-        last = 0
         for number, element, mode in plan:
-            last = number
-            if element is None:
+            if number >= count or not (value := fields[number]):
+                if mode >= _REQUIRED:
+                    self.check_field(segment, number, element)  # type: ignore[arg-type]
+                continue  # empty and not required: nothing to check (the common case)
+            if mode == _EXTRA:
                 self._extra_field(segment, number, known)
                 continue
-            if mode == _ALWAYS:
-                self.check_field(segment, number, element)
+            if mode == _VALUED or mode == _ALWAYS or repetition in value:  # noqa: SIM109 (no tuple per field)
+                self.check_field(segment, number, element)  # type: ignore[arg-type]
                 continue
-            if number >= count or (value := fields[number]) == "":
-                if mode >= _REQUIRED:
-                    self.check_field(segment, number, element)  # says it is missing
-                continue  # empty and not required: nothing to check (the common case)
-            if mode == _VALUED or repetition in value:
-                self.check_field(segment, number, element)
-            elif (mode == _SIMPLE or mode == _REQUIRED) and value != NULL:  # noqa: SIM109 (no tuple per field)
-                # what check_field does with one repetition of such a field; without a call when it has no
-                # components (as in check_value)
-                if element.composite:
-                    self.check_value(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
-                    continue
-                accepted = element.accepted
-                if element.own and (
-                    len(value) > element.room
-                    or (accepted is not None and (value not in accepted or separator in value))
-                ):
-                    self._check_own(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
-                pattern = element.pattern
-                if pattern is not None and not pattern.match(value):
-                    where = (segment, number, 1, None)
-                    self._datatype_error(segment, number, where, value, element.datatype, element.label)  # type: ignore[arg-type]
+            if mode == _SIMPLE_INERT or mode == _REQUIRED_INERT or value == NULL:  # noqa: SIM109
+                continue
+            # _SIMPLE or _REQUIRED with one repetition: what check_field does with it; without a call when it
+            # has no components (as in check_value)
+            if element.composite:  # type: ignore[union-attr]
+                self.check_value(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
+                continue
+            accepted = element.accepted
+            if element.own and (
+                len(value) > element.room or (accepted is not None and (value not in accepted or separator in value))
+            ):
+                self._check_own(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
+            pattern = element.pattern
+            if pattern is not None and not pattern.match(value):
+                where = (segment, number, 1, None)
+                self._datatype_error(segment, number, where, value, element.datatype, element.label)  # type: ignore[arg-type]
+        last = plan[-1][0] if plan else 0
         for number in range(max(last, 2 if segment.name == "MSH" else 0) + 1, segment.field_count + 1):
             self._extra_field(segment, number, known)
 
@@ -888,6 +889,18 @@ class ProfileChecker:
             number,
             code="value",
         )
+
+
+_SEVERITIES = {severity.value: severity for severity in Severity}
+
+
+def located_finding(
+    severity: str, code: str, rule: str, where: str, fr: str, en: str, profile: str, line: int | None,
+    column: int | None,
+) -> Finding:  # fmt: skip
+    """finding(..., source="hl7v2", profile=..., line=..., column=...) without the enum lookup by value."""
+    level = _SEVERITIES.get(severity) or Severity(severity)
+    return Finding(level, code, rule, where, fr, en, source="hl7v2", profile=profile, line=line, column=column)
 
 
 def _components_for(version: str, element: _Element) -> tuple[reference.BaseComponent, ...]:

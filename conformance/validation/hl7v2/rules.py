@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.findings import Finding, finding
+from conformance.findings import Finding
 from conformance.identifiers import INS_LABELS, INS_NIR_OID
 from conformance.validation import ins as ins_rules
+from conformance.validation.hl7v2.engine import located_finding
 from conformance.validation.hl7v2.er7 import (
     MAX_CHECKED_REPETITIONS,
     NULL,
@@ -99,11 +100,7 @@ class RuleContext:
     ) -> None:
         line = segment.line if segment is not None else None
         column = segment.column(field_number) if segment is not None and field_number is not None else None
-        self.findings.append(
-            finding(
-                severity, code, rule, where, fr, en, source="hl7v2", profile=self.profile_id, line=line, column=column
-            )
-        )
+        self.findings.append(located_finding(severity, code, rule, where, fr, en, self.profile_id, line, column))
 
     def get(self, segment: Segment, number: int, repetition: int = 1, component: int | None = None,
             sub: int | None = None) -> str:  # fmt: skip
