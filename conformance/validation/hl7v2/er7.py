@@ -132,6 +132,12 @@ def split_segments(text: str) -> list[tuple[int, int, str]]:
     """(line, offset, raw) for each non-empty segment; CR, LF and CRLF all end a segment."""
     result: list[tuple[int, int, str]] = []
     line = position = 0
+    if "\n" not in text:  # CR only, as the standard says: one line per piece
+        for line, raw in enumerate(text.split("\r"), start=1):
+            if raw.strip():
+                result.append((line, position, raw))
+            position += len(raw) + 1
+        return result
     for index, piece in enumerate(text.split("\r")):
         crlf = False
         if index:
@@ -163,12 +169,22 @@ def parse(text: str) -> Message:
     counts: dict[str, int] = {}
     for index, (line, offset, raw) in enumerate(parts):
         segment = _segment(raw, index, line, offset, delimiters, counts)
-        if not _SEGMENT_ID.match(segment.name):
+        if segment.name not in _SEGMENT_IDS_SEEN and not _segment_id(segment.name):
             message.problems.append((line, f"line {line} does not start with a segment id: {raw[:20]!r}"))
         message.segments.append(segment)
     if first_line != 1:
         message.problems.append((1, "blank lines before MSH"))
     return message
+
+
+_SEGMENT_IDS_SEEN: set[str] = set()  # the valid ids met so far (at most 26 x 36 x 36)
+
+
+def _segment_id(name: str) -> bool:
+    if _SEGMENT_ID.match(name):
+        _SEGMENT_IDS_SEEN.add(name)
+        return True
+    return False
 
 
 def _delimiters(msh: str) -> Delimiters:

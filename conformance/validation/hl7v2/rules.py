@@ -298,9 +298,20 @@ def _check_pid_ins(ctx: RuleContext, pid: Segment) -> None:
                 "(PAM FR §6.6.4)", zfd, 4)  # fmt: skip
 
 
+def _component_lists(ctx: RuleContext, segment: Segment, number: int) -> list[list[str]]:
+    """The components of each repetition of a field (what ctx.get reads one at a time)."""
+    separator = ctx.message.delimiters.component
+    return [rep.split(separator) for rep in repetitions(segment, number, ctx.message.delimiters)]
+
+
+def _part(parts: list[str], position: int) -> str:
+    """The 1-based `position`-th component, empty when there are fewer."""
+    return parts[position - 1] if len(parts) >= position else ""
+
+
 def _check_birth_name(ctx: RuleContext, pid: Segment) -> None:
-    names = repetitions(pid, 5, ctx.message.delimiters)
-    types = [ctx.get(pid, 5, index, 7) for index in range(1, len(names) + 1)]
+    names = _component_lists(ctx, pid, 5)
+    types = [_part(name, 7) for name in names]
     if names and "L" not in types:
         ctx.add("error", "pam-fr-pid5-birth-name", location(pid, 5),
                 "PID-5 : le nom de naissance (type L) doit toujours être transmis (PAM FR §6.6.2)",
@@ -308,11 +319,11 @@ def _check_birth_name(ctx: RuleContext, pid: Segment) -> None:
 
 
 def _check_ins_traits(ctx: RuleContext, pid: Segment, ins: str) -> None:
-    names = repetitions(pid, 5, ctx.message.delimiters)
-    legal = next((i for i in range(1, len(names) + 1) if ctx.get(pid, 5, i, 7) == "L"), None)
+    names = _component_lists(ctx, pid, 5)
+    legal = next((i for i, name in enumerate(names, start=1) if _part(name, 7) == "L"), None)
     if legal is not None:
-        first = ctx.get(pid, 5, legal, 2)
-        given = ctx.get(pid, 5, legal, 3)
+        first = _part(names[legal - 1], 2)
+        given = _part(names[legal - 1], 3)
         if not first:
             ctx.add("error", "pam-fr-ins-traits", location(pid, 5, legal, 2),
                     "INS qualifié : le premier prénom de naissance (XPN-2) est obligatoire",
@@ -358,9 +369,9 @@ def _compare_nir_with_traits(ctx: RuleContext, pid: Segment, ins: str, birth: st
 
 
 def _check_birth_place(ctx: RuleContext, pid: Segment, ins: str) -> None:
-    addresses = repetitions(pid, 11, ctx.message.delimiters)
-    bdl = next((i for i in range(1, len(addresses) + 1) if ctx.get(pid, 11, i, 7) == "BDL"), None)
-    code = ctx.get(pid, 11, bdl, 9) if bdl else ""
+    addresses = _component_lists(ctx, pid, 11)
+    bdl = next((i for i, address in enumerate(addresses, start=1) if _part(address, 7) == "BDL"), None)
+    code = _part(addresses[bdl - 1], 9) if bdl else ""
     if not code:
         ctx.add("error", "pam-fr-ins-birthplace", location(pid, 11, bdl or 1, 9) if bdl else location(pid, 11),
                 "INS qualifié : le code INSEE du lieu de naissance est obligatoire (PID-11, XAD-7 = BDL, XAD-9) "
