@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from conformance.validation.cda import dispatch, pool
 from conformance.validation.cda import schematron as sch
@@ -83,6 +84,15 @@ def test_includes_abstract_patterns_rules_lets_and_reports(tmp_path: Path, cache
     # first matching rule wins inside a pattern: the VIP person is not checked by the plain person rule
     assert not any(a.location == "/doc[1]/person[2]" and a.kind == "failed-assert" for a in found)
     assert any(a.location == "/doc[1]/person[1]" and "negative" in a.text for a in found)
+
+
+def test_a_pattern_without_rules_is_not_walked(tmp_path: Path, cache: Path) -> None:
+    """The pattern of lets only ("vars") fires nothing: its marker stays in the SVRL, its walk is gone."""
+    sheet = etree.fromstring(sch.schematron_to_xslt(_schema(tmp_path)).xslt.encode())
+    markers = [m.get("id") for m in sheet.iter(f"{{{sch.SVRL_NS}}}active-pattern")]
+    modes = {a.get("mode") for a in sheet.iter(f"{{{sch.XSL_NS}}}apply-templates")}
+    assert markers == ["vars", "colours", "people"]
+    assert "M0" not in modes and {"M1", "M2"} <= modes
 
 
 def test_case_differing_include_is_resolved_and_reported(tmp_path: Path, cache: Path) -> None:

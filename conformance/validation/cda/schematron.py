@@ -38,7 +38,7 @@ SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 HOPEN_NS = "urn:hopen-conformance:schematron"
-COMPILER_VERSION = "hopen-sch-13"  # bump when the generated XSLT changes shape
+COMPILER_VERSION = "hopen-sch-14"  # bump when the generated XSLT changes shape
 SINGLE_WALK_MIN_PATTERNS = 8
 STRATEGIES = ("candidates", "walk")  # see candidates.py; "walk" visits every node for every pattern
 
@@ -427,7 +427,9 @@ class _Generator:
                 1,
                 etree.Element(_X + "key", name=candidates.KEY_NAME, match=candidates.KEY_MATCH, use=candidates.KEY_USE),
             )
-        walked = [index for index, selection in enumerate(selections) if selection is None]
+        # A pattern without rules fires nothing: no walk for it (its active-pattern marker stays).
+        ruled = [any(_has_context(rule) for rule in pattern.iter(_S + "rule")) for pattern in active]
+        walked = [index for index, selection in enumerate(selections) if selection is None and ruled[index]]
         single_walk = len(walked) > SINGLE_WALK_MIN_PATTERNS
         contexts = [self.xpath(r.get("context", "")) for p in active for r in p.iter(_S + "rule") if r.get("context")]
         # Attributes are only visited when some rule could match one: most schematrons never do, and
@@ -440,7 +442,7 @@ class _Generator:
         for index, selection in enumerate(selections):
             if selection is not None:  # only the nodes some rule of the pattern can match
                 applies.append(etree.SubElement(output, _X + "apply-templates", select=selection, mode=f"M{index}"))
-            elif not single_walk:
+            elif not single_walk and ruled[index]:
                 etree.SubElement(output, _X + "apply-templates", select="/", mode=f"M{index}")
         if single_walk:
             # One walk over the document applying every pattern's mode to each node: the same rules fire as
@@ -451,7 +453,8 @@ class _Generator:
             for index in walked:
                 etree.SubElement(walk, _X + "apply-templates", select=".", mode=f"M{index}")
         for index, pattern in enumerate(active):
-            self._pattern(sheet, pattern, index, recurse=selections[index] is None and not single_walk)
+            if ruled[index]:
+                self._pattern(sheet, pattern, index, recurse=selections[index] is None and not single_walk)
         for apply in applies:
             dispatch.dispatch(sheet, apply, self.namespaces)
         for name, key in self.text_keys.items():
@@ -501,7 +504,7 @@ class _Generator:
     def _pattern(self, sheet: etree._Element, pattern: etree._Element, index: int, *, recurse: bool) -> None:
         mode = f"M{index}"
         pattern_id = pattern.get("id") or f"pattern-{index}"
-        rules = [r for r in pattern.iter(_S + "rule") if r.get("abstract") != "true" and r.get("context")]
+        rules = [r for r in pattern.iter(_S + "rule") if _has_context(r)]
         counter = 0  # numbers the checks without an id across the whole pattern
         for position, rule in enumerate(rules):
             match = self.xpath(rule.get("context"))
@@ -688,6 +691,11 @@ class _Generator:
                 self._message(target, child)
             if child.tail:
                 _append_text(target, child.tail)
+
+
+def _has_context(rule: etree._Element) -> bool:
+    """A rule that becomes a template (abstract rules are only extended)."""
+    return rule.get("abstract") != "true" and bool(rule.get("context"))
 
 
 def _document_pool_functions(sheet: etree._Element) -> None:
