@@ -1205,7 +1205,51 @@ def pruned_xslt(xslt: str, keep: frozenset[int]) -> str:
     for name, template in named.items():
         if name not in called:
             sheet.remove(template)
+    _share_repeated_checks(sheet)
     return etree.tostring(sheet, encoding="unicode")
+
+
+_SVRL_RESULT_TAG = f"{{{SVRL_NS}}}f"
+SHARED_CHECK_PREFIX = "hopen:check-"
+
+
+def _share_repeated_checks(sheet: etree._Element) -> int:
+    """A check repeated word for word in several rule templates (the same datatype checks under many
+    parents in the structuration minimale profile) compiled once, as a named template the rules call with
+    their check number: Saxon's compile time follows the code it is given. Only for the rules of templates
+    without variables of their own (a named template sees the global ones only). A call keeps the context
+    item, position and size, so the test sees what it saw in the rule. Returns how many were shared."""
+    groups: dict[bytes, list[tuple[etree._Element, int]]] = {}
+    for template in sheet.findall(_X + "template"):
+        if template.get(RULE_ATTRIBUTE) is None or template.find(_X + "variable") is not None:
+            continue
+        for check in template.findall(_X + "if"):
+            results = list(check.iter(_SVRL_RESULT_TAG))
+            number = results[0].get("n", "") if len(results) == 1 else ""
+            if not number.isdigit():
+                continue
+            results[0].set("n", "")
+            key = etree.tostring(check)
+            results[0].set("n", number)
+            groups.setdefault(key, []).append((check, int(number)))
+    shared = 0
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        name = f"{SHARED_CHECK_PREFIX}{shared}"
+        shared += 1
+        named = etree.SubElement(sheet, _X + "template", name=name)
+        etree.SubElement(named, _X + "param", name="hopen_b", **{"as": "xs:integer"})
+        body = copy.deepcopy(members[0][0])
+        body.tail = None
+        next(body.iter(_SVRL_RESULT_TAG)).set("n", "{$hopen_b}")
+        named.append(body)
+        for check, number in members:
+            call = etree.Element(_X + "call-template", name=name)
+            etree.SubElement(call, _X + "with-param", name="hopen_b", select=str(number))
+            call.tail = check.tail
+            check.getparent().replace(check, call)
+    return shared
 
 
 def rules_needed(generated: GeneratedXslt, index: candidates.DocumentIndex) -> frozenset[int]:
