@@ -244,9 +244,10 @@ def run_schematrons(
     for choice in choices:
         started = time.perf_counter()
         try:
-            if root is None:
+            compiled = sch.compiled_whole(choice.path)  # warm: no document index needed
+            if compiled is None and root is None:
                 compiled = sch.compile_schematron(choice.path)
-            else:
+            elif compiled is None:
                 index = index or candidates.DocumentIndex(root)
                 compiled = sch.compile_for_document(choice.path, index)
             run = compiled.run(parsed)

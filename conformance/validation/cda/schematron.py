@@ -1290,6 +1290,13 @@ def prune_every_document(enabled: bool) -> None:
         processor.set_configuration_property(_OPTIMIZATION_LEVEL, "0" if enabled else "10")
 
 
+def compiled_whole(
+    source: Path, phase: str | None = None, *, strategy: str = "candidates"
+) -> CompiledSchematron | None:
+    """The schematron compiled whole in this process, if it is already."""
+    return _compiled.get((str(resolved(source)), phase or "", strategy))
+
+
 def compile_for_document(
     source: Path, index: candidates.DocumentIndex, phase: str | None = None, *, strategy: str = "candidates"
 ) -> CompiledSchematron:
