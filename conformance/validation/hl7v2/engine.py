@@ -201,9 +201,12 @@ class ProfileChecker:
             firsts = self.profile.cache[key] = tuple(self._first_names(element) for element in elements)
         return firsts
 
-    def _starts(self, elements: list[SegmentRef | GroupRef]) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
-        """By segment name, the indexes of the elements of `elements` that can start with it (in order), and the
-        indexes of the elements whose count can raise a finding (see _check_element_count); cached per profile."""
+    def _starts(
+        self, elements: list[SegmentRef | GroupRef]
+    ) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...], tuple[int, ...]]:
+        """By segment name, the indexes of the elements of `elements` that can start with it (in order), the
+        indexes of the elements whose count can raise a finding (see _check_element_count) and those of the
+        required elements; cached per profile."""
         key = ("starts", id(elements))
         starts = self.profile.cache.get(key)
         if starts is None:
@@ -212,7 +215,9 @@ class ProfileChecker:
                 for name in names:
                     by_name.setdefault(name, []).append(index)
             counted = tuple(index for index, element in enumerate(elements) if _count_can_report(element))
-            starts = self.profile.cache[key] = ({name: tuple(found) for name, found in by_name.items()}, counted)
+            required = tuple(index for index, element in enumerate(elements) if element.min > 0 or element.usage == "R")
+            by_name_found = {name: tuple(found) for name, found in by_name.items()}
+            starts = self.profile.cache[key] = (by_name_found, counted, required)
         return starts
 
     def _match(
@@ -221,7 +226,7 @@ class ProfileChecker:
         counts = [0] * len(elements)
         first_seen: list[Segment | None] = [None] * len(elements)
         firsts = self._firsts(elements)
-        starts, counted = self._starts(elements)
+        starts, counted, required = self._starts(elements)
         total = len(elements)
         index = 0
         while position < len(segments) and index < total:
@@ -246,7 +251,7 @@ class ProfileChecker:
                     later = k
                     break
             if later is not None and not self._skips_required_seen_later(
-                elements, counts, index, later, segments, position
+                firsts, required, counts, index, later, segments, position
             ):
                 index = later
                 continue
@@ -261,22 +266,26 @@ class ProfileChecker:
 
     def _skips_required_seen_later(
         self,
-        elements: list[SegmentRef | GroupRef],
+        firsts: tuple[frozenset[str], ...],
+        required: tuple[int, ...],
         counts: list[int],
         index: int,
         later: int,
         segments: list[Segment],
         position: int,
     ) -> bool:
-        """Jumping ahead would pass a required element that still occurs further on: the current segment is out
-        of order (reported and skipped) rather than everything in between."""
+        """Jumping ahead would pass a required element (`required`: their indexes) that still occurs further on:
+        the current segment is out of order (reported and skipped) rather than everything in between."""
         coming: set[str] | None = None
-        for k in range(index, later):
-            element = elements[k]
-            if counts[k] == 0 and (element.min > 0 or element.usage == "R"):
+        for k in required:
+            if k < index:
+                continue
+            if k >= later:
+                break
+            if counts[k] == 0:
                 if coming is None:
                     coming = {segment.name for segment in segments[position + 1 :]}
-                if self._first_names(element) & coming:
+                if firsts[k] & coming:
                     return True
         return False
 

@@ -131,19 +131,30 @@ class ProfileSet:
     version: str = ""
     messages: dict[str, MessageProfile] = field(default_factory=dict)
     source: str = ""
+    # by event, the profiles with a `match` condition, in order; built on first use for that many messages
+    variants: tuple[int, dict[str, list[MessageProfile]]] | None = field(default=None, repr=False, compare=False)
 
     def for_message(self, code: str, event: str, structure: str = "", matches=None) -> MessageProfile | None:
         """The profile for a message type; variants with a `match` condition win when `matches(cond)` is true."""
+        variants_by_event = self._variants()
         for key in (f"{code}^{event}", f"{code}^*", structure):
             if not key:
                 continue
-            variants = [p for p in self.messages.values() if p.event == key and p.match]
-            for variant in variants:
+            for variant in variants_by_event.get(key, ()):
                 if matches is not None and matches(variant.match):
                     return variant
             if key in self.messages:
                 return self.messages[key]
         return None
+
+    def _variants(self) -> dict[str, list[MessageProfile]]:
+        if self.variants is None or self.variants[0] != len(self.messages):  # a set being loaded still grows
+            found: dict[str, list[MessageProfile]] = {}
+            for profile in self.messages.values():
+                if profile.match:
+                    found.setdefault(profile.event, []).append(profile)
+            self.variants = (len(self.messages), found)
+        return self.variants[1]
 
     def events(self) -> set[str]:
         return {profile.event.split("^", 1)[-1] for profile in self.messages.values()}
