@@ -582,12 +582,12 @@ class ProfileChecker:
     ) -> None:
         if not element.compiled:
             self._compile(element)
-        accepted = element.accepted  # a value that is fine is told apart without a call (see _compile)
-        if element.own and (
-            len(value) > element.room
-            or (accepted is not None and (value not in accepted or self.delimiters.component in value))
-        ):
-            self._check_own(segment, number, repetition, component, value, element, label)
+        if element.own:  # a value that is fine is told apart without a call (see _compile)
+            accepted = element.accepted
+            if len(value) > element.room or (
+                accepted is not None and (value not in accepted or self.delimiters.component in value)
+            ):
+                self._check_own(segment, number, repetition, component, value, element, label)
         if not element.composite:
             pattern = element.pattern
             if pattern is not None and not pattern.match(value):
@@ -615,23 +615,23 @@ class ProfileChecker:
             if always and (sub_element.usage != "R" or sub_value == "" or sub_value == NULL):
                 self._check_component(segment, number, repetition, position, sub_value, sub_element)
             elif sub_value != "" and sub_value != NULL:  # (a required component with a value is one of these)
-                if not sub_element.compiled:
-                    self._compile(sub_element)
+                # (the plan's elements are compiled)
                 if sub_element.composite:
                     self.check_value(segment, number, repetition, position, sub_value, sub_element, sub_element.label)  # type: ignore[arg-type]
                     continue
                 # a component without subcomponents: what check_value does with it, without the call (most are)
-                sub_label: str = sub_element.label  # type: ignore[assignment]
-                accepted = sub_element.accepted  # as in check_value
-                if sub_element.own and (
-                    len(sub_value) > sub_element.room
-                    or (accepted is not None and (sub_value not in accepted or separator in sub_value))
-                ):
-                    self._check_own(segment, number, repetition, position, sub_value, sub_element, sub_label)
+                if sub_element.own:  # as in check_value
+                    accepted = sub_element.accepted
+                    if len(sub_value) > sub_element.room or (
+                        accepted is not None and (sub_value not in accepted or separator in sub_value)
+                    ):
+                        self._check_own(
+                            segment, number, repetition, position, sub_value, sub_element, sub_element.label
+                        )  # type: ignore[arg-type]
                 pattern = sub_element.pattern
                 if pattern is not None and not pattern.match(sub_value):
                     where = (segment, number, repetition, position)
-                    self._datatype_error(segment, number, where, sub_value, sub_element.datatype, sub_label)
+                    self._datatype_error(segment, number, where, sub_value, sub_element.datatype, sub_element.label)  # type: ignore[arg-type]
 
     def _compile(self, element: _Element) -> None:
         """What checking a value of `element` takes, worked out once (an element serves every message)."""
@@ -819,6 +819,8 @@ class ProfileChecker:
             else:
                 always = usage in ("R", "X") or usage == "C" or usage.startswith("C(")
             if always or not self._inert(sub_element):
+                if not sub_element.compiled:
+                    self._compile(sub_element)
                 plan.append((position, sub_element, always))
         result = tuple(plan)
         if limit <= MAX_PLANNED_COMPONENTS:  # bounded: a hostile value may have thousands of components
