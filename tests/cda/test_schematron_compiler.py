@@ -328,3 +328,29 @@ def test_rules_dispatched_on_the_parent_fire_what_the_walk_fires(
         pruned, reference = (sch.compile_rules(source, keep, strategy=s).run(parsed) for s in ("candidates", "walk"))
         assert [(a.location, a.text) for a in pruned.assertions] == [(a.location, a.text) for a in reference.assertions]
         assert pruned.fired_rules == reference.fired_rules
+
+
+def test_a_repeated_check_is_shared_unless_it_names_a_variable_of_its_rule() -> None:
+    """Pruned stylesheets compile a check repeated in several rules once; a check that reads a variable of
+    its own rule stays in the rule (a named template sees the global variables only)."""
+    xsl, svrl, hopen = sch.XSL_NS, sch.SVRL_NS, sch.HOPEN_NS
+    rule = '<xsl:if test="{test}"><svrl:f n="{n}" location="x">m</svrl:f></xsl:if>'
+    templates = [
+        f'<xsl:template match="a" hopen:rule="0">{rule.format(test="not(@x)", n=0)}'
+        f"{rule.format(test='$v = 1', n=1)}</xsl:template>",
+        f'<xsl:template match="b" hopen:rule="1"><xsl:variable name="v" select="2"/>'
+        f"{rule.format(test='not(@x)', n=2)}{rule.format(test='$v = 1', n=3)}</xsl:template>",
+        f'<xsl:template match="c" hopen:rule="2">{rule.format(test="$v = 1", n=4)}</xsl:template>',
+    ]
+    sheet = etree.fromstring(
+        f'<xsl:stylesheet xmlns:xsl="{xsl}" xmlns:svrl="{svrl}" xmlns:hopen="{hopen}" version="3.0">'
+        f'<xsl:variable name="v" select="1"/>{"".join(templates)}</xsl:stylesheet>'
+    )
+    assert sch._share_repeated_checks(sheet) == 2  # not(@x) in a, b; the global $v = 1 in a, c
+    rules = {t.get("match"): t for t in sheet.findall(f"{{{xsl}}}template") if t.get("match")}
+    calls = {
+        m: [c.find(f"{{{xsl}}}with-param").get("select") for c in t.iter(f"{{{xsl}}}call-template")]
+        for m, t in rules.items()
+    }
+    assert calls == {"a": ["0", "1"], "b": ["2"], "c": ["4"]}
+    assert [i.get("test") for i in rules["b"].iter(f"{{{xsl}}}if")] == ["$v = 1"]  # its own $v: kept in place

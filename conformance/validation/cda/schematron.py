@@ -1216,13 +1216,15 @@ SHARED_CHECK_PREFIX = "hopen:check-"
 def _share_repeated_checks(sheet: etree._Element) -> int:
     """A check repeated word for word in several rule templates (the same datatype checks under many
     parents in the structuration minimale profile) compiled once, as a named template the rules call with
-    their check number: Saxon's compile time follows the code it is given. Only for the rules of templates
-    without variables of their own (a named template sees the global ones only). A call keeps the context
-    item, position and size, so the test sees what it saw in the rule. Returns how many were shared."""
+    their check number: Saxon's compile time follows the code it is given. A named template sees the global
+    variables only: a check naming a variable of its rule stays in the rule. A call keeps the context item,
+    position and size, so the test sees what it saw in the rule. Returns how many were shared."""
     groups: dict[bytes, list[tuple[etree._Element, int]]] = {}
     for template in sheet.findall(_X + "template"):
-        if template.get(RULE_ATTRIBUTE) is None or template.find(_X + "variable") is not None:
+        if template.get(RULE_ATTRIBUTE) is None:
             continue
+        local = [variable.get("name", "") for variable in template.findall(_X + "variable")]
+        uses_local = re.compile("|".join(rf"\$\s*{re.escape(name)}(?![\w.\-])" for name in local)) if local else None
         for check in template.findall(_X + "if"):
             results = list(check.iter(_SVRL_RESULT_TAG))
             number = results[0].get("n", "") if len(results) == 1 else ""
@@ -1231,7 +1233,8 @@ def _share_repeated_checks(sheet: etree._Element) -> int:
             results[0].set("n", "")
             key = etree.tostring(check)
             results[0].set("n", number)
-            groups.setdefault(key, []).append((check, int(number)))
+            if uses_local is None or not uses_local.search(key.decode("utf-8")):
+                groups.setdefault(key, []).append((check, int(number)))
     shared = 0
     for members in groups.values():
         if len(members) < 2:
