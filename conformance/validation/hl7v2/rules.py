@@ -173,7 +173,7 @@ def check_pam_msh(ctx: RuleContext) -> None:
 def check_pam_segments(ctx: RuleContext) -> None:
     _check_trusted_person(ctx)
     for segment in ctx.message.segments:
-        if segment.name.startswith("Z") and not any(value.strip() for value in segment.fields[1:]):
+        if segment.name[:1] == "Z" and not any(map(str.strip, segment.fields[1:])):
             ctx.add("warning", "pam-fr-z-empty", segment.label(),
                     f"Segment {segment.name} vide : un segment Z sans champ renseigné n'est pas transmis (PAM FR §5.2)",
                     f"Empty {segment.name} segment: a Z segment with no valued field is not sent (PAM FR §5.2)",
