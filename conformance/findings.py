@@ -141,6 +141,12 @@ class Finding:
         return localise(line, lang)
 
 
+_SEVERITIES: dict[Severity | str, Severity] = {
+    **{level.value: level for level in Severity},
+    **{level: level for level in Severity},
+}
+
+
 def finding(
     severity: Severity | str,
     code: str,
@@ -151,7 +157,12 @@ def finding(
     **extra: Any,
 ) -> Finding:
     """Short constructor used by validators: finding("error", "structure", "fhir-unknown-element", ...)."""
-    return Finding(Severity(severity), code, rule, location, fr, en, **extra)
+    return Finding(severity_of(severity), code, rule, location, fr, en, **extra)
+
+
+def severity_of(value: Severity | str) -> Severity:
+    """The Severity named `value` ("error"...): a dict lookup, cheaper than Enum's lookup by value (hot path)."""
+    return _SEVERITIES.get(value) or Severity(value)
 
 
 @dataclass(slots=True)

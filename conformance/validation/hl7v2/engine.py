@@ -9,7 +9,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from conformance.findings import Finding, Severity
+from conformance.findings import Finding, severity_of
 from conformance.validation.hl7v2 import reference
 from conformance.validation.hl7v2.conditions import ConditionError, Context, evaluate
 from conformance.validation.hl7v2.er7 import (
@@ -902,16 +902,14 @@ class ProfileChecker:
         )
 
 
-_SEVERITIES = {severity.value: severity for severity in Severity}
-
-
 def located_finding(
     severity: str, code: str, rule: str, where: str, fr: str, en: str, profile: str, line: int | None,
     column: int | None,
 ) -> Finding:  # fmt: skip
-    """finding(..., source="hl7v2", profile=..., line=..., column=...) without the enum lookup by value."""
-    level = _SEVERITIES.get(severity) or Severity(severity)
-    return Finding(level, code, rule, where, fr, en, source="hl7v2", profile=profile, line=line, column=column)
+    """finding(..., source="hl7v2", profile=..., line=..., column=...) with positional arguments (hot path)."""
+    return Finding(
+        severity_of(severity), code, rule, where, fr, en, source="hl7v2", profile=profile, line=line, column=column
+    )
 
 
 def _components_for(version: str, element: _Element) -> tuple[reference.BaseComponent, ...]:
