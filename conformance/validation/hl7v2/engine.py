@@ -85,6 +85,12 @@ class _Element:
     room: int = 0  # the longest value that raises no length finding
     accepted: frozenset[str] | None = None  # the values that raise no fixed-value or code finding (None: any)
 
+    def may_fail_own(self, value: str, separator: str) -> bool:
+        """Whether `value` can raise a length, fixed-value or code finding (`separator`: the component one; a
+        code is a value's first component): most values are told fine here, without ProfileChecker._check_own."""
+        accepted = self.accepted
+        return len(value) > self.room or (accepted is not None and (value not in accepted or separator in value))
+
 
 class ProfileChecker:
     def __init__(self, message: Message, profile: MessageProfile, *, source_profile: str = "") -> None:
@@ -474,10 +480,7 @@ class ProfileChecker:
             if element.composite:  # type: ignore[union-attr]
                 self.check_value(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
                 continue
-            accepted = element.accepted
-            if element.own and (
-                len(value) > element.room or (accepted is not None and (value not in accepted or separator in value))
-            ):
+            if element.own and element.may_fail_own(value, separator):  # type: ignore[union-attr]
                 self._check_own(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
             pattern = element.pattern
             if pattern is not None and not pattern.match(value):
@@ -582,12 +585,8 @@ class ProfileChecker:
     ) -> None:
         if not element.compiled:
             self._compile(element)
-        if element.own:  # a value that is fine is told apart without a call (see _compile)
-            accepted = element.accepted
-            if len(value) > element.room or (
-                accepted is not None and (value not in accepted or self.delimiters.component in value)
-            ):
-                self._check_own(segment, number, repetition, component, value, element, label)
+        if element.own and element.may_fail_own(value, self.delimiters.component):
+            self._check_own(segment, number, repetition, component, value, element, label)
         if not element.composite:
             pattern = element.pattern
             if pattern is not None and not pattern.match(value):
@@ -620,14 +619,8 @@ class ProfileChecker:
                     self.check_value(segment, number, repetition, position, sub_value, sub_element, sub_element.label)  # type: ignore[arg-type]
                     continue
                 # a component without subcomponents: what check_value does with it, without the call (most are)
-                if sub_element.own:  # as in check_value
-                    accepted = sub_element.accepted
-                    if len(sub_value) > sub_element.room or (
-                        accepted is not None and (sub_value not in accepted or separator in sub_value)
-                    ):
-                        self._check_own(
-                            segment, number, repetition, position, sub_value, sub_element, sub_element.label
-                        )  # type: ignore[arg-type]
+                if sub_element.own and sub_element.may_fail_own(sub_value, separator):
+                    self._check_own(segment, number, repetition, position, sub_value, sub_element, sub_element.label)  # type: ignore[arg-type]
                 pattern = sub_element.pattern
                 if pattern is not None and not pattern.match(sub_value):
                     where = (segment, number, repetition, position)
