@@ -308,8 +308,9 @@ class _Er7Text:
         return self.lines.position(column)
 
 
-def _er7_locator(text: str, first_line: int):
-    """Positions in an ER7 message; its index is built on the first finding that needs one (most have theirs)."""
+def _er7_locator(text: str, first_line: int, root: Any = None):
+    """Positions in an ER7 message (`root`: unused, for XML only); its index is built on the first finding
+    that needs one (most have theirs)."""
     index: _Er7Text | None = None
 
     def find(location: str) -> Position | None:
@@ -379,7 +380,8 @@ def _located(item: Finding, find) -> Finding:
     return replace(item, line=position[0], column=position[1]) if position else item
 
 
-def _json_locator(text: str, first_line: int):
+def _json_locator(text: str, first_line: int, root: Any = None):
+    """Positions in a JSON text (`root`: unused, for XML only)."""
     positions = json_positions(text)
     lines = _Lines(text, first_line)
 
@@ -416,8 +418,8 @@ def _xml_locator(text: str, first_line: int, *, fhirpath: bool, root: Any = None
 _LOCATORS = {
     "fhir-json": _json_locator,
     "fhir-ndjson": _json_locator,
-    "fhir-xml": lambda text, first: _xml_locator(text, first, fhirpath=True),
-    "cda": lambda text, first: _xml_locator(text, first, fhirpath=False),
+    "fhir-xml": lambda text, first, root=None: _xml_locator(text, first, fhirpath=True, root=root),
+    "cda": lambda text, first, root=None: _xml_locator(text, first, fhirpath=False, root=root),
     "hl7v2": _er7_locator,
 }
 
@@ -431,10 +433,7 @@ def locate(outcome: Outcome, data: bytes | str, kind: str, *, root: Any = None) 
     text = _source_text(data)
     if text is None or kind not in _LOCATORS:
         return outcome
-    if root is not None and kind in ("cda", "fhir-xml"):
-        find = _xml_locator(text, 1, fhirpath=kind == "fhir-xml", root=root)
-    else:
-        find = _LOCATORS[kind](text, 1)
+    find = _LOCATORS[kind](text, 1, root)
     outcome.findings = [_located(f, find) for f in outcome.findings]
     return outcome
 
