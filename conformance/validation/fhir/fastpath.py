@@ -11,7 +11,7 @@ both engines over the R4 examples' invariants and require identical answers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fhirpathpy.parser import parse
@@ -708,10 +708,18 @@ def _bool_call(target: dict[str, Any], call: dict[str, Any]) -> BoolFn | None:
         if name == "exists":
             return lambda coll, env: bool(source(coll, env))
         return None  # all() needs its criteria
-    criteria = _bool(params[0])
-    if name == "exists":
-        return lambda coll, env: any(criteria([i], Env(i, env.resource, env.root)) is True for i in source(coll, env))
-    return lambda coll, env: all(criteria([i], Env(i, env.resource, env.root)) is True for i in source(coll, env))
+    return _quantified(any if name == "exists" else all, _bool(params[0]), source)
+
+
+def _quantified(quantifier: Callable[[Iterable[bool]], bool], criteria: BoolFn, source: Fn | None = None) -> BoolFn:
+    """`quantifier` (any, all) of `criteria` being true on each item of `source` (None: of the input itself),
+    each item its own $this."""
+
+    def run(coll: Collection, env: Env) -> bool:
+        items = coll if source is None else source(coll, env)
+        return quantifier(criteria([i], Env(i, env.resource, env.root)) is True for i in items)
+
+    return run
 
 
 def _equality(node: dict[str, Any]) -> Fn:
@@ -851,14 +859,12 @@ def _fn_select(args: list[Fn], raw: list[Any]) -> Fn:
 
 def _fn_all(args: list[Fn], raw: list[Any]) -> Fn:
     (_criteria_fn,) = args
-    criteria = _bool(raw[0])
-    return lambda coll, env: [all(criteria([i], Env(i, env.resource, env.root)) is True for i in coll)]
+    return _as_collection(_quantified(all, _bool(raw[0])))
 
 
 def _fn_exists(args: list[Fn], raw: list[Any]) -> Fn:
     if args:
-        criteria = _bool(raw[0])
-        return lambda coll, env: [any(criteria([i], Env(i, env.resource, env.root)) is True for i in coll)]
+        return _as_collection(_quantified(any, _bool(raw[0])))
     return lambda coll, env: [bool(coll)]
 
 
