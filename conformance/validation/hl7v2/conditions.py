@@ -29,9 +29,6 @@ class Context:
     segment: Segment | None = None
     event: str = ""
 
-    def values(self, text: str) -> list[str]:
-        return self.located(parse_location(text), "[" in text.split("-", 1)[-1])
-
     def located(self, loc: Location, one_repetition: bool) -> list[str]:
         """The values at `loc`: of its repetition when `one_repetition` (the text names one), else of all."""
         segment = self._segment(loc)

@@ -419,6 +419,11 @@ def value_of(
     return parts[subcomponent - 1] if len(parts) >= subcomponent else ""
 
 
+def nth(parts: list[str], index: int) -> str:
+    """The 1-based `index`-th part, empty when there are fewer (what value_of does inline, its hot path)."""
+    return parts[index - 1] if len(parts) >= index else ""
+
+
 def unescape(value: str, delimiters: Delimiters) -> str:
     """Resolve the standard escape sequences (\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\X..\\ \\.br\\)."""
     esc = delimiters.escape

@@ -28,6 +28,7 @@ from conformance.validation.hl7v2.er7 import (
     Segment,
     components,
     location,
+    nth,
     repetitions,
     subcomponents,
     unescape,
@@ -304,14 +305,9 @@ def _component_lists(ctx: RuleContext, segment: Segment, number: int) -> list[li
     return [rep.split(separator) for rep in repetitions(segment, number, ctx.message.delimiters)]
 
 
-def _part(parts: list[str], position: int) -> str:
-    """The 1-based `position`-th component, empty when there are fewer."""
-    return parts[position - 1] if len(parts) >= position else ""
-
-
 def _check_birth_name(ctx: RuleContext, pid: Segment) -> None:
     names = _component_lists(ctx, pid, 5)
-    types = [_part(name, 7) for name in names]
+    types = [nth(name, 7) for name in names]
     if names and "L" not in types:
         ctx.add("error", "pam-fr-pid5-birth-name", location(pid, 5),
                 "PID-5 : le nom de naissance (type L) doit toujours être transmis (PAM FR §6.6.2)",
@@ -320,10 +316,10 @@ def _check_birth_name(ctx: RuleContext, pid: Segment) -> None:
 
 def _check_ins_traits(ctx: RuleContext, pid: Segment, ins: str) -> None:
     names = _component_lists(ctx, pid, 5)
-    legal = next((i for i, name in enumerate(names, start=1) if _part(name, 7) == "L"), None)
+    legal = next((i for i, name in enumerate(names, start=1) if nth(name, 7) == "L"), None)
     if legal is not None:
-        first = _part(names[legal - 1], 2)
-        given = _part(names[legal - 1], 3)
+        first = nth(names[legal - 1], 2)
+        given = nth(names[legal - 1], 3)
         if not first:
             ctx.add("error", "pam-fr-ins-traits", location(pid, 5, legal, 2),
                     "INS qualifié : le premier prénom de naissance (XPN-2) est obligatoire",
@@ -370,8 +366,8 @@ def _compare_nir_with_traits(ctx: RuleContext, pid: Segment, ins: str, birth: st
 
 def _check_birth_place(ctx: RuleContext, pid: Segment, ins: str) -> None:
     addresses = _component_lists(ctx, pid, 11)
-    bdl = next((i for i, address in enumerate(addresses, start=1) if _part(address, 7) == "BDL"), None)
-    code = _part(addresses[bdl - 1], 9) if bdl else ""
+    bdl = next((i for i, address in enumerate(addresses, start=1) if nth(address, 7) == "BDL"), None)
+    code = nth(addresses[bdl - 1], 9) if bdl else ""
     if not code:
         ctx.add("error", "pam-fr-ins-birthplace", location(pid, 11, bdl or 1, 9) if bdl else location(pid, 11),
                 "INS qualifié : le code INSEE du lieu de naissance est obligatoire (PID-11, XAD-7 = BDL, XAD-9) "
