@@ -4,7 +4,6 @@ cardinality, complex types, type profiles and contained resources."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
 from typing import Any
 
 import orjson
@@ -26,12 +25,22 @@ _MEMOISED_TYPES = frozenset(
 )
 _CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "Quantity", "string", "uri"})
 _FAST_PRIMITIVES = PRIMITIVES - {"canonical"}  # a canonical is also resolved
+# how _walk_object walks one element's properties, decided once per (definition, property names)
+_PLAIN_STRING = "plain-string"  # one string of a rule-free element: a walk only when empty or too long
+_PRIMITIVE = "primitive"  # one primitive of a rule-free element: its lexical checks
+_SINGLE = "single"  # one value, no primitive extension: _walk_property
+_GENERAL = "general"  # with its primitive extension, or a choice under several names
+_Entry = tuple[str, ElementNode, str | None, bool, str | None]  # name, element, type, has a value, "_name" key
+_Group = tuple[str, str, ElementNode, str | None, tuple[_Entry, ...]]
+_Shape = tuple[tuple[Any, ...], tuple[ElementNode, ...], tuple[_Group, ...]]
+_SHAPES_MAX = 50_000
 
 
 class WalkAspect:
     """Resources, objects, properties and items, with their cardinality; the other aspects are called from here."""
 
     _walks: dict[tuple[Any, ...], _Walk]
+    _shapes: dict[tuple[ElementNode, bool, tuple[Any, ...]], _Shape]
 
     # ---- resources ------------------------------------------------------------------------------------
 
@@ -155,79 +164,68 @@ class WalkAspect:
         is_resource: bool = False,
     ) -> None:
         """Check the properties of `obj` against `defs.children`; `node` is the element being walked."""
-        names = defs.json_names
-        groups: dict[int, list[tuple[str, ElementNode, str | None, Any, Any]]] = {}
+        key = (defs, is_resource, tuple(obj))
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = _shape_of(obj, defs, is_resource)
+            if len(self._shapes) >= _SHAPES_MAX:
+                self._shapes.clear()
+            self._shapes[key] = shape
+        unknown, missing, groups = shape
         base_pass = run.base_pass
-        all_text = True
-        try:  # primitive extensions present? (map over a C method: this runs for every object)
-            shadows = any(map(str.startswith, obj, repeat("_")))
-        except TypeError:  # a key that is not a string, reported below
-            shadows = any(isinstance(key, str) and key[:1] == "_" for key in obj)
-            all_text = False
-        for key, value in obj.items():
-            if not all_text and not isinstance(key, str):
-                if base_pass:
-                    run.report("error", "structure", "Unrecognised_property_", loc, key)
-                continue
-            if key == "resourceType" and is_resource:
-                continue
-            if shadows and key[:1] == "_":
-                entry = names.get(key[1:])
-                if entry is None or (
-                    entry[1] not in PRIMITIVES and entry[0].type_codes and not all_primitive(entry[0])
-                ):
-                    if base_pass:
-                        run.report("error", "structure", "Unrecognised_property_", loc, key)
-                    continue
-                if key[1:] in obj:
-                    continue  # handled with its value
-                groups.setdefault(id(entry[0]), []).append((key[1:], entry[0], entry[1], None, value))
-                continue
-            entry = names.get(key)
-            if entry is None:
-                if base_pass:
-                    if defs.path == "Extension" or defs.path.endswith(".extension") or "Extension" in defs.type_codes:
-                        pass
-                    run.report("error", "structure", "Unrecognised_property_", loc, key)
-                continue
-            ext = obj.get("_" + key) if shadows else None
-            child = entry[0]
-            if (
-                ext is None
-                and child.single_plain
-                and type(value) is str
-                and entry[1] in PLAIN_STRING_TYPES
-                and value
-                and len(value) <= MAX_STRING_LENGTH
-            ):  # a plain string nothing can be said of (_check_primitive_value): present, no walk
-                groups[id(child)] = []
-                continue
-            groups.setdefault(id(child), []).append((key, child, entry[1], value, ext))
-        for child in defs.required_children:
-            if id(child) not in groups:
-                if child.min > 0:
-                    self._check_count(child, 0, loc, run)
-                for required in child.slices:
-                    if required.min > 0:
-                        run.cardinality(required.element_id, required.min, required.max, 0, loc, run.profile or "")
+        if unknown and base_pass:
+            for name in unknown:
+                run.report("error", "structure", "Unrecognised_property_", loc, name)
+        for child in missing:
+            if child.min > 0:
+                self._check_count(child, 0, loc, run)
+            for required in child.slices:
+                if required.min > 0:
+                    run.cardinality(required.element_id, required.min, required.max, 0, loc, run.profile or "")
         run.owners.append(obj)
-        for group in groups.values():
-            if not group:
-                continue
-            if len(group) == 1:
-                key, child, type_code, value, ext = group[0]
-                if (
-                    child.single_plain
-                    and ext is None
-                    and value is not None
-                    and type_code in _FAST_PRIMITIVES
-                    and not isinstance(value, list)
-                ):  # what _walk_property does for one plain primitive value, without its call and lists
-                    if run.base_pass:
-                        self._check_primitive_value(value, type_code, child, f"{loc}.{key}", run)
+        for kind, name, child, type_code, entries in groups:
+            if kind is _PLAIN_STRING:
+                value = obj[name]
+                if type(value) is str and value and len(value) <= MAX_STRING_LENGTH:
+                    continue  # a plain string nothing can be said of (_check_primitive_value)
+                kind = _PRIMITIVE
+            if kind is _PRIMITIVE:
+                value = obj[name]
+                if value is not None and not isinstance(value, list):
+                    if base_pass:
+                        self._check_primitive_value(value, type_code, child, f"{loc}.{name}", run)
                     continue
-            self._walk_property(group, defs, loc, run, resource)
+                self._walk_property([(name, child, type_code, value, None)], defs, loc, run, resource)
+            elif kind is _SINGLE:
+                self._walk_property([(name, child, type_code, obj[name], None)], defs, loc, run, resource)
+            else:
+                self._walk_general_group(obj, entries, defs, loc, run, resource)
         run.owners.pop()
+
+    def _walk_general_group(
+        self,
+        obj: dict[str, Any],
+        entries: tuple[_Entry, ...],
+        defs: ElementNode,
+        loc: str,
+        run: Run,
+        resource: dict[str, Any],
+    ) -> None:
+        """A property given with its primitive extension, or a choice given under several names."""
+        group = [
+            (name, child, type_code, obj[name] if has_value else None, obj.get(ext_key) if ext_key else None)
+            for name, child, type_code, has_value, ext_key in entries
+        ]
+        if len(group) == 1:
+            name, child, type_code, value, ext = group[0]
+            if child.single_plain and ext is None and value is not None and not isinstance(value, list):
+                if type_code in PLAIN_STRING_TYPES and type(value) is str and value and len(value) <= MAX_STRING_LENGTH:
+                    return
+                if type_code in _FAST_PRIMITIVES:
+                    if run.base_pass:
+                        self._check_primitive_value(value, type_code, child, f"{loc}.{name}", run)
+                    return
+        self._walk_property(group, defs, loc, run, resource)
 
     @staticmethod
     def _check_count(child: ElementNode, count: int, loc: str, run: Run) -> None:
@@ -545,6 +543,46 @@ class WalkAspect:
                     return set()  # an unknown profile: reported elsewhere, not a reason to reject the type
                 allowed.add(struct.type)
         return allowed
+
+
+def _shape_of(obj: dict[str, Any], defs: ElementNode, is_resource: bool) -> _Shape:
+    """What the names of an object's properties alone decide: the unknown names (in order), the required
+    children absent, and its properties grouped by element (in order of first name), each with the way to walk it."""
+    names = defs.json_names
+    unknown: list[Any] = []
+    groups: dict[int, list[_Entry]] = {}
+    for key in obj:
+        if not isinstance(key, str):
+            unknown.append(key)
+            continue
+        if key == "resourceType" and is_resource:
+            continue
+        if key[:1] == "_":
+            entry = names.get(key[1:])
+            if entry is None or (entry[1] not in PRIMITIVES and entry[0].type_codes and not all_primitive(entry[0])):
+                unknown.append(key)
+            elif key[1:] not in obj:  # else handled with its value
+                groups.setdefault(id(entry[0]), []).append((key[1:], entry[0], entry[1], False, key))
+            continue
+        entry = names.get(key)
+        if entry is None:
+            unknown.append(key)
+            continue
+        ext_key = "_" + key
+        groups.setdefault(id(entry[0]), []).append((key, entry[0], entry[1], True, ext_key if ext_key in obj else None))
+    plans: list[_Group] = []
+    for group in groups.values():
+        name, child, type_code, has_value, ext_key = group[0]
+        if len(group) > 1 or not has_value or ext_key is not None:
+            plans.append((_GENERAL, name, child, type_code, tuple(group)))
+        elif child.single_plain and type_code in PLAIN_STRING_TYPES:
+            plans.append((_PLAIN_STRING, name, child, type_code, ()))
+        elif child.single_plain and type_code in _FAST_PRIMITIVES:
+            plans.append((_PRIMITIVE, name, child, type_code, ()))
+        else:
+            plans.append((_SINGLE, name, child, type_code, ()))
+    missing = tuple(child for child in defs.required_children if id(child) not in groups)
+    return tuple(unknown), missing, tuple(plans)
 
 
 def _merge_constraints(first: list[Constraint], second: list[Constraint]) -> list[Constraint]:
