@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from itertools import compress
 
 from conformance.findings import Finding, severity_of
 from conformance.validation.hl7v2 import reference
@@ -49,6 +50,15 @@ _SIMPLE_INERT, _SIMPLE, _VALUED, _EXTRA, _REQUIRED, _REQUIRED_INERT, _ALWAYS = (
     5,
     6,
 )  # >= _REQUIRED: checked when empty
+
+
+@dataclass(frozen=True, slots=True)
+class _SegmentPlan:
+    """How ProfileChecker.check_segment checks a segment (see _segment_plan)."""
+
+    known: int | None  # the last field number the definition knows (None: any field is accepted)
+    by_number: tuple[tuple[_Element | None, int] | None, ...]  # (merged definition, _field_mode) by field number
+    checked_empty: tuple[int, ...]  # the field numbers checked even when empty (modes >= _REQUIRED)
 
 
 @dataclass(slots=True)
@@ -416,10 +426,10 @@ class ProfileChecker:
             return None
         return max(positions)
 
-    def _segment_plan(self, segment_name: str) -> tuple[int | None, list[tuple[int, _Element | None, int]]]:
+    def _segment_plan(self, segment_name: str) -> _SegmentPlan:
         """Every field the profile or the base standard defines for this segment, with its merged definition and
-        how to check it (see _field_mode), in order (cached per profile); fields past the last one have no
-        definition."""
+        how to check it (see _field_mode), by field number (cached per profile); fields past the last one have
+        no definition."""
         key = ("segment", self.version, segment_name)
         cache = self.profile.cache
         plan = cache.get(key)
@@ -430,15 +440,18 @@ class ProfileChecker:
             numbers |= set(range(1, max(numbers, default=0) + 1))
             if segment_name == "MSH":
                 numbers -= {1, 2}
-            merged = []
+            by_number: list[tuple[_Element | None, int] | None] = [None] * (max(numbers, default=0) + 1)
             for number in sorted(numbers):
                 element = self._merged_field(segment_name, number)
                 if element is not None and element.label is None:  # one label: merged per segment and field
                     element.label = f"{segment_name}-{number}" + (f" ({element.name})" if element.name else "")
                 if element is not None and not element.compiled:
                     self._compile(element)
-                merged.append((number, element, self._field_mode(element)))
-            plan = cache[key] = (self._field_count_known(segment_name), merged)
+                by_number[number] = (element, self._field_mode(element))
+            checked_empty = tuple(
+                number for number, entry in enumerate(by_number) if entry is not None and entry[1] >= _REQUIRED
+            )
+            plan = cache[key] = _SegmentPlan(self._field_count_known(segment_name), tuple(by_number), checked_empty)
         return plan
 
     def _field_mode(self, element: _Element | None) -> int:
@@ -458,17 +471,32 @@ class ProfileChecker:
         return _VALUED
 
     def check_segment(self, segment: Segment) -> None:
-        known, plan = self._segment_plan(segment.name)
+        plan = self._segment_plan(segment.name)
+        by_number, known = plan.by_number, plan.known
         fields = segment.fields
         count = len(fields)
+        defined = len(by_number)
         repetition, separator = self.delimiters.repetition, self.delimiters.component
-        for number, element, mode in plan:
-            if number >= count or not (value := fields[number]):
-                if mode >= _REQUIRED:
-                    self.check_field(segment, number, element)  # type: ignore[arg-type]
-                continue  # empty and not required: nothing to check (the common case)
+        # the valued fields and those checked even when empty, in order: most fields of a segment are empty,
+        # and picking the valued ones is done in C (compress) rather than by a loop over every definition
+        numbers = compress(range(count), fields)
+        if plan.checked_empty:
+            numbers = sorted({*numbers, *plan.checked_empty})  # type: ignore[assignment]
+        for number in numbers:
+            if number >= defined:  # past the segment's definition
+                if known is not None and number > known:
+                    self._extra_field(segment, number)
+                continue
+            entry = by_number[number]
+            if entry is None:  # the segment name, MSH-1 and MSH-2
+                continue
+            element, mode = entry
+            if number >= count or not (value := fields[number]):  # (then checked even when empty)
+                self.check_field(segment, number, element)  # type: ignore[arg-type]
+                continue
             if mode == _EXTRA:
-                self._extra_field(segment, number, known)
+                if known is not None and number > known:
+                    self._extra_field(segment, number)
                 continue
             if mode == _VALUED or mode == _ALWAYS or repetition in value:  # noqa: SIM109 (no tuple per field)
                 self.check_field(segment, number, element)  # type: ignore[arg-type]
@@ -482,25 +510,22 @@ class ProfileChecker:
                 continue
             if element.own and element.may_fail_own(value, separator):  # type: ignore[union-attr]
                 self._check_own(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
-            pattern = element.pattern
+            pattern = element.pattern  # type: ignore[union-attr]
             if pattern is not None and not pattern.match(value):
                 where = (segment, number, 1, None)
-                self._datatype_error(segment, number, where, value, element.datatype, element.label)  # type: ignore[arg-type]
-        last = plan[-1][0] if plan else 0
-        for number in range(max(last, 2 if segment.name == "MSH" else 0) + 1, segment.field_count + 1):
-            self._extra_field(segment, number, known)
+                self._datatype_error(segment, number, where, value, element.datatype, element.label)  # type: ignore[arg-type,union-attr]
 
-    def _extra_field(self, segment: Segment, number: int, known: int | None) -> None:
-        if known is not None and number > known and segment.field(number) not in ("",):
-            self.add(
-                "warning",
-                "hl7v2-field-extra",
-                location(segment, number),
-                f"Champ {segment.name}-{number} au-delà de la définition du segment (ignoré)",
-                f"Field {segment.name}-{number} is beyond the segment definition (ignored)",
-                segment,
-                number,
-            )
+    def _extra_field(self, segment: Segment, number: int) -> None:
+        """A valued field past the last one the segment's definition knows (check_segment tells)."""
+        self.add(
+            "warning",
+            "hl7v2-field-extra",
+            location(segment, number),
+            f"Champ {segment.name}-{number} au-delà de la définition du segment (ignoré)",
+            f"Field {segment.name}-{number} is beyond the segment definition (ignored)",
+            segment,
+            number,
+        )
 
     def check_field(self, segment: Segment, number: int, element: _Element) -> None:
         value = segment.fields[number] if number < len(segment.fields) else ""
