@@ -88,7 +88,7 @@ class _Element:
     # worked out once by ProfileChecker._compile:
     compiled: bool = False
     allowed: frozenset[str] | None = None  # the code list (inline values or the profile's table)
-    own: bool = False  # a length, fixed value or code list to check on the value itself
+    own: bool = False  # a length, fixed value, code list or format to check on the value itself
     composite: bool = False  # components to check (the data type's or the profile's)
     pattern: re.Pattern[str] | None = None  # the format of a value without components
     width: int = 0  # components of the data type in the base standard
@@ -96,10 +96,16 @@ class _Element:
     accepted: frozenset[str] | None = None  # the values that raise no fixed-value or code finding (None: any)
 
     def may_fail_own(self, value: str, separator: str) -> bool:
-        """Whether `value` can raise a length, fixed-value or code finding (`separator`: the component one; a
-        code is a value's first component): most values are told fine here, without ProfileChecker._check_own."""
+        """Whether `value` can raise a length, fixed-value, code or format finding (`separator`: the component
+        one; a code is a value's first component): most values are told fine here, without
+        ProfileChecker._check_own."""
         accepted = self.accepted
-        return len(value) > self.room or (accepted is not None and (value not in accepted or separator in value))
+        pattern = self.pattern
+        return (
+            len(value) > self.room
+            or (accepted is not None and (value not in accepted or separator in value))
+            or (pattern is not None and pattern.match(value) is None)
+        )
 
 
 class ProfileChecker:
@@ -510,10 +516,6 @@ class ProfileChecker:
                 continue
             if element.own and element.may_fail_own(value, separator):  # type: ignore[union-attr]
                 self._check_own(segment, number, 1, None, value, element, element.label)  # type: ignore[arg-type]
-            pattern = element.pattern  # type: ignore[union-attr]
-            if pattern is not None and not pattern.match(value):
-                where = (segment, number, 1, None)
-                self._datatype_error(segment, number, where, value, element.datatype, element.label)  # type: ignore[arg-type,union-attr]
 
     def _extra_field(self, segment: Segment, number: int) -> None:
         """A valued field past the last one the segment's definition knows (check_segment tells)."""
@@ -613,10 +615,6 @@ class ProfileChecker:
         if element.own and element.may_fail_own(value, self.delimiters.component):
             self._check_own(segment, number, repetition, component, value, element, label)
         if not element.composite:
-            pattern = element.pattern
-            if pattern is not None and not pattern.match(value):
-                where = (segment, number, repetition, component)
-                self._datatype_error(segment, number, where, value, element.datatype, label)
             return
         parts = value.split(self.delimiters.component if component is None else self.delimiters.subcomponent)
         width = element.width
@@ -646,10 +644,6 @@ class ProfileChecker:
                 # a component without subcomponents: what check_value does with it, without the call (most are)
                 if sub_element.own and sub_element.may_fail_own(sub_value, separator):
                     self._check_own(segment, number, repetition, position, sub_value, sub_element, sub_element.label)  # type: ignore[arg-type]
-                pattern = sub_element.pattern
-                if pattern is not None and not pattern.match(sub_value):
-                    where = (segment, number, repetition, position)
-                    self._datatype_error(segment, number, where, sub_value, sub_element.datatype, sub_element.label)  # type: ignore[arg-type]
 
     def _compile(self, element: _Element) -> None:
         """What checking a value of `element` takes, worked out once (an element serves every message)."""
@@ -665,7 +659,9 @@ class ProfileChecker:
         elif element.table and element.table in self.profile.tables:
             allowed = self.profile.tables[element.table]
         element.allowed = allowed
-        element.own = bool(element.length) or element.fixed is not None or allowed is not None
+        element.own = (
+            bool(element.length) or element.fixed is not None or allowed is not None or element.pattern is not None
+        )
         # _check_own finds nothing in a value no longer than `room` that is one of `accepted` (when not None)
         # and holds no component separator (the code would be its first component)
         element.room = element.length or sys.maxsize
@@ -680,7 +676,7 @@ class ProfileChecker:
         self, segment: Segment, number: int, repetition: int, component: int | None, value: str, element: _Element,
         label: str,
     ) -> None:  # fmt: skip
-        """Length, fixed value and code list of a field or component value."""
+        """Length, fixed value, code list and format of a field or component value."""
         where = (segment, number, repetition, component)
         if element.length and len(value) > element.length:
             self.add(
@@ -705,6 +701,7 @@ class ProfileChecker:
             )
         if element.allowed is not None:
             self._check_code(segment, number, where, value, element, label)
+        self._check_format(segment, number, where, value, element.pattern, element.datatype, label)
 
     def _extra_component(
         self, segment: Segment, number: int, repetition: int, component: int | None, element: _Element, label: str
@@ -787,9 +784,7 @@ class ProfileChecker:
             self._compile(element)
         if element.allowed is not None:
             self._check_code(segment, number, where, value, element, label)  # type: ignore[arg-type]
-        pattern = _FORMATS.get(element.datatype)
-        if pattern is not None and not pattern.match(value):
-            self._datatype_error(segment, number, where, value, element.datatype, label)  # type: ignore[arg-type]
+        self._check_format(segment, number, where, value, _FORMATS.get(element.datatype), element.datatype, label)  # type: ignore[arg-type]
 
     def _inert(self, element: _Element) -> bool:
         """No length, fixed value, code list, format or components: checking a value of it finds nothing."""
@@ -905,9 +900,14 @@ class ProfileChecker:
             code="code-invalid",
         )
 
-    def _datatype_error(
-        self, segment: Segment, number: int, where: tuple, value: str, datatype: str, label: str
-    ) -> None:
+    def _check_format(
+        self, segment: Segment, number: int, where: tuple, value: str, pattern: re.Pattern[str] | None,
+        datatype: str, label: str,
+    ) -> None:  # fmt: skip
+        """The data type finding of a value that does not match the format of its type (`pattern`, from _FORMATS;
+        None: no format to check)."""
+        if pattern is None or pattern.match(value):
+            return
         self.add(
             "error",
             "hl7v2-datatype",
