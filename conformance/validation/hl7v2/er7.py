@@ -41,6 +41,9 @@ class Delimiters:
         return f"{self.component}{self.repetition}{self.escape}{self.subcomponent}"
 
 
+_SUMMED_FIELDS = 64  # Segment.column sums the lengths of at most this many fields
+
+
 @dataclass(slots=True)
 class Segment:
     name: str
@@ -78,10 +81,17 @@ class Segment:
         return self.name if self.occurrence == 1 else f"{self.name}[{self.occurrence}]"
 
     def column(self, number: int) -> int:
-        """1-based column of field `number` on its line."""
-        if 0 <= number < len(self.field_offsets):
+        """1-based column of field `number` on its line: the lengths of the fields before it, each followed by
+        its separator, summed (most findings are in the first fields of a segment) or, far in a segment that
+        may have a finding per field, read from field_offsets."""
+        fields = self.fields
+        if not 0 <= number < len(fields):
+            return len(self.raw) + 1
+        if number > _SUMMED_FIELDS:
             return self.field_offsets[number] + 1
-        return len(self.raw) + 1
+        if number and self.name == "MSH" and self.index == 0:  # fields[1] is MSH-1, the separator itself
+            return 4 if number == 1 else sum(map(len, fields[2:number])) + number + 3  # MSH-2 is at column 5
+        return sum(map(len, fields[:number])) + number + 1
 
 
 @dataclass(slots=True)
