@@ -3,9 +3,11 @@ does not touch are shared by every event, so a change must never reach them)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from conformance.validation.hl7v2 import load_profile_set
+from conformance.validation.hl7v2 import load_profile_set, profile
+from conformance.validation.hl7v2.profile import forget_profile_sets
 
 PROFILE = """id: overrides-test
 title: overrides
@@ -38,3 +40,23 @@ def test_an_override_changes_its_event_only(tmp_path: Path) -> None:
     assert a01.fields[7].min == 1 and a04.fields[7].min == 0
     assert a01.fields[5].components[1] is a04.fields[5].components[1]  # untouched: shared
     assert a01.fields[8] is a04.fields[8]
+
+
+def test_an_edited_profile_file_is_read_again(tmp_path: Path, monkeypatch) -> None:
+    """The mtime of a profile file is checked at most once per RECHECK_SECONDS (or at once after
+    forget_profile_sets): a long-lived process sees an edited profile."""
+    path = tmp_path / "profile.yaml"
+    path.write_text(PROFILE, encoding="utf-8")
+    (tmp_path / "segments.yaml").write_text(SEGMENTS, encoding="utf-8")
+    assert load_profile_set(path).title == "overrides"
+
+    def edit(title: str, mtime: int) -> None:
+        path.write_text(PROFILE.replace("title: overrides", f"title: {title}"), encoding="utf-8")
+        os.utime(path, (mtime, mtime))
+
+    edit("edited", 2_000_000_000)
+    forget_profile_sets()
+    assert load_profile_set(path).title == "edited"
+    edit("edited again", 2_000_000_100)
+    monkeypatch.setattr(profile, "RECHECK_SECONDS", 0.0)  # as if the interval had passed
+    assert load_profile_set(path).title == "edited again"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -710,12 +711,35 @@ def _load_cached(key: str, mtime: float) -> ProfileSet:
 
 
 _BUILTIN_FILES: dict[str, Path] = {}  # built-in id -> its profile.yaml, once found
+# A profile set is asked for two or three times per message validated: its file's mtime is checked at most once
+# per RECHECK_SECONDS for each name (a long-lived service sees an edited profile file within that time; an
+# edit is not expected during a run), or at once after forget_profile_sets().
+RECHECK_SECONDS = 1.0
+_RECENT: dict[str | Path, tuple[float, ProfileSet]] = {}  # name -> (monotonic time of its mtime check, set)
+_MAX_RECENT = 64
 
 
 def load_profile_set(name_or_path: str | Path) -> ProfileSet:
     """A built-in set by id (`pam-fr-2.11`, `cisis-cda-hl7v2-2.1`), a profile.yaml, or an XML profile path."""
+    recent = _RECENT.get(name_or_path)
+    now = time.monotonic()
+    if recent is not None and now - recent[0] < RECHECK_SECONDS:
+        return recent[1]
+    profile_set = _load_profile_set(name_or_path)
+    if len(_RECENT) >= _MAX_RECENT:
+        _RECENT.clear()
+    _RECENT[name_or_path] = (now, profile_set)
+    return profile_set
+
+
+def forget_profile_sets() -> None:
+    """Check every profile file again on its next use (after editing one, in a long-lived process)."""
+    _RECENT.clear()
+
+
+def _load_profile_set(name_or_path: str | Path) -> ProfileSet:
     builtin_file = _BUILTIN_FILES.get(name_or_path) if isinstance(name_or_path, str) else None
-    if builtin_file is not None:  # asked for twice per message validated: one stat, for the mtime
+    if builtin_file is not None:
         try:
             return _load_cached(str(builtin_file), builtin_file.stat().st_mtime)
         except OSError:
