@@ -142,8 +142,8 @@ def split_segments(text: str) -> list[tuple[int, int, str]]:
     """(line, offset, raw) for each non-empty segment; CR, LF and CRLF all end a segment."""
     result: list[tuple[int, int, str]] = []
     line = position = 0
-    if "\n" not in text:  # CR only, as the standard says: one line per piece
-        for line, raw in enumerate(text.split("\r"), start=1):
+    if "\n" not in text or "\r" not in text:  # CR only, as the standard says, or LF only: one line per piece
+        for line, raw in enumerate(text.split("\r" if "\n" not in text else "\n"), start=1):
             if raw.strip():
                 result.append((line, position, raw))
             position += len(raw) + 1
@@ -301,17 +301,27 @@ class Location:
     subcomponent: int | None = None
 
     def __str__(self) -> str:
-        text = self.segment if self.occurrence == 1 else f"{self.segment}[{self.occurrence}]"
-        if self.field is None:
-            return text
-        text += f"-{self.field}"
-        if self.repetition != 1:
-            text += f"[{self.repetition}]"
-        if self.component is not None:
-            text += f".{self.component}"
-            if self.subcomponent is not None:
-                text += f".{self.subcomponent}"
+        return location_text(
+            self.segment, self.occurrence, self.field, self.repetition, self.component, self.subcomponent
+        )
+
+
+def location_text(
+    segment: str, occurrence: int, field: int | None, repetition: int, component: int | None,
+    subcomponent: int | None,
+) -> str:  # fmt: skip
+    """`PID-3[2].4.2`: what a Location reads as (and location() without building one: a finding's hot path)."""
+    text = segment if occurrence == 1 else f"{segment}[{occurrence}]"
+    if field is None:
         return text
+    text += f"-{field}"
+    if repetition != 1:
+        text += f"[{repetition}]"
+    if component is not None:
+        text += f".{component}"
+        if subcomponent is not None:
+            text += f".{subcomponent}"
+    return text
 
 
 _LOCATION = re.compile(
@@ -347,7 +357,7 @@ def location(
     component: int | None = None,
     subcomponent: int | None = None,
 ) -> str:
-    return str(Location(segment.name, segment.occurrence, field_number, repetition, component, subcomponent))
+    return location_text(segment.name, segment.occurrence, field_number, repetition, component, subcomponent)
 
 
 # Content checks stop after this many repetitions of one field (a warning says so): a hostile message of
