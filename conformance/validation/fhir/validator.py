@@ -11,7 +11,6 @@ cache. The state of one call is a `Run`, whose per-pass fields change only insid
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -27,6 +26,7 @@ from conformance.validation.fhir.extensions import ExtensionsAspect
 from conformance.validation.fhir.fhirpath import ExpressionCache
 from conformance.validation.fhir.fixed import FixedAspect
 from conformance.validation.fhir.invariants import InvariantsAspect, _native_rule
+from conformance.validation.fhir.jsonkeys import duplicate_key
 from conformance.validation.fhir.measure import MeasureAspect
 from conformance.validation.fhir.questionnaire import QuestionnaireAspect
 from conformance.validation.fhir.references import ReferencesAspect
@@ -158,7 +158,7 @@ class FhirValidator(
             except orjson.JSONDecodeError as exc:
                 run.report("fatal", "structure", "Error_parsing_JSON_", "", str(exc))
                 return self._outcome(run, subject, ())
-            duplicate = _duplicate_key(text) if len(text) <= _DUPLICATE_CHECK_LIMIT else None
+            duplicate = duplicate_key(text, resource)
             if duplicate is not None:
                 run.report("fatal", "structure", "Error_parsing_JSON_", "", f"Duplicated property name: {duplicate}")
                 return self._outcome(run, subject, ())
@@ -212,33 +212,8 @@ class FhirValidator(
         return Outcome(subject=subject, kind="fhir", findings=list(run.findings.values()), details=details)
 
 
-_DUPLICATE_CHECK_LIMIT = 4 * 1024 * 1024
 _CORE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
 _WARM_KINDS = frozenset({"resource", "complex-type", "primitive-type"})
-
-
-class _DuplicateKeyError(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> None:
-    """Raises on the object's first repeated key; the parsed value itself is not kept (orjson's is)."""
-    if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
-        seen: set[str] = set()
-        for key, _value in pairs:
-            if key in seen:
-                raise _DuplicateKeyError(key)
-            seen.add(key)
-
-
-def _duplicate_key(text: str | bytes) -> str | None:
-    try:
-        json.loads(text, object_pairs_hook=_no_duplicates)
-    except _DuplicateKeyError as exc:
-        return str(exc)
-    except ValueError:
-        return None
-    return None
 
 
 _VALIDATORS: dict[int, FhirValidator] = {}
