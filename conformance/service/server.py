@@ -11,9 +11,14 @@ one of the `workers`).
 Warm engines live in `workers` engine processes (spawned), each compiling every schematron and loading the
 FHIR packages and HL7 v2 profiles once at start. Saxon keeps Python's interpreter lock for the whole length
 of a compile (seconds for the largest schematrons), so a warm-up in the serving process would hold every
-request back; in its own process it holds nothing. Until an engine process is ready, requests are validated
-in this process on `workers` threads by the cold path (only the rules the document can fire are compiled),
-with the same verdicts; `/health` says "warming" meanwhile.
+request back; in its own process it holds nothing. An engine process takes CDA documents and XDM packages
+as soon as its transversal profile schematrons are compiled (the first step of its warm-up, the only
+schematrons every document needs whole); the rest of its warm-up (FHIR, HL7 v2, the volet schematrons)
+goes on in a thread of that process, taking turns with its requests (one lock: a compile or a validation
+at a time), and other inputs go to it once it is done. Until then, requests are validated in this process
+on `workers` threads by the cold path (only the rules the document can fire are compiled), with the same
+verdicts; `/health` says "warming" meanwhile, and the `X-Hopen-Engine` header of an answer says which
+path gave it ("warm": an engine process; "cold": this process).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,25 +101,33 @@ class ServiceState:
     options: ValidateOptions
     guard: ListenerGuard
     executor: ThreadPoolExecutor
-    ready: threading.Event = field(default_factory=threading.Event)
+    ready: threading.Event = field(default_factory=threading.Event)  # every engine warmed: all inputs
+    cda_ready: threading.Event = field(default_factory=threading.Event)  # profiles compiled: CDA, XDM inputs
     warm_seconds: float | None = None
+    cda_seconds: float | None = None
     served: int = 0
     engines: ProcessPoolExecutor | None = None  # the warm engine processes; used once `ready` is set
 
-    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
-        """On a warm engine process when one is ready, else on this process's threads (the cold path)."""
+    def submit(self, body: bytes, name: str, options: ValidateOptions) -> tuple[Future, bool]:
+        """On a warm engine process when one is ready for this input, else on this process's threads (the
+        cold path); and whether an engine process took it."""
         engines = self.engines
-        if engines is not None and self.ready.is_set():
+        if engines is not None and (self.ready.is_set() or (self.cda_ready.is_set() and cda_only(body))):
             try:
-                return engines.submit(function, *args)
+                return engines.submit(_engine_validate, body, name, options), True
             except (BrokenProcessPool, RuntimeError):
                 self.engine_lost()
-        return self.executor.submit(function, *args)
+        return self.validate_here(body, name, options), False
+
+    def validate_here(self, body: bytes, name: str, options: ValidateOptions) -> Future:
+        return self.executor.submit(_validate, body, name, options)
 
     def engine_lost(self) -> None:
-        """An engine process died (killed, out of memory): this process serves from now on, compiling
-        whole schematrons again once a second document needs other rules."""
+        """An engine process died (killed, out of memory): this process serves from now on (nothing left
+        to warm up), compiling whole schematrons again once a second document needs other rules."""
         engines, self.engines = self.engines, None
+        self.cda_ready.set()
+        self.ready.set()
         if engines is not None:
             engines.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):
@@ -126,6 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "hopen-conformance-validation"
     protocol_version = "HTTP/1.1"
     state: ServiceState  # set on the subclass built per service
+    engine = "cold"  # which path answered the last validation on this connection (X-Hopen-Engine)
 
     def setup(self) -> None:
         self.timeout = self.state.limits.idle_timeout
@@ -188,8 +203,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "status": "ready" if self.state.ready.is_set() else "warming",
                     # "warm": answered by the engine processes; "cold": by this process, compiling as needed
                     "engine": "warm" if self.state.ready.is_set() and self.state.engines is not None else "cold",
+                    # CDA documents and XDM packages: to the engine processes from their first warm-up step
+                    "cda_engine": "warm" if self.state.cda_ready.is_set() and self.state.engines else "cold",
                     "served": self.state.served,
                     "warm_seconds": self.state.warm_seconds,
+                    "cda_warm_seconds": self.state.cda_seconds,
                 },
             )
         elif path == "/metadata":
@@ -247,18 +265,18 @@ class _Handler(BaseHTTPRequestHandler):
         return data
 
     def _run(self, body: bytes, name: str, options: ValidateOptions) -> list[Outcome] | None:
-        from conformance.cli.validate import validate_bytes
-
         timeout = self.state.limits.request_timeout
-        future = self.state.submit(validate_bytes, body, name, options)
+        future, warm = self.state.submit(body, name, options)
+        self.engine = "warm" if warm else "cold"
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
             return None
         except BrokenProcessPool:  # the engine process died under this request: validated here instead
             self.state.engine_lost()
+        self.engine = "cold"
         try:
-            return self.state.executor.submit(validate_bytes, body, name, options).result(timeout=timeout)
+            return self.state.validate_here(body, name, options).result(timeout=timeout)
         except FutureTimeout:
             return None
 
@@ -331,6 +349,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         if valid is not None:
             self.send_header("X-Hopen-Valid", "true" if valid else "false")
+            self.send_header("X-Hopen-Engine", self.engine)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -389,19 +408,33 @@ def _capability_statement() -> dict[str, Any]:
     }
 
 
-def warm_engines(options: ValidateOptions, before_each: Callable[[], None] | None = None) -> float:
-    """Load what a request would otherwise pay: the CDA profile schematrons (the longest compiles, first),
-    FHIR packages, HL7 v2 profiles, then each CDA volet schematron; `before_each` is called before each step."""
+def warm_engines(
+    options: ValidateOptions,
+    turn: AbstractContextManager[Any] | None = None,
+    cda_ready: Callable[[], None] | None = None,
+) -> float:
+    """Load what a request would otherwise pay: the CDA profile schematrons (the longest compiles, first;
+    `cda_ready` is called then), FHIR packages, HL7 v2 profiles, then each CDA volet schematron. Each
+    compile, and each of the other steps, is done holding `turn` (a lock)."""
     started = time.perf_counter()
-    pause = before_each or (lambda: None)
+    hold = turn or contextlib.nullcontext()
+
+    def fhir() -> None:
+        with hold:
+            _warm_fhir(options)
+
+    def hl7v2() -> None:
+        with hold:
+            _warm_hl7v2(options)
+
     steps = (
-        lambda: _warm_cda(options, pause, all_volets=False),
-        lambda: _warm_fhir(options),
-        lambda: _warm_hl7v2(options),
-        lambda: _warm_cda(options, pause, all_volets=True),
+        lambda: _warm_cda(options, turn, all_volets=False),
+        cda_ready or (lambda: None),
+        fhir,
+        hl7v2,
+        lambda: _warm_cda(options, turn, all_volets=True),
     )
     for step in steps:
-        pause()
         try:
             step()
         except Exception:  # a missing engine is reported when a request needs it
@@ -422,10 +455,10 @@ def _warm_hl7v2(options: ValidateOptions) -> None:
     validate_bytes(sample, "warm-up", replace(options, hl7v2_profile=options.hl7v2_profile or "pam-fr-2.11"))
 
 
-def _warm_cda(options: ValidateOptions, pause: Callable[[], None], *, all_volets: bool) -> None:
+def _warm_cda(options: ValidateOptions, turn: AbstractContextManager[Any] | None, *, all_volets: bool) -> None:
     from conformance.validation.cda import warm_up
 
-    warm_up(options, all_volets=all_volets, before_each=pause)
+    warm_up(options, all_volets=all_volets, turn=turn)
 
 
 def preload(options: ValidateOptions) -> None:
@@ -444,38 +477,67 @@ def preload(options: ValidateOptions) -> None:
         preload_cda(options, metadata=True)
 
 
-_ENGINE_WARM_SECONDS: float | None = None
-
-
 WARM_UP_NICENESS = 10
+HOLD_MAX_SECONDS = 600.0
+
+_ENGINE_TURN = threading.Lock()  # an engine process: one compile of its warm-up or one request at a time
+_ENGINE_CDA_READY = threading.Event()
 
 
-def _engine_start(options: ValidateOptions) -> None:
-    """Initializer of an engine process: every engine warmed before it takes a request.
+def _engine_start(options: ValidateOptions, warmed: Any = None, hold: Any = None) -> None:
+    """Initializer of an engine process: returns (the process takes requests) once the CDA profile
+    schematrons are compiled; the rest of the warm-up goes on in a thread, then `warmed` (a multiprocessing
+    event) is set. `hold` (tests): an event the warm-up waits for after the profiles (at most
+    HOLD_MAX_SECONDS).
 
     The warm-up runs on a thread of low CPU priority (Linux sets a thread's niceness): on a busy machine
     the requests the serving process answers meanwhile get the CPU first. The engine answers on the main
-    thread, at normal priority; the Saxon processor (and its threads) is created there first."""
-    global _ENGINE_WARM_SECONDS
+    thread, at normal priority; the Saxon processor (and its threads) is created there first. Requests
+    and warm-up steps take turns (`_ENGINE_TURN`): Saxon is never used by both threads at once."""
     with contextlib.suppress(Exception):  # no CDA engine: the warm-up says so when a request needs it
         from conformance.validation.cda import schematron
 
         schematron.saxon()
-    seconds: list[float] = []
+
+    def cda_ready() -> None:
+        _ENGINE_CDA_READY.set()
+        if hold is not None:
+            hold.wait(HOLD_MAX_SECONDS)
 
     def warm() -> None:
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WARM_UP_NICENESS)
-        seconds.append(warm_engines(options))
+        try:
+            warm_engines(options, _ENGINE_TURN, cda_ready)
+        finally:
+            _ENGINE_CDA_READY.set()
+            if warmed is not None:
+                warmed.set()
 
-    thread = threading.Thread(target=warm, name="validation-warm-up")
-    thread.start()
-    thread.join()
-    _ENGINE_WARM_SECONDS = round(seconds[0], 2) if seconds else None
+    threading.Thread(target=warm, name="validation-warm-up", daemon=True).start()
+    _ENGINE_CDA_READY.wait()
 
 
-def _engine_ready() -> float | None:
-    return _ENGINE_WARM_SECONDS
+def _engine_ready() -> None:
+    """Run by an engine process once its initializer returned: it takes CDA requests from now on."""
+
+
+def _engine_validate(body: bytes, name: str, options: ValidateOptions) -> list[Outcome]:
+    with _ENGINE_TURN:
+        return _validate(body, name, options)
+
+
+def _validate(body: bytes, name: str, options: ValidateOptions) -> list[Outcome]:
+    from conformance.cli.validate import validate_bytes
+
+    return validate_bytes(body, name, options)
+
+
+def cda_only(body: bytes) -> bool:
+    """A CDA document or an XDM package: what the CDA profile schematrons and a volet validate, alone."""
+    from conformance.validation.detect import Kind, detect_kind
+
+    return body[:2] != b"\x1f\x8b" and detect_kind(body) in (Kind.CDA, Kind.XDM)
 
 
 class ValidationService:
@@ -490,7 +552,10 @@ class ValidationService:
         options: ValidateOptions | None = None,
         warm: bool = True,
         allow_non_loopback: bool = False,
+        hold_warm_up: bool = False,
     ) -> None:
+        """`hold_warm_up` (tests): the engine processes stop their warm-up once the CDA profiles are compiled,
+        until `resume_warm_up()` (or HOLD_MAX_SECONDS)."""
         if not is_loopback(host) and not allow_non_loopback:
             raise NonLoopbackError(f"refusing to bind {host}: loopback only unless explicitly allowed")
         self.limits = limits or ServiceLimits()
@@ -511,6 +576,10 @@ class ValidationService:
         self.httpd.daemon_threads = True
         self.warm = warm
         self._thread: threading.Thread | None = None
+        self._context = multiprocessing.get_context("spawn")  # a fork would copy this process's Saxon state
+        self._hold = self._context.Event() if hold_warm_up else None
+        self._warmed = self._context.Event()  # set by the first engine process done with its whole warm-up
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
@@ -525,42 +594,58 @@ class ValidationService:
         if self.warm:
             self._start_engines()
         else:
+            self.state.cda_ready.set()
             self.state.ready.set()
         return self.url
 
     def _start_engines(self) -> None:
-        """Engine processes (spawned: a fork would copy this process's Saxon state) warm up on their own
-        cores; the service is ready when the first of them is."""
+        """Engine processes warm up on their own cores; the service takes CDA documents to them when the
+        first of them has its profiles compiled, and every input when the first of them is fully warm."""
         started = time.perf_counter()
         workers = max(1, self.limits.workers)
         engines = ProcessPoolExecutor(
             workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=self._context,
             initializer=_engine_start,
-            initargs=(self.state.options,),
+            initargs=(self.state.options, self._warmed, self._hold),
         )
         self.state.engines = engines
 
-        def warmed(future: Future) -> None:
-            if self.state.ready.is_set():
+        def cda_ready(future: Future) -> None:
+            if self.state.cda_ready.is_set():
                 return
             try:
-                seconds = future.result()
+                future.result()
             except Exception:  # the engine process could not start: this process keeps serving
                 self.state.engine_lost()
-                seconds = None
-            self.state.warm_seconds = seconds if seconds is not None else round(time.perf_counter() - started, 2)
-            self.state.ready.set()
-            if self.state.engines is not None:  # the engine processes answer from now on
-                from conformance.validation.cda import schematron
+            self.state.cda_seconds = round(time.perf_counter() - started, 2)
+            self.state.cda_ready.set()
 
-                schematron.prune_every_document(False)
-                schematron.clear_memory_cache()
+        def warmed() -> None:
+            while not self._warmed.wait(0.5):
+                if self._stopping.is_set() or self.state.engines is not engines:
+                    return  # stopped, or the engine died: engine_lost said ready
+            if self._stopping.is_set() or self.state.engines is not engines:
+                return
+            self.state.warm_seconds = round(time.perf_counter() - started, 2)
+            self.state.ready.set()
+            from conformance.validation.cda import schematron  # the engine processes answer from now on
+
+            schematron.prune_every_document(False)
+            schematron.clear_memory_cache()
 
         for _ in range(workers):  # one per engine process, so that each is spawned now
-            engines.submit(_engine_ready).add_done_callback(warmed)
+            engines.submit(_engine_ready).add_done_callback(cda_ready)
+        threading.Thread(target=warmed, name="validation-engines-warmed", daemon=True).start()
+
+    def resume_warm_up(self) -> None:
+        """Let engine processes held after their CDA profiles (`hold_warm_up`) finish their warm-up."""
+        if self._hold is not None:
+            self._hold.set()
 
     def stop(self) -> None:
+        self._stopping.set()
+        self.resume_warm_up()
         self.httpd.shutdown()
         self.httpd.server_close()
         self.state.executor.shutdown(wait=False, cancel_futures=True)

@@ -185,17 +185,28 @@ def test_batch_over_worker_processes_keeps_order_and_results(tmp_path: Path) -> 
     assert _cli("--jobs", "2", "--format", "json", str(folder)) == _cli("--format", "json", str(folder))
 
 
+def _judged(outcomes: list[dict]) -> list[tuple]:
+    return [
+        (o["valid"], [(f["severity"], f["rule"], f["location"], f["message"]["fr"]) for f in o["findings"]])
+        for o in outcomes
+    ]
+
+
+def _health(url: str) -> dict:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("GET", "/health")
+        return json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
+
+
 def test_a_request_during_the_warm_up_gets_the_verdict_of_a_warm_engine() -> None:
     """The engines warm up in their own process; a CDA document sent at start is answered meanwhile (the
     service still reports itself warming) with the same findings as a local run, again by the warm engine
     once it is ready, and again by the service itself when the engine process has died (SHALL)."""
-
-    def judged(outcomes: list[dict]) -> list[tuple]:
-        return [
-            (o["valid"], [(f["severity"], f["rule"], f["location"], f["message"]["fr"]) for f in o["findings"]])
-            for o in outcomes
-        ]
-
+    judged = _judged
     data = _cda_sample().read_bytes()
     running = ValidationService(limits=ServiceLimits(idle_timeout=5.0), warm=True)
     url = running.start()
@@ -232,6 +243,57 @@ def test_a_request_during_the_warm_up_gets_the_verdict_of_a_warm_engine() -> Non
         connection.close()
     finally:
         running.stop()
+
+
+def test_cda_documents_go_to_the_engine_once_its_profiles_are_compiled() -> None:
+    """An engine process takes CDA documents as soon as its transversal profile schematrons are compiled,
+    before the rest of its warm-up (held here after that step): same findings as a local run, answered by
+    the engine while the service still says it is warming; an HL7 v2 message, which needs the rest of the
+    warm-up, is answered by the service itself meanwhile; once released, the engine takes every input (SHALL).
+    """
+    data = _cda_sample().read_bytes()
+    hl7 = _hl7_sample().read_bytes()
+    running = ValidationService(limits=ServiceLimits(idle_timeout=5.0), warm=True, hold_warm_up=True)
+    url = running.start()
+    try:
+        assert running.state.cda_ready.wait(900)
+        health = _health(url)
+        assert (health["status"], health["cda_engine"], health["engine"]) == ("warming", "warm", "cold")
+        local = [o.to_dict() for o in validate_bytes(data, "doc", ValidateOptions())]
+        status, headers, answer = _post(url, "/validate?format=outcomes&name=doc", data)
+        assert (status, headers["X-Hopen-Engine"]) == (200, "warm")
+        assert _judged(answer["outcomes"]) == _judged(local)
+        local = [o.to_dict() for o in validate_bytes(hl7, "message", ValidateOptions())]
+        status, headers, message = _post(url, "/validate?format=outcomes&name=message", hl7)
+        assert (status, headers["X-Hopen-Engine"]) == (200, "cold")
+        assert _judged(message["outcomes"]) == _judged(local)
+        assert not running.state.ready.is_set()  # the engine's warm-up is still held
+        running.resume_warm_up()
+        assert running.state.ready.wait(900) and _health(url)["status"] == "ready"
+        status, headers, message = _post(url, "/validate?format=outcomes&name=message", hl7)
+        assert (status, headers["X-Hopen-Engine"]) == (200, "warm")
+        assert _judged(message["outcomes"]) == _judged(local)
+    finally:
+        running.stop()
+
+
+def test_an_engine_request_waits_for_the_warm_up_compile_in_progress() -> None:
+    """In an engine process, a request and a warm-up compile take turns: a request coming while the warm-up
+    holds the turn (a Saxon compile) is validated only once the turn is given back (SHALL)."""
+    from conformance.service import server
+
+    data = _cda_sample().read_bytes()
+    answers: list[list] = []
+    with server._ENGINE_TURN:
+        request = threading.Thread(
+            target=lambda: answers.append(server._engine_validate(data, "doc", ValidateOptions()))
+        )
+        request.start()
+        request.join(0.5)
+        assert request.is_alive() and not answers
+    request.join(900)
+    local = validate_bytes(data, "doc", ValidateOptions())
+    assert _judged([o.to_dict() for o in answers[0]]) == _judged([o.to_dict() for o in local])
 
 
 def test_campaign_validation_server_key_sends_cda_documents_to_the_service(

@@ -4,7 +4,7 @@ Public API:
     validate_input(data, *, name, options) -> list[Outcome]      # what `conformance validate` calls
     validate_document(data, options=None, *, name="document") -> Outcome
     validate_xdm(data, options=None, *, name="package") -> list[Outcome]
-    warm_up(options=None, volets=(), *, all_volets=False, before_each=None) -> float  # pre-compile (start-up)
+    warm_up(options=None, volets=(), *, all_volets=False, turn=None) -> float  # pre-compile (start-up)
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ import contextlib
 import functools
 import threading
 import time
-from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -360,14 +361,14 @@ def warm_up(
     volets: tuple[str, ...] = (),
     *,
     all_volets: bool = False,
-    before_each: Callable[[], None] | None = None,
+    turn: AbstractContextManager[Any] | None = None,
 ) -> float:
     """Compile the transversal profile schematrons (and the named volets, or every volet) now, e.g. in a
     background thread at start-up, so that documents do not pay Saxon's compile. Returns the seconds spent.
 
     Saxon keeps Python's interpreter lock while it compiles: a warm-up thread blocks every other thread for
-    the length of one compile. `before_each` is called before each compile so that a service can hold the
-    warm-up back while it answers a request."""
+    the length of one compile. Each compile is done holding `turn` (a lock the service's engine process
+    also holds while it answers a request), so that requests and warm-up compiles take turns."""
     options = options or ValidateOptions()
     pack = load_pack(options.cda_pack)
     started = time.perf_counter()
@@ -376,8 +377,6 @@ def warm_up(
     if all_volets:
         paths += [volet.path for volet in pack.volets if volet.path not in paths]
     for path in paths:
-        if before_each is not None:
-            before_each()
-        with contextlib.suppress(sch.SchematronError):  # reported when a document needs it
-            sch.compile_schematron(path)
+        with turn or contextlib.nullcontext(), contextlib.suppress(sch.SchematronError):
+            sch.compile_schematron(path)  # a broken schematron is reported when a document needs it
     return time.perf_counter() - started
