@@ -37,9 +37,9 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
-from conformance.i18n import BilingualError
+from conformance.i18n import BilingualError, text
 
 DEFAULT_BIND_HOST = "127.0.0.1"
 DEFAULT_MAX_CONNECTIONS = 64
@@ -65,6 +65,16 @@ class ListenerLimitError(BilingualError):
     """A listener bound was reached. `fr` / `en` say which; `message(lang)` picks one."""
 
     kind = "listener-limit"
+
+    @classmethod
+    def worded(cls, key: str, **params: Any) -> Self:
+        """The error told by the catalogue's `transport.listener.<key>` in both languages."""
+        return cls(*words(key, **params))
+
+
+def words(key: str, **params: Any) -> tuple[str, str]:
+    """The catalogue's `transport.listener.<key>` in French and in English."""
+    return text(f"transport.listener.{key}", "fr", **params), text(f"transport.listener.{key}", "en", **params)
 
 
 class IdleTimeout(ListenerLimitError):
@@ -143,12 +153,7 @@ class ListenerGuard:
             if self.open_connections >= self.limits.max_connections:
                 self.refused_connections += 1
                 if self.refused_connections == 1:
-                    self._exhausted_connections(
-                        f"limite de {self.limits.max_connections} connexions simultanées atteinte : "
-                        "des connexions ont été refusées",
-                        f"limit of {self.limits.max_connections} simultaneous connections reached: "
-                        "connections were refused",
-                    )
+                    self._exhausted_connections(*words("connections", limit=self.limits.max_connections))
                 return None
             self.open_connections += 1
         allowed = self.peer_allowed(host)
@@ -169,14 +174,10 @@ class ListenerGuard:
             admission.received += count
             self.total_received += count
             if self.total_received > self.limits.max_total_bytes:
-                raise self._exhausted(
-                    f"budget total de {self.limits.max_total_bytes} octets reçus dépassé",
-                    f"total budget of {self.limits.max_total_bytes} received bytes exceeded",
-                )
+                raise self._exhausted(*words("total_bytes", limit=self.limits.max_total_bytes))
             if admission.received > self.limits.max_connection_bytes:
                 raise self._exhausted(
-                    f"budget de {self.limits.max_connection_bytes} octets par connexion dépassé ({admission.peer})",
-                    f"budget of {self.limits.max_connection_bytes} bytes per connection exceeded ({admission.peer})",
+                    *words("connection_bytes", limit=self.limits.max_connection_bytes, peer=admission.peer)
                 )
 
     def _exhausted_connections(self, fr: str, en: str) -> None:
@@ -194,10 +195,7 @@ class ListenerGuard:
         try:
             data = await asyncio.wait_for(reader.read(size), self.limits.idle_timeout)
         except TimeoutError:
-            raise IdleTimeout(
-                f"aucun octet reçu pendant {self.limits.idle_timeout:g} s : connexion fermée",
-                f"no byte received for {self.limits.idle_timeout:g} s: connection closed",
-            ) from None
+            raise IdleTimeout.worded("idle", seconds=self.limits.idle_timeout) from None
         if data:
             self.charge(admission, len(data))
         return data
@@ -210,11 +208,7 @@ class RequestTooSlow(ListenerLimitError):
     kind = "listener-slow"
 
     def __init__(self, part: str, seconds: float) -> None:
-        part_fr = "en-tête" if part == "head" else "corps"
-        super().__init__(
-            f"{part_fr} de requête non reçu en entier en {seconds:g} s",
-            f"request {part} not received in full within {seconds:g} s",
-        )
+        super().__init__(*words(f"slow_{part}", seconds=seconds))
         self.part = part
         self.seconds = seconds
 
