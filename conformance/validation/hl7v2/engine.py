@@ -94,6 +94,8 @@ class _Element:
     width: int = 0  # components of the data type in the base standard
     room: int = 0  # the longest value that raises no length finding
     accepted: frozenset[str] | None = None  # the values that raise no fixed-value or code finding (None: any)
+    clean_key: str = ""  # the separators and level `clean` was built for (see ProfileChecker._clean_pattern)
+    clean: re.Pattern[str] | None = None  # matches only values whose check_value finds nothing (None: no such test)
 
     def may_fail_own(self, value: str, separator: str) -> bool:
         """Whether `value` can raise a length, fixed-value, code or format finding (`separator`: the component
@@ -118,6 +120,8 @@ class ProfileChecker:
         self.event = message.message_type[1]
         self.profile_id = source_profile or profile.id
         self.findings: list[Finding] = []
+        separators = self.delimiters.component + self.delimiters.subcomponent
+        self._clean_keys = (separators + "0", separators + "1")  # by level: a field (0) or a component (1)
 
     # ------------------------------------------------------------------ helpers
 
@@ -610,6 +614,12 @@ class ProfileChecker:
         element: _Element,
         label: str,
     ) -> None:
+        level = 0 if component is None else 1
+        if element.clean_key != self._clean_keys[level]:
+            self._clean_pattern(element, level)
+        clean = element.clean
+        if clean is not None and clean.fullmatch(value):
+            return  # nothing to find in this value (most values): one match instead of the checks below
         if not element.compiled:
             self._compile(element)
         if element.own and element.may_fail_own(value, self.delimiters.component):
@@ -644,6 +654,116 @@ class ProfileChecker:
                 # a component without subcomponents: what check_value does with it, without the call (most are)
                 if sub_element.own and sub_element.may_fail_own(sub_value, separator):
                     self._check_own(segment, number, repetition, position, sub_value, sub_element, sub_element.label)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ clean values
+
+    def _clean_pattern(self, element: _Element, level: int) -> None:
+        """Set element.clean: a regular expression that matches only values of `element` in which check_value
+        (at `level`: 0 for a field, split into components; 1 for a component, split into subcomponents) finds
+        nothing, written from the same definitions and plans (_component_plan, may_fail_own, _check_component,
+        _check_leaf); None when a check cannot be written so (conditions, unusual separators, long code lists).
+        A value it does not match is checked as before: it only has to be sound, not complete."""
+        element.clean_key = self._clean_keys[level]
+        component, subcomponent = self.delimiters.component, self.delimiters.subcomponent
+        element.clean = None
+        if any(char.isalnum() or char in _FORMAT_CHARS for char in component + subcomponent):
+            return  # a format or a code could run over a separator
+        source = self._clean_value(element, level, "")
+        if source is not None:
+            element.clean = re.compile(source, re.DOTALL)
+
+    def _clean_value(self, element: _Element, level: int, stop: str) -> str | None:
+        """Regex source for a clean value of `element` at `level`; `stop`: the separators that end the value
+        ('' at the top: the end of the text)."""
+        if not element.compiled:
+            self._compile(element)
+        source = self._clean_own(element, stop, self.delimiters.component)
+        if source is None or not element.composite:
+            return source
+        return self._clean_parts(element, level, stop, source)
+
+    def _clean_own(self, element: _Element, stop: str, separator: str) -> str | None:
+        """What may_fail_own accepts, as lookaheads, followed by the value's characters."""
+        char, end = (f"[^{re.escape(stop)}]", f"(?![^{re.escape(stop)}])") if stop else (".", r"\Z")
+        source = ""
+        if element.room != sys.maxsize:
+            source += f"(?={char}{{0,{element.room}}}{end})"
+        if element.accepted is not None:
+            codes = _alternation(element.accepted, stop + separator)
+            if codes is None:
+                return None
+            source += f"(?=(?:{codes}){end})"
+        if element.pattern is not None:
+            source += f"(?=(?:{element.pattern.pattern[1:-1]}){end})"
+        return source + f"{char}*+" if not element.composite else source
+
+    def _clean_leaf(self, element: _Element, stop: str) -> str | None:
+        """What _check_leaf accepts in a valued subcomponent: its fixed value, code list and format."""
+        end = f"(?![^{re.escape(stop)}])"
+        source = ""
+        if element.fixed is not None:
+            fixed = _alternation(frozenset({element.fixed}), stop)
+            if fixed is None:
+                return None
+            source += f"(?=(?:{fixed}){end})"
+        if element.allowed is not None:
+            codes = _alternation(element.allowed, stop + self.delimiters.component)
+            if codes is None:
+                return None
+            source += f"(?=(?:{codes}){end})"
+        pattern = _FORMATS.get(element.datatype)
+        if pattern is not None:
+            source += f"(?=(?:{pattern.pattern[1:-1]}){end})"
+        return source + f"[^{re.escape(stop)}]*+"
+
+    def _clean_parts(self, element: _Element, level: int, stop: str, source: str) -> str | None:
+        """The components (level 0) or subcomponents (level 1) of a clean composite value, as check_value's loop
+        checks them: each part by its merged definition, required parts present, no part past the data type."""
+        separator = self.delimiters.component if level == 0 else self.delimiters.subcomponent
+        part_stop = stop + separator
+        width = element.width
+        defined = max(element.components, default=0)
+        if width and defined > width:
+            return None
+        count = width or defined
+        base = element.parts or ()
+        parts: list[tuple[str, bool]] = []  # (regex source, whether the part must be valued)
+        for position in range(1, count + 1):
+            part = self._clean_part(self._component_element(element, position, base), level, part_stop)
+            if part is None:
+                return None
+            parts.append(part)
+        sep, free = re.escape(separator), f"[^{re.escape(part_stop)}]*+"
+        rest = f"(?:{sep})*" if width else f"(?:{sep}{free})*"  # past the data type: empty (_extra_component)
+        for index in range(len(parts) - 1, 0, -1):
+            required = any(needed for _part, needed in parts[index:])
+            rest = f"(?:{sep}{parts[index][0]}{rest})" + ("" if required else "?")
+        return source + (parts[0][0] if parts else free) + rest
+
+    def _clean_part(self, sub_element: _Element, level: int, stop: str) -> tuple[str, bool] | None:
+        usage = sub_element.usage
+        if usage[:1] == "C":
+            return None  # conditions depend on the message
+        always = usage == "R" if level else usage in ("R", "X")
+        if not always and self._inert(sub_element):
+            return f"[^{re.escape(stop)}]*+", False
+        if not sub_element.compiled:
+            self._compile(sub_element)
+        if level:
+            valued = self._clean_leaf(sub_element, stop)
+        elif sub_element.composite:
+            valued = self._clean_value(sub_element, 1, stop)
+        else:
+            valued = self._clean_own(sub_element, stop, self.delimiters.component)
+        if valued is None:
+            return None
+        # atomic groups, the value first: a part is matched once (no backtracking across parts, whatever the
+        # input), and its first alternative that fits takes the whole part when any can
+        if usage == "X" and not level:
+            return "", False  # _check_component: an X component must stay empty (the null too)
+        if usage == "R":  # a value or the null; empty is a finding
+            return f'(?>(?=[^{re.escape(stop)}]){valued}|"")', True
+        return f'(?>{valued}|""|)', False
 
     def _compile(self, element: _Element) -> None:
         """What checking a value of `element` takes, worked out once (an element serves every message)."""
@@ -934,6 +1054,19 @@ def _components_for(version: str, element: _Element) -> tuple[reference.BaseComp
     if not element.datatype or element.datatype in reference.PRIMITIVES:
         return ()
     return reference.base_components(version, element.datatype)
+
+
+_FORMAT_CHARS = frozenset('0123456789+-."')  # what _FORMATS and the null can match: never a separator here
+_MAX_CLEAN_CODES = 2000
+
+
+def _alternation(codes: frozenset[str], excluded: str) -> str | None:
+    """Regex alternation of the codes that hold none of the `excluded` characters (such a code could never be
+    a whole part); None for a list too long to be worth a pattern."""
+    if len(codes) > _MAX_CLEAN_CODES:
+        return None
+    kept = sorted(re.escape(code) for code in codes if not any(char in code for char in excluded))
+    return "|".join(kept) if kept else "(?!)"
 
 
 def _count_can_report(element: SegmentRef | GroupRef) -> bool:
