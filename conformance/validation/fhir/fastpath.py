@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from fhirpathpy.models import models
 from fhirpathpy.parser import parse
 
 from conformance.validation import patterns
@@ -178,6 +179,10 @@ TYPE_SUFFIXES = frozenset(
         "Meta",
     ]
 )
+
+
+# the types some type or element path has as parent in fhirpathpy's R4 model (`is(T)` walks up to them)
+_PARENT_TYPES = frozenset(models["r4"]["type2Parent"].values()) | frozenset(models["r4"]["path2Type"].values())
 
 
 def compile_fast(expression: str) -> Callable[[Any, Any, Any], Collection]:
@@ -1039,6 +1044,26 @@ def _fn_of_type(args: list[Fn], raw: list[Any]) -> Fn:
     return run
 
 
+def _fn_is(args: list[Fn], raw: list[Any]) -> Fn:
+    """`is(T)` on one resource: fhirpathpy types it by its resourceType and walks the model's parents, so for a
+    T that is no type's parent (Composition, MessageHeader) the answer is resourceType = T. Anything else falls
+    back: no item (empty), several (an error there), data, or a resourceType that fhirpathpy reads as a path."""
+    type_name = _type_argument(raw)
+    if type_name in _PARENT_TYPES:
+        raise Unsupported("is() of a parent type")
+
+    def run(coll: Collection, env: Env) -> Collection:
+        if len(coll) == 1 and type(coll[0]) is dict:
+            kind = coll[0].get("resourceType")
+            if type(kind) is str and "." not in kind:
+                return [kind == type_name]
+        if not coll:
+            return []
+        raise Fallback("is() on data")
+
+    return run
+
+
 def _fn_extension(args: list[Fn], raw: list[Any]) -> Fn:
     (url_fn,) = args
 
@@ -1124,6 +1149,7 @@ _FUNCTIONS: dict[str, Callable[[list[Fn], list[Any]], Fn]] = {
     "iif": _fn_iif,
     "trace": _fn_trace,
     "ofType": _fn_of_type,
+    "is": _fn_is,
     "extension": _fn_extension,
     "children": _fn_children,
     "descendants": _fn_descendants,

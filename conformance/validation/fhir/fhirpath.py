@@ -18,6 +18,7 @@ from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
 from conformance.validation.fhir.fastpath import TYPE_SUFFIXES, Fallback, compile_fast
+from conformance.validation.fhir.natives import NATIVE_RESOURCE_RULES
 from conformance.validation.patterns import PatternTimeout, guard_fhirpathpy
 
 guard_fhirpathpy()
@@ -200,11 +201,12 @@ def ext_1(extension: Any) -> bool:
     if not isinstance(extension, dict):
         return True
     has_extension = bool(extension.get("extension"))
-    has_value = any(
-        isinstance(key, str) and key.lstrip("_").startswith("value") and key.lstrip("_")[5:6].isupper()
-        for key in extension
-    )
-    return has_extension != has_value
+    for key in extension:
+        if isinstance(key, str) and "value" in key:  # most keys (url, extension, id) fail this cheap test
+            bare = key.lstrip("_")
+            if bare.startswith("value") and bare[5:6].isupper():
+                return not has_extension
+    return has_extension
 
 
 def _contained(resource: dict[str, Any]) -> list[Any]:
@@ -457,4 +459,5 @@ NATIVE_BY_EXPRESSION: dict[str, Callable[[Any], bool | None]] = {
     "path.matches('[A-Za-z][A-Za-z0-9]*(\\\\.[a-z][A-Za-z0-9]*(\\\\[x])?)*')": _path_matches(
         "[A-Za-z][A-Za-z0-9]*(\\.[a-z][A-Za-z0-9]*(\\[x])?)*"
     ),
+    **NATIVE_RESOURCE_RULES,
 }

@@ -1,0 +1,185 @@
+"""The native resource rules (natives.py) answer what the compiled subset answers on the same item, or None
+where the compiled form falls back to fhirpathpy; `is(T)` in the compiled subset answers as fhirpathpy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance.validation.fhir import fastpath
+from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, ExpressionCache
+from conformance.validation.fhir.natives import NATIVE_RESOURCE_RULES, present
+
+_LEAVES = st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from(["", "a", "a.b", "Patient", "x"])
+_KEYS = st.sampled_from(
+    [
+        "code",
+        "codeString",
+        "codeCoding",
+        "display",
+        "system",
+        "abstract",
+        "concept",
+        "path",
+        "element",
+        "label",
+        "requirements",
+        "snapshot",
+        "differential",
+        "_code",
+        "resourceType",
+        "contained",
+        "id",
+    ]
+)
+_ITEMS = st.recursive(
+    _LEAVES,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_KEYS, children, max_size=4),
+    max_leaves=16,
+)
+
+
+_COMPILED: dict[str, Any] = {}
+
+
+def _compiled(expression: str, item: Any) -> bool | None:
+    """The compiled subset's verdict; None when it falls back to fhirpathpy."""
+    if expression not in _COMPILED:
+        _COMPILED[expression] = fastpath.compile_fast(expression)
+    try:
+        result = _COMPILED[expression](item, None, None)
+    except fastpath.Fallback:
+        return None
+    return not (len(result) == 1 and result[0] is False)
+
+
+def _agrees(expression: str, item: Any) -> bool:
+    """Whether the native rule answered (and then as the compiled form does)."""
+    native = NATIVE_RESOURCE_RULES[expression](item)
+    compiled = _compiled(expression, item)
+    if native is not None:  # a native answer is only given where the compiled form answers, and equals it
+        assert compiled is not None and native == compiled, (expression, item)
+    return native is not None
+
+
+def test_the_natives_are_used_by_their_expression() -> None:
+    for expression, native in NATIVE_RESOURCE_RULES.items():
+        assert NATIVE_BY_EXPRESSION[expression] is native
+
+
+@settings(max_examples=400, deadline=None)
+@given(_ITEMS, st.sampled_from(sorted(NATIVE_RESOURCE_RULES)))
+def test_random_items_get_the_compiled_answer(item: Any, expression: str) -> None:
+    _agrees(expression, item)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ITEMS, st.sampled_from(["code", "display", "system", "abstract", "path"]))
+def test_present_is_exists(item: Any, name: str) -> None:
+    assert present(item, name) == bool(fastpath._children([item], name))
+
+
+SD = {
+    "resourceType": "StructureDefinition",
+    "snapshot": {"element": [{"path": "Patient", "label": "x"}, {"path": "Patient.name", "code": [{"code": "c"}]}]},
+    "differential": {"element": [{"path": "Patient", "requirements": "r"}]},
+}
+CS = {
+    "resourceType": "CodeSystem",
+    "concept": [{"code": "a", "concept": [{"code": "b", "concept": [{"code": "a"}]}]}],
+    "contained": [{"resourceType": "ValueSet", "compose": {"include": [{"concept": [{"code": "z"}]}]}}],
+}
+SPECIFIC: list[Any] = [
+    SD,
+    {"snapshot": {"element": [{"path": "Patient"}, {"path": "Patient.name", "label": "l"}]}},
+    {"snapshot": {"element": [{"path": ["A", "B"]}]}},  # several paths: the compiled form falls back
+    {"snapshot": {"element": [{"path": ["A"], "code": "x"}]}},
+    {"snapshot": {"element": [{"path": 3}]}},
+    {"snapshot": {"element": [{"path": "A", "codeCoding": {"code": "x"}}]}},  # a choice name's type suffix
+    {"snapshot": {"element": [{"path": "A", "code": []}, None, "x"]}},
+    CS,
+    {"concept": [{"code": "a"}, {"code": "b", "concept": [{"code": "c"}, {"codeString": "a"}]}]},
+    {"concept": [{"code": "a"}, {"code": 1}]},
+    {"concept": [{"code": "a", "_concept": [{"code": "a"}]}]},  # `_` names are not descended into
+    {"concept": [[{"code": "a"}], {"code": "a"}]},
+    {"code": None, "display": "d"},
+    {"code": [None], "system": "s"},
+    {"abstract": [True, True]},
+    {"abstract": 1},
+    {"abstract": True},
+    {"codeString": "x"},
+    "text",
+    [],
+]
+
+
+@pytest.mark.parametrize("index", range(len(SPECIFIC)))
+@pytest.mark.parametrize("expression", sorted(NATIVE_RESOURCE_RULES))
+def test_specific_shapes_get_the_compiled_answer(expression: str, index: int) -> None:
+    _agrees(expression, SPECIFIC[index])
+
+
+def test_csd_1_sees_the_codes_of_every_level() -> None:
+    csd_1 = NATIVE_RESOURCE_RULES["concept.code.combine($this.descendants().concept.code).isDistinct()"]
+    assert csd_1(CS) is False  # `a` at the top and two levels down
+    unique = {**CS, "concept": [{"code": "a", "concept": [{"code": "b"}]}]}
+    assert csd_1(unique) is True
+
+
+def _walk(value: Any) -> Any:
+    yield value
+    if isinstance(value, dict):
+        for sub in value.values():
+            yield from _walk(sub)
+    elif isinstance(value, list):
+        for sub in value:
+            yield from _walk(sub)
+
+
+def test_r4_examples_get_the_compiled_answer(r4_examples_dir: Path) -> None:
+    """Every object of the StructureDefinition, CodeSystem and ValueSet examples, for every native rule."""
+    answered: dict[str, int] = dict.fromkeys(NATIVE_RESOURCE_RULES, 0)
+    for pattern in ("StructureDefinition-*.json", "CodeSystem-*.json", "ValueSet-*.json"):
+        for path in sorted(r4_examples_dir.glob(pattern))[::9]:
+            for item in _walk(orjson.loads(path.read_bytes())):
+                if isinstance(item, dict):
+                    for expression in NATIVE_RESOURCE_RULES:
+                        answered[expression] += _agrees(expression, item)
+    assert min(answered.values()) > 1000, answered
+
+
+BUNDLE_RULES = [
+    "type = 'document' implies entry.first().resource.is(Composition)",
+    "type = 'message' implies entry.first().resource.is(MessageHeader)",
+]
+FIRST_RESOURCES: list[Any] = [
+    {"resourceType": "Composition"},
+    {"resourceType": "MessageHeader"},
+    {"resourceType": "Patient"},
+    {"resourceType": "Composition.section"},
+    {"resourceType": ""},
+    {"resourceType": "DomainResource"},
+    {},
+    "x",
+]
+
+
+@pytest.mark.parametrize("resource", FIRST_RESOURCES)
+@pytest.mark.parametrize("bundle_type", ["document", "message", "collection"])
+@pytest.mark.parametrize("expression", BUNDLE_RULES)
+def test_is_on_the_first_entry_answers_as_fhirpathpy(expression: str, bundle_type: str, resource: Any) -> None:
+    bundle = {"resourceType": "Bundle", "type": bundle_type, "entry": [{"resource": resource}]}
+    compiled = _compiled(expression, bundle)
+    if compiled is not None:
+        assert compiled == ExpressionCache(use_fast=False).evaluate(expression, bundle, bundle, bundle)
+
+
+def test_is_of_a_parent_type_is_left_to_fhirpathpy() -> None:
+    with pytest.raises(fastpath.Unsupported):
+        fastpath.compile_fast("entry.first().resource.is(DomainResource)")
+    assert fastpath.compile_fast(BUNDLE_RULES[0]) is not None
