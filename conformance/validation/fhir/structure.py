@@ -54,11 +54,13 @@ class ElementNode:
         "base_path",
         "binding",
         "children",
+        "complex_plans",
         "constraints",
         "content_reference",
         "element_id",
         "fixed",
         "is_choice",
+        "item_plans",
         "json_names",
         "max",
         "max_length",
@@ -153,6 +155,9 @@ class ElementNode:
             and self.rules is None
         )
         self.type_profiled: bool = any(t.profiles for t in self.types)
+        # how the validator walks an item of this element, per type (walk.py: _item_plan, _complex_plan)
+        self.item_plans: dict[str | None, Any] | None = None
+        self.complex_plans: dict[str | None, Any] | None = None
 
     @property
     def type_codes(self) -> list[str]:

@@ -28,12 +28,18 @@ _FAST_PRIMITIVES = PRIMITIVES - {"canonical"}  # a canonical is also resolved
 # how _walk_object walks one element's properties, decided once per (definition, property names)
 _PLAIN_STRING = "plain-string"  # one string of a rule-free element: a walk only when empty or too long
 _PRIMITIVE = "primitive"  # one primitive of a rule-free element: its lexical checks
-_SINGLE = "single"  # one value, no primitive extension: _walk_property
+_SINGLE = "single"  # one value, no primitive extension, no slices: _walk_single
+_PROPERTY = "property"  # one value of a sliced element, no primitive extension: _walk_property
 _GENERAL = "general"  # with its primitive extension, or a choice under several names
 _Entry = tuple[str, ElementNode, str | None, bool, str | None]  # name, element, type, has a value, "_name" key
 _Group = tuple[str, str, ElementNode, str | None, tuple[_Entry, ...]]
 _Shape = tuple[tuple[Any, ...], tuple[ElementNode, ...], tuple[_Group, ...]]
 _SHAPES_MAX = 50_000
+# how _walk_item walks an item, decided once per (element, type)
+_ITEM_PRIMITIVE, _ITEM_RESOURCE, _ITEM_RESOURCE_TYPE = "primitive", "resource", "resource-type"
+_ITEM_EXTENSION, _ITEM_MEMOISED, _ITEM_COMPLEX = "extension", "memoised", "complex"
+_SPECIFIC_TYPES = frozenset({"Reference", "Coding", "CodeableConcept", "Attachment", "Identifier"})
+_ComplexPlan = tuple[ElementNode | None, bool, list[Constraint], str]
 
 
 class WalkAspect:
@@ -195,8 +201,10 @@ class WalkAspect:
                     if base_pass:
                         self._check_primitive_value(value, type_code, child, f"{loc}.{name}", run)
                     continue
-                self._walk_property([(name, child, type_code, value, None)], defs, loc, run, resource)
+                self._walk_single(obj[name], name, child, type_code, loc, run, resource)
             elif kind is _SINGLE:
+                self._walk_single(obj[name], name, child, type_code, loc, run, resource)
+            elif kind is _PROPERTY:
                 self._walk_property([(name, child, type_code, obj[name], None)], defs, loc, run, resource)
             else:
                 self._walk_general_group(obj, entries, defs, loc, run, resource)
@@ -226,6 +234,41 @@ class WalkAspect:
                         self._check_primitive_value(value, type_code, child, f"{loc}.{name}", run)
                     return
         self._walk_property(group, defs, loc, run, resource)
+
+    def _walk_single(
+        self, value: Any, name: str, child: ElementNode, type_code: str | None, loc: str, run: Run, resource: Any
+    ) -> None:
+        """What _walk_property does for one property without primitive extension, slices or type slices."""
+        name_loc = f"{loc}.{child.name[:-3]}.ofType({type_code})" if child.is_choice else f"{loc}.{name}"
+        fast = child.plain and not child.type_slices and type_code in _FAST_PRIMITIVES
+        if not child.array:
+            if isinstance(value, list):
+                if run.base_pass:
+                    run.report(
+                        "error", "structure", "This_property_must_be_an_simple_value_not_", name_loc, name, "an array"
+                    )
+                if child.min > 0:
+                    self._check_count(child, 0, loc, run)
+                return
+            if child.min > 1 or (child.max is not None and child.max < 1):
+                self._check_count(child, 1, loc, run)
+            if fast and value is not None:
+                if run.base_pass:
+                    self._check_primitive_value(value, type_code or "", child, name_loc, run)
+                return
+            self._walk_item(value, None, child, type_code, name_loc, run, resource)
+            return
+        values = self._as_list(value, name, name_loc, run, single=False)
+        count = len(values)
+        if count < child.min or (child.max is not None and count > child.max):
+            self._check_count(child, count, loc, run)
+        base_pass = run.base_pass
+        for index, item in enumerate(values):
+            if fast and item is not None:
+                if base_pass:
+                    self._check_primitive_value(item, type_code or "", child, f"{name_loc}[{index}]", run)
+                continue
+            self._walk_item(item, None, child, type_code, f"{name_loc}[{index}]", run, resource)
 
     @staticmethod
     def _check_count(child: ElementNode, count: int, loc: str, run: Run) -> None:
@@ -329,13 +372,18 @@ class WalkAspect:
         resource: dict[str, Any],
     ) -> None:
         if type_code is None:
-            codes = node.type_codes
-            type_code = codes[0] if len(codes) == 1 else None
+            types = node.types
+            type_code = types[0].code if len(types) == 1 else None
             if type_code is None and isinstance(value, dict) and "resourceType" in value:
                 type_code = "Resource"
-        if node.is_choice and type_code in node.type_slices:
-            node = node.type_slices[type_code]
-        if type_code in PRIMITIVES or (type_code is None and not isinstance(value, dict)):
+        plans = node.item_plans
+        if plans is None:
+            plans = node.item_plans = {}
+        plan = plans.get(type_code)
+        if plan is None:
+            plan = plans[type_code] = self._item_plan(node, type_code)
+        kind, node = plan
+        if kind is _ITEM_PRIMITIVE or (type_code is None and not isinstance(value, dict)):
             self._check_primitive_item(value, ext, node, type_code or "string", loc, run, resource)
             return
         if not isinstance(value, dict):
@@ -348,22 +396,37 @@ class WalkAspect:
             if run.base_pass:
                 run.report("error", "structure", "Object_must_have_some_content", loc)
             return
-        if type_code in ("Resource", "DomainResource") or (
-            type_code and self.is_resource_type(type_code) and "resourceType" in value
-        ):
+        if kind is _ITEM_RESOURCE or (kind is _ITEM_RESOURCE_TYPE and "resourceType" in value):
             if run.recording is not None:
                 run.tainted = True
             self._walk_contained_resource(value, node, loc, run)
             return
-        if type_code == "Extension":
+        if kind is _ITEM_EXTENSION:
             if run.recording is not None:
                 run.tainted = True
             self._check_extension(value, node, loc, run, resource)
             return
-        if type_code in _MEMOISED_TYPES and run.recording is None:
-            self._check_memoised(value, node, type_code, loc, run, resource)
+        if kind is _ITEM_MEMOISED and run.recording is None:
+            self._check_memoised(value, node, type_code or "", loc, run, resource)
             return
         self._check_complex(value, node, type_code, loc, run, resource)
+
+    def _item_plan(self, node: ElementNode, type_code: str | None) -> tuple[str, ElementNode]:
+        """How an item of `node` typed `type_code` is walked (what its value does not decide), and the element
+        that describes it (a choice's type slice)."""
+        if node.is_choice and type_code in node.type_slices:
+            node = node.type_slices[type_code]
+        if type_code in PRIMITIVES:
+            return _ITEM_PRIMITIVE, node
+        if type_code in ("Resource", "DomainResource"):
+            return _ITEM_RESOURCE, node
+        if type_code and self.is_resource_type(type_code):
+            return _ITEM_RESOURCE_TYPE, node  # a contained resource when the value names its type
+        if type_code == "Extension":
+            return _ITEM_EXTENSION, node
+        if type_code in _MEMOISED_TYPES:
+            return _ITEM_MEMOISED, node
+        return _ITEM_COMPLEX, node
 
     def _check_memoised(
         self, value: dict[str, Any], node: ElementNode, type_code: str, loc: str, run: Run, resource: dict[str, Any]
@@ -425,7 +488,17 @@ class WalkAspect:
         resource: dict[str, Any],
         defs: ElementNode | None = None,
     ) -> None:
-        defs = defs or self._children_of(node, type_code)
+        plans = node.complex_plans
+        if plans is None:
+            plans = node.complex_plans = {}
+        plan = plans.get(type_code)
+        if plan is None:
+            plan = plans[type_code] = self._complex_plan(node, type_code)
+        own_defs, specific, constraints, path = plan
+        if defs is None or defs is own_defs:
+            defs = own_defs
+        else:
+            constraints = self._constraints_for(node, defs, type_code)
         if defs is None:
             if run.base_pass:
                 run.report(
@@ -433,6 +506,31 @@ class WalkAspect:
                 )
             return
         self._walk_object(value, node, defs, loc, run, resource)
+        if specific:
+            self._check_specific(value, node, type_code, loc, run, resource)
+        if constraints:
+            self._check_constraints(value, constraints, loc, run, resource, path)
+        if node.type_profiled:
+            self._check_type_profiles(value, node, type_code, loc, run, resource)
+
+    def _complex_plan(self, node: ElementNode, type_code: str | None) -> _ComplexPlan:
+        """What _check_complex needs of (element, type), found once: the children's definitions, whether the
+        element or the type has checks of its own, the constraints (element's and type's) and their path."""
+        defs = self._children_of(node, type_code)
+        specific = (
+            node.fixed is not None
+            or node.pattern is not None
+            or node.rules is not None
+            or (node.binding is not None and node.binding[0] != "example" and type_code in _CODED_TYPES)
+            or type_code in _SPECIFIC_TYPES
+        )
+        constraints = self._constraints_for(node, defs, type_code) if defs is not None else []
+        return defs, specific, constraints, node.path if node.children else (type_code or "")
+
+    def _check_specific(
+        self, value: dict[str, Any], node: ElementNode, type_code: str | None, loc: str, run: Run, resource: Any
+    ) -> None:
+        """Fixed and pattern values, rare element rules, the binding, and the checks of a data type."""
         if node.fixed is not None:
             self._check_fixed(value, node.fixed[1], loc, run, exact=True)
         if node.pattern is not None:
@@ -459,13 +557,6 @@ class WalkAspect:
                 run.report("error", "invalid", "Type_Specific_Checks_DT_Identifier_System", f"{loc}.system")
             for severity, code, rule, where, fr, en in fhir_identifier_findings(value):  # the INS rules
                 run.add(severity, code, rule, loc + where, fr, en)
-        constraints = self._constraints_for(node, defs, type_code)
-        if constraints:
-            self._check_constraints(
-                value, constraints, loc, run, resource, node.path if node.children else (type_code or "")
-            )
-        if node.type_profiled:
-            self._check_type_profiles(value, node, type_code, loc, run, resource)
 
     def _constraints_for(self, node: ElementNode, defs: ElementNode, type_code: str | None) -> list[Constraint]:
         """The element's own constraints plus its type's (e.g. per-1 on any Period), merged once per pair."""
@@ -579,6 +670,8 @@ def _shape_of(obj: dict[str, Any], defs: ElementNode, is_resource: bool) -> _Sha
             plans.append((_PLAIN_STRING, name, child, type_code, ()))
         elif child.single_plain and type_code in _FAST_PRIMITIVES:
             plans.append((_PRIMITIVE, name, child, type_code, ()))
+        elif child.slices or (child.is_choice and child.type_slices and child.slicing is not None):
+            plans.append((_PROPERTY, name, child, type_code, ()))
         else:
             plans.append((_SINGLE, name, child, type_code, ()))
     missing = tuple(child for child in defs.required_children if id(child) not in groups)
