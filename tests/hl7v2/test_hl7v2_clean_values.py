@@ -1,6 +1,6 @@
-"""The engine's clean-value patterns (ProfileChecker._clean_pattern: one regular expression that tells a value in
-which check_value would find nothing) are sound: a message gets exactly the same findings with them as with
-every value checked in full, whatever the values of its fields."""
+"""The engine's clean patterns (ProfileChecker._clean_pattern and _clean_segment: one regular expression that tells
+a value, or a segment, in which check_value or check_segment would find nothing) are sound: a message gets
+exactly the same findings with them as with every segment and value checked in full, whatever its fields hold."""
 
 from __future__ import annotations
 
@@ -31,12 +31,14 @@ def _without_clean_patterns(monkeypatch: pytest.MonkeyPatch, message: str | byte
         def init(self: ProfileChecker, *args, **kwargs) -> None:
             original_init(self, *args, **kwargs)
             self._clean_keys = ("full check 0", "full check 1")  # never an element's key: always rebuilt
+            self._segment_clean_key = "full check"  # nor a segment plan's
 
         def no_pattern(self: ProfileChecker, element, level: int) -> None:
             element.clean_key, element.clean = "", None
 
         patch.setattr(ProfileChecker, "__init__", init)
         patch.setattr(ProfileChecker, "_clean_pattern", no_pattern)
+        patch.setattr(ProfileChecker, "_clean_segment", lambda self, name, plan: None)
         return _findings(message)
 
 

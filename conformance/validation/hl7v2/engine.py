@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
 
 from conformance.findings import Finding, severity_of
@@ -59,6 +59,9 @@ class _SegmentPlan:
     known: int | None  # the last field number the definition knows (None: any field is accepted)
     by_number: tuple[tuple[_Element | None, int] | None, ...]  # (merged definition, _field_mode) by field number
     checked_empty: tuple[int, ...]  # the field numbers checked even when empty (modes >= _REQUIRED)
+    conditional: tuple[tuple[int, _Element], ...]  # the fields whose usage depends on a condition (_ALWAYS)
+    # by separators: matches only segments in which check_segment finds nothing (ProfileChecker._clean_segment)
+    clean: dict[str, re.Pattern[str] | None] = field(default_factory=dict, compare=False)
 
 
 @dataclass(slots=True)
@@ -122,6 +125,7 @@ class ProfileChecker:
         self.findings: list[Finding] = []
         separators = self.delimiters.component + self.delimiters.subcomponent
         self._clean_keys = (separators + "0", separators + "1")  # by level: a field (0) or a component (1)
+        self._segment_clean_key = self.delimiters.field + self.delimiters.repetition + separators
 
     # ------------------------------------------------------------------ helpers
 
@@ -461,7 +465,17 @@ class ProfileChecker:
             checked_empty = tuple(
                 number for number, entry in enumerate(by_number) if entry is not None and entry[1] >= _REQUIRED
             )
-            plan = cache[key] = _SegmentPlan(self._field_count_known(segment_name), tuple(by_number), checked_empty)
+            conditional = tuple(
+                (number, entry[0])
+                for number, entry in enumerate(by_number)
+                if entry is not None and entry[1] == _ALWAYS
+            )
+            plan = cache[key] = _SegmentPlan(
+                self._field_count_known(segment_name),
+                tuple(by_number),
+                checked_empty,
+                conditional,  # type: ignore[arg-type]
+            )
         return plan
 
     def _field_mode(self, element: _Element | None) -> int:
@@ -482,6 +496,15 @@ class ProfileChecker:
 
     def check_segment(self, segment: Segment) -> None:
         plan = self._segment_plan(segment.name)
+        if segment.index == 0 or segment.name != "MSH":  # (another MSH's fields are not shifted)
+            clean = plan.clean.get(self._segment_clean_key, False)
+            if clean is False:
+                clean = plan.clean[self._segment_clean_key] = self._clean_segment(segment.name, plan)
+            if clean is not None and clean.fullmatch(segment.raw):
+                # nothing to find in this segment but in its conditional fields: one match instead of the loop
+                for number, element in plan.conditional:
+                    self.check_field(segment, number, element)
+                return
         by_number, known = plan.by_number, plan.known
         fields = segment.fields
         count = len(fields)
@@ -672,6 +695,60 @@ class ProfileChecker:
         if source is not None:
             element.clean = re.compile(source, re.DOTALL)
 
+    def _clean_segment(self, name: str, plan: _SegmentPlan) -> re.Pattern[str] | None:
+        """A regular expression that matches only segments (their raw text) in which check_segment finds
+        nothing, field by field as its loop and check_field check them (see _field_mode), but in the fields
+        whose usage is conditional (left to check_field: plan.conditional); None when a check cannot be written
+        so."""
+        delimiters = self.delimiters
+        separators = delimiters.field + delimiters.repetition + delimiters.component + delimiters.subcomponent
+        if len(set(separators)) < 4 or any(char.isalnum() or char in _FORMAT_CHARS for char in separators):
+            return None
+        field_separator = re.escape(delimiters.field)
+        free = f"[^{field_separator}]*+"
+        fields: list[tuple[str, bool]] = []  # (regex source, whether the field must be valued)
+        for number in range(3 if name == "MSH" else 1, len(plan.by_number)):
+            entry = plan.by_number[number]
+            element, mode = entry if entry is not None else (None, _EXTRA)
+            if mode == _EXTRA:
+                fields.append(("" if plan.known is not None and number > plan.known else free, False))
+            elif mode == _VALUED:
+                fields.append(("", False))  # forbidden, or allowed no occurrence: a value is a finding
+            elif mode == _ALWAYS or element is None:
+                fields.append((free, False))  # checked by check_field after the match
+            else:
+                part = self._clean_field(element, mode)
+                if part is None:
+                    return None
+                fields.append(part)
+        rest = f"(?:{field_separator}{free})*" if plan.known is None else f"(?:{field_separator})*"
+        for index in range(len(fields) - 1, -1, -1):
+            required = any(needed for _field, needed in fields[index:])
+            rest = f"(?:{field_separator}{fields[index][0]}{rest})" + ("" if required else "?")
+        head = free + (f"{field_separator}{free}" if name == "MSH" else "")  # the name (and MSH-2)
+        return re.compile(head + rest, re.DOTALL)
+
+    def _clean_field(self, element: _Element, mode: int) -> tuple[str, bool] | None:
+        """A clean field (repetitions included) of a _SIMPLE or _REQUIRED mode (or their _INERT variants): each
+        valued repetition clean or the null, at most element.max of them (at least one when required), at most
+        MAX_CHECKED_REPETITIONS repetitions."""
+        delimiters = self.delimiters
+        stop = re.escape(delimiters.field + delimiters.repetition)
+        single, repetition = f"[^{stop}]", re.escape(delimiters.repetition)
+        if mode == _SIMPLE_INERT or mode == _REQUIRED_INERT:  # noqa: SIM109
+            valued = f"{single}++"
+        else:
+            value = self._clean_value(element, 0, delimiters.field + delimiters.repetition)
+            if value is None:
+                return None
+            valued = f'(?>(?={single}){value}|"")'  # a valued repetition (the null is one)
+        more = "*+" if element.max < 0 else f"{{0,{element.max - 1}}}+"
+        body = f"{repetition}*+{valued}(?:{repetition}++{valued}){more}{repetition}*+"
+        bounded = f"(?={single}*+(?:{repetition}{single}*+){{0,{MAX_CHECKED_REPETITIONS - 1}}}+(?![^{re.escape(delimiters.field)}]))"
+        if mode == _REQUIRED or mode == _REQUIRED_INERT:  # noqa: SIM109
+            return f"{bounded}{body}", True
+        return f"{bounded}(?:{body}|{repetition}*+)", False
+
     def _clean_value(self, element: _Element, level: int, stop: str) -> str | None:
         """Regex source for a clean value of `element` at `level`; `stop`: the separators that end the value
         ('' at the top: the end of the text)."""
@@ -694,7 +771,7 @@ class ProfileChecker:
                 return None
             source += f"(?=(?:{codes}){end})"
         if element.pattern is not None:
-            source += f"(?=(?:{element.pattern.pattern[1:-1]}){end})"
+            source += f"(?=(?:{_FORMAT_BODIES[element.datatype]}){end})"
         return source + f"{char}*+" if not element.composite else source
 
     def _clean_leaf(self, element: _Element, stop: str) -> str | None:
@@ -711,9 +788,9 @@ class ProfileChecker:
             if codes is None:
                 return None
             source += f"(?=(?:{codes}){end})"
-        pattern = _FORMATS.get(element.datatype)
-        if pattern is not None:
-            source += f"(?=(?:{pattern.pattern[1:-1]}){end})"
+        body = _FORMAT_BODIES.get(element.datatype)
+        if body is not None:
+            source += f"(?=(?:{body}){end})"
         return source + f"[^{re.escape(stop)}]*+"
 
     def _clean_parts(self, element: _Element, level: int, stop: str, source: str) -> str | None:
@@ -1056,6 +1133,9 @@ def _components_for(version: str, element: _Element) -> tuple[reference.BaseComp
     return reference.base_components(version, element.datatype)
 
 
+# the formats without their anchors and with no capturing group (a group inside the clean patterns makes the
+# regex engine save and restore marks at each branch: their cost grows with the number of fields)
+_FORMAT_BODIES = {name: re.sub(r"(?<!\\)\((?!\?)", "(?:", pattern.pattern[1:-1]) for name, pattern in _FORMATS.items()}
 _FORMAT_CHARS = frozenset('0123456789+-."')  # what _FORMATS and the null can match: never a separator here
 _MAX_CLEAN_CODES = 2000
 
