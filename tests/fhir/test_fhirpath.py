@@ -192,3 +192,58 @@ def test_answer_without_inputs_is_the_evaluated_one(expression: str) -> None:
         except fastpath.Fallback:
             continue
         assert compiled(item, None, None) == expected, (expression, item)
+
+
+# ---- parts that read neither the input nor $this: computed once per evaluation, same answers ----------------
+
+_HOISTED_EXPRESSIONS = [
+    "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'history'))",
+    "element.tail().all(path.startsWith(%resource.snapshot.element.first().path & '.'))",
+    "element.where(path.startsWith(%rootResource.type)).exists() and element.all(path in ('a' | 'a.b'))",
+    "element.select(path & %resource.type).isDistinct()",
+]
+_HOISTED_RESOURCES: list[Any] = [
+    {"type": "batch", "entry": [{"request": {}}, {}], "snapshot": {"element": [{"path": "a"}]}},
+    {"type": "history", "entry": [{"request": {}}], "snapshot": {"element": [{"path": ["a", "b"]}]}},
+    {"type": 3, "entry": [{}]},  # a number compared with a string: the compiled form falls back
+    {"type": ["batch", "x"], "entry": [{"response": {}}], "snapshot": {"element": [{"path": 1}]}},
+    {"entry": [], "snapshot": {"element": []}},
+    {"type": "a", "snapshot": {"element": [{"path": "2020"}]}},
+]
+_HOISTED_ITEMS: list[Any] = [
+    {"element": [{"path": "a"}, {"path": "a.b"}, {"path": "b"}]},
+    {"element": [{"path": "a"}, {"path": ["a.b", "c"]}]},
+    {"element": [{"path": "2020"}, {"path": "2020-01"}, {}]},
+    {"element": [{"path": "a"}, {"path": "a.c"}]},
+    {},
+]
+
+
+def _outcome(run: Any) -> Any:
+    try:
+        return run()
+    except fastpath.Fallback:
+        return "fallback"
+
+
+@pytest.mark.parametrize("expression", _HOISTED_EXPRESSIONS)
+def test_parts_computed_once_give_the_answers_computed_each_time(expression: str) -> None:
+    tree = fastpath.parse(expression)["children"][0]
+    assert fastpath._hoists(tree)
+    compiled = fastpath.compile_fast(expression)
+    fn = fastpath._compile(tree)
+    for resource in _HOISTED_RESOURCES:
+        for item in [resource, *_HOISTED_ITEMS]:
+            once = _outcome(lambda: compiled(item, resource, resource))  # noqa: B023
+            each = _outcome(lambda: fn([item], fastpath.Env(item, resource, resource)))  # noqa: B023
+            assert once == each, (expression, item, resource)
+
+
+def test_parts_reading_the_input_or_this_are_not_kept() -> None:
+    for expression in [
+        "entry.all(request.exists() = (type = 'batch'))",
+        "element.all(path.startsWith($this.id))",
+        "element.all(path.startsWith(%resource.combine(id).first()))",  # combine() reads $this
+        "element.all(path.startsWith(%context.id))",
+    ]:
+        assert not fastpath._hoists(fastpath.parse(expression)["children"][0]), expression

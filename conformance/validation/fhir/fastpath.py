@@ -33,12 +33,16 @@ class Fallback(Exception):
 
 
 class Env:
-    __slots__ = ("resource", "root", "this")
+    """One evaluation's context: $this, %resource, %rootResource, and `memo`, the values of the expression's
+    parts that read neither the input nor $this (shared by the criteria of the same evaluation; None: none)."""
 
-    def __init__(self, this: Any, resource: Any, root: Any) -> None:
+    __slots__ = ("memo", "resource", "root", "this")
+
+    def __init__(self, this: Any, resource: Any, root: Any, memo: dict[object, Collection] | None = None) -> None:
         self.this = this
         self.resource = resource
         self.root = root
+        self.memo = memo
 
 
 # Choice elements of R4 (name without [x]): `value` also finds `valueQuantity`, as in FHIRPath on typed data,
@@ -188,7 +192,7 @@ _PARENT_TYPES = frozenset(models["r4"]["type2Parent"].values()) | frozenset(mode
 def compile_fast(expression: str) -> Callable[[Any, Any, Any], Collection]:
     tree = parse(expression)
     fn = _compile(tree["children"][0])
-    run = _entry(fn, _guard(tree["children"][0]))
+    run = _entry(fn, _guard(tree["children"][0]), _hoists(tree["children"][0]))
     absent = _when_inputs_absent(tree["children"][0], fn)
     if absent is None:
         return run
@@ -205,7 +209,7 @@ def compile_fast(expression: str) -> Callable[[Any, Any, Any], Collection]:
     return unless_absent
 
 
-def _entry(fn: Fn, guard: str | None) -> Callable[[Any, Any, Any], Collection]:
+def _entry(fn: Fn, guard: str | None, hoists: bool) -> Callable[[Any, Any, Any], Collection]:
     if guard is not None:
         shadow = "_" + guard  # a primitive with only extensions still exists
 
@@ -213,12 +217,12 @@ def _entry(fn: Fn, guard: str | None) -> Callable[[Any, Any, Any], Collection]:
         def guarded(item: Any, resource: Any, root: Any) -> Collection:
             if type(item) is dict and guard not in item and shadow not in item:
                 return _TRUE
-            return fn([item], Env(item, resource, root))
+            return fn([item], Env(item, resource, root, {} if hoists else None))
 
         return guarded
 
     def run(item: Any, resource: Any, root: Any) -> Collection:
-        return fn([item], Env(item, resource, root))
+        return fn([item], Env(item, resource, root, {} if hoists else None))
 
     return run
 
@@ -481,7 +485,98 @@ def _compile(node: dict[str, Any]) -> Fn:
     handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
     if handler is None:
         raise Unsupported(str(kind))
-    return handler(node)
+    fn = handler(node)
+    return _memoised(fn) if _worth_keeping(node) else fn
+
+
+# ---- parts evaluated once per evaluation ------------------------------------------------------------------
+# `%resource.type = 'batch'` in `entry.all(...)`, or `%resource.snapshot.element.first().path & '.'` in
+# `element.tail().all(path.startsWith(...))`, read neither the input nor $this: their value is the same for
+# every item of the criteria, so it is computed once per evaluation (Env.memo). A Fallback or a timeout is
+# raised by that first computation, where it was raised before.
+
+_LITERALS = frozenset({"StringLiteral", "NumberLiteral", "BooleanLiteral", "NullLiteral"})
+# nodes whose value is made of their operands' values only
+_OPERATORS = frozenset(
+    {
+        "TermExpression",
+        "InvocationTerm",
+        "LiteralTerm",
+        "ParenthesizedTerm",
+        "IndexerExpression",
+        "PolarityExpression",
+        "AndExpression",
+        "OrExpression",
+        "ImpliesExpression",
+        "EqualityExpression",
+        "InequalityExpression",
+        "MembershipExpression",
+        "UnionExpression",
+        "AdditiveExpression",
+    }
+)
+_CHEAP = _LITERALS | {"LiteralTerm", "TermExpression", "InvocationTerm", "ExternalConstantTerm"}
+
+
+def _reads_nothing_of_the_input(node: dict[str, Any]) -> bool:
+    """The node's value depends only on %resource, %rootResource and literals (not on the input, $this or
+    %context)."""
+    kind = node.get("type")
+    children: list[Any] = node.get("children") or []
+    if kind in _LITERALS:
+        return True
+    if kind == "ExternalConstantTerm":
+        constant = children[0]
+        name = constant["children"][0].get("text") if constant.get("children") else None
+        return name in ("resource", "rootResource")
+    if kind == "InvocationExpression":
+        return _reads_nothing_of_the_input(children[0]) and _step_on_its_input(children[1])
+    if kind in _OPERATORS:
+        return all(_reads_nothing_of_the_input(child) for child in children)
+    return False  # a name, a function or $this at the start reads the input
+
+
+def _step_on_its_input(node: dict[str, Any]) -> bool:
+    """`.name` or `.function(...)` whose value depends only on the collection it is applied to."""
+    kind = node.get("type")
+    if kind == "MemberInvocation":
+        return True
+    if kind != "FunctionInvocation":
+        return False
+    functn = node["children"][0]
+    name = functn["children"][0]["text"]
+    params = functn["children"][1]["children"] if len(functn["children"]) > 1 else []
+    if name not in _FUNCTIONS or name in _THIS_ARGUMENT_FUNCTIONS:
+        return False  # combine() and union() read $this
+    # criteria are evaluated on each item with that item as $this; other arguments on the function's input
+    return name in _CRITERIA_FUNCTIONS or all(_reads_nothing_of_the_input(p) for p in params)
+
+
+def _worth_keeping(node: dict[str, Any]) -> bool:
+    return node.get("type") not in _CHEAP and _reads_nothing_of_the_input(node)
+
+
+def _hoists(node: dict[str, Any]) -> bool:
+    """Whether some part of the expression is kept in Env.memo (else its evaluations need no memo)."""
+    if _worth_keeping(node):
+        return True
+    return any(isinstance(child, dict) and _hoists(child) for child in node.get("children") or ())
+
+
+def _memoised(fn: Fn) -> Fn:
+    key = object()
+
+    def run(coll: Collection, env: Env) -> Collection:
+        memo = env.memo
+        if memo is None:
+            return fn(coll, env)
+        try:
+            return memo[key]
+        except KeyError:
+            value = memo[key] = fn(coll, env)
+            return value
+
+    return run
 
 
 def _pass(node: dict[str, Any]) -> Fn:
@@ -722,7 +817,7 @@ def _quantified(quantifier: Callable[[Iterable[bool]], bool], criteria: BoolFn, 
 
     def run(coll: Collection, env: Env) -> bool:
         items = coll if source is None else source(coll, env)
-        return quantifier(criteria([i], Env(i, env.resource, env.root)) is True for i in items)
+        return quantifier(criteria([i], Env(i, env.resource, env.root, env.memo)) is True for i in items)
 
     return run
 
@@ -841,13 +936,13 @@ def _function(node: dict[str, Any]) -> Fn:
 
 
 def _criteria(fn: Fn, item: Any, env: Env) -> Collection:
-    return fn([item], Env(item, env.resource, env.root))
+    return fn([item], Env(item, env.resource, env.root, env.memo))
 
 
 def _fn_where(args: list[Fn], raw: list[Any]) -> Fn:
     (_criteria_fn,) = args
     criteria = _bool(raw[0])
-    return lambda coll, env: [i for i in coll if criteria([i], Env(i, env.resource, env.root)) is True]
+    return lambda coll, env: [i for i in coll if criteria([i], Env(i, env.resource, env.root, env.memo)) is True]
 
 
 def _fn_select(args: list[Fn], raw: list[Any]) -> Fn:
