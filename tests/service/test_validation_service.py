@@ -284,7 +284,7 @@ def test_an_engine_request_waits_for_the_warm_up_compile_in_progress() -> None:
 
     data = _cda_sample().read_bytes()
     answers: list[list] = []
-    with server._ENGINE_TURN:
+    with server._ENGINE_TURNS:  # the warm-up's side
         request = threading.Thread(
             target=lambda: answers.append(server._engine_validate(data, "doc", ValidateOptions()))
         )
@@ -294,6 +294,34 @@ def test_an_engine_request_waits_for_the_warm_up_compile_in_progress() -> None:
     request.join(900)
     local = validate_bytes(data, "doc", ValidateOptions())
     assert _judged([o.to_dict() for o in answers[0]]) == _judged([o.to_dict() for o in local])
+
+
+def test_a_waiting_request_gets_the_turn_before_the_warm_ups_next_step() -> None:
+    """The warm-up's compiles come one after another: a request waiting while one runs is let in before the
+    next (a plain lock, taken again at once by the warm-up's loop, would let it wait for the whole loop)."""
+    from conformance.service.server import Turns
+
+    turns = Turns()
+    order: list[str] = []
+
+    def request() -> None:
+        with turns.request():
+            order.append("request")
+
+    def next_step() -> None:
+        with turns:
+            order.append("warm-up")
+
+    with turns:  # a warm-up step in progress
+        waiting = threading.Thread(target=request)
+        waiting.start()
+        while not turns._waiting:
+            time.sleep(0.01)
+        step = threading.Thread(target=next_step)
+        step.start()
+    waiting.join(60)
+    step.join(60)
+    assert order == ["request", "warm-up"]
 
 
 def test_campaign_validation_server_key_sends_cda_documents_to_the_service(

@@ -5,6 +5,7 @@ Public API:
     validate_document(data, options=None, *, name="document") -> Outcome
     validate_xdm(data, options=None, *, name="package") -> list[Outcome]
     warm_up(options=None, volets=(), *, all_volets=False, turn=None) -> float  # pre-compile (start-up)
+    prime(options=None) -> str | None  # then pool the recorded value sets and run once on an example
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from conformance.findings import Outcome, finding
 from conformance.validation.detect import Kind, detect_kind
 from conformance.validation.options import ValidateOptions
 
-from .document import validate_document, warm_up
+from .document import prime, validate_document, warm_up
 from .xdm import validate_xdm
 
-__all__ = ["validate_document", "validate_input", "validate_xdm", "warm_up"]
+__all__ = ["prime", "validate_document", "validate_input", "validate_xdm", "warm_up"]
 
 
 def validate_input(data: bytes, *, name: str, options: ValidateOptions) -> list[Outcome]:

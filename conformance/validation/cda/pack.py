@@ -58,6 +58,10 @@ class CdaPack:
     def value_sets_dir(self) -> Path:
         return self.root / "jeuxDeValeurs"
 
+    @property
+    def examples_dir(self) -> Path:
+        return self.root / "ExemplesCDA"
+
     def profile_schematrons(self) -> dict[str, Path]:
         return {name: self.root / rel for name, rel in PROFILE_SCHEMATRONS.items() if (self.root / rel).is_file()}
 
