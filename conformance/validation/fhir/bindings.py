@@ -9,9 +9,18 @@ from conformance.validation.fhir.run import Run, seq
 from conformance.validation.fhir.structure import ElementNode
 from conformance.validation.fhir.terminology import EXTERNAL_SYSTEMS
 
+_UNKNOWN: Any = object()
+_VERDICTS_MAX = 100_000
+_Verdict = tuple[str, str, str, tuple[str, ...]]
+
 
 class BindingsAspect:
     """Codes against their value set binding and the code systems the context knows."""
+
+    # (value set, strength, type, codings) -> verdict; the answers are the local packages' (no terminology
+    # server: its answers may change, an unreachable one answers nothing), so they hold for the process
+    _binding_verdicts: dict[tuple[str, str, str, tuple[tuple[str | None, str], ...]], _Verdict | None]
+    _binding_memo: bool
 
     def _check_coding_code(self, coding: dict[str, Any], loc: str, run: Run) -> None:
         system, code = coding.get("system"), coding.get("code")
@@ -86,6 +95,22 @@ class BindingsAspect:
         codings = [(s, c) for s, c in codings if s is None or isinstance(s, str)]
         if not codings:
             return
+        key = (vs_url, strength, type_code, tuple(codings))
+        verdict = self._binding_verdicts.get(key, _UNKNOWN) if self._binding_memo else _UNKNOWN
+        if verdict is _UNKNOWN:
+            verdict = self._binding_verdict(vs_url, strength, type_code, codings)
+            if self._binding_memo:
+                if len(self._binding_verdicts) >= _VERDICTS_MAX:
+                    self._binding_verdicts.clear()
+                self._binding_verdicts[key] = verdict
+        if verdict is not None:
+            severity, code, rule, args = verdict
+            run.report(severity, code, rule, loc, *args)
+
+    def _binding_verdict(
+        self, vs_url: str, strength: str, type_code: str, codings: list[tuple[str | None, str]]
+    ) -> _Verdict | None:
+        """What the codes given for a binding deserve: (severity, code, rule, message arguments), None if fine."""
         answers = []
         missing: list[str] = []
         for system, code in codings:
@@ -93,26 +118,17 @@ class BindingsAspect:
             answers.append(answer)
             missing.extend(lacking)
         if any(a is True for a in answers):
-            return
+            return None
         shown = ", ".join(f"{s}#{c}" if s else c for s, c in codings)
         vs_label = vs_url.split("|", 1)[0]
         if any(a is None for a in answers):
             if self.ctx.value_set(vs_label) is None:
-                run.report("information", "informational", "Terminology_TX_ValueSet_NotFound", loc, vs_label, shown)
-            else:
-                run.report(
-                    "information",
-                    "informational",
-                    "Terminology_TX_NotChecked",
-                    loc,
-                    vs_label,
-                    shown,
-                    ", ".join(sorted(set(missing))) or "?",
-                )
-            return
+                return "information", "informational", "Terminology_TX_ValueSet_NotFound", (vs_label, shown)
+            lacking_names = ", ".join(sorted(set(missing))) or "?"
+            return "information", "informational", "Terminology_TX_NotChecked", (vs_label, shown, lacking_names)
         severity = {"required": "error", "extensible": "warning", "preferred": "information"}.get(strength)
         if severity is None:
-            return
+            return None
         suffix = {"required": 0, "extensible": 1, "preferred": 2}[strength]
         if type_code == "CodeableConcept":
             rule = ("Terminology_TX_NoValid_1_CC", "Terminology_TX_NoValid_2_CC", "Terminology_TX_NoValid_3_CC")[suffix]
@@ -120,7 +136,7 @@ class BindingsAspect:
             rule = ("Terminology_TX_NoValid_16", "Terminology_TX_NoValid_17", "Terminology_TX_NoValid_18")[suffix]
         else:
             rule = ("Terminology_TX_NoValid_12", "Terminology_TX_NoValid_13", "Terminology_TX_NoValid_14")[suffix]
-        run.report(severity, "code-invalid", rule, loc, vs_label, shown)
+        return severity, "code-invalid", rule, (vs_label, shown)
 
 
 def _normal(text: str) -> str:

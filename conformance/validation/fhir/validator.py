@@ -78,6 +78,8 @@ class FhirValidator(
         self._memoisable: dict[int, tuple[list[Constraint], bool]] = {}
         self._resource_types: dict[str, bool] = {}
         self._walks: dict[tuple[Any, ...], Any] = {}  # walks remembered by content (walk.py, _check_memoised)
+        self._binding_verdicts: dict[Any, Any] = {}  # bindings.py, _check_binding
+        self._binding_memo = terminology_server is None
         self._shapes: dict[tuple[ElementNode, bool, tuple[Any, ...]], Any] = {}  # walk.py, _shape_of
         self._missing_packages = ", ".join(str(m) for m in getattr(ctx, "missing", ()) or ())
 

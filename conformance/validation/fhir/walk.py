@@ -16,8 +16,6 @@ from conformance.validation.fhir.structure import CompiledStructure, Constraint,
 from conformance.validation.ins import fhir_identifier_findings
 
 _Walk = tuple[tuple[tuple[str, str, str, str, str, str, str | None], ...], tuple[tuple[str, str], ...]]
-# JSON keys through which an item's findings may depend on what is around it (its resource, Bundle, owners)
-_OUTWARD_MARKERS = (b'"extension"', b'"modifierExtension"', b'"reference"', b'"resourceType"', b'"_')
 _WALK_MEMO_MAX = 100_000
 # data types that definitions repeat by the thousand (element definitions, publisher contacts, codings)
 _MEMOISED_TYPES = frozenset(
@@ -439,7 +437,13 @@ class WalkAspect:
             blob = orjson.dumps(value)
         except TypeError:  # not JSON (a caller's dict with other keys): walked as it is
             blob = b'"_'
-        if any(marker in blob for marker in _OUTWARD_MARKERS):
+        if (
+            b'"_' in blob
+            or b'"extension"' in blob
+            or b'"reference"' in blob
+            or b'"resourceType"' in blob
+            or b'"modifierExtension"' in blob
+        ):  # keys through which the findings may depend on what is around the item (its resource, Bundle, owners)
             self._check_complex(value, node, type_code, loc, run, resource)
             return
         key = (node, type_code, run.profile, run.base_pass, run.profiled, run.lang, blob)
