@@ -77,7 +77,16 @@ def test_the_samples_and_their_damaged_copies_get_the_same_findings(monkeypatch:
 
 @pytest.mark.parametrize(
     "value",
-    ['""^' * 30 + "x" * 5, '""&' * 2000 + "^" * 500, "^".join(['""'] * 2000), "a" * 200_000, "1&" * 50_000],
+    [
+        '""^' * 30 + "x" * 5,
+        '""&' * 2000 + "^" * 500,
+        "^".join(['""'] * 2000),
+        "a" * 200_000,
+        "1&" * 50_000,
+        "~" * 1500,
+        "a~" * 1200,
+        "~".join(['""'] * 999),
+    ],
 )
 def test_long_and_repetitive_values_get_the_same_findings(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     """Parts are matched atomically: a value of thousands of nulls or separators is one linear match."""

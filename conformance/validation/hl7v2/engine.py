@@ -500,7 +500,11 @@ class ProfileChecker:
             clean = plan.clean.get(self._segment_clean_key, False)
             if clean is False:
                 clean = plan.clean[self._segment_clean_key] = self._clean_segment(segment.name, plan)
-            if clean is not None and clean.fullmatch(segment.raw):
+            if (
+                clean is not None
+                and segment.raw.count(self.delimiters.repetition) < MAX_CHECKED_REPETITIONS
+                and clean.fullmatch(segment.raw)
+            ):
                 # nothing to find in this segment but in its conditional fields: one match instead of the loop
                 for number, element in plan.conditional:
                     self.check_field(segment, number, element)
@@ -730,8 +734,8 @@ class ProfileChecker:
 
     def _clean_field(self, element: _Element, mode: int) -> tuple[str, bool] | None:
         """A clean field (repetitions included) of a _SIMPLE or _REQUIRED mode (or their _INERT variants): each
-        valued repetition clean or the null, at most element.max of them (at least one when required), at most
-        MAX_CHECKED_REPETITIONS repetitions."""
+        valued repetition clean or the null, at most element.max of them (at least one when required); the
+        segment has fewer than MAX_CHECKED_REPETITIONS repetition separators (check_segment tells)."""
         delimiters = self.delimiters
         stop = re.escape(delimiters.field + delimiters.repetition)
         single, repetition = f"[^{stop}]", re.escape(delimiters.repetition)
@@ -744,10 +748,9 @@ class ProfileChecker:
             valued = f'(?>(?={single}){value}|"")'  # a valued repetition (the null is one)
         more = "*+" if element.max < 0 else f"{{0,{element.max - 1}}}+"
         body = f"{repetition}*+{valued}(?:{repetition}++{valued}){more}{repetition}*+"
-        bounded = f"(?={single}*+(?:{repetition}{single}*+){{0,{MAX_CHECKED_REPETITIONS - 1}}}+(?![^{re.escape(delimiters.field)}]))"
         if mode == _REQUIRED or mode == _REQUIRED_INERT:  # noqa: SIM109
-            return f"{bounded}{body}", True
-        return f"{bounded}(?:{body}|{repetition}*+)", False
+            return body, True
+        return f"(?:{body}|{repetition}*+)", False
 
     def _clean_value(self, element: _Element, level: int, stop: str) -> str | None:
         """Regex source for a clean value of `element` at `level`; `stop`: the separators that end the value
@@ -760,38 +763,33 @@ class ProfileChecker:
         return self._clean_parts(element, level, stop, source)
 
     def _clean_own(self, element: _Element, stop: str, separator: str) -> str | None:
-        """What may_fail_own accepts, as lookaheads, followed by the value's characters."""
-        char, end = (f"[^{re.escape(stop)}]", f"(?![^{re.escape(stop)}])") if stop else (".", r"\Z")
-        source = ""
-        if element.room != sys.maxsize:
-            source += f"(?={char}{{0,{element.room}}}{end})"
+        """What may_fail_own accepts: the value's length, code list and format (for a composite value, as
+        lookaheads before its parts)."""
+        exact: list[str] = []  # what the whole value must match
         if element.accepted is not None:
             codes = _alternation(element.accepted, stop + separator)
             if codes is None:
                 return None
-            source += f"(?=(?:{codes}){end})"
+            exact.append(codes)
         if element.pattern is not None:
-            source += f"(?=(?:{_FORMAT_BODIES[element.datatype]}){end})"
-        return source + f"{char}*+" if not element.composite else source
+            exact.append(_FORMAT_BODIES[element.datatype])
+        room = element.room if element.room != sys.maxsize else None
+        return _clean_text(exact, room, stop, consume=not element.composite)
 
     def _clean_leaf(self, element: _Element, stop: str) -> str | None:
         """What _check_leaf accepts in a valued subcomponent: its fixed value, code list and format."""
-        end = f"(?![^{re.escape(stop)}])"
-        source = ""
+        exact: list[str] = []
         if element.fixed is not None:
-            fixed = _alternation(frozenset({element.fixed}), stop)
-            if fixed is None:
-                return None
-            source += f"(?=(?:{fixed}){end})"
+            exact.append(re.escape(element.fixed) if not any(char in element.fixed for char in stop) else "(?!)")
         if element.allowed is not None:
             codes = _alternation(element.allowed, stop + self.delimiters.component)
             if codes is None:
                 return None
-            source += f"(?=(?:{codes}){end})"
+            exact.append(codes)
         body = _FORMAT_BODIES.get(element.datatype)
         if body is not None:
-            source += f"(?=(?:{body}){end})"
-        return source + f"[^{re.escape(stop)}]*+"
+            exact.append(body)
+        return _clean_text(exact, None, stop, consume=True)
 
     def _clean_parts(self, element: _Element, level: int, stop: str, source: str) -> str | None:
         """The components (level 0) or subcomponents (level 1) of a clean composite value, as check_value's loop
@@ -1138,6 +1136,21 @@ def _components_for(version: str, element: _Element) -> tuple[reference.BaseComp
 _FORMAT_BODIES = {name: re.sub(r"(?<!\\)\((?!\?)", "(?:", pattern.pattern[1:-1]) for name, pattern in _FORMATS.items()}
 _FORMAT_CHARS = frozenset('0123456789+-."')  # what _FORMATS and the null can match: never a separator here
 _MAX_CLEAN_CODES = 2000
+
+
+def _clean_text(exact: list[str], room: int | None, stop: str, *, consume: bool) -> str:
+    """A value (ended by one of `stop`, or the end of the text when '') that matches each of `exact` whole and
+    is at most `room` characters long; consumed, or only looked ahead at (`consume` False: the parts follow).
+    One scan of the value where it can: the last exact match consumes it (lookaheads for the others)."""
+    char, end = (f"[^{re.escape(stop)}]", f"(?![^{re.escape(stop)}])") if stop else (".", r"\Z")
+    source = "".join(f"(?=(?:{item}){end})" for item in (exact if not consume else exact[:-1]))
+    if room is not None and (exact or not consume):
+        source = f"(?={char}{{0,{room}}}{end})" + source
+    if not consume:
+        return source
+    if exact:
+        return source + f"(?:{exact[-1]}){end}"
+    return source + (f"{char}{{0,{room}}}+{end}" if room is not None else f"{char}*+")
 
 
 def _alternation(codes: frozenset[str], excluded: str) -> str | None:
