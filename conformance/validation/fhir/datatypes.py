@@ -23,6 +23,9 @@ _UNBOUNDED_TYPES = frozenset({"base64Binary", "xhtml"})
 _ELE_1 = "All FHIR elements must have a @value or children"
 PLAIN_STRING_TYPES = frozenset({"string", "markdown"})  # no lexical rule: only not empty, not too long
 _LEXICAL: dict[tuple[str, str], tuple[str, str] | None] = {}  # (type, text) -> check_primitive's answer
+# type -> its texts found valid (non-empty, of a string-valued type with lexical rules, at most _MEMO_LENGTH
+# characters): the common case answered by one look-up; bounded with _LEXICAL
+_VALID_TEXT: dict[str, set[str]] = {}
 _UNKNOWN: Any = object()
 _MEMO_LENGTH, _MEMO_MAX = 256, 200_000
 
@@ -100,6 +103,10 @@ class DatatypesAspect:
             self._check_constraints(value, node.constraints, loc, run, resource, type_code)
 
     def _check_primitive_value(self, value: Any, type_code: str, node: ElementNode, loc: str, run: Run) -> None:
+        if type(value) is str:
+            valid = _VALID_TEXT.get(type_code)
+            if valid is not None and value in valid:
+                return  # a text already found valid for its type
         if type(value) is str and len(value) > MAX_STRING_LENGTH and type_code not in _UNBOUNDED_TYPES:
             run.report("error", "invalid", "Type_Specific_Checks_DT_String_Length", loc)
         if type(value) is str and type_code in PLAIN_STRING_TYPES:
@@ -137,7 +144,10 @@ class DatatypesAspect:
                 problem = check_primitive(type_code, value)
                 if len(_LEXICAL) >= _MEMO_MAX:
                     _LEXICAL.clear()
+                    _VALID_TEXT.clear()
                 _LEXICAL[key] = problem
+                if problem is None:
+                    _VALID_TEXT.setdefault(type_code, set()).add(value)
         else:
             problem = check_primitive(type_code, value)
         if problem is not None:
