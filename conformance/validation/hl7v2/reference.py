@@ -2,15 +2,28 @@
 
 Profiles only describe what they constrain; every other field inherits its data type, cardinality and table
 from the base standard of the message's version (2.5 for PAM FR and ORU, 2.6 for MDM), read here.
+
+hl7apy's modules for a version build every message, group, field and table definition when imported (about
+25 ms, most of it the fields): the segments and data types this module reads are kept, per version, in a small
+marshal file of the tool cache (keyed by the hl7apy files it was read from), so that a new process reads that
+file and imports no hl7apy module until it asks for a table.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import marshal
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from conformance import settings
 
 _SUPPORTED = ("2.5", "2.5.1", "2.6", "2.7", "2.8")
+_CACHE_FORMAT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +44,12 @@ class BaseField:
     max: int  # -1 = unbounded
 
 
+def _version(version: str) -> str:
+    return version if version in _SUPPORTED else "2.5"
+
+
 def _module(version: str, name: str):
-    version = version if version in _SUPPORTED else "2.5"
-    return importlib.import_module(f"hl7apy.v{version.replace('.', '_')}.{name}")
+    return importlib.import_module(f"hl7apy.v{_version(version).replace('.', '_')}.{name}")
 
 
 def _table_id(value: str | None) -> str | None:
@@ -42,30 +58,91 @@ def _table_id(value: str | None) -> str | None:
     return value[2:] if value.startswith("HL") else value
 
 
+# (segment -> ((position, name, datatype, table, min, max), ...), data type -> ((position, name, datatype, table)...))
+_Definitions = tuple[dict[str, tuple[tuple[Any, ...], ...]], dict[str, tuple[tuple[Any, ...], ...]]]
+
+
+def _read_hl7apy(version: str) -> _Definitions:
+    """The segments and data types of hl7apy's modules for `version`; an entry hl7apy writes in another shape
+    (its ANYHL7SEGMENT, QRD... of 2.7) is left out: such a segment is judged as one the standard does not
+    define."""
+    segments: dict[str, tuple[tuple[Any, ...], ...]] = {}
+    for segment, definition in _module(version, "segments").SEGMENTS.items():
+        try:
+            segments[segment] = tuple(
+                (int(key.rsplit("_", 1)[1]), spec[3], spec[2], _table_id(spec[4]), int(card[0]), int(card[1]))
+                for key, spec, card, _kind in definition[1]
+            )
+        except (IndexError, ValueError, TypeError):
+            continue
+    datatypes: dict[str, list[tuple[Any, ...]]] = {}
+    for key, spec in _module(version, "datatypes").DATATYPES.items():
+        datatype, _, position = key.rpartition("_")
+        try:
+            component = (int(position), spec[3], spec[2], _table_id(spec[4]))
+        except (IndexError, ValueError, TypeError):
+            continue
+        datatypes.setdefault(datatype, []).append(component)
+    return segments, {name: tuple(sorted(parts)) for name, parts in datatypes.items()}
+
+
+def _cache_file(version: str) -> Path | None:
+    """The cache file for `version`, named after the hl7apy files it is read from (None: hl7apy not found)."""
+    spec = importlib.util.find_spec("hl7apy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / f"v{version.replace('.', '_')}"
+    try:
+        stamps = [f"{int(stat.st_mtime_ns)}-{stat.st_size}" for stat in (os.stat(folder / f) for f in _SOURCES)]
+    except OSError:
+        return None
+    return settings.tool_cache_dir() / "hl7v2" / f"base-{version}-{_CACHE_FORMAT}-{'-'.join(stamps)}.marshal"
+
+
+_SOURCES = ("segments.py", "fields.py", "datatypes.py")
+
+
+@lru_cache(maxsize=8)
+def _definitions(version: str) -> _Definitions:
+    version = _version(version)
+    path = _cache_file(version)
+    if path is not None:
+        try:
+            segments, datatypes = marshal.loads(path.read_bytes())
+            if isinstance(segments, dict) and isinstance(datatypes, dict):
+                return segments, datatypes
+        except (OSError, EOFError, ValueError, TypeError):
+            pass  # absent or unreadable: read hl7apy again
+    definitions = _read_hl7apy(version)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            temporary.write_bytes(marshal.dumps(definitions))
+            os.replace(temporary, path)
+        except OSError:
+            pass  # a read-only cache: read hl7apy in each process
+    return definitions
+
+
 @lru_cache(maxsize=512)
 def base_fields(version: str, segment: str) -> dict[int, BaseField] | None:
     """The base fields of a segment, or None when the standard does not define it (Z segments)."""
-    definition = _module(version, "segments").SEGMENTS.get(segment)
+    definition = _definitions(version)[0].get(segment)
     if definition is None:
         return None
-    fields: dict[int, BaseField] = {}
-    for key, spec, cardinality, _kind in definition[1]:
-        position = int(key.rsplit("_", 1)[1])
-        fields[position] = BaseField(
-            position, spec[3], spec[2], _table_id(spec[4]), int(cardinality[0]), int(cardinality[1])
-        )
-    return fields
+    return {spec[0]: BaseField(*spec) for spec in definition}
 
 
 @lru_cache(maxsize=512)
 def base_components(version: str, datatype: str) -> tuple[BaseComponent, ...]:
     """The components of a composite data type (empty for primitives and unknown types)."""
-    datatypes = _module(version, "datatypes").DATATYPES
+    parts = _definitions(version)[1].get(datatype, ())
     result: list[BaseComponent] = []
-    position = 1
-    while (spec := datatypes.get(f"{datatype}_{position}")) is not None:
-        result.append(BaseComponent(position, spec[3], spec[2], _table_id(spec[4])))
-        position += 1
+    for position, spec in enumerate(parts, start=1):  # numbered from 1 without gaps, as hl7apy's keys are read
+        if spec[0] != position:
+            break
+        result.append(BaseComponent(*spec))
     return tuple(result)
 
 
