@@ -8,11 +8,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.validation.hl7v2 import split_messages, validate_message
+from conformance.validation.hl7v2 import engine, split_messages, validate_message
 from conformance.validation.hl7v2.engine import ProfileChecker
 
 from .conftest import ADT_A01
 from .test_hl7v2_equivalence import _damaged, _samples
+
+
+@pytest.fixture(autouse=True)
+def _patterns_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "CLEAN_AFTER", 1)  # every element and segment plan gets its pattern at first use
+
 
 VALUE_CHARS = st.sampled_from([*'^&~\\"0123456789+-.ADFHILMNOPRSTUVXYZaé ', "^^", "&&", '""'])
 field_values = st.lists(VALUE_CHARS, max_size=40).map("".join)

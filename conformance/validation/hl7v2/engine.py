@@ -62,6 +62,7 @@ class _SegmentPlan:
     conditional: tuple[tuple[int, _Element], ...]  # the fields whose usage depends on a condition (_ALWAYS)
     # by separators: matches only segments in which check_segment finds nothing (ProfileChecker._clean_segment)
     clean: dict[str, re.Pattern[str] | None] = field(default_factory=dict, compare=False)
+    checks: dict[str, int] = field(default_factory=dict, compare=False)  # segments checked before (CLEAN_AFTER)
 
 
 @dataclass(slots=True)
@@ -98,6 +99,7 @@ class _Element:
     room: int = 0  # the longest value that raises no length finding
     accepted: frozenset[str] | None = None  # the values that raise no fixed-value or code finding (None: any)
     clean_key: str = ""  # the separators and level `clean` was built for (see ProfileChecker._clean_pattern)
+    checks: int = 0  # values checked before `clean` was built (see CLEAN_AFTER)
     clean: re.Pattern[str] | None = None  # matches only values whose check_value finds nothing (None: no such test)
 
     def may_fail_own(self, value: str, separator: str) -> bool:
@@ -497,9 +499,10 @@ class ProfileChecker:
     def check_segment(self, segment: Segment) -> None:
         plan = self._segment_plan(segment.name)
         if segment.index == 0 or segment.name != "MSH":  # (another MSH's fields are not shifted)
-            clean = plan.clean.get(self._segment_clean_key, False)
+            key = self._segment_clean_key
+            clean = plan.clean.get(key, False)
             if clean is False:
-                clean = plan.clean[self._segment_clean_key] = self._clean_segment(segment.name, plan)
+                clean = self._segment_pattern(segment.name, plan, key)
             if (
                 clean is not None
                 and segment.raw.count(self.delimiters.repetition) < MAX_CHECKED_REPETITIONS
@@ -690,14 +693,26 @@ class ProfileChecker:
         nothing, written from the same definitions and plans (_component_plan, may_fail_own, _check_component,
         _check_leaf); None when a check cannot be written so (conditions, unusual separators, long code lists).
         A value it does not match is checked as before: it only has to be sound, not complete."""
+        element.clean = None  # (built for other separators, or not yet)
+        element.checks += 1
+        if element.checks < CLEAN_AFTER:
+            return  # not worth compiling yet (and asked again)
         element.clean_key = self._clean_keys[level]
         component, subcomponent = self.delimiters.component, self.delimiters.subcomponent
-        element.clean = None
         if any(char.isalnum() or char in _FORMAT_CHARS for char in component + subcomponent):
             return  # a format or a code could run over a separator
         source = self._clean_value(element, level, "")
         if source is not None:
             element.clean = re.compile(source, re.DOTALL)
+
+    def _segment_pattern(self, name: str, plan: _SegmentPlan, key: str) -> re.Pattern[str] | None:
+        """The plan's clean pattern for these separators (`key`), compiled once the plan has served CLEAN_AFTER
+        segments (None before)."""
+        checks = plan.checks[key] = plan.checks.get(key, 0) + 1
+        if checks < CLEAN_AFTER:
+            return None
+        clean = plan.clean[key] = self._clean_segment(name, plan)
+        return clean
 
     def _clean_segment(self, name: str, plan: _SegmentPlan) -> re.Pattern[str] | None:
         """A regular expression that matches only segments (their raw text) in which check_segment finds
@@ -1134,6 +1149,10 @@ def _components_for(version: str, element: _Element) -> tuple[reference.BaseComp
 # the formats without their anchors and with no capturing group (a group inside the clean patterns makes the
 # regex engine save and restore marks at each branch: their cost grows with the number of fields)
 _FORMAT_BODIES = {name: re.sub(r"(?<!\\)\((?!\?)", "(?:", pattern.pattern[1:-1]) for name, pattern in _FORMATS.items()}
+# A clean pattern costs 1 to 90 ms to compile (most of it its code lists) and saves a few microseconds per value:
+# an element or a segment plan gets one once it has been checked this many times (a long run, a service), never
+# for the first messages of a process.
+CLEAN_AFTER = 1000
 _FORMAT_CHARS = frozenset('0123456789+-."')  # what _FORMATS and the null can match: never a separator here
 _MAX_CLEAN_CODES = 2000
 
