@@ -35,6 +35,10 @@ _KEYS = st.sampled_from(
         "resourceType",
         "contained",
         "id",
+        "definition",
+        "min",
+        "max",
+        "base",
     ]
 )
 _ITEMS = st.recursive(
@@ -113,6 +117,11 @@ SPECIFIC: list[Any] = [
     {"abstract": 1},
     {"abstract": True},
     {"codeString": "x"},
+    {"element": [{"definition": "d", "min": 0, "max": "1"}, {"definition": "d", "min": 0}]},
+    {"element": [{"base": {}}, "x"]},
+    {"snapshot": {"element": [{"id": "a"}, {"id": ["a", "b"]}, {"id": "b"}]}, "differential": {"element": [{}]}},
+    {"snapshot": {"element": [{"id": 1}, {"id": 1.0}]}},
+    {"snapshot": {"element": [{"id": "a"}, {"_id": {"extension": []}}]}},
     "text",
     [],
 ]

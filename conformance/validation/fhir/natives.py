@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conformance.validation.fhir.fastpath import CHOICE_NAMES, _all_children, _children
+from conformance.validation.fhir.fastpath import CHOICE_NAMES, _all_children, _children, _deep_unique, _path
 
 
 def present(item: Any, name: str) -> bool:
@@ -90,6 +90,40 @@ def _csd_1(item: Any) -> bool | None:
     return len(set(codes)) == len(codes)
 
 
+def _all_have(items: list[Any], names: tuple[str, ...]) -> bool:
+    """`items.all(a.exists() and b.exists() ...)`: each item has every name (no Env per item)."""
+    for item in items:
+        for name in names:
+            value = item.get(name) if type(item) is dict else None
+            if (value is None or isinstance(value, list)) and not present(item, name):  # else present
+                return False
+    return True
+
+
+def _sdf_3(item: Any) -> bool:
+    """element.all(definition.exists() and min.exists() and max.exists())"""
+    return _all_have(_path([item], ("element",)), ("definition", "min", "max"))
+
+
+def _sdf_8b(item: Any) -> bool:
+    """element.all(base.exists())"""
+    return _all_have(_path([item], ("element",)), ("base",))
+
+
+def _sdf_14(item: Any) -> bool:
+    """snapshot.element.all(id.exists()) and differential.element.all(id.exists())"""
+    snapshot = _all_have(_path([item], ("snapshot", "element")), ("id",))
+    return snapshot and _all_have(_path([item], ("differential", "element")), ("id",))
+
+
+def _sdf_16(item: Any) -> bool:
+    """snapshot.element.all(id.exists()) and snapshot.element.id.trace('ids').isDistinct()"""
+    if not _all_have(_path([item], ("snapshot", "element")), ("id",)):
+        return False
+    ids = _path([item], ("snapshot", "element", "id"))
+    return len(_deep_unique(ids)) == len(ids)
+
+
 def _concepts(node: dict[str, Any], out: list[Any]) -> None:
     value = node.get("concept")
     if value is None:
@@ -108,4 +142,8 @@ NATIVE_RESOURCE_RULES: dict[str, Callable[[Any], bool | None]] = {
     "children().element.where(path.contains('.').not()).code.empty() and "
     "children().element.where(path.contains('.').not()).requirements.empty()": _sdf_9,
     "concept.code.combine($this.descendants().concept.code).isDistinct()": _csd_1,
+    "element.all(definition.exists() and min.exists() and max.exists())": _sdf_3,
+    "element.all(base.exists())": _sdf_8b,
+    "snapshot.element.all(id.exists()) and differential.element.all(id.exists())": _sdf_14,
+    "snapshot.element.all(id.exists()) and snapshot.element.id.trace('ids').isDistinct()": _sdf_16,
 }
