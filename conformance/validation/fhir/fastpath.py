@@ -496,25 +496,8 @@ def _compile(node: dict[str, Any]) -> Fn:
 # raised by that first computation, where it was raised before.
 
 _LITERALS = frozenset({"StringLiteral", "NumberLiteral", "BooleanLiteral", "NullLiteral"})
-# nodes whose value is made of their operands' values only
-_OPERATORS = frozenset(
-    {
-        "TermExpression",
-        "InvocationTerm",
-        "LiteralTerm",
-        "ParenthesizedTerm",
-        "IndexerExpression",
-        "PolarityExpression",
-        "AndExpression",
-        "OrExpression",
-        "ImpliesExpression",
-        "EqualityExpression",
-        "InequalityExpression",
-        "MembershipExpression",
-        "UnionExpression",
-        "AdditiveExpression",
-    }
-)
+# nodes whose value is made of their operands' values only: the nodes that pass their input through unchanged
+_OPERATORS = _PASS_THROUGH
 _CHEAP = _LITERALS | {"LiteralTerm", "TermExpression", "InvocationTerm", "ExternalConstantTerm"}
 
 

@@ -81,7 +81,7 @@ def _csd_1(item: Any) -> bool | None:
             for kid in value if kind is list else (value,):
                 if type(kid) is dict:
                     stack.append(kid)
-                    _concepts(kid, below)
+                    below += _children([kid], "concept")
                 elif isinstance(kid, dict | list):
                     return None  # a list in a list (not walked by descendants()), or a subclass
     codes = _children(_children([item], "concept"), "code") + _children(below, "code")
@@ -122,16 +122,6 @@ def _sdf_16(item: Any) -> bool:
         return False
     ids = _path([item], ("snapshot", "element", "id"))
     return len(_deep_unique(ids)) == len(ids)
-
-
-def _concepts(node: dict[str, Any], out: list[Any]) -> None:
-    value = node.get("concept")
-    if value is None:
-        return
-    if isinstance(value, list):
-        out.extend(v for v in value if v is not None)
-    else:
-        out.append(value)
 
 
 NATIVE_RESOURCE_RULES: dict[str, Callable[[Any], bool | None]] = {
