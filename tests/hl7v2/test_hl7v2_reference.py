@@ -5,6 +5,7 @@ used to crash the validator)."""
 from __future__ import annotations
 
 import dataclasses
+import marshal
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,9 @@ def test_the_cache_file_gives_what_hl7apy_gives(tmp_path: Path, monkeypatch: pyt
     written.write_bytes(b"\x00damaged")
     _fresh(monkeypatch, tmp_path)
     assert _everything(version) == first  # read from hl7apy again
+    written.write_bytes(marshal.dumps(({"PID": ((3, "PATIENT_IDENTIFIER_LIST"),)}, {})))
+    _fresh(monkeypatch, tmp_path)
+    assert _everything(version) == first  # a loadable file of another shape: read from hl7apy again
     assert first[0]["PID"][3] == (3, "PATIENT_IDENTIFIER_LIST", "CX", None, 1, -1)
     assert [part[2] for part in first[1]["HD"]] == ["IS", "ST", "ID"]
 

@@ -102,15 +102,31 @@ def _cache_file(version: str) -> Path | None:
 _SOURCES = ("segments.py", "fields.py", "datatypes.py")
 
 
+def _well_formed(definitions: Any) -> bool:
+    """What `_read_hl7apy` writes: a file of another shape (damaged, or written by other code) is read again."""
+    if not (isinstance(definitions, tuple) and len(definitions) == 2):
+        return False
+    return all(
+        isinstance(table, dict)
+        and all(
+            isinstance(name, str)
+            and isinstance(specs, tuple)
+            and all(isinstance(spec, tuple) and len(spec) == size and type(spec[0]) is int for spec in specs)
+            for name, specs in table.items()
+        )
+        for table, size in zip(definitions, (6, 4), strict=True)
+    )
+
+
 @lru_cache(maxsize=8)
 def _definitions(version: str) -> _Definitions:
     version = _version(version)
     path = _cache_file(version)
     if path is not None:
         try:
-            segments, datatypes = marshal.loads(path.read_bytes())
-            if isinstance(segments, dict) and isinstance(datatypes, dict):
-                return segments, datatypes
+            definitions = marshal.loads(path.read_bytes())
+            if _well_formed(definitions):
+                return definitions
         except (OSError, EOFError, ValueError, TypeError):
             pass  # absent or unreadable: read hl7apy again
     definitions = _read_hl7apy(version)
