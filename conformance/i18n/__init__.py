@@ -128,6 +128,11 @@ def text(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
     return typography(rendered, lang)
 
 
+def both(key: str, /, **params: Any) -> tuple[str, str]:
+    """The catalogue's text for `key` in French and in English (the two messages of a `BilingualError`)."""
+    return text(key, "fr", **params), text(key, "en", **params)
+
+
 def count(key: str, n: int, lang: str = DEFAULT_LANGUAGE) -> str:
     """`n` with its noun: count("noun.error", 3) -> "3 erreurs"."""
     return text(key, lang, n=n)

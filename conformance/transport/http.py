@@ -51,7 +51,7 @@ from conformance.evidence.exchange import (
     utc_now,
 )
 from conformance.findings import Finding, Severity, finding
-from conformance.i18n import BilingualError, text
+from conformance.i18n import BilingualError, both, text
 from conformance.transport.failure import describe, failure_cause, failure_detail, tls_problem
 
 FHIR_JSON = "application/fhir+json"
@@ -83,7 +83,7 @@ class TransportError(BilingualError):
 
 def words(key: str, **params: Any) -> tuple[str, str]:
     """The catalogue's `transport.http.<key>` in French and in English."""
-    return text(f"transport.http.{key}", "fr", **params), text(f"transport.http.{key}", "en", **params)
+    return both(f"transport.http.{key}", **params)
 
 
 class ResponseTooLarge(TransportError):

@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from conformance.i18n import BilingualError, text
+from conformance.i18n import BilingualError, both
 
 DEFAULT_BIND_HOST = "127.0.0.1"
 DEFAULT_MAX_CONNECTIONS = 64
@@ -74,7 +74,7 @@ class ListenerLimitError(BilingualError):
 
 def words(key: str, **params: Any) -> tuple[str, str]:
     """The catalogue's `transport.listener.<key>` in French and in English."""
-    return text(f"transport.listener.{key}", "fr", **params), text(f"transport.listener.{key}", "en", **params)
+    return both(f"transport.listener.{key}", **params)
 
 
 class IdleTimeout(ListenerLimitError):

@@ -22,7 +22,7 @@ from email.utils import collapse_rfc2231_value
 
 from lxml import etree
 
-from conformance.i18n import BilingualError
+from conformance.i18n import BilingualError, both
 
 XOP_NS = "http://www.w3.org/2004/08/xop/include"
 XOP_MEDIA = "application/xop+xml"
@@ -36,6 +36,11 @@ class MtomError(BilingualError):
     def __init__(self, kind: str, message_fr: str, message_en: str) -> None:
         super().__init__(message_fr, message_en)
         self.kind = kind
+
+    @classmethod
+    def worded(cls, kind: str, key: str, **params: object) -> MtomError:
+        """The error told by the catalogue's `transport.mtom.<key>` in both languages."""
+        return cls(kind, *both(f"transport.mtom.{key}", **params))
 
 
 @dataclass(slots=True)
@@ -115,30 +120,18 @@ def decode_mtom(content_type: str, body: bytes) -> MtomMessage:
     if not message.is_multipart():
         if media in (SOAP12_MEDIA, "text/xml", "application/xml"):
             return MtomMessage(body, media, media, _param(message, "action"), multipart=False)
-        raise MtomError(
-            "not-multipart",
-            f"Type de contenu {media!r} : ni MTOM (multipart/related) ni enveloppe SOAP.",
-            f"Content type {media!r}: neither MTOM (multipart/related) nor a SOAP envelope.",
-        )
+        raise MtomError.worded("not-multipart", "not_multipart", media=media)
     _check_defects(message)
     parts = list(message.iter_parts())
     if not parts:
-        raise MtomError("truncated", "Message multipart sans aucune partie.", "Multipart message without any part.")
+        raise MtomError.worded("truncated", "no_part")
     start = _param(message, "start").strip().strip("<>")
     root = next((p for p in parts if _content_id(p) == start), None) if start else parts[0]
     if root is None:
-        raise MtomError(
-            "root",
-            f"La partie racine désignée par start=<{start}> est absente.",
-            f"The root part named by start=<{start}> is missing.",
-        )
+        raise MtomError.worded("root", "no_root", start=start)
     root_media = root.get_content_type()
     if root_media not in (XOP_MEDIA, SOAP12_MEDIA, "text/xml"):
-        raise MtomError(
-            "root",
-            f"La partie racine est {root_media!r}, attendu {XOP_MEDIA!r}.",
-            f"The root part is {root_media!r}, expected {XOP_MEDIA!r}.",
-        )
+        raise MtomError.worded("root", "root_media", media=root_media, expected=XOP_MEDIA)
     soap_type = _param(root, "type") or _param(message, "start-info")
     action = _param(root, "action") or _param(message, "action")
     attachments = {}
@@ -156,11 +149,7 @@ def _check_defects(message: EmailMessage) -> None:
         defects.extend(type(d).__name__ for d in part.defects)
     fatal = [d for d in defects if d in _FATAL_DEFECTS]
     if fatal:
-        raise MtomError(
-            "truncated",
-            f"Message multipart tronqué ou mal délimité ({', '.join(sorted(set(fatal)))}).",
-            f"Truncated or badly delimited multipart message ({', '.join(sorted(set(fatal)))}).",
-        )
+        raise MtomError.worded("truncated", "truncated", defects=", ".join(sorted(set(fatal))))
 
 
 def _param(part: MIMEPart, name: str) -> str:
@@ -198,14 +187,10 @@ def element_content(element: etree._Element, parts: dict[str, Part]) -> bytes:
 
         part = parts.get(target) or parts.get(unquote(target))
         if part is None:
-            raise MtomError(
-                "missing-part",
-                f"La partie MIME cid:{target} référencée par xop:Include est absente.",
-                f"MIME part cid:{target} referenced by xop:Include is missing.",
-            )
+            raise MtomError.worded("missing-part", "missing_part", cid=target)
         return part.data
     text = "".join(element.itertext()).strip()
     try:
         return base64.b64decode(text, validate=False)
     except (binascii.Error, ValueError):
-        raise MtomError("encoding", "Contenu base64 illisible.", "Unreadable base64 content.") from None
+        raise MtomError.worded("encoding", "base64") from None

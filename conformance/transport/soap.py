@@ -30,7 +30,7 @@ from conformance.evidence.exchange import (
     HttpResponseRecord,
     utc_now,
 )
-from conformance.i18n import BilingualError
+from conformance.i18n import BilingualError, both, text
 from conformance.transport.limits import (
     DEFAULT_BIND_HOST,
     DeadlineReader,
@@ -61,6 +61,11 @@ class SoapError(BilingualError):
     def __init__(self, kind: str, message_fr: str, message_en: str) -> None:
         super().__init__(message_fr, message_en)
         self.kind = kind
+
+    @classmethod
+    def worded(cls, kind: str, key: str, **params: object) -> SoapError:
+        """The error told by the catalogue's `transport.soap.<key>` in both languages."""
+        return cls(kind, *both(f"transport.soap.{key}", **params))
 
 
 @dataclass(slots=True)
@@ -139,20 +144,20 @@ def build_fault(code: str, subcode: str, reason_fr: str, reason_en: str) -> etre
         sub = etree.SubElement(code_element, f"{{{SOAP12_NS}}}Subcode")
         etree.SubElement(sub, f"{{{SOAP12_NS}}}Value").text = subcode
     reason = etree.SubElement(fault, f"{{{SOAP12_NS}}}Reason")
-    for lang, text in (("fr", reason_fr), ("en", reason_en)):
+    for lang, told in (("fr", reason_fr), ("en", reason_en)):
         item = etree.SubElement(reason, f"{{{SOAP12_NS}}}Text")
         item.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
-        item.text = text
+        item.text = told
     return fault
 
 
 def parse_xml(data: bytes) -> etree._Element:
     if len(data) > MAX_XML_BYTES:
-        raise SoapError("xml", "Enveloppe XML trop volumineuse.", "XML envelope too large.")
+        raise SoapError.worded("xml", "envelope_too_large")
     try:
         return etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise SoapError("xml", f"XML mal formé : {exc}", f"Malformed XML: {exc}") from None
+        raise SoapError.worded("xml", "malformed_xml", error=exc) from None
 
 
 def parse_envelope(data: bytes) -> Envelope:
@@ -162,15 +167,11 @@ def parse_envelope(data: bytes) -> Envelope:
     elif root.tag == f"{{{SOAP12_NS}}}Envelope":
         soap_ns, version = SOAP12_NS, "1.2"
     else:
-        raise SoapError(
-            "not-soap",
-            f"L'élément racine {root.tag!r} n'est pas une enveloppe SOAP.",
-            f"The root element {root.tag!r} is not a SOAP envelope.",
-        )
+        raise SoapError.worded("not-soap", "not_soap", root=root.tag)
     header = root.find(f"{{{soap_ns}}}Header")
     body = root.find(f"{{{soap_ns}}}Body")
     if body is None:
-        raise SoapError("no-body", "Enveloppe SOAP sans Body.", "SOAP envelope without a Body.")
+        raise SoapError.worded("no-body", "no_body")
     envelope = Envelope(version, root, header, body)
     if header is not None:
         action = header.find("wsa:Action", NS)
@@ -315,44 +316,50 @@ class ListenerFault:
     def message(self, lang: str = "fr") -> str:
         return self.fr if lang == "fr" else self.en
 
+    @classmethod
+    def worded(cls, kind: str, key: str, *, harness_limit: bool = False, **params: object) -> ListenerFault:
+        """The fault told by the catalogue's `transport.soap.<key>` in both languages."""
+        return cls(kind, *both(f"transport.soap.{key}", **params), harness_limit=harness_limit)
+
 
 def handshake_fault(exc: BaseException, timeout: float) -> ListenerFault:
     """The failed TLS handshake of a peer, named (plain HTTP on the TLS port, no or untrusted client certificate,
     refused TLS version, stalled handshake)."""
-    reason = str(getattr(exc, "reason", "") or exc)
-    detail = f"{type(exc).__name__}: {exc}"
-    upper = reason.upper()
+    kind = _handshake_kind(exc)
+    fr_reason, en_reason = both(f"transport.soap.handshake.{kind}", seconds=timeout)
+    code = str(getattr(exc, "reason", "") or type(exc).__name__)
+    return ListenerFault(
+        kind,
+        text("transport.soap.handshake_failed", "fr", reason=fr_reason, code=code),
+        text("transport.soap.handshake_failed", "en", reason=en_reason, code=code),
+    )
+
+
+def _handshake_kind(exc: BaseException) -> str:
+    upper = str(getattr(exc, "reason", "") or exc).upper()
     if isinstance(exc, TimeoutError) or "TIMED OUT" in upper:
-        kind, fr = "stalled", f"poignée de main TLS non terminée en {timeout:g} s (le pair ne répond plus)"
-    elif "HTTP_REQUEST" in upper or "HTTPS_PROXY_REQUEST" in upper:
-        kind, fr = "plain-http", "requête HTTP en clair sur le port TLS : pas de TLS"
-    elif "PEER_DID_NOT_RETURN_A_CERTIFICATE" in upper or "CERTIFICATE_REQUIRED" in upper:
-        kind, fr = "no-client-cert", "aucun certificat client présenté : TLS mutuel exigé"
-    elif "CERTIFICATE_VERIFY_FAILED" in upper or "UNKNOWN_CA" in upper or "BAD_CERTIFICATE" in upper:
-        kind, fr = "client-cert-refused", "certificat client refusé : non émis par l'autorité de confiance configurée"
-    elif "VERSION" in upper or "PROTOCOL" in upper:
-        kind, fr = "tls-version", "version ou suite TLS refusée (TLS 1.2 au minimum)"
-    else:
-        kind, fr = "tls", "poignée de main TLS échouée"
-    code = str(getattr(exc, "reason", "") or type(exc).__name__)  # OpenSSL's explanation is English: its code only
-    return ListenerFault(kind, f"{fr} ({code})", f"TLS handshake failed ({kind}): {detail}")
+        return "stalled"
+    if "HTTP_REQUEST" in upper or "HTTPS_PROXY_REQUEST" in upper:
+        return "plain-http"
+    if "PEER_DID_NOT_RETURN_A_CERTIFICATE" in upper or "CERTIFICATE_REQUIRED" in upper:
+        return "no-client-cert"
+    if "CERTIFICATE_VERIFY_FAILED" in upper or "UNKNOWN_CA" in upper or "BAD_CERTIFICATE" in upper:
+        return "client-cert-refused"
+    if "VERSION" in upper or "PROTOCOL" in upper:
+        return "tls-version"
+    return "tls"
 
 
 def _body_fault(exc: BaseException, length: int, limits: ServerLimits) -> ListenerFault:
     if isinstance(exc, (TimeoutError, RequestTooSlow)):
-        return ListenerFault(
+        return ListenerFault.worded(
             "stalled",
-            f"corps de requête incomplet : annoncé {length} octets, plus rien reçu pendant "
-            f"{limits.read_timeout:g} s ou au-delà de {limits.request_deadline:g} s pour toute la requête",
-            f"request body not received in time: {length} bytes announced, nothing more for "
-            f"{limits.read_timeout:g} s or beyond {limits.request_deadline:g} s for the whole request",
+            "body_stalled",
+            length=length,
+            read_timeout=limits.read_timeout,
+            deadline=limits.request_deadline,
         )
-    return ListenerFault(
-        "closed",
-        f"connexion fermée par le pair avant la fin du corps annoncé ({length} octets)",
-        f"request body not received in time: connection closed before the announced {length} bytes "
-        f"({type(exc).__name__})",
-    )
+    return ListenerFault.worded("closed", "body_closed", length=length, error=type(exc).__name__)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -384,13 +391,7 @@ class _Handler(BaseHTTPRequestHandler):
         except RequestTooSlow:
             self.close_connection = True
             request = HttpRequest("", "", {}, b"", peer=f"{self.client_address[0]}")
-            fault = ListenerFault(
-                "stalled",
-                f"requête incomplète : ligne de requête et en-têtes HTTP non reçus dans le délai de la requête "
-                f"({deadline:g} s), envoyés trop lentement ; connexion coupée",
-                f"request head not received within the request deadline ({deadline:g} s): sent too slowly, "
-                "connection cut",
-            )
+            fault = ListenerFault.worded("stalled", "head_stalled", seconds=deadline)
             self.server.record(request, None, started, fault)
         finally:
             self.reader.done()
@@ -402,7 +403,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.close_connection = True  # a body it may carry is not read: the connection cannot be reused
-        self._reply_plain(405, "POST attendu / POST expected", HttpRequest("GET", self.path, dict(self.headers), b""))
+        expected = " / ".join(both("transport.soap.post_expected"))
+        self._reply_plain(405, expected, HttpRequest("GET", self.path, dict(self.headers), b""))
 
     def do_POST(self) -> None:
         started = utc_now()
@@ -412,34 +414,20 @@ class _Handler(BaseHTTPRequestHandler):
             request.peer_certificate = self.connection.getpeercert(binary_form=True)
         length = self.headers.get("Content-Length", "")
         if not length.isdigit():
-            fault = ListenerFault(
-                "length-required",
-                "requête sans Content-Length (corps non délimité) : refusée (411)",
-                "request without Content-Length (body not delimited): refused (411)",
-            )
+            fault = ListenerFault.worded("length-required", "length_required")
             self._refuse(request, started, 411, fault)
             return
         if int(length) > self.server.limits.max_request_bytes:
             limit = self.server.limits.max_request_bytes
-            fault = ListenerFault(
-                "too-large",
-                f"requête de {length} octets au-delà de la limite du banc ({limit} octets) : refusée (413), "
-                "non jugée ; augmenter [dmp.listener] max_request_bytes",
-                f"request of {length} bytes beyond the listener's limit ({limit} bytes): refused (413), "
-                "not judged; raise [dmp.listener] max_request_bytes",
-                harness_limit=True,
-            )
+            fault = ListenerFault.worded("too-large", "too_large", harness_limit=True, length=length, limit=limit)
             self._refuse(request, started, 413, fault)
             return
         try:
             request.body = self._read_body(int(length))
         except ListenerExhausted as exc:  # the harness's budget, not the peer's fault: recorded as such
-            self.server.record(
-                request,
-                None,
-                started,
-                ListenerFault("listener-limit", f"limite du banc : {exc.fr}", f"listener limit: {exc.en}", True),
-            )
+            fr = text("transport.soap.listener_limit", "fr", reason=exc.fr)
+            en = text("transport.soap.listener_limit", "en", reason=exc.en)
+            self.server.record(request, None, started, ListenerFault("listener-limit", fr, en, harness_limit=True))
             self.close_connection = True
             return
         except (TimeoutError, RequestTooSlow, OSError) as exc:
@@ -449,7 +437,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             reply = self.server.application(request)
         except Exception as exc:  # the simulator failed: a SOAP Receiver fault, recorded
-            fault = build_fault("Receiver", "", f"erreur interne du simulateur ({exc})", f"simulator error ({exc})")
+            fault = build_fault("Receiver", "", *both("transport.soap.simulator_error", error=exc))
             reply = HttpReply(500, f"{SOAP12_MEDIA}; charset=UTF-8", build_envelope("", fault, reply_to=False))
         self.server.record(request, reply, started, None)  # in the evidence before the peer has the answer
         self._send(reply)
@@ -480,12 +468,7 @@ class _Handler(BaseHTTPRequestHandler):
             idle = self.server.limits.read_timeout
             request = HttpRequest("", "", {}, b"", peer=f"{self.client_address[0]}")
             request.tls = isinstance(self.connection, ssl.SSLSocket)
-            fault = ListenerFault(
-                "stalled",
-                f"requête incomplète : ligne de requête ou en-têtes HTTP non reçus en {idle:g} s, connexion fermée",
-                f"incomplete request: request line or HTTP headers not received within {idle:g} s "
-                "(request not received in time), connection closed",
-            )
+            fault = ListenerFault.worded("stalled", "head_idle", seconds=idle)
             self.server.record(request, None, utc_now(), fault)
 
     def _reply_plain(self, status: int, text: str, request: HttpRequest) -> HttpReply:
