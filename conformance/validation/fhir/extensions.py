@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.validation.fhir.run import Run
@@ -13,6 +14,19 @@ _EXAMPLE_DOMAINS = ("example.org", "example.com", "acme.com", "acme.org", "nema.
 _CROSS_VERSION_TYPES = frozenset(
     {"CanonicalResource", "MetadataResource", "DataType", "PrimitiveType", "BackboneType", "Base"}
 )
+
+
+@dataclass(slots=True)
+class _ExtensionFacts:
+    """What the checks of an extension read of its definition, found once per definition."""
+
+    contexts: list[dict[str, Any]]
+    modifier: bool
+    value_node: ElementNode | None  # its value[x]
+    sub_urls: frozenset[str] | None  # the sub-extensions its definition slices (None: no sliced sub-extension)
+    # per extension element: whether the contexts allow the extension there whatever the instance (True), or
+    # the owner's instance path and content must be looked at (False)
+    allowed_at: dict[ElementNode, bool] = field(default_factory=dict)
 
 
 class ExtensionsAspect:
@@ -45,16 +59,20 @@ class ExtensionsAspect:
                     )
                 else:
                     run.report("error", "structure", "Extension_EXT_Unknown_NotHere", loc, url)
-        if defined is not None and defined.type == "Extension" and run.base_pass:
-            self._check_extension_context(defined, node, loc, run, run.owners[-1] if run.owners else None)
-            if node.name == "modifierExtension" and not _is_modifier(defined):
-                run.report("error", "structure", "Extension_EXT_Modifier_Y", loc, url)
-            elif node.name == "extension" and _is_modifier(defined):
-                run.report("error", "structure", "Extension_EXT_Modifier_N", loc, url)
         if defined is not None and defined.type == "Extension":
-            self._check_extension_value_type(value, defined, loc, run)
+            facts = defined.extension_facts
+            if facts is None:
+                facts = defined.extension_facts = self._extension_facts(defined)
             if run.base_pass:
-                self._check_sub_extensions(value, defined, loc, run)
+                self._check_extension_context(defined, facts, node, loc, run, run.owners[-1] if run.owners else None)
+                if node.name == "modifierExtension" and not facts.modifier:
+                    run.report("error", "structure", "Extension_EXT_Modifier_Y", loc, url)
+                elif node.name == "extension" and facts.modifier:
+                    run.report("error", "structure", "Extension_EXT_Modifier_N", loc, url)
+            if facts.value_node is not None:
+                self._check_extension_value_type(value, defined, facts.value_node, loc, run)
+            if run.base_pass and facts.sub_urls is not None:
+                self._check_sub_extensions(value, defined, facts.sub_urls, loc, run)
             with run.scope(profile=defined.url if defined.root is not node else run.profile):
                 self._check_complex(value, defined.root, "Extension", loc, run, resource, defs=defined.root)
             if run.base_pass:
@@ -70,12 +88,22 @@ class ExtensionsAspect:
                     return str(name)
         return None
 
-    def _check_sub_extensions(self, value: dict[str, Any], defined: CompiledStructure, loc: str, run: Run) -> None:
-        """A complex extension only admits the sub-extensions (relative urls) its definition slices."""
+    def _extension_facts(self, defined: CompiledStructure) -> _ExtensionFacts:
+        value_node = next((c for c in defined.root.children if c.name == "value[x]"), None)
         ext_node = next((c for c in defined.root.children if c.name == "extension"), None)
-        if ext_node is None or not ext_node.slices:
-            return
-        known = {_slice_url(s, self) for s in ext_node.slices}
+        sub_urls = (
+            frozenset(_slice_url(s, self) for s in ext_node.slices)
+            if ext_node is not None and ext_node.slices
+            else None
+        )
+        contexts = [c for c in defined.sd.get("context") or () if isinstance(c, dict)]
+        return _ExtensionFacts(contexts, _is_modifier(defined), value_node, sub_urls)
+
+    @staticmethod
+    def _check_sub_extensions(
+        value: dict[str, Any], defined: CompiledStructure, known: frozenset[str], loc: str, run: Run
+    ) -> None:
+        """A complex extension only admits the sub-extensions (relative urls) its definition slices."""
         for index, sub in enumerate(value.get("extension") or ()):
             sub_url = sub.get("url") if isinstance(sub, dict) else None
             if (
@@ -93,12 +121,10 @@ class ExtensionsAspect:
                     defined.url,
                 )
 
+    @staticmethod
     def _check_extension_value_type(
-        self, value: dict[str, Any], defined: CompiledStructure, loc: str, run: Run
+        value: dict[str, Any], defined: CompiledStructure, value_node: ElementNode, loc: str, run: Run
     ) -> None:
-        value_node = next((c for c in defined.root.children if c.name == "value[x]"), None)
-        if value_node is None:
-            return
         for key in value:
             if (
                 isinstance(key, str)
@@ -110,17 +136,23 @@ class ExtensionsAspect:
                 run.report("error", "structure", "Extension_EXT_Type", f"{loc}.{key}", defined.url, allowed, key[5:])
 
     def _check_extension_context(
-        self, defined: CompiledStructure, node: ElementNode, loc: str, run: Run, owner: Any
+        self, defined: CompiledStructure, facts: _ExtensionFacts, node: ElementNode, loc: str, run: Run, owner: Any
     ) -> None:
         """R4 contexts: an element path or type (the owner's path, base path, type or ancestor types), a FHIRPath
         expression selecting the owner, or the URL of the extension the owner is; then the context invariants."""
         owner_loc = loc.rsplit(".", 1)[0] if "." in loc else loc
-        contexts = [c for c in defined.sd.get("context") or () if isinstance(c, dict)]
-        if contexts and not self._context_allows(contexts, node, loc, run, owner):
-            allowed = ", ".join(f"{str(c.get('type', 'element'))[:1]}:{c.get('expression', '')}" for c in contexts)
-            owner_path = node.path.rsplit(".", 1)[0] if "." in node.path else node.path
-            run.report("error", "business-rule", "Extension_EXTP_Context_Wrong", loc, defined.url, allowed, owner_path)
-            return
+        contexts = facts.contexts
+        if contexts:
+            allowed_here = facts.allowed_at.get(node)
+            if allowed_here is None:
+                allowed_here = facts.allowed_at[node] = self._context_allows_anywhere(contexts, node)
+            if not allowed_here and not self._context_allows(contexts, node, loc, run, owner):
+                allowed = ", ".join(f"{str(c.get('type', 'element'))[:1]}:{c.get('expression', '')}" for c in contexts)
+                owner_path = node.path.rsplit(".", 1)[0] if "." in node.path else node.path
+                run.report(
+                    "error", "business-rule", "Extension_EXTP_Context_Wrong", loc, defined.url, allowed, owner_path
+                )
+                return
         for invariant in defined.sd.get("contextInvariant") or ():
             if not isinstance(invariant, str) or not isinstance(owner, dict) or "%" in invariant:
                 continue  # an invariant on the resource around the owner needs more context than the walk has
@@ -129,6 +161,31 @@ class ExtensionsAspect:
                 run.report(
                     "error", "business-rule", "Extension_EXTP_Context_Invariant", owner_loc, defined.url, invariant
                 )
+
+    def _context_allows_anywhere(self, contexts: list[dict[str, Any]], node: ElementNode) -> bool:
+        """Whether an element context allows the extension on `node` by the names of its owner's definition
+        alone (its path, base path, types): then `_context_allows` answers True wherever the owner is, since the
+        names it gives the owner include these."""
+        owner_path = node.path.rsplit(".", 1)[0] if "." in node.path else node.path
+        candidates = self._owner_names(owner_path, owner_path)
+        for context in contexts:
+            kind, expression = context.get("type", "element"), context.get("expression")
+            if not isinstance(expression, str):
+                return True
+            if kind not in ("fhirpath", "extension") and self._element_context_allows(expression, candidates):
+                return True
+        return False
+
+    def _element_context_allows(self, expression: str, candidates: set[str]) -> bool:
+        head = expression.split(".", 1)[0]
+        if expression == "*" or head in _CROSS_VERSION_TYPES or self.structure(head) is None:
+            return True  # a later-version type or one unknown here: cannot judge
+        if expression in candidates:
+            return True
+        # an element path or a data type covers the elements inside it
+        return ("." in expression or self.structure(head).kind != "resource") and any(  # type: ignore[union-attr]
+            name.startswith(expression + ".") for name in candidates
+        )
 
     def _context_allows(
         self, contexts: list[dict[str, Any]], node: ElementNode, loc: str, run: Run, owner: Any
@@ -152,15 +209,9 @@ class ExtensionsAspect:
                     if isinstance(url, str) and (expression == url or expression.endswith("#" + url)):
                         return True
                 continue
-            head = expression.split(".", 1)[0]
-            if expression == "*" or head in _CROSS_VERSION_TYPES or self.structure(head) is None:
-                return True  # a later-version type or one unknown here: cannot judge
-            if expression in candidates:
+            if self._element_context_allows(expression, candidates):
                 return True
-            if ("." in expression or self.structure(head).kind != "resource") and any(  # type: ignore[union-attr]
-                name.startswith(expression + ".") for name in candidates
-            ):
-                return True  # an element path or a data type covers the elements inside it
+            head = expression.split(".", 1)[0]
             if owner_path == "Element" and (
                 self.structure(head).kind == "primitive-type"  # type: ignore[union-attr]
                 or expression.rsplit(".", 1)[-1] == _instance_path(loc).rsplit(".", 1)[-1]

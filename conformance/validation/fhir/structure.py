@@ -246,7 +246,7 @@ def _type_code(type_entry: dict[str, Any]) -> str:
 class CompiledStructure:
     """A StructureDefinition compiled from its snapshot."""
 
-    __slots__ = ("by_id", "derivation", "kind", "name", "root", "sd", "type", "url")
+    __slots__ = ("by_id", "derivation", "extension_facts", "kind", "name", "root", "sd", "type", "url")
 
     def __init__(self, sd: dict[str, Any]) -> None:
         self.sd = sd
@@ -260,6 +260,7 @@ class CompiledStructure:
             raise ValueError(f"StructureDefinition {self.url} has no snapshot")
         self.by_id: dict[str, ElementNode] = {}
         self.root = self._build(elements)
+        self.extension_facts: Any = None  # what an extension's checks read of this definition (extensions.py)
 
     def _build(self, elements: list[dict[str, Any]]) -> ElementNode:
         root: ElementNode | None = None
