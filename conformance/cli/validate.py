@@ -201,13 +201,9 @@ def _validate_all(paths: list[Path], options: ValidateOptions, server: str | Non
     workers = min(len(paths), jobs or (os.cpu_count() or 1))
     if workers <= 1 or server:
         return [outcome for path in paths for outcome in validate_path(path, options, server)]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from conformance.cli.batch import validate_batch
 
-    # spawn, not fork: the parent may already hold Saxon or loaded packages, which a fork would duplicate badly
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        batches = pool.map(validate_path, paths, [options] * len(paths), chunksize=1)
-        return [outcome for batch in batches for outcome in batch]
+    return list(validate_batch(paths, options, workers, validate_path))
 
 
 def _refuse_special_inputs(inputs: tuple[Path, ...], lang: str) -> None:
