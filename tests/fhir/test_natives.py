@@ -15,7 +15,16 @@ from conformance.validation.fhir import fastpath
 from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, ExpressionCache
 from conformance.validation.fhir.natives import NATIVE_RESOURCE_RULES, present
 
-_LEAVES = st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from(["", "a", "a.b", "Patient", "x"])
+_CORE = "http://hl7.org/fhir/StructureDefinition"
+_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-2, 2)
+    | st.sampled_from(["", "a", "a.b", "Patient", "x", "2020", "A_1", "a b", "logical", "constraint", "Extension"])
+    | st.sampled_from(
+        ["specialization", f"{_CORE}/Patient", "http://x.org/sd", "http://hl7.org/fhirpath/System.String"]
+    )
+)
 _KEYS = st.sampled_from(
     [
         "code",
@@ -39,6 +48,15 @@ _KEYS = st.sampled_from(
         "min",
         "max",
         "base",
+        "url",
+        "kind",
+        "type",
+        "derivation",
+        "sliceName",
+        "defaultValueString",
+        "name",
+        "baseDefinition",
+        "context",
     ]
 )
 _ITEMS = st.recursive(
@@ -76,9 +94,52 @@ def test_the_natives_are_used_by_their_expression() -> None:
         assert NATIVE_BY_EXPRESSION[expression] is native
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(_ITEMS, st.sampled_from(sorted(NATIVE_RESOURCE_RULES)))
 def test_random_items_get_the_compiled_answer(item: Any, expression: str) -> None:
+    _agrees(expression, item)
+
+
+def _sometimes(value: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A value, a list of such values (several, or with null), or a hostile leaf."""
+    return value | st.lists(value | st.none(), max_size=2) | _LEAVES
+
+
+_TEXT = st.sampled_from(["X", "X.a", "X.a.b", "Y", "a-b", "2020", "A_1", "", "http://hl7.org/fhirpath/System.String"])
+_ELEMENT_KEYS = {
+    "path": _TEXT,
+    "sliceName": _TEXT,
+    "id": _TEXT,
+    "type": st.lists(st.fixed_dictionaries({}, optional={"code": _sometimes(_TEXT), "codeUri": _TEXT}), max_size=3),
+    "defaultValueString": _TEXT,
+    "_defaultValueCode": st.just({}),
+    "label": _TEXT,
+}
+_ELEMENTS = st.lists(
+    st.fixed_dictionaries({}, optional={key: _sometimes(value) for key, value in _ELEMENT_KEYS.items()}) | _LEAVES,
+    max_size=4,
+)
+_CONTAINER = _sometimes(st.fixed_dictionaries({}, optional={"element": _ELEMENTS}))
+_SD_ROOTS = st.fixed_dictionaries(
+    {},
+    optional={
+        "url": _sometimes(st.sampled_from([f"{_CORE}/X", "http://x.org/X", "X"])),
+        "kind": _sometimes(st.sampled_from(["logical", "resource", "complex-type", "2020"])),
+        "type": _sometimes(_TEXT | st.just("Extension")),
+        "derivation": _sometimes(st.sampled_from(["constraint", "specialization"])),
+        "name": _sometimes(_TEXT),
+        "abstract": _sometimes(st.booleans()),
+        "baseDefinition": _sometimes(_TEXT),
+        "context": _sometimes(st.just({"type": "element"})),
+        "snapshot": _CONTAINER,
+        "differential": _CONTAINER,
+    },
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_SD_ROOTS, st.sampled_from(sorted(NATIVE_RESOURCE_RULES)))
+def test_random_structure_definitions_get_the_compiled_answer(item: Any, expression: str) -> None:
     _agrees(expression, item)
 
 
@@ -124,6 +185,35 @@ SPECIFIC: list[Any] = [
     {"snapshot": {"element": [{"id": "a"}, {"_id": {"extension": []}}]}},
     "text",
     [],
+    # StructureDefinition roots
+    {"url": f"{_CORE}/X", "snapshot": {"element": [{"path": "X", "type": [{"code": "string"}]}]}, "type": "X"},
+    {"url": f"{_CORE}/X", "differential": {"element": [{"type": [{"code": "http://hl7.org/fhirpath/System.String"}]}]}},
+    {"url": f"{_CORE}/X", "snapshot": {"element": [{"type": [{"code": "a-b"}, {"code": 3}]}]}},
+    {"url": [f"{_CORE}/X", "y"], "snapshot": {"element": [{"defaultValueString": "d"}]}},
+    {"url": 1, "differential": {"element": [{"_defaultValueString": {}}]}},
+    {"url": f"{_CORE}/X", "differential": {"element": [{"defaultValueCode": "c", "path": "X"}]}},
+    {"snapshot": {"element": [{"path": "X", "sliceName": "s"}]}, "differential": {"element": [{"path": "X.a"}]}},
+    {"snapshot": [{"element": [{"path": ["X"], "sliceName": "s"}]}, {"element": [{"sliceName": "s"}, "x"]}]},
+    {"snapshot": {"element": [{"path": 3}, {"path": "X"}, {"path": "X"}]}, "derivation": "specialization"},
+    {"snapshot": {"element": [{"path": "X"}, {"path": "X"}]}, "derivation": ["constraint"]},
+    {"derivation": 1, "snapshot": {"element": [{"path": "2020"}, {"path": "2021"}]}},
+    {"kind": "resource", "snapshot": {"element": [{"path": "2020", "type": []}]}, "type": "2021"},
+    {"kind": "logical", "snapshot": {"element": [{"type": [{}]}]}, "differential": {"element": [{"path": "a"}]}},
+    {"kind": ["a", "b"], "snapshot": {}, "type": ["X", "Y"]},
+    {"kind": 2, "differential": {"element": [{"path": "a", "type": [{"code": "c"}]}]}},
+    {"kind": "resource", "differential": {"element": [{"path": ["a", "b"]}]}},
+    {"abstract": "true"},
+    {"abstract": [True], "baseDefinition": None},
+    {"type": "Extension", "derivation": "constraint", "context": [None]},
+    {"type": 1, "context": [{}]},
+    {"type": ["Extension", "Extension"]},
+    {"name": "Abc_1"},
+    {"name": "abc"},
+    {"name": ["A", "B"]},
+    {"nameString": "a"},
+    {"path": "a.b:c"},
+    {"path": "a b"},
+    {"path": 1},
 ]
 
 
@@ -138,6 +228,39 @@ def test_csd_1_sees_the_codes_of_every_level() -> None:
     assert csd_1(CS) is False  # `a` at the top and two levels down
     unique = {**CS, "concept": [{"code": "a", "concept": [{"code": "b"}]}]}
     assert csd_1(unique) is True
+
+
+FAILING_STRUCTURE_DEFINITIONS = [
+    ("sdf-1", {"derivation": "specialization", "snapshot": {"element": [{"path": "X"}, {"path": "X"}]}}),
+    ("sdf-11", {"kind": "resource", "snapshot": {"element": [{"path": "X"}]}, "type": "Y"}),
+    ("sdf-15", {"kind": "resource", "snapshot": {"element": [{"path": "X", "type": [{"code": "c"}]}]}}),
+    ("sdf-15a", {"kind": "resource", "differential": {"element": [{"path": "X", "type": [{}]}]}}),
+    ("sdf-19", {"url": f"{_CORE}/X", "snapshot": {"element": [{"type": [{"code": "a-b"}]}]}}),
+    ("sdf-22", {"url": f"{_CORE}/X", "differential": {"element": [{"defaultValueString": "d"}]}}),
+    ("sdf-23", {"differential": {"element": [{"path": "X", "sliceName": "s"}]}}),
+    ("sdf-4", {"abstract": False}),
+    ("sdf-5", {"type": "Extension", "derivation": "constraint"}),
+    ("sdf-0", {"name": "a"}),
+]
+_KEYED = {
+    "sdf-1": "derivation = 'constraint' or snapshot.element.select(path).isDistinct()",
+    "sdf-11": "kind != 'logical' implies snapshot.empty() or snapshot.element.first().path = type",
+    "sdf-15": "kind!='logical' implies snapshot.element.first().type.empty()",
+    "sdf-15a": "(kind!='logical'  and differential.element.first().path.contains('.').not()) implies "
+    "differential.element.first().type.empty()",
+    "sdf-19": next(e for e in NATIVE_RESOURCE_RULES if e.startswith("url.") and "type.code" in e),
+    "sdf-22": next(e for e in NATIVE_RESOURCE_RULES if e.startswith("url.") and "defaultValue" in e),
+    "sdf-23": "(snapshot | differential).element.all(path.contains('.').not() implies sliceName.empty())",
+    "sdf-4": "abstract = true or baseDefinition.exists()",
+    "sdf-5": "type != 'Extension' or derivation = 'specialization' or (context.exists())",
+    "sdf-0": "name.matches('[A-Z]([A-Za-z0-9_]){0,254}')",
+}
+
+
+@pytest.mark.parametrize(("key", "item"), FAILING_STRUCTURE_DEFINITIONS)
+def test_structure_definition_natives_fail_as_the_compiled_form(key: str, item: Any) -> None:
+    assert NATIVE_RESOURCE_RULES[_KEYED[key]](item) is False
+    assert _compiled(_KEYED[key], item) is False
 
 
 def _walk(value: Any) -> Any:

@@ -567,11 +567,16 @@ def _pass(node: dict[str, Any]) -> Fn:
 
 
 def _string_literal(node: dict[str, Any]) -> Fn:
-    text = node["text"][1:-1]
+    value = [string_literal_value(node["text"])]
+    return lambda coll, env: value
+
+
+def string_literal_value(literal: str) -> str:
+    """The string a FHIRPath string literal (quotes included) stands for."""
+    text = literal[1:-1]
     if "\\" in text:
         text = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)), text)
-    value = [text]
-    return lambda coll, env: value
+    return text
 
 
 def _number_literal(node: dict[str, Any]) -> Fn:

@@ -8,10 +8,22 @@ not a plain object, a path that is not one string, a code that is not a string.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-from conformance.validation.fhir.fastpath import CHOICE_NAMES, _all_children, _children, _deep_unique, _path
+from conformance.validation.fhir.fastpath import (
+    CHOICE_NAMES,
+    Fallback,
+    _all_children,
+    _children,
+    _deep_unique,
+    _equal,
+    _matches,
+    _path,
+    string_literal_value,
+)
+from conformance.validation.patterns import PatternTimeout
 
 
 def present(item: Any, name: str) -> bool:
@@ -124,6 +136,231 @@ def _sdf_16(item: Any) -> bool:
     return len(_deep_unique(ids)) == len(ids)
 
 
+# ---- StructureDefinition rules: one call each per StructureDefinition, written with the compiled subset's
+# semantics: a Fallback it would raise (several values, a typed comparison) makes the native answer None.
+
+
+def _answering(rule: Callable[[dict[str, Any]], bool | None]) -> Callable[[Any], bool | None]:
+    """The rule on a plain object; None on anything else, where the compiled form would fall back, or on a
+    pattern past its deadline (the compiled form then reports it)."""
+
+    def run(item: Any) -> bool | None:
+        if type(item) is not dict:
+            return None
+        try:
+            return rule(item)
+        except (Fallback, PatternTimeout):
+            return None
+
+    return run
+
+
+def _string(values: list[Any]) -> str | None:
+    """The input of a string function (startsWith, contains, matches): None when empty."""
+    if not values:
+        return None
+    if len(values) > 1 or not isinstance(values[0], str):
+        raise Fallback("string function")
+    return values[0]
+
+
+def _equals(values: list[Any], literal: Any) -> bool | None:
+    """`values = literal`: None (empty) when there is no value."""
+    if not values:
+        return None
+    return len(values) == 1 and _equal(values[0], literal)
+
+
+def _not(value: bool | None) -> bool | None:
+    return None if value is None else not value
+
+
+def _or(a: bool | None, b: Callable[[], bool | None]) -> bool | None:
+    if a is True:
+        return True
+    right = b()
+    if right is True:
+        return True
+    return None if a is None or right is None else False
+
+
+def _and(a: bool | None, b: Callable[[], bool | None]) -> bool | None:
+    if a is False:
+        return False
+    right = b()
+    if right is False:
+        return False
+    return None if a is None or right is None else True
+
+
+def _implies(a: bool | None, b: Callable[[], bool | None]) -> bool | None:
+    if a is False:
+        return True
+    right = b()
+    if a is True:
+        return right
+    return True if right is True else None
+
+
+def _verdict(answer: bool | None) -> bool:
+    return answer is not False
+
+
+_SDF_19 = (
+    "url.startsWith('http://hl7.org/fhir/StructureDefinition') implies (differential.element.type.code.all("
+    "matches('^[a-zA-Z0-9]+$') or matches('^http:\\\\/\\\\/hl7\\\\.org\\\\/fhirpath\\\\/System\\\\.[A-Z][A-Za-z]+$'))"
+    " and snapshot.element.type.code.all(matches('^[a-zA-Z0-9\\\\.]+$') or "
+    "matches('^http:\\\\/\\\\/hl7\\\\.org\\\\/fhirpath\\\\/System\\\\.[A-Z][A-Za-z]+$')))"
+)
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'")
+_CORE_PREFIX, _DIFF_CODE, _SYSTEM_CODE, _SNAP_CODE, _ = (
+    string_literal_value(literal) for literal in _LITERAL.findall(_SDF_19)
+)
+
+
+def _from_core(item: dict[str, Any]) -> bool | None:
+    """url.startsWith('http://hl7.org/fhir/StructureDefinition')"""
+    url = _string(_children([item], "url"))
+    return None if url is None else url.startswith(_CORE_PREFIX)
+
+
+def _codes_match(codes: list[Any], pattern: str) -> bool:
+    """codes.all(matches(pattern) or matches(<System type>))"""
+    for code in codes:
+        if not isinstance(code, str):
+            raise Fallback("string function")
+        if not _matches(code, pattern) and not _matches(code, _SYSTEM_CODE):
+            return False
+    return True
+
+
+@_answering
+def _sdf_19(item: dict[str, Any]) -> bool:
+    def codes() -> bool:
+        differential = _path([item], ("differential", "element", "type", "code"))
+        if not _codes_match(differential, _DIFF_CODE):
+            return False
+        return _codes_match(_path([item], ("snapshot", "element", "type", "code")), _SNAP_CODE)
+
+    return _verdict(_implies(_from_core(item), codes))
+
+
+@_answering
+def _sdf_22(item: dict[str, Any]) -> bool:
+    """url.startsWith(core) implies (snapshot.element.defaultValue.empty() and differential...empty())"""
+
+    def no_default() -> bool:
+        if _path([item], ("snapshot", "element", "defaultValue")):
+            return False
+        return not _path([item], ("differential", "element", "defaultValue"))
+
+    return _verdict(_implies(_from_core(item), no_default))
+
+
+@_answering
+def _sdf_23(item: dict[str, Any]) -> bool:
+    """(snapshot | differential).element.all(path.contains('.').not() implies sliceName.empty()): the union's
+    duplicates do not change all()."""
+    containers = _children([item], "snapshot") + _children([item], "differential")
+    for element in _children(containers, "element"):
+        path = element.get("path") if type(element) is dict else None
+        if type(path) is str:
+            if "." in path or not present(element, "sliceName"):
+                continue
+            return False
+        value = _string(_children([element], "path"))
+        if (value is None or "." not in value) and present(element, "sliceName"):  # implies: true or empty
+            return False
+    return True
+
+
+@_answering
+def _sdf_1(item: dict[str, Any]) -> bool:
+    """derivation = 'constraint' or snapshot.element.select(path).isDistinct()"""
+
+    def distinct() -> bool:
+        paths = _path([item], ("snapshot", "element", "path"))
+        return len(_deep_unique(paths)) == len(paths)
+
+    return _verdict(_or(_equals(_children([item], "derivation"), "constraint"), distinct))
+
+
+def _not_logical(item: dict[str, Any]) -> bool | None:
+    """kind != 'logical'"""
+    return _not(_equals(_children([item], "kind"), "logical"))
+
+
+@_answering
+def _sdf_15(item: dict[str, Any]) -> bool:
+    """kind!='logical' implies snapshot.element.first().type.empty()"""
+    first = _path([item], ("snapshot", "element"))[:1]
+    return _verdict(_implies(_not_logical(item), lambda: not _children(first, "type")))
+
+
+@_answering
+def _sdf_15a(item: dict[str, Any]) -> bool:
+    """(kind!='logical' and differential.element.first().path.contains('.').not()) implies
+    differential.element.first().type.empty()"""
+    first = _path([item], ("differential", "element"))[:1]
+
+    def top() -> bool | None:
+        path = _string(_children(first, "path"))
+        return None if path is None else "." not in path
+
+    return _verdict(_implies(_and(_not_logical(item), top), lambda: not _children(first, "type")))
+
+
+@_answering
+def _sdf_11(item: dict[str, Any]) -> bool:
+    """kind != 'logical' implies snapshot.empty() or snapshot.element.first().path = type"""
+
+    def rooted() -> bool | None:
+        snapshot = _children([item], "snapshot")
+        if not snapshot:
+            return True
+        paths = _children(_children(snapshot, "element")[:1], "path")
+        types = _children([item], "type")
+        if not paths or not types:
+            return None
+        return len(paths) == len(types) and all(_equal(p, t) for p, t in zip(paths, types, strict=True))
+
+    return _verdict(_implies(_not_logical(item), rooted))
+
+
+@_answering
+def _sdf_4(item: dict[str, Any]) -> bool:
+    """abstract = true or baseDefinition.exists()"""
+    return _verdict(_or(_equals(_children([item], "abstract"), True), lambda: present(item, "baseDefinition")))
+
+
+@_answering
+def _sdf_5(item: dict[str, Any]) -> bool:
+    """type != 'Extension' or derivation = 'specialization' or (context.exists())"""
+    not_extension = _not(_equals(_children([item], "type"), "Extension"))
+    specialization = _or(not_extension, lambda: _equals(_children([item], "derivation"), "specialization"))
+    return _verdict(_or(specialization, lambda: present(item, "context")))
+
+
+def _name_matches(expression: str) -> Callable[[Any], bool | None]:
+    """`name.matches('pattern')` on one plain name."""
+    name, literal = expression.split(".matches(", 1)
+    pattern = string_literal_value(literal[:-1])
+
+    @_answering
+    def rule(item: dict[str, Any]) -> bool:
+        value = _string(_children([item], name))
+        return True if value is None else _matches(value, pattern)
+
+    return rule
+
+
+_NAME_MATCHES = (
+    "name.matches('[A-Z]([A-Za-z0-9_]){0,254}')",
+    "path.matches('[^\\\\s\\\\.,:;\\\\\\'\"\\\\/|?!@#$%&*()\\\\[\\\\]{}]{1,64}(\\\\.[^\\\\s\\\\.,:;\\\\\\'\"\\\\/|?!@#$%&*()"
+    "\\\\[\\\\]{}]{1,64}(\\\\[x\\\\])?(\\\\:[^\\\\s\\\\.]+)?)*')",
+)
+
+
 NATIVE_RESOURCE_RULES: dict[str, Callable[[Any], bool | None]] = {
     "code.exists() or display.exists()": _vsd_6,
     "code.exists() or abstract = true": _vsd_9,
@@ -136,4 +373,16 @@ NATIVE_RESOURCE_RULES: dict[str, Callable[[Any], bool | None]] = {
     "element.all(base.exists())": _sdf_8b,
     "snapshot.element.all(id.exists()) and differential.element.all(id.exists())": _sdf_14,
     "snapshot.element.all(id.exists()) and snapshot.element.id.trace('ids').isDistinct()": _sdf_16,
+    _SDF_19: _sdf_19,
+    "url.startsWith('http://hl7.org/fhir/StructureDefinition') implies (snapshot.element.defaultValue.empty() and "
+    "differential.element.defaultValue.empty())": _sdf_22,
+    "(snapshot | differential).element.all(path.contains('.').not() implies sliceName.empty())": _sdf_23,
+    "derivation = 'constraint' or snapshot.element.select(path).isDistinct()": _sdf_1,
+    "kind!='logical' implies snapshot.element.first().type.empty()": _sdf_15,
+    "(kind!='logical'  and differential.element.first().path.contains('.').not()) implies "
+    "differential.element.first().type.empty()": _sdf_15a,
+    "kind != 'logical' implies snapshot.empty() or snapshot.element.first().path = type": _sdf_11,
+    "abstract = true or baseDefinition.exists()": _sdf_4,
+    "type != 'Extension' or derivation = 'specialization' or (context.exists())": _sdf_5,
+    **{expression: _name_matches(expression) for expression in _NAME_MATCHES},
 }
