@@ -24,6 +24,8 @@ _FULLURL_OPTIONAL = frozenset({"transaction", "transaction-response", "batch", "
 class ReferencesAspect:
     """References resolved inside the resource and its Bundle, and the Bundle's own entry rules."""
 
+    _canonical_targets: dict[ElementNode, frozenset[str] | None]
+
     def _index_bundle(self, bundle: dict[str, Any], run: Run) -> None:
         for entry in bundle.get("entry") or ():
             if not isinstance(entry, dict):
@@ -189,10 +191,11 @@ class ReferencesAspect:
 
     def _check_canonical(self, value: str, node: ElementNode, loc: str, run: Run) -> None:
         """A canonical that resolves to a resource of a type its element does not allow."""
-        if not any(t.code == "canonical" and t.target_profiles for t in node.types) or value.startswith("#"):
-            return
-        allowed = self._allowed_targets(node)
-        if not allowed or allowed & {"Resource", "DomainResource"}:
+        try:
+            allowed = self._canonical_targets[node]
+        except KeyError:
+            allowed = self._canonical_targets[node] = self._canonical_targets_of(node)
+        if allowed is None or value.startswith("#"):
             return
         entry = self.ctx.entry(value) if hasattr(self.ctx, "entry") else None
         if entry is not None and entry.resource_type in allowed:
@@ -209,6 +212,16 @@ class ReferencesAspect:
         # a warning: the reference validator checks canonical target types only under a reference policy that
         # asks for it (CHECK_EXISTS_AND_TYPE), which is not its default
         run.report("warning", "structure", "Reference_REF_Canonical_WrongType", loc, value, found, expected)
+
+    def _canonical_targets_of(self, node: ElementNode) -> frozenset[str] | None:
+        """The resource types a canonical of `node` may designate; None when there is nothing to check (no
+        target profile on its canonical type, or one allowing any resource)."""
+        if not any(t.code == "canonical" and t.target_profiles for t in node.types):
+            return None
+        allowed = self._allowed_targets(node)
+        if not allowed or allowed & {"Resource", "DomainResource"}:
+            return None
+        return frozenset(allowed)
 
     def _allowed_targets(self, node: ElementNode) -> set[str]:
         allowed: set[str] = set()

@@ -81,6 +81,7 @@ class FhirValidator(
         self._binding_verdicts: dict[Any, Any] = {}  # bindings.py, _check_binding
         self._binding_memo = terminology_server is None
         self._shapes: dict[tuple[ElementNode, bool, tuple[Any, ...]], Any] = {}  # walk.py, _shape_of
+        self._canonical_targets: dict[ElementNode, frozenset[str] | None] = {}  # references.py, _check_canonical
         self._missing_packages = ", ".join(str(m) for m in getattr(ctx, "missing", ()) or ())
 
     def _member_of(self, system: str | None, code: str, value_set: str) -> bool | None:
