@@ -444,9 +444,9 @@ def warm_engines(
 
 
 def _warm_fhir(options: ValidateOptions) -> None:
-    from conformance.validation.fhir.inputs import _validator_for
+    from conformance.cli.batch import warm_fhir  # every base definition compiled, as a batch worker's
 
-    _validator_for(options)
+    warm_fhir(options)
 
 
 def _warm_hl7v2(options: ValidateOptions) -> None:
