@@ -10,6 +10,7 @@ validating the inputs one after the other.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import multiprocessing
 import os
@@ -19,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from conformance.findings import Outcome
+from conformance.findings import Finding, Outcome
 from conformance.validation.options import ValidateOptions
 
 FILE_COST = 32 * 1024  # a file's fixed cost (read, parse, outcome) in bytes of input: about 3 ms, as 32 KiB
@@ -33,6 +34,8 @@ READY_TIMEOUT = 600.0  # seconds a worker may take to start and warm up (usage()
 _BARRIER: Any = None  # a worker's barrier (usage()), set by its initializer
 
 ValidatePath = Callable[[Path, ValidateOptions], list[Outcome]]  # the CLI's validate_path: one input's outcomes
+_FINDING_FIELDS = tuple(field.name for field in dataclasses.fields(Finding))
+Packed = list[tuple[str, str, dict[str, Any], list[tuple[Any, ...]]]]
 
 
 def chunks(sizes: Sequence[int], workers: int) -> list[list[int]]:
@@ -90,13 +93,13 @@ class BatchPool:
         """The outcomes of each input, in input order."""
         order = chunks([_size(path) for path in paths], self.workers)
         futures = [
-            self._executor.submit(validate_chunk, [paths[i] for i in run], self.options, self._validate)
+            self._executor.submit(_validate_packed, [paths[i] for i in run], self.options, self._validate)
             for run in order
         ]
         results: list[list[Outcome]] = [[] for _ in paths]
         for run, future in zip(order, futures, strict=True):
             for index, outcomes in zip(run, future.result(), strict=True):
-                results[index] = outcomes
+                results[index] = _unpack(outcomes)
         return results
 
 
@@ -143,5 +146,25 @@ def _checkpoint() -> tuple[int, tuple[float, int]]:
 
 
 def validate_chunk(paths: list[Path], options: ValidateOptions, validate: ValidatePath) -> list[list[Outcome]]:
-    """What a worker does with a chunk."""
+    """The outcomes of each of `paths`, in this process."""
     return [validate(path, options) for path in paths]
+
+
+def _validate_packed(paths: list[Path], options: ValidateOptions, validate: ValidatePath) -> list[Packed]:
+    """What a worker does with a chunk: its findings go back as plain tuples, which pickle in about 60 % of
+    the CPU time of frozen dataclasses (measured both ways, over a fifth of the R4 examples)."""
+    return [_pack(outcomes) for outcomes in validate_chunk(paths, options, validate)]
+
+
+def _pack(outcomes: list[Outcome]) -> Packed:
+    return [
+        (o.subject, o.kind, o.details, [tuple([getattr(f, name) for name in _FINDING_FIELDS]) for f in o.findings])
+        for o in outcomes
+    ]
+
+
+def _unpack(packed: Packed) -> list[Outcome]:
+    return [
+        Outcome(subject, kind, [Finding(*values) for values in found], details)
+        for subject, kind, details, found in packed
+    ]
