@@ -36,18 +36,8 @@ class ExtensionsAspect:
         self, value: dict[str, Any], node: ElementNode, loc: str, run: Run, resource: dict[str, Any]
     ) -> None:
         url = value.get("url")
-        defined = None
-        for type_ref in node.types:
-            if type_ref.code == "Extension" and type_ref.profiles:
-                defined = self.structure(type_ref.profiles[0].split("|", 1)[0])
-        is_sub_extension = (
-            node.path.startswith("Extension.")
-            and node.name == "extension"
-            and isinstance(url, str)
-            and "://" not in url
-            and not url.startswith("urn:")
-        )
-        if defined is None and isinstance(url, str) and not is_sub_extension:
+        defined = self._profiled_extension(node)
+        if defined is None and isinstance(url, str) and not _is_sub_extension(node, url):
             defined = self.structure(url.split("|", 1)[0])
             if defined is None and run.base_pass:
                 missing_package = self._missing_package_for(url)
@@ -78,6 +68,40 @@ class ExtensionsAspect:
             if run.base_pass:
                 return
         self._check_complex(value, node, "Extension", loc, run, resource)
+
+    def _profiled_extension(self, node: ElementNode) -> CompiledStructure | None:
+        """The definition the element's type profile names (an extension slice of a profile), if any."""
+        defined = None
+        for type_ref in node.types:
+            if type_ref.code == "Extension" and type_ref.profiles:
+                defined = self.structure(type_ref.profiles[0].split("|", 1)[0])
+        return defined
+
+    def _extension_replayable(self, value: dict[str, Any], node: ElementNode, run: Run) -> bool:
+        """Whether what is found of this extension depends only on its content, its element and the pass, so
+        that a walk of identical content may be replayed (walk.py, _check_memoised): outside the base pass, or
+        when its definition's contexts allow it on this element whatever the owner and it has no context
+        invariant (which reads the owner). What it holds that looks further (nested extensions, references)
+        keeps the walk from being remembered."""
+        if not run.base_pass:
+            return True
+        defined = self._profiled_extension(node)
+        url = value.get("url")
+        if defined is None and isinstance(url, str) and not _is_sub_extension(node, url):
+            defined = self.structure(url.split("|", 1)[0])
+        if defined is None or defined.type != "Extension":
+            return True
+        if defined.sd.get("contextInvariant"):
+            return False
+        facts = defined.extension_facts
+        if facts is None:
+            facts = defined.extension_facts = self._extension_facts(defined)
+        if not facts.contexts:
+            return True
+        allowed_here = facts.allowed_at.get(node)
+        if allowed_here is None:
+            allowed_here = facts.allowed_at[node] = self._context_allows_anywhere(facts.contexts, node)
+        return allowed_here
 
     def _missing_package_for(self, url: str) -> str | None:
         """The declared-but-unavailable package whose canonical space `url` is in, if any."""
@@ -254,6 +278,16 @@ class ExtensionsAspect:
         except Exception:  # an engine limitation is not the instance's fault
             return None
         return any(item is owner or getattr(item, "data", None) is owner or item == owner for item in selected)
+
+
+def _is_sub_extension(node: ElementNode, url: str) -> bool:
+    """A relative url on an extension's extension: a sub-extension its parent's definition slices."""
+    return (
+        node.path.startswith("Extension.")
+        and node.name == "extension"
+        and "://" not in url
+        and not url.startswith("urn:")
+    )
 
 
 def _extension_holders(owner: dict[str, Any], owners: list[Any]) -> list[dict[str, Any]]:

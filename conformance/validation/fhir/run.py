@@ -63,8 +63,8 @@ class Run:
         profile: str | None = None,
     ) -> None:
         location, en, fr = str(location), str(en), str(fr)
-        if self.recording is not None:
-            self.recording.append((severity, code, rule, location, fr, en, profile))
+        if self.recording is not None:  # with the profile in force: a remembered walk may change it (a scope)
+            self.recording.append((severity, code, rule, location, fr, en, profile or self.profile))
         key = (rule, location, en, severity)
         if key in self.findings:
             return

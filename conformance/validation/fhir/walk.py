@@ -402,6 +402,9 @@ class WalkAspect:
         if kind is _ITEM_EXTENSION:
             if run.recording is not None:
                 run.tainted = True
+            elif self._extension_replayable(value, node, run):
+                self._check_memoised(value, node, "Extension", loc, run, resource)
+                return
             self._check_extension(value, node, loc, run, resource)
             return
         if kind is _ITEM_MEMOISED and run.recording is None:
@@ -430,9 +433,10 @@ class WalkAspect:
         self, value: dict[str, Any], node: ElementNode, type_code: str, loc: str, run: Run, resource: dict[str, Any]
     ) -> None:
         """An item whose findings depend on its content alone (ElementDefinitions: the definition Bundles repeat
-        the snapshots of the definitions; contacts, codings): walked once per (definition, pass, content), the findings of a walk
-        replayed, in order, at the item's location. Items that may look outside themselves (extensions,
-        references, contained resources, %resource) are walked every time."""
+        the snapshots of the definitions; contacts, codings; extensions whose context does not depend on where
+        they are, extensions.py, _extension_replayable): walked once per (definition, pass, content), the
+        findings of a walk replayed, in order, at the item's location. Items that may look outside themselves
+        (nested extensions, references, contained resources, %resource) are walked every time."""
         try:
             blob = orjson.dumps(value)
         except TypeError:  # not JSON (a caller's dict with other keys): walked as it is
@@ -444,7 +448,7 @@ class WalkAspect:
             or b'"resourceType"' in blob
             or b'"modifierExtension"' in blob
         ):  # keys through which the findings may depend on what is around the item (its resource, Bundle, owners)
-            self._check_complex(value, node, type_code, loc, run, resource)
+            self._walk_remembered(value, node, type_code, loc, run, resource)
             return
         key = (node, type_code, run.profile, run.base_pass, run.profiled, run.lang, blob)
         known = self._walks.get(key)
@@ -469,7 +473,7 @@ class WalkAspect:
         findings, not_evaluated = run.findings, run.not_evaluated
         run.findings, run.not_evaluated, run.recording, run.tainted = {}, {}, [], False
         try:
-            self._check_complex(value, node, type_code, loc, run, resource)
+            self._walk_remembered(value, node, type_code, loc, run, resource)
         finally:
             calls, tainted, own = run.recording or [], run.tainted, run.not_evaluated
             run.findings, run.not_evaluated, run.recording, run.tainted = findings, not_evaluated, None, False
@@ -481,6 +485,15 @@ class WalkAspect:
         if tainted or any(not c[3].startswith(loc) or loc in c[4] or loc in c[5] for c in calls):
             return None
         return tuple((s, c, r, w[size:], fr, en, p) for s, c, r, w, fr, en, p in calls), tuple(own.items())
+
+    def _walk_remembered(
+        self, value: dict[str, Any], node: ElementNode, type_code: str, loc: str, run: Run, resource: dict[str, Any]
+    ) -> None:
+        """The walk _check_memoised remembers: an extension's checks (an Extension item), else the complex type's."""
+        if type_code == "Extension":
+            self._check_extension(value, node, loc, run, resource)
+        else:
+            self._check_complex(value, node, type_code, loc, run, resource)
 
     def _check_complex(
         self,
