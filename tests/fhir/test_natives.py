@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance.validation import patterns
 from conformance.validation.fhir import fastpath
 from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, ExpressionCache
-from conformance.validation.fhir.natives import NATIVE_RESOURCE_RULES, present
+from conformance.validation.fhir.natives import LINEAR_ASCII_PATTERNS, NATIVE_RESOURCE_RULES, present
 
 _CORE = "http://hl7.org/fhir/StructureDefinition"
 _LEAVES = (
@@ -315,3 +316,13 @@ def test_is_of_a_parent_type_is_left_to_fhirpathpy() -> None:
     with pytest.raises(fastpath.Unsupported):
         fastpath.compile_fast("entry.first().resource.is(DomainResource)")
     assert fastpath.compile_fast(BUNDLE_RULES[0]) is not None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40) | st.text(alphabet="aZ_9 .\n\u00c9\u0130\u212a", max_size=300))
+def test_linear_patterns_match_as_the_guarded_engine(value: str) -> None:
+    """`re` on the linear ASCII patterns answers as the regex engine (the guarded one) does."""
+    import re
+
+    for pattern in LINEAR_ASCII_PATTERNS:
+        assert (re.search(pattern, value) is not None) == patterns.search(pattern, value), (pattern, value)

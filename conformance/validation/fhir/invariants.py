@@ -47,8 +47,10 @@ class InvariantsAspect:
             self._check_constraints_memo(item, constraints, loc, run, resource, root, path)
             return
         for constraint in constraints:
-            ok = self._holds(constraint, item, resource, root, path, run)
-            if ok is not None and not ok:
+            ok = (constraint.runner or self._install_runner(constraint))(item, resource, root, path)
+            if ok is None:
+                self._note_not_evaluated(constraint, run)
+            elif not ok:
                 self._report_invariant(constraint, loc, run)
 
     def _check_constraints_memo(
@@ -79,8 +81,9 @@ class InvariantsAspect:
                     return
         failures: list[Constraint] = []
         for constraint in constraints:
-            ok = self._holds(constraint, item, resource, root, path, run)
+            ok = (constraint.runner or self._install_runner(constraint))(item, resource, root, path)
             if ok is None:
+                self._note_not_evaluated(constraint, run)
                 memo_key = None  # engine trouble: do not remember
             elif not ok:
                 failures.append(constraint)
@@ -99,17 +102,14 @@ class InvariantsAspect:
             entry = self._memoisable[id(constraints)] = (constraints, answer)
         return entry[1]
 
-    def _holds(
-        self, constraint: Constraint, item: Any, resource: dict[str, Any], root: dict[str, Any], path: str, run: Run
-    ) -> Any:
-        """The constraint's answer on the item; None (noted as not evaluated) when the engine could not give one."""
-        runner = constraint.runner
-        if runner is None:
-            runner = constraint.runner = self._runner(constraint)
-        ok = runner(item, resource, root, path)
-        if ok is None:
-            run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
-        return ok
+    def _install_runner(self, constraint: Constraint) -> Any:
+        """The constraint's runner, (item, resource, root, path) -> its answer on the item, None (noted as not
+        evaluated) when the engine could not give one; kept on the constraint (the loops call it directly)."""
+        runner = constraint.runner = self._runner(constraint)
+        return runner
+
+    def _note_not_evaluated(self, constraint: Constraint, run: Run) -> None:
+        run.not_evaluated.setdefault(constraint.key, self.expressions.error(constraint.expression) or "?")
 
     @staticmethod
     def _report_invariant(constraint: Constraint, loc: str, run: Run) -> None:
@@ -121,7 +121,7 @@ class InvariantsAspect:
         """The cheapest way to evaluate this constraint: native, compiled subset, or fhirpathpy."""
         native = _native_rule(constraint)
         if native is not None:
-            return lambda item, resource, root, path: native(item, root)
+            return native
         expression = constraint.expression
         general = self._general_runner(expression)
         by_expression = NATIVE_BY_EXPRESSION.get(expression)
@@ -161,7 +161,7 @@ def _looks_only_at_item(expression: str) -> bool:
 
 
 def _native_rule(constraint: Constraint) -> Any:
-    """A native implementation (item, root) -> bool of this exact constraint, or None."""
+    """A native runner (item, resource, root, path) -> bool of this exact constraint, or None."""
     key, expression = constraint.key, constraint.expression
     rule: Any = None
     if key in NATIVE_RESOURCE and (
@@ -169,17 +169,17 @@ def _native_rule(constraint: Constraint) -> Any:
     ):
         function = NATIVE_RESOURCE[key]
 
-        def rule(item: Any, root: Any, function: Any = function) -> bool:
+        def rule(item: Any, resource: Any, root: Any, path: str, function: Any = function) -> bool:
             return function(item) if isinstance(item, dict) else True
 
     elif key == "ext-1" and expression == _NATIVE_EXPRESSIONS["ext-1"]:
 
-        def rule(item: Any, root: Any) -> bool:
+        def rule(item: Any, resource: Any, root: Any, path: str) -> bool:
             return ext_1(item)
 
     elif key == "ref-1" and expression.startswith(_REF_1_START):
 
-        def rule(item: Any, root: Any) -> bool:
+        def rule(item: Any, resource: Any, root: Any, path: str) -> bool:
             return ref_1(item, root) if isinstance(item, dict) else True
 
     return rule
