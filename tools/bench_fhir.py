@@ -64,14 +64,14 @@ def _cpu(usage: resource.struct_rusage) -> float:
 
 
 def _worker_batch(path: str, processes: int) -> dict[str, object]:
-    """The examples in a folder's order through the product's batch pool (conformance.cli.batch: spawned
+    """The examples in a folder's order through the product's batch pool (conformance.validation.batch: spawned
     workers warmed up as for a large FHIR batch, chunks largest first), each file by the engine alone
     (`path` "engine") or as `conformance validate --jobs N FOLDER` does ("cli": validate_path, with line
     numbers and the streamed path of the largest Bundles). One process: the same warm-up and the same calls
     in this process. CPU time and minor page faults of every process doing the work (the parent included),
     after the warm-up."""
-    from conformance.cli.batch import BatchPool, validate_chunk, warm_fhir
     from conformance.cli.validate import validate_path
+    from conformance.validation.batch import BatchPool, validate_chunk, warm_fhir
     from conformance.validation.options import ValidateOptions
 
     files = _files()

@@ -201,7 +201,7 @@ def _validate_all(paths: list[Path], options: ValidateOptions, server: str | Non
     workers = min(len(paths), jobs or (os.cpu_count() or 1))
     if workers <= 1 or server:
         return [outcome for path in paths for outcome in validate_path(path, options, server)]
-    from conformance.cli.batch import validate_batch
+    from conformance.validation.batch import validate_batch
 
     return list(validate_batch(paths, options, workers, validate_path))
 

@@ -444,7 +444,7 @@ def warm_engines(
 
 
 def _warm_fhir(options: ValidateOptions) -> None:
-    from conformance.cli.batch import warm_fhir  # every base definition compiled, as a batch worker's
+    from conformance.validation.batch import warm_fhir  # every base definition compiled, as a batch worker's
 
     warm_fhir(options)
 

@@ -1,4 +1,4 @@
-"""Batch validation over worker processes (conformance.cli.batch): chunks, order, same outcomes as one by one."""
+"""Batch validation over worker processes (conformance.validation.batch): chunks, order, as one by one."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import batch
 from conformance.cli.validate import validate_path
 from conformance.findings import Outcome
 from conformance.settings import fhir_cache_dir, shared_dir
+from conformance.validation import batch
 from conformance.validation.options import ValidateOptions
 
 
