@@ -176,21 +176,21 @@ def _not(value: bool | None) -> bool | None:
 
 
 def _or(a: bool | None, b: Callable[[], bool | None]) -> bool | None:
-    if a is True:
-        return True
-    right = b()
-    if right is True:
-        return True
-    return None if a is None or right is None else False
+    return _three_valued(a, b, dominant=True)
 
 
 def _and(a: bool | None, b: Callable[[], bool | None]) -> bool | None:
-    if a is False:
-        return False
+    return _three_valued(a, b, dominant=False)
+
+
+def _three_valued(a: bool | None, b: Callable[[], bool | None], *, dominant: bool) -> bool | None:
+    """FHIRPath's `or` (dominant True) and `and` (dominant False) on one value and the thunk of the other."""
+    if a is dominant:
+        return dominant
     right = b()
-    if right is False:
-        return False
-    return None if a is None or right is None else True
+    if right is dominant:
+        return dominant
+    return None if a is None or right is None else not dominant
 
 
 def _implies(a: bool | None, b: Callable[[], bool | None]) -> bool | None:
