@@ -54,9 +54,9 @@ def _worker_parse() -> dict[str, object]:
 
 def _engine_path(path: Path, options: object) -> list[object]:
     """The engine alone on one file (validator.validate(bytes)): what a validation service's engine does."""
-    from conformance.validation.fhir.inputs import _validator_for
+    from conformance.validation.fhir.inputs import validator_for
 
-    return [_validator_for(options).validate(path.read_bytes())]
+    return [validator_for(options).validate(path.read_bytes())]
 
 
 def _cpu(usage: resource.struct_rusage) -> float:

@@ -100,10 +100,10 @@ def command(
     )
     if igs:
         from conformance.packages import PackageError
-        from conformance.validation.fhir.inputs import _validator_for
+        from conformance.validation.fhir.inputs import validator_for
 
         try:
-            ctx = _validator_for(options).ctx  # load the --ig sources once, and fail early on a bad one
+            ctx = validator_for(options).ctx  # load the --ig sources once, and fail early on a bad one
         except (PackageError, ValueError, OSError) as exc:
             raise click.UsageError(text("validate.ig_error", lang, error=exc)) from exc
         missing = {m.name for m in getattr(ctx, "missing_details", ())}
@@ -172,9 +172,9 @@ def _check_profile_names(options: ValidateOptions, lang: str) -> None:
                 )
             ) from None
     if options.profiles:
-        from conformance.validation.fhir.inputs import _validator_for
+        from conformance.validation.fhir.inputs import validator_for
 
-        ctx = _validator_for(options).ctx
+        ctx = validator_for(options).ctx
         for url in options.profiles:
             base = url.split("|", 1)[0]
             if ctx.structure_definition(base) is not None or ctx.missing_package_for(url) is not None:

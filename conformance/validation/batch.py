@@ -128,10 +128,10 @@ def warm_fhir(options: ValidateOptions) -> None:
     """Compile every FHIR base definition and its invariants now, validate one resource, and keep all that
     out of the garbage collector's walks: it lives as long as the process, and each gen-2 collection would
     walk it again."""
-    from conformance.validation.fhir.inputs import _validator_for, validate_input
+    from conformance.validation.fhir.inputs import validate_input, validator_for
 
     try:
-        _validator_for(options).warm()
+        validator_for(options).warm()
         validate_input(_WARM_UP_RESOURCE, name="warm-up", options=options)
     except Exception:  # e.g. an --ig that does not load: each input reports it
         return

@@ -42,8 +42,8 @@ def validate_input(data: bytes, *, name: str, options: ValidateOptions) -> list[
         package = Path(name)
         if package.is_file():
             options = replace(options, igs=[str(package), *options.igs])
-        return _validate_package(data, name, options, _validator_for(options))
-    validator = _validator_for(options)
+        return _validate_package(data, name, options, validator_for(options))
+    validator = validator_for(options)
     kind = detect_kind(data)
     if kind == Kind.FHIR_NDJSON:
         outcomes = []
@@ -58,7 +58,8 @@ def validate_input(data: bytes, *, name: str, options: ValidateOptions) -> list[
 _CONTEXTS: dict[tuple[str, ...], Any] = {}
 
 
-def _validator_for(options: ValidateOptions) -> Any:
+def validator_for(options: ValidateOptions) -> Any:
+    """The FHIR validator these options ask for (their --ig sources loaded once per process)."""
     context = None
     if options.igs:
         key = tuple(options.igs)

@@ -62,14 +62,14 @@ def validate_file(
     path: Path, options: ValidateOptions, *, batch: int = BATCH, max_listed: int = MAX_LISTED
 ) -> list[Outcome]:
     """One Outcome for a Bundle file, validated entry by entry; NotABundle when it is not a Bundle of entries."""
-    from conformance.validation.fhir.inputs import _validator_for
+    from conformance.validation.fhir.inputs import validator_for
 
     with path.open("rb") as handle:
         if handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{":
             raise NotABundle
         handle.seek(0)
         scan = scan_bundle(handle)
-    validator = _validator_for(options)
+    validator = validator_for(options)
     outcome = Outcome(subject=f"{path} (Bundle)", kind="fhir", details={"file": str(path), "entries": scan.entries})
     listed = _Listing(outcome, max_listed, options.lang)
     with path.open("rb") as handle:
