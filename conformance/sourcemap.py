@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -126,6 +126,112 @@ def json_positions(text: str) -> dict[tuple[Any, ...], int]:
     return positions
 
 
+class NotPlainJson(ValueError):
+    """The text is not plain JSON along the way asked (see JsonMembers)."""
+
+
+class JsonMembers:
+    """The same answers as `json_positions(text)` for the paths asked, found by walking down to them only:
+    each container on the way is read once, the values beside the way skipped by the standard library's C
+    scanner. NotPlainJson when the text is not plain JSON along the way (a syntax error, a duplicate name,
+    NaN, a second root value, an unusual depth): the caller then uses `json_positions`, which tolerates
+    those and may place such text differently."""
+
+    MAX_DEPTH = 256  # steps down; json_positions stops mapping at _MAX_JSON_DEPTH containers
+
+    def __init__(self, text: str) -> None:
+        import json
+
+        self.text = text
+        self._scan = json.JSONDecoder(parse_constant=_refuse_constant).scan_once  # type: ignore[attr-defined]
+        self._levels: dict[tuple[Any, ...], dict[Any, tuple[int, int]]] = {}
+
+    def position(self, path: tuple[Any, ...]) -> int | None:
+        """Where json_positions places `path`: its member name, or its item's first character."""
+        if not path:
+            return 0
+        member = self.children(path[:-1]).get(path[-1])
+        return member[0] if member else None
+
+    def children(self, path: tuple[Any, ...]) -> dict[Any, tuple[int, int]]:
+        """Member name or item index -> (its position, where its value starts), in document order; empty when
+        the value at `path` is a scalar or absent."""
+        level = self._levels.get(path)
+        if level is None:
+            level = self._levels[path] = self._level(path)
+        return level
+
+    def _level(self, path: tuple[Any, ...]) -> dict[Any, tuple[int, int]]:
+        if len(path) >= self.MAX_DEPTH:
+            raise NotPlainJson("too deep")
+        if not path:
+            text = self.text
+            start = _space_end(text, 1 if text.startswith("\ufeff") else 0)
+            try:
+                _, end = self._scan(text, start)
+            except (ValueError, StopIteration, RecursionError) as exc:
+                raise NotPlainJson(type(exc).__name__) from None
+            if _space_end(text, end) != len(text):
+                raise NotPlainJson("more than one root value")
+            return self._read(start)
+        member = self.children(path[:-1]).get(path[-1])
+        return self._read(member[1]) if member else {}
+
+    def _read(self, start: int) -> dict[Any, tuple[int, int]]:
+        try:
+            return self._members(start)
+        except (ValueError, StopIteration, IndexError, RecursionError) as exc:
+            raise NotPlainJson(type(exc).__name__) from None
+
+    def _members(self, start: int) -> dict[Any, tuple[int, int]]:
+        text = self.text
+        opening = text[start : start + 1]
+        level: dict[Any, tuple[int, int]] = {}
+        if opening not in ("{", "["):
+            return level
+        closing = "}" if opening == "{" else "]"
+        at = _space_end(text, start + 1)
+        if text[at : at + 1] == closing:
+            return level
+        index = 0
+        while True:
+            if opening == "{":
+                if text[at : at + 1] != '"':
+                    raise ValueError("member name expected")
+                name, end = self._scan(text, at)
+                if name in level:
+                    raise ValueError("duplicate member name")
+                colon = _space_end(text, end)
+                if text[colon : colon + 1] != ":":
+                    raise ValueError("colon expected")
+                value = _space_end(text, colon + 1)
+                level[name] = (at, value)
+            else:
+                value = at
+                level[index] = (at, value)
+                index += 1
+            _, end = self._scan(text, value)
+            at = _space_end(text, end)
+            token = text[at : at + 1]
+            if token == closing:
+                return level
+            if token != ",":
+                raise ValueError("comma expected")
+            at = _space_end(text, at + 1)
+
+
+def _space_end(text: str, at: int) -> int:
+    match = _JSON_SPACE.match(text, at)
+    return match.end() if match else at
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
 _COMMENT = re.compile(r"/\*.*?\*/")
 _STEP = re.compile(r"([A-Za-z_$][\w$-]*)(?:\[(\d+)\])?")
 _OF_TYPE = re.compile(r"\.ofType\((\w+)\)")
@@ -146,35 +252,43 @@ def fhirpath_steps(location: str) -> list[tuple[str, int | None]]:
     return steps
 
 
-def _json_offset(positions: dict[tuple[Any, ...], int], steps: Sequence[tuple[str, int | None]]) -> int | None:
+def _json_offset(
+    positions: dict[tuple[Any, ...], int] | JsonMembers, steps: Sequence[tuple[str, int | None]]
+) -> int | None:
+    position: Callable[[tuple[Any, ...]], int | None]
+    if isinstance(positions, JsonMembers):
+        position, names = positions.position, _member_names(positions)
+    else:
+        position, names = positions.get, _mapped_names(positions)
     path: tuple[Any, ...] = ()
-    best: int | None = positions.get(())
+    best: int | None = position(())
     for name, index in steps:
         key: str | None = name
-        if (*path, key) not in positions:
+        if position((*path, key)) is None:
             # a choice type written with its type suffix in JSON (FHIRPath `value` for `valueString`)
-            key = next(
-                (
-                    k[-1]
-                    for k in positions
-                    if len(k) == len(path) + 1
-                    and k[:-1] == path
-                    and isinstance(k[-1], str)
-                    and k[-1].startswith(name)
-                    and k[-1][len(name) :][:1].isupper()
-                ),
-                None,
-            )
+            key = next((k for k in names(path) if k.startswith(name) and k[len(name) :][:1].isupper()), None)
             if key is None:
                 return best
         path = (*path, key)
-        best = positions[path]
-        if index is not None and (*path, index) in positions:
+        best = position(path)
+        if index is not None and position((*path, index)) is not None:
             path = (*path, index)
-            best = positions[path]
+            best = position(path)
         elif index is not None and index > 0:
             return best
     return best
+
+
+def _member_names(members: JsonMembers) -> Callable[[tuple[Any, ...]], Iterable[str]]:
+    return lambda path: (k for k in members.children(path) if isinstance(k, str))
+
+
+def _mapped_names(positions: dict[tuple[Any, ...], int]) -> Callable[[tuple[Any, ...]], Iterable[str]]:
+    def names(path: tuple[Any, ...]) -> Iterable[str]:
+        depth = len(path) + 1
+        return (k[-1] for k in positions if len(k) == depth and k[:-1] == path and isinstance(k[-1], str))
+
+    return names
 
 
 # ---------------------------------------------------------------- XML
@@ -381,14 +495,20 @@ def _located(item: Finding, find) -> Finding:
 
 
 def _json_locator(text: str, first_line: int, root: Any = None):
-    """Positions in a JSON text (`root`: unused, for XML only)."""
-    positions = json_positions(text)
+    """Positions in a JSON text (`root`: unused, for XML only): walked down to each location asked, or mapped
+    whole once the text turns out not to be plain JSON."""
+    positions: list[dict[tuple[Any, ...], int] | JsonMembers] = [JsonMembers(text)]
     lines = _Lines(text, first_line)
 
     def find(location: str) -> Position | None:
         if not re.match(r"^[A-Z]\w*(\.|$)", location):
             return None
-        offset = _json_offset(positions, fhirpath_steps(location))
+        steps = fhirpath_steps(location)
+        try:
+            offset = _json_offset(positions[0], steps)
+        except NotPlainJson:
+            positions[0] = json_positions(text)
+            offset = _json_offset(positions[0], steps)
         return lines.position(offset) if offset is not None else None
 
     return find

@@ -3,15 +3,31 @@ through the real `validate` path and on the mapping functions."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.cli.validate import validate_path
 from conformance.findings import Outcome, finding
 from conformance.settings import cda_pack_dir
-from conformance.sourcemap import MAX_SOURCE, _Lines, add_lines, er7_position, fhirpath_steps, xpath_steps
+from conformance.sourcemap import (
+    MAX_SOURCE,
+    JsonMembers,
+    NotPlainJson,
+    _json_offset,
+    _Lines,
+    _mapped_names,
+    _member_names,
+    add_lines,
+    er7_position,
+    fhirpath_steps,
+    json_positions,
+    xpath_steps,
+)
 from conformance.validation.options import ValidateOptions
 
 PATIENT = (
@@ -139,3 +155,61 @@ def test_a_line_by_number_is_the_text_between_its_line_starts(text: str) -> None
         if number <= len(starts):
             expected = text[starts[number - 1] : starts[number] if number < len(starts) else len(text)]
         assert _Lines(text).line(number) == expected
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=30,
+)
+
+
+def _every_path(value: object, path: tuple = ()) -> list[tuple]:
+    paths = [path]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        paths += _every_path(child, (*path, key))
+    return paths
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_VALUES, indent=st.sampled_from([None, 1, "\t", "\r\n "]), bom=st.booleans())
+def test_positions_walked_down_are_those_of_the_whole_map(value: object, indent: object, bom: bool) -> None:
+    """A finding's line and column in JSON are the same whether the text is mapped whole or walked down to the
+    finding only, for any JSON value, spacing and BOM; a path that is not in the text has no position."""
+    text = json.dumps({"resourceType": "Basic", "x": value}, indent=indent, ensure_ascii=False)
+    text = ("\ufeff" if bom else "") + text.replace("\n", "\r\n" if indent == "\r\n " else "\n")
+    whole, walked = json_positions(text), JsonMembers(text)
+    for path in [*_every_path({"resourceType": "Basic", "x": value}), ("x", "absent"), ("x", 99), ("zz",)]:
+        assert walked.position(path) == whole.get(path)
+        assert list(_member_names(walked)(path)) == list(_mapped_names(whole)(path))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"resourceType":"Patient","name":[{"given":["a",NaN]}]}',
+        '{"resourceType":"Patient","name":[{"given":["a"]}],"name":[{"given":["b","c"]}]}',
+        '{"resourceType":"Patient","name":[{"given":["a"]}]}{"name":[1,2,3]}',
+        '{"resourceType":"Patient","name":[{"given":["a" "b"]}]}',
+        '{"resourceType":"Patient","name":[{"given":["a\x01b","c"]}]}',
+        '{"resourceType":"Patient","name":\x0c[{"given":["a","c"]}]}',
+        '{"resourceType":"Patient","name":[{"given":[' + "[" * 3000 + "]" * 3000 + ',"c"]}]}',
+    ],
+)
+def test_json_that_is_not_plain_is_placed_as_the_whole_map_places_it(text: str, tmp_path: Path) -> None:
+    """NaN, a duplicate name, a second root value, a missing comma, a control character, odd spacing or a deep
+    nesting: the finding is placed as before, from the whole text's map."""
+    outcome = Outcome(subject="p.json", kind="fhir")
+    outcome.add(finding("error", "value", "x", "Patient.name[0].given[1]", "fr", "en"))
+    outcome.add(finding("error", "value", "x", "Patient.name[1]", "fr", "en"))
+    add_lines([outcome], text.encode(), "p.json", "fhir-json")
+    lines = _Lines(text)
+    whole = json_positions(text)
+    expected = [_json_offset(whole, fhirpath_steps(f.location)) for f in outcome.findings]
+    assert [(f.line, f.column) for f in outcome.findings] == [
+        lines.position(offset) if offset is not None else (None, None) for offset in expected
+    ]
+    with pytest.raises(NotPlainJson):
+        for f in outcome.findings:
+            _json_offset(JsonMembers(text), fhirpath_steps(f.location))
