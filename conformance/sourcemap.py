@@ -167,32 +167,30 @@ class JsonMembers:
         if not path:
             text = self.text
             start = _space_end(text, 1 if text.startswith("\ufeff") else 0)
-            try:
-                _, end = self._scan(text, start)
-            except (ValueError, StopIteration, RecursionError) as exc:
-                raise NotPlainJson(type(exc).__name__) from None
+            level, end = self._read(start)
             if _space_end(text, end) != len(text):
                 raise NotPlainJson("more than one root value")
-            return self._read(start)
+            return level
         member = self.children(path[:-1]).get(path[-1])
-        return self._read(member[1]) if member else {}
+        return self._read(member[1])[0] if member else {}
 
-    def _read(self, start: int) -> dict[Any, tuple[int, int]]:
+    def _read(self, start: int) -> tuple[dict[Any, tuple[int, int]], int]:
+        """The members of the value at `start` (none for a scalar), and where the value ends."""
         try:
             return self._members(start)
         except (ValueError, StopIteration, IndexError, RecursionError) as exc:
             raise NotPlainJson(type(exc).__name__) from None
 
-    def _members(self, start: int) -> dict[Any, tuple[int, int]]:
+    def _members(self, start: int) -> tuple[dict[Any, tuple[int, int]], int]:
         text = self.text
         opening = text[start : start + 1]
         level: dict[Any, tuple[int, int]] = {}
         if opening not in ("{", "["):
-            return level
+            return level, self._scan(text, start)[1]
         closing = "}" if opening == "{" else "]"
         at = _space_end(text, start + 1)
         if text[at : at + 1] == closing:
-            return level
+            return level, at + 1
         index = 0
         while True:
             if opening == "{":
@@ -214,7 +212,7 @@ class JsonMembers:
             at = _space_end(text, end)
             token = text[at : at + 1]
             if token == closing:
-                return level
+                return level, at + 1
             if token != ",":
                 raise ValueError("comma expected")
             at = _space_end(text, at + 1)
@@ -497,18 +495,19 @@ def _located(item: Finding, find) -> Finding:
 def _json_locator(text: str, first_line: int, root: Any = None):
     """Positions in a JSON text (`root`: unused, for XML only): walked down to each location asked, or mapped
     whole once the text turns out not to be plain JSON."""
-    positions: list[dict[tuple[Any, ...], int] | JsonMembers] = [JsonMembers(text)]
+    positions: dict[tuple[Any, ...], int] | JsonMembers = JsonMembers(text)
     lines = _Lines(text, first_line)
 
     def find(location: str) -> Position | None:
+        nonlocal positions
         if not re.match(r"^[A-Z]\w*(\.|$)", location):
             return None
         steps = fhirpath_steps(location)
         try:
-            offset = _json_offset(positions[0], steps)
+            offset = _json_offset(positions, steps)
         except NotPlainJson:
-            positions[0] = json_positions(text)
-            offset = _json_offset(positions[0], steps)
+            positions = json_positions(text)
+            offset = _json_offset(positions, steps)
         return lines.position(offset) if offset is not None else None
 
     return find
