@@ -493,22 +493,14 @@ def _located(item: Finding, find) -> Finding:
 
 
 def _json_locator(text: str, first_line: int, root: Any = None):
-    """Positions in a JSON text (`root`: unused, for XML only): walked down to each location asked, or mapped
-    whole once the text turns out not to be plain JSON."""
-    positions: dict[tuple[Any, ...], int] | JsonMembers = JsonMembers(text)
-    lines = _Lines(text, first_line)
+    """Positions in a JSON text (`root`: unused, for XML only)."""
+    places = JsonText(text, first_line)
 
     def find(location: str) -> Position | None:
-        nonlocal positions
         if not re.match(r"^[A-Z]\w*(\.|$)", location):
             return None
-        steps = fhirpath_steps(location)
-        try:
-            offset = _json_offset(positions, steps)
-        except NotPlainJson:
-            positions = json_positions(text)
-            offset = _json_offset(positions, steps)
-        return lines.position(offset) if offset is not None else None
+        offset = places.offset(fhirpath_steps(location))
+        return places.lines.position(offset) if offset is not None else None
 
     return find
 
@@ -558,15 +550,37 @@ def locate(outcome: Outcome, data: bytes | str, kind: str, *, root: Any = None) 
 
 
 class JsonText:
-    """A JSON text's member positions, computed once for the many resources judged in one body."""
+    """Where the members of a JSON text are, for the many locations asked in it (the findings of one resource,
+    or of the many resources judged in one body): walked down to each location asked (JsonMembers), or mapped
+    whole once the text turns out not to be plain JSON."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | str, first_line: int = 1) -> None:
+        if isinstance(data, bytes):
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+        else:
+            text = data
+        self.text = text
+        self.lines = _Lines(text, first_line)
+        self._places: dict[tuple[Any, ...], int] | JsonMembers = JsonMembers(text)
+
+    def offset(self, steps: Sequence[tuple[str, int | None]]) -> int | None:
+        """Where the FHIRPath `steps` lead (the deepest of them present; see _json_offset)."""
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-        self.positions = json_positions(text)
-        self.lines = _Lines(text)
+            return _json_offset(self._places, steps)
+        except NotPlainJson:
+            self._places = json_positions(self.text)
+            return _json_offset(self._places, steps)
+
+    def position(self, path: tuple[Any, ...]) -> int | None:
+        """Where the JSON path `path` is, None when absent."""
+        try:
+            return self._places.position(path) if isinstance(self._places, JsonMembers) else self._places.get(path)
+        except NotPlainJson:
+            self._places = json_positions(self.text)
+            return self._places.get(path)
 
 
 def locate_in_json(outcome: Outcome, data: bytes | JsonText, prefix: Sequence[str | int]) -> Outcome:
@@ -576,7 +590,6 @@ def locate_in_json(outcome: Outcome, data: bytes | JsonText, prefix: Sequence[st
         if len(data) > MAX_SOURCE:
             return outcome
         data = JsonText(data)
-    positions, lines = data.positions, data.lines
     head: list[tuple[str, int | None]] = []
     for part in prefix:
         if isinstance(part, int) and head and head[-1][1] is None:
@@ -586,14 +599,15 @@ def locate_in_json(outcome: Outcome, data: bytes | JsonText, prefix: Sequence[st
         else:
             return outcome  # an array inside an array: not a FHIR shape
     # positions are keyed by JSON path: the prefix must be there whole, or the findings would point elsewhere
-    if head and _json_offset(positions, head) != positions.get(tuple(prefix)):
+    if head and data.offset(head) != data.position(tuple(prefix)):
         return outcome
+    places = data
 
     def find(location: str) -> Position | None:
         if not re.match(r"^[A-Z]\w*(\.|$)", location):
             return None
-        offset = _json_offset(positions, [*head, *fhirpath_steps(location)])
-        return lines.position(offset) if offset is not None else None
+        offset = places.offset([*head, *fhirpath_steps(location)])
+        return places.lines.position(offset) if offset is not None else None
 
     outcome.findings = [_located(f, find) for f in outcome.findings]
     return outcome

@@ -26,6 +26,7 @@ from conformance.sourcemap import (
     er7_position,
     fhirpath_steps,
     json_positions,
+    locate_in_json,
     xpath_steps,
 )
 from conformance.validation.options import ValidateOptions
@@ -213,3 +214,29 @@ def test_json_that_is_not_plain_is_placed_as_the_whole_map_places_it(text: str, 
     with pytest.raises(NotPlainJson):
         for f in outcome.findings:
             _json_offset(JsonMembers(text), fhirpath_steps(f.location))
+
+
+_SEARCHSET = (
+    '{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"a"%s}},\n'
+    ' {"resource":{"resourceType":"Patient","id":"b","name":[{"given":["x","y"]}]}}]}%s'
+)
+
+
+@pytest.mark.parametrize(
+    ("inside", "after"),
+    [("", ""), (',"id":"a2"', ""), (',"active":NaN', ""), ("", '{"other":1}'), (',"x":\x0c1', "")],
+)
+def test_a_resource_in_a_received_body_is_placed_as_the_whole_map_places_it(inside: str, after: str) -> None:
+    """A campaign's finding on the second resource of a search Bundle it received gets the line and column the
+    whole body's map gives, whether the body is plain JSON or not (a duplicate name, NaN, a second root value
+    or odd spacing beside the resource)."""
+    text = _SEARCHSET % (inside, after)
+    outcome = Outcome(subject="Patient/b", kind="fhir")
+    outcome.add(finding("error", "value", "x", "Patient.name[0].given[1]", "fr", "en"))
+    outcome.add(finding("error", "value", "x", "Patient.id", "fr", "en"))
+    locate_in_json(outcome, text.encode(), ("entry", 1, "resource"))
+    whole, lines = json_positions(text), _Lines(text)
+    head = [("entry", 1), ("resource", None)]
+    expected = [lines.position(_json_offset(whole, [*head, *fhirpath_steps(f.location)])) for f in outcome.findings]
+    assert [(f.line, f.column) for f in outcome.findings] == expected
+    assert outcome.findings[0].line == 2
