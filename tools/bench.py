@@ -24,8 +24,8 @@ TOOLS = Path(__file__).resolve().parent
 
 def _load(path: Path):
     spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
     sys.modules[path.stem] = module  # dataclasses (bench_agreement) look their module up while it loads
     spec.loader.exec_module(module)
     return module

@@ -17,6 +17,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conformance.findings import Outcome
+    from conformance.validation.options import ValidateOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP = {"package.json", "ig-r4.json", ".index.json"}
@@ -41,7 +46,7 @@ def _peak_mib() -> float:
 # ---- workers (run in subprocesses) -------------------------------------------------------------------------
 
 
-def _worker_parse() -> dict[str, object]:
+def _worker_parse() -> dict[str, Any]:
     import orjson
 
     files = _files()
@@ -52,7 +57,7 @@ def _worker_parse() -> dict[str, object]:
     return {"count": len(files), "seconds": elapsed, "peak_mib": _peak_mib()}
 
 
-def _engine_path(path: Path, options: object) -> list[object]:
+def _engine_path(path: Path, options: ValidateOptions) -> list[Outcome]:
     """The engine alone on one file (validator.validate(bytes)): what a validation service's engine does."""
     from conformance.validation.fhir.inputs import validator_for
 
@@ -63,7 +68,7 @@ def _cpu(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _worker_batch(path: str, processes: int) -> dict[str, object]:
+def _worker_batch(path: str, processes: int) -> dict[str, Any]:
     """The examples in a folder's order through the product's batch pool (conformance.validation.batch: spawned
     workers warmed up as for a large FHIR batch, chunks largest first), each file by the engine alone
     (`path` "engine") or as `conformance validate --jobs N FOLDER` does ("cli": validate_path, with line
@@ -107,7 +112,7 @@ def _worker_batch(path: str, processes: int) -> dict[str, object]:
     }
 
 
-def _figures(figures: dict[str, object], label: str, result: dict[str, object]) -> None:
+def _figures(figures: dict[str, Any], label: str, result: dict[str, Any]) -> None:
     figures[f"{label} (s)"] = round(result["seconds"], 2)
     figures[f"{label} (resources/s)"] = round(result["count"] / result["seconds"])
     figures[f"{label} CPU time, all processes (s)"] = round(result["cpu_seconds"], 2)
@@ -116,14 +121,14 @@ def _figures(figures: dict[str, object], label: str, result: dict[str, object]) 
     figures[f"{label} resources with errors"] = result["invalid"]
 
 
-def _worker_cold() -> dict[str, object]:
+def _worker_cold() -> dict[str, Any]:
     from conformance.validation.fhir import validate
 
     outcome = validate(PATIENT)
     return {"valid": outcome.is_valid}
 
 
-def _run_worker(*args: str, timeout: float = 1800) -> tuple[dict[str, object], float]:
+def _run_worker(*args: str, timeout: float = 1800) -> tuple[dict[str, Any], float]:
     start = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), *args],
@@ -142,10 +147,10 @@ def _run_worker(*args: str, timeout: float = 1800) -> tuple[dict[str, object], f
 # ---- entry point for tools/bench.py ------------------------------------------------------------------------
 
 
-def run() -> dict[str, object]:
+def run() -> dict[str, Any]:
     if not _examples_dir().is_dir():
         return {"error": "hl7.fhir.r4.examples#4.0.1 not installed (make fhir-packages)"}
-    figures: dict[str, object] = {}
+    figures: dict[str, Any] = {}
     _run_worker("cold")  # let the package index cache warm up once
     _, cold_wall = _run_worker("cold")
     figures["cold start to first result (s, packages cached)"] = round(cold_wall, 2)

@@ -14,8 +14,10 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
-HTTP_TIMEOUTS = {"connect": 1.0, "read": 2.0, "total": 3.0, "retries": 0, "retry_backoff": 0.1}
+HTTP_TIMEOUTS: dict[str, Any] = {"connect": 1.0, "read": 2.0, "total": 3.0, "retries": 0, "retry_backoff": 0.1}
 MLLP_ACK_TIMEOUT = 2.0
 BURST = 10_000
 
@@ -45,7 +47,7 @@ def http_give_up_times() -> dict[str, object]:
             client = FhirClient(
                 ref.fhir_base_url, timeouts=Timeouts(**HTTP_TIMEOUTS), max_response_bytes=5 * 1024 * 1024
             )
-            seconds, verdict = _timed(lambda client=client: client.read("Patient", "pat-trois"))
+            seconds, verdict = _timed(partial(client.read, "Patient", "pat-trois"))
         figures[f"http {mode} ({limit}): gave up after s"] = seconds
         figures[f"http {mode}: verdict"] = verdict
     return figures
@@ -62,9 +64,7 @@ def mllp_give_up_times() -> dict[str, object]:
             message = PamMessageFactory(ref.test_data).a01()
             host, port = ref.mllp_receiver
             seconds, verdict = _timed(
-                lambda h=host, p=port, m=message: mllp.send_and_receive(
-                    h, p, m, timeout=MLLP_ACK_TIMEOUT, connect_timeout=1
-                )
+                partial(mllp.send_and_receive, host, port, message, timeout=MLLP_ACK_TIMEOUT, connect_timeout=1)
             )
         figures[f"mllp {mode} ({limit}): gave up after s"] = seconds
         figures[f"mllp {mode}: verdict"] = verdict
