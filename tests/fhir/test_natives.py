@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from conformance.validation import patterns
 from conformance.validation.fhir import fastpath
 from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, ExpressionCache
-from conformance.validation.fhir.natives import LINEAR_ASCII_PATTERNS, NATIVE_RESOURCE_RULES, present
+from conformance.validation.fhir.natives import (
+    LINEAR_ASCII_PATTERNS,
+    NATIVE_RESOURCE_RULES,
+    NATIVE_WITH_RESOURCE_RULES,
+    present,
+)
 
 _CORE = "http://hl7.org/fhir/StructureDefinition"
 _LEAVES = (
@@ -70,12 +75,12 @@ _ITEMS = st.recursive(
 _COMPILED: dict[str, Any] = {}
 
 
-def _compiled(expression: str, item: Any) -> bool | None:
+def _compiled(expression: str, item: Any, resource: Any = None) -> bool | None:
     """The compiled subset's verdict; None when it falls back to fhirpathpy."""
     if expression not in _COMPILED:
         _COMPILED[expression] = fastpath.compile_fast(expression)
     try:
-        result = _COMPILED[expression](item, None, None)
+        result = _COMPILED[expression](item, resource, resource)
     except fastpath.Fallback:
         return None
     return not (len(result) == 1 and result[0] is False)
@@ -142,6 +147,80 @@ _SD_ROOTS = st.fixed_dictionaries(
 @given(_SD_ROOTS, st.sampled_from(sorted(NATIVE_RESOURCE_RULES)))
 def test_random_structure_definitions_get_the_compiled_answer(item: Any, expression: str) -> None:
     _agrees(expression, item)
+
+
+def _agrees_on_resource(expression: str, item: Any, resource: Any) -> bool:
+    native = NATIVE_WITH_RESOURCE_RULES[expression](item, resource)
+    compiled = _compiled(expression, item, resource)
+    if native is not None:
+        assert compiled is not None and native == compiled, (expression, item, resource)
+    return native is not None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_SD_ROOTS, _CONTAINER, st.booleans(), st.sampled_from(sorted(NATIVE_WITH_RESOURCE_RULES)))
+def test_rules_on_the_resource_get_the_compiled_answer(resource: Any, other: Any, own: bool, expression: str) -> None:
+    """On the resource's own snapshot (or differential), or on another container."""
+    item = other
+    if own:
+        item = resource.get("snapshot" if "snapshot" in expression else "differential", other)
+    _agrees_on_resource(expression, item, resource)
+
+
+_VERSIONED = st.fixed_dictionaries({}, optional={"versionId": _sometimes(st.sampled_from(["1", "2"]))})
+_ENTRIES = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "fullUrl": _sometimes(st.sampled_from(["urn:a", "urn:b", "X"])),
+            "request": _sometimes(st.just({"method": "GET"})),
+            "response": _sometimes(st.just({"status": "200"})),
+            "resource": _sometimes(st.fixed_dictionaries({}, optional={"meta": _sometimes(_VERSIONED)})),
+        },
+    )
+    | _LEAVES,
+    max_size=4,
+)
+_BUNDLE_TYPES = ["batch", "transaction", "history", "batch-response", "transaction-response", "document", "2020"]
+_BUNDLES = st.fixed_dictionaries(
+    {}, optional={"type": _sometimes(st.sampled_from(_BUNDLE_TYPES)), "entry": _sometimes(_ENTRIES)}
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_BUNDLES, _BUNDLES | _LEAVES)
+def test_bundle_rules_get_the_compiled_answer(bundle: Any, other: Any) -> None:
+    """The Bundle rules, on the bundle as its own %resource and on another %resource."""
+    for expression in NATIVE_WITH_RESOURCE_RULES:
+        if expression.startswith("entry."):
+            _agrees_on_resource(expression, bundle, bundle)
+            _agrees_on_resource(expression, bundle, other)
+    for expression in NATIVE_RESOURCE_RULES:
+        if "fullUrl" in expression:
+            _agrees(expression, bundle)
+
+
+def test_bundle_rules_fail_as_the_compiled_form() -> None:
+    batch = {"type": "batch", "entry": [{"request": {}}, {"fullUrl": "urn:a"}]}
+    history = {"type": "searchset", "entry": [{"fullUrl": "urn:a"}, {"fullUrl": "urn:a"}]}
+    failing = [(batch, "entry.all(request."), ({"entry": [{}]}, "entry.all(response."), (history, "(type =")]
+    for bundle, start in failing:
+        (expression,) = (e for e in [*NATIVE_WITH_RESOURCE_RULES, *NATIVE_RESOURCE_RULES] if e.startswith(start))
+        native = NATIVE_WITH_RESOURCE_RULES.get(expression)
+        answer = native(bundle, bundle) if native is not None else NATIVE_RESOURCE_RULES[expression](bundle)
+        assert answer is False
+        assert _compiled(expression, bundle, bundle) is False
+
+
+def test_sdf_8_fails_as_the_compiled_form() -> None:
+    (expression,) = (e for e in NATIVE_WITH_RESOURCE_RULES if "snapshot.element.first()" in e)
+    snapshot = {"element": [{"path": "X"}, {"path": "Y.a"}]}
+    for resource in (
+        {"type": "X", "snapshot": snapshot},
+        {"kind": "resource", "type": "Z", "snapshot": {"element": [{"path": "X"}]}},
+    ):
+        assert NATIVE_WITH_RESOURCE_RULES[expression](resource["snapshot"], resource) is False
+        assert _compiled(expression, resource["snapshot"], resource) is False
 
 
 @settings(max_examples=300, deadline=None)
@@ -284,6 +363,17 @@ def test_r4_examples_get_the_compiled_answer(r4_examples_dir: Path) -> None:
                     for expression in NATIVE_RESOURCE_RULES:
                         answered[expression] += _agrees(expression, item)
     assert min(answered.values()) > 1000, answered
+
+
+def test_r4_structure_definitions_get_the_compiled_answer_on_their_resource(r4_examples_dir: Path) -> None:
+    answered = 0
+    for path in sorted(r4_examples_dir.glob("StructureDefinition-*.json"))[::3]:
+        resource = orjson.loads(path.read_bytes())
+        for name in ("snapshot", "differential"):
+            if isinstance(resource.get(name), dict):
+                for expression in NATIVE_WITH_RESOURCE_RULES:
+                    answered += _agrees_on_resource(expression, resource[name], resource)
+    assert answered > 300
 
 
 BUNDLE_RULES = [

@@ -184,6 +184,8 @@ TYPE_SUFFIXES = frozenset(
     ]
 )
 
+# every key a choice name may take (`valueQuantity`...): absent choices are found with one set test
+_CHOICE_KEYS = {name: frozenset(name + suffix for suffix in TYPE_SUFFIXES) for name in CHOICE_NAMES}
 
 # the types some type or element path has as parent in fhirpathpy's R4 model (`is(T)` walks up to them)
 _PARENT_TYPES = frozenset(models["r4"]["type2Parent"].values()) | frozenset(models["r4"]["path2Type"].values())
@@ -383,10 +385,10 @@ def _children(coll: Collection, name: str) -> Collection:
         if not isinstance(item, dict):
             continue
         value = item.get(name)
-        if value is None and name in CHOICE_NAMES:
-            size = len(name)
+        if value is None and name in CHOICE_NAMES and not _CHOICE_KEYS[name].isdisjoint(item):
+            keys = _CHOICE_KEYS[name]
             for key, sub in item.items():
-                if isinstance(key, str) and len(key) > size and key.startswith(name) and key[size:] in TYPE_SUFFIXES:
+                if key in keys:  # the first typed key in the object's order
                     value = sub
                     break
         if value is None:

@@ -317,15 +317,20 @@ def _has(item: dict[str, Any], name: str) -> bool:
     return ("_" + name) in item
 
 
+def _choice_keys(name: str) -> frozenset[str]:
+    """Every key of a choice element `name[x]`: `nameType` and `_nameType` for each type suffix."""
+    return frozenset(prefix + name + suffix for prefix in ("", "_") for suffix in _TYPE_SUFFIX_NAMES)
+
+
+_CHOICE_KEYS = {name: _choice_keys(name) for name in ("fixed", "pattern", "defaultValue")}
+
+
 def _has_choice(item: dict[str, Any], name: str) -> bool:
-    size = len(name)
-    for key in item:
-        if not isinstance(key, str):
-            continue
-        bare = key[1:] if key[:1] == "_" else key
-        if len(bare) > size and bare.startswith(name) and bare[size:] in _TYPE_SUFFIX_NAMES:
-            return True
-    return False
+    """Some key of the item is `name` (or `_name`) followed by a type suffix: one set test, not a scan."""
+    keys = _CHOICE_KEYS.get(name)
+    if keys is None:
+        keys = _CHOICE_KEYS[name] = _choice_keys(name)
+    return not keys.isdisjoint(item)
 
 
 def _list(item: dict[str, Any], name: str) -> list[Any]:
@@ -384,6 +389,9 @@ def _select_distinct(field: str, key: str) -> Callable[[Any], bool | None]:
     def rule(item: Any) -> bool | None:
         if not isinstance(item, dict):
             return None
+        entries = item.get(field)
+        if entries is None or (type(entries) is list and len(entries) <= 1) or type(entries) is dict:
+            return True  # at most one value: distinct
         values = [entry.get(key) for entry in _list(item, field) if isinstance(entry, dict)]
         return _distinct([v for v in values if v is not None])
 

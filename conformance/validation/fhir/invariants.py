@@ -12,6 +12,7 @@ import orjson
 from conformance.validation.fhir.fastpath import Fallback
 from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, NATIVE_RESOURCE, ExpressionCache, ext_1, ref_1
 from conformance.validation.fhir.messages import texts
+from conformance.validation.fhir.natives import NATIVE_WITH_RESOURCE_RULES
 from conformance.validation.fhir.run import Run
 from conformance.validation.fhir.structure import Constraint
 from conformance.validation.patterns import PatternTimeout
@@ -124,6 +125,14 @@ class InvariantsAspect:
             return native
         expression = constraint.expression
         general = self._general_runner(expression)
+        with_resource = NATIVE_WITH_RESOURCE_RULES.get(expression)
+        if with_resource is not None:
+
+            def run_native_on_resource(item: Any, resource: Any, root: Any, path: str) -> bool | None:
+                answer = with_resource(item, resource)
+                return general(item, resource, root, path) if answer is None else answer
+
+            return run_native_on_resource
         by_expression = NATIVE_BY_EXPRESSION.get(expression)
         if by_expression is None:
             return general

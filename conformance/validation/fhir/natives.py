@@ -21,6 +21,7 @@ from conformance.validation.fhir.fastpath import (
     _equal,
     _matches,
     _path,
+    _singleton,
     string_literal_value,
 )
 from conformance.validation.patterns import PatternTimeout
@@ -84,6 +85,8 @@ def _csd_1(item: Any) -> bool | None:
         node = stack.pop()
         for key, value in node.items():
             kind = type(value)
+            if kind is str:
+                continue  # the common primitive
             if kind is not dict and kind is not list:
                 if isinstance(value, dict | list):
                     return None  # a dict or list subclass: left to the compiled form
@@ -93,7 +96,12 @@ def _csd_1(item: Any) -> bool | None:
             for kid in value if kind is list else (value,):
                 if type(kid) is dict:
                     stack.append(kid)
-                    below += _children([kid], "concept")
+                    concepts = kid.get("concept")  # _children([kid], "concept"), inline
+                    if concepts is not None:
+                        if type(concepts) is list:
+                            below += [concept for concept in concepts if concept is not None]
+                        else:
+                            below.append(concepts)
                 elif isinstance(kid, dict | list):
                     return None  # a list in a list (not walked by descendants()), or a subclass
     codes = _children(_children([item], "concept"), "code") + _children(below, "code")
@@ -341,6 +349,99 @@ def _sdf_5(item: dict[str, Any]) -> bool:
     return _verdict(_or(specialization, lambda: present(item, "context")))
 
 
+def _sdf_8(item: Any, resource: Any) -> bool | None:
+    """(%resource.kind = 'logical' or element.first().path = %resource.type) and
+    element.tail().all(path.startsWith(%resource.snapshot.element.first().path&'.')), on a snapshot: each part
+    evaluated when, and in the order, the compiled form evaluates it; None where it would fall back."""
+    if type(item) is not dict:
+        return None
+    elements = _children([item], "element")
+
+    def first_is_type() -> bool | None:
+        paths, types = _children(elements[:1], "path"), _children([resource], "type")
+        if not paths or not types:
+            return None
+        return len(paths) == len(types) and all(_equal(p, t) for p, t in zip(paths, types, strict=True))
+
+    def tail_below_root() -> bool:
+        prefix: str | None = None  # computed at its first use, as the compiled form's memo does
+        for element in elements[1:]:
+            value = _singleton(_children([element], "path"))
+            if value is None:
+                return False  # an empty criteria is not true
+            if prefix is None:
+                root_path = _singleton(_children(_path([resource], ("snapshot", "element"))[:1], "path"))
+                prefix = ("" if root_path is None else str(root_path)) + "."
+            if not isinstance(value, str):
+                raise Fallback("string function on non-string")
+            if not value.startswith(prefix):
+                return False
+        return True
+
+    try:
+        logical = _equals(_children([resource], "kind"), "logical")
+        return _verdict(_and(_or(logical, first_is_type), tail_below_root))
+    except (Fallback, PatternTimeout):
+        return None
+
+
+def _entries_match_type(name: str, kinds: tuple[str, str, str]) -> Callable[[Any, Any], bool | None]:
+    """entry.all(<name>.exists() = (%resource.type = kinds[0] or ... = kinds[1] or ... = kinds[2])): the right
+    side read once (the compiled form keeps it in its memo), at the first entry."""
+
+    def rule(item: Any, resource: Any) -> bool | None:
+        if type(item) is not dict:
+            return None
+        entries = _children([item], "entry")
+        if not entries:
+            return True
+        try:
+            types = _children([resource], "type")
+            expected = _or(
+                _or(_equals(types, kinds[0]), lambda: _equals(types, kinds[1])), lambda: _equals(types, kinds[2])
+            )
+        except Fallback:
+            return None
+        if expected is None:
+            return False  # `exists() = {}` is empty: not true for the first entry
+        return all(present(entry, name) is expected for entry in entries)
+
+    return rule
+
+
+_SDF_8 = (
+    "(%resource.kind = 'logical' or element.first().path = %resource.type) and "
+    "element.tail().all(path.startsWith(%resource.snapshot.element.first().path&'.'))"
+)
+# Rules that read %resource besides the item: (item, resource) -> answer, None where the compiled form decides.
+NATIVE_WITH_RESOURCE_RULES: dict[str, Callable[[Any, Any], bool | None]] = {
+    _SDF_8: _sdf_8,
+    "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or "
+    "%resource.type = 'history'))": _entries_match_type("request", ("batch", "transaction", "history")),
+    "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' "
+    "or %resource.type = 'history'))": _entries_match_type(
+        "response", ("batch-response", "transaction-response", "history")
+    ),
+}
+
+
+@_answering
+def _bdl_7(item: dict[str, Any]) -> bool:
+    """(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()"""
+
+    def distinct() -> bool:
+        keys: list[str] = []
+        for entry in _children([item], "entry"):
+            url = _children([entry], "fullUrl")
+            if url:
+                full_url = _singleton(url)
+                version = _singleton(_path([entry], ("resource", "meta", "versionId")))
+                keys.append(str(full_url) + ("" if version is None else str(version)))
+        return len(set(keys)) == len(keys)
+
+    return _verdict(_or(_equals(_children([item], "type"), "history"), distinct))
+
+
 # Patterns of ASCII classes and literals with one bounded repetition, no \s, \w, \d nor flags: `re` finds a match
 # exactly where the regex engine does, in time linear in the value (the regex engine keeps every repetition's
 # capture and checks its deadline: ~35 µs a value against ~4). Longer values go to the guarded engine.
@@ -396,5 +497,8 @@ NATIVE_RESOURCE_RULES: dict[str, Callable[[Any], bool | None]] = {
     "kind != 'logical' implies snapshot.empty() or snapshot.element.first().path = type": _sdf_11,
     "abstract = true or baseDefinition.exists()": _sdf_4,
     "type != 'Extension' or derivation = 'specialization' or (context.exists())": _sdf_5,
+    "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()": (
+        _bdl_7
+    ),
     **{expression: _name_matches(expression) for expression in _NAME_MATCHES},
 }
