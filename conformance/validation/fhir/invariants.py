@@ -1,13 +1,10 @@
-"""Invariants: FHIRPath constraints, natively, by the compiled subset, or by fhirpathpy, with a memo of
-the failing keys per constraint list and item content."""
+"""Invariants: FHIRPath constraints, natively, by the compiled subset, or by fhirpathpy. Answers are not
+remembered by content: the digest of an ElementDefinition cost more than its ~20 constraints now do."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
-
-import orjson
 
 from conformance.validation.fhir.fastpath import Fallback
 from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, NATIVE_RESOURCE, ExpressionCache, ext_1, ref_1
@@ -26,8 +23,6 @@ _NATIVE_EXPRESSIONS = {
 }
 _REF_1_START = "reference.startsWith('#').not()"
 _DOM_3_START = "contained.where((('#'+id in"
-_MEMO_MIN_CONSTRAINTS = 6
-_MEMO_MAX = 300_000
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'")
 
 
@@ -35,7 +30,6 @@ class InvariantsAspect:
     """The constraints of an element (and of its type) on an item."""
 
     expressions: ExpressionCache
-    _memo: dict[tuple[int, bytes], tuple[list[Constraint], tuple[Constraint, ...]]]
     _memoisable: dict[int, tuple[list[Constraint], bool]]
 
     def _check_constraints(
@@ -44,59 +38,16 @@ class InvariantsAspect:
         root = run.root or resource
         if run.recording is not None and not self._is_memoisable(constraints):
             run.tainted = True  # an answer that may depend on the resource around the item
-        if len(constraints) >= _MEMO_MIN_CONSTRAINTS and type(item) is dict:
-            self._check_constraints_memo(item, constraints, loc, run, resource, root, path)
-            return
         for constraint in constraints:
             ok = (constraint.runner or self._install_runner(constraint))(item, resource, root, path)
             if ok is None:
                 self._note_not_evaluated(constraint, run)
             elif not ok:
                 self._report_invariant(constraint, loc, run)
-
-    def _check_constraints_memo(
-        self,
-        item: dict[str, Any],
-        constraints: list[Constraint],
-        loc: str,
-        run: Run,
-        resource: dict[str, Any],
-        root: dict[str, Any],
-        path: str,
-    ) -> None:
-        """Many constraints on one item (ElementDefinitions: ~20 each): identical content gives identical answers,
-        so the failing keys are remembered per (constraint list, content digest). Only for constraint lists that
-        do not look outside the item (%resource, %rootResource)."""
-        memo_key: tuple[int, bytes] | None = None
-        if self._is_memoisable(constraints):
-            try:
-                digest = hashlib.blake2b(orjson.dumps(item), digest_size=16).digest()
-            except TypeError:
-                digest = None
-            if digest is not None:
-                memo_key = (id(constraints), digest)
-                remembered = self._memo.get(memo_key)
-                if remembered is not None and remembered[0] is constraints:
-                    for constraint in remembered[1]:
-                        self._report_invariant(constraint, loc, run)
-                    return
-        failures: list[Constraint] = []
-        for constraint in constraints:
-            ok = (constraint.runner or self._install_runner(constraint))(item, resource, root, path)
-            if ok is None:
-                self._note_not_evaluated(constraint, run)
-                memo_key = None  # engine trouble: do not remember
-            elif not ok:
-                failures.append(constraint)
-                self._report_invariant(constraint, loc, run)
-        if memo_key is not None:
-            if len(self._memo) >= _MEMO_MAX:
-                self._memo.clear()
-            self._memo[memo_key] = (constraints, tuple(failures))
 
     def _is_memoisable(self, constraints: list[Constraint]) -> bool:
-        """Whether answers on an item depend only on the item. The entry keeps the list alive, so its id
-        cannot be reused by another list while the answer is remembered."""
+        """Whether answers on an item depend only on the item (a walk remembered by content may replay them).
+        The entry keeps the list alive, so its id cannot be reused by another list."""
         entry = self._memoisable.get(id(constraints))
         if entry is None or entry[0] is not constraints:
             answer = all(_looks_only_at_item(c.expression) for c in constraints)

@@ -74,7 +74,6 @@ class FhirValidator(
         # Caches, all owned here. Keys hold their nodes and lists (never a bare id(), which a later object reuses).
         self._expectation_cache: dict[tuple[ElementNode, str], list[tuple[str, Any]]] = {}
         self._merged: dict[tuple[ElementNode, ElementNode, str | None], list[Constraint]] = {}
-        self._memo: dict[tuple[int, bytes], tuple[list[Constraint], tuple[Constraint, ...]]] = {}
         self._memoisable: dict[int, tuple[list[Constraint], bool]] = {}
         self._resource_types: dict[str, bool] = {}
         self._walks: dict[tuple[Any, ...], Any] = {}  # walks remembered by content (walk.py, _check_memoised)
