@@ -47,3 +47,11 @@ def test_some_text_or_an_image() -> None:
     assert xhtml._check_xhtml(empty) == [("txt-2", ())]
     assert xhtml._check_xhtml(image) == []
     assert xhtml._check_xhtml(late) == []
+
+
+def test_a_lone_surrogate_is_a_parse_error_not_a_crash() -> None:
+    # the standard library's JSON parser lets "\ud800" through; orjson does not
+    text = '<div xmlns="http://www.w3.org/1999/xhtml">a\ud800b</div>'
+    problems = xhtml.check_xhtml(text)
+    assert [rule for rule, _args in problems] == ["Error_parsing_XHTML_", "txt-1"]
+    assert xhtml.language_sections(text) is None

@@ -12,6 +12,7 @@ from conformance.validation.fhir.terminology import EXTERNAL_SYSTEMS
 _UNKNOWN: Any = object()
 _VERDICTS_MAX = 100_000
 _Verdict = tuple[str, str, str, tuple[str, ...]]
+_Codings = tuple[tuple[str | None, str], ...]
 
 
 class BindingsAspect:
@@ -19,7 +20,7 @@ class BindingsAspect:
 
     # (value set, strength, type, codings) -> verdict; the answers are the local packages' (no terminology
     # server: its answers may change, an unreachable one answers nothing), so they hold for the process
-    _binding_verdicts: dict[tuple[str, str, str, tuple[tuple[str | None, str], ...]], _Verdict | None]
+    _binding_verdicts: dict[tuple[str, str, str, _Codings], _Verdict | None]
     _binding_memo: bool
 
     def _check_coding_code(self, coding: dict[str, Any], loc: str, run: Run) -> None:
@@ -78,24 +79,10 @@ class BindingsAspect:
         strength, vs_url = node.binding
         if strength == "example":
             return
-        codings: list[tuple[str | None, str]] = []
-        if type_code == "code":
-            codings = [(None, value)]
-        elif type_code == "Coding":
-            if isinstance(value.get("code"), str):
-                codings = [(value.get("system"), value["code"])]
-        elif type_code == "CodeableConcept":
-            codings = [
-                (c.get("system"), c["code"])
-                for c in seq(value.get("coding"))
-                if isinstance(c, dict) and isinstance(c.get("code"), str)
-            ]
-        elif type_code == "Quantity" and isinstance(value.get("code"), str):
-            codings = [(value.get("system"), value["code"])]
-        codings = [(s, c) for s, c in codings if s is None or isinstance(s, str)]
+        codings = _codings(value, type_code)
         if not codings:
             return
-        key = (vs_url, strength, type_code, tuple(codings))
+        key = (vs_url, strength, type_code, codings)
         verdict = self._binding_verdicts.get(key, _UNKNOWN) if self._binding_memo else _UNKNOWN
         if verdict is _UNKNOWN:
             verdict = self._binding_verdict(vs_url, strength, type_code, codings)
@@ -107,9 +94,7 @@ class BindingsAspect:
             severity, code, rule, args = verdict
             run.report(severity, code, rule, loc, *args)
 
-    def _binding_verdict(
-        self, vs_url: str, strength: str, type_code: str, codings: list[tuple[str | None, str]]
-    ) -> _Verdict | None:
+    def _binding_verdict(self, vs_url: str, strength: str, type_code: str, codings: _Codings) -> _Verdict | None:
         """What the codes given for a binding deserve: (severity, code, rule, message arguments), None if fine."""
         answers = []
         missing: list[str] = []
@@ -137,6 +122,27 @@ class BindingsAspect:
         else:
             rule = ("Terminology_TX_NoValid_12", "Terminology_TX_NoValid_13", "Terminology_TX_NoValid_14")[suffix]
         return severity, "code-invalid", rule, (vs_label, shown)
+
+
+def _codings(value: Any, type_code: str) -> _Codings:
+    """The (system, code) pairs a bound value gives: codes that are strings, with a string system or none."""
+    if type_code == "code":
+        return ((None, value),)
+    if type_code == "CodeableConcept":
+        return tuple(
+            [
+                (system, c["code"])
+                for c in seq(value.get("coding"))
+                if isinstance(c, dict)
+                and isinstance(c.get("code"), str)
+                and ((system := c.get("system")) is None or isinstance(system, str))
+            ]
+        )
+    if type_code == "Coding" or type_code == "Quantity":
+        code, system = value.get("code"), value.get("system")
+        if isinstance(code, str) and (system is None or isinstance(system, str)):
+            return ((system, code),)
+    return ()
 
 
 def _normal(text: str) -> str:

@@ -11,6 +11,7 @@ from conformance.validation.fhir.slicing import _slice_url
 from conformance.validation.fhir.structure import CompiledStructure, ElementNode
 
 _EXAMPLE_DOMAINS = ("example.org", "example.com", "acme.com", "acme.org", "nema.org", "example.net")
+_DEFINITIONS_MAX = 50_000
 _CROSS_VERSION_TYPES = frozenset(
     {"CanonicalResource", "MetadataResource", "DataType", "PrimitiveType", "BackboneType", "Base"}
 )
@@ -32,23 +33,16 @@ class _ExtensionFacts:
 class ExtensionsAspect:
     """An extension against its definition: known, allowed here, modifier or not, value type, sub-extensions."""
 
+    # (extension element, url) -> (definition, url unknown); compiled structures are never dropped
+    _extension_definitions: dict[tuple[ElementNode, str | None], tuple[CompiledStructure | None, bool]]
+
     def _check_extension(
         self, value: dict[str, Any], node: ElementNode, loc: str, run: Run, resource: dict[str, Any]
     ) -> None:
         url = value.get("url")
-        defined = self._profiled_extension(node)
-        if defined is None and isinstance(url, str) and not _is_sub_extension(node, url):
-            defined = self.structure(url.split("|", 1)[0])
-            if defined is None and run.base_pass:
-                missing_package = self._missing_package_for(url)
-                if any(domain in url for domain in _EXAMPLE_DOMAINS):
-                    run.report("information", "extension", "Extension_EXT_Unknown", loc, url)
-                elif missing_package:
-                    run.report(
-                        "warning", "not-found", "Extension_EXT_Unknown_MissingPackage", loc, url, missing_package
-                    )
-                else:
-                    run.report("error", "structure", "Extension_EXT_Unknown_NotHere", loc, url)
+        defined, unknown = self._extension_definition(node, url)
+        if unknown and run.base_pass:
+            self._report_unknown_extension(url, loc, run)
         if defined is not None and defined.type == "Extension":
             facts = defined.extension_facts
             if facts is None:
@@ -69,6 +63,35 @@ class ExtensionsAspect:
                 return
         self._check_complex(value, node, "Extension", loc, run, resource)
 
+    def _report_unknown_extension(self, url: str, loc: str, run: Run) -> None:
+        missing_package = self._missing_package_for(url)
+        if any(domain in url for domain in _EXAMPLE_DOMAINS):
+            run.report("information", "extension", "Extension_EXT_Unknown", loc, url)
+        elif missing_package:
+            run.report("warning", "not-found", "Extension_EXT_Unknown_MissingPackage", loc, url, missing_package)
+        else:
+            run.report("error", "structure", "Extension_EXT_Unknown_NotHere", loc, url)
+
+    def _extension_definition(self, node: ElementNode, url: Any) -> tuple[CompiledStructure | None, bool]:
+        """The definition an extension of element `node` with `url` follows (its type profile, else its url's
+        structure), and whether the url was looked up and names no known structure. Remembered per (element,
+        url): both checks of every extension ask it (88,402 times over the 5,305 R4 examples)."""
+        key = (node, url if isinstance(url, str) else None)
+        try:
+            memo = self._extension_definitions
+        except AttributeError:
+            memo = self._extension_definitions = {}
+        known = memo.get(key)
+        if known is None:
+            defined, unknown = self._profiled_extension(node), False
+            if defined is None and isinstance(url, str) and not _is_sub_extension(node, url):
+                defined = self.structure(url.split("|", 1)[0])
+                unknown = defined is None
+            if len(memo) >= _DEFINITIONS_MAX:  # urls come from the instances
+                memo.clear()
+            known = memo[key] = (defined, unknown)
+        return known
+
     def _profiled_extension(self, node: ElementNode) -> CompiledStructure | None:
         """The definition the element's type profile names (an extension slice of a profile), if any."""
         defined = None
@@ -85,10 +108,7 @@ class ExtensionsAspect:
         keeps the walk from being remembered."""
         if not run.base_pass:
             return True
-        defined = self._profiled_extension(node)
-        url = value.get("url")
-        if defined is None and isinstance(url, str) and not _is_sub_extension(node, url):
-            defined = self.structure(url.split("|", 1)[0])
+        defined = self._extension_definition(node, value.get("url"))[0]
         if defined is None or defined.type != "Extension":
             return True
         if defined.sd.get("contextInvariant"):

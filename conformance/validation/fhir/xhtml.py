@@ -139,15 +139,18 @@ def check_xhtml(value: str) -> list[tuple[str, tuple[str, ...]]]:
     if known is None:
         if len(_MEMO) >= _MEMO_MAX:
             _MEMO.clear()
-        known = _MEMO[key] = tuple(_check_xhtml(value))
+        known = _MEMO[key] = tuple(_check_xhtml(value, encoded))
     return list(known)
 
 
-def _check_xhtml(value: str) -> list[tuple[str, tuple[str, ...]]]:
+def _check_xhtml(value: str, encoded: bytes | None = None) -> list[tuple[str, tuple[str, ...]]]:
+    """`encoded`: `value` in UTF-8 (a lone surrogate kept as its bytes, which the parser rejects)."""
     if "<!DOCTYPE" in value or "<!ENTITY" in value:
         return [("Error_parsing_XHTML_", ("DOCTYPE declarations are not allowed (XXE protection)",)), ("txt-1", ())]
+    if encoded is None:
+        encoded = value.encode("utf-8", "surrogatepass")
     try:
-        root = etree.fromstring(value.encode("utf-8"), _PARSER)
+        root = etree.fromstring(encoded, _PARSER)
     except etree.XMLSyntaxError as exc:
         return [("Error_parsing_XHTML_", (str(exc),)), ("txt-1", ())]
     qname = etree.QName(root)
@@ -193,7 +196,7 @@ def language_sections(value: str) -> list[str] | None:
     if "<!DOCTYPE" in value or "<!ENTITY" in value:
         return None
     try:
-        root = etree.fromstring(value.encode("utf-8"), _PARSER)
+        root = etree.fromstring(value.encode("utf-8", "surrogatepass"), _PARSER)
     except etree.XMLSyntaxError:
         return None
     return [
