@@ -25,7 +25,7 @@ PLAIN_STRING_TYPES = frozenset({"string", "markdown"})  # no lexical rule: only 
 _LEXICAL: dict[tuple[str, str], tuple[str, str] | None] = {}  # (type, text) -> check_primitive's answer
 # type -> its texts found valid (non-empty, of a string-valued type with lexical rules, at most _MEMO_LENGTH
 # characters): the common case answered by one look-up; bounded with _LEXICAL
-_VALID_TEXT: dict[str, set[str]] = {}
+VALID_TEXT: dict[str, set[str]] = {}
 _UNKNOWN: Any = object()
 _MEMO_LENGTH, _MEMO_MAX = 256, 200_000
 
@@ -56,7 +56,8 @@ class DatatypesAspect:
                 run.report("error", "structure", "Type_Specific_Checks_DT_Primitive_ValueExt", loc)
                 return
             if value is not None:
-                self._check_primitive_value(value, type_code, node, loc, run)
+                if type(value) is not str or value not in VALID_TEXT.get(type_code, ()):
+                    self._check_primitive_value(value, type_code, node, loc, run)
                 if type_code == "canonical" and isinstance(value, str):
                     self._check_canonical(value, node, loc, run)
             if ext is not None:
@@ -104,7 +105,7 @@ class DatatypesAspect:
 
     def _check_primitive_value(self, value: Any, type_code: str, node: ElementNode, loc: str, run: Run) -> None:
         if type(value) is str:
-            valid = _VALID_TEXT.get(type_code)
+            valid = VALID_TEXT.get(type_code)
             if valid is not None and value in valid:
                 return  # a text already found valid for its type
         if type(value) is str and len(value) > MAX_STRING_LENGTH and type_code not in _UNBOUNDED_TYPES:
@@ -144,10 +145,10 @@ class DatatypesAspect:
                 problem = check_primitive(type_code, value)
                 if len(_LEXICAL) >= _MEMO_MAX:
                     _LEXICAL.clear()
-                    _VALID_TEXT.clear()
+                    VALID_TEXT.clear()
                 _LEXICAL[key] = problem
                 if problem is None:
-                    _VALID_TEXT.setdefault(type_code, set()).add(value)
+                    VALID_TEXT.setdefault(type_code, set()).add(value)
         else:
             problem = check_primitive(type_code, value)
         if problem is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from conformance.validation.fhir.datatypes import MAX_STRING_LENGTH, PLAIN_STRING_TYPES
+from conformance.validation.fhir.datatypes import MAX_STRING_LENGTH, PLAIN_STRING_TYPES, VALID_TEXT
 from conformance.validation.fhir.messages import texts
 from conformance.validation.fhir.primitives import PRIMITIVES, REGEX
 from conformance.validation.fhir.run import Run, all_primitive, base_url, json_kind_of, seq
@@ -29,9 +29,17 @@ _PRIMITIVE = "primitive"  # one primitive of a rule-free element: its lexical ch
 _SINGLE = "single"  # one value, no primitive extension, no slices: _walk_single
 _PROPERTY = "property"  # one value of a sliced element, no primitive extension: _walk_property
 _GENERAL = "general"  # with its primitive extension, or a choice under several names
+_COMPLEX = "complex"  # one object of a single complex element (no count to judge): its walk directly
+_COMPLEX_ARRAY = "complex-array"  # the objects of a repeating complex element: each one's walk directly
 _Entry = tuple[str, ElementNode, str | None, bool, str | None]  # name, element, type, has a value, "_name" key
-_Group = tuple[str, str, ElementNode, str | None, tuple[_Entry, ...]]
-_Shape = tuple[tuple[Any, ...], tuple[ElementNode, ...], tuple[_Group, ...]]
+# (way, name, element, type, entries of a general group, location suffix, item way, item element)
+_Group = tuple[str, str, ElementNode, str | None, tuple[_Entry, ...], str, str, ElementNode]
+_PRIMITIVE_ONE = "primitive-one"  # one primitive of a single element with rules: _check_primitive_item directly
+# (unknown names, required children absent, the members nothing may be said of when their value is a plain
+# string or a text known valid, as (name, type or None for a plain string), every group, the other groups)
+_Shape = tuple[
+    tuple[Any, ...], tuple[ElementNode, ...], tuple[tuple[str, str | None], ...], tuple[_Group, ...], tuple[_Group, ...]
+]
 _SHAPES_MAX = 50_000
 # how _walk_item walks an item, decided once per (element, type)
 _ITEM_PRIMITIVE, _ITEM_RESOURCE, _ITEM_RESOURCE_TYPE = "primitive", "resource", "resource-type"
@@ -171,11 +179,11 @@ class WalkAspect:
         key = (defs, is_resource, tuple(obj))
         shape = self._shapes.get(key)
         if shape is None:
-            shape = _shape_of(obj, defs, is_resource)
+            shape = self._shape_of(obj, defs, is_resource)
             if len(self._shapes) >= _SHAPES_MAX:
                 self._shapes.clear()
             self._shapes[key] = shape
-        unknown, missing, groups = shape
+        unknown, missing, simple, groups, rest = shape
         base_pass = run.base_pass
         if unknown and base_pass:
             for name in unknown:
@@ -186,20 +194,50 @@ class WalkAspect:
             for required in child.slices:
                 if required.min > 0:
                     run.cardinality(required.element_id, required.min, required.max, 0, loc, run.profile or "")
+        # the common case first: every plain string and primitive member holds a value nothing can be said of,
+        # and only the other groups are walked (in order); else every group is, in order
+        todo = rest
+        for name, type_code in simple:
+            value = obj[name]
+            if type(value) is str:
+                if value and (
+                    len(value) <= MAX_STRING_LENGTH if type_code is None else value in VALID_TEXT.get(type_code, ())
+                ):
+                    continue
+            elif type(value) is bool and type_code == "boolean":
+                continue
+            todo = groups
+            break
+        if not todo:
+            return
         run.owners.append(obj)
-        for kind, name, child, type_code, entries in groups:
-            if kind is _PLAIN_STRING:
+        for kind, name, child, type_code, entries, suffix, item_kind, item_node in todo:
+            if kind is _COMPLEX:
                 value = obj[name]
-                if type(value) is str and value and len(value) <= MAX_STRING_LENGTH:
+                if type(value) is dict and value:
+                    if item_kind is _ITEM_MEMOISED and run.recording is None:
+                        self._check_memoised(value, item_node, type_code or "", loc + suffix, run, resource)
+                    else:
+                        self._check_complex(value, item_node, type_code, loc + suffix, run, resource)
+                else:
+                    self._walk_single(value, name, child, type_code, loc, run, resource)
+            elif kind is _COMPLEX_ARRAY:
+                self._walk_complex_array(obj[name], name, child, type_code, item_kind, item_node, loc, run, resource)
+            elif kind is _PRIMITIVE_ONE:
+                value = obj[name]
+                if isinstance(value, list):
+                    self._walk_single(value, name, child, type_code, loc, run, resource)
+                else:
+                    self._check_primitive_item(value, None, item_node, type_code or "", loc + suffix, run, resource)
+            elif kind is _PLAIN_STRING or kind is _PRIMITIVE:
+                value = obj[name]
+                if kind is _PLAIN_STRING and type(value) is str and value and len(value) <= MAX_STRING_LENGTH:
                     continue  # a plain string nothing can be said of (_check_primitive_value)
-                kind = _PRIMITIVE
-            if kind is _PRIMITIVE:
-                value = obj[name]
                 if value is not None and not isinstance(value, list):
                     if base_pass:
-                        self._check_primitive_value(value, type_code, child, f"{loc}.{name}", run)
+                        self._check_primitive_value(value, type_code or "", child, loc + suffix, run)
                     continue
-                self._walk_single(obj[name], name, child, type_code, loc, run, resource)
+                self._walk_single(value, name, child, type_code, loc, run, resource)
             elif kind is _SINGLE:
                 self._walk_single(obj[name], name, child, type_code, loc, run, resource)
             elif kind is _PROPERTY:
@@ -207,6 +245,100 @@ class WalkAspect:
             else:
                 self._walk_general_group(obj, entries, defs, loc, run, resource)
         run.owners.pop()
+
+    def _walk_complex_array(
+        self,
+        value: Any,
+        name: str,
+        child: ElementNode,
+        type_code: str | None,
+        item_kind: str,
+        item_node: ElementNode,
+        loc: str,
+        run: Run,
+        resource: dict[str, Any],
+    ) -> None:
+        """What _walk_single and _walk_item do for a repeating element of a complex type, its plan known."""
+        name_loc = f"{loc}.{name}"
+        values = value if type(value) is list and value else self._as_list(value, name, name_loc, run, single=False)
+        count = len(values)
+        if count < child.min or (child.max is not None and count > child.max):
+            self._check_count(child, count, loc, run)
+        memoised = item_kind is _ITEM_MEMOISED and run.recording is None
+        for index, item in enumerate(values):
+            item_loc = f"{name_loc}[{index}]"
+            if type(item) is not dict or not item:
+                self._walk_item(item, None, child, type_code, item_loc, run, resource)
+            elif memoised:
+                self._check_memoised(item, item_node, type_code or "", item_loc, run, resource)
+            else:
+                self._check_complex(item, item_node, type_code, item_loc, run, resource)
+
+    def _shape_of(self, obj: dict[str, Any], defs: ElementNode, is_resource: bool) -> _Shape:
+        """What the names of an object's properties alone decide: the unknown names (in order), the required
+        children absent, and its properties grouped by element (in order of first name), each with the way to
+        walk it."""
+        names = defs.json_names
+        unknown: list[Any] = []
+        groups: dict[int, list[_Entry]] = {}
+        for key in obj:
+            if not isinstance(key, str):
+                unknown.append(key)
+                continue
+            if key == "resourceType" and is_resource:
+                continue
+            if key[:1] == "_":
+                entry = names.get(key[1:])
+                if entry is None or (
+                    entry[1] not in PRIMITIVES and entry[0].type_codes and not all_primitive(entry[0])
+                ):
+                    unknown.append(key)
+                elif key[1:] not in obj:  # else handled with its value
+                    groups.setdefault(id(entry[0]), []).append((key[1:], entry[0], entry[1], False, key))
+                continue
+            entry = names.get(key)
+            if entry is None:
+                unknown.append(key)
+                continue
+            ext_key = "_" + key
+            groups.setdefault(id(entry[0]), []).append(
+                (key, entry[0], entry[1], True, ext_key if ext_key in obj else None)
+            )
+        plans = tuple(self._group_plan(group) for group in groups.values())
+        missing = tuple(child for child in defs.required_children if id(child) not in groups)
+        simple = tuple(
+            (plan[1], None if plan[0] is _PLAIN_STRING else plan[3])
+            for plan in plans
+            if plan[0] is _PLAIN_STRING or plan[0] is _PRIMITIVE
+        )
+        rest = tuple(plan for plan in plans if plan[0] is not _PLAIN_STRING and plan[0] is not _PRIMITIVE)
+        return tuple(unknown), missing, simple, plans, rest
+
+    def _group_plan(self, group: list[_Entry]) -> _Group:
+        """How _walk_object walks the properties of one element (see _shape_of)."""
+        name, child, type_code, has_value, ext_key = group[0]
+        suffix = f".{child.name[:-3]}.ofType({type_code})" if child.is_choice else f".{name}"
+        if len(group) > 1 or not has_value or ext_key is not None:
+            return _GENERAL, name, child, type_code, tuple(group), suffix, _ITEM_COMPLEX, child
+        if child.slices or (child.is_choice and child.type_slices and child.slicing is not None):
+            return _PROPERTY, name, child, type_code, (), suffix, _ITEM_COMPLEX, child
+        # one value allowed and enough (what _walk_single checks of a single element's count)
+        one = not child.array and child.min <= 1 and (child.max is None or child.max >= 1)
+        if one and child.plain and not child.type_slices:  # a single plain element, or a plain choice's type
+            if type_code in PLAIN_STRING_TYPES:
+                return _PLAIN_STRING, name, child, type_code, (), suffix, _ITEM_PRIMITIVE, child
+            if type_code in _FAST_PRIMITIVES:
+                return _PRIMITIVE, name, child, type_code, (), suffix, _ITEM_PRIMITIVE, child
+        if type_code is not None:
+            item_kind, item_node = self._item_plan_of(child, type_code)
+            if item_kind is _ITEM_COMPLEX or item_kind is _ITEM_MEMOISED:
+                if child.array and not child.is_choice:
+                    return _COMPLEX_ARRAY, name, child, type_code, (), suffix, item_kind, item_node
+                if one:
+                    return _COMPLEX, name, child, type_code, (), suffix, item_kind, item_node
+            elif item_kind is _ITEM_PRIMITIVE and one:
+                return _PRIMITIVE_ONE, name, child, type_code, (), suffix, item_kind, item_node
+        return _SINGLE, name, child, type_code, (), suffix, _ITEM_COMPLEX, child
 
     def _walk_general_group(
         self,
@@ -374,13 +506,7 @@ class WalkAspect:
             type_code = types[0].code if len(types) == 1 else None
             if type_code is None and isinstance(value, dict) and "resourceType" in value:
                 type_code = "Resource"
-        plans = node.item_plans
-        if plans is None:
-            plans = node.item_plans = {}
-        plan = plans.get(type_code)
-        if plan is None:
-            plan = plans[type_code] = self._item_plan(node, type_code)
-        kind, node = plan
+        kind, node = self._item_plan_of(node, type_code)
         if kind is _ITEM_PRIMITIVE or (type_code is None and not isinstance(value, dict)):
             self._check_primitive_item(value, ext, node, type_code or "string", loc, run, resource)
             return
@@ -411,6 +537,16 @@ class WalkAspect:
             self._check_memoised(value, node, type_code or "", loc, run, resource)
             return
         self._check_complex(value, node, type_code, loc, run, resource)
+
+    def _item_plan_of(self, node: ElementNode, type_code: str | None) -> tuple[str, ElementNode]:
+        """_item_plan, found once per (element, type)."""
+        plans = node.item_plans
+        if plans is None:
+            plans = node.item_plans = {}
+        plan = plans.get(type_code)
+        if plan is None:
+            plan = plans[type_code] = self._item_plan(node, type_code)
+        return plan
 
     def _item_plan(self, node: ElementNode, type_code: str | None) -> tuple[str, ElementNode]:
         """How an item of `node` typed `type_code` is walked (what its value does not decide), and the element
@@ -651,48 +787,6 @@ class WalkAspect:
                     return set()  # an unknown profile: reported elsewhere, not a reason to reject the type
                 allowed.add(struct.type)
         return allowed
-
-
-def _shape_of(obj: dict[str, Any], defs: ElementNode, is_resource: bool) -> _Shape:
-    """What the names of an object's properties alone decide: the unknown names (in order), the required
-    children absent, and its properties grouped by element (in order of first name), each with the way to walk it."""
-    names = defs.json_names
-    unknown: list[Any] = []
-    groups: dict[int, list[_Entry]] = {}
-    for key in obj:
-        if not isinstance(key, str):
-            unknown.append(key)
-            continue
-        if key == "resourceType" and is_resource:
-            continue
-        if key[:1] == "_":
-            entry = names.get(key[1:])
-            if entry is None or (entry[1] not in PRIMITIVES and entry[0].type_codes and not all_primitive(entry[0])):
-                unknown.append(key)
-            elif key[1:] not in obj:  # else handled with its value
-                groups.setdefault(id(entry[0]), []).append((key[1:], entry[0], entry[1], False, key))
-            continue
-        entry = names.get(key)
-        if entry is None:
-            unknown.append(key)
-            continue
-        ext_key = "_" + key
-        groups.setdefault(id(entry[0]), []).append((key, entry[0], entry[1], True, ext_key if ext_key in obj else None))
-    plans: list[_Group] = []
-    for group in groups.values():
-        name, child, type_code, has_value, ext_key = group[0]
-        if len(group) > 1 or not has_value or ext_key is not None:
-            plans.append((_GENERAL, name, child, type_code, tuple(group)))
-        elif child.single_plain and type_code in PLAIN_STRING_TYPES:
-            plans.append((_PLAIN_STRING, name, child, type_code, ()))
-        elif child.single_plain and type_code in _FAST_PRIMITIVES:
-            plans.append((_PRIMITIVE, name, child, type_code, ()))
-        elif child.slices or (child.is_choice and child.type_slices and child.slicing is not None):
-            plans.append((_PROPERTY, name, child, type_code, ()))
-        else:
-            plans.append((_SINGLE, name, child, type_code, ()))
-    missing = tuple(child for child in defs.required_children if id(child) not in groups)
-    return tuple(unknown), missing, tuple(plans)
 
 
 def _merge_constraints(first: list[Constraint], second: list[Constraint]) -> list[Constraint]:
