@@ -526,8 +526,9 @@ class WalkAspect:
             self._walk_contained_resource(value, node, loc, run)
             return
         if kind is _ITEM_EXTENSION:
-            if run.recording is not None:
-                run.tainted = True
+            if run.recording is not None:  # inside a remembered walk: part of it when it depends on its content
+                if not self._extension_replayable(value, node, run):
+                    run.tainted = True
             elif self._extension_replayable(value, node, run):
                 self._check_memoised(value, node, "Extension", loc, run, resource)
                 return
@@ -572,18 +573,17 @@ class WalkAspect:
         the snapshots of the definitions; contacts, codings; extensions whose context does not depend on where
         they are, extensions.py, _extension_replayable): walked once per (definition, pass, content), the
         findings of a walk replayed, in order, at the item's location. Items that may look outside themselves
-        (nested extensions, references, contained resources, %resource) are walked every time."""
+        (extensions whose context reads their owner, references, contained resources, %resource) are walked
+        every time."""
         try:
             blob = orjson.dumps(value)
         except TypeError:  # not JSON (a caller's dict with other keys): walked as it is
             blob = b'"_'
         if (
-            b'"_' in blob
-            or b'"extension"' in blob
-            or b'"reference"' in blob
-            or b'"resourceType"' in blob
-            or b'"modifierExtension"' in blob
-        ):  # keys through which the findings may depend on what is around the item (its resource, Bundle, owners)
+            b'"_' in blob or b'"reference"' in blob or b'"resourceType"' in blob
+        ):  # keys through which the findings may depend on what is around the item (its resource, Bundle, owners);
+            # an extension inside is walked with the item, which it keeps from being remembered unless its own
+            # findings depend only on its content (_walk_item, _extension_replayable)
             self._walk_remembered(value, node, type_code, loc, run, resource)
             return
         key = (node, type_code, run.profile, run.base_pass, run.profiled, run.lang, blob)
