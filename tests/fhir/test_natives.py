@@ -15,6 +15,8 @@ from conformance.validation import patterns
 from conformance.validation.fhir import fastpath
 from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, ExpressionCache
 from conformance.validation.fhir.natives import (
+    ELD_19,
+    ELD_19_CLASS,
     LINEAR_ASCII_PATTERNS,
     NATIVE_RESOURCE_RULES,
     NATIVE_WITH_RESOURCE_RULES,
@@ -416,3 +418,21 @@ def test_linear_patterns_match_as_the_guarded_engine(value: str) -> None:
 
     for pattern in LINEAR_ASCII_PATTERNS:
         assert (re.search(pattern, value) is not None) == patterns.search(pattern, value), (pattern, value)
+
+
+_ELD_19_PATTERN = fastpath.string_literal_value(ELD_19.split(".matches(", 1)[1][:-1])
+
+
+def test_eld_19_class_is_the_regex_engines_on_every_character() -> None:
+    """The characters eld-19's pattern cannot start a match with are exactly ELD_19_CLASS (the regex engine's
+    \\s, not str.isspace(): \\x1c-\\x1f are outside it)."""
+    compiled = patterns.compile_pattern(_ELD_19_PATTERN)
+    refused = {chr(c) for c in range(0x110000) if compiled.search(chr(c)) is None}
+    assert refused == set(ELD_19_CLASS)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=ELD_19_CLASS + "aZ.[]x:\x1c", max_size=80) | st.text(max_size=40))
+def test_eld_19_answers_as_the_guarded_engine(value: str) -> None:
+    rule = NATIVE_RESOURCE_RULES[ELD_19]
+    assert rule({"path": value}) == patterns.search(_ELD_19_PATTERN, value), value

@@ -378,7 +378,7 @@ def _children(coll: Collection, name: str) -> Collection:
         value = coll[0].get(name)
         if value is not None and name not in CHOICE_NAMES:
             if type(value) is list:
-                return [v for v in value if v is not None]
+                return [v for v in value if v is not None] if None in value else value[:]
             return [value]
     out: Collection = []
     for item in coll:
@@ -394,7 +394,7 @@ def _children(coll: Collection, name: str) -> Collection:
         if value is None:
             continue
         if isinstance(value, list):
-            out.extend(v for v in value if v is not None)
+            out.extend([v for v in value if v is not None] if None in value else value)
         else:
             out.append(value)
     return out
@@ -407,7 +407,7 @@ def _all_children(item: Any) -> Collection:
             if not isinstance(key, str) or key == "resourceType" or key[:1] == "_":
                 continue
             if isinstance(value, list):
-                out.extend(v for v in value if v is not None)
+                out.extend([v for v in value if v is not None] if None in value else value)
             else:
                 out.append(value)
     return out

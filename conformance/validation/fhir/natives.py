@@ -449,17 +449,30 @@ LINEAR_ASCII_PATTERNS = frozenset(["[A-Z]([A-Za-z0-9_]){0,254}"])
 _LINEAR_MAX_LENGTH = 10_000
 
 
+# The regex engine's \s (Unicode White_Space: without the separators \x1c-\x1f that str.isspace() and `re` add).
+REGEX_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
+# eld-19's path pattern, `[^C]{1,64}(\.[^C]{1,64}(\[x\])?(\:[^\s\.]+)?)*`, searched (not anchored) with
+# everything after its first class optional: it is found exactly where one character of the value is outside C
+# (C: the regex engine's \s and these punctuation marks).
+ELD_19_CLASS = REGEX_WHITESPACE + ".,:;'\"/|?!@#$%&*()[]{}"
+
+
 def _name_matches(expression: str) -> Callable[[Any], bool | None]:
     """`name.matches('pattern')` on one plain name."""
     name, literal = expression.split(".matches(", 1)
     pattern = string_literal_value(literal[:-1])
     linear = re.compile(pattern) if pattern in LINEAR_ASCII_PATTERNS else None
+    outside = ELD_19_CLASS if expression == ELD_19 else None
 
     @_answering
     def rule(item: dict[str, Any]) -> bool:
         value = _string(_children([item], name))
         if value is None:
             return True
+        if outside is not None and len(value) <= _LINEAR_MAX_LENGTH:
+            return value.strip(outside) != ""  # some character outside the class
         if linear is not None and len(value) <= _LINEAR_MAX_LENGTH:
             return linear.search(value) is not None
         return _matches(value, pattern)
@@ -467,11 +480,11 @@ def _name_matches(expression: str) -> Callable[[Any], bool | None]:
     return rule
 
 
-_NAME_MATCHES = (
-    "name.matches('[A-Z]([A-Za-z0-9_]){0,254}')",
+ELD_19 = (
     "path.matches('[^\\\\s\\\\.,:;\\\\\\'\"\\\\/|?!@#$%&*()\\\\[\\\\]{}]{1,64}(\\\\.[^\\\\s\\\\.,:;\\\\\\'\"\\\\/|?!@#$%&*()"
-    "\\\\[\\\\]{}]{1,64}(\\\\[x\\\\])?(\\\\:[^\\\\s\\\\.]+)?)*')",
+    "\\\\[\\\\]{}]{1,64}(\\\\[x\\\\])?(\\\\:[^\\\\s\\\\.]+)?)*')"
 )
+_NAME_MATCHES = ("name.matches('[A-Z]([A-Za-z0-9_]){0,254}')", ELD_19)
 
 
 NATIVE_RESOURCE_RULES: dict[str, Callable[[Any], bool | None]] = {
