@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conformance.validation.cda import dispatch, pool
+from conformance.validation.cda import candidates, dispatch, pool
 from conformance.validation.cda import schematron as sch
 
 SCH = 'xmlns="http://purl.oclc.org/dsdl/schematron"'
@@ -354,3 +354,33 @@ def test_a_repeated_check_is_shared_unless_it_names_a_variable_of_its_rule() -> 
     }
     assert calls == {"a": ["0", "1"], "b": ["2"], "c": ["4"]}
     assert [i.get("test") for i in rules["b"].iter(f"{{{xsl}}}if")] == ["$v = 1"]  # its own $v: kept in place
+
+
+def test_a_pruned_stylesheet_selects_only_what_its_kept_rules_can_match(tmp_path: Path, cache: Path) -> None:
+    """A pattern's candidate selection is narrowed to the routes of the rules a pruned stylesheet keeps (a
+    smaller expression for Saxon to compile): the same rules fire on the same nodes as in the walk."""
+    source = _write(
+        tmp_path,
+        "three.sch",
+        f"""<schema {SCH} queryBinding="xslt2"><pattern id="p">
+  <rule context="doc/a"><assert test="false()">a</assert></rule>
+  <rule context="doc/b[@x]/c"><assert test="false()">c under b <value-of select="../@x"/></assert></rule>
+  <rule context="doc/*"><report test="true()">other <name/></report></rule>
+</pattern></schema>""",
+    )
+    generated = sch.generated_xslt(source)
+    whole = etree.fromstring(generated.xslt.encode()).find(f"{{{sch.XSL_NS}}}template[@match='/']")
+    assert whole is not None
+    assert whole.find(f".//{{{sch.XSL_NS}}}apply-templates").get("select") == candidates.routes_expression(
+        route for routes in generated.rules for route in routes or ()
+    )
+    parsed = sch.parse_for_saxon(b"<doc><a/><b x='1'><c/></b><b><c/></b><d/></doc>")
+    for keep in (frozenset({0}), frozenset({1}), frozenset({2}), frozenset({0, 2}), frozenset({1, 2})):
+        narrowed = etree.fromstring(sch.pruned_xslt(generated.xslt, keep, generated).encode())
+        select = narrowed.find(f"{{{sch.XSL_NS}}}template[@match='/']//{{{sch.XSL_NS}}}apply-templates").get("select")
+        kept = [route for number in sorted(keep) for route in generated.rules[number] or ()]
+        assert select == candidates.routes_expression(kept)
+        pruned, walked = (sch.compile_rules(source, keep, strategy=s).run(parsed) for s in ("candidates", "walk"))
+        assert [(a.location, a.text) for a in pruned.assertions] == [(a.location, a.text) for a in walked.assertions]
+        assert pruned.fired_rules == walked.fired_rules
+    assert "c under b 1" in [a.text for a in sch.compile_rules(source, frozenset({1})).run(parsed).assertions]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -230,16 +231,23 @@ def routes(context: str, namespaces: dict[str, str]) -> list[Route] | None:
 
 def candidate_expression(contexts: list[str], namespaces: dict[str, str]) -> str | None:
     """One XPath expression (context: the document node) selecting every node any of the contexts can match."""
-    starts: dict[tuple[str, ...], _Trie] = {}
+    found: list[Route] = []
     for context in contexts:
-        found = routes(context, namespaces)
-        if found is None:
+        routed = routes(context, namespaces)
+        if routed is None:
             return None
-        for start, rest in found:
-            node = starts.setdefault(start, _Trie())
-            for step in rest:
-                node = node.children.setdefault(step, _Trie())
-            node.end = True
+        found.extend(routed)
+    return routes_expression(found)
+
+
+def routes_expression(found: Iterable[Route]) -> str | None:
+    """One XPath expression (context: the document node) selecting every node these routes lead to."""
+    starts: dict[tuple[str, ...], _Trie] = {}
+    for start, rest in found:
+        node = starts.setdefault(start, _Trie())
+        for step in rest:
+            node = node.children.setdefault(step, _Trie())
+        node.end = True
     if not starts:
         return None
     parts = []
