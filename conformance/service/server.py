@@ -629,6 +629,7 @@ class ValidationService:
         self._hold = self._context.Event() if hold_warm_up else None
         self._warmed = self._context.Event()  # set by the first engine process done with its whole warm-up
         self._stopping = threading.Event()
+        self._preloaded = threading.Event()  # this process's compile policy set: the engines' readiness may change it
 
     @property
     def url(self) -> str:
@@ -636,13 +637,15 @@ class ValidationService:
         return f"http://{host}:{port}"
 
     def start(self) -> str:
-        if self.warm:
+        if self.warm:  # spawned first: the engine processes start up on the other core while this one preloads
+            self._start_engines()
             preload(self.state.options)
+            if self.state.engines is None:  # lost during the preload, which turned per-document compiles on
+                self.state.engine_lost()
+            self._preloaded.set()
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="validation-service", daemon=True)
         self._thread.start()
-        if self.warm:
-            self._start_engines()
-        else:
+        if not self.warm:
             self.state.cda_ready.set()
             self.state.ready.set()
         return self.url
@@ -674,6 +677,7 @@ class ValidationService:
             while not self._warmed.wait(0.5):
                 if self._stopping.is_set() or self.state.engines is not engines:
                     return  # stopped, or the engine died: engine_lost said ready
+            self._preloaded.wait()
             if self._stopping.is_set() or self.state.engines is not engines:
                 return
             self.state.warm_seconds = round(time.perf_counter() - started, 2)
