@@ -140,6 +140,19 @@ class Terminology:
         self._expansions[url] = result
         return result
 
+    def warm(self, urls: list[str]) -> int:
+        """Expand these value sets now, with the code systems they include whole, as a validation service or a
+        batch worker does at start-up: the first validations that meet them no longer pay for it. Returns the
+        number expanded."""
+        expanded = 0
+        for url in urls:
+            expansion = self.expansion(url)
+            if expansion is not None:
+                expanded += 1
+                for system in sorted(expansion.whole_systems):
+                    self.code_system(system)
+        return expanded
+
     def _expand(self, vs: dict[str, Any], url: str, depth: int) -> Expansion:
         exp = Expansion(url)
         compose = vs.get("compose")

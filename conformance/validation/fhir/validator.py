@@ -113,6 +113,7 @@ class FhirValidator(
         number of definitions compiled; validating afterwards gives the same findings, only sooner."""
         entries = self.ctx.entries("StructureDefinition") if hasattr(self.ctx, "entries") else []
         compiled = 0
+        bound: set[str] = set()
         for entry in entries:
             if entry.derivation != "specialization" or entry.kind not in _WARM_KINDS:
                 continue
@@ -126,6 +127,9 @@ class FhirValidator(
                 for constraint in node.constraints:
                     if constraint.runner is None:
                         constraint.runner = self._runner(constraint)
+                if node.binding is not None and node.binding[0] != "example":
+                    bound.add(node.binding[1])
+        self.terminology.warm(sorted(bound))  # the value sets the base definitions bind (bindings.py)
         return compiled
 
     def is_resource_type(self, name: str) -> bool:
