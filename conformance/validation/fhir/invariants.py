@@ -9,7 +9,7 @@ from typing import Any
 from conformance.validation.fhir.fastpath import Fallback
 from conformance.validation.fhir.fhirpath import NATIVE_BY_EXPRESSION, NATIVE_RESOURCE, ExpressionCache, ext_1, ref_1
 from conformance.validation.fhir.messages import texts
-from conformance.validation.fhir.natives import NATIVE_WITH_RESOURCE_RULES, STRUCTURE_HELD
+from conformance.validation.fhir.natives import NATIVE_WITH_RESOURCE_RULES
 from conformance.validation.fhir.run import Run
 from conformance.validation.fhir.structure import Constraint
 from conformance.validation.patterns import PatternTimeout
@@ -44,8 +44,6 @@ class InvariantsAspect:
                 self._note_not_evaluated(constraint, run)
             elif not ok:
                 self._report_invariant(constraint, loc, run)
-        if STRUCTURE_HELD:
-            STRUCTURE_HELD.clear()  # what the StructureDefinition rules gathered of this item (natives._structure)
 
     def _is_memoisable(self, constraints: list[Constraint]) -> bool:
         """Whether answers on an item depend only on the item (a walk remembered by content may replay them).

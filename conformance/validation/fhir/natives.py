@@ -9,13 +9,13 @@ not a plain object, a path that is not one string, a code that is not a string.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from conformance.validation.fhir.fastpath import (
-    _CHOICE_KEYS,
     CHOICE_NAMES,
     Fallback,
+    _all_children,
     _children,
     _deep_unique,
     _equal,
@@ -56,24 +56,13 @@ def _vsd_10(item: Any) -> bool:
     return not present(item, "code") or present(item, "system")
 
 
-def _child_elements(item: dict[str, Any]) -> Iterator[Any]:
-    """_children(_all_children(item), "element"), without building the children's list."""
-    for key, value in item.items():
-        if not isinstance(key, str) or key == "resourceType" or key[:1] == "_":
-            continue
-        for child in value if isinstance(value, list) else (value,):
-            elements = child.get("element") if isinstance(child, dict) else None
-            if elements is not None:
-                yield from elements if isinstance(elements, list) else (elements,)
-
-
 def _sdf_9(item: Any) -> bool | None:
     """The root elements (a path without '.') of the children's `element` lists have no label, code nor
     requirements; the three `where` of the expression select the same elements, so they are selected once."""
     if type(item) is not dict:
         return None
     roots: list[Any] = []
-    for element in _child_elements(item):
+    for element in _children(_all_children(item), "element"):
         if not isinstance(element, dict):
             continue
         path = element.get("path")
@@ -141,111 +130,18 @@ def _sdf_8b(item: Any) -> bool:
     return _all_have(_path([item], ("element",)), ("base",))
 
 
-class _Elements:
-    """What the StructureDefinition rules read of one container's `element` list (`snapshot.element`,
-    `differential.element`), as the compiled subset's helpers give it. `plain` (every element an object whose
-    id, path and sliceName are absent or one string, whose types are objects with one string code, without a
-    default value) lets the rules read the lists gathered in one pass; else they read `elements` the general way."""
-
-    __slots__ = ("all_ids", "codes", "elements", "ids", "paths", "plain", "root_slice")
-
-    def __init__(self, item: Any, name: str) -> None:
-        self.elements = elements = _path([item], (name, "element"))
-        self.ids: list[Any] = []
-        self.paths: list[Any] = []
-        self.codes: list[Any] = []
-        self.root_slice = False  # an element without '.' in its path (or without path) has a sliceName
-        self.plain = self._gather(elements)
-        self.all_ids = len(self.ids) == len(elements) if self.plain else _all_have(elements, ("id",))
-
-    def _gather(self, elements: list[Any]) -> bool:
-        ids, paths, codes = self.ids, self.paths, self.codes
-        for element in elements:
-            if type(element) is not dict or element.get("defaultValue") is not None:
-                return False
-            if not _CHOICE_KEYS["defaultValue"].isdisjoint(element):
-                return False
-            element_id, path, slice_name = element.get("id"), element.get("path"), element.get("sliceName")
-            if element_id is not None:
-                if type(element_id) is not str:
-                    return False
-                ids.append(element_id)
-            if path is not None:
-                if type(path) is not str:
-                    return False
-                paths.append(path)
-            if slice_name is not None:
-                if type(slice_name) is not str:
-                    return False
-                if path is None or "." not in path:
-                    self.root_slice = True
-            types = element.get("type")
-            if types is not None:
-                if type(types) is not list:
-                    return False
-                for kind in types:
-                    code = kind.get("code") if type(kind) is dict else None
-                    if type(code) is not str:
-                        return False
-                    codes.append(code)
-        return True
-
-    def has_default(self) -> bool:
-        """element.defaultValue.exists()"""
-        return not self.plain and bool(_children(self.elements, "defaultValue"))
-
-    def path_values(self) -> list[Any]:
-        return self.paths if self.plain else _children(self.elements, "path")
-
-    def id_values(self) -> list[Any]:
-        return self.ids if self.plain else _children(self.elements, "id")
-
-    def code_values(self) -> list[Any]:
-        return self.codes if self.plain else _children(_children(self.elements, "type"), "code")
-
-
-class _Structure:
-    """The snapshot's and differential's elements of one StructureDefinition item."""
-
-    __slots__ = ("differential", "item", "snapshot")
-
-    def __init__(self, item: Any) -> None:
-        self.item = item  # kept alive: its id is not reused while it is held
-        self.snapshot = _Elements(item, "snapshot")
-        self.differential = _Elements(item, "differential")
-
-
-# The last StructureDefinition item its rules read, gathered once for them (they run one after the other on the
-# same item); InvariantsAspect forgets it after each item's constraints, so a changed item is gathered again.
-STRUCTURE_HELD: list[_Structure] = []
-
-
-def _structure(item: Any) -> _Structure:
-    if STRUCTURE_HELD and STRUCTURE_HELD[0].item is item:
-        return STRUCTURE_HELD[0]
-    structure = _Structure(item)
-    STRUCTURE_HELD[:] = [structure]
-    return structure
-
-
-def forget_structure() -> None:
-    STRUCTURE_HELD.clear()
-
-
 def _sdf_14(item: Any) -> bool:
     """snapshot.element.all(id.exists()) and differential.element.all(id.exists())"""
-    structure = _structure(item)
-    return structure.snapshot.all_ids and structure.differential.all_ids
-
-
-def _distinct(values: list[Any]) -> bool:
-    return len(_deep_unique(values)) == len(values)
+    snapshot = _all_have(_path([item], ("snapshot", "element")), ("id",))
+    return snapshot and _all_have(_path([item], ("differential", "element")), ("id",))
 
 
 def _sdf_16(item: Any) -> bool:
     """snapshot.element.all(id.exists()) and snapshot.element.id.trace('ids').isDistinct()"""
-    snapshot = _structure(item).snapshot
-    return snapshot.all_ids and _distinct(snapshot.id_values())
+    if not _all_have(_path([item], ("snapshot", "element")), ("id",)):
+        return False
+    ids = _path([item], ("snapshot", "element", "id"))
+    return len(_deep_unique(ids)) == len(ids)
 
 
 # ---- StructureDefinition rules: one call each per StructureDefinition, written with the compiled subset's
@@ -349,10 +245,10 @@ def _codes_match(codes: list[Any], pattern: str) -> bool:
 @_answering
 def _sdf_19(item: dict[str, Any]) -> bool:
     def codes() -> bool:
-        structure = _structure(item)
-        if not _codes_match(structure.differential.code_values(), _DIFF_CODE):
+        differential = _path([item], ("differential", "element", "type", "code"))
+        if not _codes_match(differential, _DIFF_CODE):
             return False
-        return _codes_match(structure.snapshot.code_values(), _SNAP_CODE)
+        return _codes_match(_path([item], ("snapshot", "element", "type", "code")), _SNAP_CODE)
 
     return _verdict(_implies(_from_core(item), codes))
 
@@ -362,8 +258,9 @@ def _sdf_22(item: dict[str, Any]) -> bool:
     """url.startsWith(core) implies (snapshot.element.defaultValue.empty() and differential...empty())"""
 
     def no_default() -> bool:
-        structure = _structure(item)
-        return not structure.snapshot.has_default() and not structure.differential.has_default()
+        if _path([item], ("snapshot", "element", "defaultValue")):
+            return False
+        return not _path([item], ("differential", "element", "defaultValue"))
 
     return _verdict(_implies(_from_core(item), no_default))
 
@@ -372,21 +269,16 @@ def _sdf_22(item: dict[str, Any]) -> bool:
 def _sdf_23(item: dict[str, Any]) -> bool:
     """(snapshot | differential).element.all(path.contains('.').not() implies sliceName.empty()): the union's
     duplicates do not change all()."""
-    structure = _structure(item)
-    for elements in (structure.snapshot, structure.differential):
-        if elements.plain:
-            if elements.root_slice:
-                return False
-            continue
-        for element in elements.elements:
-            path = element.get("path") if type(element) is dict else None
-            if type(path) is str:
-                if "." in path or not present(element, "sliceName"):
-                    continue
-                return False
-            value = _string(_children([element], "path"))
-            if (value is None or "." not in value) and present(element, "sliceName"):  # implies: true or empty
-                return False
+    containers = _children([item], "snapshot") + _children([item], "differential")
+    for element in _children(containers, "element"):
+        path = element.get("path") if type(element) is dict else None
+        if type(path) is str:
+            if "." in path or not present(element, "sliceName"):
+                continue
+            return False
+        value = _string(_children([element], "path"))
+        if (value is None or "." not in value) and present(element, "sliceName"):  # implies: true or empty
+            return False
     return True
 
 
@@ -395,7 +287,8 @@ def _sdf_1(item: dict[str, Any]) -> bool:
     """derivation = 'constraint' or snapshot.element.select(path).isDistinct()"""
 
     def distinct() -> bool:
-        return _distinct(_structure(item).snapshot.path_values())
+        paths = _path([item], ("snapshot", "element", "path"))
+        return len(_deep_unique(paths)) == len(paths)
 
     return _verdict(_or(_equals(_children([item], "derivation"), "constraint"), distinct))
 
