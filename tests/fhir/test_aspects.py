@@ -506,3 +506,30 @@ def test_plain_strings_present_empty_or_missing(validator: Any) -> None:
     ]
     missing = validator.validate({**questionnaire, "item": [{"text": "Question", "type": "string"}]}, lang="en")
     assert "Validation_VAL_Profile_Minimum" in {f.rule for f in missing.errors}
+
+
+@pytest.mark.parametrize(
+    ("size", "rule"),
+    [
+        (-1, "Type_Specific_Checks_DT_Integer_LT0"),
+        (2**31, "Type_Specific_Checks_DT_Integer_GT"),
+        (1.5, "Type_Specific_Checks_DT_Integer_Valid"),
+        (True, "This_property_must_be__not_"),
+        ("5", "This_property_must_be__not_"),
+    ],
+)
+def test_a_number_is_judged_after_valid_ones_of_the_same_shape(validator: Any, size: Any, rule: str) -> None:
+    """An object whose members the walk has already found nothing to say of (a valid size, in range) is not
+    waved through for its shape: the next one's size out of range or of another JSON kind is reported."""
+    for valid in (0, 2**31 - 1, 7.0):
+        assert validator.validate(patient(photo=[{"contentType": "text/plain", "size": valid}])).is_valid
+    outcome = validator.validate(patient(photo=[{"contentType": "text/plain", "size": size}]))
+    assert single(outcome, rule).location == "Patient.photo[0].size"
+
+
+def test_a_decimal_is_judged_after_valid_ones_of_the_same_shape(validator: Any) -> None:
+    for value in (72, 72.5, 10**30):
+        assert validator.validate(observation(valueQuantity={"value": value, "unit": "/min"})).is_valid
+    for value, rule in ((True, "This_property_must_be__not_"), ("72", "This_property_must_be__not_")):
+        outcome = validator.validate(observation(valueQuantity={"value": value, "unit": "/min"}))
+        assert single(outcome, rule).location == "Observation.value.ofType(Quantity).value"

@@ -165,3 +165,21 @@ def test_remembered_contacts_and_codings_give_the_findings_of_a_fresh_walk(fhir_
         again = warm.validate(resource, lang="en")
         assert again.findings == fresh.findings and again.findings
     assert {"ContactDetail", "CodeableConcept"} <= {key[1] for key in warm._walks}
+
+
+def test_the_valid_texts_stay_bounded_and_the_same_sets(fhir_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk's plans hold each type's set of valid texts: the memo's bound empties those sets instead of
+    replacing them, so that they stay bounded, and a text judged again after the bound is judged the same."""
+    from conformance.validation.fhir import datatypes
+
+    monkeypatch.setattr(datatypes, "_MEMO_MAX", 5)
+    validator = FhirValidator(fhir_context)
+    uris = datatypes.valid_texts("uri")
+    for n in range(20):
+        outcome = validator.validate({"resourceType": "Patient", "implicitRules": f"urn:x:{n}", "active": True})
+        assert "Type_Specific_Checks_DT_URI_WS" not in {f.rule for f in outcome.findings}
+        assert f"urn:x:{n}" in uris
+        assert datatypes.valid_texts("uri") is uris
+        assert len(uris) <= 5
+    bad = validator.validate({"resourceType": "Patient", "implicitRules": "urn:x: 1", "active": True})
+    assert "Type_Specific_Checks_DT_URI_WS" in {f.rule for f in bad.findings}

@@ -9,7 +9,7 @@ from typing import Any
 
 from conformance.validation import patterns
 from conformance.validation.fhir.messages import texts
-from conformance.validation.fhir.primitives import JSON_KIND, check_primitive
+from conformance.validation.fhir.primitives import INTEGER_RANGES, JSON_KIND, check_primitive
 from conformance.validation.fhir.run import JSON_KIND_NAMES, Run, json_kind_of
 from conformance.validation.fhir.structure import ElementNode
 from conformance.validation.fhir.xhtml import check_xhtml
@@ -24,10 +24,35 @@ _ELE_1 = "All FHIR elements must have a @value or children"
 PLAIN_STRING_TYPES = frozenset({"string", "markdown"})  # no lexical rule: only not empty, not too long
 _LEXICAL: dict[tuple[str, str], tuple[str, str] | None] = {}  # (type, text) -> check_primitive's answer
 # type -> its texts found valid (non-empty, of a string-valued type with lexical rules, at most _MEMO_LENGTH
-# characters): the common case answered by one look-up; bounded with _LEXICAL
+# characters): the common case answered by one look-up; bounded with _LEXICAL, whose bound empties each set
+# (a set, once made, stays the type's: the walk's plans hold it)
 VALID_TEXT: dict[str, set[str]] = {}
 _UNKNOWN: Any = object()
 _MEMO_LENGTH, _MEMO_MAX = 256, 200_000
+
+
+# what a value's Python type alone says of a valid non-text value: the types accepted and the integer range
+Acceptance = tuple[tuple[type, ...], tuple[int, int] | None]
+_NO_NUMBER: Acceptance = ((), None)
+_ACCEPTED: dict[str, Acceptance] = {
+    "boolean": ((bool,), None),
+    "decimal": ((int, float), None),
+    **{code: ((int,), limits) for code, limits in INTEGER_RANGES.items()},
+}
+
+
+def valid_texts(type_code: str) -> set[str]:
+    """The texts found valid for a type (its set in VALID_TEXT, made on first ask)."""
+    texts = VALID_TEXT.get(type_code)
+    if texts is None:
+        texts = VALID_TEXT.setdefault(type_code, set())
+    return texts
+
+
+def accepted_values(type_code: str) -> Acceptance:
+    """The Python types of the non-text values _check_primitive_value finds nothing to say of, for a type
+    (bool for a boolean, int and float for a decimal, int within its range for the integer types)."""
+    return _ACCEPTED.get(type_code, _NO_NUMBER)
 
 
 class DatatypesAspect:
@@ -145,10 +170,11 @@ class DatatypesAspect:
                 problem = check_primitive(type_code, value)
                 if len(_LEXICAL) >= _MEMO_MAX:
                     _LEXICAL.clear()
-                    VALID_TEXT.clear()
+                    for known in list(VALID_TEXT.values()):
+                        known.clear()
                 _LEXICAL[key] = problem
                 if problem is None:
-                    VALID_TEXT.setdefault(type_code, set()).add(value)
+                    valid_texts(type_code).add(value)
         else:
             problem = check_primitive(type_code, value)
         if problem is not None:

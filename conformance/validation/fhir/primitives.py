@@ -61,6 +61,8 @@ REGEX: dict[str, re.Pattern[str]] = {
 }
 _URI_WS = re.compile(r"\s")
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+# the values an integer type allows (what _check_integer accepts of an int)
+INTEGER_RANGES = {"integer": (_INT32_MIN, _INT32_MAX), "unsignedInt": (0, _INT32_MAX), "positiveInt": (1, _INT32_MAX)}
 
 
 def check_primitive(type_code: str, value: object) -> tuple[str, str] | None:
@@ -217,9 +219,7 @@ _CHECKERS: dict[str, Callable[[object], tuple[str, str] | None]] = {
     "uri": _check_uri,
     "url": _check_uri,
     "canonical": _check_uri,
-    "integer": _check_integer(_INT32_MIN),
-    "unsignedInt": _check_integer(0),
-    "positiveInt": _check_integer(1),
+    **{code: _check_integer(lower) for code, (lower, _upper) in INTEGER_RANGES.items()},
     "decimal": _check_decimal,
     "base64Binary": _check_base64,
     "integer64": _regex_checker("integer64", "Type_Specific_Checks_DT_Integer64_Valid"),

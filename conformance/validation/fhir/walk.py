@@ -8,7 +8,12 @@ from typing import Any
 
 import orjson
 
-from conformance.validation.fhir.datatypes import MAX_STRING_LENGTH, PLAIN_STRING_TYPES, VALID_TEXT
+from conformance.validation.fhir.datatypes import (
+    MAX_STRING_LENGTH,
+    PLAIN_STRING_TYPES,
+    accepted_values,
+    valid_texts,
+)
 from conformance.validation.fhir.messages import texts
 from conformance.validation.fhir.primitives import PRIMITIVES, REGEX
 from conformance.validation.fhir.run import Run, all_primitive, base_url, json_kind_of, seq
@@ -35,11 +40,11 @@ _Entry = tuple[str, ElementNode, str | None, bool, str | None]  # name, element,
 # (way, name, element, type, entries of a general group, location suffix, item way, item element)
 _Group = tuple[str, str, ElementNode, str | None, tuple[_Entry, ...], str, str, ElementNode]
 _PRIMITIVE_ONE = "primitive-one"  # one primitive of a single element with rules: _check_primitive_item directly
-# (unknown names, required children absent, the members nothing may be said of when their value is a plain
-# string or a text known valid, as (name, type or None for a plain string), every group, the other groups)
-_Shape = tuple[
-    tuple[Any, ...], tuple[ElementNode, ...], tuple[tuple[str, str | None], ...], tuple[_Group, ...], tuple[_Group, ...]
-]
+# a member nothing may be said of in the base pass when its value is a plain string (texts None) or a text known
+# valid (in texts), or a non-text value its type accepts: (name, texts, accepted types, integer range)
+_Simple = tuple[str, set[str] | None, tuple[type, ...], tuple[int, int] | None]
+# (unknown names, required children absent, the simple members, every group, the other groups)
+_Shape = tuple[tuple[Any, ...], tuple[ElementNode, ...], tuple[_Simple, ...], tuple[_Group, ...], tuple[_Group, ...]]
 _SHAPES_MAX = 50_000
 # how _walk_item walks an item, decided once per (element, type)
 _ITEM_PRIMITIVE, _ITEM_RESOURCE, _ITEM_RESOURCE_TYPE = "primitive", "resource", "resource-type"
@@ -197,17 +202,23 @@ class WalkAspect:
         # the common case first: every plain string and primitive member holds a value nothing can be said of,
         # and only the other groups are walked (in order); else every group is, in order
         todo = rest
-        for name, type_code in simple:
-            value = obj[name]
-            if type(value) is str:
-                if value and (
-                    len(value) <= MAX_STRING_LENGTH if type_code is None else value in VALID_TEXT.get(type_code, ())
-                ):
+        if base_pass:
+            for name, texts, classes, limits in simple:
+                value = obj[name]
+                cls = type(value)
+                if cls is str:
+                    if value and (len(value) <= MAX_STRING_LENGTH if texts is None else value in texts):
+                        continue
+                elif cls in classes and (limits is None or limits[0] <= value <= limits[1]):
                     continue
-            elif type(value) is bool and type_code == "boolean":
-                continue
-            todo = groups
-            break
+                todo = groups
+                break
+        else:  # a profile pass says nothing of these members' values, only of their absence or an array
+            for simple_entry in simple:
+                value = obj[simple_entry[0]]
+                if value is None or isinstance(value, list):
+                    todo = groups
+                    break
         if not todo:
             return
         run.owners.append(obj)
@@ -307,7 +318,9 @@ class WalkAspect:
         plans = tuple(self._group_plan(group) for group in groups.values())
         missing = tuple(child for child in defs.required_children if id(child) not in groups)
         simple = tuple(
-            (plan[1], None if plan[0] is _PLAIN_STRING else plan[3])
+            (plan[1], None, *accepted_values(""))
+            if plan[0] is _PLAIN_STRING
+            else (plan[1], valid_texts(plan[3] or ""), *accepted_values(plan[3] or ""))
             for plan in plans
             if plan[0] is _PLAIN_STRING or plan[0] is _PRIMITIVE
         )
