@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from enum import StrEnum
 
 from lxml import etree
@@ -33,18 +34,43 @@ def detect_kind(data: bytes) -> Kind:
     if head.startswith(_MLLP_START) or _HL7_START.match(head):
         return Kind.HL7V2
     if head.startswith(b"{"):
-        lines = [line for line in head.splitlines() if line.strip()]
-        # one object per line; a damaged (e.g. truncated) line must not turn the file into one broken JSON
-        if (
-            len(lines) > 1
-            and lines[0].rstrip().endswith(b"}")
-            and all(line.lstrip().startswith(b"{") for line in lines)
-        ):
-            return Kind.FHIR_NDJSON
-        return Kind.FHIR_JSON
+        return Kind.FHIR_NDJSON if _one_object_per_line(head) else Kind.FHIR_JSON
     if head.startswith(b"<"):
         return _xml_kind(head)
     return Kind.UNKNOWN
+
+
+def _one_object_per_line(head: bytes) -> bool:
+    """More than one non-blank line, the first ending in `}` and each starting with `{` (a damaged, e.g.
+    truncated, line must not turn the file into one broken JSON). Read line by line up to the first that
+    is not so: a JSON text written over many lines is told after its first line, not split whole."""
+    lines = (line for line in _lines(head) if line.strip())
+    first = next(lines, None)
+    if first is None or not first.rstrip().endswith(b"}") or not first.lstrip().startswith(b"{"):
+        return False
+    count = 1
+    for line in lines:
+        if not line.lstrip().startswith(b"{"):
+            return False
+        count += 1
+    return count > 1
+
+
+def _lines(data: bytes) -> Iterator[bytes]:
+    """The pieces of data.splitlines() (line breaks \\n, \\r\\n, \\r), found by bytes.find (a regex over a
+    file written on one line cost more than the rest of the detection)."""
+    at, end = 0, len(data)
+    feed = ret = -1
+    while at < end:
+        if feed < at:
+            feed = data.find(b"\n", at)
+            feed = end if feed < 0 else feed
+        if ret < at:
+            ret = data.find(b"\r", at)
+            ret = end if ret < 0 else ret
+        stop = min(feed, ret)
+        yield data[at:stop]
+        at = stop + (2 if data[stop : stop + 2] == b"\r\n" else 1)
 
 
 def _xml_kind(data: bytes) -> Kind:

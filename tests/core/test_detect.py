@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from conformance.validation.detect import Kind, detect_kind
+from conformance.validation.detect import Kind, _lines, detect_kind
 
 
 @pytest.mark.parametrize(
@@ -38,3 +40,31 @@ def test_self_presenting_cda_examples_are_routed_to_the_cda_validator(cda_pack) 
 def test_a_plain_stylesheet_is_not_a_cda() -> None:
     xsl = b'<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>'
     assert detect_kind(xsl) is Kind.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a": 1}\n{"b": 2}',
+        b'{"a": 1}\r\n\r\n  {"b": 2}\r\n',
+        b'{"a": 1}\r{"b": 2}\r',
+        b'{"a": 1}\n',
+        b'{"a": 1}\n{"b": 2}\n"c"\n',
+        b'{"a": 1}  \n \t\n{"b": 2',
+        b'{"a":\n 1}\n{"b": 2}',
+        b'{\n  "resourceType": "Patient"\n}\n',
+        b'{"a": 1}\x0b\n{"b": 2}\x0c',
+        b'{"a": 1}\x85{"b": 2}\n{}',
+    ],
+)
+def test_ndjson_is_told_as_splitting_every_line_would(data: bytes) -> None:
+    lines = [line for line in data.splitlines() if line.strip()]
+    whole = (
+        len(lines) > 1 and lines[0].rstrip().endswith(b"}") and all(line.lstrip().startswith(b"{") for line in lines)
+    )
+    assert detect_kind(data) is (Kind.FHIR_NDJSON if whole else Kind.FHIR_JSON)
+
+
+@given(st.binary().map(lambda raw: bytes(b"{}\r\n \x0b"[byte % 6] for byte in raw)))
+def test_lines_are_the_pieces_of_splitlines(data: bytes) -> None:
+    assert list(_lines(data)) == data.splitlines()
