@@ -240,3 +240,41 @@ def test_a_resource_in_a_received_body_is_placed_as_the_whole_map_places_it(insi
     expected = [lines.position(_json_offset(whole, [*head, *fhirpath_steps(f.location)])) for f in outcome.findings]
     assert [(f.line, f.column) for f in outcome.findings] == expected
     assert outcome.findings[0].line == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="a\r\n\u00e9", max_size=40))
+def test_a_position_is_its_line_and_column_among_the_line_starts(text: str) -> None:
+    """Counted in place for a text's first positions, then by its line starts: the line and column of every
+    offset are those of the line breaks \\r\\n, \\r and \\n."""
+    starts = [0, *(m.end() for m in re.finditer(r"\r\n|\r|\n", text))]
+    lines = _Lines(text, first_line=3)
+    for offset in range(len(text) + 1):
+        line = max(i for i, start in enumerate(starts) if start <= offset)
+        assert lines.position(offset) == (3 + line, offset - starts[line] + 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_VALUES, indent=st.sampled_from([None, 1]), data=st.data())
+def test_containers_read_on_the_way_down_give_the_same_positions(value: object, indent: object, data) -> None:
+    """Paths announced as wanted (their members read while their parent is) are placed as the whole map
+    places them, and so is every other path."""
+    text = json.dumps({"resourceType": "Basic", "x": value}, indent=indent, ensure_ascii=False)
+    paths = _every_path({"resourceType": "Basic", "x": value})
+    wanted = data.draw(st.sets(st.sampled_from(paths)))
+    whole, walked = json_positions(text), JsonMembers(text, wanted)
+    for path in [*paths, ("x", "absent"), ("x", 99)]:
+        assert walked.position(path) == whole.get(path)
+        assert list(_member_names(walked)(path)) == list(_mapped_names(whole)(path))
+
+
+def test_a_wanted_container_that_is_not_plain_is_refused_when_asked() -> None:
+    """A duplicate name deep inside a wanted container: reading the root still succeeds (the container is
+    skipped as any value), and asking into it, even straight at a container inside it, is refused."""
+    text = '{"resourceType":"Basic","a":{"b":{"c":[1,2]},"d":1,"d":2},"e":3}'
+    walked = JsonMembers(text, {(), ("a",), ("a", "b"), ("a", "b", "c")})
+    assert walked.position(("e",)) == text.index('"e"')
+    with pytest.raises(NotPlainJson):
+        walked.children(("a", "b", "c"))
+    with pytest.raises(NotPlainJson):
+        walked.children(("a",))
