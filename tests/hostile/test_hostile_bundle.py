@@ -14,10 +14,12 @@ from pathlib import Path
 import orjson
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.cli import cli
 from conformance.validation.fhir import get_validator
-from conformance.validation.fhir.stream import NotABundle, iter_findings, scan_bundle, validate_file
+from conformance.validation.fhir.stream import NotABundle, _references, iter_findings, scan_bundle, validate_file
 from conformance.validation.options import ValidateOptions
 
 OPTIONS = ValidateOptions(lang="en")
@@ -212,3 +214,39 @@ def test_a_million_entry_bundle_is_validated_by_the_command_in_under_1_gib() -> 
     assert figures["code"] == 0, figures  # every Basic is valid: only dom-6 warnings
     assert "1 élément(s), 1 valide(s)" in figures["out"], figures["out"]
     assert figures["peak"] < 1024**3
+
+
+def _references_in_walk_order(value: object) -> list[str]:
+    """Every non-local `reference` string, a container's own before its members', its members last first."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        reference = value.get("reference")
+        if isinstance(reference, str) and reference and not reference.startswith("#"):
+            found.append(reference)
+        members = list(value.values())
+    elif isinstance(value, list):
+        members = value
+    else:
+        return found
+    for member in reversed(members):
+        found += _references_in_walk_order(member)
+    return found
+
+
+_WITH_REFERENCES = st.recursive(
+    st.none() | st.integers() | st.sampled_from(["Patient/1", "#c", "", "urn:uuid:a"]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(["reference", "subject", "item", "x"]), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_WITH_REFERENCES, max_size=5))
+def test_the_references_that_name_stubs_are_every_reference_in_walk_order(entries: list[object]) -> None:
+    """The stubs of a batch follow the order its references are met in (their entries' positions): every
+    `reference` string at any depth but local ones, in the walk's order, whatever the values beside them."""
+    expected = [reference for entry in reversed(entries) for reference in _references_in_walk_order(entry)]
+    assert list(_references(entries)) == expected
