@@ -55,9 +55,8 @@ class _Lines:
             text = self.text
             if not self.feeds_only:
                 self._starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
-            else:  # each line starts past the previous one's length and line feed
-                self._starts = [0, *accumulate(map(_PLUS_ONE, map(len, text.split("\n"))))]
-                self._starts.pop()  # past the end of the text
+            else:
+                self._starts = _feed_starts(text)
         return self._starts
 
     @property
@@ -90,6 +89,25 @@ class _Lines:
             return None
         end = starts[number] if number < len(starts) else len(self.text)
         return self.text[starts[number - 1] : end]
+
+
+def _feed_starts(text: str) -> list[int]:
+    """Where each line starts in a text whose breaks all end in a line feed: past the previous line's length
+    and line feed, the lengths taken from a split of one chunk at a time (a split of the whole text would
+    hold a string per line: a text of short lines took several times its line starts' memory)."""
+    starts = [0]
+    carry = 0  # the length of the line begun in the chunks before
+    for at in range(0, len(text), _SPLIT_CHUNK):
+        lengths = list(map(len, text[at : at + _SPLIT_CHUNK].split("\n")))
+        lengths[0] += carry
+        carry = lengths.pop()  # the line still going at the chunk's end
+        following = accumulate(map(_PLUS_ONE, lengths), initial=starts[-1])
+        next(following)  # the start already there
+        starts.extend(following)
+    return starts
+
+
+_SPLIT_CHUNK = 1 << 16
 
 
 # ---------------------------------------------------------------- JSON

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance import sourcemap
 from conformance.cli.validate import validate_path
 from conformance.findings import Outcome, finding
 from conformance.settings import cda_pack_dir
@@ -243,15 +244,19 @@ def test_a_resource_in_a_received_body_is_placed_as_the_whole_map_places_it(insi
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.text(alphabet="a\r\n\u00e9", max_size=40))
-def test_a_position_is_its_line_and_column_among_the_line_starts(text: str) -> None:
-    """Counted in place for a text's first positions, then by its line starts: the line and column of every
-    offset are those of the line breaks \\r\\n, \\r and \\n."""
+@given(text=st.text(alphabet="a\r\n\u00e9", max_size=40), chunk=st.sampled_from([1, 2, 3, 1 << 16]))
+def test_a_position_is_its_line_and_column_among_the_line_starts(text: str, chunk: int) -> None:
+    """Counted in place for a text's first positions, then by its line starts (split a chunk at a time): the
+    line and column of every offset are those of the line breaks \\r\\n, \\r and \\n."""
+    sourcemap._SPLIT_CHUNK = chunk
     starts = [0, *(m.end() for m in re.finditer(r"\r\n|\r|\n", text))]
     lines = _Lines(text, first_line=3)
-    for offset in range(len(text) + 1):
-        line = max(i for i, start in enumerate(starts) if start <= offset)
-        assert lines.position(offset) == (3 + line, offset - starts[line] + 1)
+    try:
+        for offset in range(len(text) + 1):
+            line = max(i for i, start in enumerate(starts) if start <= offset)
+            assert lines.position(offset) == (3 + line, offset - starts[line] + 1)
+    finally:
+        sourcemap._SPLIT_CHUNK = 1 << 16
 
 
 @settings(max_examples=300, deadline=None)
