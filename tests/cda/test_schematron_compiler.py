@@ -330,6 +330,68 @@ def test_rules_dispatched_on_the_parent_fire_what_the_walk_fires(
         assert pruned.fired_rules == reference.fired_rules
 
 
+def test_a_dispatched_pattern_selects_only_the_children_its_rules_can_match(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The candidates of a dispatched pattern (closed-template rules) are filtered by the safe predicates of
+    their rules' last steps: an expected child is no longer selected, a positional or costly predicate is
+    not copied, and the same rules fire on the same nodes as in the walk, whole and pruned."""
+    monkeypatch.setattr(dispatch, "MIN_RULES", 1)
+    source = _write(
+        tmp_path,
+        "closed.sch",
+        f"""<schema {SCH} queryBinding="xslt2"><pattern id="closed">
+  <rule context="doc/a/*[not(@nil = 'true')][not(self::b | self::c[@k = 'v'])]">
+    <assert test="false()">unexpected <name/> in a</assert></rule>
+  <rule context="doc/d/*[2]"><report test="true()">second in d: <name/></report></rule>
+  <rule context="doc/e/*[string-length(@z) > 1]"><report test="true()">long z: <name/></report></rule>
+</pattern></schema>""",
+    )
+    generated = sch.generated_xslt(source)
+    whole = etree.fromstring(generated.xslt.encode()).find(f"{{{sch.XSL_NS}}}template[@match='/']")
+    assert whole is not None
+    select = whole.find(f".//{{{sch.XSL_NS}}}for-each").get("select")
+    assert (
+        select == "descendant-or-self::node()/doc/(a/(*[(not(@nil = 'true')) and (not(self::b | self::c[@k = 'v']))])"
+        " | d/(*) | e/(*))"
+    )
+    assert generated.selection((0, 1, 2)) == select  # what pruned_xslt narrows
+    xml = b"<doc><a><b/><c k='v'/><c/><f nil='true'/><g/></a><d><h/><i/></d><e><j z='ab'/><l z='a'/></e></doc>"
+    parsed = sch.parse_for_saxon(xml)
+    walked = sch.compile_schematron(source, use_disk_cache=False, strategy="walk").run(parsed)
+    filtered = sch.compile_schematron(source).run(parsed)
+    assert [(a.location, a.text) for a in filtered.assertions] == [(a.location, a.text) for a in walked.assertions]
+    assert [a.text for a in walked.assertions] == [
+        "unexpected c in a",
+        "unexpected g in a",
+        "second in d: i",
+        "long z: j",
+    ]
+    assert filtered.fired_rules == walked.fired_rules == 4
+    for keep in (frozenset({0}), frozenset({0, 2})):
+        pruned, reference = (sch.compile_rules(source, keep, strategy=s).run(parsed) for s in ("candidates", "walk"))
+        assert [(a.location, a.text) for a in pruned.assertions] == [(a.location, a.text) for a in reference.assertions]
+        assert pruned.fired_rules == reference.fired_rules
+
+
+@pytest.mark.parametrize(
+    ("test", "safe"),
+    [
+        ("not(self::a[@b = 'c'] | self::d)", True),
+        ("@x != 'y' and (e or not(f/@g))", True),
+        ("1", False),  # a position
+        ("position() = 1", False),
+        ("@value > 3", False),  # a cast that may fail
+        ("@value = 3", False),
+        ("current()/@a", False),
+        ("hopen:doc('v.xml')//c = @code", False),
+        (".//a", False),
+    ],
+)
+def test_safe_step_filters(test: str, safe: bool) -> None:
+    assert candidates.safe_test(test) is safe
+
+
 def test_a_repeated_check_is_shared_unless_it_names_a_variable_of_its_rule() -> None:
     """Pruned stylesheets compile a check repeated in several rules once; a check that reads a variable of
     its own rule stays in the rule (a named template sees the global variables only)."""

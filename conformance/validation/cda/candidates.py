@@ -50,6 +50,8 @@ class Step:
 @dataclass(slots=True)
 class _Trie:
     end: bool = False
+    plain: bool = False  # a path ends here without a filter
+    tests: list[str] = field(default_factory=list)  # else the filters (step_filters) of the paths ending here
     children: dict[tuple[str, str], _Trie] = field(default_factory=dict)
 
 
@@ -240,14 +242,22 @@ def candidate_expression(contexts: list[str], namespaces: dict[str, str]) -> str
     return routes_expression(found)
 
 
-def routes_expression(found: Iterable[Route]) -> str | None:
-    """One XPath expression (context: the document node) selecting every node these routes lead to."""
+def routes_expression(found: Iterable[Route], filters: Iterable[str | None] | None = None) -> str | None:
+    """One XPath expression (context: the document node) selecting every node these routes lead to; with
+    `filters` (one per route, from `step_filters`), only the nodes at the end of a route that pass its
+    filter (or the filter of another route ending at the same step)."""
     starts: dict[tuple[str, ...], _Trie] = {}
-    for start, rest in found:
+    routed = list(found)
+    tests = list(filters) if filters is not None else [None] * len(routed)
+    for (start, rest), test in zip(routed, tests, strict=True):
         node = starts.setdefault(start, _Trie())
         for step in rest:
             node = node.children.setdefault(step, _Trie())
         node.end = True
+        if test is None or not rest:
+            node.plain = True
+        elif test not in node.tests:
+            node.tests.append(test)
     if not starts:
         return None
     parts = []
@@ -265,12 +275,93 @@ def _emit(node: _Trie) -> str | None:
     """Relative expression selecting the node itself (when a path ends here) and what lies below it."""
     if not node.children:
         return None
-    parts = ["."] if node.end else []
+    parts = [f".{_filter(node)}"] if node.end else []
     for (separator, test), child in node.children.items():
         step = test if separator == "/" else f"descendant-or-self::node()/{test}"
         inner = _emit(child)
-        parts.append(step if inner is None else f"{step}/({inner})")
+        parts.append(f"{step}{_filter(child)}" if inner is None else f"{step}/({inner})")
     return " | ".join(parts)
+
+
+def _filter(node: _Trie) -> str:
+    """The predicate keeping the nodes some path ending at this step can match ("" when one has no filter)."""
+    if node.plain or not node.tests:
+        return ""
+    return f"[{node.tests[0]}]" if len(node.tests) == 1 else f"[{' or '.join(f'({t})' for t in node.tests)}]"
+
+
+def step_filters(context: str, namespaces: dict[str, str]) -> list[str | None]:
+    """Per union branch of a rule context (in the order `routes` gives them), a filter for the nodes its
+    route leads to: the predicates of its last step that are safe tests (`safe_test`), joined by `and`;
+    None when there is none, or when the last step is the route's start (a key lookup) or not an element
+    step. Every node the branch matches passes the filter (predicates only ever drop nodes, and a safe test
+    reads neither the position nor anything a selection sees differently from a pattern), so a selection
+    may skip the nodes that fail it."""
+    found: list[str | None] = []
+    for branch in _split_top(context, "|"):
+        steps = parse_steps(branch)
+        if not steps:
+            found.append(None)
+            continue
+        _start, rest = _route(steps, namespaces)
+        last = steps[-1]
+        kept = [p.strip() for p in last.predicates if safe_test(p)] if rest and _is_element_test(last.test) else []
+        found.append(None if not kept else kept[0] if len(kept) == 1 else " and ".join(f"({p})" for p in kept))
+    return found
+
+
+_SAFE_STEP = re.compile(rf"^(?:(?:self|child|parent|attribute)::|@)?(?:\*|{_NAME}:\*|\*:{_NAME}|{_NAME}(?::{_NAME})?)$")
+_STRING_LITERAL = re.compile(r"""^(?:'[^']*'|"[^"]*")$""")
+
+
+def safe_test(text: str) -> bool:
+    """Whether an XPath expression is a test that can raise no error and reads neither the position, the
+    size nor `current()`: `not(...)`, `and`/`or`, `true()`/`false()`, paths of child, self, parent and
+    attribute name steps (with such predicates), and `=`/`!=` between such paths and string literals (no
+    number is ever cast). Its value on a node is then the same in a pattern and in a selection."""
+    text = _unparenthesize(text)
+    if not text:
+        return False
+    for word in ("or", "and"):
+        parts = _split_word(text, word)
+        if len(parts) > 1:
+            return all(safe_test(part) for part in parts)
+    if text in ("true()", "false()"):
+        return True
+    if text.startswith("not(") and _closes_at_end(text, 3):
+        return safe_test(text[4:-1])
+    masked = _mask(text)
+    comparison = re.search(r"!=|=", masked)
+    if comparison is None:
+        return _safe_path(text)
+    if re.search(r"[<>=!]", masked[comparison.end() :]) or re.search(r"[<>]", masked[: comparison.start()]):
+        return False
+    sides = (text[: comparison.start()].strip(), text[comparison.end() :].strip())
+    return all(_STRING_LITERAL.match(side) or _safe_path(side) for side in sides)
+
+
+def _closes_at_end(text: str, opening: int) -> bool:
+    """Whether the parenthesis opened at `opening` (at the top level) is closed by the last character."""
+    closing = next((index for index, _char, depth in _scan(text) if index > opening and depth == 0), -1)
+    return closing == len(text) - 1
+
+
+def _safe_path(text: str) -> bool:
+    text = text.strip()
+    if not text or text.startswith("/"):
+        return False
+    return all(_safe_step(part) for branch in _split_top(text, "|") for part in _split_top(branch.strip(), "/"))
+
+
+def _safe_step(part: str) -> bool:
+    part = part.strip()
+    bracket = next((index for index, char, _ in _scan(part) if char == "["), len(part))
+    predicates = _predicates(part[bracket:])
+    return (
+        bool(_SAFE_STEP.match(part[:bracket].strip()))
+        and predicates is not None
+        and all(safe_test(p) for p in predicates)
+    )
 
 
 def _quote(value: str) -> str:

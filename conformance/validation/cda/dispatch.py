@@ -80,16 +80,17 @@ def parent_key(branch: str, namespaces: dict[str, str]) -> str | None:
     return None if uri is None else f"Q{{{uri}}}{local}"
 
 
-def dispatch(sheet: etree._Element, apply: etree._Element, namespaces: dict[str, str]) -> bool:
+def dispatch(sheet: etree._Element, apply: etree._Element, namespaces: dict[str, str]) -> etree._Element | None:
     """Rewrite the pattern that `apply` (`<xsl:apply-templates select=candidates mode=M/>`) runs so that its
-    rules are dispatched on the parent's name; False (nothing changed) when the pattern does not gain."""
+    rules are dispatched on the parent's name; returns the `xsl:for-each` over the candidates that replaced
+    `apply`, or None (nothing changed) when the pattern does not gain."""
     mode = apply.get("mode", "")
     rules = [t for t in sheet.findall(_X + "template") if t.get("mode") == mode and t.get(RULE_ATTRIBUTE)]
     keys = [[parent_key(b, namespaces) for b in candidates._split_top(t.get("match", ""), "|")] for t in rules]
     generic = [rule for rule, found in zip(rules, keys, strict=True) if None in found]
     unindexed = sum(1 for rule in rules if _unindexed(rule.get("match", "")))
     if unindexed < MIN_RULES or len(generic) > MAX_GENERIC:
-        return False
+        return None
     groups: dict[str, list[etree._Element]] = {}  # priorities are explicit: the order of a group is free
     for rule, found in zip(rules, keys, strict=True):
         for key in dict.fromkeys(found):
@@ -122,7 +123,7 @@ def dispatch(sheet: etree._Element, apply: etree._Element, namespaces: dict[str,
     hand = etree.SubElement(each, _X + "apply-templates", select="if (..) then .. else .", mode=up)
     etree.SubElement(hand, _X + "with-param", name=NODE_PARAMETER, select=".")
     apply.getparent().replace(apply, each)
-    return True
+    return each
 
 
 def _unindexed(match: str) -> bool:
