@@ -324,6 +324,34 @@ def test_a_waiting_request_gets_the_turn_before_the_warm_ups_next_step() -> None
     assert order == ["request", "warm-up"]
 
 
+def test_the_warm_up_leaves_a_grace_after_each_request_for_its_answer_to_go_back() -> None:
+    """An engine's answer is sent after its turn: a compile started at once would keep the interpreter lock
+    and hold it back. Within the grace the warm-up does not start a step, and a request still comes first."""
+    from conformance.service.server import Turns
+
+    turns = Turns(grace=600.0)
+    order: list[str] = []
+
+    def next_step() -> None:
+        with turns:
+            order.append("warm-up")
+
+    with turns.request():
+        order.append("request 1")
+    step = threading.Thread(target=next_step, daemon=True)
+    step.start()
+    step.join(0.3)
+    with turns.request():
+        order.append("request 2")
+    step.join(0.3)
+    assert order == ["request 1", "request 2"]
+    with turns._changed:  # the grace over: the step goes on
+        turns._grace = 0.0
+        turns._changed.notify_all()
+    step.join(60)
+    assert order == ["request 1", "request 2", "warm-up"]
+
+
 def test_campaign_validation_server_key_sends_cda_documents_to_the_service(
     service: ValidationService, tmp_path: Path
 ) -> None:
