@@ -5,6 +5,7 @@ Every location is overridable by an environment variable, so CI and users can po
 
 from __future__ import annotations
 
+import functools
 import os
 from importlib import resources
 from pathlib import Path
@@ -25,30 +26,48 @@ def package_dir(*parts: str) -> Path:
 
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name)
-    return Path(value).expanduser() if value else None
+    return _path(value, os.environ.get("HOME")) if value else None
+
+
+@functools.lru_cache(maxsize=64)
+def _path(value: str, home: str | None) -> Path:
+    """`value` as a path, `~` expanded (from `home`, HOME: part of the key). Remembered: the validators ask
+    for these locations per input, and building them cost about 30 µs a resource."""
+    return Path(value).expanduser()
+
+
+@functools.lru_cache(maxsize=16)
+def _under(base: Path, *parts: str) -> Path:
+    return base.joinpath(*parts)
+
+
+@functools.lru_cache(maxsize=16)
+def _under_home(home: str | None, *parts: str) -> Path:
+    return Path.home().joinpath(*parts)
 
 
 def shared_dir() -> Path:
     """The read-only reference data (FR packages, CDA pack, HL7 v2 samples): HOPEN_SHARED_DIR or ../shared."""
-    return _env_path("HOPEN_SHARED_DIR") or (REPO_ROOT.parent / "shared")
+    return _env_path("HOPEN_SHARED_DIR") or _under(REPO_ROOT.parent, "shared")
 
 
 def fhir_package_search_path() -> list[Path]:
     """Folders searched for `NAME-VERSION.tgz` before the cache and registries: FHIR_PACKAGE_PATH."""
     value = os.environ.get("FHIR_PACKAGE_PATH")
     if value:
-        return [Path(p).expanduser() for p in value.split(os.pathsep) if p]
-    return [shared_dir() / "fhir-packages"]
+        home = os.environ.get("HOME")
+        return [_path(p, home) for p in value.split(os.pathsep) if p]
+    return [_under(shared_dir(), "fhir-packages")]
 
 
 def fhir_cache_dir() -> Path:
     """The standard FHIR package cache, ~/.fhir/packages, or FHIR_PACKAGE_CACHE."""
-    return _env_path("FHIR_PACKAGE_CACHE") or Path.home() / ".fhir" / "packages"
+    return _env_path("FHIR_PACKAGE_CACHE") or _under_home(os.environ.get("HOME"), ".fhir", "packages")
 
 
 def tool_cache_dir() -> Path:
     """The harness's own caches (canonical index, compiled schematrons): HOPEN_CACHE_DIR."""
-    return _env_path("HOPEN_CACHE_DIR") or Path.home() / ".cache" / "hopen-conformance"
+    return _env_path("HOPEN_CACHE_DIR") or _under_home(os.environ.get("HOME"), ".cache", "hopen-conformance")
 
 
 def cda_pack_dir() -> Path:
