@@ -87,12 +87,24 @@ def _xml_kind(data: bytes) -> Kind:
     return Kind.UNKNOWN
 
 
+_ROOT_PREFIXES = (2048, 16384, 65536)  # the root element is looked for in the first 64 KiB
+
+
 def _root_tag(data: bytes) -> str | None:
+    """The root element's tag, read from the shortest of the prefixes that shows its start tag (feeding all
+    64 KiB at once parsed them whole: 1.4 ms for a CDA, against 0.05); None when the text is not XML up to
+    there. What follows the root's start tag, broken or not, is the validators' to judge, with its line and
+    column."""
     parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True)
-    try:
-        parser.feed(data[:65536])
+    fed = 0
+    for size in _ROOT_PREFIXES:
+        try:
+            parser.feed(data[fed:size])
+        except etree.XMLSyntaxError:
+            return next((element.tag for _event, element in parser.read_events()), None)  # a start before it
+        fed = size
         for _event, element in parser.read_events():
             return element.tag
-    except etree.XMLSyntaxError:
-        return None
+        if size >= len(data):
+            break
     return None

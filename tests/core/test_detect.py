@@ -30,6 +30,29 @@ def test_detect_kind(data: bytes, kind: Kind) -> None:
     assert detect_kind(data) is kind
 
 
+_CDA_ROOT = b'<ClinicalDocument xmlns="urn:hl7-org:v3">'
+
+
+@pytest.mark.parametrize("prolog", [0, 2000, 2040, 2100, 16000, 60000])
+def test_the_root_is_found_after_a_long_prolog_within_64_kib(prolog: int) -> None:
+    """Comments before the root (a prolog of any length up to 64 KiB, the root's start tag cut by any of the
+    prefixes read): the root decides."""
+    data = (
+        b'<?xml version="1.0"?>\n<!--' + b"c" * prolog + b"-->" + _CDA_ROOT + b"<id/>" * 20000 + b"</ClinicalDocument>"
+    )
+    assert detect_kind(data) is Kind.CDA
+
+
+def test_a_root_past_64_kib_or_a_broken_prolog_is_not_recognised() -> None:
+    assert detect_kind(b"<!--" + b"c" * 70000 + b"-->" + _CDA_ROOT + b"</ClinicalDocument>") is Kind.UNKNOWN
+    assert detect_kind(b"<?xml version='1.0'?><!-- -- -->" + _CDA_ROOT + b"</ClinicalDocument>") is Kind.UNKNOWN
+
+
+def test_a_document_broken_after_its_root_start_is_routed_by_its_root() -> None:
+    """The CDA validator then reports the break with its line and column."""
+    assert detect_kind(_CDA_ROOT + b"<id></code></ClinicalDocument>") is Kind.CDA
+
+
 def test_self_presenting_cda_examples_are_routed_to_the_cda_validator(cda_pack) -> None:
     examples = sorted((cda_pack / "ExemplesCDA").glob("*.xml"))
     self_presenting = [p for p in examples if b"<xsl:stylesheet" in p.read_bytes()[:4096]]
