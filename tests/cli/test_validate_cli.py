@@ -162,6 +162,28 @@ def test_fr_core_package_summary() -> None:
     assert code == 1, output
 
 
+def test_an_archive_that_is_not_a_package_has_its_resources_validated(tmp_path: Path) -> None:
+    """A .tgz of resources (no package/package.json): each resource is judged, the archive gets a warning,
+    never a validator failure (SHALL: bad input is reported as such)."""
+    import io
+    import tarfile
+
+    archive = tmp_path / "resources.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for member, text in (("export/valid.json", VALID), ("export/invalid.json", INVALID)):
+            data = text.encode()
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    code, output = run("--lang", "en", "--summary", str(archive))
+    assert "validator-failure" not in output and "Validator failure" not in output, output
+    verdicts = {line.split()[0]: line.split()[1] for line in output.splitlines() if "!" in line}
+    assert verdicts == {"resources.tgz!valid.json": "VALID", "resources.tgz!invalid.json": "INVALID"}, output
+    assert code == 1
+    code, output = run("--lang", "en", str(archive))
+    assert "archive-not-a-package" in output and "not an NPM-format FHIR package" in output, output
+
+
 def _needs_birthdate_profile(folder: Path) -> str:
     import copy
 

@@ -38,11 +38,7 @@ def validate_input(data: bytes, *, name: str, options: ValidateOptions) -> list[
     from conformance.validation.detect import Kind, detect_kind
 
     if data[:2] == b"\x1f\x8b":
-        # a package's examples are validated in a context that includes the package itself
-        package = Path(name)
-        if package.is_file():
-            options = replace(options, igs=[str(package), *options.igs])
-        return _validate_package(data, name, options, validator_for(options))
+        return _validate_archive(data, name, options)
     validator = validator_for(options)
     kind = detect_kind(data)
     if kind == Kind.FHIR_NDJSON:
@@ -85,6 +81,45 @@ def _validate_one(data: bytes, name: str, options: ValidateOptions, validator: A
         outcome = validator.validate(data, options.profiles, options.lang)
     outcome.details["file"] = name
     outcome.subject = f"{name} ({outcome.subject})" if outcome.subject not in ("resource", name) else name
+    return outcome
+
+
+def _validate_archive(data: bytes, name: str, options: ValidateOptions) -> list[Outcome]:
+    """A .tgz: a FHIR NPM package's examples, in a context that includes the package itself; any other
+    archive's resources in the usual context, with a warning that it is not read as a package."""
+    from conformance.packages.errors import PackageError
+
+    package = Path(name)
+    if not package.is_file():
+        return _validate_package(data, name, options, validator_for(options))
+    try:
+        validator = validator_for(replace(options, igs=[str(package), *options.igs]))
+    except PackageError as exc:
+        validator_for(options)  # an --ig of the user's that does not load fails here, as for any other input
+        outcomes = _validate_package(data, name, options, validator_for(options))
+        outcomes.insert(0, _not_a_package(name, exc))
+        return outcomes
+    return _validate_package(data, name, options, validator)
+
+
+def _not_a_package(name: str, exc: Exception) -> Outcome:
+    from conformance.packages.errors import PackageError
+
+    fr, en = (exc.message_fr, exc.message_en) if isinstance(exc, PackageError) else (str(exc), str(exc))
+    outcome = Outcome(subject=name, kind="fhir")
+    outcome.add(
+        finding(
+            "warning",
+            "informational",
+            "archive-not-a-package",
+            "",
+            f"Archive lue comme un ensemble de ressources, pas comme un paquet FHIR ({fr}) : ses définitions "
+            "éventuelles ne sont pas chargées",
+            f"Archive read as a set of resources, not as a FHIR package ({en}): its definitions, if any, "
+            "are not loaded",
+            source="fhir",
+        )
+    )
     return outcome
 
 
