@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 
 from conformance import settings
-from conformance.packages.errors import PackageError
+from conformance.packages.errors import NotAPackage, PackageError
 from conformance.packages.indexing import build_index_file
 
 INSTALL_MARKER = "hopen-install.json"
@@ -249,7 +249,7 @@ def _normalise_layout(staging: Path) -> Path:
     if len(tops) == 1 and (tops[0] / "package.json").is_file():
         tops[0].rename(package)
         return package
-    raise PackageError(
+    raise NotAPackage(
         "archive sans package/package.json : ce n'est pas un paquet FHIR (format NPM)",
         "archive has no package/package.json: not an NPM-format FHIR package",
     )

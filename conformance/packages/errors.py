@@ -1,4 +1,5 @@
-"""The one exception the package manager raises, bilingual like every user-facing message."""
+"""The exception the package manager raises (and its one kind a caller tells apart), bilingual like every
+user-facing message."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ class PackageError(Exception):
 
     def message(self, lang: str = "fr") -> str:
         return self.message_fr if lang == "fr" else self.message_en
+
+
+class NotAPackage(PackageError):
+    """An archive that reads, but holds no package.json: not an NPM-format FHIR package."""
 
 
 class Message(str):

@@ -184,6 +184,18 @@ def test_an_archive_that_is_not_a_package_has_its_resources_validated(tmp_path: 
     assert "archive-not-a-package" in output and "not an NPM-format FHIR package" in output, output
 
 
+def test_an_archive_that_cannot_be_read_is_a_fatal_finding_of_the_input(tmp_path: Path) -> None:
+    """Truncated, or not a tar at all: the input is INVALID with the reason, not a validator failure."""
+    import gzip
+
+    for archive, data in (("truncated.tgz", gzip.compress(b"x" * 4096)[:40]), ("plain.gz", gzip.compress(b"hi"))):
+        (tmp_path / archive).write_bytes(data)
+        code, output = run("--lang", "en", str(tmp_path / archive))
+        assert code == 1, output
+        assert "package-unreadable" in output and "validator-failure" not in output, output
+        assert "archive-not-a-package" not in output, output  # not read as resources either
+
+
 def _needs_birthdate_profile(folder: Path) -> str:
     import copy
 

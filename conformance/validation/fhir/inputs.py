@@ -85,9 +85,11 @@ def _validate_one(data: bytes, name: str, options: ValidateOptions, validator: A
 
 
 def _validate_archive(data: bytes, name: str, options: ValidateOptions) -> list[Outcome]:
-    """A .tgz: a FHIR NPM package's examples, in a context that includes the package itself; any other
-    archive's resources in the usual context, with a warning that it is not read as a package."""
-    from conformance.packages.errors import PackageError
+    """A .tgz: a FHIR NPM package's examples, in a context that includes the package itself; an archive
+    without package.json, its resources in the usual context (with a warning that it is not a package); an
+    archive that cannot be read as a package (corrupt, unsafe member paths, a broken package.json), one
+    fatal finding of the input."""
+    from conformance.packages.errors import NotAPackage, PackageError
 
     package = Path(name)
     if not package.is_file():
@@ -95,31 +97,28 @@ def _validate_archive(data: bytes, name: str, options: ValidateOptions) -> list[
     try:
         validator = validator_for(replace(options, igs=[str(package), *options.igs]))
     except PackageError as exc:
-        validator_for(options)  # an --ig of the user's that does not load fails here, as for any other input
-        outcomes = _validate_package(data, name, options, validator_for(options))
-        outcomes.insert(0, _not_a_package(name, exc))
+        validator = validator_for(options)  # an --ig of the user's that does not load fails here, as elsewhere
+        if not isinstance(exc, NotAPackage):
+            return [_archive_problem(name, "fatal", "package-unreadable", exc.message_fr, exc.message_en)]
+        outcomes = _validate_package(data, name, options, validator)
+        outcomes.insert(
+            0,
+            _archive_problem(
+                name,
+                "warning",
+                "archive-not-a-package",
+                f"{exc.message_fr} : l'archive est lue comme un ensemble de ressources, sans en charger de définitions",
+                f"{exc.message_en}: the archive is read as a set of resources, without loading definitions from it",
+            ),
+        )
         return outcomes
     return _validate_package(data, name, options, validator)
 
 
-def _not_a_package(name: str, exc: Exception) -> Outcome:
-    from conformance.packages.errors import PackageError
-
-    fr, en = (exc.message_fr, exc.message_en) if isinstance(exc, PackageError) else (str(exc), str(exc))
+def _archive_problem(name: str, severity: str, rule: str, fr: str, en: str) -> Outcome:
     outcome = Outcome(subject=name, kind="fhir")
-    outcome.add(
-        finding(
-            "warning",
-            "informational",
-            "archive-not-a-package",
-            "",
-            f"Archive lue comme un ensemble de ressources, pas comme un paquet FHIR ({fr}) : ses définitions "
-            "éventuelles ne sont pas chargées",
-            f"Archive read as a set of resources, not as a FHIR package ({en}): its definitions, if any, "
-            "are not loaded",
-            source="fhir",
-        )
-    )
+    code = "informational" if severity == "warning" else "structure"
+    outcome.add(finding(severity, code, rule, "", fr, en, source="fhir"))
     return outcome
 
 
