@@ -96,22 +96,18 @@ def _validate_archive(data: bytes, name: str, options: ValidateOptions) -> list[
         return _validate_package(data, name, options, validator_for(options))
     try:
         validator = validator_for(replace(options, igs=[str(package), *options.igs]))
-    except PackageError as exc:
-        validator = validator_for(options)  # an --ig of the user's that does not load fails here, as elsewhere
-        if not isinstance(exc, NotAPackage):
-            return [_archive_problem(name, "fatal", "package-unreadable", exc.message_fr, exc.message_en)]
-        outcomes = _validate_package(data, name, options, validator)
-        outcomes.insert(
-            0,
-            _archive_problem(
-                name,
-                "warning",
-                "archive-not-a-package",
-                f"{exc.message_fr} : l'archive est lue comme un ensemble de ressources, sans en charger de définitions",
-                f"{exc.message_en}: the archive is read as a set of resources, without loading definitions from it",
-            ),
+    except NotAPackage as exc:
+        note = _archive_problem(
+            name,
+            "warning",
+            "archive-not-a-package",
+            f"{exc.message_fr} : l'archive est lue comme un ensemble de ressources, sans en charger de définitions",
+            f"{exc.message_en}: the archive is read as a set of resources, without loading definitions from it",
         )
-        return outcomes
+        return [note, *_validate_package(data, name, options, validator_for(options))]
+    except PackageError as exc:
+        validator_for(options)  # an --ig of the user's that does not load fails here, as for any other input
+        return [_archive_problem(name, "fatal", "package-unreadable", exc.message_fr, exc.message_en)]
     return _validate_package(data, name, options, validator)
 
 
@@ -152,17 +148,9 @@ def _validate_package(data: bytes, name: str, options: ValidateOptions, validato
                 outcome.subject = f"{name.rsplit('/', 1)[-1]}!{base}"
                 outcomes.append(outcome)
     except (tarfile.TarError, OSError, EOFError) as exc:
-        outcome = Outcome(subject=name, kind="fhir")
-        outcome.add(
-            finding(
-                "fatal",
-                "structure",
-                "package-unreadable",
-                "",
-                f"Package illisible : {exc}",
-                f"Unreadable package: {exc}",
-                source="fhir",
+        outcomes.append(
+            _archive_problem(
+                name, "fatal", "package-unreadable", f"Package illisible : {exc}", f"Unreadable package: {exc}"
             )
         )
-        outcomes.append(outcome)
     return outcomes
